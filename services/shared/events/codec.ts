@@ -1,0 +1,34 @@
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { EventSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { EventDecodeError } from './errors.js';
+
+export type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+
+/** Encodes an event envelope to its protobuf bytes. Pure. */
+export function encodeEvent(event: Event): Uint8Array {
+  return toBinary(EventSchema, event);
+}
+
+/**
+ * Decodes protobuf bytes into an event envelope. Unknown fields are kept (forward compatible); corrupt bytes or an
+ * envelope without the identifying fields are rejected with `EventDecodeError`.
+ */
+export function decodeEvent(bytes: Uint8Array): Event {
+  let event: Event;
+  try {
+    event = fromBinary(EventSchema, bytes, { readUnknownFields: true });
+  } catch (cause) {
+    throw new EventDecodeError(`corrupt event bytes (${bytes.length} bytes): ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  if (event.eventId === '' || event.sessionId === '' || event.seq === 0n || event.body.case === undefined) {
+    throw new EventDecodeError(
+      `incomplete event envelope: event_id, session_id, seq and a body are required (${bytes.length} bytes)`,
+    );
+  }
+  return event;
+}
+
+export { create, EventSchema };

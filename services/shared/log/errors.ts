@@ -1,0 +1,40 @@
+import { GatehouseError } from '../errors.js';
+
+/** The publisher's bounded buffer is full: the caller must refuse the work (fail closed). */
+export class PublishBufferFullError extends GatehouseError {
+  constructor(limit: string) {
+    super('GH_ERR_PUBLISH_BUFFER_FULL', `audit log buffer is full (${limit}); refusing new work until it drains`);
+  }
+}
+
+/** Kafka has been unreachable for longer than the configured time: the caller must refuse the work. */
+export class PublishUnavailableError extends GatehouseError {
+  constructor(sinceMs: number, options?: { cause?: unknown }) {
+    super('GH_ERR_PUBLISH_UNAVAILABLE', `audit log (Kafka) unreachable for ${Math.round(sinceMs)} ms`, options);
+  }
+}
+
+/** A durable publish was not acknowledged in time. The record stays buffered and is still written later. */
+export class PublishTimeoutError extends GatehouseError {
+  constructor(timeoutMs: number) {
+    super('GH_ERR_PUBLISH_TIMEOUT', `audit log (Kafka) did not acknowledge within ${timeoutMs} ms`);
+  }
+}
+
+export class PublisherClosedError extends GatehouseError {
+  constructor() {
+    super('GH_ERR_PUBLISHER_CLOSED', 'audit log publisher is closed');
+  }
+}
+
+export class ConsumerHandlerError extends GatehouseError {
+  constructor(topic: string, partition: number, options?: { cause?: unknown }) {
+    super('GH_ERR_CONSUMER_HANDLER', `event handler failed for ${topic}[${partition}]`, options);
+  }
+}
+
+export class TopicProvisionError extends GatehouseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GH_ERR_TOPIC_PROVISION', message, options);
+  }
+}

@@ -1,0 +1,37 @@
+import { Kafka, logLevel } from 'kafkajs';
+import type { KafkaConfig, LogEntry } from 'kafkajs';
+import type { Logger } from '../logger.js';
+
+export type KafkaClientOptions = {
+  brokers: readonly string[];
+  clientId: string;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  logger: Logger;
+};
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** A kafkajs client whose own logs go to pino (at warn and above, as `kafka` child lines). */
+export function createKafka(opts: KafkaClientOptions): Kafka {
+  const log = opts.logger.child({ component: 'kafkajs' });
+  const config: KafkaConfig = {
+    clientId: opts.clientId,
+    brokers: [...opts.brokers],
+    connectionTimeout: opts.connectionTimeoutMs ?? 3000,
+    requestTimeout: opts.requestTimeoutMs ?? 10_000,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        log[LEVELS[level] ?? 'info'](rest, message);
+      },
+  };
+  return new Kafka(config);
+}

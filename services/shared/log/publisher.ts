@@ -1,0 +1,322 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import type { Logger } from '../logger.js';
+import {
+  PublishBufferFullError,
+  PublisherClosedError,
+  PublishTimeoutError,
+  PublishUnavailableError,
+} from './errors.js';
+
+/** One record for the log. `key` decides the partition, so one session (or approval) stays in order. */
+export type LogRecord = { topic: string; key: string; value: Buffer };
+
+/**
+ * Where audit events go. The Kafka implementation is below; a later single-process mode can implement the same
+ * interface without Kafka.
+ */
+export interface EventPublisher {
+  /** Enqueue for the next batch and return at once. Throws when the publisher fails closed. */
+  publishBatched(record: LogRecord): void;
+  /** Enqueue, flush without lingering, and resolve once every broker in the ISR has the record (acks=all). */
+  publishDurable(record: LogRecord): Promise<void>;
+  /** Throws the error a publish would throw now, without enqueuing (lets callers refuse work early). */
+  assertAccepting(): void;
+  stats(): PublisherStats;
+  close(timeoutMs?: number): Promise<{ unflushed: number }>;
+}
+
+export type PublisherStats = {
+  bufferedEvents: number;
+  bufferedBytes: number;
+  sentEvents: number;
+  sentBatches: number;
+  failedSends: number;
+  unavailableForMs: number;
+  lastBatchLatencyMs: number;
+};
+
+export type PublisherOptions = {
+  /** Most events buffered (not yet acknowledged) before publishing fails closed. */
+  maxBufferedEvents: number;
+  /** Most bytes buffered before publishing fails closed. */
+  maxBufferedBytes: number;
+  /** How long a batch may wait for more events (batched publish only; durable publish does not linger). */
+  lingerMs: number;
+  /** Most events in one produce request. */
+  maxBatchEvents: number;
+  /** Most bytes in one produce request; keep under the brokers' `message.max.bytes`. */
+  maxBatchBytes: number;
+  /** Refuse new work once Kafka has been unreachable this long while events are waiting. */
+  failClosedAfterMs: number;
+  /** How long `publishDurable` waits for the acknowledgement. */
+  durableTimeoutMs: number;
+};
+
+export const DEFAULT_PUBLISHER_OPTIONS: Readonly<PublisherOptions> = Object.freeze({
+  maxBufferedEvents: 100_000,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  lingerMs: 5,
+  maxBatchEvents: 5_000,
+  maxBatchBytes: 900 * 1024,
+  failClosedAfterMs: 10_000,
+  durableTimeoutMs: 10_000,
+});
+
+type Waiter = { resolve: () => void; reject: (err: Error) => void };
+type Pending = { record: LogRecord; bytes: number; waiter: Waiter | undefined };
+
+const RECREATE_ON = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_EPOCH',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'KafkaJSNonRetriableError',
+]);
+
+/**
+ * Batches events across sessions into produce requests with one request in flight at a time (so per-key order
+ * holds across retries), using kafkajs' idempotent producer with acks=all. A failed batch stays at the head of the
+ * queue and is retried with backoff; nothing is dropped. New work is refused (typed errors) when the bounded buffer
+ * is full or Kafka has been unreachable longer than `failClosedAfterMs`.
+ */
+export class KafkaPublisher implements EventPublisher {
+  readonly #kafka: Kafka;
+  readonly #log: Logger;
+  readonly #opts: PublisherOptions;
+  #producer: Producer | undefined;
+  #connected = false;
+  readonly #queue: Pending[] = [];
+  #head = 0;
+  #bytes = 0;
+  #urgent = 0;
+  #closed = false;
+  #unavailableSince: number | undefined;
+  #lastError: Error | undefined;
+  #wake: (() => void) | undefined;
+  #pump: Promise<void> | undefined;
+  #sentEvents = 0;
+  #sentBatches = 0;
+  #failedSends = 0;
+  #lastBatchLatencyMs = 0;
+
+  constructor(kafka: Kafka, log: Logger, opts: Partial<PublisherOptions> = {}) {
+    this.#kafka = kafka;
+    this.#log = log.child({ component: 'publisher' });
+    this.#opts = { ...DEFAULT_PUBLISHER_OPTIONS, ...opts };
+  }
+
+  /** Starts the send loop. Connecting happens in the loop, so a broker outage at start is handled like any other. */
+  start(): void {
+    this.#pump ??= this.#run();
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  assertAccepting(bytes = 0): void {
+    if (this.#closed) throw new PublisherClosedError();
+    if (this.#unavailableSince !== undefined) {
+      const down = Date.now() - this.#unavailableSince;
+      if (down > this.#opts.failClosedAfterMs) throw new PublishUnavailableError(down, { cause: this.#lastError });
+    }
+    const events = this.#queue.length - this.#head;
+    if (events + 1 > this.#opts.maxBufferedEvents) {
+      throw new PublishBufferFullError(`${this.#opts.maxBufferedEvents} events`);
+    }
+    if (this.#bytes + bytes > this.#opts.maxBufferedBytes) {
+      throw new PublishBufferFullError(`${this.#opts.maxBufferedBytes} bytes`);
+    }
+  }
+
+  publishBatched(record: LogRecord): void {
+    this.#enqueue(record, undefined);
+  }
+
+  publishDurable(record: LogRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // The record stays queued and is still written; only the caller stops waiting.
+        if (waiter.settled) return;
+        waiter.settled = true;
+        reject(new PublishTimeoutError(this.#opts.durableTimeoutMs));
+      }, this.#opts.durableTimeoutMs);
+      const waiter = {
+        settled: false,
+        resolve: () => {
+          clearTimeout(timer);
+          if (waiter.settled) return;
+          waiter.settled = true;
+          resolve();
+        },
+        reject: (err: Error) => {
+          clearTimeout(timer);
+          if (waiter.settled) return;
+          waiter.settled = true;
+          reject(err);
+        },
+      };
+      try {
+        this.#enqueue(record, waiter);
+      } catch (err) {
+        waiter.reject(err as Error);
+      }
+    });
+  }
+
+  stats(): PublisherStats {
+    return {
+      bufferedEvents: this.#queue.length - this.#head,
+      bufferedBytes: this.#bytes,
+      sentEvents: this.#sentEvents,
+      sentBatches: this.#sentBatches,
+      failedSends: this.#failedSends,
+      unavailableForMs: this.#unavailableSince === undefined ? 0 : Date.now() - this.#unavailableSince,
+      lastBatchLatencyMs: this.#lastBatchLatencyMs,
+    };
+  }
+
+  /** Stops accepting, flushes what is buffered within `timeoutMs`, disconnects. Reports what could not be sent. */
+  async close(timeoutMs = 10_000): Promise<{ unflushed: number }> {
+    this.#closed = true;
+    this.#wake?.();
+    const deadline = sleep(timeoutMs, 'timeout' as const);
+    const done = this.#pump ?? Promise.resolve();
+    const outcome = await Promise.race([done.then(() => 'done' as const), deadline]);
+    const unflushed = this.#queue.length - this.#head;
+    if (outcome === 'timeout' || unflushed > 0) {
+      this.#log.error({ unflushed }, 'publisher closed with events that Kafka did not acknowledge');
+      for (let i = this.#head; i < this.#queue.length; i++) this.#queue[i]?.waiter?.reject(new PublisherClosedError());
+    }
+    await this.#producer?.disconnect().catch(() => undefined);
+    this.#connected = false;
+    return { unflushed };
+  }
+
+  #enqueue(record: LogRecord, waiter: Waiter | undefined): void {
+    const bytes = record.value.length + record.key.length + 64;
+    this.assertAccepting(bytes);
+    this.#queue.push({ record, bytes, waiter });
+    this.#bytes += bytes;
+    if (waiter) this.#urgent++;
+    if (waiter || this.#queue.length - this.#head >= this.#opts.maxBatchEvents) this.#wake?.();
+    else if (this.#wake && this.#queue.length - this.#head === 1) this.#wakeAfterLinger();
+  }
+
+  #lingerTimer: NodeJS.Timeout | undefined;
+  #wakeAfterLinger(): void {
+    if (this.#lingerTimer) return;
+    this.#lingerTimer = setTimeout(() => {
+      this.#lingerTimer = undefined;
+      this.#wake?.();
+    }, this.#opts.lingerMs);
+  }
+
+  async #run(): Promise<void> {
+    let backoff = 100;
+    for (;;) {
+      if (this.#head >= this.#queue.length) {
+        if (this.#closed) return;
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+        continue;
+      }
+      if (!this.#closed && this.#urgent === 0 && this.#queue.length - this.#head < this.#opts.maxBatchEvents) {
+        // Give batched events a moment to gather; a durable publish or a full batch cuts it short.
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          this.#wakeAfterLinger();
+        });
+        this.#wake = undefined;
+      }
+      const batch = this.#takeBatch();
+      try {
+        await this.#send(batch);
+        this.#settle(batch.length);
+        backoff = 100;
+      } catch (err) {
+        this.#failedSends++;
+        this.#lastError = err as Error;
+        this.#unavailableSince ??= Date.now();
+        this.#log.warn(
+          { err: { name: (err as Error).name, message: (err as Error).message }, batch: batch.length },
+          'produce failed; batch kept and retried',
+        );
+        if (RECREATE_ON.has((err as { type?: string }).type ?? '') || !this.#connected) await this.#resetProducer();
+        if (this.#closed && Date.now() - this.#unavailableSince > this.#opts.failClosedAfterMs) return;
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 2_000);
+      }
+    }
+  }
+
+  #takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    let bytes = 0;
+    for (let i = this.#head; i < this.#queue.length && batch.length < this.#opts.maxBatchEvents; i++) {
+      const p = this.#queue[i]!;
+      if (batch.length > 0 && bytes + p.bytes > this.#opts.maxBatchBytes) break;
+      batch.push(p);
+      bytes += p.bytes;
+    }
+    return batch;
+  }
+
+  async #send(batch: Pending[]): Promise<void> {
+    const producer = await this.#ensureProducer();
+    const byTopic = new Map<string, Message[]>();
+    for (const p of batch) {
+      let messages = byTopic.get(p.record.topic);
+      if (!messages) byTopic.set(p.record.topic, (messages = []));
+      messages.push({ key: p.record.key, value: p.record.value });
+    }
+    const started = performance.now();
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+    this.#lastBatchLatencyMs = performance.now() - started;
+  }
+
+  #settle(count: number): void {
+    this.#unavailableSince = undefined;
+    this.#lastError = undefined;
+    this.#sentEvents += count;
+    this.#sentBatches++;
+    for (let i = 0; i < count; i++) {
+      const p = this.#queue[this.#head]!;
+      this.#bytes -= p.bytes;
+      if (p.waiter) {
+        this.#urgent--;
+        p.waiter.resolve();
+      }
+      this.#head++;
+    }
+    if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+      this.#queue.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+
+  async #ensureProducer(): Promise<Producer> {
+    if (this.#producer && this.#connected) return this.#producer;
+    this.#producer ??= this.#kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { retries: 4, initialRetryTime: 100, maxRetryTime: 1_000 },
+    });
+    await this.#producer.connect();
+    this.#connected = true;
+    return this.#producer;
+  }
+
+  /** A fresh producer id after fatal idempotence errors; a re-sent batch may duplicate, consumers de-duplicate. */
+  async #resetProducer(): Promise<void> {
+    const old = this.#producer;
+    this.#producer = undefined;
+    this.#connected = false;
+    await old?.disconnect().catch(() => undefined);
+  }
+}
