@@ -1,0 +1,1 @@
+export type Command = { summary: string; run: (argv: string[]) => Promise<number> };

@@ -1,0 +1,31 @@
+import { GatehouseError } from '../errors.js';
+
+/** Stable codes of token verification failures. Never reused; safe to show to a client. */
+export const TokenErrorCode = {
+  invalid: 'GH_ERR_TOKEN_INVALID',
+  expired: 'GH_ERR_TOKEN_EXPIRED',
+  audience: 'GH_ERR_TOKEN_AUDIENCE',
+  jwksUnavailable: 'GH_ERR_JWKS_UNAVAILABLE',
+} as const;
+
+export type TokenErrorCode = (typeof TokenErrorCode)[keyof typeof TokenErrorCode];
+
+/**
+ * A presented token was not accepted. The message is short and client-safe. Neither the message nor the `cause`
+ * ever contains the token or any part of it (header, claims, signature): causes are rebuilt from library error
+ * codes, never passed through, because library errors may carry the decoded payload in enumerable fields.
+ */
+export class TokenError extends GatehouseError {
+  declare readonly code: TokenErrorCode;
+
+  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** Options given to `createTokenVerifier` are contradictory or malformed. */
+export class TokenVerifierConfigError extends GatehouseError {
+  constructor(message: string) {
+    super('GH_ERR_TOKEN_VERIFIER_CONFIG', message);
+  }
+}
