@@ -17,5 +17,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`gatehouse: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    // Expected failures (bad config, unreachable dependency) get their message; anything else its stack too.
+    const e = err as Error & { code?: string };
+    process.stderr.write(
+      e.code?.startsWith('GH_ERR_') ? `gatehouse ${name}: ${e.message}\n` : `gatehouse ${name}: ${e.stack ?? String(err)}\n`,
+    );
+    return 1;
+  }
 }

@@ -23,9 +23,12 @@ export class TokenError extends GatehouseError {
   }
 }
 
-/** Options given to `createTokenVerifier` are contradictory or malformed. */
-export class TokenVerifierConfigError extends GatehouseError {
-  constructor(message: string) {
-    super('GH_ERR_TOKEN_VERIFIER_CONFIG', message);
+/** Fetching identity-provider metadata, keys or a token failed. `reason` is stable; no body is ever included. */
+export class IdentityFetchError extends GatehouseError {
+  readonly reason: 'timeout' | 'network' | 'http_status' | 'too_large' | 'not_json' | 'invalid';
+
+  constructor(reason: IdentityFetchError['reason'], message: string, options?: { cause?: unknown }) {
+    super('GH_ERR_IDENTITY_FETCH', message, options);
+    this.reason = reason;
   }
 }

@@ -10,15 +10,15 @@ export const MAX_CLAIM_STRING_LENGTH = 1024;
 
 /**
  * Who is calling, as the gateway and policy see it (`input.identity`).
- * `email` and `client_id` are `null` when the token does not carry them.
+ * `email` and `client_id` are `''` when the token does not carry them (as in the protobuf event and for Rego).
  */
 export type Identity = {
   readonly sub: string;
-  readonly email: string | null;
+  readonly email: string;
   readonly groups: readonly string[];
   readonly agent: boolean;
   readonly issuer: string;
-  readonly client_id: string | null;
+  readonly client_id: string;
 };
 
 export type ClaimMapping = {
@@ -29,26 +29,30 @@ export type ClaimMapping = {
 };
 
 /** Grant-type hints that mean "no end-user took part": the token was issued to a machine. */
-const MACHINE_GRANT_TYPES = new Set(['client_credentials', 'urn:ietf:params:oauth:grant-type:client_credentials']);
+const MACHINE_GRANT_TYPES = new Set([
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:client_credentials',
+]);
 
 function invalid(message: string): TokenError {
   return new TokenError(TokenErrorCode.invalid, message);
 }
 
-function optionalString(payload: JWTPayload, claim: string): string | null {
+function optionalString(payload: JWTPayload, claim: string): string {
   const value = payload[claim];
-  if (value === undefined || value === null) return null;
+  if (value === undefined || value === null) return '';
   if (typeof value !== 'string' || value.length > MAX_CLAIM_STRING_LENGTH) {
     throw invalid(`token claim "${claim}" is malformed`);
   }
-  return value === '' ? null : value;
+  return value;
 }
 
 function readGroups(payload: JWTPayload, claim: string): string[] {
   const value = payload[claim];
   if (value === undefined || value === null) return [];
   if (typeof value === 'string') return value === '' ? [] : [value];
-  if (!Array.isArray(value) || value.length > MAX_GROUPS) throw invalid(`token claim "${claim}" is malformed`);
+  if (!Array.isArray(value) || value.length > MAX_GROUPS)
+    throw invalid(`token claim "${claim}" is malformed`);
   const groups: string[] = [];
   for (const item of value) {
     if (typeof item !== 'string' || item.length > MAX_CLAIM_STRING_LENGTH) {
@@ -88,8 +92,8 @@ export function claimsToIdentity(payload: JWTPayload, mapping: ClaimMapping): Id
     throw invalid('token has no valid "sub" claim');
   }
   if (typeof payload.iss !== 'string' || payload.iss === '') throw invalid('token has no valid "iss" claim');
-  const email = payload['email_verified'] === false ? null : optionalString(payload, 'email');
-  const clientId = optionalString(payload, 'client_id') ?? optionalString(payload, 'azp');
+  const email = payload['email_verified'] === false ? '' : optionalString(payload, 'email');
+  const clientId = optionalString(payload, 'client_id') || optionalString(payload, 'azp');
   return Object.freeze({
     sub,
     email,

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The local Gatehouse cluster: the stack (Kafka, ClickHouse, PostgreSQL, sshd, opa) plus the development OIDC
+# provider, one gateway node and the recorder, as local processes on 127.0.0.1.
+#
+#   cluster.sh up       start everything (idempotent), append the cluster's URLs to .stack/env, print a psql line
+#   cluster.sh down     stop the cluster's services, then the stack
+#   cluster.sh status   show the cluster's services
+#
+# Ports (override with the environment): GATEHOUSE_IDP_PORT 19400, GATEHOUSE_PG_PORT 16432,
+# GATEHOUSE_GATEWAY_HEALTH_PORT 19480, GATEHOUSE_RECORDER_PORT 19481, GATEHOUSE_RECORDER_HEALTH_PORT 19482.
+set -euo pipefail
+
+# shellcheck source=../stack/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../stack/lib.sh"
+
+CLUSTER_DIR="$STACK_DIR/cluster"
+IDP_PORT="${GATEHOUSE_IDP_PORT:-19400}"
+PG_PORT="${GATEHOUSE_PG_PORT:-16432}"
+GW_HEALTH_PORT="${GATEHOUSE_GATEWAY_HEALTH_PORT:-19480}"
+REC_PORT="${GATEHOUSE_RECORDER_PORT:-19481}"
+REC_HEALTH_PORT="${GATEHOUSE_RECORDER_HEALTH_PORT:-19482}"
+GATEHOUSE=(node "$PROJECT_ROOT/bin/gatehouse.js")
+SERVICES=(idp gateway recorder)
+
+service_port() {
+  case $1 in
+    idp) echo "$IDP_PORT" ;;
+    gateway) echo "$GW_HEALTH_PORT" ;;
+    recorder) echo "$REC_HEALTH_PORT" ;;
+  esac
+}
+
+ready_url() {
+  case $1 in
+    idp) echo "http://$BIND_HOST:$IDP_PORT/.well-known/openid-configuration" ;;
+    gateway) echo "http://$BIND_HOST:$GW_HEALTH_PORT/readyz" ;;
+    recorder) echo "http://$BIND_HOST:$REC_HEALTH_PORT/readyz" ;;
+  esac
+}
+
+write_configs() {
+  mkdir -p "$CLUSTER_DIR"
+  # shellcheck disable=SC1090
+  set -a && source "$ENV_FILE" && set +a
+  if [[ ! -f $CLUSTER_DIR/tls.crt ]]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
+      -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+      -keyout "$CLUSTER_DIR/tls.key" -out "$CLUSTER_DIR/tls.crt" 2>/dev/null
+    chmod 600 "$CLUSTER_DIR/tls.key"
+  fi
+  OPA_BIN="$OPA_BIN" bash "$PROJECT_ROOT/policies/build.sh" "$CLUSTER_DIR/policy" >/dev/null
+  local brokers rf isr
+  brokers=$(printf '"%s",' ${GATEHOUSE_KAFKA_BROKERS//,/ })
+  rf=$((GATEHOUSE_KAFKA_BROKER_COUNT >= 3 ? 3 : 1))
+  isr=$((rf >= 3 ? 2 : 1))
+  cat >"$CLUSTER_DIR/gateway.yaml" <<YAML
+# Written by deploy/cluster/cluster.sh. Credentials are references, never values.
+nodeId: local-gw-1
+health: { host: $BIND_HOST, port: $GW_HEALTH_PORT }
+listeners:
+  postgres:
+    host: $BIND_HOST
+    port: $PG_PORT
+    tls: { cert: $CLUSTER_DIR/tls.crt, key: $CLUSTER_DIR/tls.key }
+oidc:
+  issuer: http://$BIND_HOST:$IDP_PORT
+  audience: gatehouse
+kafka:
+  brokers: [${brokers%,}]
+  topics: { replicationFactor: $rf, minInsyncReplicas: $isr }
+policy:
+  bundleDir: $CLUSTER_DIR/policy
+connections:
+  - name: demo-pg
+    protocol: postgres
+    upstream:
+      host: $PG_TARGET_HOST
+      port: $PG_TARGET_PORT
+      database: $PG_TARGET_DATABASE
+      user: $PG_TARGET_USER
+      password: { file: $PG_TARGET_PASSWORD_FILE }
+    tags: { env: demo }
+  - name: demo-pgbench
+    protocol: postgres
+    upstream:
+      host: $PG_TARGET_HOST
+      port: $PG_TARGET_PORT
+      database: $PG_TARGET_PGBENCH_DATABASE
+      user: $PG_TARGET_USER
+      password: { file: $PG_TARGET_PASSWORD_FILE }
+YAML
+  cat >"$CLUSTER_DIR/recorder.yaml" <<YAML
+# Written by deploy/cluster/cluster.sh.
+kafka:
+  brokers: [${brokers%,}]
+  topics: { replicationFactor: $rf, minInsyncReplicas: $isr }
+clickhouse:
+  url: $GATEHOUSE_CLICKHOUSE_URL
+http: { host: $BIND_HOST, port: $REC_PORT }
+health: { host: $BIND_HOST, port: $REC_HEALTH_PORT }
+YAML
+}
+
+start_service() { # start_service <name> <args>...
+  local name=$1 pid
+  shift
+  pid=$(read_pid "$RUN_DIR/$name.pid")
+  if [[ -n $pid ]] && pid_alive "$pid"; then
+    log "$name already running (pid $pid)"
+    return 0
+  fi
+  ensure_port_free "$(service_port "$name")" "port of $name" "$name"
+  start_detached "$RUN_DIR/$name.pid" "$LOG_DIR/$name.log" "${GATEHOUSE[@]}" "$@"
+  pid=$(read_pid "$RUN_DIR/$name.pid")
+  wait_until "$START_TIMEOUT" "$pid" curl -fsS -o /dev/null "$(ready_url "$name")" ||
+    fail_with_logs "$name did not become ready" "$LOG_DIR/$name.log"
+  log "$name ready (pid $pid)"
+}
+
+append_env() {
+  local tmp
+  tmp=$(mktemp)
+  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_CLUSTER_DIR)=' "$ENV_FILE" >"$tmp" || true
+  cat >>"$tmp" <<ENV
+GATEHOUSE_OIDC_ISSUER=http://$BIND_HOST:$IDP_PORT
+GATEHOUSE_PG_HOST=$BIND_HOST
+GATEHOUSE_PG_PORT=$PG_PORT
+GATEHOUSE_RECORDER_URL=http://$BIND_HOST:$REC_PORT
+GATEHOUSE_GATEWAY_HEALTH_URL=http://$BIND_HOST:$GW_HEALTH_PORT
+GATEHOUSE_CLUSTER_DIR=$CLUSTER_DIR
+ENV
+  mv "$tmp" "$ENV_FILE"
+}
+
+cmd_up() {
+  bash "$STACK_SCRIPT" up
+  [[ -f $PROJECT_ROOT/dist/services/cli/main.js ]] || (cd "$PROJECT_ROOT" && npm run --silent build)
+  write_configs
+  start_service idp idp --port "$IDP_PORT" --host "$BIND_HOST" --jwks-file "$CLUSTER_DIR/idp-jwks.json"
+  start_service gateway gateway --config "$CLUSTER_DIR/gateway.yaml"
+  start_service recorder recorder --config "$CLUSTER_DIR/recorder.yaml"
+  append_env
+  cat <<EOF_HELP
+
+Gatehouse is running. Connect as an AI agent with psql:
+
+  export PGPASSWORD=\$(node bin/gatehouse.js token --issuer http://$BIND_HOST:$IDP_PORT --user agent-1 --agent)
+  psql "host=$BIND_HOST port=$PG_PORT dbname=demo-pg user=agent-1 sslmode=require"
+
+Sessions and replays:  node bin/gatehouse.js sessions --recorder http://$BIND_HOST:$REC_PORT
+EOF_HELP
+}
+
+cmd_down() {
+  local name pid
+  for name in recorder gateway idp; do
+    pid=$(read_pid "$RUN_DIR/$name.pid")
+    if [[ -n $pid ]]; then
+      stop_pids "$STOP_TIMEOUT" "$pid"
+      rm -f "$RUN_DIR/$name.pid"
+      log "$name stopped"
+    fi
+  done
+  bash "$STACK_SCRIPT" down
+}
+
+cmd_status() {
+  local name pid state
+  printf '%-10s %-8s %-7s %s\n' SERVICE PID PORT STATE
+  for name in "${SERVICES[@]}"; do
+    pid=$(read_pid "$RUN_DIR/$name.pid")
+    state=down
+    [[ -n $pid ]] && pid_alive "$pid" && state=up
+    printf '%-10s %-8s %-7s %s\n' "$name" "${pid:--}" "$(service_port "$name")" "$state"
+  done
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *)
+    echo "usage: cluster.sh up|down|status" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,335 @@
+# shellcheck shell=bash
+# Apache Kafka (KRaft, combined broker+controller nodes) for the local stack. Sourced by stack.sh.
+#
+# GATEHOUSE_STACK_KAFKA_BROKERS      number of nodes (default 3; 1 gives replication factor 1)
+# GATEHOUSE_STACK_KAFKA_PORT         client port of node 1 (default 19092; node i uses +i-1)
+# GATEHOUSE_STACK_KAFKA_CONTROLLER_PORT  controller port of node 1 (default 19192; node i uses +i-1)
+# GATEHOUSE_STACK_KAFKA_HEAP         max heap per node (default 512m)
+#
+# Each node count has its own data folder (.stack/kafka/n<N>), so switching between one and
+# three nodes keeps both clusters' data. The kafka-* subcommands act on the cluster of the
+# last `up` (settings are recorded in .stack/settings).
+
+KAFKA_HOME="$STACK_DIR/kafka"
+KAFKA_LIBS="$KAFKA_HOME/libs"
+KAFKA_POM="$STACK_SCRIPT_DIR/kafka/pom.xml"
+
+# Sets KAFKA_N, KAFKA_PORT, KAFKA_CPORT and KAFKA_MODE_DIR from the environment (for `up`).
+kafka_settings_from_env() {
+  KAFKA_N="${GATEHOUSE_STACK_KAFKA_BROKERS:-3}"
+  KAFKA_PORT="${GATEHOUSE_STACK_KAFKA_PORT:-19092}"
+  KAFKA_CPORT="${GATEHOUSE_STACK_KAFKA_CONTROLLER_PORT:-19192}"
+  [[ $KAFKA_N =~ ^[1-9]$ ]] || die "GATEHOUSE_STACK_KAFKA_BROKERS must be 1..9, got '$KAFKA_N'"
+  validate_port GATEHOUSE_STACK_KAFKA_PORT "$KAFKA_PORT"
+  validate_port GATEHOUSE_STACK_KAFKA_CONTROLLER_PORT "$KAFKA_CPORT"
+  KAFKA_MODE_DIR="$KAFKA_HOME/n$KAFKA_N"
+}
+
+kafka_broker_port() { echo $((KAFKA_PORT + $1 - 1)); }
+kafka_controller_port() { echo $((KAFKA_CPORT + $1 - 1)); }
+kafka_pidfile() { echo "$RUN_DIR/kafka-$1.pid"; }
+kafka_props() { echo "$KAFKA_MODE_DIR/broker-$1/server.properties"; }
+
+kafka_bootstrap() {
+  local i out=()
+  for ((i = 1; i <= KAFKA_N; i++)); do out+=("$BIND_HOST:$(kafka_broker_port "$i")"); done
+  local IFS=,
+  echo "${out[*]}"
+}
+
+kafka_pidfiles() {
+  local i out=()
+  for ((i = 1; i <= KAFKA_N; i++)); do out+=("$(kafka_pidfile "$i")"); done
+  local IFS=,
+  echo "${out[*]}"
+}
+
+kafka_check_node_id() { # kafka_check_node_id <n>
+  [[ $1 =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= KAFKA_N)) ||
+    die "broker number must be 1..$KAFKA_N (the active cluster has $KAFKA_N brokers), got '$1'"
+}
+
+# ---------------------------------------------------------------- installation
+
+kafka_require_java() {
+  require_cmd java "running Kafka brokers (Java 17 recommended)"
+  local v
+  v=$(java -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2}')
+  [[ ${v%%.*} =~ ^[0-9]+$ ]] && ((${v%%.*} >= 11)) ||
+    die "Kafka 3.9 needs Java 11 or later (17 recommended); 'java' reports specification version '$v'"
+}
+
+# Resolves the broker jars with Maven into .stack/kafka/libs (skipped when the pom is unchanged).
+kafka_ensure_libs() {
+  local want have=''
+  want=$(sha256sum "$KAFKA_POM" | cut -d' ' -f1)
+  [[ -f $KAFKA_LIBS/.complete ]] && have=$(<"$KAFKA_LIBS/.complete")
+  [[ $want == "$have" ]] && return 0
+  require_cmd mvn "downloading the Kafka jars (Apache Maven)"
+  log "Kafka: resolving jars with Maven into $KAFKA_LIBS"
+  local tmp="$KAFKA_HOME/libs.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  if ! mvn -q -B -f "$KAFKA_POM" dependency:copy-dependencies \
+    -DoutputDirectory="$tmp" -DincludeScope=runtime >"$LOG_DIR/kafka-maven.log" 2>&1; then
+    rm -rf "$tmp"
+    fail_with_logs "Maven could not resolve the Kafka jars" "$LOG_DIR/kafka-maven.log"
+  fi
+  ls "$tmp"/kafka_2.13-*.jar >/dev/null 2>&1 || die "Maven finished but no kafka_2.13 jar is in $tmp"
+  rm -rf "$KAFKA_LIBS"
+  mv "$tmp" "$KAFKA_LIBS"
+  echo "$want" >"$KAFKA_LIBS/.complete"
+}
+
+# ---------------------------------------------------------------- configuration
+
+kafka_java() { # kafka_java <seconds> <main class> <args>...; a short-lived Kafka tool JVM
+  local limit=$1
+  shift
+  timeout "$limit" java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j.configuration="file:$KAFKA_HOME/tools-log4j.properties" \
+    -cp "$KAFKA_LIBS/*" "$@"
+}
+
+kafka_write_tools_log4j() {
+  cat >"$KAFKA_HOME/tools-log4j.properties" <<'EOF'
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.Target=System.err
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+EOF
+}
+
+kafka_cluster_id() {
+  local f="$KAFKA_MODE_DIR/cluster-id" id
+  if [[ ! -s $f ]]; then
+    # A Kafka Uuid: 16 random bytes, URL-safe base64 without padding, not starting with '-'.
+    while :; do
+      id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+      [[ $id != -* ]] && break
+    done
+    echo "$id" >"$f"
+  fi
+  cat "$f"
+}
+
+kafka_write_config() { # kafka_write_config <node>
+  local i=$1 dir="$KAFKA_MODE_DIR/broker-$1" voters=() j
+  for ((j = 1; j <= KAFKA_N; j++)); do voters+=("$j@$BIND_HOST:$(kafka_controller_port "$j")"); done
+  local rf=$((KAFKA_N >= 3 ? 3 : KAFKA_N)) isr=$((KAFKA_N >= 3 ? 2 : 1))
+  mkdir -p "$dir/data" "$LOG_DIR/kafka-$i"
+  local IFS=,
+  cat >"$dir/server.properties" <<EOF
+# Generated by deploy/stack/kafka.sh on every start; edits are lost.
+node.id=$i
+process.roles=broker,controller
+controller.quorum.voters=${voters[*]}
+listeners=PLAINTEXT://$BIND_HOST:$(kafka_broker_port "$i"),CONTROLLER://$BIND_HOST:$(kafka_controller_port "$i")
+advertised.listeners=PLAINTEXT://$BIND_HOST:$(kafka_broker_port "$i")
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+log.dirs=$dir/data
+
+auto.create.topics.enable=false
+num.partitions=1
+default.replication.factor=$rf
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$rf
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+transaction.state.log.num.partitions=10
+unclean.leader.election.enable=false
+group.initial.rebalance.delay.ms=0
+# Fence a crashed node after 6 s (default 9 s) so failover tests move leaders sooner.
+broker.session.timeout.ms=6000
+broker.heartbeat.interval.ms=1000
+
+num.network.threads=2
+num.io.threads=4
+log.retention.hours=24
+log.segment.bytes=104857600
+EOF
+  cat >"$dir/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.RollingFileAppender
+log4j.appender.file.File=${kafka.logs.dir}/server.log
+log4j.appender.file.MaxFileSize=50MB
+log4j.appender.file.MaxBackupIndex=2
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.org.apache.kafka.clients=WARN
+EOF
+}
+
+kafka_format() { # kafka_format <node>
+  local dir="$KAFKA_MODE_DIR/broker-$1"
+  [[ -f $dir/data/meta.properties ]] && return 0
+  log "Kafka: formatting storage of node $1"
+  kafka_java 60 kafka.tools.StorageTool format -t "$(kafka_cluster_id)" -c "$dir/server.properties" \
+    --ignore-formatted >>"$LOG_DIR/kafka-$1.out" 2>&1 ||
+    fail_with_logs "Kafka storage format failed for node $1" "$LOG_DIR/kafka-$1.out"
+}
+
+# ---------------------------------------------------------------- lifecycle
+
+kafka_running() { # kafka_running <node>; prints the pid when the node of the active cluster runs
+  local pid
+  pid=$(read_pid "$(kafka_pidfile "$1")")
+  [[ -n $pid ]] && pid_matches "$pid" "$(kafka_props "$1")" && echo "$pid"
+}
+
+kafka_start_node() { # kafka_start_node <node>; starts it unless already running
+  local i=$1
+  if [[ -n $(kafka_running "$i") ]]; then
+    kafka_warn_if_config_changed "$i"
+    return 0
+  fi
+  kafka_stop_stale "$i"
+  ensure_port_free "$(kafka_broker_port "$i")" GATEHOUSE_STACK_KAFKA_PORT "Kafka node $i"
+  ensure_port_free "$(kafka_controller_port "$i")" GATEHOUSE_STACK_KAFKA_CONTROLLER_PORT "Kafka controller $i"
+  kafka_write_config "$i"
+  kafka_format "$i"
+  log "Kafka: starting node $i (port $(kafka_broker_port "$i"))"
+  local dir="$KAFKA_MODE_DIR/broker-$i"
+  start_detached "$(kafka_pidfile "$i")" "$LOG_DIR/kafka-$i.out" \
+    java -Xms256m -Xmx"${GATEHOUSE_STACK_KAFKA_HEAP:-512m}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$dir/log4j.properties" -Dkafka.logs.dir="$LOG_DIR/kafka-$i" \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
+}
+
+# A running node keeps the configuration it started with; say so when ours has changed since.
+kafka_warn_if_config_changed() { # kafka_warn_if_config_changed <node>
+  local props
+  props=$(kafka_props "$1")
+  cp "$props" "$props.running"
+  kafka_write_config "$1"
+  if ! cmp -s "$props" "$props.running"; then
+    warn "Kafka node $1 runs with an older configuration; apply with '$STACK_SCRIPT down' and 'up'"
+  fi
+  mv "$props.running" "$props"
+}
+
+# A pid file whose process is alive but belongs to another cluster (other node count or
+# state dir) is stopped before the node is started again.
+kafka_stop_stale() { # kafka_stop_stale <node>
+  local f pid
+  f=$(kafka_pidfile "$1")
+  pid=$(read_pid "$f")
+  if [[ -n $pid ]] && pid_matches "$pid" kafka.Kafka; then
+    log "Kafka: stopping node $1 of another configuration (pid $pid)"
+    stop_pids "$STOP_TIMEOUT" "$pid"
+  fi
+  rm -f "$f"
+}
+
+# Prints "id ok" lines for every broker the cluster metadata lists and that answered.
+kafka_metadata_ok_ids() {
+  kafka_java 30 kafka.admin.BrokerApiVersionsCommand --bootstrap-server "$(kafka_bootstrap)" 2>/dev/null |
+    sed -n 's/^.*(id: \([0-9][0-9]*\) rack: [^)]*) -> (.*$/\1/p' | sort -u
+}
+
+kafka_metadata_has() { # kafka_metadata_has <node>...; true when all listed nodes are registered
+  local ids n
+  ids=$(kafka_metadata_ok_ids) || true
+  for n in "$@"; do grep -qx "$n" <<<"$ids" || return 1; done
+}
+
+kafka_logs_of() {
+  local n
+  for n in "$@"; do printf '%s\n' "$LOG_DIR/kafka-$n.out" "$LOG_DIR/kafka-$n/server.log"; done
+}
+
+kafka_wait_ready() { # kafka_wait_ready <node>...; waits until each node serves and is registered
+  local n pid deadline=$((SECONDS + START_TIMEOUT)) rc logs
+  for n in "$@"; do
+    pid=$(kafka_running "$n") || true
+    mapfile -t logs < <(kafka_logs_of "$n")
+    [[ -n $pid ]] || fail_with_logs "Kafka node $n is not running" "${logs[@]}"
+    rc=0
+    wait_until $((deadline - SECONDS)) "$pid" tcp_open "$(kafka_broker_port "$n")" || rc=$?
+    ((rc == 0)) || fail_with_logs "Kafka node $n $( ((rc == 2)) && echo exited || echo "did not open its port within ${START_TIMEOUT} s")" "${logs[@]}"
+  done
+  while ! kafka_metadata_has "$@"; do
+    for n in "$@"; do
+      if [[ -z $(kafka_running "$n") ]]; then
+        mapfile -t logs < <(kafka_logs_of "$n")
+        fail_with_logs "Kafka node $n exited while the cluster was forming" "${logs[@]}"
+      fi
+    done
+    if ((SECONDS >= deadline)); then
+      mapfile -t logs < <(kafka_logs_of "$@")
+      fail_with_logs "Kafka nodes $* did not all register within ${START_TIMEOUT} s" "${logs[@]}"
+    fi
+    sleep 1
+  done
+}
+
+kafka_stop_nodes() { # kafka_stop_nodes <node>...; graceful, SIGKILL after STOP_TIMEOUT
+  local n pid pids=()
+  for n in "$@"; do
+    pid=$(read_pid "$(kafka_pidfile "$n")")
+    [[ -n $pid ]] && pid_matches "$pid" kafka.Kafka && pids+=("$pid")
+  done
+  if ((${#pids[@]})); then
+    log "Kafka: stopping node(s) $* (pids ${pids[*]})"
+    stop_pids "$STOP_TIMEOUT" "${pids[@]}"
+  fi
+  for n in "$@"; do rm -f "$(kafka_pidfile "$n")"; done
+}
+
+# Stops every Kafka node that has a pid file, whatever cluster it belongs to.
+kafka_stop_every_node() {
+  local f nodes=()
+  for f in "$RUN_DIR"/kafka-*.pid; do
+    [[ -e $f ]] || continue
+    f=${f##*/kafka-}
+    nodes+=("${f%.pid}")
+  done
+  ((${#nodes[@]} == 0)) || kafka_stop_nodes "${nodes[@]}"
+}
+
+kafka_kill_node() { # kafka_kill_node <node>; SIGKILL, as a crash would
+  local pid
+  pid=$(kafka_running "$1") || true
+  [[ -n $pid ]] || die "Kafka node $1 is not running"
+  log "Kafka: kill -9 node $1 (pid $pid)"
+  kill -KILL "$pid"
+  local deadline=$((SECONDS + 10))
+  while pid_alive "$pid"; do
+    ((SECONDS < deadline)) || die "node $1 (pid $pid) survives SIGKILL"
+    sleep 0.1
+  done
+}
+
+kafka_all_nodes() { seq 1 "$KAFKA_N"; }
+
+# up: starts missing nodes of the configured cluster, stops nodes of other configurations.
+kafka_up() {
+  kafka_write_tools_log4j
+  mkdir -p "$KAFKA_MODE_DIR"
+  local f n pid stale=()
+  for f in "$RUN_DIR"/kafka-*.pid; do
+    [[ -e $f ]] || continue
+    n=${f##*/kafka-}
+    n=${n%.pid}
+    pid=$(read_pid "$f")
+    # Beyond the wanted count, or from another cluster (other node count or state dir).
+    if [[ -n $pid ]] && pid_matches "$pid" kafka.Kafka &&
+      { ((n > KAFKA_N)) || ! pid_matches "$pid" "$(kafka_props "$n")"; }; then
+      stale+=("$n")
+    fi
+  done
+  # Stopped together: the last node of a KRaft quorum cannot shut down cleanly on its own.
+  if ((${#stale[@]})); then
+    log "Kafka: stopping node(s) ${stale[*]} of another configuration"
+    kafka_stop_nodes "${stale[@]}"
+  fi
+  mapfile -t KAFKA_NODES < <(kafka_all_nodes)
+  for n in "${KAFKA_NODES[@]}"; do kafka_start_node "$n"; done
+}

@@ -1,0 +1,98 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import type { Frozen } from '../shared/config/load-config.js';
+import { kafkaConfigSchema } from '../shared/config/kafka-config.js';
+import { secretRefSchema } from '../shared/config/secrets.js';
+
+const hostPort = { host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) };
+
+const postgresUpstreamSchema = z.strictObject({
+  host: z.string(),
+  port: z.number().int().min(1).max(65535).default(5432),
+  database: z.string(),
+  user: z.string(),
+  /** Never inline: `{env: NAME}` or `{file: /path}`. */
+  password: secretRefSchema,
+  connectTimeoutMs: z.number().int().min(1).default(5_000),
+});
+
+const connectionSchema = z.discriminatedUnion('protocol', [
+  z.strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+    protocol: z.literal('postgres'),
+    upstream: postgresUpstreamSchema,
+    tags: z.record(z.string(), z.string()).default({}),
+  }),
+]);
+
+export const gatewayConfigSchema = z
+  .strictObject({
+    nodeId: z.string().default(`${hostname()}-${process.pid}`),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    health: z.strictObject({ ...hostPort, port: hostPort.port.default(9480) }).prefault({}),
+    listeners: z.strictObject({
+      postgres: z
+        .strictObject({
+          ...hostPort,
+          port: hostPort.port.default(6432),
+          /** PEM certificate and key files. Required unless `allowPlaintext`. */
+          tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+          /** Accept connections without TLS (the token then crosses the network in clear): local development only. */
+          allowPlaintext: z.boolean().default(false),
+          maxMessageBytes: z
+            .number()
+            .int()
+            .min(1024)
+            .default(1024 * 1024),
+          maxSessions: z.number().int().min(1).default(1000),
+          /** Close a session idle (no client message) this long. 0 disables. */
+          idleTimeoutMs: z.number().int().min(0).default(30 * 60_000),
+          /** Most time allowed from connect to a completed login. */
+          authTimeoutMs: z.number().int().min(1).default(15_000),
+          /** Rows per `data_rows` audit event (one event per batch, not per row). */
+          auditRowBatch: z.number().int().min(1).default(500),
+          /** Bytes per `data_rows` audit event. */
+          auditBatchBytes: z
+            .number()
+            .int()
+            .min(1024)
+            .default(256 * 1024),
+        })
+        .optional(),
+    }),
+    oidc: z.strictObject({
+      issuer: z.url(),
+      audience: z.string().min(1),
+      jwksUri: z.url().optional(),
+      /** Claim that marks an agent token (besides client-credentials tokens). */
+      agentClaim: z.string().default('gatehouse_agent'),
+      groupsClaim: z.string().default('groups'),
+    }),
+    kafka: kafkaConfigSchema,
+    policy: z.strictObject({
+      /** Folder with policy.wasm, data.json and revision, as written by policies/build.sh. */
+      bundleDir: z.string(),
+    }),
+    connections: z.array(connectionSchema).min(1),
+  })
+  .superRefine((cfg, ctx) => {
+    const pg = cfg.listeners.postgres;
+    if (pg && !pg.tls && !pg.allowPlaintext) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listeners', 'postgres', 'tls'],
+        message: 'TLS certificate and key are required (or set allowPlaintext: true for local development)',
+      });
+    }
+    const seen = new Set<string>();
+    cfg.connections.forEach((c, i) => {
+      if (seen.has(c.name)) {
+        ctx.addIssue({ code: 'custom', path: ['connections', i, 'name'], message: `duplicate name ${c.name}` });
+      }
+      seen.add(c.name);
+    });
+  });
+
+export type GatewayConfig = Frozen<z.output<typeof gatewayConfigSchema>>;
+export type PostgresListenerConfig = NonNullable<GatewayConfig['listeners']['postgres']>;
+export type ConnectionConfig = GatewayConfig['connections'][number];

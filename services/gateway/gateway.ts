@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
+import { resolveSecret } from '../shared/config/secrets.js';
+import { createTokenVerifier } from '../shared/identity/index.js';
+import { createKafka } from '../shared/log/kafka.js';
+import { KafkaPublisher } from '../shared/log/publisher.js';
+import { ensureTopics } from '../shared/log/topics.js';
+import type { Logger } from '../shared/logger.js';
+import { startHealthServer } from '../shared/runtime/health-server.js';
+import type { GatewayConfig } from './config.js';
+import { createCopyMasker, createRowMaskerFactory } from './masking/index.js';
+import { createGatewayMetrics } from './metrics.js';
+import { loadPolicyBundle } from './policy/index.js';
+import type { PolicyEngine } from './policy/index.js';
+import { PgListener } from './postgres/listener.js';
+import type { PgConnection } from './postgres/listener.js';
+import { createSqlDecider } from './postgres/sql-decider.js';
+import { loadSqlParser, SqlAnalysisCache } from './sql/index.js';
+
+export type RunningGateway = {
+  postgresPort: number | undefined;
+  healthPort: number;
+  publisher: KafkaPublisher;
+  /** Stop accepting, let sessions finish within `drainMs`, flush the audit log. */
+  stop(drainMs?: number): Promise<{ unflushed: number }>;
+};
+
+/** Starts one gateway node from a validated configuration (an app factory kept apart from the CLI). */
+export async function startGateway(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-gateway`, logger: log });
+  const t = config.kafka.topics;
+  if (t.provision) {
+    await ensureTopics(kafka, [
+      {
+        name: t.sessions,
+        partitions: t.partitions,
+        replicationFactor: t.replicationFactor,
+        minInsyncReplicas: t.minInsyncReplicas,
+        retentionMs: t.retentionHours * 3_600_000,
+      },
+      {
+        name: t.approvals,
+        partitions: t.partitions,
+        replicationFactor: t.replicationFactor,
+        minInsyncReplicas: t.minInsyncReplicas,
+        retentionMs: t.retentionHours * 3_600_000,
+      },
+    ]);
+  }
+  const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
+  publisher.start();
+  const metrics = createGatewayMetrics(() => publisher);
+  const policy: PolicyEngine = await loadPolicyBundle(config.policy.bundleDir);
+  await loadSqlParser();
+  const analyses = new SqlAnalysisCache();
+  const verifier = createTokenVerifier({
+    issuer: config.oidc.issuer,
+    audience: config.oidc.audience,
+    ...(config.oidc.jwksUri ? { jwksUri: config.oidc.jwksUri } : {}),
+    agentClaim: config.oidc.agentClaim,
+    groupsClaim: config.oidc.groupsClaim,
+  });
+  log.info({ revision: policy.revision, nodeId: config.nodeId }, 'policy loaded');
+
+  const connections = new Map<string, PgConnection>();
+  for (const c of config.connections) {
+    connections.set(c.name, {
+      name: c.name,
+      tags: c.tags,
+      target: { connection: c.name, ...c.upstream },
+      password: () => resolveSecret(c.upstream.password),
+    });
+    resolveSecret(c.upstream.password); // fail at start, not at the first login
+  }
+
+  let pg: PgListener | undefined;
+  let postgresPort: number | undefined;
+  const pgConfig = config.listeners.postgres;
+  if (pgConfig) {
+    const tls: SecureContext | null = pgConfig.tls
+      ? createSecureContext({ cert: readFileSync(pgConfig.tls.cert), key: readFileSync(pgConfig.tls.key) })
+      : null;
+    pg = new PgListener({
+      config: pgConfig,
+      nodeId: config.nodeId,
+      tls,
+      connections,
+      verifyToken: (token) => verifier.verify(token),
+      publisher,
+      sessionsTopic: t.sessions,
+      decider: ({ audit, identity, connection, clientAddr }) =>
+        createSqlDecider({
+          policy: () => policy,
+          analyses,
+          audit,
+          identity,
+          connection,
+          clientAddr: clientAddr.replace(/:\d+$/, ''),
+          startedAt: Math.floor(Date.now() / 1000),
+          log: log.child({ session: audit.sessionId }),
+          onDecision: (r) => {
+            metrics.evalSeconds.observe(r.evalMicros / 1e6);
+            const decision = r.failedClosed
+              ? 'policy_error'
+              : r.decision.allow
+                ? r.decision.approval.required
+                  ? 'approval'
+                  : 'allow'
+                : 'deny';
+            metrics.decisions.inc({ protocol: 'postgres', decision });
+          },
+        }),
+      maskers: createRowMaskerFactory(),
+      copyMasker: createCopyMasker,
+      log: log.child({ listener: 'postgres' }),
+      metrics: {
+        sessionOpened: () => metrics.sessions.inc({ protocol: 'postgres' }),
+        sessionClosed: () => metrics.sessions.dec({ protocol: 'postgres' }),
+        loginFailed: (code) => metrics.logins.inc({ protocol: 'postgres', code }),
+      },
+    });
+    postgresPort = await pg.listen();
+    log.info({ port: postgresPort, tls: tls !== null }, 'postgres listener ready');
+  }
+
+  const health = await startHealthServer({
+    host: config.health.host,
+    port: config.health.port,
+    registry: metrics.registry,
+    readiness: () => {
+      const stats = publisher.stats();
+      const kafkaOk = publisher.connected && stats.unavailableForMs === 0;
+      return {
+        ready: kafkaOk,
+        detail: { kafka: kafkaOk, policyRevision: policy.revision, bufferedEvents: stats.bufferedEvents },
+      };
+    },
+  });
+
+  return {
+    postgresPort,
+    healthPort: health.port,
+    publisher,
+    async stop(drainMs = 10_000) {
+      await pg?.stopAccepting();
+      await pg?.drain(drainMs);
+      const result = await publisher.close();
+      await health.close();
+      return result;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventPublisher } from '../shared/log/publisher.js';
+
+/** The gateway's Prometheus metrics, on their own registry. */
+export function createGatewayMetrics(publisher: () => EventPublisher | undefined) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gatehouse_gateway_' });
+  const sessions = new Gauge({
+    name: 'gatehouse_gateway_sessions',
+    help: 'Open client sessions',
+    labelNames: ['protocol'],
+    registers: [registry],
+  });
+  const logins = new Counter({
+    name: 'gatehouse_gateway_login_failures_total',
+    help: 'Refused logins by error code',
+    labelNames: ['protocol', 'code'],
+    registers: [registry],
+  });
+  const decisions = new Counter({
+    name: 'gatehouse_gateway_requests_total',
+    help: 'Requests by decision (allow, deny, approval, policy_error)',
+    labelNames: ['protocol', 'decision'],
+    registers: [registry],
+  });
+  const evalSeconds = new Histogram({
+    name: 'gatehouse_gateway_policy_eval_seconds',
+    help: 'In-process policy evaluation time',
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'gatehouse_gateway_publish_buffered_events',
+    help: 'Audit events buffered, not yet acknowledged by Kafka',
+    registers: [registry],
+    collect() {
+      this.set(publisher()?.stats().bufferedEvents ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'gatehouse_gateway_publish_buffered_bytes',
+    help: 'Audit bytes buffered, not yet acknowledged by Kafka',
+    registers: [registry],
+    collect() {
+      this.set(publisher()?.stats().bufferedBytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'gatehouse_gateway_publish_batch_latency_seconds',
+    help: 'Latency of the last produce request (acks=all)',
+    registers: [registry],
+    collect() {
+      this.set((publisher()?.stats().lastBatchLatencyMs ?? 0) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'gatehouse_gateway_publish_unavailable_seconds',
+    help: 'How long Kafka has been unreachable with events waiting (0 when healthy)',
+    registers: [registry],
+    collect() {
+      this.set((publisher()?.stats().unavailableForMs ?? 0) / 1000);
+    },
+  });
+  return { registry, sessions, logins, decisions, evalSeconds };
+}
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -1,0 +1,314 @@
+import { z } from 'zod';
+import { parseDecision } from './decision-schema.js';
+import { PolicyLoadError, PolicyLoadErrorCode } from './errors.js';
+import { failClosedResult } from './fail-closed.js';
+import { loadPolicySync, REQUIRED_EXPORTS, requiredBuiltins, SDK_BUILTINS } from './opa-wasm.js';
+import type { LoadedPolicy } from './opa-wasm.js';
+import { bundleRevision } from './revision.js';
+import { wasmApi } from './wasm-api.js';
+import type { WasmMemoryDescriptor, WasmModule } from './wasm-api.js';
+import { PolicyFailureCode } from './types.js';
+import type { PolicyFailure, PolicyInput, PolicyResult } from './types.js';
+
+export const DEFAULT_ENTRYPOINT = 'gatehouse/main/decision';
+
+const optionsSchema = z.strictObject({
+  /** The entrypoint to evaluate. */
+  entrypoint: z.string().min(1).default(DEFAULT_ENTRYPOINT),
+  /** Largest JSON-encoded input evaluated; larger inputs are denied without evaluation. */
+  maxInputBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(2 * 1024 * 1024),
+  /** Wasm memory at start, in 64 KiB pages. */
+  initialMemoryPages: z.number().int().min(2).max(65_536).default(32),
+  /** Wasm memory limit, in 64 KiB pages (default 2048 = 128 MiB); an evaluation needing more fails closed. */
+  maxMemoryPages: z.number().int().min(2).max(65_536).default(2048),
+});
+
+/** Engine options; every field optional, defaults in `POLICY_ENGINE_DEFAULTS`. */
+export type PolicyEngineOptions = z.input<typeof optionsSchema>;
+
+export const POLICY_ENGINE_DEFAULTS: Readonly<z.output<typeof optionsSchema>> = Object.freeze(
+  optionsSchema.parse({}),
+);
+
+/** A compiled policy: the wasm module, the data document (JSON bytes) and, optionally, its revision. */
+export type PolicyBundle = {
+  readonly wasm: Uint8Array;
+  readonly data: Uint8Array;
+  /** Defaults to `bundleRevision(wasm, data)`. */
+  readonly revision?: string;
+};
+
+/**
+ * An immutable, loaded policy. `evaluate` is synchronous and never throws: any failure (wasm trap, undefined or
+ * malformed decision, unencodable or oversized input) returns the fail-closed deny with `failedClosed: true`.
+ * To change policy, load a new engine and swap the reference.
+ */
+export type PolicyEngine = {
+  readonly revision: string;
+  readonly entrypoint: string;
+  evaluate(input: PolicyInput): PolicyResult;
+};
+
+type EngineOptions = z.output<typeof optionsSchema>;
+
+const encoder = new TextEncoder();
+
+/** Compiles and instantiates a policy bundle. Throws `PolicyLoadError` with a clear message on any problem. */
+export async function createPolicyEngine(
+  bundle: PolicyBundle,
+  options: PolicyEngineOptions = {},
+): Promise<PolicyEngine> {
+  const parsedOptions = optionsSchema.safeParse(options);
+  if (!parsedOptions.success) {
+    const problems = parsedOptions.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`);
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.optionsInvalid,
+      `invalid policy engine options: ${problems.join('; ')}`,
+    );
+  }
+  const opts = parsedOptions.data;
+  if (opts.initialMemoryPages > opts.maxMemoryPages) {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.optionsInvalid,
+      `invalid policy engine options: initialMemoryPages (${opts.initialMemoryPages}) exceeds maxMemoryPages (${opts.maxMemoryPages})`,
+    );
+  }
+  const data = toArrayBuffer(bundle.data);
+  checkData(data);
+  const module = await compileModule(bundle.wasm);
+
+  let policy: LoadedPolicy;
+  try {
+    policy = loadPolicySync(module, memoryDescriptor(opts));
+  } catch (err) {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.wasmInvalid,
+      `policy.wasm cannot be instantiated: ${describe(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const minor = Number(policy.minorVersion);
+  if (!(minor >= 2)) {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.wasmInvalid,
+      `policy.wasm uses OPA wasm ABI 1.${String(policy.minorVersion)}; 1.2 or later is required (rebuild with policies/build.sh)`,
+    );
+  }
+  const unsupported = requiredBuiltins(policy).filter((name) => !SDK_BUILTINS.has(name));
+  if (unsupported.length > 0) {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.unsupportedBuiltin,
+      `policy.wasm calls built-ins the wasm engine cannot evaluate: ${unsupported.join(', ')} (build with policies/build.sh, which checks policies/capabilities.json)`,
+    );
+  }
+  const entrypoints = policy.entrypoints as Record<string, number>;
+  const entrypointId = entrypoints[opts.entrypoint];
+  if (typeof entrypointId !== 'number') {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.entrypointMissing,
+      `policy.wasm has no entrypoint "${opts.entrypoint}" (it has: ${Object.keys(entrypoints).join(', ') || 'none'})`,
+    );
+  }
+  try {
+    policy.setData(data);
+  } catch (err) {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.dataInvalid,
+      `data.json cannot be loaded into the policy: ${describe(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const revision = bundle.revision ?? bundleRevision(bundle.wasm, bundle.data);
+  return new WasmPolicyEngine({ module, data, policy, entrypointId, revision, opts });
+}
+
+type EngineState = {
+  module: WasmModule;
+  data: ArrayBuffer;
+  policy: LoadedPolicy;
+  entrypointId: number;
+  revision: string;
+  opts: EngineOptions;
+};
+
+class WasmPolicyEngine implements PolicyEngine {
+  readonly revision: string;
+  readonly entrypoint: string;
+  readonly #module: WasmModule;
+  readonly #data: ArrayBuffer;
+  readonly #entrypointId: number;
+  readonly #opts: EngineOptions;
+  #policy: LoadedPolicy;
+  /** Set after a failed evaluation: the next one starts from a fresh instance (clean memory and globals). */
+  #needsReset = false;
+
+  constructor(state: EngineState) {
+    this.revision = state.revision;
+    this.entrypoint = state.opts.entrypoint;
+    this.#module = state.module;
+    this.#data = state.data;
+    this.#entrypointId = state.entrypointId;
+    this.#opts = state.opts;
+    this.#policy = state.policy;
+    Object.freeze(this);
+  }
+
+  evaluate(input: PolicyInput): PolicyResult {
+    const started = process.hrtime.bigint();
+    const fail = (code: PolicyFailure['code'], message: string): PolicyResult =>
+      failClosedResult({ code, message }, this.revision, elapsedMicros(started));
+
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(input);
+    } catch {
+      return fail(PolicyFailureCode.inputInvalid, 'input cannot be encoded as JSON');
+    }
+    if (typeof json !== 'string') return fail(PolicyFailureCode.inputInvalid, 'input is not a JSON value');
+    const max = this.#opts.maxInputBytes;
+    // UTF-8 never has fewer bytes than UTF-16 code units, so this is a cheap early reject.
+    if (json.length > max) return fail(PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
+    const bytes = encoder.encode(json);
+    if (bytes.byteLength > max) return fail(PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
+
+    let resultSet: unknown;
+    try {
+      if (this.#needsReset) {
+        this.#policy = instantiate(this.#module, this.#opts, this.#data);
+        this.#needsReset = false;
+      }
+      resultSet = this.#policy.evaluate(toArrayBuffer(bytes), this.#entrypointId);
+    } catch (err) {
+      this.#needsReset = true;
+      return fail(PolicyFailureCode.evalFailed, describeEvalError(err));
+    }
+
+    if (!Array.isArray(resultSet) || resultSet.length === 0) {
+      return fail(PolicyFailureCode.decisionUndefined, 'the policy returned no decision');
+    }
+    if (resultSet.length > 1)
+      return fail(PolicyFailureCode.decisionInvalid, 'the policy returned several results');
+    const first: unknown = resultSet[0];
+    const value =
+      first !== null && typeof first === 'object' ? (first as { result?: unknown }).result : undefined;
+    if (value === undefined)
+      return fail(PolicyFailureCode.decisionUndefined, 'the policy returned no decision');
+    const parsed = parseDecision(value);
+    if (!parsed.ok) return fail(PolicyFailureCode.decisionInvalid, `malformed decision (${parsed.problem})`);
+    return {
+      failedClosed: false,
+      decision: parsed.decision,
+      revision: this.revision,
+      evalMicros: elapsedMicros(started),
+    };
+  }
+}
+
+function elapsedMicros(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1000;
+}
+
+function memoryDescriptor(opts: EngineOptions): WasmMemoryDescriptor {
+  return { initial: opts.initialMemoryPages, maximum: opts.maxMemoryPages };
+}
+
+function instantiate(module: WasmModule, opts: EngineOptions, data: ArrayBuffer): LoadedPolicy {
+  const policy = loadPolicySync(module, memoryDescriptor(opts));
+  policy.setData(data);
+  return policy;
+}
+
+async function compileModule(wasm: Uint8Array): Promise<WasmModule> {
+  const bytes = toArrayBuffer(wasm);
+  if (!wasmApi.validate(bytes)) {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.wasmInvalid,
+      'policy.wasm is not a valid WebAssembly module',
+    );
+  }
+  let module: WasmModule;
+  try {
+    module = await wasmApi.compile(bytes);
+  } catch (err) {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.wasmInvalid,
+      `policy.wasm does not compile: ${describe(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const exported = new Set(wasmApi.Module.exports(module).map((e) => e.name));
+  const missing = REQUIRED_EXPORTS.filter((name) => !exported.has(name));
+  if (missing.length > 0) {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.wasmInvalid,
+      `policy.wasm is not an OPA policy module (missing exports: ${missing.join(', ')})`,
+    );
+  }
+  return module;
+}
+
+function checkData(data: ArrayBuffer): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
+  } catch {
+    throw new PolicyLoadError(PolicyLoadErrorCode.dataInvalid, 'data.json is not valid UTF-8 JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new PolicyLoadError(PolicyLoadErrorCode.dataInvalid, 'data.json must hold a JSON object');
+  }
+}
+
+/** A standalone ArrayBuffer holding exactly these bytes (the SDK takes ArrayBuffer, not views). */
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (
+    bytes.buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength
+  ) {
+    return bytes.buffer;
+  }
+  // Copy explicitly: a Node Buffer's `slice()` is a view, not a copy.
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy.buffer;
+}
+
+/**
+ * A short cause for a failed evaluation that never carries input data: OPA's own abort messages (constant texts
+ * with a policy location) and wasm trap messages are kept; JavaScript errors (e.g. from SDK built-ins, which may
+ * quote their arguments) are reduced to their name.
+ */
+function describeEvalError(err: unknown): string {
+  if (typeof err === 'string') return `policy aborted: ${err}`;
+  if (err instanceof wasmApi.RuntimeError) return `wasm trap: ${err.message}`;
+  if (err instanceof RangeError) return 'wasm memory limit reached';
+  if (err instanceof Error) return `evaluation error (${err.name})`;
+  if (err !== null && typeof err === 'object') {
+    const message = (err as { message?: unknown }).message;
+    if (typeof message === 'string' && message.startsWith('not implemented: built-in function'))
+      return message;
+  }
+  return 'evaluation error';
+}
+
+/** Load-time errors come from our own files and the wasm engine; their messages hold no request data. */
+function describe(err: unknown): string {
+  if (typeof err === 'string') return err;
+  if (err instanceof Error) return err.message;
+  if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
+    return (err as { message: string }).message;
+  }
+  return 'unknown error';
+}

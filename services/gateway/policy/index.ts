@@ -1,0 +1,11 @@
+export { loadPolicyBundle, BUNDLE_FILES, MAX_WASM_BYTES, MAX_DATA_BYTES } from './load-bundle.js';
+export { createPolicyEngine, DEFAULT_ENTRYPOINT, POLICY_ENGINE_DEFAULTS } from './engine.js';
+export type { PolicyEngine, PolicyEngineOptions, PolicyBundle } from './engine.js';
+export { parseDecision, decisionSchema, DECISION_LIMITS } from './decision-schema.js';
+export { failClosedDecision, FAIL_CLOSED_REASON_PREFIX } from './fail-closed.js';
+export { PolicyLoadError, PolicyLoadErrorCode } from './errors.js';
+export { bundleRevision, bundleDigest, REVISION_LENGTH } from './revision.js';
+export { policyTime } from './policy-time.js';
+export { fingerprint, sqlFingerprint, sshFingerprint } from './fingerprint.js';
+export { DETECTORS, PolicyFailureCode } from './types.js';
+export type * from './types.js';

@@ -1,0 +1,216 @@
+/**
+ * The policy contract: the `input` document the gateway builds for every request and the `decision` the policy
+ * returns. Field names are snake_case because they are the JSON the Rego policy sees; policies/README.md
+ * documents every field. Change this file and the README together.
+ */
+
+// ---- input ------------------------------------------------------------------------------------------------
+
+/** `input.identity`: who is calling (from the verified OIDC token). Structurally the shared `Identity`. */
+export type PolicyIdentity = {
+  readonly sub: string;
+  readonly email: string | null;
+  readonly groups: readonly string[];
+  /** true for AI agents and other machines; policies treat anything but an explicit `false` as an agent. */
+  readonly agent: boolean;
+  readonly issuer: string;
+  readonly client_id: string | null;
+};
+
+export type ConnectionProtocol = 'postgres' | 'ssh' | 'http' | 'k8s' | 'grpc' | 'mcp';
+
+/** `input.connection`: the configured target the client reached. */
+export type PolicyConnection = {
+  readonly name: string;
+  readonly protocol: ConnectionProtocol;
+  /** Free-form labels from the connection config, e.g. `{ env: 'prod', 'gatehouse.pii_columns': 'users.ssn' }`. */
+  readonly tags: Readonly<Record<string, string>>;
+};
+
+/** `input.session`: the client session the request belongs to. */
+export type PolicySession = {
+  readonly id: string;
+  /** Id of the gateway node that holds the session. */
+  readonly node: string;
+  /** Client IP address without port (IPv6 without brackets). */
+  readonly client_addr: string;
+  /** Unix seconds. */
+  readonly started_at: number;
+};
+
+/** One statement of a SQL request, as the PostgreSQL parser saw it. */
+export type SqlStatement = {
+  /**
+   * Lower-case command, as the SQL analyzer (services/gateway/sql) names it: 'select', 'insert', 'update', 'delete',
+   * 'merge', 'create_table', 'create_table_as' (also SELECT … INTO), 'create_view', 'create_index', 'alter_table',
+   * 'drop', 'truncate', 'copy', 'begin', 'commit', 'rollback', 'set', 'reset', 'show', 'explain', 'grant',
+   * 'revoke', 'call', 'do', 'vacuum', …; other commands are the parser node name in snake_case without '_stmt'.
+   */
+  readonly type: string;
+  /** The statement's own text (a slice of `sql.text`). */
+  readonly text: string;
+  /** Tables read, lower case, schema-qualified when written so (`public.users`, `users`). */
+  readonly reads: readonly string[];
+  /** Tables written (INSERT/UPDATE/DELETE/MERGE/COPY FROM/TRUNCATE targets, DDL objects). */
+  readonly writes: readonly string[];
+  /** UPDATE/DELETE: whether a WHERE clause is present (WHERE CURRENT OF counts). false for other types. */
+  readonly has_where: boolean;
+  /** Schema change: CREATE/ALTER/DROP/COMMENT/TRUNCATE, SELECT INTO and the like. */
+  readonly ddl: boolean;
+  /** Functions called, lower case, schema-qualified when written so (`pg_catalog.pg_read_file`). */
+  readonly functions: readonly string[];
+  /** true only when the statement provably changes nothing (see policies/README.md). */
+  readonly read_only: boolean;
+  /** Kind of object for DDL/GRANT/DROP ('table', 'view', 'index', 'function', 'schema', …), else null. */
+  readonly object_type: string | null;
+};
+
+export type SqlRequest = {
+  readonly kind: 'sql';
+  /** Stable hash of the request (what an approval grant is bound to); see policies/README.md. */
+  readonly fingerprint: string;
+  readonly sql: {
+    readonly text: string;
+    readonly statements: readonly SqlStatement[];
+    /** null when the text parsed; otherwise the parser's message (statements is then empty). */
+    readonly parse_error: string | null;
+  };
+};
+
+export type SshRequestDetail =
+  | { readonly type: 'exec'; readonly command: string; readonly pty: boolean }
+  | { readonly type: 'shell'; readonly pty: boolean }
+  | { readonly type: 'subsystem'; readonly subsystem: string }
+  | {
+      readonly type: 'port_forward';
+      readonly direction: 'local' | 'remote';
+      readonly host: string;
+      readonly port: number;
+    }
+  | { readonly type: 'x11' }
+  | { readonly type: 'agent_forward' };
+
+export type SshRequest = {
+  readonly kind: 'ssh';
+  readonly fingerprint: string;
+  readonly ssh: SshRequestDetail;
+};
+
+/** `input.request`: one variant per protocol, told apart by `kind` (http/k8s/grpc/mcp come later). */
+export type PolicyRequest = SqlRequest | SshRequest;
+
+export type Weekday = 'Sunday' | 'Monday' | 'Tuesday' | 'Wednesday' | 'Thursday' | 'Friday' | 'Saturday';
+
+/** `input.time`: when the request arrived, in UTC (see `policyTime`). */
+export type PolicyTime = {
+  /** Unix seconds (integer). */
+  readonly unix: number;
+  readonly weekday: Weekday;
+  /** 0-23, UTC. */
+  readonly hour: number;
+};
+
+/** `input.grants[]`: an earlier approval that may be reused for this request. */
+export type PolicyGrant = {
+  readonly id: string;
+  /** The identity the approval was granted to. */
+  readonly sub: string;
+  /** Connection name the approval is bound to. */
+  readonly connection: string;
+  /** The request fingerprint the approval is bound to. */
+  readonly fingerprint: string;
+  /** Groups whose members approved. */
+  readonly groups: readonly string[];
+  /** How many distinct approvers approved. */
+  readonly approvals: number;
+  /** Unix seconds. */
+  readonly approved_at: number;
+  /** Unix seconds; the grant is void at and after this instant. */
+  readonly expires_at: number;
+};
+
+export type PolicyInput = {
+  readonly identity: PolicyIdentity;
+  readonly connection: PolicyConnection;
+  readonly session: PolicySession;
+  readonly request: PolicyRequest;
+  readonly time: PolicyTime;
+  readonly grants: readonly PolicyGrant[];
+};
+
+// ---- decision ---------------------------------------------------------------------------------------------
+
+/** Content detectors the masker implements. A decision naming any other detector is malformed (deny). */
+export const DETECTORS = ['card', 'email', 'national_id', 'secret'] as const;
+
+export type Detector = (typeof DETECTORS)[number];
+
+export type AuditMode = 'sync' | 'batched';
+
+export type ApprovalRequirement = {
+  /** true: the request waits for approval (until approvals are built, the gateway denies it with the reasons). */
+  readonly required: boolean;
+  /** An approver must belong to one of these groups. Empty when not required. */
+  readonly groups: readonly string[];
+  /** Distinct approvers needed (never the requester). 0 when not required. */
+  readonly approvals_needed: number;
+  /** How long the approval request stays open before it expires (and the request is denied). */
+  readonly ttl_seconds: number;
+  /** How long, after approval, the same request may reuse the grant (0 = this request only). */
+  readonly reuse_seconds: number;
+};
+
+export type MaskSpec = {
+  /** Result columns to mask: `table.column` or `schema.table.column`, lower case. */
+  readonly columns: readonly string[];
+  /** Structured fields to mask (JSON paths; HTTP/gRPC/MCP, later). */
+  readonly fields: readonly string[];
+  /** Content detectors to run over every response value. */
+  readonly detectors: readonly Detector[];
+};
+
+export type Decision = {
+  readonly allow: boolean;
+  /** Why; never empty. Shown to the client on deny, recorded in the audit log always. */
+  readonly reasons: readonly string[];
+  readonly approval: ApprovalRequirement;
+  readonly mask: MaskSpec;
+  /** sync: publish request+decision with acks=all before forwarding; batched: via the bounded batch buffer. */
+  readonly audit: AuditMode;
+};
+
+// ---- engine result ----------------------------------------------------------------------------------------
+
+/** Why an evaluation failed closed. Stable codes; the message is short and holds no input data. */
+export const PolicyFailureCode = {
+  inputInvalid: 'GH_ERR_POLICY_INPUT_INVALID',
+  inputTooLarge: 'GH_ERR_POLICY_INPUT_TOO_LARGE',
+  evalFailed: 'GH_ERR_POLICY_EVAL_FAILED',
+  decisionUndefined: 'GH_ERR_POLICY_DECISION_UNDEFINED',
+  decisionInvalid: 'GH_ERR_POLICY_DECISION_INVALID',
+} as const;
+
+export type PolicyFailureCode = (typeof PolicyFailureCode)[keyof typeof PolicyFailureCode];
+
+export type PolicyFailure = { readonly code: PolicyFailureCode; readonly message: string };
+
+/**
+ * What `PolicyEngine.evaluate` returns. `failedClosed: true` means the policy could not decide and `decision` is
+ * the fail-closed deny (reason `policy evaluation failed: <cause>`); log `failure` and count it in metrics.
+ */
+export type PolicyResult =
+  | {
+      readonly failedClosed: false;
+      readonly decision: Decision;
+      /** Bundle revision that decided (recorded on every decision event). */
+      readonly revision: string;
+      /** Wall time of the evaluation in microseconds (encode input, wasm eval, decode, validate). */
+      readonly evalMicros: number;
+    }
+  | {
+      readonly failedClosed: true;
+      readonly decision: Decision;
+      readonly revision: string;
+      readonly evalMicros: number;
+      readonly failure: PolicyFailure;
+    };

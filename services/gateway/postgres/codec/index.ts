@@ -1,0 +1,17 @@
+export { PgProtocolError } from './errors.js';
+export type { PgProtocolSqlState } from './errors.js';
+export { BackendCode, FrontendCode, StartupCode } from './message-codes.js';
+export type { FormatCode, TransactionStatus } from './message-codes.js';
+export type * from './frontend-messages.js';
+export {
+  FrontendParser,
+  DEFAULT_MAX_CONTROL_MESSAGE_SIZE,
+  DEFAULT_MAX_FRONTEND_MESSAGE_SIZE,
+  DEFAULT_MAX_STARTUP_MESSAGE_SIZE,
+} from './frontend-parser.js';
+export type { FrontendParserOptions, FrontendPhase } from './frontend-parser.js';
+export { decodeFrontendMessage, decodeStartupPacket } from './frontend-decoders.js';
+export * from './backend-builders.js';
+export { BackendSplitter, DEFAULT_MAX_BACKEND_MESSAGE_SIZE } from './backend-splitter.js';
+export type { BackendFrame, BackendSplitterOptions } from './backend-splitter.js';
+export * from './backend-decoders.js';

@@ -1,0 +1,232 @@
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
+import { create } from '@bufbuild/protobuf';
+import { SessionOpenedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { SessionEvents } from '../../shared/events/session-events.js';
+import type { Identity } from '../../shared/identity/index.js';
+import type { EventPublisher } from '../../shared/log/publisher.js';
+import type { Logger } from '../../shared/logger.js';
+import type { PostgresListenerConfig } from '../config.js';
+import { SessionAudit } from '../session-audit.js';
+import { CancelRegistry } from './cancel-registry.js';
+import {
+  authenticationOk,
+  backendKeyData,
+  errorResponse,
+  parameterStatus,
+  readyForQuery,
+} from './codec/index.js';
+import { PgClientError } from './errors.js';
+import { CancelHandled, login } from './login.js';
+import type { CopyMasker, MaskerFactory, MaskSpec } from './response-pipeline.js';
+import { PgSession } from './session.js';
+import { cancelUpstream, connectUpstream } from './upstream.js';
+import type { UpstreamTarget } from './upstream.js';
+import type { SqlDecider } from './verdict.js';
+
+export type PgConnection = {
+  name: string;
+  tags: Readonly<Record<string, string>>;
+  target: UpstreamTarget;
+  password: () => string;
+};
+
+export type PgListenerDeps = {
+  config: PostgresListenerConfig;
+  nodeId: string;
+  tls: SecureContext | null;
+  connections: ReadonlyMap<string, PgConnection>;
+  verifyToken: (token: string) => Promise<Identity>;
+  publisher: EventPublisher;
+  sessionsTopic: string;
+  /** Builds the SQL decider of one session (policy input needs the session's identity and connection). */
+  decider: (ctx: {
+    audit: SessionAudit;
+    identity: Identity;
+    connection: PgConnection;
+    clientAddr: string;
+  }) => SqlDecider;
+  maskers: MaskerFactory;
+  copyMasker: (spec: MaskSpec) => CopyMasker;
+  log: Logger;
+  metrics: { sessionOpened(): void; sessionClosed(): void; loginFailed(code: string): void };
+};
+
+type CancelTarget = { target: UpstreamTarget; pid: number; secret: number };
+
+/**
+ * The PostgreSQL listener: accepts client connections (bounded by `maxSessions`), logs them in with their OIDC
+ * token, opens the upstream session with the gateway's own credentials and hands both sockets to a `PgSession`.
+ */
+export class PgListener {
+  readonly #d: PgListenerDeps;
+  readonly #server: Server;
+  readonly #sessions = new Set<PgSession>();
+  readonly #cancels = new CancelRegistry<CancelTarget>();
+  #sockets = 0;
+
+  constructor(deps: PgListenerDeps) {
+    this.#d = deps;
+    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+  }
+
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#d.config.port, this.#d.config.host, () => {
+        const address = this.#server.address();
+        resolve(typeof address === 'object' && address ? address.port : this.#d.config.port);
+      });
+    });
+  }
+
+  /** Stops accepting; existing sessions continue until they end or `closeSessions` is called. */
+  stopAccepting(): Promise<void> {
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Waits up to `timeoutMs` for sessions to end on their own, then closes the rest. */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const s of this.#sessions) s.close('gateway shutting down');
+  }
+
+  #accept(socket: Socket): void {
+    const { config, log } = this.#d;
+    socket.on('error', () => socket.destroy());
+    if (this.#sockets >= config.maxSessions) {
+      socket.end(
+        errorResponse({
+          severity: 'FATAL',
+          code: '53300',
+          message: 'too many sessions on this gatehouse node',
+        }),
+      );
+      return;
+    }
+    this.#sockets++;
+    socket.once('close', () => this.#sockets--);
+    const clientAddr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    void this.#open(socket, clientAddr).catch((err: unknown) => {
+      if (err instanceof CancelHandled) return;
+      const e = err instanceof PgClientError ? err : null;
+      this.#d.metrics.loginFailed(e?.code ?? 'GH_ERR_PG_LOGIN');
+      log.info({ client: clientAddr, code: e?.code, reason: (err as Error).message }, 'login refused');
+      if (e && !socket.destroyed) {
+        socket.end(errorResponse({ severity: e.severity, code: e.sqlstate, message: e.message }));
+      } else socket.destroy();
+    });
+  }
+
+  async #open(raw: Socket, clientAddr: string): Promise<void> {
+    const d = this.#d;
+    const result = await login(raw, {
+      tls: d.tls,
+      allowPlaintext: d.config.allowPlaintext,
+      maxMessageBytes: d.config.maxMessageBytes,
+      timeoutMs: d.config.authTimeoutMs,
+      hasConnection: (name) => d.connections.has(name),
+      verifyToken: d.verifyToken,
+      onCancel: (msg) => {
+        const t = this.#cancels.lookup(msg.processId, msg.secretKey);
+        if (t) cancelUpstream(t.target, t.pid, t.secret);
+      },
+    });
+    const { socket, startup, identity, parser } = result;
+    const connection = d.connections.get(startup.parameters.database ?? startup.parameters.user ?? '')!;
+    const events = new SessionEvents({
+      nodeId: d.nodeId,
+      protocol: 'postgres',
+      connection: { name: connection.name, tags: connection.tags },
+      identity,
+    });
+    const log = d.log.child({ session: events.sessionId, sub: identity.sub, connection: connection.name });
+    const audit = new SessionAudit(events, d.publisher, d.sessionsTopic);
+    try {
+      audit.assertAccepting();
+    } catch {
+      throw new PgClientError(
+        'GH_ERR_PG_AUDIT_UNAVAILABLE',
+        '57P03',
+        'audit log unavailable: gatehouse is not accepting sessions',
+        {
+          severity: 'FATAL',
+        },
+      );
+    }
+    const passthrough: Record<string, string> = {};
+    for (const key of [
+      'application_name',
+      'client_encoding',
+      'DateStyle',
+      'TimeZone',
+      'extra_float_digits',
+      'options',
+    ]) {
+      const v = startup.parameters[key];
+      if (v !== undefined) passthrough[key] = v;
+    }
+    const upstream = await connectUpstream(connection.target, connection.password(), passthrough);
+    const opened = audit.durable({
+      case: 'sessionOpened',
+      value: create(SessionOpenedSchema, {
+        clientAddr,
+        attributes: { application_name: startup.parameters.application_name ?? '', tls: String(result.tls) },
+      }),
+    });
+    try {
+      await opened;
+    } catch {
+      upstream.socket.destroy();
+      throw new PgClientError(
+        'GH_ERR_PG_AUDIT_UNAVAILABLE',
+        '57P03',
+        'audit log unavailable: session not opened',
+        {
+          severity: 'FATAL',
+        },
+      );
+    }
+    const key = this.#cancels.register({
+      target: connection.target,
+      pid: upstream.backendPid,
+      secret: upstream.backendSecret,
+    });
+    const hello: Buffer[] = [authenticationOk()];
+    for (const [name, value] of upstream.parameters) hello.push(parameterStatus(name, value));
+    hello.push(backendKeyData(key.pid, key.secret), readyForQuery('I'));
+    socket.write(Buffer.concat(hello));
+    const session: PgSession = new PgSession({
+      client: socket,
+      upstream: upstream.socket,
+      parser,
+      audit,
+      decide: d.decider({ audit, identity, connection, clientAddr }),
+      maskers: d.maskers,
+      copyMasker: d.copyMasker,
+      log,
+      limits: {
+        rowsPerEvent: d.config.auditRowBatch,
+        bytesPerEvent: d.config.auditBatchBytes,
+        idleTimeoutMs: d.config.idleTimeoutMs,
+        maxBackendMessageBytes: 256 * 1024 * 1024,
+      },
+      onClose: (reason) => {
+        this.#sessions.delete(session);
+        this.#cancels.unregister(key.pid);
+        d.metrics.sessionClosed();
+        log.info({ reason, requests: session.requests }, 'session closed');
+      },
+    });
+    this.#sessions.add(session);
+    d.metrics.sessionOpened();
+    log.info({ client: clientAddr, agent: identity.agent }, 'session opened');
+    session.start();
+  }
+}

@@ -1,0 +1,184 @@
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { SecureContext } from 'node:tls';
+import type { Identity } from '../../shared/identity/index.js';
+import {
+  authenticationCleartextPassword,
+  FrontendParser,
+  gssEncResponse,
+  PgProtocolError,
+  sslResponse,
+} from './codec/index.js';
+import type { CancelRequestMessage, FrontendMessage, StartupMessage } from './codec/index.js';
+import { PgClientError } from './errors.js';
+
+export type LoginResult = {
+  /** The socket to use from now on (the TLS socket after an upgrade). */
+  socket: Socket;
+  parser: FrontendParser;
+  startup: StartupMessage;
+  identity: Identity;
+  tls: boolean;
+};
+
+export type LoginOptions = {
+  tls: SecureContext | null;
+  allowPlaintext: boolean;
+  maxMessageBytes: number;
+  timeoutMs: number;
+  /** Whether a connection of this name exists (the StartupMessage's `database`). */
+  hasConnection: (name: string) => boolean;
+  verifyToken: (token: string) => Promise<Identity>;
+  onCancel: (msg: CancelRequestMessage) => void;
+};
+
+/** Thrown for a CancelRequest connection: it is handled and closed, no session follows. */
+export class CancelHandled extends Error {}
+
+/**
+ * The login phase of a client connection: SSL negotiation, StartupMessage, then the OIDC token as cleartext
+ * password (only inside TLS unless plaintext is explicitly allowed). Resolves with the verified identity; rejects
+ * with a `PgClientError` carrying the SQLSTATE to send (28000/28P01/3D000/08P01) — never with token content.
+ */
+export function login(raw: Socket, opts: LoginOptions): Promise<LoginResult> {
+  return new Promise<LoginResult>((resolve, reject) => {
+    let socket: Socket = raw;
+    let tls = false;
+    const parser = new FrontendParser({ maxMessageSize: opts.maxMessageBytes });
+    let startup: StartupMessage | undefined;
+    let verifying = false;
+    let settled = false;
+    const finish = (err: Error | null, result?: LoginResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve(result!);
+    };
+    const timer = setTimeout(
+      () =>
+        finish(
+          new PgClientError('GH_ERR_PG_LOGIN_TIMEOUT', '08P01', 'login timed out', { severity: 'FATAL' }),
+        ),
+      opts.timeoutMs,
+    );
+    const onClose = (): void => finish(new Error('client closed during login'));
+
+    const handle = (msg: FrontendMessage): void => {
+      switch (msg.type) {
+        case 'SSLRequest':
+          if (tls || !opts.tls) {
+            socket.write(sslResponse(false));
+            return;
+          }
+          if (parser.bufferedBytes > 0) {
+            throw new PgProtocolError('unencrypted data after SSL request');
+          }
+          socket.off('data', onData);
+          socket.write(sslResponse(true));
+          socket = new TLSSocket(raw, { isServer: true, secureContext: opts.tls });
+          tls = true;
+          socket.on('data', onData);
+          socket.on('error', () => finish(new Error('TLS handshake failed')));
+          return;
+        case 'GSSENCRequest':
+          socket.write(gssEncResponse());
+          return;
+        case 'CancelRequest':
+          opts.onCancel(msg);
+          socket.destroy();
+          finish(new CancelHandled());
+          return;
+        case 'StartupMessage': {
+          if (!tls && !opts.allowPlaintext) {
+            throw new PgClientError(
+              'GH_ERR_PG_TLS_REQUIRED',
+              '28000',
+              'gatehouse requires TLS: connect with sslmode=require',
+              {
+                severity: 'FATAL',
+              },
+            );
+          }
+          const database = msg.parameters.database ?? msg.parameters.user ?? '';
+          if (!opts.hasConnection(database)) {
+            throw new PgClientError(
+              'GH_ERR_PG_UNKNOWN_CONNECTION',
+              '3D000',
+              `connection "${database}" does not exist`,
+              {
+                severity: 'FATAL',
+              },
+            );
+          }
+          startup = msg;
+          socket.write(authenticationCleartextPassword());
+          return;
+        }
+        case 'PasswordMessage': {
+          if (!startup || verifying) throw new PgProtocolError('unexpected password message');
+          const token = msg.password;
+          if (token === null || token === '') {
+            throw new PgClientError(
+              'GH_ERR_PG_NO_TOKEN',
+              '28P01',
+              'an OIDC access token is required as the password',
+              {
+                severity: 'FATAL',
+              },
+            );
+          }
+          verifying = true;
+          socket.pause();
+          const s = startup;
+          opts.verifyToken(token).then(
+            (identity) => {
+              socket.resume();
+              finish(null, { socket, parser, startup: s, identity, tls });
+            },
+            (err: unknown) => {
+              const message = (err as { message?: string }).message ?? 'invalid token';
+              finish(
+                new PgClientError('GH_ERR_PG_AUTH', '28P01', `token authentication failed: ${message}`, {
+                  severity: 'FATAL',
+                  cause: err,
+                }),
+              );
+            },
+          );
+          return;
+        }
+        default:
+          throw new PgProtocolError(`unexpected ${msg.type} message during login`);
+      }
+    };
+
+    const onData = (chunk: Buffer): void => {
+      try {
+        parser.push(chunk);
+        while (!settled && !verifying) {
+          const msg = parser.read();
+          if (msg === null) break;
+          handle(msg);
+        }
+      } catch (err) {
+        finish(
+          err instanceof PgClientError
+            ? err
+            : new PgClientError(
+                'GH_ERR_PG_PROTOCOL',
+                (err as PgProtocolError).sqlstate ?? '08P01',
+                (err as Error).message,
+                {
+                  severity: 'FATAL',
+                },
+              ),
+        );
+      }
+    };
+    socket.on('data', onData);
+    socket.on('close', onClose);
+  });
+}

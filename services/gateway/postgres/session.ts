@@ -1,0 +1,338 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { create } from '@bufbuild/protobuf';
+import { serialize } from 'pg-protocol';
+import {
+  RequestSchema,
+  ResponseSchema,
+  SessionClosedSchema,
+} from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { EventBody } from '../../shared/events/session-events.js';
+import type { Logger } from '../../shared/logger.js';
+import type { SessionAudit } from '../session-audit.js';
+import { BackendSplitter, errorResponse, FrontendParser, PgProtocolError } from './codec/index.js';
+import type { FrontendMessage, RowField } from './codec/index.js';
+import { ResponsePipeline } from './response-pipeline.js';
+import type { CopyMasker, Denial, MaskerFactory, MaskSpec } from './response-pipeline.js';
+import type { SqlDecider, SqlVerdict } from './verdict.js';
+
+type Statement = { text: string; verdict: SqlVerdict; fields: readonly RowField[] | null };
+type Portal = { statement: Statement; fields: readonly RowField[] | null; resultFormats: readonly (0 | 1)[] };
+
+export const SessionState = {
+  Active: 'active',
+  /** After a refused message of the extended protocol: drop client messages until Sync, as the server would. */
+  Skipping: 'skipping',
+  Closed: 'closed',
+} as const;
+export type SessionState = (typeof SessionState)[keyof typeof SessionState];
+
+export type PgSessionOptions = {
+  client: Socket;
+  upstream: Socket;
+  /** Bytes of the client stream already read past the StartupMessage/password. */
+  parser: FrontendParser;
+  audit: SessionAudit;
+  decide: SqlDecider;
+  maskers: MaskerFactory;
+  copyMasker: (spec: MaskSpec) => CopyMasker;
+  log: Logger;
+  limits: {
+    rowsPerEvent: number;
+    bytesPerEvent: number;
+    idleTimeoutMs: number;
+    maxBackendMessageBytes: number;
+  };
+  onClose: (reason: string) => void;
+};
+
+/**
+ * One proxied PostgreSQL session after login. Client messages are handled strictly in order: each SQL text is
+ * decided before it is forwarded (awaiting Kafka's ack for anything that may change state); refused messages are
+ * replaced by a probe whose upstream error is swapped for the policy's error, so responses stay in protocol order.
+ */
+export class PgSession {
+  readonly #o: PgSessionOptions;
+  readonly #pipeline: ResponsePipeline;
+  readonly #splitter: BackendSplitter;
+  readonly #statements = new Map<string, Statement>();
+  readonly #portals = new Map<string, Portal>();
+  #state: SessionState = SessionState.Active;
+  #requestId = 0;
+  #busy = false;
+  #started = Date.now();
+
+  constructor(o: PgSessionOptions) {
+    this.#o = o;
+    this.#pipeline = new ResponsePipeline(o.maskers, o.copyMasker, o.limits);
+    this.#splitter = new BackendSplitter({ maxMessageSize: o.limits.maxBackendMessageBytes });
+  }
+
+  get requests(): number {
+    return this.#requestId;
+  }
+
+  start(): void {
+    const { client, upstream } = this.#o;
+    client.on('data', (chunk: Buffer) => {
+      this.#o.parser.push(chunk);
+      this.#pump();
+    });
+    upstream.on('data', (chunk: Buffer) => this.#onUpstream(chunk));
+    client.on('close', () => this.close('client closed'));
+    upstream.on('close', () => this.close('upstream closed'));
+    client.on('error', (err) => this.#o.log.debug({ err: err.message }, 'client socket error'));
+    upstream.on('error', (err) => this.#o.log.warn({ err: err.message }, 'upstream socket error'));
+    client.on('drain', () => upstream.resume());
+    upstream.on('drain', () => client.resume());
+    if (this.#o.limits.idleTimeoutMs > 0) {
+      client.setTimeout(this.#o.limits.idleTimeoutMs, () =>
+        this.#fatal('57P05', 'terminating connection due to idle timeout', 'idle timeout'),
+      );
+    }
+    this.#pump(); // messages that arrived with the password
+  }
+
+  /** Processes buffered client messages in order; pauses the client while a message awaits Kafka. */
+  #pump(): void {
+    if (this.#busy || this.#state === SessionState.Closed) return;
+    this.#busy = true;
+    void (async () => {
+      try {
+        for (;;) {
+          const msg = this.#o.parser.read();
+          if (msg === null) break;
+          const pending = this.#handle(msg);
+          if (pending) {
+            this.#o.client.pause();
+            await pending;
+            if (this.#state !== SessionState.Closed) this.#o.client.resume();
+          }
+          if (this.#state === SessionState.Closed) return;
+        }
+      } catch (err) {
+        if (err instanceof PgProtocolError) this.#fatal(err.sqlstate, err.message, 'protocol error');
+        else {
+          this.#o.log.error(
+            { err: { message: (err as Error).message, stack: (err as Error).stack } },
+            'session failed',
+          );
+          this.#fatal('XX000', 'internal gateway error', 'internal error');
+        }
+      } finally {
+        this.#busy = false;
+      }
+    })();
+  }
+
+  #handle(msg: FrontendMessage): Promise<void> | void {
+    if (this.#state === SessionState.Skipping) {
+      if (msg.type === 'Sync') this.#state = SessionState.Active;
+      else if (msg.type !== 'Terminate') return; // the server would ignore these too
+    }
+    switch (msg.type) {
+      case 'Query':
+        return this.#query(msg.sql, msg.raw);
+      case 'Parse':
+        return this.#parse(msg.name, msg.query, msg.raw);
+      case 'Bind': {
+        const statement = this.#statements.get(msg.statement);
+        if (statement) {
+          this.#portals.set(msg.portal, { statement, fields: null, resultFormats: msg.resultFormats });
+        }
+        this.#pipeline.expect({ kind: 'bind', denial: null });
+        return this.#forward(msg.raw);
+      }
+      case 'Describe': {
+        const target = msg.target === 'S' ? this.#statements.get(msg.name) : this.#portals.get(msg.name);
+        this.#pipeline.expect({
+          kind: 'describe',
+          injected: false,
+          onFields: (fields) => {
+            if (target) target.fields = fields;
+          },
+        });
+        return this.#forward(msg.raw);
+      }
+      case 'Execute':
+        return this.#execute(msg.portal, msg.raw);
+      case 'Sync':
+        this.#pipeline.expect({ kind: 'sync' });
+        return this.#forward(msg.raw);
+      case 'Close':
+        if (msg.target === 'S') this.#statements.delete(msg.name);
+        else this.#portals.delete(msg.name);
+        this.#pipeline.expect({ kind: 'close' });
+        return this.#forward(msg.raw);
+      case 'Flush':
+        return this.#forward(msg.raw);
+      case 'CopyData':
+        this.#o.audit.batched(clientFrame(this.#requestId, 'copy_in', msg.data));
+        return this.#forward(msg.raw);
+      case 'CopyDone':
+      case 'CopyFail':
+        return this.#forward(msg.raw);
+      case 'Terminate':
+        this.#o.upstream.end(msg.raw);
+        this.close('client terminated');
+        return;
+      case 'FunctionCall': {
+        // The fast-path function call bypasses SQL analysis: always refused.
+        const denial = this.#denial(
+          '42501',
+          'gatehouse: the fast-path function call protocol is not allowed',
+          '',
+        );
+        this.#pipeline.expect({ kind: 'query', requestId: ++this.#requestId, mask: null, denial });
+        return this.#forward(serialize.query(`SELECT "${denial.token}"`));
+      }
+      default:
+        throw new PgProtocolError(`unexpected ${msg.type} message after login`);
+    }
+  }
+
+  async #query(sql: string, raw: Buffer): Promise<void> {
+    const requestId = ++this.#requestId;
+    const verdict = await this.#o.decide(sql, requestId, 'sql');
+    if (verdict.allow) {
+      this.#pipeline.expect({ kind: 'query', requestId, mask: verdict.mask, denial: null });
+      this.#forward(raw);
+      return;
+    }
+    const denial = this.#refusal(verdict, requestId);
+    this.#pipeline.expect({ kind: 'query', requestId, mask: null, denial });
+    this.#forward(serialize.query(`SELECT "${denial.token}"`));
+  }
+
+  async #parse(name: string, sql: string, raw: Buffer): Promise<void> {
+    const requestId = ++this.#requestId;
+    const verdict = await this.#o.decide(sql, requestId, 'sql.parse');
+    if (verdict.allow) {
+      this.#statements.set(name, { text: sql, verdict, fields: null });
+      this.#pipeline.expect({ kind: 'parse' });
+      this.#forward(raw);
+      return;
+    }
+    // Bind to a statement that cannot exist: the server fails here and skips to Sync, exactly as it would have
+    // had the Parse itself failed; its error is replaced by the policy's.
+    this.#statements.delete(name);
+    const denial = this.#refusal(verdict, requestId);
+    this.#pipeline.expect({ kind: 'bind', denial });
+    this.#forward(serialize.bind({ portal: '', statement: denial.token, values: [] }));
+    this.#state = SessionState.Skipping;
+  }
+
+  async #execute(portalName: string, raw: Buffer): Promise<void> {
+    const portal = this.#portals.get(portalName);
+    const requestId = ++this.#requestId;
+    if (portal) {
+      const { statement } = portal;
+      const body: EventBody = {
+        case: 'request',
+        value: create(RequestSchema, { requestId, kind: 'sql.execute', text: statement.text }),
+      };
+      if (statement.verdict.batched) this.#o.audit.batched(body, statement.verdict.revision);
+      else await this.#o.audit.durable(body, statement.verdict.revision);
+      const mask = statement.verdict.mask;
+      if (mask && !portal.fields && !statement.fields) {
+        // The columns are needed to mask: ask for them first and keep the answer from the client.
+        this.#pipeline.expect({ kind: 'describe', injected: true, onFields: (f) => (portal.fields = f) });
+        this.#forward(serialize.describe({ type: 'P', name: portalName }));
+      }
+      this.#pipeline.expect({
+        kind: 'execute',
+        requestId,
+        mask,
+        fields: () => portal.fields ?? withFormats(statement.fields, portal.resultFormats),
+      });
+    } else {
+      // Unknown portal: upstream answers with its own error.
+      this.#pipeline.expect({ kind: 'execute', requestId, mask: null, fields: () => null });
+    }
+    this.#forward(raw);
+  }
+
+  #refusal(verdict: SqlVerdict, requestId: number): Denial {
+    const detail = `session ${this.#o.audit.sessionId}, request ${requestId}, policy revision ${verdict.revision || 'none'}`;
+    return this.#denial(verdict.sqlstate, `gatehouse: ${verdict.reasons.join('; ') || 'denied'}`, detail);
+  }
+
+  #denial(sqlstate: string, message: string, detail: string): Denial {
+    return { token: `gatehouse_denied_${randomBytes(8).toString('hex')}`, sqlstate, message, detail };
+  }
+
+  #forward(bytes: Buffer): void {
+    if (!this.#o.upstream.write(bytes)) this.#o.client.pause();
+  }
+
+  #onUpstream(chunk: Buffer): void {
+    this.#splitter.push(chunk);
+    const out: Buffer[] = [];
+    const events: EventBody[] = [];
+    try {
+      for (let f = this.#splitter.read(); f !== null; f = this.#splitter.read())
+        this.#pipeline.handle(f, out, events);
+      this.#pipeline.endChunk(events);
+      // Audit first: bytes the log refused never reach the client.
+      for (const e of events) this.#o.audit.batched(e);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      if (code.startsWith('GH_ERR_PUBLISH')) {
+        this.#fatal(
+          '57P03',
+          'audit log unavailable: gatehouse cannot record this session',
+          'audit unavailable',
+        );
+      } else {
+        this.#o.log.error({ err: { message: (err as Error).message } }, 'upstream stream failed');
+        this.#fatal('08P01', 'invalid data from the upstream server', 'upstream protocol error');
+      }
+      return;
+    }
+    const { client } = this.#o;
+    client.cork();
+    for (const b of out) client.write(b);
+    client.uncork();
+    if (client.writableNeedDrain) this.#o.upstream.pause();
+  }
+
+  #fatal(sqlstate: string, message: string, reason: string): void {
+    if (this.#state === SessionState.Closed) return;
+    this.#o.client.end(errorResponse({ severity: 'FATAL', code: sqlstate, message }));
+    this.close(reason);
+  }
+
+  close(reason: string): void {
+    if (this.#state === SessionState.Closed) return;
+    this.#state = SessionState.Closed;
+    this.#o.upstream.destroy();
+    if (!this.#o.client.destroyed) this.#o.client.end();
+    try {
+      this.#o.audit.batched({
+        case: 'sessionClosed',
+        value: create(SessionClosedSchema, {
+          reason,
+          requests: BigInt(this.#requestId),
+          durationMicros: BigInt((Date.now() - this.#started) * 1000),
+        }),
+      });
+    } catch (err) {
+      this.#o.log.error({ err: { message: (err as Error).message } }, 'could not record session close');
+    }
+    this.#o.onClose(reason);
+  }
+}
+
+function clientFrame(requestId: number, name: string, data: Buffer): EventBody {
+  return { case: 'response', value: create(ResponseSchema, { requestId, frame: name, data }) };
+}
+
+/** A statement's columns with the formats a Bind asked for (a statement Describe reports text for all). */
+function withFormats(
+  fields: readonly RowField[] | null,
+  formats: readonly (0 | 1)[],
+): readonly RowField[] | null {
+  if (!fields) return null;
+  if (formats.length === 0) return fields;
+  return fields.map((f, i) => ({ ...f, format: (formats.length === 1 ? formats[0] : formats[i]) ?? 0 }));
+}

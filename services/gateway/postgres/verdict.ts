@@ -1,0 +1,19 @@
+import type { MaskSpec } from './response-pipeline.js';
+
+/** The gateway's verdict on one SQL request (a Query message or a Parse), from analysis plus policy. */
+export type SqlVerdict = {
+  readonly allow: boolean;
+  readonly reasons: readonly string[];
+  /** SQLSTATE for the client when refused: 42501 for policy, 57P03 when the audit log is unavailable. */
+  readonly sqlstate: string;
+  readonly mask: MaskSpec | null;
+  /** Proven read-only by the analysis and audited "batched" by policy: may be forwarded before Kafka's ack. */
+  readonly batched: boolean;
+  readonly revision: string;
+};
+
+/**
+ * Decides one SQL text and publishes its `request` and `decision` events. Resolves when the statement may be
+ * forwarded: for anything not proven read-only, only after both events are acknowledged by Kafka.
+ */
+export type SqlDecider = (sql: string, requestId: number, kind: 'sql' | 'sql.parse') => Promise<SqlVerdict>;

@@ -1,0 +1,10 @@
+export { startIdp, resourceIndicatorFor } from './start-idp.js';
+export type { StartIdpOptions, RunningIdp, IssueTokenOptions, AgentClient } from './start-idp.js';
+export { requestToken } from './request-token.js';
+export type { TokenRequestOptions, TokenResponse } from './request-token.js';
+export { runIdp, RUN_IDP_USAGE, DEFAULT_IDP_PORT } from './main.js';
+export type { RunIdpIo } from './main.js';
+export { loadOrCreateSigningKeys, generateSigningKeys } from './keys.js';
+export type { PrivateJwks } from './keys.js';
+export * from './constants.js';
+export { IdpKeysError, IdpStartError, IdpTokenRequestError, IdpUsageError } from './errors.js';

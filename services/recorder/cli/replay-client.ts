@@ -1,0 +1,70 @@
+import { ReplayApiError } from '../errors.js';
+import type { RecordedEvent, SessionSummary } from '../replay/recorded-event.js';
+import type { CliIo } from './cli-io.js';
+
+const TIMEOUT_MS = 30_000;
+
+async function getJson<T>(io: CliIo, url: string): Promise<T> {
+  let res: Response;
+  try {
+    res = await io.fetch(url, {
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+      headers: { accept: 'application/json' },
+    });
+  } catch (cause) {
+    throw new ReplayApiError(
+      `cannot reach the recorder at ${new URL(url).origin}: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ReplayApiError(`recorder answered ${res.status} with a non-JSON body`, { status: res.status });
+  }
+  if (!res.ok) {
+    const err = (body as { error?: { message?: unknown } }).error;
+    const message = typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`;
+    throw new ReplayApiError(message, { status: res.status });
+  }
+  return body as T;
+}
+
+export type SessionQuery = { identity?: string; connection?: string; from?: Date; to?: Date; limit?: number };
+
+export async function fetchSessions(io: CliIo, base: string, q: SessionQuery): Promise<SessionSummary[]> {
+  const params = new URLSearchParams();
+  if (q.identity !== undefined) params.set('identity', q.identity);
+  if (q.connection !== undefined) params.set('connection', q.connection);
+  if (q.from !== undefined) params.set('from', q.from.toISOString());
+  if (q.to !== undefined) params.set('to', q.to.toISOString());
+  if (q.limit !== undefined) params.set('limit', String(q.limit));
+  const body = await getJson<{ sessions: SessionSummary[] }>(io, `${base}/v1/sessions?${params.toString()}`);
+  return body.sessions;
+}
+
+/** Every event of a session (page by page), at most `max`. */
+export async function fetchSessionEvents(
+  io: CliIo,
+  base: string,
+  sessionId: string,
+  max: number,
+): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  let cursor: string | null = null;
+  do {
+    const params = new URLSearchParams({ limit: String(Math.min(10_000, max - events.length)) });
+    if (cursor !== null) params.set('cursor', cursor);
+    const page: { events: RecordedEvent[]; nextCursor: string | null } = await getJson(
+      io,
+      `${base}/v1/sessions/${encodeURIComponent(sessionId)}/events?${params.toString()}`,
+    );
+    events.push(...page.events);
+    cursor = page.nextCursor;
+  } while (cursor !== null && events.length < max);
+  return events;
+}

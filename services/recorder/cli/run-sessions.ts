@@ -1,0 +1,108 @@
+import { parseArgs } from 'node:util';
+import { GatehouseError } from '../../shared/errors.js';
+import { UsageError } from '../errors.js';
+import type { SessionSummary } from '../replay/recorded-event.js';
+import { safeInline } from '../replay/safe-text.js';
+import { processIo, recorderUrl } from './cli-io.js';
+import type { CliIo } from './cli-io.js';
+import { fetchSessions } from './replay-client.js';
+import { parseSince } from './time-args.js';
+
+export const SESSIONS_USAGE = `usage: gatehouse sessions [--identity SUB_OR_EMAIL] [--connection NAME] [--since 1h|ISO]
+                          [--until ISO] [--limit N] [--recorder URL] [--format text|json]
+
+Lists recorded sessions, newest first. The recorder URL defaults to $GATEHOUSE_RECORDER_URL.
+`;
+
+/** Formats sessions as an aligned table. Pure. */
+export function formatSessions(sessions: readonly SessionSummary[]): string {
+  if (sessions.length === 0) return 'no sessions\n';
+  const header = [
+    'STARTED',
+    'SESSION',
+    'IDENTITY',
+    'CONNECTION',
+    'PROTOCOL',
+    'REQUESTS',
+    'DENIED',
+    'ROWS',
+    'STATE',
+  ];
+  const rows = sessions
+    .map((s) => [
+      s.startedAt,
+      s.sessionId,
+      s.identity.email || s.identity.sub || '-',
+      s.connection || '-',
+      s.protocol || '-',
+      String(s.requests),
+      String(s.denied),
+      String(s.rowsReturned),
+      s.closed ? `closed${s.closeReason ? ` (${s.closeReason})` : ''}` : 'open',
+    ])
+    .map((r) => r.map(safeInline));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const numeric = new Set([5, 6, 7]);
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+}
+
+/** `gatehouse sessions …`: 0 on success, 1 when the recorder fails, 2 on bad arguments. */
+export async function runSessions(argv: string[], io: CliIo = processIo): Promise<number> {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        identity: { type: 'string' },
+        connection: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        limit: { type: 'string' },
+        recorder: { type: 'string' },
+        format: { type: 'string', default: 'text' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      io.stdout(SESSIONS_USAGE);
+      return 0;
+    }
+    if (values.format !== 'text' && values.format !== 'json') throw new UsageError('--format: text or json');
+    const limit = values.limit === undefined ? undefined : Number(values.limit);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
+      throw new UsageError('--limit: an integer from 1 to 1000');
+    }
+    const now = io.now();
+    const sessions = await fetchSessions(io, recorderUrl(values.recorder, io), {
+      identity: values.identity,
+      connection: values.connection,
+      from: values.since === undefined ? undefined : parseSince(values.since, now),
+      to: values.until === undefined ? undefined : parseSince(values.until, now),
+      limit,
+    });
+    io.stdout(
+      values.format === 'json' ? `${JSON.stringify({ sessions }, null, 2)}\n` : formatSessions(sessions),
+    );
+    return 0;
+  } catch (err) {
+    return reportCliError(err, io, SESSIONS_USAGE);
+  }
+}
+
+/** Prints an error the way every recorder CLI command does; returns the exit code. */
+export function reportCliError(err: unknown, io: CliIo, usage: string): number {
+  const usageError =
+    err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  if (usageError) {
+    io.stderr(`gatehouse: ${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  io.stderr(`gatehouse: ${err instanceof GatehouseError ? err.message : (err as Error).message}\n`);
+  return 1;
+}

@@ -1,0 +1,92 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { kafkaConfigSchema } from '../shared/config/kafka-config.js';
+import { loadConfigFile, parseConfig } from '../shared/config/load-config.js';
+import { secretRefSchema } from '../shared/config/secrets.js';
+
+const listenSchema = (port: number) =>
+  z.strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    /** 0 picks a free port (tests). */
+    port: z.number().int().min(0).max(65535).default(port),
+  });
+
+/**
+ * `gatehouse recorder --config FILE` (YAML). Every default is here; see services/recorder/README.md.
+ */
+export const recorderConfigSchema = z.strictObject({
+  /** Names this instance in logs and as the Kafka client id suffix. */
+  nodeId: z.string().min(1).default(hostname()),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /** Consumer group shared by all recorder instances (they split the partitions). */
+  groupId: z.string().min(1).default('gatehouse-recorder'),
+  kafka: kafkaConfigSchema,
+  consumer: z
+    .strictObject({
+      /** Partition batches handled at once (their rows are written together). */
+      partitionsConcurrently: z.number().int().min(1).max(64).default(4),
+      /** Most bytes fetched per partition per batch. */
+      maxBytesPerPartition: z
+        .number()
+        .int()
+        .min(1024)
+        .default(4 * 1024 * 1024),
+      sessionTimeoutMs: z.number().int().min(3000).default(30_000),
+      /** Where a new group starts. */
+      fromBeginning: z.boolean().default(true),
+    })
+    .prefault({}),
+  clickhouse: z.strictObject({
+    url: z.url({ protocol: /^https?$/ }),
+    /** Database for the recorder's tables (created when missing). */
+    database: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _ only')
+      .default('gatehouse'),
+    user: z.string().min(1).default('default'),
+    password: secretRefSchema.optional(),
+    requestTimeoutMs: z.number().int().min(100).default(30_000),
+    /** Apply deploy/clickhouse/migrations at start. */
+    migrate: z.boolean().default(true),
+    /** Where the migration files are (default: the ones shipped with the recorder). */
+    migrationsDir: z.string().min(1).optional(),
+  }),
+  batch: z
+    .strictObject({
+      /** Most rows per INSERT, and the pending-row count that triggers a write. */
+      maxRows: z.number().int().min(1).max(1_000_000).default(5000),
+      /** Longest time a consumed event waits before it is written. */
+      maxDelayMs: z.number().int().min(0).max(60_000).default(500),
+      /** Backoff between retries of a failed write (doubling from min to max). */
+      retryMinMs: z.number().int().min(1).default(200),
+      retryMaxMs: z.number().int().min(1).default(30_000),
+    })
+    .refine((b) => b.retryMinMs <= b.retryMaxMs, {
+      message: 'retryMinMs must not exceed retryMaxMs',
+      path: ['retryMinMs'],
+    })
+    .prefault({}),
+  /** Replay API (`GET /v1/sessions` …). */
+  http: listenSchema(8610).prefault({}),
+  /** /healthz, /readyz, /metrics. */
+  health: listenSchema(9610).prefault({}),
+  /** Days of recordings kept; older daily partitions are dropped. 0 keeps everything. */
+  retentionDays: z.number().int().min(0).default(90),
+  retentionCheckIntervalMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(60 * 60 * 1000),
+  /** Request texts remembered for labelling decisions (entries). */
+  statementCacheSize: z.number().int().min(0).default(50_000),
+});
+
+export type RecorderConfig = ReturnType<typeof parseRecorderConfig>;
+
+export function parseRecorderConfig(raw: unknown, source = 'recorder config') {
+  return parseConfig(recorderConfigSchema, raw, source);
+}
+
+export function loadRecorderConfig(file: string): RecorderConfig {
+  return loadConfigFile(recorderConfigSchema, file);
+}

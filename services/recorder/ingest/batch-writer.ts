@@ -1,0 +1,84 @@
+import type { Logger } from '../../shared/logger.js';
+import type { RecorderMetrics } from '../metrics.js';
+import { requestKey, toEventRow } from '../store/event-row.js';
+import type { EventRow } from '../store/event-row.js';
+import type { DeadLetter, EventWriter } from '../store/event-writer.js';
+import type { IngestItem } from './decode-records.js';
+import type { StatementCache } from './statement-cache.js';
+
+/**
+ * Writes one batch: event rows, dead letters, then the summaries of the sessions the batch touched. Safe to run
+ * again with the same items (a retry, or a redelivery after a crash): rows collapse on their keys and summaries
+ * are recomputed, never incremented.
+ */
+export class BatchWriter {
+  readonly #writer: EventWriter;
+  readonly #cache: StatementCache;
+  readonly #maxRows: number;
+  readonly #metrics: RecorderMetrics;
+  readonly #log: Logger;
+
+  constructor(opts: {
+    writer: EventWriter;
+    cache: StatementCache;
+    maxRows: number;
+    metrics: RecorderMetrics;
+    log: Logger;
+  }) {
+    this.#writer = opts.writer;
+    this.#cache = opts.cache;
+    this.#maxRows = opts.maxRows;
+    this.#metrics = opts.metrics;
+    this.#log = opts.log;
+  }
+
+  async write(items: readonly IngestItem[]): Promise<void> {
+    const started = performance.now();
+    const rows = await this.#toRows(items);
+    const dead: DeadLetter[] = [];
+    for (const item of items) if (item.type === 'dead') dead.push(item.letter);
+    await this.#writer.insertEvents(rows, this.#maxRows);
+    await this.#writer.insertDeadLetters(dead);
+    await this.#writer.refreshSessions(rows.map((r) => r.session_id));
+    this.#metrics.inserted.inc(rows.length);
+    this.#metrics.batchRows.observe(rows.length + dead.length);
+    this.#metrics.insertSeconds.observe((performance.now() - started) / 1000);
+    this.#log.debug({ rows: rows.length, deadLetters: dead.length }, 'batch written');
+  }
+
+  /** Builds the rows, filling in the statement of decisions from this batch, the cache, or ClickHouse. */
+  async #toRows(items: readonly IngestItem[]): Promise<EventRow[]> {
+    const missing = new Map<string, { sessionId: string; requestId: number }>();
+    for (const item of items) {
+      if (item.type !== 'event') continue;
+      const { event } = item;
+      const body = event.body;
+      if (body.case === 'request') {
+        this.#cache.set(requestKey(event.sessionId, body.value.requestId), body.value.text);
+      } else if (
+        body.case === 'decision' ||
+        body.case === 'approvalDecided' ||
+        body.case === 'approvalRequested'
+      ) {
+        if (body.case === 'approvalRequested' && body.value.requestText !== '') continue;
+        const key = requestKey(event.sessionId, body.value.requestId);
+        if (this.#cache.get(key) === undefined) {
+          missing.set(key, { sessionId: event.sessionId, requestId: body.value.requestId });
+        }
+      }
+    }
+    const looked =
+      missing.size === 0
+        ? new Map<string, string>()
+        : await this.#writer.lookupStatements([...missing.values()]);
+    for (const [key, statement] of looked) this.#cache.set(key, statement);
+    const statementOf = (sessionId: string, requestId: number): string | undefined => {
+      const key = requestKey(sessionId, requestId);
+      return this.#cache.get(key) ?? looked.get(key);
+    };
+    const rows: EventRow[] = [];
+    for (const item of items)
+      if (item.type === 'event') rows.push(toEventRow(item.event, item.at, statementOf));
+    return rows;
+  }
+}

@@ -1,0 +1,10 @@
+/** The recorder's command-line entry points (wired into `gatehouse` by services/cli/commands.ts). */
+export { runRecorder } from './cli/run-recorder.js';
+export { runSessions } from './cli/run-sessions.js';
+export { runReplay } from './cli/run-replay.js';
+export { startRecorder } from './recorder.js';
+export type { Recorder } from './recorder.js';
+export { renderTranscript } from './replay/transcript.js';
+export type { RecordedEvent, SessionSummary } from './replay/recorded-event.js';
+export { loadRecorderConfig, parseRecorderConfig, recorderConfigSchema } from './config.js';
+export type { RecorderConfig } from './config.js';

@@ -1,0 +1,237 @@
+import type { FastifyInstance } from 'fastify';
+import type { Kafka } from 'kafkajs';
+import { resolveSecret } from '../shared/config/secrets.js';
+import { EventConsumer } from '../shared/log/consumer.js';
+import type { BatchHandler } from '../shared/log/consumer.js';
+import { createKafka } from '../shared/log/kafka.js';
+import { ensureTopics } from '../shared/log/topics.js';
+import type { Logger } from '../shared/logger.js';
+import { startHealthServer } from '../shared/runtime/health-server.js';
+import { connectClickHouse, ensureDatabase } from './clickhouse/client.js';
+import type { ClickHouse, ClickHouseOptions } from './clickhouse/client.js';
+import { applyMigrations, defaultMigrationsDir, loadMigrations } from './clickhouse/migrations.js';
+import type { RecorderConfig } from './config.js';
+import { Batcher } from './ingest/batcher.js';
+import { BatchWriter } from './ingest/batch-writer.js';
+import { decodeRecords } from './ingest/decode-records.js';
+import type { IngestItem } from './ingest/decode-records.js';
+import { StatementCache } from './ingest/statement-cache.js';
+import { waitWithHeartbeat } from './ingest/wait-with-heartbeat.js';
+import { createRecorderMetrics } from './metrics.js';
+import type { RecorderMetrics } from './metrics.js';
+import { buildReplayApi } from './replay/http-api.js';
+import { EventWriter } from './store/event-writer.js';
+import { dropExpiredPartitions } from './store/retention.js';
+import { SessionQueries } from './store/session-queries.js';
+
+export type Recorder = {
+  /** Port of the replay API. */
+  readonly httpPort: number;
+  /** Port of /healthz, /readyz, /metrics. */
+  readonly healthPort: number;
+  readonly metrics: RecorderMetrics;
+  readonly queries: SessionQueries;
+  /**
+   * Drains: stops consuming, finishes the write in progress, commits, closes. After `timeoutMs` (default 25 s) a
+   * write that still fails is abandoned uncommitted (its records are redelivered to the next recorder).
+   */
+  stop(opts?: { timeoutMs?: number }): Promise<void>;
+  /** Settles when the recorder stopped: resolves after `stop()`, rejects on a fatal consumer error. */
+  readonly done: Promise<void>;
+};
+
+const HEARTBEAT_MS = 1000;
+const PING_MS = 5000;
+
+export function clickHouseOptions(config: RecorderConfig): ClickHouseOptions {
+  const c = config.clickhouse;
+  return {
+    url: c.url,
+    database: c.database,
+    username: c.user,
+    password: c.password === undefined ? '' : resolveSecret(c.password),
+    requestTimeoutMs: c.requestTimeoutMs,
+  };
+}
+
+async function prepareClickHouse(config: RecorderConfig, log: Logger): Promise<ClickHouse> {
+  const opts = clickHouseOptions(config);
+  await ensureDatabase(opts);
+  const ch = connectClickHouse(opts);
+  if (config.clickhouse.migrate) {
+    const dir = config.clickhouse.migrationsDir ?? defaultMigrationsDir();
+    await applyMigrations(ch, loadMigrations(dir), log);
+  }
+  return ch;
+}
+
+async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<void> {
+  const t = config.kafka.topics;
+  if (!t.provision) return;
+  const spec = (name: string) => ({
+    name,
+    partitions: t.partitions,
+    replicationFactor: t.replicationFactor,
+    minInsyncReplicas: t.minInsyncReplicas,
+    retentionMs: Math.round(t.retentionHours * 3_600_000),
+  });
+  await ensureTopics(kafka, [spec(t.sessions), spec(t.approvals)]);
+}
+
+/**
+ * Starts a recorder: ClickHouse schema, Kafka consumer (group `config.groupId`), batch writer, retention job,
+ * replay API and health server. Resolves once consuming has started.
+ */
+export async function startRecorder(config: RecorderConfig, logger: Logger): Promise<Recorder> {
+  const log = logger.child({ component: 'recorder' });
+  const ch = await prepareClickHouse(config, log);
+  const metrics = createRecorderMetrics();
+  const writer = new EventWriter(ch);
+  const queries = new SessionQueries(ch);
+  const batchWriter = new BatchWriter({
+    writer,
+    cache: new StatementCache(config.statementCacheSize),
+    maxRows: config.batch.maxRows,
+    metrics,
+    log,
+  });
+  let clickhouseOk = true;
+  const batcher = new Batcher<IngestItem>(
+    config.batch,
+    async (items) => {
+      await batchWriter.write(items);
+      clickhouseOk = true;
+      metrics.pendingRows.set(batcher.pending);
+    },
+    {
+      onRetry: (err, attempt, delayMs) => {
+        clickhouseOk = false;
+        metrics.insertFailures.inc();
+        const e = err as { code?: string; message?: string };
+        log.warn(
+          { err: { code: e.code, message: e.message }, attempt, delayMs },
+          'write to ClickHouse failed; retrying',
+        );
+      },
+    },
+  );
+
+  const kafka = createKafka({
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-recorder-${config.nodeId}`,
+    logger: log,
+  });
+  await provisionTopics(kafka, config);
+  const consumer = new EventConsumer(kafka, log, {
+    groupId: config.groupId,
+    topics: [config.kafka.topics.sessions, config.kafka.topics.approvals],
+    fromBeginning: config.consumer.fromBeginning,
+    partitionsConsumedConcurrently: config.consumer.partitionsConcurrently,
+    sessionTimeoutMs: config.consumer.sessionTimeoutMs,
+    maxBytesPerPartition: config.consumer.maxBytesPerPartition,
+  });
+
+  let settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  let joined = false;
+  const k = consumer.kafkaConsumer;
+  k.on(k.events.GROUP_JOIN, () => (joined = true));
+  k.on(k.events.END_BATCH_PROCESS, ({ payload }) => {
+    metrics.consumerLag.set(
+      { topic: payload.topic, partition: String(payload.partition) },
+      Number(payload.offsetLag),
+    );
+  });
+  k.on(k.events.CRASH, ({ payload }) => {
+    joined = false;
+    if (!payload.restart) {
+      log.fatal({ err: { name: payload.error.name, message: payload.error.message } }, 'consumer crashed');
+      settle?.reject(payload.error);
+    }
+  });
+
+  const handler: BatchHandler = async (records, ctx) => {
+    const first = records[0];
+    if (first) metrics.consumed.inc({ topic: first.topic }, records.length);
+    const items = decodeRecords(records);
+    for (const item of items) {
+      if (item.type !== 'dead') continue;
+      const d = item.letter;
+      metrics.deadLetters.inc({ topic: d.topic });
+      log.error(
+        { topic: d.topic, partition: d.partition, offset: d.offset, errorCode: d.errorCode, error: d.error },
+        'undecodable record; writing it to dead_letters',
+      );
+    }
+    const written = batcher.add(items);
+    metrics.pendingRows.set(batcher.pending);
+    await waitWithHeartbeat(written, () => ctx.heartbeat(), HEARTBEAT_MS);
+  };
+
+  const retention = async (): Promise<void> => {
+    try {
+      const dropped = await dropExpiredPartitions(ch, config.clickhouse.database, config.retentionDays, log);
+      for (const d of dropped) metrics.partitionsDropped.inc({ table: d.table });
+    } catch (err) {
+      log.error(
+        { err: { message: (err as Error).message } },
+        'retention job failed; retrying at the next interval',
+      );
+    }
+  };
+  const retentionTimer = setInterval(() => void retention(), config.retentionCheckIntervalMs).unref();
+  void retention();
+  const pingTimer = setInterval(() => {
+    void ch.ping().then((ok) => (clickhouseOk = ok));
+  }, PING_MS).unref();
+
+  let api: FastifyInstance | undefined;
+  let health: Awaited<ReturnType<typeof startHealthServer>> | undefined;
+  try {
+    health = await startHealthServer({
+      host: config.health.host,
+      port: config.health.port,
+      registry: metrics.registry,
+      readiness: () => ({
+        ready: clickhouseOk && joined,
+        detail: { clickhouse: clickhouseOk, kafka: joined },
+      }),
+    });
+    api = buildReplayApi({ queries, log });
+    await api.listen({ host: config.http.host, port: config.http.port });
+    await consumer.start(handler);
+  } catch (err) {
+    clearInterval(retentionTimer);
+    clearInterval(pingTimer);
+    await api?.close();
+    await health?.close();
+    await consumer.stop().catch(() => undefined);
+    await ch.close();
+    throw err;
+  }
+  const address = api.server.address();
+  const httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
+  log.info({ httpPort, healthPort: health.port, groupId: config.groupId }, 'recorder started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (opts: { timeoutMs?: number } = {}): Promise<void> =>
+    (stopping ??= (async () => {
+      clearInterval(retentionTimer);
+      clearInterval(pingTimer);
+      batcher.drain();
+      const abort = setTimeout(() => void batcher.close({ abort: true }), opts.timeoutMs ?? 25_000);
+      try {
+        await consumer.stop();
+        await batcher.close({ abort: true });
+      } finally {
+        clearTimeout(abort);
+        await api.close();
+        await health.close();
+        await ch.close();
+      }
+      log.info('recorder stopped');
+      settle?.resolve();
+    })());
+
+  return { httpPort, healthPort: health.port, metrics, queries, stop, done };
+}

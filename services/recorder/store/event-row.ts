@@ -1,0 +1,240 @@
+import { toJson } from '@bufbuild/protobuf';
+import { EventSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { Event } from '../../shared/events/codec.js';
+import type { RecordedEvent } from '../replay/recorded-event.js';
+
+/** Where a record came from in Kafka (kept with the row for audits of the pipeline itself). */
+export type KafkaPosition = { topic: string; partition: number; offset: string };
+
+/** One row of `gatehouse.events`, in column order (see EVENT_COLUMNS). */
+export type EventRow = {
+  event_id: string;
+  session_id: string;
+  seq: bigint;
+  /** Unix seconds (the `DateTime` column). */
+  ts: number;
+  ts_micros: bigint;
+  node_id: string;
+  kind: string;
+  protocol: string;
+  connection: string;
+  identity_sub: string;
+  identity_email: string;
+  identity_groups: string[];
+  is_agent: boolean;
+  request_id: number;
+  request_kind: string;
+  decision: string;
+  reasons: string[];
+  policy_revision: string;
+  statement: string;
+  approval_id: string;
+  reviewer: string;
+  frame: string;
+  rows: number;
+  code: string;
+  text: string;
+  payload: Uint8Array;
+  payload_bytes: number;
+  event_json: string;
+  kafka_topic: string;
+  kafka_partition: number;
+  kafka_offset: bigint;
+};
+
+export const EVENT_COLUMNS = [
+  'event_id',
+  'session_id',
+  'seq',
+  'ts',
+  'ts_micros',
+  'node_id',
+  'kind',
+  'protocol',
+  'connection',
+  'identity_sub',
+  'identity_email',
+  'identity_groups',
+  'is_agent',
+  'request_id',
+  'request_kind',
+  'decision',
+  'reasons',
+  'policy_revision',
+  'statement',
+  'approval_id',
+  'reviewer',
+  'frame',
+  'rows',
+  'code',
+  'text',
+  'payload',
+  'payload_bytes',
+  'event_json',
+  'kafka_topic',
+  'kafka_partition',
+  'kafka_offset',
+] as const satisfies readonly (keyof EventRow)[];
+
+const KINDS = {
+  sessionOpened: 'session_opened',
+  request: 'request',
+  decision: 'decision',
+  approvalRequested: 'approval_requested',
+  approvalDecided: 'approval_decided',
+  response: 'response',
+  sessionClosed: 'session_closed',
+} as const;
+
+/** Largest unix second a ClickHouse `DateTime` holds (2106-02-07). */
+const MAX_DATETIME = 4_294_967_295n;
+
+/** The request a decision/approval belongs to: `(session, request id)`. */
+export function requestKey(sessionId: string, requestId: number): string {
+  return `${sessionId}\u0000${requestId}`;
+}
+
+/** The decision column: 'approval' when a human must approve, else 'allow' or 'deny'. */
+export function decisionLabel(allow: boolean, approvalRequired: boolean): 'allow' | 'deny' | 'approval' {
+  if (approvalRequired) return 'approval';
+  return allow ? 'allow' : 'deny';
+}
+
+/** The event as JSON without the response bytes (those are in `payload`). */
+function eventJson(event: Event): string {
+  if (event.body.case !== 'response') return JSON.stringify(toJson(EventSchema, event));
+  const lean: Event = {
+    ...event,
+    body: { case: 'response', value: { ...event.body.value, data: new Uint8Array(0) } },
+  };
+  return JSON.stringify(toJson(EventSchema, lean));
+}
+
+/**
+ * Flattens a decoded event into the `events` row. Pure. `statementOf` supplies the request text for decisions and
+ * approval decisions (which do not carry it themselves).
+ */
+export function toEventRow(
+  event: Event,
+  at: KafkaPosition,
+  statementOf: (sessionId: string, requestId: number) => string | undefined,
+): EventRow {
+  let micros = event.tsMicros < 0n ? 0n : event.tsMicros;
+  if (micros / 1_000_000n > MAX_DATETIME) micros = MAX_DATETIME * 1_000_000n;
+  const id = event.identity;
+  const row: EventRow = {
+    event_id: event.eventId,
+    session_id: event.sessionId,
+    seq: event.seq,
+    ts: Number(micros / 1_000_000n),
+    ts_micros: micros,
+    node_id: event.nodeId,
+    kind: event.body.case === undefined ? 'unknown' : KINDS[event.body.case],
+    protocol: event.protocol || (event.connection?.protocol ?? ''),
+    connection: event.connection?.name ?? '',
+    identity_sub: id?.sub ?? '',
+    identity_email: id?.email ?? '',
+    identity_groups: [...(id?.groups ?? [])],
+    is_agent: id?.agent ?? false,
+    request_id: 0,
+    request_kind: '',
+    decision: '',
+    reasons: [],
+    policy_revision: event.policyRevision,
+    statement: '',
+    approval_id: '',
+    reviewer: '',
+    frame: '',
+    rows: 0,
+    code: '',
+    text: '',
+    payload: new Uint8Array(0),
+    payload_bytes: 0,
+    event_json: eventJson(event),
+    kafka_topic: at.topic,
+    kafka_partition: at.partition,
+    kafka_offset: BigInt(at.offset),
+  };
+  const body = event.body;
+  switch (body.case) {
+    case 'sessionOpened':
+      row.text = body.value.clientAddr;
+      break;
+    case 'request':
+      row.request_id = body.value.requestId;
+      row.request_kind = body.value.kind;
+      row.statement = body.value.text;
+      break;
+    case 'decision':
+      row.request_id = body.value.requestId;
+      row.decision = decisionLabel(body.value.allow, body.value.approvalRequired);
+      row.reasons = [...body.value.reasons];
+      row.statement = statementOf(event.sessionId, body.value.requestId) ?? '';
+      break;
+    case 'approvalRequested':
+      row.request_id = body.value.requestId;
+      row.approval_id = body.value.approvalId;
+      row.reasons = [...body.value.reasons];
+      row.statement = body.value.requestText || (statementOf(event.sessionId, body.value.requestId) ?? '');
+      break;
+    case 'approvalDecided':
+      row.request_id = body.value.requestId;
+      row.approval_id = body.value.approvalId;
+      row.code = body.value.outcome;
+      row.text = body.value.reason;
+      row.reviewer = body.value.reviewer?.email || (body.value.reviewer?.sub ?? '');
+      row.statement = statementOf(event.sessionId, body.value.requestId) ?? '';
+      break;
+    case 'response':
+      row.request_id = body.value.requestId;
+      row.frame = body.value.frame;
+      row.rows = body.value.rows;
+      row.code = body.value.code;
+      row.text = body.value.text;
+      row.payload = body.value.data;
+      row.payload_bytes = body.value.data.length;
+      break;
+    case 'sessionClosed':
+      row.text = body.value.reason;
+      break;
+    case undefined:
+      break;
+  }
+  return row;
+}
+
+/** The values of a row in EVENT_COLUMNS order, for `valuesRow`. */
+export function eventRowValues(
+  row: EventRow,
+): (string | number | bigint | boolean | Uint8Array | readonly string[])[] {
+  return EVENT_COLUMNS.map((c) => row[c]);
+}
+
+/** The replay API's view of a row (what a query returns for it). Pure; used by tests and tools. */
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    sessionId: row.session_id,
+    seq: Number(row.seq),
+    tsMicros: Number(row.ts_micros),
+    nodeId: row.node_id,
+    kind: row.kind,
+    protocol: row.protocol,
+    connection: row.connection,
+    identity: { sub: row.identity_sub, email: row.identity_email, groups: row.identity_groups, agent: row.is_agent },
+    requestId: row.request_id,
+    requestKind: row.request_kind,
+    decision: row.decision,
+    reasons: row.reasons,
+    policyRevision: row.policy_revision,
+    statement: row.statement,
+    approvalId: row.approval_id,
+    reviewer: row.reviewer,
+    frame: row.frame,
+    rows: row.rows,
+    code: row.code,
+    text: row.text,
+    payload: Buffer.from(row.payload).toString('base64'),
+    event: JSON.parse(row.event_json) as unknown,
+  };
+}

@@ -1,0 +1,153 @@
+import type { ClickHouse } from '../clickhouse/client.js';
+import { ident, inList, joinSql, sql, valuesRow } from '../clickhouse/quote.js';
+import type { Sql } from '../clickhouse/quote.js';
+import { EVENT_COLUMNS, eventRowValues, requestKey } from './event-row.js';
+import type { EventRow } from './event-row.js';
+
+/** A Kafka record that could not be decoded, kept byte for byte. */
+export type DeadLetter = {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** Kafka record timestamp, milliseconds since the epoch (string, as kafkajs reports it). */
+  timestamp: string;
+  key: Uint8Array | null;
+  value: Uint8Array;
+  errorCode: string;
+  error: string;
+};
+
+const DEAD_LETTER_COLUMNS = [
+  'kafka_topic',
+  'kafka_partition',
+  'kafka_offset',
+  'kafka_ts',
+  'record_key',
+  'record_value',
+  'value_bytes',
+  'error_code',
+  'error',
+] as const;
+
+/** Sessions recomputed per INSERT … SELECT (keeps the statement well under ClickHouse's 256 KiB query limit). */
+const SESSIONS_PER_REFRESH = 500;
+/** Requests looked up per statement query. */
+const KEYS_PER_LOOKUP = 500;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function refreshStatement(sessionIds: readonly string[]): Sql {
+  // The inner query de-duplicates events (redelivery); the outer one folds them. Counts use uniqExact over ids,
+  // sums run over distinct events only, so recomputing a session any number of times gives the same row.
+  return sql`INSERT INTO sessions (session_id, started_at, started_micros, ended_at, ended_micros, closed,
+    last_event_at, identity_sub, identity_email, identity_groups, is_agent, connection, protocol, node_id,
+    client_addr, requests, allowed, denied, approvals, rows_returned, bytes, events, last_seq, close_reason, version)
+  SELECT
+    session_id,
+    min(ts),
+    min(ts_micros),
+    maxIf(ts, kind = 'session_closed'),
+    maxIf(ts_micros, kind = 'session_closed'),
+    max(kind = 'session_closed'),
+    max(ts),
+    argMaxIf(identity_sub, seq, identity_sub != '' OR identity_email != ''),
+    argMaxIf(identity_email, seq, identity_sub != '' OR identity_email != ''),
+    argMaxIf(identity_groups, seq, identity_sub != '' OR identity_email != ''),
+    argMaxIf(is_agent, seq, identity_sub != '' OR identity_email != ''),
+    argMaxIf(connection, seq, connection != ''),
+    argMaxIf(protocol, seq, protocol != ''),
+    argMin(node_id, seq),
+    anyIf(text, kind = 'session_opened'),
+    uniqExactIf(request_id, kind = 'request'),
+    uniqExactIf(request_id, kind = 'decision' AND decision = 'allow'),
+    uniqExactIf(request_id, kind = 'decision' AND decision = 'deny'),
+    uniqExactIf(approval_id, kind = 'approval_requested'),
+    sumIf(toUInt64(rows), kind = 'response'),
+    sumIf(toUInt64(payload_bytes), kind = 'response'),
+    count(),
+    max(seq),
+    anyIf(text, kind = 'session_closed'),
+    count()
+  FROM
+  (
+    SELECT session_id, event_id, seq, ts, ts_micros, kind, identity_sub, identity_email, identity_groups, is_agent,
+      connection, protocol, node_id, text, request_id, decision, approval_id, rows, payload_bytes
+    FROM events
+    WHERE session_id IN ${inList(sessionIds)}
+    LIMIT 1 BY event_id
+  )
+  GROUP BY session_id`;
+}
+
+/** The write side of the recording store. All SQL goes through the quoting module. */
+export class EventWriter {
+  readonly #ch: ClickHouse;
+
+  constructor(ch: ClickHouse) {
+    this.#ch = ch;
+  }
+
+  /** Inserts rows in chunks of at most `maxRows`. */
+  async insertEvents(rows: readonly EventRow[], maxRows: number): Promise<void> {
+    for (const chunk of chunks(rows, Math.max(1, maxRows))) {
+      await this.#ch.insertValues(
+        ident('events'),
+        EVENT_COLUMNS,
+        chunk.map((r) => valuesRow(eventRowValues(r))),
+      );
+    }
+  }
+
+  async insertDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    await this.#ch.insertValues(
+      ident('dead_letters'),
+      DEAD_LETTER_COLUMNS,
+      letters.map((d) =>
+        valuesRow([
+          d.topic,
+          d.partition,
+          BigInt(d.offset),
+          Math.max(0, Math.floor(Number(d.timestamp) / 1000) || 0),
+          d.key ?? new Uint8Array(0),
+          d.value,
+          d.value.length,
+          d.errorCode,
+          d.error,
+        ]),
+      ),
+    );
+  }
+
+  /** Recomputes the summary rows of these sessions from their (de-duplicated) events. */
+  async refreshSessions(sessionIds: readonly string[]): Promise<void> {
+    for (const ids of chunks([...new Set(sessionIds)], SESSIONS_PER_REFRESH)) {
+      await this.#ch.command(refreshStatement(ids));
+    }
+  }
+
+  /** Request texts of earlier requests (for decisions whose request was recorded in an earlier batch). */
+  async lookupStatements(
+    keys: readonly { sessionId: string; requestId: number }[],
+  ): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const chunk of chunks(keys, KEYS_PER_LOOKUP)) {
+      const tuples = joinSql(
+        chunk.map((k) => sql`(${k.sessionId}, ${k.requestId})`),
+        sql`, `,
+      );
+      const rows = await this.#ch.query<{ session_id: string; request_id: number; statement: string }>(
+        sql`SELECT session_id, request_id, any(statement) AS statement FROM events
+            WHERE kind = 'request' AND session_id IN ${inList(chunk.map((k) => k.sessionId))}
+              AND (session_id, request_id) IN (${tuples})
+            GROUP BY session_id, request_id`,
+      );
+      for (const r of rows) found.set(requestKey(r.session_id, Number(r.request_id)), r.statement);
+    }
+    return found;
+  }
+}

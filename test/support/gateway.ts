@@ -1,0 +1,126 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { parseConfig } from '../../services/shared/config/load-config.js';
+import { createLogger } from '../../services/shared/logger.js';
+import { gatewayConfigSchema } from '../../services/gateway/config.js';
+import { startGateway } from '../../services/gateway/gateway.js';
+import type { RunningGateway } from '../../services/gateway/gateway.js';
+import { startIdp } from '../../services/idp/index.js';
+import type { RunningIdp } from '../../services/idp/index.js';
+import { brokerCount } from './kafka.js';
+import { kafkaBrokers, PROJECT_ROOT, stackValue } from './stack.js';
+
+/** Builds the example policy bundle with the stack's opa into a temporary folder. */
+export function buildPolicyBundle(): string {
+  const out = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
+  execFileSync('bash', [join(PROJECT_ROOT, 'policies', 'build.sh'), out], {
+    env: { ...process.env, OPA_BIN: stackValue('OPA_BIN') },
+    stdio: 'pipe',
+  });
+  return out;
+}
+
+/** A self-signed certificate for 127.0.0.1/localhost, as local development uses. */
+export function selfSignedCert(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'tls.crt');
+  const key = join(dir, 'tls.key');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout', key, '-out', cert,
+  ], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+/** Everything a gateway test needs: a real OIDC provider, a real gateway node, and the captured log lines. */
+export type GatewayFixture = {
+  idp: RunningIdp;
+  gateway: RunningGateway;
+  sessionsTopic: string;
+  logs: string[];
+  dir: string;
+  pgPort: number;
+  stop(): Promise<void>;
+};
+
+export async function startGatewayFixture(opts: { allowPlaintext?: boolean } = {}): Promise<GatewayFixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-gw-'));
+  const idp = await startIdp({ port: 0, audience: 'gatehouse' });
+  const bundleDir = buildPolicyBundle();
+  const tls = selfSignedCert(dir);
+  const sessionsTopic = `test.sessions.${randomUUID().slice(0, 8)}`;
+  const rf = Math.min(3, brokerCount());
+  const config = parseConfig(
+    gatewayConfigSchema,
+    {
+      nodeId: 'test-node',
+      logLevel: 'debug',
+      health: { port: 0 },
+      listeners: { postgres: { port: 0, tls, allowPlaintext: opts.allowPlaintext ?? false } },
+      oidc: { issuer: idp.issuer, audience: 'gatehouse' },
+      kafka: {
+        brokers: kafkaBrokers(),
+        topics: {
+          sessions: sessionsTopic,
+          approvals: `${sessionsTopic}.approvals`,
+          partitions: 6,
+          replicationFactor: rf,
+          minInsyncReplicas: rf >= 3 ? 2 : 1,
+        },
+      },
+      policy: { bundleDir },
+      connections: [
+        {
+          name: 'demo-pg',
+          protocol: 'postgres',
+          upstream: {
+            host: stackValue('PG_TARGET_HOST'),
+            port: Number(stackValue('PG_TARGET_PORT')),
+            database: stackValue('PG_TARGET_DATABASE'),
+            user: stackValue('PG_TARGET_USER'),
+            password: { file: stackValue('PG_TARGET_PASSWORD_FILE') },
+          },
+          tags: { env: 'demo' },
+        },
+        {
+          name: 'demo-pgbench',
+          protocol: 'postgres',
+          upstream: {
+            host: stackValue('PG_TARGET_HOST'),
+            port: Number(stackValue('PG_TARGET_PORT')),
+            database: stackValue('PG_TARGET_PGBENCH_DATABASE'),
+            user: stackValue('PG_TARGET_USER'),
+            password: { file: stackValue('PG_TARGET_PASSWORD_FILE') },
+          },
+        },
+      ],
+    },
+    'test gateway config',
+  );
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const log = createLogger({ service: 'gateway', nodeId: 'test-node', level: 'debug', destination });
+  const gateway = await startGateway(config, log);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return {
+    idp,
+    gateway,
+    sessionsTopic,
+    logs,
+    dir,
+    pgPort: gateway.postgresPort!,
+    async stop() {
+      await gateway.stop(2_000);
+      await idp.stop();
+    },
+  };
+}
