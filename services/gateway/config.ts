@@ -16,11 +16,50 @@ const postgresUpstreamSchema = z.strictObject({
   connectTimeoutMs: z.number().int().min(1).default(5_000),
 });
 
+/** Pinned upstream host public key(s): OpenSSH public key lines (`ssh-ed25519 AAAA… comment`), inline or in a file. */
+const sshHostKeySchema = z.union([z.string().min(1), z.strictObject({ file: z.string().min(1) })]);
+
+const sshUpstreamSchema = z
+  .strictObject({
+    host: z.string(),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().min(1),
+    /** The gateway's own private key (OpenSSH or PEM), never inline: `{env: NAME}` or `{file: /path}`. */
+    privateKey: secretRefSchema.optional(),
+    /** Passphrase of an encrypted `privateKey`. */
+    passphrase: secretRefSchema.optional(),
+    /** Password login instead of a key (one of `privateKey` or `password`). */
+    password: secretRefSchema.optional(),
+    /** Required when `hostKeyVerification` is `pinned` (the default). */
+    hostKey: sshHostKeySchema.optional(),
+    /** `off` accepts any upstream host key (local experiments only: it allows a man in the middle). */
+    hostKeyVerification: z.enum(['pinned', 'off']).default('pinned'),
+    connectTimeoutMs: z.number().int().min(1).default(10_000),
+  })
+  .superRefine((u, ctx) => {
+    if ((u.privateKey === undefined) === (u.password === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'set exactly one of privateKey or password' });
+    }
+    if (u.hostKeyVerification === 'pinned' && u.hostKey === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hostKey'],
+        message: 'the upstream host key is required (or set hostKeyVerification: off for local experiments)',
+      });
+    }
+  });
+
 const connectionSchema = z.discriminatedUnion('protocol', [
   z.strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
     protocol: z.literal('postgres'),
     upstream: postgresUpstreamSchema,
+    tags: z.record(z.string(), z.string()).default({}),
+  }),
+  z.strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),
+    protocol: z.literal('ssh'),
+    upstream: sshUpstreamSchema,
     tags: z.record(z.string(), z.string()).default({}),
   }),
 ]);
@@ -57,6 +96,41 @@ export const gatewayConfigSchema = z
             .int()
             .min(1024)
             .default(256 * 1024),
+        })
+        .optional(),
+      ssh: z
+        .strictObject({
+          ...hostPort,
+          port: hostPort.port.default(2222),
+          /** The gateway's own SSH host private key file (generate one with `ssh-keygen -t ed25519 -N '' -f FILE`). */
+          hostKey: z.string().min(1),
+          maxSessions: z.number().int().min(1).default(1000),
+          /** Close a connection without channel traffic this long. 0 disables. */
+          idleTimeoutMs: z.number().int().min(0).default(30 * 60_000),
+          /** Most time allowed from connect to a completed login (token check and upstream login included). */
+          authTimeoutMs: z.number().int().min(1).default(30_000),
+          /** Failed token attempts per connection before it is closed. */
+          maxAuthAttempts: z.number().int().min(1).default(3),
+          /** Most bytes of channel data in one audit event; larger chunks become several events. */
+          auditChunkBytes: z
+            .number()
+            .int()
+            .min(1024)
+            .default(64 * 1024),
+          /** Pause channel output while this many bytes of audit events wait for Kafka (backpressure). */
+          auditBacklogBytes: z
+            .number()
+            .int()
+            .min(64 * 1024)
+            .default(16 * 1024 * 1024),
+          /** Masking: longest line held back to mask it whole; longer lines are masked in pieces. */
+          maskLineBytes: z
+            .number()
+            .int()
+            .min(256)
+            .default(64 * 1024),
+          /** Masking: a partial line (a prompt) is masked and sent after this much quiet. */
+          maskFlushMs: z.number().int().min(1).default(50),
         })
         .optional(),
     }),
@@ -96,3 +170,5 @@ export const gatewayConfigSchema = z
 export type GatewayConfig = Frozen<z.output<typeof gatewayConfigSchema>>;
 export type PostgresListenerConfig = NonNullable<GatewayConfig['listeners']['postgres']>;
 export type ConnectionConfig = GatewayConfig['connections'][number];
+export type SshListenerConfig = NonNullable<GatewayConfig['listeners']['ssh']>;
+export type SshConnectionConfig = Extract<ConnectionConfig, { protocol: 'ssh' }>;

@@ -104,10 +104,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
             const decision = r.failedClosed
               ? 'policy_error'
               : r.decision.allow
-                ? r.decision.approval.required
+                ? 'allow'
+                : r.decision.approval.required
                   ? 'approval'
-                  : 'allow'
-                : 'deny';
+                  : 'deny';
             metrics.decisions.inc({ protocol: 'postgres', decision });
           },
         }),

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { resolveSecret } from '../shared/config/secrets.js';
@@ -41,6 +42,7 @@ export type Recorder = {
 };
 
 const HEARTBEAT_MS = 1000;
+const PROVISION_ATTEMPTS = 5;
 const PING_MS = 5000;
 
 export function clickHouseOptions(config: RecorderConfig): ClickHouseOptions {
@@ -75,7 +77,16 @@ async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<vo
     minInsyncReplicas: t.minInsyncReplicas,
     retentionMs: Math.round(t.retentionHours * 3_600_000),
   });
-  await ensureTopics(kafka, [spec(t.sessions), spec(t.approvals)]);
+  // Right after CreateTopics the leader wait can fail while metadata propagates; a second pass finds the topics.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ensureTopics(kafka, [spec(t.sessions), spec(t.approvals)]);
+      return;
+    } catch (err) {
+      if (attempt >= PROVISION_ATTEMPTS) throw err;
+      await sleep(1000);
+    }
+  }
 }
 
 /**
@@ -133,6 +144,7 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
 
   let settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  done.catch(() => undefined); // callers that await `done` still see the rejection; nobody awaiting is not a crash
   let joined = false;
   const k = consumer.kafkaConsumer;
   k.on(k.events.GROUP_JOIN, () => (joined = true));

@@ -11,7 +11,7 @@ import type { RecordedEvent, SessionSummary } from '../../services/recorder/repl
 import { runReplay } from '../../services/recorder/cli/run-replay.js';
 import { runSessions } from '../../services/recorder/cli/run-sessions.js';
 import type { CliIo } from '../../services/recorder/cli/cli-io.js';
-import { postgresScenario } from '../../services/recorder/testing/session-scenario.js';
+import { approvalStream, postgresScenario } from '../../services/recorder/testing/session-scenario.js';
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
@@ -27,7 +27,7 @@ afterAll(async () => {
 
 /**
  * A fresh topic (RF 3, min ISR 2). Retries ensureTopics on the same name: right after CreateTopics, kafkajs'
- * leader wait can fail with UNKNOWN_TOPIC_OR_PARTITION while the metadata propagates (reported to the lead).
+ * leader wait could fail with UNKNOWN_TOPIC_OR_PARTITION while the metadata propagates.
  */
 async function uniqueTopic(prefix: string, partitions: number): Promise<string> {
   const name = `test.${prefix}.${randomUUID().slice(0, 8)}`;
@@ -54,26 +54,34 @@ async function publishAll(records: { topic: string; key: string; value: Buffer }
   }
 }
 
-function recorderConfig(db: string, topics: { sessions: string; approvals: string }, extra: object = {}): RecorderConfig {
+function recorderConfig(
+  clickhouse: { url: string; database: string },
+  topics: { sessions: string; approvals: string },
+): RecorderConfig {
   return parseRecorderConfig({
     nodeId: 'rec-test',
     groupId: `test-recorder-${randomUUID().slice(0, 8)}`,
     kafka: { brokers: kafkaBrokers(), topics: { ...topics, provision: false } },
-    clickhouse: { url: process.env.GATEHOUSE_CLICKHOUSE_URL ?? '', database: db },
+    clickhouse,
     consumer: { sessionTimeoutMs: 10_000, partitionsConcurrently: 3 },
     batch: { maxRows: 100, maxDelayMs: 100, retryMinMs: 50, retryMaxMs: 500 },
     http: { port: 0 },
     health: { port: 0 },
     retentionDays: 0,
-    ...extra,
   });
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T>,
+  done: (v: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await probe();
   while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
     await sleep(200);
     last = await probe();
   }
@@ -102,29 +110,46 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
   let recorder: Recorder;
   let base: string;
   const sessions: Event[][] = [];
+  const approvals: Event[] = [];
   let corruptOffsetTopic = '';
 
   beforeAll(async () => {
     const db = await testDatabase();
     cleanups.push(db.drop);
     ch = db.ch;
-    process.env.GATEHOUSE_CLICKHOUSE_URL ??= db.opts.url;
-    const topics = { sessions: await uniqueTopic('rec-sessions', 6), approvals: await uniqueTopic('rec-approvals', 3) };
+    const topics = {
+      sessions: await uniqueTopic('rec-sessions', 6),
+      approvals: await uniqueTopic('rec-approvals', 3),
+    };
     corruptOffsetTopic = topics.sessions;
-    for (let i = 0; i < 5; i++) sessions.push(postgresScenario({ rows: 150 + i, email: `user${i}@example.com` }));
-    const records = sessions.flat().map((e) => ({ topic: topics.sessions, key: e.sessionId, value: Buffer.from(encodeEvent(e)) }));
+    approvals.push(...approvalStream('apr-77', 'gw-session-1'));
+    for (let i = 0; i < 5; i++)
+      sessions.push(postgresScenario({ rows: 150 + i, email: `user${i}@example.com` }));
+    const records = sessions
+      .flat()
+      .map((e) => ({ topic: topics.sessions, key: e.sessionId, value: Buffer.from(encodeEvent(e)) }));
     // A producer retry after a lost acknowledgement: the same event twice.
     records.push({ ...records[3]! });
+    for (const e of approvals)
+      records.push({ topic: topics.approvals, key: 'apr-77', value: Buffer.from(encodeEvent(e)) });
     records.push({ topic: topics.sessions, key: 'garbage', value: Buffer.from([0xff, 0x01, 0x02, 0x03]) });
     await publishAll(records);
-    recorder = await startRecorder(recorderConfig(db.opts.database, topics, { clickhouse: { url: db.opts.url, database: db.opts.database } }), testLogger);
+    recorder = await startRecorder(
+      recorderConfig({ url: db.opts.url, database: db.opts.database }, topics),
+      testLogger,
+    );
     cleanups.push(() => recorder.stop());
     base = `http://127.0.0.1:${recorder.httpPort}`;
-    const total = sessions.flat().length;
-    await waitFor('all events', () => distinctEvents(ch), (n) => n === total);
+    const total = sessions.flat().length + approvals.length;
+    await waitFor(
+      'all events',
+      () => distinctEvents(ch),
+      (n) => n === total,
+    );
     await waitFor(
       'dead letter',
-      async () => Number((await ch.query<{ n: string }>(sql`SELECT count() AS n FROM dead_letters FINAL`))[0]!.n),
+      async () =>
+        Number((await ch.query<{ n: string }>(sql`SELECT count() AS n FROM dead_letters FINAL`))[0]!.n),
       (n) => n === 1,
     );
   });
@@ -134,8 +159,10 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
       sql`SELECT event_id, count() AS n FROM (SELECT event_id FROM events FINAL) GROUP BY event_id HAVING n > 1`,
     );
     expect(rows).toEqual([]);
-    const byApi = await ch.query<{ n: string }>(sql`SELECT count() AS n FROM (SELECT event_id FROM events LIMIT 1 BY event_id)`);
-    expect(Number(byApi[0]!.n)).toBe(sessions.flat().length);
+    const byApi = await ch.query<{ n: string }>(
+      sql`SELECT count() AS n FROM (SELECT event_id FROM events LIMIT 1 BY event_id)`,
+    );
+    expect(Number(byApi[0]!.n)).toBe(sessions.flat().length + approvals.length);
     for (const s of sessions) {
       const res = await fetch(`${base}/v1/sessions/${s[0]!.sessionId}/events`);
       expect(res.status).toBe(200);
@@ -148,8 +175,25 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
         expect(body.events[i]!.payload).toBe(want);
       }
       const decision = body.events.find((e) => e.kind === 'decision' && e.requestId === 2)!;
-      expect(decision).toMatchObject({ decision: 'deny', statement: 'DELETE FROM users', reasons: ['DELETE without WHERE'], policyRevision: 'rev-7f3a' });
+      expect(decision).toMatchObject({
+        decision: 'deny',
+        statement: 'DELETE FROM users',
+        reasons: ['DELETE without WHERE'],
+        policyRevision: 'rev-7f3a',
+      });
     }
+  });
+
+  it('records the approvals topic as its own stream, not as a session', async () => {
+    const res = await fetch(`${base}/v1/sessions/approval:apr-77/events`);
+    expect(res.status).toBe(200);
+    const { events } = (await res.json()) as { events: RecordedEvent[] };
+    expect(events.map((e) => [e.kind, e.code, e.reviewer, e.statement])).toEqual([
+      ['approval_requested', '', '', "UPDATE users SET name = 'bob' WHERE id = 2"],
+      ['approval_reviewed', 'approve', 'bob@example.com', "UPDATE users SET name = 'bob' WHERE id = 2"],
+      ['approval_decided', 'approved', 'bob@example.com', "UPDATE users SET name = 'bob' WHERE id = 2"],
+    ]);
+    expect((await fetch(`${base}/v1/sessions/approval:apr-77`)).status).toBe(404);
   });
 
   it('pages events with a cursor', async () => {
@@ -158,7 +202,10 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     let cursor: string | null = null;
     do {
       const url: string = `${base}/v1/sessions/${s[0]!.sessionId}/events?limit=4${cursor ? `&cursor=${cursor}` : ''}`;
-      const body = (await (await fetch(url)).json()) as { events: RecordedEvent[]; nextCursor: string | null };
+      const body = (await (await fetch(url)).json()) as {
+        events: RecordedEvent[];
+        nextCursor: string | null;
+      };
       seen.push(...body.events.map((e) => e.eventId));
       cursor = body.nextCursor;
     } while (cursor !== null);
@@ -186,11 +233,17 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
       clientAddr: '10.0.0.7:51234',
       identity: { sub: 'u-alice', email: 'user0@example.com', groups: ['dba', 'oncall'], agent: true },
     });
-    const byEmail = (await (await fetch(`${base}/v1/sessions?identity=user3@example.com`)).json()) as { sessions: SessionSummary[] };
+    const byEmail = (await (await fetch(`${base}/v1/sessions?identity=user3@example.com`)).json()) as {
+      sessions: SessionSummary[];
+    };
     expect(byEmail.sessions.map((x) => x.sessionId)).toEqual([sessions[3]![0]!.sessionId]);
-    const none = (await (await fetch(`${base}/v1/sessions?connection=other&from=2024-05-01T00:00:00Z`)).json()) as { sessions: SessionSummary[] };
+    const none = (await (
+      await fetch(`${base}/v1/sessions?connection=other&from=2024-05-01T00:00:00Z`)
+    ).json()) as { sessions: SessionSummary[] };
     expect(none.sessions).toEqual([]);
-    const inRange = (await (await fetch(`${base}/v1/sessions?from=1714521600&to=2024-05-02T00:00:00Z`)).json()) as { sessions: SessionSummary[] };
+    const inRange = (await (
+      await fetch(`${base}/v1/sessions?from=1714521600&to=2024-05-02T00:00:00Z`)
+    ).json()) as { sessions: SessionSummary[] };
     expect(inRange.sessions).toHaveLength(5);
   });
 
@@ -198,7 +251,14 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     const rows = await ch.query<{ kafka_topic: string; kafka_offset: string; v: string; error_code: string }>(
       sql`SELECT kafka_topic, kafka_offset, hex(record_value) AS v, error_code FROM dead_letters FINAL`,
     );
-    expect(rows).toEqual([{ kafka_topic: corruptOffsetTopic, kafka_offset: expect.any(String), v: 'FF010203', error_code: 'GH_ERR_EVENT_DECODE' }]);
+    expect(rows).toEqual([
+      {
+        kafka_topic: corruptOffsetTopic,
+        kafka_offset: expect.any(String),
+        v: 'FF010203',
+        error_code: 'GH_ERR_EVENT_DECODE',
+      },
+    ]);
   });
 
   it('serves a transcript and JSON errors', async () => {
@@ -207,7 +267,7 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('> SELECT id, name FROM users ORDER BY id');
-    expect(text).toContain(' id |  name');
+    expect(text).toMatch(/^ id +\| +name$/m);
     expect(text).toContain('(151 rows)');
     expect(text).toContain('ERROR 42501: denied by policy: DELETE without WHERE');
     expect(text).toContain('approval apr-1 approved by bob@example.com');
@@ -217,7 +277,9 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     expect(await missing.json()).toMatchObject({ error: { code: 'GH_ERR_SESSION_NOT_FOUND' } });
     const bad = await fetch(`${base}/v1/sessions?from=yesterday`);
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ error: { code: 'GH_ERR_BAD_REQUEST', message: expect.stringContaining('from') } });
+    expect(await bad.json()).toMatchObject({
+      error: { code: 'GH_ERR_BAD_REQUEST', message: expect.stringContaining('from') },
+    });
     const badLimit = await fetch(`${base}/v1/sessions?limit=0`);
     expect(badLimit.status).toBe(400);
   });
@@ -227,13 +289,19 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     expect(await runSessions(['--identity', 'user2@example.com'], io)).toBe(0);
     expect(io.out.join('')).toContain(sessions[2]![0]!.sessionId);
     const replayIo = cliIo({});
-    expect(await runReplay([sessions[2]![0]!.sessionId, '--recorder', base, '--max-rows', '2'], replayIo)).toBe(0);
+    expect(
+      await runReplay([sessions[2]![0]!.sessionId, '--recorder', base, '--max-rows', '2'], replayIo),
+    ).toBe(0);
     const transcript = replayIo.out.join('');
     expect(transcript).toContain('… 150 more rows not shown');
     expect(transcript).toContain('(152 rows)');
     const jsonIo = cliIo({});
-    expect(await runReplay([sessions[2]![0]!.sessionId, '--recorder', base, '--format', 'json'], jsonIo)).toBe(0);
-    expect((JSON.parse(jsonIo.out.join('')) as { events: unknown[] }).events).toHaveLength(sessions[2]!.length);
+    expect(
+      await runReplay([sessions[2]![0]!.sessionId, '--recorder', base, '--format', 'json'], jsonIo),
+    ).toBe(0);
+    expect((JSON.parse(jsonIo.out.join('')) as { events: unknown[] }).events).toHaveLength(
+      sessions[2]!.length,
+    );
     const missingIo = cliIo({});
     expect(await runReplay(['nope', '--recorder', base], missingIo)).toBe(1);
     expect(missingIo.err.join('')).toContain('no recorded session');
@@ -241,7 +309,12 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
 
   it('exposes metrics and readiness', async () => {
     const health = `http://127.0.0.1:${recorder.healthPort}`;
-    const ready = await waitFor('ready', async () => (await fetch(`${health}/readyz`)).status, (s) => s === 200, 20_000);
+    const ready = await waitFor(
+      'ready',
+      async () => (await fetch(`${health}/readyz`)).status,
+      (s) => s === 200,
+      20_000,
+    );
     expect(ready).toBe(200);
     const metrics = await (await fetch(`${health}/metrics`)).text();
     expect(metrics).toMatch(/gatehouse_recorder_dead_letters_total\{topic="[^"]+"\} 1/);

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { connectClickHouse, dropDatabase, ensureDatabase } from '../../services/recorder/clickhouse/client.js';
+import {
+  connectClickHouse,
+  dropDatabase,
+  ensureDatabase,
+} from '../../services/recorder/clickhouse/client.js';
 import type { ClickHouse, ClickHouseOptions } from '../../services/recorder/clickhouse/client.js';
 import { stackEnv, stackValue } from './stack.js';
 
@@ -22,7 +26,7 @@ export function testClickHouseOptions(prefix = 'gatehouse_test'): ClickHouseOpti
 export async function testDatabase(prefix?: string): Promise<{
   opts: ClickHouseOptions;
   ch: ClickHouse;
-  drop(): Promise<void>;
+  drop: () => Promise<void>;
 }> {
   const opts = testClickHouseOptions(prefix);
   await ensureDatabase(opts);

@@ -101,7 +101,17 @@ export async function createPolicyEngine(
       `policy.wasm uses OPA wasm ABI 1.${String(policy.minorVersion)}; 1.2 or later is required (rebuild with policies/build.sh)`,
     );
   }
-  const unsupported = requiredBuiltins(policy).filter((name) => !SDK_BUILTINS.has(name));
+  let builtins: string[];
+  try {
+    builtins = requiredBuiltins(policy);
+  } catch (err) {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.wasmInvalid,
+      `policy.wasm does not list its built-ins: ${describe(err)}`,
+      { cause: err },
+    );
+  }
+  const unsupported = builtins.filter((name) => !SDK_BUILTINS.has(name));
   if (unsupported.length > 0) {
     throw new PolicyLoadError(
       PolicyLoadErrorCode.unsupportedBuiltin,

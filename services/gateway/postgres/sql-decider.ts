@@ -32,7 +32,7 @@ const AUDIT_UNAVAILABLE = 'audit log unavailable: statement not forwarded';
 export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
   return async (text, requestId, kind) => {
     const analysis = d.analyses.analyze(text);
-    const request = { kind: 'sql', fingerprint: sqlFingerprint(text), sql: analysis } as unknown as SqlRequest;
+    const request: SqlRequest = { kind: 'sql', fingerprint: sqlFingerprint(text), sql: analysis };
     const input: PolicyInput = {
       identity: d.identity,
       connection: { name: d.connection.name, protocol: 'postgres', tags: d.connection.tags },
@@ -52,8 +52,9 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
       d.log.warn({ failure: result.failure, request: requestId }, 'policy failed closed');
     const { decision, revision } = result;
     const readOnly = analysis.parse_error === null && analysis.statements.every((s) => s.read_only);
-    const approval = decision.allow && decision.approval.required;
-    const allow = decision.allow && !approval;
+    // Approvals are not built yet: a request that needs one is refused with the policy's reasons and the groups.
+    const approval = !decision.allow && decision.approval.required;
+    const allow = decision.allow;
     const reasons = approval
       ? [...decision.reasons, `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`]
       : decision.reasons;

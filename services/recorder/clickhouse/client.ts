@@ -46,7 +46,12 @@ export function toClickHouseError(err: unknown): ClickHouseError {
       retriable: true,
     });
   }
-  const exception = /Exception: ([^:.\n(]{0,160})/.exec(message)?.[1]?.trim() ?? 'error';
+  const after = message.slice(message.indexOf('Exception: ') + 'Exception: '.length);
+  const exception =
+    after
+      .split(/: |, e\.what\(\)|\n| \(/)[0]!
+      .slice(0, 160)
+      .trim() || 'error';
   const serverCode = Number(code);
   return new ClickHouseError(`ClickHouse error ${serverCode}: ${exception}`, {
     serverCode,

@@ -1,7 +1,7 @@
 import type { Logger } from '../../shared/logger.js';
 import type { RecorderMetrics } from '../metrics.js';
-import { requestKey, toEventRow } from '../store/event-row.js';
-import type { EventRow } from '../store/event-row.js';
+import { APPROVAL_STREAM_PREFIX, approvalKey, requestKey, toEventRow } from '../store/event-row.js';
+import type { EventRow, StatementLookup } from '../store/event-row.js';
 import type { DeadLetter, EventWriter } from '../store/event-writer.js';
 import type { IngestItem } from './decode-records.js';
 import type { StatementCache } from './statement-cache.js';
@@ -39,32 +39,46 @@ export class BatchWriter {
     for (const item of items) if (item.type === 'dead') dead.push(item.letter);
     await this.#writer.insertEvents(rows, this.#maxRows);
     await this.#writer.insertDeadLetters(dead);
-    await this.#writer.refreshSessions(rows.map((r) => r.session_id));
+    await this.#writer.refreshSessions(
+      rows.map((r) => r.session_id).filter((id) => !id.startsWith(APPROVAL_STREAM_PREFIX)),
+    );
     this.#metrics.inserted.inc(rows.length);
     this.#metrics.batchRows.observe(rows.length + dead.length);
     this.#metrics.insertSeconds.observe((performance.now() - started) / 1000);
     this.#log.debug({ rows: rows.length, deadLetters: dead.length }, 'batch written');
   }
 
-  /** Builds the rows, filling in the statement of decisions from this batch, the cache, or ClickHouse. */
+  /**
+   * Builds the rows, filling in the statement of decisions and approval outcomes from this batch, the cache, or
+   * (for requests of gateway sessions recorded in an earlier batch) ClickHouse.
+   */
   async #toRows(items: readonly IngestItem[]): Promise<EventRow[]> {
     const missing = new Map<string, { sessionId: string; requestId: number }>();
     for (const item of items) {
       if (item.type !== 'event') continue;
       const { event } = item;
       const body = event.body;
-      if (body.case === 'request') {
-        this.#cache.set(requestKey(event.sessionId, body.value.requestId), body.value.text);
-      } else if (
-        body.case === 'decision' ||
-        body.case === 'approvalDecided' ||
-        body.case === 'approvalRequested'
-      ) {
-        if (body.case === 'approvalRequested' && body.value.requestText !== '') continue;
-        const key = requestKey(event.sessionId, body.value.requestId);
-        if (this.#cache.get(key) === undefined) {
-          missing.set(key, { sessionId: event.sessionId, requestId: body.value.requestId });
-        }
+      switch (body.case) {
+        case 'request':
+          this.#cache.set(requestKey(event.sessionId, body.value.requestId), body.value.text);
+          break;
+        case 'approvalRequested':
+          if (body.value.requestText !== '') {
+            this.#cache.set(approvalKey(body.value.approvalId), body.value.requestText);
+            break;
+          }
+          this.#noteMissing(missing, event.sessionId, body.value.requestId);
+          break;
+        case 'decision':
+          this.#noteMissing(missing, event.sessionId, body.value.requestId);
+          break;
+        case 'approvalDecided':
+          if (this.#cache.get(approvalKey(body.value.approvalId)) === undefined) {
+            this.#noteMissing(missing, event.sessionId, body.value.requestId);
+          }
+          break;
+        default:
+          break;
       }
     }
     const looked =
@@ -72,13 +86,27 @@ export class BatchWriter {
         ? new Map<string, string>()
         : await this.#writer.lookupStatements([...missing.values()]);
     for (const [key, statement] of looked) this.#cache.set(key, statement);
-    const statementOf = (sessionId: string, requestId: number): string | undefined => {
-      const key = requestKey(sessionId, requestId);
-      return this.#cache.get(key) ?? looked.get(key);
+    const statements: StatementLookup = {
+      byRequest: (sessionId, requestId) => {
+        const key = requestKey(sessionId, requestId);
+        return this.#cache.get(key) ?? looked.get(key);
+      },
+      byApproval: (approvalId) => this.#cache.get(approvalKey(approvalId)),
     };
     const rows: EventRow[] = [];
     for (const item of items)
-      if (item.type === 'event') rows.push(toEventRow(item.event, item.at, statementOf));
+      if (item.type === 'event') rows.push(toEventRow(item.event, item.at, statements));
     return rows;
+  }
+
+  /** Requests of gateway sessions not in the cache are looked up (approval streams have no request events). */
+  #noteMissing(
+    missing: Map<string, { sessionId: string; requestId: number }>,
+    sessionId: string,
+    requestId: number,
+  ): void {
+    if (sessionId.startsWith(APPROVAL_STREAM_PREFIX)) return;
+    const key = requestKey(sessionId, requestId);
+    if (this.#cache.get(key) === undefined) missing.set(key, { sessionId, requestId });
   }
 }

@@ -114,7 +114,12 @@ export function buildReplayApi(opts: ReplayApiOptions): FastifyInstance {
   const { queries } = opts;
   const log = opts.log.child({ component: 'replay-api' });
   const maxTranscript = opts.maxTranscriptEvents ?? 100_000;
-  const app = fastify({ logger: false, bodyLimit: 1024, routerOptions: { maxParamLength: 300 }, return503OnClosing: true });
+  const app = fastify({
+    logger: false,
+    bodyLimit: 1024,
+    routerOptions: { maxParamLength: 300 },
+    return503OnClosing: true,
+  });
 
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof BadRequest) return sendError(reply, 400, 'GH_ERR_BAD_REQUEST', err.message);

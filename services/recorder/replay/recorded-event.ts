@@ -10,7 +10,10 @@ export type RecordedEvent = {
   /** Microseconds since the Unix epoch (node clock). */
   tsMicros: number;
   nodeId: string;
-  /** session_opened | request | decision | approval_requested | approval_decided | response | session_closed */
+  /**
+   * session_opened | request | decision | approval_requested | approval_decided | approval_reviewed | response |
+   * session_closed
+   */
   kind: string;
   protocol: string;
   connection: string;
@@ -30,7 +33,7 @@ export type RecordedEvent = {
   /** Response frame type (row_description, data_rows, command_complete, error, notice, ready, stdout, …). */
   frame: string;
   rows: number;
-  /** SQLSTATE, exit status, approval outcome. */
+  /** SQLSTATE, exit status, approval outcome (approved/rejected/expired/ignored) or review verdict (approve/reject). */
   code: string;
   /** Command tag, error message, close reason, approval reason, client address. */
   text: string;

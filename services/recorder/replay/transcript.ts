@@ -142,6 +142,14 @@ class TranscriptWriter {
         );
         return;
       }
+      case 'approval_reviewed': {
+        const by = e.reviewer ? ` by ${safeInline(e.reviewer)}` : '';
+        const why = e.text ? `: ${safeInline(e.text)}` : '';
+        this.#out.push(
+          `${this.#at(e)} approval ${safeInline(e.approvalId)} reviewed: ${safeInline(e.code || '?')}${by}${why}`,
+        );
+        return;
+      }
       case 'response':
         this.#response(e);
         return;

@@ -84,7 +84,20 @@ const KINDS = {
   approvalDecided: 'approval_decided',
   response: 'response',
   sessionClosed: 'session_closed',
-} as const;
+  approvalReviewed: 'approval_reviewed',
+} as const satisfies Record<NonNullable<Event['body']['case']>, string>;
+
+/**
+ * Envelopes on the approvals topic carry `session_id = "approval:<approval id>"` (their own stream); they are
+ * recorded like any event but are not gateway sessions (no `sessions` summary row).
+ */
+export const APPROVAL_STREAM_PREFIX = 'approval:';
+
+/** Where decisions and approval events find the text of the request they are about. */
+export type StatementLookup = {
+  byRequest(sessionId: string, requestId: number): string | undefined;
+  byApproval(approvalId: string): string | undefined;
+};
 
 /** Largest unix second a ClickHouse `DateTime` holds (2106-02-07). */
 const MAX_DATETIME = 4_294_967_295n;
@@ -92,6 +105,11 @@ const MAX_DATETIME = 4_294_967_295n;
 /** The request a decision/approval belongs to: `(session, request id)`. */
 export function requestKey(sessionId: string, requestId: number): string {
   return `${sessionId}\u0000${requestId}`;
+}
+
+/** The request an approval is about, by approval id (a key space apart from `requestKey`). */
+export function approvalKey(approvalId: string): string {
+  return `\u0001${approvalId}`;
 }
 
 /** The decision column: 'approval' when a human must approve, else 'allow' or 'deny'. */
@@ -111,14 +129,10 @@ function eventJson(event: Event): string {
 }
 
 /**
- * Flattens a decoded event into the `events` row. Pure. `statementOf` supplies the request text for decisions and
- * approval decisions (which do not carry it themselves).
+ * Flattens a decoded event into the `events` row. Pure. `statements` supplies the request text for decisions and
+ * approval outcomes (which do not carry it themselves).
  */
-export function toEventRow(
-  event: Event,
-  at: KafkaPosition,
-  statementOf: (sessionId: string, requestId: number) => string | undefined,
-): EventRow {
+export function toEventRow(event: Event, at: KafkaPosition, statements: StatementLookup): EventRow {
   let micros = event.tsMicros < 0n ? 0n : event.tsMicros;
   if (micros / 1_000_000n > MAX_DATETIME) micros = MAX_DATETIME * 1_000_000n;
   const id = event.identity;
@@ -169,13 +183,14 @@ export function toEventRow(
       row.request_id = body.value.requestId;
       row.decision = decisionLabel(body.value.allow, body.value.approvalRequired);
       row.reasons = [...body.value.reasons];
-      row.statement = statementOf(event.sessionId, body.value.requestId) ?? '';
+      row.statement = statements.byRequest(event.sessionId, body.value.requestId) ?? '';
       break;
     case 'approvalRequested':
       row.request_id = body.value.requestId;
       row.approval_id = body.value.approvalId;
       row.reasons = [...body.value.reasons];
-      row.statement = body.value.requestText || (statementOf(event.sessionId, body.value.requestId) ?? '');
+      row.statement =
+        body.value.requestText || (statements.byRequest(event.sessionId, body.value.requestId) ?? '');
       break;
     case 'approvalDecided':
       row.request_id = body.value.requestId;
@@ -183,7 +198,17 @@ export function toEventRow(
       row.code = body.value.outcome;
       row.text = body.value.reason;
       row.reviewer = body.value.reviewer?.email || (body.value.reviewer?.sub ?? '');
-      row.statement = statementOf(event.sessionId, body.value.requestId) ?? '';
+      row.statement =
+        statements.byRequest(event.sessionId, body.value.requestId) ??
+        statements.byApproval(body.value.approvalId) ??
+        '';
+      break;
+    case 'approvalReviewed':
+      row.approval_id = body.value.approvalId;
+      row.code = body.value.verdict;
+      row.text = body.value.reason;
+      row.reviewer = body.value.reviewer?.email || (body.value.reviewer?.sub ?? '');
+      row.statement = statements.byApproval(body.value.approvalId) ?? '';
       break;
     case 'response':
       row.request_id = body.value.requestId;
@@ -221,7 +246,12 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     kind: row.kind,
     protocol: row.protocol,
     connection: row.connection,
-    identity: { sub: row.identity_sub, email: row.identity_email, groups: row.identity_groups, agent: row.is_agent },
+    identity: {
+      sub: row.identity_sub,
+      email: row.identity_email,
+      groups: row.identity_groups,
+      agent: row.is_agent,
+    },
     requestId: row.request_id,
     requestKind: row.request_kind,
     decision: row.decision,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kafka, Message, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import type { Admin, Kafka, Message, PartitionMetadata, Producer } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import {
   PublishBufferFullError,
@@ -190,6 +191,7 @@ export class KafkaPublisher implements EventPublisher {
       for (let i = this.#head; i < this.#queue.length; i++) this.#queue[i]?.waiter?.reject(new PublisherClosedError());
     }
     await this.#producer?.disconnect().catch(() => undefined);
+    await this.#admin?.disconnect().catch(() => undefined);
     this.#connected = false;
     return { unflushed };
   }
@@ -263,20 +265,44 @@ export class KafkaPublisher implements EventPublisher {
     return batch;
   }
 
+  /**
+   * One produce call per partition, all in parallel. (kafkajs retries a multi-partition call only on brokers
+   * that have not answered yet: a partition whose leader moved to a broker that already answered would be
+   * skipped and its messages silently lost. A single-partition call cannot hit that.)
+   */
   async #send(batch: Pending[]): Promise<void> {
     const producer = await this.#ensureProducer();
-    const byTopic = new Map<string, Message[]>();
+    const byPartition = new Map<string, { topic: string; partition: number; messages: Message[] }>();
     for (const p of batch) {
-      let messages = byTopic.get(p.record.topic);
-      if (!messages) byTopic.set(p.record.topic, (messages = []));
-      messages.push({ key: p.record.key, value: p.record.value });
+      const partition = await this.#partitionFor(p.record.topic, p.record.key);
+      const id = `${p.record.topic}\0${partition}`;
+      let group = byPartition.get(id);
+      if (!group) byPartition.set(id, (group = { topic: p.record.topic, partition, messages: [] }));
+      group.messages.push({ key: p.record.key, value: p.record.value, partition });
     }
     const started = performance.now();
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    });
+    await Promise.all(
+      [...byPartition.values()].map(({ topic, messages }) => producer.send({ topic, messages, acks: -1 })),
+    );
     this.#lastBatchLatencyMs = performance.now() - started;
+  }
+
+  readonly #partitions = new Map<string, PartitionMetadata[]>();
+  readonly #partitioner = Partitioners.DefaultPartitioner();
+  #admin: Admin | undefined;
+
+  /** The partition Kafka's default (murmur2) partitioner gives this key: the same one Java clients pick. */
+  async #partitionFor(topic: string, key: string): Promise<number> {
+    let partitionMetadata = this.#partitions.get(topic);
+    if (!partitionMetadata) {
+      this.#admin ??= this.#kafka.admin();
+      await this.#admin.connect();
+      const meta = await this.#admin.fetchTopicMetadata({ topics: [topic] });
+      partitionMetadata = meta.topics[0]?.partitions ?? [];
+      if (partitionMetadata.length === 0) throw new Error(`topic ${topic} has no partitions`);
+      this.#partitions.set(topic, partitionMetadata);
+    }
+    return this.#partitioner({ topic, partitionMetadata, message: { key, value: null } });
   }
 
   #settle(count: number): void {

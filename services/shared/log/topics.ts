@@ -1,4 +1,5 @@
-import type { Kafka } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Kafka } from 'kafkajs';
 import { TopicProvisionError } from './errors.js';
 
 export type TopicSpec = {
@@ -23,7 +24,7 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
     const missing = specs.filter((s) => !existing.has(s.name));
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((s) => ({
           topic: s.name,
           numPartitions: s.partitions,
@@ -38,6 +39,7 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
         })),
       });
     }
+    if (missing.length > 0) await waitForLeaders(admin, missing.map((s) => s.name));
     const present = specs.filter((s) => existing.has(s.name));
     if (present.length > 0) {
       const meta = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
@@ -57,4 +59,23 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Polls metadata until every partition of the new topics has a leader. (kafkajs' own `waitForLeaders` asks one
+ * broker once and fails with UNKNOWN_TOPIC_OR_PARTITION while metadata is still propagating.)
+ */
+async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(200);
+  }
+  throw new TopicProvisionError(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`, { cause: last });
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/events.proto.
  */
 export const file_gatehouse_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvZXZlbnRzLnByb3RvEgxnYXRlaG91c2UudjEiaAoISWRlbnRpdHkSCwoDc3ViGAEgASgJEg0KBWVtYWlsGAIgASgJEg4KBmdyb3VwcxgDIAMoCRINCgVhZ2VudBgEIAEoCBIOCgZpc3N1ZXIYBSABKAkSEQoJY2xpZW50X2lkGAYgASgJIosBCgpDb25uZWN0aW9uEgwKBG5hbWUYASABKAkSEAoIcHJvdG9jb2wYAiABKAkSMAoEdGFncxgDIAMoCzIiLmdhdGVob3VzZS52MS5Db25uZWN0aW9uLlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLTBAoFRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRILCgNzZXEYAyABKAQSDwoHbm9kZV9pZBgEIAEoCRIRCgl0c19taWNyb3MYBSABKAMSKAoIaWRlbnRpdHkYBiABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSLAoKY29ubmVjdGlvbhgHIAEoCzIYLmdhdGVob3VzZS52MS5Db25uZWN0aW9uEhAKCHByb3RvY29sGAggASgJEhcKD3BvbGljeV9yZXZpc2lvbhgJIAEoCRI1Cg5zZXNzaW9uX29wZW5lZBgUIAEoCzIbLmdhdGVob3VzZS52MS5TZXNzaW9uT3BlbmVkSAASKAoHcmVxdWVzdBgVIAEoCzIVLmdhdGVob3VzZS52MS5SZXF1ZXN0SAASKgoIZGVjaXNpb24YFiABKAsyFi5nYXRlaG91c2UudjEuRGVjaXNpb25IABI9ChJhcHByb3ZhbF9yZXF1ZXN0ZWQYFyABKAsyHy5nYXRlaG91c2UudjEuQXBwcm92YWxSZXF1ZXN0ZWRIABI5ChBhcHByb3ZhbF9kZWNpZGVkGBggASgLMh0uZ2F0ZWhvdXNlLnYxLkFwcHJvdmFsRGVjaWRlZEgAEioKCHJlc3BvbnNlGBkgASgLMhYuZ2F0ZWhvdXNlLnYxLlJlc3BvbnNlSAASNQoOc2Vzc2lvbl9jbG9zZWQYGiABKAsyGy5nYXRlaG91c2UudjEuU2Vzc2lvbkNsb3NlZEgAQgYKBGJvZHkimAEKDVNlc3Npb25PcGVuZWQSEwoLY2xpZW50X2FkZHIYASABKAkSPwoKYXR0cmlidXRlcxgCIAMoCzIrLmdhdGVob3VzZS52MS5TZXNzaW9uT3BlbmVkLkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCgdSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKA0SDAoEa2luZBgCIAEoCRIMCgR0ZXh0GAMgASgJEhMKC3BhcnNlZF9qc29uGAQgASgJIqYCCghEZWNpc2lvbhISCgpyZXF1ZXN0X2lkGAEgASgNEg0KBWFsbG93GAIgASgIEg8KB3JlYXNvbnMYAyADKAkSGQoRYXBwcm92YWxfcmVxdWlyZWQYBCABKAgSFwoPYXBwcm92YWxfZ3JvdXBzGAUgAygJEhgKEGFwcHJvdmFsc19uZWVkZWQYBiABKA0SFAoMbWFza19jb2x1bW5zGAcgAygJEhYKDm1hc2tfZGV0ZWN0b3JzGAggAygJEg0KBWF1ZGl0GAkgASgJEhMKC2V2YWxfbWljcm9zGAogASgNEhQKDHBvbGljeV9lcnJvchgLIAEoCBIVCg1kZWNpc2lvbl9qc29uGAwgASgJEhkKEWdyYW50X2FwcHJvdmFsX2lkGA0gASgJIucBChFBcHByb3ZhbFJlcXVlc3RlZBITCgthcHByb3ZhbF9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgNEhQKDHJlcXVlc3RfdGV4dBgDIAEoCRIUCgxyZXF1ZXN0X2hhc2gYBCABKAkSDwoHcmVhc29ucxgFIAMoCRIOCgZncm91cHMYBiADKAkSGAoQYXBwcm92YWxzX25lZWRlZBgHIAEoDRIWCg5leHBpcmVzX21pY3JvcxgIIAEoAxIVCg1yZXVzZV9zZWNvbmRzGAkgASgNEhMKC2FwcHJvdmVfdXJsGAogASgJIoUBCg9BcHByb3ZhbERlY2lkZWQSEwoLYXBwcm92YWxfaWQYASABKAkSDwoHb3V0Y29tZRgCIAEoCRIoCghyZXZpZXdlchgDIAEoCzIWLmdhdGVob3VzZS52MS5JZGVudGl0eRIOCgZyZWFzb24YBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoDSJlCghSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgNEg0KBWZyYW1lGAIgASgJEgwKBGRhdGEYAyABKAwSDAoEcm93cxgEIAEoDRIMCgR0ZXh0GAUgASgJEgwKBGNvZGUYBiABKAkiSgoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQSFwoPZHVyYXRpb25fbWljcm9zGAMgASgEYgZwcm90bzM");
+  fileDesc("ChlnYXRlaG91c2UvdjEvZXZlbnRzLnByb3RvEgxnYXRlaG91c2UudjEiaAoISWRlbnRpdHkSCwoDc3ViGAEgASgJEg0KBWVtYWlsGAIgASgJEg4KBmdyb3VwcxgDIAMoCRINCgVhZ2VudBgEIAEoCBIOCgZpc3N1ZXIYBSABKAkSEQoJY2xpZW50X2lkGAYgASgJIosBCgpDb25uZWN0aW9uEgwKBG5hbWUYASABKAkSEAoIcHJvdG9jb2wYAiABKAkSMAoEdGFncxgDIAMoCzIiLmdhdGVob3VzZS52MS5Db25uZWN0aW9uLlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKQBQoFRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRILCgNzZXEYAyABKAQSDwoHbm9kZV9pZBgEIAEoCRIRCgl0c19taWNyb3MYBSABKAMSKAoIaWRlbnRpdHkYBiABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSLAoKY29ubmVjdGlvbhgHIAEoCzIYLmdhdGVob3VzZS52MS5Db25uZWN0aW9uEhAKCHByb3RvY29sGAggASgJEhcKD3BvbGljeV9yZXZpc2lvbhgJIAEoCRI1Cg5zZXNzaW9uX29wZW5lZBgUIAEoCzIbLmdhdGVob3VzZS52MS5TZXNzaW9uT3BlbmVkSAASKAoHcmVxdWVzdBgVIAEoCzIVLmdhdGVob3VzZS52MS5SZXF1ZXN0SAASKgoIZGVjaXNpb24YFiABKAsyFi5nYXRlaG91c2UudjEuRGVjaXNpb25IABI9ChJhcHByb3ZhbF9yZXF1ZXN0ZWQYFyABKAsyHy5nYXRlaG91c2UudjEuQXBwcm92YWxSZXF1ZXN0ZWRIABI5ChBhcHByb3ZhbF9kZWNpZGVkGBggASgLMh0uZ2F0ZWhvdXNlLnYxLkFwcHJvdmFsRGVjaWRlZEgAEioKCHJlc3BvbnNlGBkgASgLMhYuZ2F0ZWhvdXNlLnYxLlJlc3BvbnNlSAASNQoOc2Vzc2lvbl9jbG9zZWQYGiABKAsyGy5nYXRlaG91c2UudjEuU2Vzc2lvbkNsb3NlZEgAEjsKEWFwcHJvdmFsX3Jldmlld2VkGBsgASgLMh4uZ2F0ZWhvdXNlLnYxLkFwcHJvdmFsUmV2aWV3ZWRIAEIGCgRib2R5IpgBCg1TZXNzaW9uT3BlbmVkEhMKC2NsaWVudF9hZGRyGAEgASgJEj8KCmF0dHJpYnV0ZXMYAiADKAsyKy5nYXRlaG91c2UudjEuU2Vzc2lvbk9wZW5lZC5BdHRyaWJ1dGVzRW50cnkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTgoHUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgNEgwKBGtpbmQYAiABKAkSDAoEdGV4dBgDIAEoCRITCgtwYXJzZWRfanNvbhgEIAEoCSKmAgoIRGVjaXNpb24SEgoKcmVxdWVzdF9pZBgBIAEoDRINCgVhbGxvdxgCIAEoCBIPCgdyZWFzb25zGAMgAygJEhkKEWFwcHJvdmFsX3JlcXVpcmVkGAQgASgIEhcKD2FwcHJvdmFsX2dyb3VwcxgFIAMoCRIYChBhcHByb3ZhbHNfbmVlZGVkGAYgASgNEhQKDG1hc2tfY29sdW1ucxgHIAMoCRIWCg5tYXNrX2RldGVjdG9ycxgIIAMoCRINCgVhdWRpdBgJIAEoCRITCgtldmFsX21pY3JvcxgKIAEoDRIUCgxwb2xpY3lfZXJyb3IYCyABKAgSFQoNZGVjaXNpb25fanNvbhgMIAEoCRIZChFncmFudF9hcHByb3ZhbF9pZBgNIAEoCSKMAwoRQXBwcm92YWxSZXF1ZXN0ZWQSEwoLYXBwcm92YWxfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoDRIUCgxyZXF1ZXN0X3RleHQYAyABKAkSFAoMcmVxdWVzdF9oYXNoGAQgASgJEg8KB3JlYXNvbnMYBSADKAkSDgoGZ3JvdXBzGAYgAygJEhgKEGFwcHJvdmFsc19uZWVkZWQYByABKA0SFgoOZXhwaXJlc19taWNyb3MYCCABKAMSFQoNcmV1c2Vfc2Vjb25kcxgJIAEoDRITCgthcHByb3ZlX3VybBgKIAEoCRISCgpzZXNzaW9uX2lkGAsgASgJEg8KB25vZGVfaWQYDCABKAkSKQoJcmVxdWVzdGVyGA0gASgLMhYuZ2F0ZWhvdXNlLnYxLklkZW50aXR5EiwKCmNvbm5lY3Rpb24YDiABKAsyGC5nYXRlaG91c2UudjEuQ29ubmVjdGlvbhIQCghwcm90b2NvbBgPIAEoCRITCgt0dGxfc2Vjb25kcxgQIAEoDSKbAgoPQXBwcm92YWxEZWNpZGVkEhMKC2FwcHJvdmFsX2lkGAEgASgJEg8KB291dGNvbWUYAiABKAkSKAoIcmV2aWV3ZXIYAyABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSDgoGcmVhc29uGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKA0SKQoJYXBwcm92ZXJzGAYgAygLMhYuZ2F0ZWhvdXNlLnYxLklkZW50aXR5EhcKD2FwcHJvdmVyX2dyb3VwcxgHIAMoCRIUCgxyZXF1ZXN0X2hhc2gYCCABKAkSFQoNcmV1c2Vfc2Vjb25kcxgJIAEoDRISCgpzZXNzaW9uX2lkGAogASgJEg8KB25vZGVfaWQYCyABKAkimAEKEEFwcHJvdmFsUmV2aWV3ZWQSEwoLYXBwcm92YWxfaWQYASABKAkSDwoHdmVyZGljdBgCIAEoCRIoCghyZXZpZXdlchgDIAEoCzIWLmdhdGVob3VzZS52MS5JZGVudGl0eRIOCgZyZWFzb24YBCABKAkSEwoLaW5zdGFuY2VfaWQYBSABKAkSDwoHY2hhbm5lbBgGIAEoCSJlCghSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgNEg0KBWZyYW1lGAIgASgJEgwKBGRhdGEYAyABKAwSDAoEcm93cxgEIAEoDRIMCgR0ZXh0GAUgASgJEgwKBGNvZGUYBiABKAkiSgoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQSFwoPZHVyYXRpb25fbWljcm9zGAMgASgEYgZwcm90bzM");
 
 /**
  * Who made the request, as established from the verified OIDC token.
@@ -195,6 +195,12 @@ export type Event = Message<"gatehouse.v1.Event"> & {
      */
     value: SessionClosed;
     case: "sessionClosed";
+  } | {
+    /**
+     * @generated from field: gatehouse.v1.ApprovalReviewed approval_reviewed = 27;
+     */
+    value: ApprovalReviewed;
+    case: "approvalReviewed";
   } | { case: undefined; value?: undefined };
 };
 
@@ -357,6 +363,9 @@ export const DecisionSchema: GenMessage<Decision> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_events, 5);
 
 /**
+ * On the gateway session stream and, as the first event of an approval, on the approvals topic. There the envelope
+ * has session_id "approval:<approval_id>" and its own seq; identity, connection and protocol are the requester's.
+ *
  * @generated from message gatehouse.v1.ApprovalRequested
  */
 export type ApprovalRequested = Message<"gatehouse.v1.ApprovalRequested"> & {
@@ -411,6 +420,44 @@ export type ApprovalRequested = Message<"gatehouse.v1.ApprovalRequested"> & {
    * @generated from field: string approve_url = 10;
    */
   approveUrl: string;
+
+  /**
+   * The requester's gateway session (the envelope's session_id on the approvals topic is "approval:<id>").
+   *
+   * @generated from field: string session_id = 11;
+   */
+  sessionId: string;
+
+  /**
+   * The gateway node that holds the waiting request.
+   *
+   * @generated from field: string node_id = 12;
+   */
+  nodeId: string;
+
+  /**
+   * Who asked (same as the envelope identity; kept here so the body is self-contained).
+   *
+   * @generated from field: gatehouse.v1.Identity requester = 13;
+   */
+  requester?: Identity | undefined;
+
+  /**
+   * @generated from field: gatehouse.v1.Connection connection = 14;
+   */
+  connection?: Connection | undefined;
+
+  /**
+   * @generated from field: string protocol = 15;
+   */
+  protocol: string;
+
+  /**
+   * Seconds the request waits for a decision (expires_micros = requested time + ttl).
+   *
+   * @generated from field: uint32 ttl_seconds = 16;
+   */
+  ttlSeconds: number;
 };
 
 /**
@@ -421,6 +468,9 @@ export const ApprovalRequestedSchema: GenMessage<ApprovalRequested> = /*@__PURE_
   messageDesc(file_gatehouse_v1_events, 6);
 
 /**
+ * A final outcome. On the approvals topic the FIRST approval.decided of an approval in log order is the outcome;
+ * any later one is ignored by every consumer (it can only come from a race between service instances).
+ *
  * @generated from message gatehouse.v1.ApprovalDecided
  */
 export type ApprovalDecided = Message<"gatehouse.v1.ApprovalDecided"> & {
@@ -430,7 +480,7 @@ export type ApprovalDecided = Message<"gatehouse.v1.ApprovalDecided"> & {
   approvalId: string;
 
   /**
-   * "approved", "rejected", "expired", "ignored".
+   * "approved", "rejected", "expired"; "ignored" on a gateway session stream for a decision nobody waited for.
    *
    * @generated from field: string outcome = 2;
    */
@@ -450,6 +500,44 @@ export type ApprovalDecided = Message<"gatehouse.v1.ApprovalDecided"> & {
    * @generated from field: uint32 request_id = 5;
    */
   requestId: number;
+
+  /**
+   * Every distinct approver (approved only).
+   *
+   * @generated from field: repeated gatehouse.v1.Identity approvers = 6;
+   */
+  approvers: Identity[];
+
+  /**
+   * The required groups the approvers belong to (approved only; what a reuse grant names).
+   *
+   * @generated from field: repeated string approver_groups = 7;
+   */
+  approverGroups: string[];
+
+  /**
+   * Copied from the request so the decision alone defines a reuse grant.
+   *
+   * @generated from field: string request_hash = 8;
+   */
+  requestHash: string;
+
+  /**
+   * @generated from field: uint32 reuse_seconds = 9;
+   */
+  reuseSeconds: number;
+
+  /**
+   * The requester's gateway session and node.
+   *
+   * @generated from field: string session_id = 10;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: string node_id = 11;
+   */
+  nodeId: string;
 };
 
 /**
@@ -458,6 +546,59 @@ export type ApprovalDecided = Message<"gatehouse.v1.ApprovalDecided"> & {
  */
 export const ApprovalDecidedSchema: GenMessage<ApprovalDecided> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_events, 7);
+
+/**
+ * A reviewer's action on the approvals topic (published by the approval service once the reviewer is
+ * authenticated and allowed). The approval service folds these into the outcome.
+ *
+ * @generated from message gatehouse.v1.ApprovalReviewed
+ */
+export type ApprovalReviewed = Message<"gatehouse.v1.ApprovalReviewed"> & {
+  /**
+   * @generated from field: string approval_id = 1;
+   */
+  approvalId: string;
+
+  /**
+   * "approve" or "reject".
+   *
+   * @generated from field: string verdict = 2;
+   */
+  verdict: string;
+
+  /**
+   * @generated from field: gatehouse.v1.Identity reviewer = 3;
+   */
+  reviewer?: Identity | undefined;
+
+  /**
+   * Required for "reject", optional comment for "approve".
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * The approval-service instance that accepted the action.
+   *
+   * @generated from field: string instance_id = 5;
+   */
+  instanceId: string;
+
+  /**
+   * "http", "grpc", "web", "cli": how the reviewer acted.
+   *
+   * @generated from field: string channel = 6;
+   */
+  channel: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.ApprovalReviewed.
+ * Use `create(ApprovalReviewedSchema)` to create a new message.
+ */
+export const ApprovalReviewedSchema: GenMessage<ApprovalReviewed> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_events, 8);
 
 /**
  * One frame (or a batch of frames) sent back to the client, after masking: what the client saw.
@@ -512,7 +653,7 @@ export type Response = Message<"gatehouse.v1.Response"> & {
  * Use `create(ResponseSchema)` to create a new message.
  */
 export const ResponseSchema: GenMessage<Response> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 8);
+  messageDesc(file_gatehouse_v1_events, 9);
 
 /**
  * @generated from message gatehouse.v1.SessionClosed
@@ -539,5 +680,5 @@ export type SessionClosed = Message<"gatehouse.v1.SessionClosed"> & {
  * Use `create(SessionClosedSchema)` to create a new message.
  */
 export const SessionClosedSchema: GenMessage<SessionClosed> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 9);
+  messageDesc(file_gatehouse_v1_events, 10);
 

@@ -1,0 +1,14 @@
+export { SshListener } from './listener.js';
+export type { SshConnection, SshListenerDeps } from './listener.js';
+export { createSshDecider, describeRequest, EXIT_DENIED, EXIT_GATEWAY_ERROR } from './ssh-decider.js';
+export type { SshDecider, SshDeciderDeps, SshVerdict, SshDecideHooks } from './ssh-decider.js';
+export type { ApprovalWaiter, ApprovalRequest, ApprovalOutcome } from './approval.js';
+export { StreamMasker } from './stream-masker.js';
+export type { TextMasker, StreamMaskerOptions } from './stream-masker.js';
+export { parsePinnedHostKeys, hostKeyFingerprint, isPinned } from './host-key.js';
+export type { PinnedHostKey } from './host-key.js';
+export { connectUpstream } from './upstream.js';
+export type { SshUpstreamTarget, SshUpstreamCredentials } from './upstream.js';
+export { sshConnectionsFromConfig } from './connections.js';
+export { SshErrorCode, SshGatewayError } from './errors.js';
+export { TOKEN_PROMPT } from './auth.js';

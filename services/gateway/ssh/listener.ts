@@ -1,0 +1,275 @@
+import { create } from '@bufbuild/protobuf';
+import { Server } from 'ssh2';
+import type { Client, ClientInfo, Connection } from 'ssh2';
+import { SessionClosedSchema, SessionOpenedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { SessionEvents } from '../../shared/events/session-events.js';
+import type { Identity } from '../../shared/identity/index.js';
+import type { EventPublisher } from '../../shared/log/publisher.js';
+import type { Logger } from '../../shared/logger.js';
+import type { SshListenerConfig } from '../config.js';
+import { SessionAudit } from '../session-audit.js';
+import { SshAuthenticator } from './auth.js';
+import type { LoginOutcome } from './auth.js';
+import { ChannelAudit } from './channel-audit.js';
+import { SshErrorCode } from './errors.js';
+import type { SshDecider } from './ssh-decider.js';
+import { SshSession } from './ssh-session.js';
+import { StreamMasker } from './stream-masker.js';
+import type { TextMasker } from './stream-masker.js';
+import { connectUpstream } from './upstream.js';
+import type { SshUpstreamTarget } from './upstream.js';
+
+/** One configured SSH connection: the SSH user name a client logs in with selects it. */
+export type SshConnection = {
+  readonly name: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly target: SshUpstreamTarget;
+};
+
+export type SshListenerDeps = {
+  config: SshListenerConfig;
+  nodeId: string;
+  /** The listener's own host private key (file contents). */
+  hostKey: Buffer | string;
+  connections: ReadonlyMap<string, SshConnection>;
+  verifyToken: (token: string) => Promise<Identity>;
+  publisher: EventPublisher;
+  sessionsTopic: string;
+  /** Bytes of audit events waiting for Kafka (channel output pauses above `config.auditBacklogBytes`). */
+  auditBacklog: () => number;
+  /** Builds the request decider of one session (policy input needs its identity and connection). */
+  decider: (ctx: { audit: SessionAudit; identity: Identity; connection: SshConnection; clientAddr: string; log: Logger }) => SshDecider;
+  /** Content masking for output (the detectors a decision names). */
+  maskText: TextMasker;
+  log: Logger;
+  metrics: { sessionOpened(): void; sessionClosed(): void; loginFailed(code: string): void };
+};
+
+type Opened = { identity: Identity; connection: SshConnection; audit: SessionAudit; upstream: Client; clientAddr: string };
+
+/** Bytes kept back after a forced cut of an over-long line (see StreamMasker). */
+const MASK_CARRY_BYTES = 1024;
+const MAX_NAME_IN_MESSAGE = 64;
+
+/**
+ * The SSH listener: an SSH server (ssh2) whose user name selects the connection and whose password is the
+ * caller's OIDC access token. After login it opens the upstream SSH connection with the gateway's own key (the
+ * client never sees it; the upstream host key is pinned) and hands both to an `SshSession`.
+ */
+export class SshListener {
+  readonly #d: SshListenerDeps;
+  readonly #server: Server;
+  readonly #sessions = new Set<SshSession>();
+  #pendingLogins = 0;
+  #stopping = false;
+
+  constructor(deps: SshListenerDeps) {
+    this.#d = deps;
+    this.#server = new Server({ hostKeys: [deps.hostKey], ident: 'Gatehouse' }, (conn, info) => this.#accept(conn, info));
+    // A hard bound on TCP connections (authenticated or not); the soft bound with a message is `maxSessions`.
+    this.#server.maxConnections = deps.config.maxSessions * 2;
+    this.#server.on('error', (err: Error) => deps.log.error({ err: err.message }, 'ssh listener error'));
+  }
+
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#d.config.port, this.#d.config.host, () => {
+        this.#server.off('error', reject);
+        const address = this.#server.address();
+        resolve(typeof address === 'object' && address ? address.port : this.#d.config.port);
+      });
+    });
+  }
+
+  /** Stops accepting; existing sessions continue until they end or `drain` closes them. */
+  stopAccepting(): Promise<void> {
+    this.#stopping = true;
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Waits up to `timeoutMs` for sessions to end on their own, then closes the rest with a message. */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const s of this.#sessions) s.close('gateway shutting down', 'gatehouse: gateway shutting down');
+  }
+
+  #accept(conn: Connection, info: ClientInfo): void {
+    const d = this.#d;
+    const clientAddr = `${info.ip}:${info.port}`;
+    conn.on('error', (err: Error) => d.log.debug({ client: clientAddr, err: err.message }, 'ssh connection error'));
+    const full = this.#sessions.size + this.#pendingLogins >= d.config.maxSessions;
+    const auth: SshAuthenticator<Opened> = new SshAuthenticator<Opened>({
+      login: (username, token) => this.#login(username, token, clientAddr, info),
+      maxAttempts: d.config.maxAuthAttempts,
+      refusal: full
+        ? { code: SshErrorCode.tooManySessions, message: 'gatehouse: too many sessions on this gatehouse node' }
+        : undefined,
+      onSuccess: (opened) => {
+        clearTimeout(timer);
+        this.#startSession(conn, opened);
+      },
+      onFailure: (code, message) => {
+        d.metrics.loginFailed(code);
+        d.log.info({ client: clientAddr, code, reason: message }, 'login refused');
+      },
+      onDiscard: (opened) => this.#discard(opened, 'client left during login'),
+      onExhausted: () => conn.end(),
+    });
+    const timer = setTimeout(() => {
+      auth.cancel();
+      d.metrics.loginFailed('GH_ERR_SSH_AUTH_TIMEOUT');
+      d.log.info({ client: clientAddr }, 'login timed out');
+      conn.end();
+    }, d.config.authTimeoutMs);
+    conn.on('authentication', (ctx) => auth.handle(ctx));
+    conn.once('close', () => {
+      clearTimeout(timer);
+      auth.cancel();
+    });
+  }
+
+  async #login(username: string, token: string, clientAddr: string, info: ClientInfo): Promise<LoginOutcome<Opened>> {
+    const d = this.#d;
+    let identity: Identity;
+    try {
+      identity = await d.verifyToken(token);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? SshErrorCode.token;
+      const reason = code.startsWith('GH_ERR_TOKEN') ? (err as Error).message : 'token could not be verified';
+      return { ok: false, code, message: `gatehouse: access token rejected: ${reason}` };
+    }
+    const connection = d.connections.get(username);
+    if (!connection) {
+      return {
+        ok: false,
+        code: SshErrorCode.unknownConnection,
+        message: `gatehouse: unknown connection "${printable(username)}" (the ssh user name selects the gatehouse connection)`,
+        final: true,
+      };
+    }
+    if (this.#stopping) {
+      return { ok: false, code: 'GH_ERR_SSH_STOPPING', message: 'gatehouse: this node is shutting down', final: true };
+    }
+    if (this.#sessions.size + this.#pendingLogins >= d.config.maxSessions) {
+      return {
+        ok: false,
+        code: SshErrorCode.tooManySessions,
+        message: 'gatehouse: too many sessions on this gatehouse node',
+        final: true,
+      };
+    }
+    this.#pendingLogins++;
+    try {
+      return await this.#open(identity, connection, clientAddr, info);
+    } finally {
+      this.#pendingLogins--;
+    }
+  }
+
+  async #open(
+    identity: Identity,
+    connection: SshConnection,
+    clientAddr: string,
+    info: ClientInfo,
+  ): Promise<LoginOutcome<Opened>> {
+    const d = this.#d;
+    const auditDown: LoginOutcome<Opened> = {
+      ok: false,
+      code: SshErrorCode.auditUnavailable,
+      message: 'gatehouse: audit log unavailable: gatehouse is not accepting sessions',
+      final: true,
+    };
+    const events = new SessionEvents({
+      nodeId: d.nodeId,
+      protocol: 'ssh',
+      connection: { name: connection.name, tags: connection.tags },
+      identity,
+    });
+    const audit = new SessionAudit(events, d.publisher, d.sessionsTopic);
+    try {
+      audit.assertAccepting();
+    } catch {
+      return auditDown;
+    }
+    let upstream: Client;
+    try {
+      upstream = await connectUpstream(connection.target, d.log);
+    } catch (err) {
+      const e = err as { code?: string; message: string; cause?: unknown };
+      d.log.warn(
+        { connection: connection.name, code: e.code, cause: (e.cause as Error | undefined)?.message },
+        'upstream login failed',
+      );
+      return { ok: false, code: e.code ?? SshErrorCode.upstream, message: `gatehouse: ${e.message}`, final: true };
+    }
+    upstream.on('error', () => undefined);
+    try {
+      await audit.durable({
+        case: 'sessionOpened',
+        value: create(SessionOpenedSchema, {
+          clientAddr,
+          attributes: { client_version: printable(info.header.identRaw, 255), ssh_user: connection.name },
+        }),
+      });
+    } catch {
+      upstream.end();
+      return auditDown;
+    }
+    return { ok: true, value: { identity, connection, audit, upstream, clientAddr } };
+  }
+
+  #startSession(conn: Connection, opened: Opened): void {
+    const d = this.#d;
+    const { identity, connection, audit, upstream, clientAddr } = opened;
+    const log = d.log.child({ session: audit.sessionId, sub: identity.sub, connection: connection.name });
+    const c = d.config;
+    const session: SshSession = new SshSession({
+      conn,
+      upstream,
+      audit,
+      channelAudit: new ChannelAudit(audit, {
+        chunkBytes: c.auditChunkBytes,
+        backlogBytes: c.auditBacklogBytes,
+        backlog: d.auditBacklog,
+      }),
+      decide: d.decider({ audit, identity, connection, clientAddr: clientAddr.replace(/:\d+$/, ''), log }),
+      maskerFor: (detectors) =>
+        detectors.length === 0
+          ? null
+          : new StreamMasker(d.maskText, detectors, { maxLineBytes: c.maskLineBytes, carryBytes: MASK_CARRY_BYTES }),
+      maskFlushMs: c.maskFlushMs,
+      idleTimeoutMs: c.idleTimeoutMs,
+      log,
+      onClose: (reason) => {
+        this.#sessions.delete(session);
+        d.metrics.sessionClosed();
+        log.info({ reason, requests: session.requests }, 'session closed');
+      },
+    });
+    this.#sessions.add(session);
+    d.metrics.sessionOpened();
+    log.info({ client: clientAddr, agent: identity.agent }, 'session opened');
+    session.start();
+  }
+
+  #discard(opened: Opened, reason: string): void {
+    opened.upstream.end();
+    try {
+      opened.audit.batched({ case: 'sessionClosed', value: create(SessionClosedSchema, { reason }) });
+    } catch {
+      // the audit log is refusing: nothing ran in this session
+    }
+  }
+}
+
+/** A client-supplied name made safe for a message: printable ASCII, bounded. */
+function printable(text: string, max = MAX_NAME_IN_MESSAGE): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}

@@ -1,0 +1,455 @@
+import type {
+  AcceptConnection,
+  Client,
+  ClientChannel,
+  PseudoTtyInfo,
+  PseudoTtyOptions,
+  RejectConnection,
+  ServerChannel,
+  Session,
+  WindowChangeInfo,
+} from 'ssh2';
+import type { Logger } from '../../shared/logger.js';
+import type { SshRequestDetail } from '../policy/index.js';
+import type { ChannelAudit } from './channel-audit.js';
+import { ChannelOutput } from './channel-output.js';
+import { describeRequest, EXIT_DENIED, EXIT_GATEWAY_ERROR } from './ssh-decider.js';
+import type { SshDecider, SshVerdict } from './ssh-decider.js';
+import type { StreamMasker } from './stream-masker.js';
+
+/** What a session channel needs from its SSH session. */
+export type ChannelDeps = {
+  upstream: Client;
+  decide: SshDecider;
+  audit: ChannelAudit;
+  nextRequestId: () => number;
+  /** A masker for one output stream, or null when there is nothing to mask. */
+  maskerFor: (detectors: readonly string[]) => StreamMasker | null;
+  maskFlushMs: number;
+  log: Logger;
+  /** Any channel traffic (resets the idle timer). */
+  activity: () => void;
+  /** The audit log refused an event: the whole session closes (fail closed). */
+  auditFailed: (err: unknown) => void;
+};
+
+/** Environment variables passed upstream from `env` requests (locale only; everything else is refused). */
+const FORWARDED_ENV = /^(?:LANG|LANGUAGE|LC_[A-Z_]+)$/;
+const MAX_ENV = 32;
+const MAX_ENV_VALUE = 256;
+/** Bound on opening the upstream channel. */
+const OPEN_TIMEOUT_MS = 30_000;
+/** Bound on waiting for the last output to reach the client before the exit status is sent. */
+const FLUSH_TIMEOUT_MS = 10_000;
+
+export const ChannelState = {
+  /** Collecting pty/env before exec, shell or subsystem. */
+  Setup: 'setup',
+  /** Policy (and possibly an approval) is deciding; client input waits in the channel's window. */
+  Deciding: 'deciding',
+  Running: 'running',
+  Closed: 'closed',
+} as const;
+export type ChannelState = (typeof ChannelState)[keyof typeof ChannelState];
+
+type Exit = { code: number } | { signal: string; dump: boolean; desc: string };
+
+/**
+ * One client `session` channel: exec, shell or subsystem, decided by policy and then bridged to a channel on the
+ * upstream connection. Requests are handled strictly in order (SSH wants replies in request order). stdin, stdout
+ * and stderr stream with backpressure both ways; output is masked and recorded before the client sees it; window
+ * changes, signals, exit statuses and exit signals pass through and are recorded.
+ */
+export class SessionChannel {
+  readonly #d: ChannelDeps;
+  readonly #onClose: () => void;
+  readonly #abort = new AbortController();
+  #state: ChannelState = ChannelState.Setup;
+  #queue: Promise<void> = Promise.resolve();
+  #pty: PseudoTtyInfo | null = null;
+  readonly #env: Record<string, string> = {};
+  #client: ServerChannel | undefined;
+  #upstream: ClientChannel | undefined;
+  #requestId = 0;
+  #revision = '';
+  #exit: Exit | undefined;
+  readonly #outputs: ChannelOutput[] = [];
+  readonly #paused = new Set<string>();
+  #aborting = false;
+
+  constructor(session: Session, deps: ChannelDeps, onClose: () => void) {
+    this.#d = deps;
+    this.#onClose = onClose;
+    session.on('pty', (accept, reject, info) =>
+      this.#enqueue(() => {
+        if (this.#state !== ChannelState.Setup) return reject?.();
+        this.#pty = info;
+        accept?.();
+      }),
+    );
+    session.on('env', (accept, reject, info) =>
+      this.#enqueue(() => {
+        const ok =
+          this.#state === ChannelState.Setup &&
+          FORWARDED_ENV.test(info.key) &&
+          info.val.length <= MAX_ENV_VALUE &&
+          Object.keys(this.#env).length < MAX_ENV;
+        if (ok) this.#env[info.key] = info.val;
+        (ok ? accept : reject)?.();
+      }),
+    );
+    session.on('window-change', (accept, _reject, info) =>
+      this.#enqueue(() => {
+        accept?.();
+        this.#windowChange(info);
+      }),
+    );
+    session.on('signal', (accept, _reject, info) =>
+      this.#enqueue(() => {
+        accept?.();
+        this.#signal(info.name);
+      }),
+    );
+    session.on('x11', (_accept, reject) => this.#enqueue(() => this.#unsupported({ type: 'x11' }, reject)));
+    session.on('auth-agent', (_accept, reject) =>
+      this.#enqueue(() => this.#unsupported({ type: 'agent_forward' }, reject)),
+    );
+    session.on('exec', (accept, _reject, info) =>
+      this.#enqueue(() => this.#start(accept, { type: 'exec', command: info.command, pty: this.#pty !== null })),
+    );
+    session.on('shell', (accept) => this.#enqueue(() => this.#start(accept, { type: 'shell', pty: this.#pty !== null })));
+    session.on('subsystem', (accept, reject, info) => this.#enqueue(() => this.#subsystem(accept, reject, info.name)));
+    session.on('close', () => this.close());
+  }
+
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  #enqueue(step: () => Promise<void> | void): void {
+    this.#queue = this.#queue
+      .then(() => (this.#state === ChannelState.Closed ? undefined : step()))
+      .catch((err: unknown) => this.#internalError(err));
+  }
+
+  async #start(accept: AcceptConnection<ServerChannel>, detail: SshRequestDetail): Promise<void> {
+    const client = accept();
+    if (!client) return;
+    this.#client = client;
+    client.on('error', (err: Error) => this.#d.log.debug({ err: err.message }, 'client channel error'));
+    this.#state = ChannelState.Deciding;
+    this.#requestId = this.#d.nextRequestId();
+    const verdict = await this.#d.decide(detail, this.#requestId, {
+      notify: (line) => this.#notice(line),
+      signal: this.#abort.signal,
+    });
+    if (this.#closed()) return;
+    this.#revision = verdict.revision;
+    if (!verdict.allow) return this.#refuse(verdict);
+    let upstream: ClientChannel;
+    try {
+      upstream = await this.#open(detail);
+    } catch (err) {
+      this.#d.log.warn({ err: (err as Error).message, request: this.#requestId }, 'upstream refused the channel');
+      return this.#fail(`gatehouse: the upstream host refused the ${describeRequest(detail).kind} request`);
+    }
+    if (this.#closed()) {
+      upstream.on('error', () => undefined);
+      upstream.close();
+      return;
+    }
+    try {
+      if (this.#pty) {
+        const p = this.#pty;
+        this.#d.audit.note(this.#requestId, 'pty', { text: p.term, code: `${p.cols}x${p.rows}` }, this.#revision);
+      }
+    } catch (err) {
+      return this.#d.auditFailed(err);
+    }
+    this.#run(upstream, verdict.detectors);
+  }
+
+  async #subsystem(
+    accept: AcceptConnection<ServerChannel>,
+    reject: RejectConnection | undefined,
+    name: string,
+  ): Promise<void> {
+    this.#state = ChannelState.Deciding;
+    this.#requestId = this.#d.nextRequestId();
+    const verdict = await this.#d.decide({ type: 'subsystem', subsystem: name }, this.#requestId, {
+      notify: (line) => this.#d.log.info({ request: this.#requestId }, line),
+      signal: this.#abort.signal,
+    });
+    if (this.#closed()) return;
+    this.#revision = verdict.revision;
+    let upstream: ClientChannel | undefined;
+    if (verdict.allow) {
+      upstream = await new Promise<ClientChannel | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), OPEN_TIMEOUT_MS);
+        this.#d.upstream.subsys(name, (err, ch) => {
+          clearTimeout(timer);
+          resolve(err ? undefined : ch);
+        });
+      });
+    }
+    if (!upstream || this.#closed()) {
+      // Refuse the request (a subsystem speaks a binary protocol: no stderr message).
+      upstream?.close();
+      if (reject) reject();
+      else accept()?.end();
+      this.close();
+      return;
+    }
+    this.#client = accept();
+    if (!this.#client) return void upstream.close();
+    this.#client.on('error', (err: Error) => this.#d.log.debug({ err: err.message }, 'client channel error'));
+    // Subsystems (sftp) speak binary protocols: recorded, never masked (masking would corrupt them).
+    this.#run(upstream, []);
+  }
+
+  /** x11 and agent forwarding: decided and recorded, but refused even when allowed (not supported yet). */
+  async #unsupported(detail: SshRequestDetail, reject: RejectConnection | undefined): Promise<void> {
+    const requestId = this.#d.nextRequestId();
+    const verdict = await this.#d.decide(detail, requestId, {
+      notify: (line) => this.#d.log.info({ request: requestId }, line),
+      signal: this.#abort.signal,
+    });
+    if (verdict.allow) this.#d.log.warn({ request: requestId, type: detail.type }, 'allowed by policy, not supported');
+    reject?.();
+  }
+
+  #open(detail: SshRequestDetail): Promise<ClientChannel> {
+    const up = this.#d.upstream;
+    const p = this.#pty;
+    const pty: PseudoTtyOptions | undefined = p
+      ? { rows: p.rows, cols: p.cols, width: p.width, height: p.height, term: p.term, modes: p.modes }
+      : undefined;
+    const env = { ...this.#env };
+    return new Promise<ClientChannel>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out opening the upstream channel')), OPEN_TIMEOUT_MS);
+      const done = (err: Error | undefined, ch: ClientChannel): void => {
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(ch);
+      };
+      if (detail.type === 'exec') up.exec(detail.command, { ...(pty ? { pty } : {}), env }, done);
+      else up.shell(pty ?? false, { env }, done);
+    });
+  }
+
+  #run(upstream: ClientChannel, detectors: readonly string[]): void {
+    const client = this.#client!;
+    const d = this.#d;
+    const requestId = this.#requestId;
+    this.#upstream = upstream;
+    this.#state = ChannelState.Running;
+    const output = (frame: 'stdout' | 'stderr', write: ChannelOutputWrite): ChannelOutput => {
+      const out = new ChannelOutput({
+        masker: d.maskerFor(detectors),
+        flushMs: d.maskFlushMs,
+        record: (data) => d.audit.data(requestId, frame, data, this.#revision),
+        write,
+        onFull: () => this.#pause('client'),
+        onError: (err) => d.auditFailed(err),
+      });
+      this.#outputs.push(out);
+      return out;
+    };
+    const stdout = output('stdout', (data, done) => client.write(data, done));
+    const stderr = output('stderr', (data, done) => client.stderr.write(data, done));
+    upstream.on('data', (data: Buffer) => this.#output(stdout, data));
+    upstream.stderr.on('data', (data: Buffer) => this.#output(stderr, data));
+    upstream.on('error', (err: Error) => d.log.warn({ err: err.message, request: requestId }, 'upstream channel error'));
+    upstream.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
+      this.#exit = code !== null ? { code } : { signal: signal ?? 'SIGKILL', dump: dump === true, desc: desc ?? '' };
+    });
+    let ended = 0;
+    const onEnd = (): void => {
+      if (++ended === 3) void this.#finish(stdout, stderr);
+    };
+    upstream.once('end', onEnd);
+    upstream.stderr.once('end', onEnd);
+    upstream.once('close', onEnd);
+    upstream.on('drain', () => client.resume());
+    client.on('drain', () => this.#resume('client'));
+    client.stderr.on('drain', () => this.#resume('client'));
+    client.on('data', (data: Buffer) => {
+      d.activity();
+      try {
+        d.audit.data(requestId, 'stdin', data, this.#revision);
+      } catch (err) {
+        return d.auditFailed(err);
+      }
+      if (!upstream.write(data)) client.pause();
+    });
+    client.on('end', () => upstream.end());
+  }
+
+  #output(out: ChannelOutput, data: Buffer): void {
+    this.#d.activity();
+    out.push(data);
+    if (this.#d.audit.backlogged && !this.#paused.has('audit')) {
+      this.#pause('audit');
+      void this.#d.audit.whenRoom(this.#abort.signal).then((ok) => {
+        if (ok) this.#resume('audit');
+        else if (!this.#closed()) this.#d.auditFailed(new Error('audit backlog did not drain'));
+      });
+    }
+  }
+
+  #pause(reason: string): void {
+    this.#paused.add(reason);
+    this.#upstream?.pause();
+    this.#upstream?.stderr.pause();
+  }
+
+  #resume(reason: string): void {
+    if (!this.#paused.delete(reason) || this.#paused.size > 0) return;
+    this.#upstream?.resume();
+    this.#upstream?.stderr.resume();
+  }
+
+  async #finish(stdout: ChannelOutput, stderr: ChannelOutput): Promise<void> {
+    if (this.#closed() || this.#aborting) return;
+    stdout.end();
+    stderr.end();
+    await Promise.all([stdout.flushed(FLUSH_TIMEOUT_MS), stderr.flushed(FLUSH_TIMEOUT_MS)]);
+    if (this.#closed() || this.#aborting) return;
+    const client = this.#client!;
+    const exit = this.#exit;
+    try {
+      if (exit && 'code' in exit) {
+        this.#d.audit.note(this.#requestId, 'exit_status', { code: String(exit.code) }, this.#revision);
+        client.exit(exit.code);
+      } else if (exit) {
+        const name = exit.signal.replace(/^SIG/, '');
+        const text = `signal ${name}${exit.dump ? ' (core dumped)' : ''}${exit.desc ? `: ${exit.desc}` : ''}`;
+        this.#d.audit.note(this.#requestId, 'exit_status', { text }, this.#revision);
+        client.exit(name, exit.dump, exit.desc);
+      }
+    } catch (err) {
+      if ((err as { code?: string }).code?.startsWith('GH_ERR_PUBLISH')) return this.#d.auditFailed(err);
+      this.#d.log.debug({ err: (err as Error).message }, 'could not pass the exit status on');
+    }
+    client.end();
+    this.close();
+  }
+
+  #windowChange(info: WindowChangeInfo): void {
+    this.#d.activity();
+    if (this.#state !== ChannelState.Running) {
+      if (this.#pty) this.#pty = { ...this.#pty, ...info };
+      return;
+    }
+    try {
+      this.#d.audit.note(
+        this.#requestId,
+        'window_change',
+        { code: `${info.cols}x${info.rows}`, text: `${info.width}x${info.height}` },
+        this.#revision,
+      );
+    } catch (err) {
+      return this.#d.auditFailed(err);
+    }
+    this.#upstream?.setWindow(info.rows, info.cols, info.height, info.width);
+  }
+
+  #signal(name: string): void {
+    if (this.#state !== ChannelState.Running) return;
+    this.#d.activity();
+    try {
+      this.#d.audit.note(this.#requestId, 'signal', { text: name }, this.#revision);
+    } catch (err) {
+      return this.#d.auditFailed(err);
+    }
+    try {
+      this.#upstream?.signal(name);
+    } catch {
+      this.#d.log.debug({ signal: name }, 'unknown signal not passed on');
+    }
+  }
+
+  /** A line on the client's stderr while deciding (approval waits), recorded like any output. */
+  #notice(line: string): void {
+    const client = this.#client;
+    if (!client || this.#closed()) return;
+    const bytes = Buffer.from(`${line}${this.#pty ? '\r\n' : '\n'}`);
+    try {
+      this.#d.audit.data(this.#requestId, 'stderr', bytes, this.#revision);
+    } catch (err) {
+      return this.#d.auditFailed(err);
+    }
+    client.stderr.write(bytes);
+  }
+
+  #refuse(verdict: SshVerdict): Promise<void> {
+    const text = verdict.reasons.join('; ') || 'denied';
+    return verdict.exitStatus === EXIT_DENIED
+      ? this.#fail(`gatehouse: denied: ${text}`, EXIT_DENIED)
+      : this.#fail(`gatehouse: ${text}`, verdict.exitStatus);
+  }
+
+  /** Ends the channel with a stderr line and an exit status (recorded when the audit log still takes events). */
+  async #fail(message: string, status = EXIT_GATEWAY_ERROR, record = true): Promise<void> {
+    const client = this.#client;
+    if (!client || this.#closed()) return this.close();
+    const bytes = Buffer.from(`${message}${this.#pty ? '\r\n' : '\n'}`);
+    if (record) {
+      try {
+        this.#d.audit.data(this.#requestId, 'stderr', bytes, this.#revision);
+        this.#d.audit.note(this.#requestId, 'exit_status', { code: String(status) }, this.#revision);
+      } catch (err) {
+        this.#d.log.warn({ err: (err as Error).message }, 'refusal not recorded');
+      }
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, FLUSH_TIMEOUT_MS);
+      client.stderr.write(bytes, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (this.#closed()) return;
+    client.exit(status);
+    client.end();
+    this.close();
+  }
+
+  /** Ends the channel at once with a message that is not recorded (the audit log is gone, or the node stops). */
+  abort(message: string): Promise<void> {
+    if (this.#closed() || this.#aborting) return Promise.resolve();
+    this.#aborting = true;
+    for (const o of this.#outputs) o.discard();
+    this.#upstream?.close();
+    if (this.#client) return this.#fail(message, EXIT_GATEWAY_ERROR, false);
+    this.close();
+    return Promise.resolve();
+  }
+
+  #internalError(err: unknown): void {
+    this.#d.log.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'ssh channel failed');
+    if (this.#client) void this.#fail('gatehouse: internal gateway error');
+    else this.close();
+  }
+
+  #closed(): boolean {
+    return this.#state === ChannelState.Closed;
+  }
+
+  close(): void {
+    if (this.#state === ChannelState.Closed) return;
+    this.#state = ChannelState.Closed;
+    this.#abort.abort();
+    for (const o of this.#outputs) o.discard();
+    const up = this.#upstream;
+    if (up) {
+      up.removeAllListeners('data');
+      up.stderr.removeAllListeners('data');
+      up.close();
+    }
+    if (this.#client && this.#client.writable) this.#client.end();
+    this.#onClose();
+  }
+}
+
+type ChannelOutputWrite = (data: Buffer, done: () => void) => boolean;

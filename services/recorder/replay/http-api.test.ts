@@ -1,0 +1,116 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../shared/logger.js';
+import { ClickHouseError } from '../errors.js';
+import { recordEvents } from '../testing/recorded.js';
+import type { EventCursor, ReplayStore, SessionFilter } from '../store/session-queries.js';
+import { postgresScenario } from '../testing/session-scenario.js';
+import { buildReplayApi, decodeCursor, encodeCursor, parseTime } from './http-api.js';
+import type { RecordedEvent } from './recorded-event.js';
+
+const SESSION = '00000000-0000-4000-8000-0000000000aa';
+const EVENTS: RecordedEvent[] = recordEvents(postgresScenario({ sessionId: SESSION, rows: 2 }));
+
+class FakeStore implements ReplayStore {
+  filters: SessionFilter[] = [];
+  failing = false;
+  listSessions(filter: SessionFilter) {
+    this.filters.push(filter);
+    return this.failing
+      ? Promise.reject(new ClickHouseError('ClickHouse error 210: x', { retriable: true }))
+      : Promise.resolve([]);
+  }
+  getSession() {
+    return Promise.resolve(undefined);
+  }
+  sessionEvents(sessionId: string, after: EventCursor | undefined, limit: number) {
+    if (sessionId !== SESSION) return Promise.resolve([]);
+    const start =
+      after === undefined
+        ? 0
+        : EVENTS.findIndex((e) => BigInt(e.seq) === after.seq && e.eventId === after.eventId) + 1;
+    return Promise.resolve(EVENTS.slice(start, start + limit));
+  }
+}
+
+const store = new FakeStore();
+const app = buildReplayApi({ queries: store, log: createLogger({ service: 'test', level: 'silent' }) });
+afterAll(() => app.close());
+
+describe('replay API', () => {
+  it('validates and passes session filters', async () => {
+    const ok = await app.inject({
+      url: '/v1/sessions?identity=a@b.c&connection=pg&from=1714521600&to=2024-05-02T00:00:00Z&limit=5',
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ sessions: [] });
+    expect(store.filters.at(-1)).toEqual({
+      identity: 'a@b.c',
+      connection: 'pg',
+      from: new Date('2024-05-01T00:00:00Z'),
+      to: new Date('2024-05-02T00:00:00Z'),
+      limit: 5,
+    });
+    for (const q of [
+      'from=yesterday',
+      'limit=0',
+      'limit=5000',
+      'to=abc',
+      'bogus=1',
+      'from=2024-05-02&to=2024-05-01',
+    ]) {
+      const res = await app.inject({ url: `/v1/sessions?${q}` });
+      expect(res.statusCode, q).toBe(400);
+      expect(res.json()).toMatchObject({ error: { code: 'GH_ERR_BAD_REQUEST' } });
+    }
+  });
+
+  it('pages events with an opaque cursor and answers 404 for unknown sessions', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await app.inject({
+        url: `/v1/sessions/${SESSION}/events?limit=5${cursor ? `&cursor=${cursor}` : ''}`,
+      });
+      expect(res.statusCode).toBe(200);
+      const body: { events: RecordedEvent[]; nextCursor: string | null } = res.json();
+      seen.push(...body.events.map((e) => e.eventId));
+      cursor = body.nextCursor;
+    } while (cursor !== null);
+    expect(seen).toEqual(EVENTS.map((e) => e.eventId));
+    expect((await app.inject({ url: '/v1/sessions/nope/events' })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/v1/sessions/nope' })).json()).toMatchObject({
+      error: { code: 'GH_ERR_SESSION_NOT_FOUND' },
+    });
+    expect((await app.inject({ url: `/v1/sessions/${SESSION}/events?cursor=!!` })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/v2/whatever' })).json()).toMatchObject({
+      error: { code: 'GH_ERR_NOT_FOUND' },
+    });
+  });
+
+  it('renders the transcript as text', async () => {
+    const res = await app.inject({ url: `/v1/sessions/${SESSION}/transcript` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.body).toContain('(2 rows)');
+  });
+
+  it('hides store failures behind 503', async () => {
+    store.failing = true;
+    const res = await app.inject({ url: '/v1/sessions' });
+    store.failing = false;
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({
+      error: { code: 'GH_ERR_STORE_UNAVAILABLE', message: 'the recording store is unavailable' },
+    });
+  });
+
+  it('parses times and cursors', () => {
+    expect(parseTime('1714564800')).toEqual(new Date('2024-05-01T12:00:00Z'));
+    expect(parseTime('1714564800.5')?.getTime()).toBe(1714564800500);
+    expect(parseTime('2024-05-01')).toEqual(new Date('2024-05-01T00:00:00Z'));
+    for (const bad of ['', 'now', '-5', '2024-13-45', '1e9']) expect(parseTime(bad)).toBeUndefined();
+    const c = { seq: 18446744073709551615n, eventId: 'e:1' };
+    expect(decodeCursor(encodeCursor(c))).toEqual(c);
+    expect(decodeCursor('bm9wZQ')).toBeUndefined();
+  });
+});

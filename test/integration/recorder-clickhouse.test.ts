@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClickHouse } from '../../services/recorder/clickhouse/client.js';
+import {
+  applyMigrations,
+  defaultMigrationsDir,
+  loadMigrations,
+} from '../../services/recorder/clickhouse/migrations.js';
+import { ident, sql, valuesRow } from '../../services/recorder/clickhouse/quote.js';
+import { MigrationError } from '../../services/recorder/errors.js';
+import { toEventRow } from '../../services/recorder/store/event-row.js';
+import { EventWriter } from '../../services/recorder/store/event-writer.js';
+import { dropExpiredPartitions } from '../../services/recorder/store/retention.js';
+import { NO_STATEMENTS } from '../../services/recorder/testing/recorded.js';
+import { postgresScenario } from '../../services/recorder/testing/session-scenario.js';
+import { testDatabase } from '../support/clickhouse.js';
+import { testLogger } from '../support/kafka.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+let ch: ClickHouse;
+beforeAll(async () => {
+  const db = await testDatabase();
+  cleanups.push(db.drop);
+  ch = db.ch;
+});
+
+const utf8Hex = (s: string): string => Buffer.from(s, 'utf8').toString('hex').toUpperCase();
+
+describe('quoting against ClickHouse', () => {
+  const nasty = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 60 }),
+    fc.string({
+      unit: fc.constantFrom(
+        "'",
+        '\\',
+        '\0',
+        '\n',
+        '\r',
+        '\t',
+        '`',
+        '"',
+        'x',
+        '0',
+        'é',
+        '😀',
+        '\ud800',
+        '?',
+        '{',
+      ),
+      maxLength: 40,
+    }),
+  );
+
+  it('stores and finds any string exactly (VALUES insert and WHERE literal)', async () => {
+    await ch.command(
+      sql`CREATE TABLE quote_strings (id UInt32, s String, tags Array(String)) ENGINE = MergeTree() ORDER BY id`,
+    );
+    const samples = fc.sample(fc.tuple(nasty, fc.array(nasty, { maxLength: 3 })), { numRuns: 400, seed: 42 });
+    samples.push(["x' OR 1=1 --", ['\\', "\\'"]], ['', []], ['\u0000\u0000', ['\u007f']]);
+    await ch.insertValues(
+      ident('quote_strings'),
+      ['id', 's', 'tags'],
+      samples.map(([s, tags], i) => valuesRow([i, s, tags])),
+    );
+    const rows = await ch.query<{ id: number; h: string; th: string[] }>(
+      sql`SELECT id, hex(s) AS h, arrayMap(x -> hex(x), tags) AS th FROM quote_strings ORDER BY id`,
+    );
+    expect(rows).toHaveLength(samples.length);
+    for (const r of rows) {
+      const [s, tags] = samples[r.id]!;
+      expect(r.h).toBe(utf8Hex(s));
+      expect(r.th).toEqual(tags.map(utf8Hex));
+    }
+    // The same strings as WHERE literals find exactly their rows.
+    for (const [i, [s]] of samples.slice(0, 60).entries()) {
+      const found = await ch.query<{ id: number }>(
+        sql`SELECT id FROM quote_strings WHERE s = ${s} AND id = ${i}`,
+      );
+      expect(found).toEqual([{ id: i }]);
+    }
+  });
+
+  it('stores any bytes exactly', async () => {
+    await ch.command(sql`CREATE TABLE quote_bytes (id UInt32, b String) ENGINE = MergeTree() ORDER BY id`);
+    const samples = fc.sample(fc.uint8Array({ maxLength: 200 }), { numRuns: 300, seed: 7 });
+    samples.push(new Uint8Array(256).map((_, i) => i));
+    await ch.insertValues(
+      ident('quote_bytes'),
+      ['id', 'b'],
+      samples.map((b, i) => valuesRow([i, b])),
+    );
+    const rows = await ch.query<{ id: number; h: string }>(
+      sql`SELECT id, hex(b) AS h FROM quote_bytes ORDER BY id`,
+    );
+    expect(rows.map((r) => r.h)).toEqual(samples.map((b) => Buffer.from(b).toString('hex').toUpperCase()));
+  });
+});
+
+describe('migrations', () => {
+  it('applies once, is idempotent, and refuses a changed migration', async () => {
+    const migrations = loadMigrations(defaultMigrationsDir());
+    expect(migrations.map((m) => m.version)).toEqual([1, 2, 3]);
+    expect(await applyMigrations(ch, migrations, testLogger)).toEqual([1, 2, 3]);
+    expect(await applyMigrations(ch, migrations, testLogger)).toEqual([]);
+    const tables = await ch.query<{ name: string }>(
+      sql`SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name`,
+    );
+    expect(tables.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['dead_letters', 'events', 'schema_migrations', 'sessions']),
+    );
+
+    const dir = mkdtempSync(join(tmpdir(), 'gh-migrations-'));
+    cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+    writeFileSync(
+      join(dir, '001_events.sql'),
+      'CREATE TABLE IF NOT EXISTS something_else (x UInt8) ENGINE = Memory;\n',
+    );
+    await expect(applyMigrations(ch, loadMigrations(dir), testLogger)).rejects.toThrow(MigrationError);
+  });
+});
+
+describe('retention', () => {
+  it('drops daily partitions older than retentionDays and keeps the rest', async () => {
+    await applyMigrations(ch, loadMigrations(defaultMigrationsDir()), testLogger);
+    const writer = new EventWriter(ch);
+    const day = 86_400_000_000n;
+    const now = BigInt(Date.now()) * 1000n;
+    const old = postgresScenario({ startMicros: now - 10n * day, rows: 3 });
+    const recent = postgresScenario({ startMicros: now - 1n * day, rows: 3 });
+    const fresh = postgresScenario({ startMicros: now - 60_000_000n, rows: 3 });
+    const all = [...old, ...recent, ...fresh];
+    const rows = all.map((e, i) =>
+      toEventRow(e, { topic: 't', partition: 0, offset: String(i) }, NO_STATEMENTS),
+    );
+    await writer.insertEvents(rows, 1000);
+    await writer.refreshSessions([old[0]!.sessionId, recent[0]!.sessionId, fresh[0]!.sessionId]);
+
+    expect(await dropExpiredPartitions(ch, await currentDb(), 0, testLogger)).toEqual([]); // 0 = keep everything
+    const dropped = await dropExpiredPartitions(ch, await currentDb(), 3, testLogger);
+    expect(dropped.map((d) => d.table).sort()).toEqual(['events', 'sessions']);
+
+    const left = await ch.query<{ session_id: string }>(
+      sql`SELECT DISTINCT session_id FROM events ORDER BY session_id`,
+    );
+    expect(left.map((r) => r.session_id).sort()).toEqual([recent[0]!.sessionId, fresh[0]!.sessionId].sort());
+    const sessions = await ch.query<{ session_id: string }>(sql`SELECT session_id FROM sessions FINAL`);
+    expect(sessions.map((r) => r.session_id).sort()).toEqual(
+      [recent[0]!.sessionId, fresh[0]!.sessionId].sort(),
+    );
+    expect(await dropExpiredPartitions(ch, await currentDb(), 3, testLogger)).toEqual([]);
+  });
+});
+
+async function currentDb(): Promise<string> {
+  return (await ch.query<{ db: string }>(sql`SELECT currentDatabase() AS db`))[0]!.db;
+}
