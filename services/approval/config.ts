@@ -38,7 +38,12 @@ export const approvalConfigSchema = z.strictObject({
   /** gRPC API (gatehouse.v1.ApprovalService). */
   grpc: listenSchema(8621).prefault({}),
   /** /healthz, /readyz, /metrics. */
-  health: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9620) }).prefault({}),
+  health: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(9620),
+    })
+    .prefault({}),
   /** The URL reviewers reach the web page at (approve links in notifications). Default: the HTTP listener. */
   publicUrl: httpUrl.optional(),
   /**
@@ -73,7 +78,10 @@ export const approvalConfigSchema = z.strictObject({
       /** Approvals held in memory (the oldest decided ones are forgotten first; the log keeps everything). */
       maxApprovals: z.number().int().min(10).default(50_000),
       /** Decided approvals are forgotten from memory this long after their decision. */
-      retainDecidedHours: z.number().positive().default(24 * 7),
+      retainDecidedHours: z
+        .number()
+        .positive()
+        .default(24 * 7),
       /** History entries kept per approval. */
       maxHistory: z.number().int().min(2).max(10_000).default(100),
       /** How long a decision call waits for its own event to come back from the log before answering 202. */

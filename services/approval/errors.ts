@@ -31,7 +31,8 @@ export const unauthenticated = (message: string, cause?: unknown) =>
   new ApprovalApiError(ApprovalErrorCode.unauthenticated, 401, message, { cause });
 export const notFound = (id: string) =>
   new ApprovalApiError(ApprovalErrorCode.notFound, 404, `no approval ${JSON.stringify(id.slice(0, 80))}`);
-export const badRequest = (message: string) => new ApprovalApiError(ApprovalErrorCode.badRequest, 400, message);
+export const badRequest = (message: string) =>
+  new ApprovalApiError(ApprovalErrorCode.badRequest, 400, message);
 export const logUnavailable = (cause?: unknown) =>
   new ApprovalApiError(
     ApprovalErrorCode.unavailable,

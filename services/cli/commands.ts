@@ -6,6 +6,18 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'run a gateway node (--config FILE)',
     run: async (argv) => (await import('../gateway/main.js')).runGateway(argv),
   },
+  recorder: {
+    summary: 'run a recorder: Kafka → ClickHouse, with the replay API (--config FILE)',
+    run: async (argv) => (await import('../recorder/main.js')).runRecorder(argv),
+  },
+  sessions: {
+    summary: 'list recorded sessions [--identity X] [--connection Y] [--since 1h]',
+    run: async (argv) => (await import('../recorder/main.js')).runSessions(argv),
+  },
+  replay: {
+    summary: 'print a recorded session as a transcript (SESSION_ID)',
+    run: async (argv) => (await import('../recorder/main.js')).runReplay(argv),
+  },
   idp: {
     summary: 'run the local development OIDC provider',
     run: async (argv) => (await import('../idp/main.js')).runIdp(argv),

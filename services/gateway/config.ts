@@ -38,7 +38,11 @@ const sshUpstreamSchema = z
   })
   .superRefine((u, ctx) => {
     if ((u.privateKey === undefined) === (u.password === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'set exactly one of privateKey or password' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['privateKey'],
+        message: 'set exactly one of privateKey or password',
+      });
     }
     if (u.hostKeyVerification === 'pinned' && u.hostKey === undefined) {
       ctx.addIssue({
@@ -85,7 +89,11 @@ export const gatewayConfigSchema = z
             .default(1024 * 1024),
           maxSessions: z.number().int().min(1).default(1000),
           /** Close a session idle (no client message) this long. 0 disables. */
-          idleTimeoutMs: z.number().int().min(0).default(30 * 60_000),
+          idleTimeoutMs: z
+            .number()
+            .int()
+            .min(0)
+            .default(30 * 60_000),
           /** Most time allowed from connect to a completed login. */
           authTimeoutMs: z.number().int().min(1).default(15_000),
           /** Rows per `data_rows` audit event (one event per batch, not per row). */
@@ -106,7 +114,11 @@ export const gatewayConfigSchema = z
           hostKey: z.string().min(1),
           maxSessions: z.number().int().min(1).default(1000),
           /** Close a connection without channel traffic this long. 0 disables. */
-          idleTimeoutMs: z.number().int().min(0).default(30 * 60_000),
+          idleTimeoutMs: z
+            .number()
+            .int()
+            .min(0)
+            .default(30 * 60_000),
           /** Most time allowed from connect to a completed login (token check and upstream login included). */
           authTimeoutMs: z.number().int().min(1).default(30_000),
           /** Failed token attempts per connection before it is closed. */
@@ -141,6 +153,8 @@ export const gatewayConfigSchema = z
       /** Claim that marks an agent token (besides client-credentials tokens). */
       agentClaim: z.string().default('gatehouse_agent'),
       groupsClaim: z.string().default('groups'),
+      /** Leeway for exp/nbf/iat checks between this node's clock and the issuer's. */
+      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
     }),
     kafka: kafkaConfigSchema,
     policy: z.strictObject({
@@ -161,7 +175,11 @@ export const gatewayConfigSchema = z
     const seen = new Set<string>();
     cfg.connections.forEach((c, i) => {
       if (seen.has(c.name)) {
-        ctx.addIssue({ code: 'custom', path: ['connections', i, 'name'], message: `duplicate name ${c.name}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connections', i, 'name'],
+          message: `duplicate name ${c.name}`,
+        });
       }
       seen.add(c.name);
     });

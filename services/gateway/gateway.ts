@@ -13,6 +13,7 @@ import { createCopyMasker, createRowMaskerFactory } from './masking/index.js';
 import { createGatewayMetrics } from './metrics.js';
 import { loadPolicyBundle } from './policy/index.js';
 import type { PolicyEngine } from './policy/index.js';
+import { ColumnCatalogCache } from './postgres/column-catalog.js';
 import { PgListener } from './postgres/listener.js';
 import type { PgConnection } from './postgres/listener.js';
 import { createSqlDecider } from './postgres/sql-decider.js';
@@ -28,7 +29,11 @@ export type RunningGateway = {
 
 /** Starts one gateway node from a validated configuration (an app factory kept apart from the CLI). */
 export async function startGateway(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: `${config.kafka.clientId}-gateway`, logger: log });
+  const kafka = createKafka({
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-gateway`,
+    logger: log,
+  });
   const t = config.kafka.topics;
   if (t.provision) {
     await ensureTopics(kafka, [
@@ -60,18 +65,26 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     ...(config.oidc.jwksUri ? { jwksUri: config.oidc.jwksUri } : {}),
     agentClaim: config.oidc.agentClaim,
     groupsClaim: config.oidc.groupsClaim,
+    clockToleranceSeconds: config.oidc.clockToleranceSeconds,
   });
   log.info({ revision: policy.revision, nodeId: config.nodeId }, 'policy loaded');
 
   const connections = new Map<string, PgConnection>();
+  const catalogs = new Map<string, ColumnCatalogCache>();
   for (const c of config.connections) {
-    connections.set(c.name, {
+    if (c.protocol !== 'postgres') continue;
+    const password = c.upstream.password;
+    const connection: PgConnection = {
       name: c.name,
       tags: c.tags,
       target: { connection: c.name, ...c.upstream },
-      password: () => resolveSecret(c.upstream.password),
-    });
-    resolveSecret(c.upstream.password); // fail at start, not at the first login
+      password: () => resolveSecret(password),
+    };
+    resolveSecret(password); // fail at start, not at the first login
+    connections.set(c.name, connection);
+    const catalog = new ColumnCatalogCache(connection.target, connection.password, log);
+    catalogs.set(c.name, catalog);
+    void catalog.refresh();
   }
 
   let pg: PgListener | undefined;
@@ -111,7 +124,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
             metrics.decisions.inc({ protocol: 'postgres', decision });
           },
         }),
-      maskers: createRowMaskerFactory(),
+      maskers: (connection) => createRowMaskerFactory(catalogs.get(connection.name)!.lookup),
       copyMasker: createCopyMasker,
       log: log.child({ listener: 'postgres' }),
       metrics: {

@@ -29,7 +29,11 @@ export class SessionAudit {
 
   batched(body: EventBody, policyRevision = ''): void {
     const event = this.events.next(body, policyRevision);
-    this.#publisher.publishBatched({ topic: this.#topic, key: event.sessionId, value: Buffer.from(encodeEvent(event)) });
+    this.#publisher.publishBatched({
+      topic: this.#topic,
+      key: event.sessionId,
+      value: Buffer.from(encodeEvent(event)),
+    });
   }
 
   durable(body: EventBody, policyRevision = ''): Promise<void> {

@@ -106,17 +106,19 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
     metrics,
     log,
   });
+  // Readiness: ClickHouse answers pings and no write is stuck retrying.
   let clickhouseOk = true;
+  let writeFailing = false;
   const batcher = new Batcher<IngestItem>(
     config.batch,
     async (items) => {
       await batchWriter.write(items);
-      clickhouseOk = true;
+      writeFailing = false;
       metrics.pendingRows.set(batcher.pending);
     },
     {
       onRetry: (err, attempt, delayMs) => {
-        clickhouseOk = false;
+        writeFailing = true;
         metrics.insertFailures.inc();
         const e = err as { code?: string; message?: string };
         log.warn(
@@ -132,7 +134,12 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
     clientId: `${config.kafka.clientId}-recorder-${config.nodeId}`,
     logger: log,
   });
-  await provisionTopics(kafka, config);
+  try {
+    await provisionTopics(kafka, config);
+  } catch (err) {
+    await ch.close();
+    throw err;
+  }
   const consumer = new EventConsumer(kafka, log, {
     groupId: config.groupId,
     topics: [config.kafka.topics.sessions, config.kafka.topics.approvals],
@@ -205,8 +212,8 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
       port: config.health.port,
       registry: metrics.registry,
       readiness: () => ({
-        ready: clickhouseOk && joined,
-        detail: { clickhouse: clickhouseOk, kafka: joined },
+        ready: clickhouseOk && !writeFailing && joined,
+        detail: { clickhouse: clickhouseOk && !writeFailing, kafka: joined },
       }),
     });
     api = buildReplayApi({ queries, log });

@@ -28,7 +28,12 @@ function publisher(opts: Partial<PublisherOptions> = {}): KafkaPublisher {
 function sessionFactory(n: number): SessionEvents[] {
   return Array.from(
     { length: n },
-    () => new SessionEvents({ nodeId: 'test-node', protocol: 'postgres', connection: { name: 'demo-pg', tags: {} } }),
+    () =>
+      new SessionEvents({
+        nodeId: 'test-node',
+        protocol: 'postgres',
+        connection: { name: 'demo-pg', tags: {} },
+      }),
   );
 }
 
@@ -172,7 +177,9 @@ describe('audit event log on Kafka', () => {
     stackCommand('kafka-stop-all');
     try {
       // A durable publish cannot be acknowledged: the caller gets a typed error instead of waiting forever.
-      await expect(p.publishDurable(record(topic, s))).rejects.toMatchObject({ code: 'GH_ERR_PUBLISH_TIMEOUT' });
+      await expect(p.publishDurable(record(topic, s))).rejects.toMatchObject({
+        code: 'GH_ERR_PUBLISH_TIMEOUT',
+      });
       accepted++;
       let refusal: unknown;
       const deadline = Date.now() + 30_000;
@@ -186,7 +193,9 @@ describe('audit event log on Kafka', () => {
         if (accepted % 100 === 0) await sleep(10);
       }
       expect(refusal).toBeDefined();
-      expect(refusal instanceof PublishBufferFullError || refusal instanceof PublishUnavailableError).toBe(true);
+      expect(refusal instanceof PublishBufferFullError || refusal instanceof PublishUnavailableError).toBe(
+        true,
+      );
       expect(p.stats().bufferedEvents).toBeLessThanOrEqual(maxBufferedEvents);
       console.log(
         `fail closed: refused with ${(refusal as { code: string }).code} after ${accepted} accepted events; ` +

@@ -112,6 +112,7 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
   const sessions: Event[][] = [];
   const approvals: Event[] = [];
   let corruptOffsetTopic = '';
+  let topicNames = { sessions: '', approvals: '' };
 
   beforeAll(async () => {
     const db = await testDatabase();
@@ -122,6 +123,7 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
       approvals: await uniqueTopic('rec-approvals', 3),
     };
     corruptOffsetTopic = topics.sessions;
+    topicNames = topics;
     approvals.push(...approvalStream('apr-77', 'gw-session-1'));
     for (let i = 0; i < 5; i++)
       sessions.push(postgresScenario({ rows: 150 + i, email: `user${i}@example.com` }));
@@ -305,6 +307,55 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     const missingIo = cliIo({});
     expect(await runReplay(['nope', '--recorder', base], missingIo)).toBe(1);
     expect(missingIo.err.join('')).toContain('no recorded session');
+  });
+
+  it('retries a failing ClickHouse write without losing or committing, then recovers', async () => {
+    const health = `http://127.0.0.1:${recorder.healthPort}`;
+    await ch.command(sql`RENAME TABLE events TO events_parked`);
+    let restored = false;
+    try {
+      const extra = postgresScenario({ rows: 5, email: 'late@example.com' });
+      await publishAll(
+        extra.map((e) => ({
+          topic: topicNames.sessions,
+          key: e.sessionId,
+          value: Buffer.from(encodeEvent(e)),
+        })),
+      );
+      await waitFor(
+        'failed writes',
+        async () =>
+          /gatehouse_recorder_insert_failures_total (\d+)/.exec(
+            await (await fetch(`${health}/metrics`)).text(),
+          )?.[1],
+        (n) => Number(n) >= 2,
+        30_000,
+      );
+      expect((await fetch(`${health}/readyz`)).status).toBe(503);
+      await ch.command(sql`RENAME TABLE events_parked TO events`);
+      restored = true;
+      await waitFor(
+        'the late session',
+        async () =>
+          Number(
+            (
+              await ch.query<{ n: string }>(
+                sql`SELECT uniqExact(event_id) AS n FROM events WHERE session_id = ${extra[0]!.sessionId}`,
+              )
+            )[0]!.n,
+          ),
+        (n) => n === extra.length,
+        30_000,
+      );
+      await waitFor(
+        'ready again',
+        async () => (await fetch(`${health}/readyz`)).status,
+        (s) => s === 200,
+        20_000,
+      );
+    } finally {
+      if (!restored) await ch.command(sql`RENAME TABLE events_parked TO events`).catch(() => undefined);
+    }
   });
 
   it('exposes metrics and readiness', async () => {

@@ -1,7 +1,29 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 
 export type PsqlResult = { status: number; stdout: string; stderr: string };
+
+/** Runs a client program without blocking the event loop (the gateway under test may share this process). */
+export function run(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+): Promise<PsqlResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, stdout, stderr });
+    });
+  });
+}
 
 /** Runs the real `psql` against the gateway with an OIDC token as the password. */
 export function psql(
@@ -10,7 +32,7 @@ export function psql(
   token: string,
   commands: readonly string[],
   opts: { sslmode?: string; extraArgs?: readonly string[] } = {},
-): PsqlResult {
+): Promise<PsqlResult> {
   const args = [
     `host=127.0.0.1 port=${port} dbname=${database} user=gatehouse sslmode=${opts.sslmode ?? 'require'}`,
     '-X',
@@ -20,12 +42,7 @@ export function psql(
     ...(opts.extraArgs ?? []),
     ...commands.flatMap((c) => ['-c', c]),
   ];
-  const r = spawnSync('psql', args, {
-    env: { ...process.env, PGPASSWORD: token, PGCONNECT_TIMEOUT: '10' },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  return run('psql', args, { ...process.env, PGPASSWORD: token, PGCONNECT_TIMEOUT: '10' });
 }
 
 /** A `pg` driver client through the gateway (extended protocol for parameterised queries). */

@@ -28,11 +28,29 @@ export function buildPolicyBundle(): string {
 export function selfSignedCert(dir: string): { cert: string; key: string } {
   const cert = join(dir, 'tls.crt');
   const key = join(dir, 'tls.key');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout', key, '-out', cert,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }
 
@@ -61,7 +79,7 @@ export async function startGatewayFixture(opts: { allowPlaintext?: boolean } = {
       logLevel: 'debug',
       health: { port: 0 },
       listeners: { postgres: { port: 0, tls, allowPlaintext: opts.allowPlaintext ?? false } },
-      oidc: { issuer: idp.issuer, audience: 'gatehouse' },
+      oidc: { issuer: idp.issuer, audience: 'gatehouse', clockToleranceSeconds: 0 },
       kafka: {
         brokers: kafkaBrokers(),
         topics: {

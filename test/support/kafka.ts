@@ -5,7 +5,10 @@ import { createLogger } from '../../services/shared/logger.js';
 import type { Logger } from '../../services/shared/logger.js';
 import { kafkaBrokers, stackEnv } from './stack.js';
 
-export const testLogger: Logger = createLogger({ service: 'test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+export const testLogger: Logger = createLogger({
+  service: 'test',
+  level: process.env.TEST_LOG_LEVEL ?? 'silent',
+});
 
 export function brokerCount(): number {
   return Number(stackEnv().GATEHOUSE_KAFKA_BROKER_COUNT ?? kafkaBrokers().length);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { create } from '@bufbuild/protobuf';
 import { Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
-import type { Metadata, ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Metadata, ServerUnaryCall, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import {
   DecideResponseSchema,
   GetResponseSchema,
@@ -60,7 +60,8 @@ function grpcStatusOf(status: number): GrpcStatus {
 
 /** Only whitelisted errors reach the client with their message; anything else is logged and reported as INTERNAL. */
 function toServiceError(err: unknown, log: Logger): { code: GrpcStatus; details: string } {
-  if (err instanceof ApprovalApiError) return { code: grpcStatusOf(err.status), details: `${err.code}: ${err.message}` };
+  if (err instanceof ApprovalApiError)
+    return { code: grpcStatusOf(err.status), details: `${err.code}: ${err.message}` };
   log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'gRPC call failed');
   return { code: GrpcStatus.INTERNAL, details: `${ApprovalErrorCode.internal}: internal error` };
 }
@@ -93,61 +94,84 @@ export function buildGrpcApi(opts: GrpcApiOptions): Server {
         throw badRequest('state must be pending, approved, rejected, expired or all');
       }
       const records = desk.list(caller, state as ApprovalState | 'all', req.limit === 0 ? 100 : req.limit);
-      return create(ListResponseSchema, { approvals: records.map((r) => toProtoApproval(r, opts.publicUrl())) });
+      return create(ListResponseSchema, {
+        approvals: records.map((r) => toProtoApproval(r, opts.publicUrl())),
+      });
     }),
     Get: unary<GetRequest, GetResponse>(log, async (req, md) => {
       const caller = await desk.authenticate(authorization(md));
-      return create(GetResponseSchema, { approval: toProtoApproval(desk.get(caller, req.approvalId), opts.publicUrl()) });
+      return create(GetResponseSchema, {
+        approval: toProtoApproval(desk.get(caller, req.approvalId), opts.publicUrl()),
+      });
     }),
     Decide: unary<DecideRequest, DecideResponse>(log, async (req, md) => {
       const caller = await desk.authenticate(authorization(md));
-      if (req.verdict !== 'approve' && req.verdict !== 'reject') throw badRequest('verdict must be "approve" or "reject"');
+      if (req.verdict !== 'approve' && req.verdict !== 'reject')
+        throw badRequest('verdict must be "approve" or "reject"');
       const { record } = await desk.decide(caller, req.approvalId, req.verdict, req.reason, 'grpc');
       return create(DecideResponseSchema, { approval: toProtoApproval(record, opts.publicUrl()) });
     }),
     WatchDecisions: (call: ServerWritableStream<WatchDecisionsRequest, WatchDecisionsResponse>): void => {
       void watch(call).catch((err: unknown) => {
         const e = toServiceError(err, log);
-        call.destroy(Object.assign(new Error(e.details), e));
+        // emit('error') sets the status and ends the call (destroy() would never send a status).
+        call.emit('error', Object.assign(new Error(e.details), e));
       });
     },
   };
 
-  async function watch(call: ServerWritableStream<WatchDecisionsRequest, WatchDecisionsResponse>): Promise<void> {
+  async function watch(
+    call: ServerWritableStream<WatchDecisionsRequest, WatchDecisionsResponse>,
+  ): Promise<void> {
     const caller = await desk.authenticate(authorization(call.metadata));
     desk.assertReady();
     const only = call.request.approvalId;
-    let unsubscribe: (() => void) | undefined;
+    const subscription = { off: (): void => undefined };
     const close = (): void => {
-      unsubscribe?.();
+      subscription.off();
       release?.();
       if (!call.writableEnded) call.end();
     };
     const release = opts.streams.acquire(close);
-    if (!release) throw new ApprovalApiError(ApprovalErrorCode.tooManyStreams, 503, 'too many open watch streams; try again later');
+    if (!release)
+      throw new ApprovalApiError(
+        ApprovalErrorCode.tooManyStreams,
+        503,
+        'too many open watch streams; try again later',
+      );
     const send = (kind: string, record: Parameters<typeof toProtoApproval>[0]): void => {
       if (call.writableEnded || call.cancelled) return;
       if (call.writableLength > MAX_STREAM_BUFFER) {
-        call.destroy(Object.assign(new Error('the client does not keep up'), { code: GrpcStatus.RESOURCE_EXHAUSTED }));
+        call.emit(
+          'error',
+          Object.assign(new Error('the client does not keep up'), {
+            code: GrpcStatus.RESOURCE_EXHAUSTED,
+            details: 'the client does not keep up',
+          }),
+        );
         close();
         return;
       }
-      call.write(create(WatchDecisionsResponseSchema, { kind, approval: toProtoApproval(record, opts.publicUrl()) }));
+      call.write(
+        create(WatchDecisionsResponseSchema, { kind, approval: toProtoApproval(record, opts.publicUrl()) }),
+      );
     };
     if (call.request.includePending) {
       for (const r of store.records()) {
-        if (stateOf(r) === 'pending' && canSee(r, caller) && (only === '' || r.request.id === only)) send('snapshot', r);
+        if (stateOf(r) === 'pending' && canSee(r, caller) && (only === '' || r.request.id === only))
+          send('snapshot', r);
       }
     }
-    unsubscribe = store.subscribe((change) => {
-      if ((only === '' || change.record.request.id === only) && canSee(change.record, caller)) send(change.kind, change.record);
+    subscription.off = store.subscribe((change) => {
+      if ((only === '' || change.record.request.id === only) && canSee(change.record, caller))
+        send(change.kind, change.record);
     });
     call.on('cancelled', close);
     call.on('close', close);
     call.on('error', close);
   }
 
-  server.addService(approvalServiceDefinition, implementation as unknown as UntypedServiceImplementation);
+  server.addService(approvalServiceDefinition, implementation);
   return server;
 }
 
@@ -158,7 +182,11 @@ export async function listenGrpc(
   tls: { cert: string; key: string } | undefined,
 ): Promise<number> {
   const creds = tls
-    ? ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) }], false)
+    ? ServerCredentials.createSsl(
+        null,
+        [{ cert_chain: readFileSync(tls.cert), private_key: readFileSync(tls.key) }],
+        false,
+      )
     : ServerCredentials.createInsecure();
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise<number>((resolve, reject) => {

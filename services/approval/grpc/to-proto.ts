@@ -15,7 +15,11 @@ export function toProtoApproval(record: ApprovalRecord, publicUrl: string): Appr
     id: r.id,
     state: stateOf(record),
     requester: toProtoIdentity(r.requester),
-    connection: create(ConnectionSchema, { name: r.connection.name, protocol: r.connection.protocol, tags: { ...r.connection.tags } }),
+    connection: create(ConnectionSchema, {
+      name: r.connection.name,
+      protocol: r.connection.protocol,
+      tags: { ...r.connection.tags },
+    }),
     protocol: r.protocol,
     sessionId: r.sessionId,
     nodeId: r.nodeId,

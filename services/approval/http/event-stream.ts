@@ -3,7 +3,6 @@ import type { Identity } from '../../shared/identity/identity.js';
 import { ApprovalApiError, ApprovalErrorCode } from '../errors.js';
 import { stateOf } from '../model/types.js';
 import { canSee, toView } from '../model/view.js';
-import type { ReviewDesk } from '../review/review-desk.js';
 import type { ApprovalStore, StoreChange } from '../store/approval-store.js';
 import type { StreamRegistry } from './stream-registry.js';
 
@@ -27,23 +26,28 @@ export function openEventStream(opts: {
   caller: Identity;
   store: ApprovalStore;
   streams: StreamRegistry;
-  desk: ReviewDesk;
   publicUrl: () => string;
   includePending: boolean;
 }): void {
   const { reply, caller, store } = opts;
   const res = reply.raw;
-  let unsubscribe: (() => void) | undefined;
-  let heartbeat: NodeJS.Timeout | undefined;
+  const live: { off: () => void; heartbeat: NodeJS.Timeout | undefined } = {
+    off: () => undefined,
+    heartbeat: undefined,
+  };
   const close = (): void => {
-    unsubscribe?.();
-    if (heartbeat) clearInterval(heartbeat);
+    live.off();
+    if (live.heartbeat) clearInterval(live.heartbeat);
     release?.();
     if (!res.writableEnded) res.end();
   };
   const release = opts.streams.acquire(close);
   if (!release) {
-    throw new ApprovalApiError(ApprovalErrorCode.tooManyStreams, 503, 'too many open event streams; try again later');
+    throw new ApprovalApiError(
+      ApprovalErrorCode.tooManyStreams,
+      503,
+      'too many open event streams; try again later',
+    );
   }
   reply.hijack();
   res.writeHead(200, {
@@ -63,14 +67,15 @@ export function openEventStream(opts: {
   write(frame('hello', { sub: caller.sub, email: caller.email, groups: caller.groups }));
   if (opts.includePending) {
     for (const r of store.records()) {
-      if (stateOf(r) === 'pending' && canSee(r, caller)) write(frame('approval', { kind: 'snapshot', approval: toView(r, opts.publicUrl()) }));
+      if (stateOf(r) === 'pending' && canSee(r, caller))
+        write(frame('approval', { kind: 'snapshot', approval: toView(r, opts.publicUrl()) }));
     }
   }
-  unsubscribe = store.subscribe((change: StoreChange) => {
+  live.off = store.subscribe((change: StoreChange) => {
     if (!canSee(change.record, caller)) return;
     write(frame('approval', { kind: change.kind, approval: toView(change.record, opts.publicUrl()) }));
   });
-  heartbeat = setInterval(() => write(': ping\n\n'), HEARTBEAT_MS);
+  live.heartbeat = setInterval(() => write(': ping\n\n'), HEARTBEAT_MS);
   res.on('close', close);
   opts.req.raw.on('close', close);
 }

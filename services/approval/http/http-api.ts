@@ -39,17 +39,27 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100_000).default(100),
 });
 const idParams = z.object({ id: z.string().min(1).max(200) });
-const decideBody = z.union([z.null(), z.undefined(), z.object({ reason: z.string().max(100_000).optional() })]);
+const decideBody = z.union([
+  z.null(),
+  z.undefined(),
+  z.object({ reason: z.string().max(100_000).optional() }),
+]);
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  throw badRequest(r.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : 'request'}: ${i.message}`).join('; '));
+  throw badRequest(
+    r.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : 'request'}: ${i.message}`).join('; '),
+  );
 }
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
-  return reply.code(status).header('cache-control', 'no-store').type('application/json').send({ error: { code, message } });
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .type('application/json')
+    .send({ error: { code, message } });
 }
 
 function channelOf(req: FastifyRequest): string {
@@ -91,18 +101,33 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     }
     const status = (err as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
-      return sendError(reply, status === 413 ? 413 : 400, ApprovalErrorCode.badRequest, (err as Error).message);
+      return sendError(
+        reply,
+        status === 413 ? 413 : 400,
+        ApprovalErrorCode.badRequest,
+        (err as Error).message,
+      );
     }
-    log.error({ err: { name: (err as Error).name, message: (err as Error).message }, url: request.url }, 'request failed');
+    log.error(
+      { err: { name: (err as Error).name, message: (err as Error).message }, url: request.url },
+      'request failed',
+    );
     return sendError(reply, 500, ApprovalErrorCode.internal, 'internal error');
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'GH_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, 'GH_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
 
-  const page = (_req: FastifyRequest, reply: FastifyReply) => reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(PAGE_HTML);
+  const page = (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(PAGE_HTML);
   app.get('/', page);
   app.get('/approvals/:id', page);
-  app.get('/app.js', (_req, reply) => reply.headers(PAGE_HEADERS).type('text/javascript; charset=utf-8').send(APP_JS));
-  app.get('/app.css', (_req, reply) => reply.headers(PAGE_HEADERS).type('text/css; charset=utf-8').send(PAGE_CSS));
+  app.get('/app.js', (_req, reply) =>
+    reply.headers(PAGE_HEADERS).type('text/javascript; charset=utf-8').send(APP_JS),
+  );
+  app.get('/app.css', (_req, reply) =>
+    reply.headers(PAGE_HEADERS).type('text/css; charset=utf-8').send(PAGE_CSS),
+  );
 
   app.get('/v1/approvals', async (req, reply) => {
     const caller = await desk.authenticate(req.headers.authorization);
@@ -114,7 +139,9 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
   app.get('/v1/approvals/:id', async (req, reply) => {
     const caller = await desk.authenticate(req.headers.authorization);
     const { id } = parse(idParams, req.params);
-    return reply.header('cache-control', 'no-store').send({ approval: toView(desk.get(caller, id), opts.publicUrl()) });
+    return reply
+      .header('cache-control', 'no-store')
+      .send({ approval: toView(desk.get(caller, id), opts.publicUrl()) });
   });
 
   const decide = (verdict: Verdict) => async (req: FastifyRequest, reply: FastifyReply) => {
@@ -122,7 +149,10 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     const { id } = parse(idParams, req.params);
     const body = parse(decideBody, req.body);
     const { status, record } = await desk.decide(caller, id, verdict, body?.reason ?? '', channelOf(req));
-    return reply.code(status).header('cache-control', 'no-store').send({ approval: toView(record, opts.publicUrl()) });
+    return reply
+      .code(status)
+      .header('cache-control', 'no-store')
+      .send({ approval: toView(record, opts.publicUrl()) });
   };
   app.post('/v1/approvals/:id/approve', decide('approve'));
   app.post('/v1/approvals/:id/reject', decide('reject'));
@@ -131,7 +161,15 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     const caller = await desk.authenticate(req.headers.authorization);
     desk.assertReady();
     const include = (req.query as Record<string, unknown>).include === 'pending';
-    openEventStream({ req, reply, caller, store, streams: opts.streams, publicUrl: opts.publicUrl, includePending: include, desk });
+    openEventStream({
+      req,
+      reply,
+      caller,
+      store,
+      streams: opts.streams,
+      publicUrl: opts.publicUrl,
+      includePending: include,
+    });
     return reply;
   });
 

@@ -13,14 +13,20 @@ import { toProtoIdentity } from '../model/identity.js';
 import type { ApprovalRecord, Verdict } from '../model/types.js';
 import { approvalStreamId } from '../model/types.js';
 
-export const microsNow = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+export const microsNow = (): bigint =>
+  BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
 
 /**
  * The envelope of an event about `record` on the approvals topic: session id `approval:<id>`, the next per-approval
  * sequence number as this instance has folded it (instances racing may reuse a number; the Kafka offset orders
  * them and consumers de-duplicate on the event id), and the requester's identity and connection.
  */
-function envelope(record: ApprovalRecord, instanceId: string, body: Event['body'], eventId = randomUUID()): Event {
+function envelope(
+  record: ApprovalRecord,
+  instanceId: string,
+  body: Event['body'],
+  eventId: string = randomUUID(),
+): Event {
   const r = record.request;
   return create(EventSchema, {
     eventId,
@@ -29,7 +35,11 @@ function envelope(record: ApprovalRecord, instanceId: string, body: Event['body'
     nodeId: instanceId,
     tsMicros: microsNow(),
     identity: toProtoIdentity(r.requester),
-    connection: create(ConnectionSchema, { name: r.connection.name, protocol: r.connection.protocol, tags: { ...r.connection.tags } }),
+    connection: create(ConnectionSchema, {
+      name: r.connection.name,
+      protocol: r.connection.protocol,
+      tags: { ...r.connection.tags },
+    }),
     protocol: r.protocol,
     policyRevision: r.policyRevision,
     body,
@@ -59,7 +69,12 @@ export function reviewedEvent(
   );
 }
 
-export function decidedEvent(record: ApprovalRecord, instanceId: string, draft: DecisionDraft, eventId?: string): Event {
+export function decidedEvent(
+  record: ApprovalRecord,
+  instanceId: string,
+  draft: DecisionDraft,
+  eventId?: string,
+): Event {
   const r = record.request;
   return envelope(
     record,

@@ -70,7 +70,9 @@ export class LogTail {
     try {
       const offsets = await admin.fetchTopicOffsets(this.#opts.topic);
       this.#targets = new Map(
-        offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)] as const),
+        offsets
+          .filter((o) => BigInt(o.high) > BigInt(o.low))
+          .map((o) => [o.partition, BigInt(o.high)] as const),
       );
     } finally {
       await admin.disconnect().catch(() => undefined);
@@ -95,11 +97,15 @@ export class LogTail {
     consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
       // Also moves past batches that held only control records (which never reach the handler).
       const next = BigInt(e.payload.lastOffset) + 1n;
-      if (next > (this.#positions.get(e.payload.partition) ?? 0n)) this.#positions.set(e.payload.partition, next);
+      if (next > (this.#positions.get(e.payload.partition) ?? 0n))
+        this.#positions.set(e.payload.partition, next);
       this.#checkCaughtUp();
     });
     consumer.on(consumer.events.CRASH, (e) => {
-      this.#log.error({ err: { message: e.payload.error.message }, restart: e.payload.restart }, 'approval log consumer crashed');
+      this.#log.error(
+        { err: { message: e.payload.error.message }, restart: e.payload.restart },
+        'approval log consumer crashed',
+      );
       if (!e.payload.restart && !this.#stopped) this.#scheduleRestart(consumer);
     });
     await consumer.connect();
@@ -121,7 +127,10 @@ export class LogTail {
         if (this.#stopped) return;
         // A new group reads from the beginning again; consumers of the tail de-duplicate on event ids.
         await this.#run().catch((err: unknown) => {
-          this.#log.error({ err: { message: (err as Error).message } }, 'approval log consumer restart failed');
+          this.#log.error(
+            { err: { message: (err as Error).message } },
+            'approval log consumer restart failed',
+          );
           this.#scheduleRestart(old);
         });
       })();
@@ -137,7 +146,10 @@ export class LogTail {
           this.#onRecord?.({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
         } catch (err) {
           // The handler folds; it must not throw. A bug there must not stall the whole topic.
-          this.#log.error({ err: { message: (err as Error).message }, partition: batch.partition, offset: m.offset }, 'record handler failed');
+          this.#log.error(
+            { err: { message: (err as Error).message }, partition: batch.partition, offset: m.offset },
+            'record handler failed',
+          );
         }
       }
       this.#positions.set(batch.partition, BigInt(m.offset) + 1n);

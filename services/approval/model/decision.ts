@@ -57,10 +57,16 @@ export function draftDecision(record: ApprovalRecord, outcome: FinalOutcome): De
  * - otherwise at or after the expiry: `expired`.
  * Several instances may act on the same approval at once: the first `approval.decided` in log order wins.
  */
-export function dueDecision(record: ApprovalRecord, nowMicros: bigint, graceMicros: bigint): DecisionDraft | undefined {
+export function dueDecision(
+  record: ApprovalRecord,
+  nowMicros: bigint,
+  graceMicros: bigint,
+): DecisionDraft | undefined {
   if (record.decision) return undefined;
   if (record.settled) {
-    return nowMicros - record.settled.atMicros >= graceMicros ? draftDecision(record, record.settled.outcome) : undefined;
+    return nowMicros - record.settled.atMicros >= graceMicros
+      ? draftDecision(record, record.settled.outcome)
+      : undefined;
   }
   if (nowMicros >= record.request.expiresMicros) return draftDecision(record, 'expired');
   return undefined;

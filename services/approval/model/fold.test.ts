@@ -74,7 +74,12 @@ function reviewed(reviewer: Identity, verdict: string, at: bigint, reason = ''):
   return ev(
     {
       case: 'approvalReviewed',
-      value: create(ApprovalReviewedSchema, { approvalId: 'a1', verdict, reviewer: toProtoIdentity(reviewer), reason }),
+      value: create(ApprovalReviewedSchema, {
+        approvalId: 'a1',
+        verdict,
+        reviewer: toProtoIdentity(reviewer),
+        reason,
+      }),
     },
     at,
   );
@@ -149,14 +154,22 @@ describe('approval fold', () => {
   });
 
   it('ignores reviews after the reviews settled the outcome (a concurrent reject loses to an earlier approve)', () => {
-    const r = foldAll([requested(), reviewed(bob, 'approve', T0 + SEC), reviewed(carol, 'reject', T0 + SEC, 'no')]);
+    const r = foldAll([
+      requested(),
+      reviewed(bob, 'approve', T0 + SEC),
+      reviewed(carol, 'reject', T0 + SEC, 'no'),
+    ]);
     expect(r.settled?.outcome).toBe('approved');
     expect(r.rejection).toBeUndefined();
     expect(lastIgnored(r)).toMatch(/already approved/);
   });
 
   it('needs N distinct approvers: the same reviewer twice counts once', () => {
-    let r = foldAll([requested({ needed: 2 }), reviewed(bob, 'approve', T0 + SEC), reviewed(bob, 'approve', T0 + 2n * SEC)]);
+    let r = foldAll([
+      requested({ needed: 2 }),
+      reviewed(bob, 'approve', T0 + SEC),
+      reviewed(bob, 'approve', T0 + 2n * SEC),
+    ]);
     expect(r.approvals).toHaveLength(1);
     expect(r.settled).toBeUndefined();
     expect(lastIgnored(r)).toMatch(/already approved this request; it needs 2 distinct approvers/);
@@ -191,7 +204,11 @@ describe('approval fold', () => {
     let r = foldAll([requested(), reviewed(bob, 'reject', T0 + SEC, '   ')]);
     expect(lastIgnored(r)).toBe('a rejection requires a reason');
     expect(r.settled).toBeUndefined();
-    r = foldAll([requested({ needed: 2 }), reviewed(carol, 'approve', T0 + SEC), reviewed(bob, 'reject', T0 + 2n * SEC, 'drops prod data')]);
+    r = foldAll([
+      requested({ needed: 2 }),
+      reviewed(carol, 'approve', T0 + SEC),
+      reviewed(bob, 'reject', T0 + 2n * SEC, 'drops prod data'),
+    ]);
     expect(r.settled?.outcome).toBe('rejected');
     expect(draftDecision(r, 'rejected')).toMatchObject({ outcome: 'rejected', reason: 'drops prod data' });
     expect(draftDecision(r, 'rejected').reviewer?.sub).toBe('bob');
@@ -200,14 +217,21 @@ describe('approval fold', () => {
   it('expires: nothing counts at or after the expiry, and expiry is due when no one acted', () => {
     let r = foldAll([requested({ ttl: 10n })]);
     expect(dueDecision(r, T0 + 9n * SEC, SEC)).toBeUndefined();
-    expect(dueDecision(r, T0 + 10n * SEC, SEC)).toMatchObject({ outcome: 'expired', reason: 'no decision within 10 s' });
+    expect(dueDecision(r, T0 + 10n * SEC, SEC)).toMatchObject({
+      outcome: 'expired',
+      reason: 'no decision within 10 s',
+    });
     r = foldAll([requested({ ttl: 10n }), reviewed(bob, 'approve', T0 + 10n * SEC)]);
     expect(lastIgnored(r)).toBe('the approval request has expired');
     expect(r.approvals).toHaveLength(0);
     // an approval that settled before the expiry is still published as approved after it
     r = foldAll([requested({ ttl: 10n }), reviewed(bob, 'approve', T0 + 9n * SEC)]);
     expect(dueDecision(r, T0 + 20n * SEC, SEC)?.outcome).toBe('approved');
-    r = foldAll([requested({ ttl: 10n }), decided('expired', T0 + 10n * SEC), reviewed(bob, 'approve', T0 + 11n * SEC)]);
+    r = foldAll([
+      requested({ ttl: 10n }),
+      decided('expired', T0 + 10n * SEC),
+      reviewed(bob, 'approve', T0 + 11n * SEC),
+    ]);
     expect(stateOf(r)).toBe('expired');
     expect(dueDecision(r, T0 + 20n * SEC, SEC)).toBeUndefined();
   });
@@ -219,7 +243,9 @@ describe('approval fold', () => {
     expect(r.history).toHaveLength(2);
     expect(r.events).toBe(2);
     expect(foldApproval(undefined, review).kind).toBe('unrelated');
-    expect(foldApproval(undefined, ev({ case: 'request', value: create(RequestSchema, {}) }, T0)).kind).toBe('unrelated');
+    expect(foldApproval(undefined, ev({ case: 'request', value: create(RequestSchema, {}) }, T0)).kind).toBe(
+      'unrelated',
+    );
   });
 
   it('ignores unknown verdicts and outcomes', () => {
@@ -232,7 +258,10 @@ describe('approval fold', () => {
 
   it('bounds the history but keeps the request entry', () => {
     let record: ApprovalRecord | undefined;
-    const events = [requested({ needed: 5 }), ...Array.from({ length: 10 }, (_, i) => reviewed(dave, 'approve', T0 + BigInt(i + 1) * SEC))];
+    const events = [
+      requested({ needed: 5 }),
+      ...Array.from({ length: 10 }, (_, i) => reviewed(dave, 'approve', T0 + BigInt(i + 1) * SEC)),
+    ];
     for (const e of events) {
       const res = foldApproval(record, e, { maxHistory: 4 });
       if (res.kind !== 'unrelated') record = res.record;

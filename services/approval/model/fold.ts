@@ -40,11 +40,18 @@ export function approvalIdOf(event: Event): string | undefined {
   }
 }
 
-function entry(partial: Partial<HistoryEntry> & Pick<HistoryEntry, 'kind' | 'atMicros' | 'eventId'>): HistoryEntry {
+function entry(
+  partial: Partial<HistoryEntry> & Pick<HistoryEntry, 'kind' | 'atMicros' | 'eventId'>,
+): HistoryEntry {
   return { actor: undefined, verdict: '', outcome: '', reason: '', ignored: '', ...partial };
 }
 
-function withEntry(record: ApprovalRecord, e: HistoryEntry, limits: FoldLimits, patch: Partial<ApprovalRecord> = {}) {
+function withEntry(
+  record: ApprovalRecord,
+  e: HistoryEntry,
+  limits: FoldLimits,
+  patch: Partial<ApprovalRecord> = {},
+) {
   let history = [...record.history, e];
   let dropped = record.historyDropped;
   const max = Math.max(2, limits.maxHistory);
@@ -56,7 +63,10 @@ function withEntry(record: ApprovalRecord, e: HistoryEntry, limits: FoldLimits, 
   return { ...record, ...patch, history, historyDropped: dropped, events: record.events + 1 };
 }
 
-function requestFrom(event: Event, body: Extract<Event['body'], { case: 'approvalRequested' }>['value']): ApprovalRequest {
+function requestFrom(
+  event: Event,
+  body: Extract<Event['body'], { case: 'approvalRequested' }>['value'],
+): ApprovalRequest {
   const conn = body.connection ?? event.connection;
   return {
     id: body.approvalId,
@@ -98,7 +108,11 @@ function asOutcome(v: string): FinalOutcome | undefined {
  *   reviews are ignored.
  * - `approval.decided`: the first one in log order is the outcome; any later one is recorded as ignored.
  */
-export function foldApproval(record: ApprovalRecord | undefined, event: Event, limits = DEFAULT_FOLD_LIMITS): FoldResult {
+export function foldApproval(
+  record: ApprovalRecord | undefined,
+  event: Event,
+  limits = DEFAULT_FOLD_LIMITS,
+): FoldResult {
   const id = approvalIdOf(event);
   if (id === undefined) return { kind: 'unrelated', reason: 'not an approval event' };
   if (record?.history.some((h) => h.eventId === event.eventId)) return { kind: 'duplicate', record };
@@ -107,8 +121,19 @@ export function foldApproval(record: ApprovalRecord | undefined, event: Event, l
   switch (b.case) {
     case 'approvalRequested': {
       const request = requestFrom(event, b.value);
-      const e = entry({ kind: 'requested', atMicros: at, eventId: event.eventId, actor: request.requester, reason: request.reasons.join('; ') });
-      if (record) return { kind: 'requested', record: withEntry(record, { ...e, ignored: 'duplicate request id' }, limits), entry: { ...e, ignored: 'duplicate request id' } };
+      const e = entry({
+        kind: 'requested',
+        atMicros: at,
+        eventId: event.eventId,
+        actor: request.requester,
+        reason: request.reasons.join('; '),
+      });
+      if (record)
+        return {
+          kind: 'requested',
+          record: withEntry(record, { ...e, ignored: 'duplicate request id' }, limits),
+          entry: { ...e, ignored: 'duplicate request id' },
+        };
       const created: ApprovalRecord = {
         request,
         approvals: [],
@@ -125,7 +150,14 @@ export function foldApproval(record: ApprovalRecord | undefined, event: Event, l
       if (!record) return { kind: 'unrelated', reason: 'review of an unknown approval' };
       const reviewer = fromProtoIdentity(b.value.reviewer);
       const verdict = asVerdict(b.value.verdict);
-      const base = entry({ kind: 'reviewed', atMicros: at, eventId: event.eventId, actor: reviewer, verdict: verdict ?? '', reason: b.value.reason });
+      const base = entry({
+        kind: 'reviewed',
+        atMicros: at,
+        eventId: event.eventId,
+        actor: reviewer,
+        verdict: verdict ?? '',
+        reason: b.value.reason,
+      });
       const problem =
         verdict === undefined
           ? `unknown verdict ${JSON.stringify(b.value.verdict.slice(0, 40))}`
@@ -139,20 +171,36 @@ export function foldApproval(record: ApprovalRecord | undefined, event: Event, l
       const review = { reviewer, verdict, reason: b.value.reason, atMicros: at, eventId: event.eventId };
       if (verdict === 'reject') {
         const settled = { outcome: 'rejected' as const, atMicros: at, eventId: event.eventId };
-        return { kind: 'reviewed', record: withEntry(record, base, limits, { rejection: review, settled }), entry: base };
+        return {
+          kind: 'reviewed',
+          record: withEntry(record, base, limits, { rejection: review, settled }),
+          entry: base,
+        };
       }
       const approvals = [...record.approvals, review];
       const settled =
         approvals.length >= record.request.approvalsNeeded
           ? { outcome: 'approved' as const, atMicros: at, eventId: event.eventId }
           : undefined;
-      return { kind: 'reviewed', record: withEntry(record, base, limits, { approvals, settled }), entry: base };
+      return {
+        kind: 'reviewed',
+        record: withEntry(record, base, limits, { approvals, settled }),
+        entry: base,
+      };
     }
     case 'approvalDecided': {
       if (!record) return { kind: 'unrelated', reason: 'decision of an unknown approval' };
       const outcome = asOutcome(b.value.outcome);
-      const reviewer = b.value.reviewer && b.value.reviewer.sub !== '' ? fromProtoIdentity(b.value.reviewer) : undefined;
-      const base = entry({ kind: 'decided', atMicros: at, eventId: event.eventId, actor: reviewer, outcome: outcome ?? '', reason: b.value.reason });
+      const reviewer =
+        b.value.reviewer && b.value.reviewer.sub !== '' ? fromProtoIdentity(b.value.reviewer) : undefined;
+      const base = entry({
+        kind: 'decided',
+        atMicros: at,
+        eventId: event.eventId,
+        actor: reviewer,
+        outcome: outcome ?? '',
+        reason: b.value.reason,
+      });
       const ignoredWhy =
         outcome === undefined
           ? `unknown outcome ${JSON.stringify(b.value.outcome.slice(0, 40))}`

@@ -3,7 +3,14 @@ import { IdentitySchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity as ProtoIdentity } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
 
-const NOBODY: Identity = Object.freeze({ sub: '', email: '', groups: Object.freeze([]), agent: false, issuer: '', client_id: '' });
+const NOBODY: Identity = Object.freeze({
+  sub: '',
+  email: '',
+  groups: Object.freeze([]),
+  agent: false,
+  issuer: '',
+  client_id: '',
+});
 
 export function fromProtoIdentity(p: ProtoIdentity | undefined): Identity {
   if (!p) return NOBODY;

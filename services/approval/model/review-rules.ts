@@ -17,7 +17,11 @@ export type ReviewRefusal = {
   readonly message: string;
 };
 
-function refusal(code: ReviewRefusal['code'], status: ReviewRefusal['status'], message: string): ReviewRefusal {
+function refusal(
+  code: ReviewRefusal['code'],
+  status: ReviewRefusal['status'],
+  message: string,
+): ReviewRefusal {
   return { code, status, message };
 }
 
@@ -66,7 +70,11 @@ export function checkReview(
   }
   if (record.decision) return refusal('decided', 409, `the request was already ${record.decision.outcome}`);
   if (record.settled) {
-    return refusal('settled', 409, `the request was already ${record.settled.outcome} (the decision is being recorded)`);
+    return refusal(
+      'settled',
+      409,
+      `the request was already ${record.settled.outcome} (the decision is being recorded)`,
+    );
   }
   if (atMicros >= request.expiresMicros) return refusal('expired', 409, 'the approval request has expired');
   if (verdict === 'approve' && record.approvals.some((a) => a.reviewer.sub === reviewer.sub)) {

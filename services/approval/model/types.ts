@@ -15,7 +15,11 @@ export type ApprovalRequest = {
   readonly nodeId: string;
   readonly requestId: number;
   readonly requester: Identity;
-  readonly connection: { readonly name: string; readonly protocol: string; readonly tags: Readonly<Record<string, string>> };
+  readonly connection: {
+    readonly name: string;
+    readonly protocol: string;
+    readonly tags: Readonly<Record<string, string>>;
+  };
   readonly protocol: string;
   readonly policyRevision: string;
   /** The exact request text (attacker-controlled: escape wherever it is shown). */
@@ -74,7 +78,9 @@ export type ApprovalRecord = {
   readonly request: ApprovalRequest;
   readonly approvals: readonly Review[];
   readonly rejection: Review | undefined;
-  readonly settled: { readonly outcome: 'approved' | 'rejected'; readonly atMicros: bigint; readonly eventId: string } | undefined;
+  readonly settled:
+    | { readonly outcome: 'approved' | 'rejected'; readonly atMicros: bigint; readonly eventId: string }
+    | undefined;
   readonly decision: ApprovalDecision | undefined;
   readonly history: readonly HistoryEntry[];
   /** History entries dropped because of the bound (the oldest after the request). */

@@ -56,7 +56,10 @@ export function isoFromMicros(micros: bigint): string {
 
 /** The link reviewers open for one approval: the gateway's, else `<publicUrl>/approvals/<id>`. */
 export function approveUrlOf(record: ApprovalRecord, publicUrl: string): string {
-  return record.request.approveUrl || `${publicUrl.replace(/\/+$/, '')}/approvals/${encodeURIComponent(record.request.id)}`;
+  return (
+    record.request.approveUrl ||
+    `${publicUrl.replace(/\/+$/, '')}/approvals/${encodeURIComponent(record.request.id)}`
+  );
 }
 
 export function toView(record: ApprovalRecord, publicUrl: string): ApprovalView {
@@ -80,7 +83,11 @@ export function toView(record: ApprovalRecord, publicUrl: string): ApprovalView 
     requestedAt: isoFromMicros(r.requestedMicros),
     expiresAt: isoFromMicros(r.expiresMicros),
     approveUrl: approveUrlOf(record, publicUrl),
-    approvals: record.approvals.map((a) => ({ reviewer: person(a.reviewer), at: isoFromMicros(a.atMicros), reason: a.reason })),
+    approvals: record.approvals.map((a) => ({
+      reviewer: person(a.reviewer),
+      at: isoFromMicros(a.atMicros),
+      reason: a.reason,
+    })),
     decision: d
       ? {
           outcome: d.outcome,

@@ -49,7 +49,10 @@ export class DecisionSweeper {
     try {
       await this.#o.desk.publishDecision(current, draft, 'sweep');
     } catch (err) {
-      this.#o.log.warn({ approval: id, err: { message: (err as Error).message } }, 'could not publish a due decision; will retry');
+      this.#o.log.warn(
+        { approval: id, err: { message: (err as Error).message } },
+        'could not publish a due decision; will retry',
+      );
     }
   }
 
@@ -69,7 +72,9 @@ export class DecisionSweeper {
       }
       // In chunks, so a backlog (e.g. after an outage) neither runs one by one nor floods the publisher.
       for (let i = 0; i < due.length; i += 100) {
-        await Promise.all(due.slice(i, i + 100).map(({ record, draft }) => this.#decide(record.request.id, draft)));
+        await Promise.all(
+          due.slice(i, i + 100).map(({ record, draft }) => this.#decide(record.request.id, draft)),
+        );
       }
     } finally {
       this.#running = false;

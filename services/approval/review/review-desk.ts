@@ -6,7 +6,15 @@ import type { Identity } from '../../shared/identity/identity.js';
 import type { TokenVerifier } from '../../shared/identity/token-verifier.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
-import { ApprovalApiError, ApprovalErrorCode, badRequest, logUnavailable, notFound, notReady, unauthenticated } from '../errors.js';
+import {
+  ApprovalApiError,
+  ApprovalErrorCode,
+  badRequest,
+  logUnavailable,
+  notFound,
+  notReady,
+  unauthenticated,
+} from '../errors.js';
 import { decidedEvent, microsNow, reviewedEvent } from '../log/approval-events.js';
 import type { ApprovalMetrics } from '../metrics.js';
 import { draftDecision } from '../model/decision.js';
@@ -73,9 +81,17 @@ export class ReviewDesk {
       return await this.#o.verifier.verify(m[1]!);
     } catch (err) {
       if (err instanceof TokenError && err.code === TokenErrorCode.jwksUnavailable) {
-        throw new ApprovalApiError(ApprovalErrorCode.unavailable, 503, 'the identity provider cannot be reached', { cause: err });
+        throw new ApprovalApiError(
+          ApprovalErrorCode.unavailable,
+          503,
+          'the identity provider cannot be reached',
+          { cause: err },
+        );
       }
-      throw unauthenticated(err instanceof TokenError ? err.message : 'the access token was not accepted', err);
+      throw unauthenticated(
+        err instanceof TokenError ? err.message : 'the access token was not accepted',
+        err,
+      );
     }
   }
 
@@ -91,7 +107,13 @@ export class ReviewDesk {
     for (const r of this.#o.store.records()) {
       if ((state === 'all' || stateOf(r) === state) && canSee(r, caller)) out.push(r);
     }
-    out.sort((a, b) => (a.request.requestedMicros > b.request.requestedMicros ? -1 : a.request.requestedMicros < b.request.requestedMicros ? 1 : 0));
+    out.sort((a, b) =>
+      a.request.requestedMicros > b.request.requestedMicros
+        ? -1
+        : a.request.requestedMicros < b.request.requestedMicros
+          ? 1
+          : 0,
+    );
     return out.slice(0, max);
   }
 
@@ -109,10 +131,17 @@ export class ReviewDesk {
     return record;
   }
 
-  async decide(caller: Identity, id: string, verdict: Verdict, reasonIn: string, channel: string): Promise<DecideResult> {
+  async decide(
+    caller: Identity,
+    id: string,
+    verdict: Verdict,
+    reasonIn: string,
+    channel: string,
+  ): Promise<DecideResult> {
     this.assertReady();
     const reason = reasonIn.trim();
-    if (reason.length > this.#o.maxReasonLength) throw badRequest(`the reason is longer than ${this.#o.maxReasonLength} characters`);
+    if (reason.length > this.#o.maxReasonLength)
+      throw badRequest(`the reason is longer than ${this.#o.maxReasonLength} characters`);
     const record = this.#o.store.get(id);
     if (!record) throw notFound(id);
     const refusal = checkReview(record, caller, verdict, reason, microsNow());
@@ -121,7 +150,13 @@ export class ReviewDesk {
       throw refusalError(refusal);
     }
     const eventId = randomUUID();
-    const event = reviewedEvent(record, this.#o.instanceId, { eventId, reviewer: caller, verdict, reason, channel });
+    const event = reviewedEvent(record, this.#o.instanceId, {
+      eventId,
+      reviewer: caller,
+      verdict,
+      reason,
+      channel,
+    });
     const folded = this.#o.store.waitForEvent(eventId, this.#o.foldWaitMs);
     try {
       await this.#publish(event, id);
@@ -141,18 +176,29 @@ export class ReviewDesk {
         await this.publishDecision(now, draftDecision(now, settled.outcome), 'review');
       } catch (err) {
         // The review is in the log and settled the outcome; any instance publishes the decision after the grace.
-        this.#o.log.warn({ approval: id, err: { message: (err as Error).message } }, 'could not publish the decision yet');
+        this.#o.log.warn(
+          { approval: id, err: { message: (err as Error).message } },
+          'could not publish the decision yet',
+        );
       }
       now = this.#o.store.get(id) ?? now;
       if (now.decision && now.decision.outcome !== settled.outcome) {
-        throw new ApprovalApiError(ApprovalErrorCode.conflict, 409, `the request was already ${now.decision.outcome}`);
+        throw new ApprovalApiError(
+          ApprovalErrorCode.conflict,
+          409,
+          `the request was already ${now.decision.outcome}`,
+        );
       }
     }
     return { status: 200, record: now };
   }
 
   /** Publishes `approval.decided` for `record` and waits (bounded) until it is folded. Throws when Kafka fails. */
-  async publishDecision(record: ApprovalRecord, draft: DecisionDraft, trigger: 'review' | 'sweep'): Promise<void> {
+  async publishDecision(
+    record: ApprovalRecord,
+    draft: DecisionDraft,
+    trigger: 'review' | 'sweep',
+  ): Promise<void> {
     const event = decidedEvent(record, this.#o.instanceId, draft);
     const folded = this.#o.store.waitForEvent(event.eventId, this.#o.foldWaitMs);
     await this.#publish(event, record.request.id);
@@ -163,7 +209,11 @@ export class ReviewDesk {
 
   async #publish(event: Event, approvalId: string): Promise<void> {
     try {
-      await this.#o.publisher.publishDurable({ topic: this.#o.topic, key: approvalId, value: Buffer.from(encodeEvent(event)) });
+      await this.#o.publisher.publishDurable({
+        topic: this.#o.topic,
+        key: approvalId,
+        value: Buffer.from(encodeEvent(event)),
+      });
     } catch (err) {
       this.#o.metrics.publishFailures.inc();
       throw err;

@@ -82,7 +82,10 @@ export class ApprovalStore {
         try {
           listener(change);
         } catch (err) {
-          this.#opts.log.error({ err: { message: (err as Error).message } }, 'approval change listener failed');
+          this.#opts.log.error(
+            { err: { message: (err as Error).message } },
+            'approval change listener failed',
+          );
         }
       }
     }
@@ -173,7 +176,10 @@ export class ApprovalStore {
     }
     if (victim === undefined) {
       victim = this.#records.keys().next().value;
-      this.#opts.log.warn({ maxApprovals: this.#opts.maxApprovals }, 'approval store full of pending approvals; forgetting the oldest');
+      this.#opts.log.warn(
+        { maxApprovals: this.#opts.maxApprovals },
+        'approval store full of pending approvals; forgetting the oldest',
+      );
     }
     if (victim !== undefined) {
       this.#records.delete(victim);

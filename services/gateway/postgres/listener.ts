@@ -19,6 +19,7 @@ import {
 } from './codec/index.js';
 import { PgClientError } from './errors.js';
 import { CancelHandled, login } from './login.js';
+import type { LoginResult } from './login.js';
 import type { CopyMasker, MaskerFactory, MaskSpec } from './response-pipeline.js';
 import { PgSession } from './session.js';
 import { cancelUpstream, connectUpstream } from './upstream.js';
@@ -47,11 +48,18 @@ export type PgListenerDeps = {
     connection: PgConnection;
     clientAddr: string;
   }) => SqlDecider;
-  maskers: MaskerFactory;
+  maskers: (connection: PgConnection) => MaskerFactory;
   copyMasker: (spec: MaskSpec) => CopyMasker;
   log: Logger;
   metrics: { sessionOpened(): void; sessionClosed(): void; loginFailed(code: string): void };
 };
+
+function log0(d: PgListenerDeps, err: unknown): void {
+  d.log.error(
+    { err: { message: (err as Error).message, stack: (err as Error).stack } },
+    'session start failed',
+  );
+}
 
 type CancelTarget = { target: UpstreamTarget; pid: number; secret: number };
 
@@ -118,9 +126,8 @@ export class PgListener {
       const e = err instanceof PgClientError ? err : null;
       this.#d.metrics.loginFailed(e?.code ?? 'GH_ERR_PG_LOGIN');
       log.info({ client: clientAddr, code: e?.code, reason: (err as Error).message }, 'login refused');
-      if (e && !socket.destroyed) {
-        socket.end(errorResponse({ severity: e.severity, code: e.sqlstate, message: e.message }));
-      } else socket.destroy();
+      // A PgClientError was already sent with the connection's end; anything else just closes it.
+      if (!e) socket.destroy();
     });
   }
 
@@ -138,6 +145,23 @@ export class PgListener {
         if (t) cancelUpstream(t.target, t.pid, t.secret);
       },
     });
+    try {
+      await this.#start(result, clientAddr);
+    } catch (err) {
+      const e = err instanceof PgClientError ? err : null;
+      if (!e) log0(d, err);
+      const fatal =
+        e ??
+        new PgClientError('GH_ERR_PG_INTERNAL', 'XX000', 'internal gateway error', { severity: 'FATAL' });
+      result.socket.end(
+        errorResponse({ severity: fatal.severity, code: fatal.sqlstate, message: fatal.message }),
+      );
+      throw err;
+    }
+  }
+
+  async #start(result: LoginResult, clientAddr: string): Promise<void> {
+    const d = this.#d;
     const { socket, startup, identity, parser } = result;
     const connection = d.connections.get(startup.parameters.database ?? startup.parameters.user ?? '')!;
     const events = new SessionEvents({
@@ -208,7 +232,7 @@ export class PgListener {
       parser,
       audit,
       decide: d.decider({ audit, identity, connection, clientAddr }),
-      maskers: d.maskers,
+      maskers: d.maskers(connection),
       copyMasker: d.copyMasker,
       log,
       limits: {

@@ -4,6 +4,7 @@ import type { SecureContext } from 'node:tls';
 import type { Identity } from '../../shared/identity/index.js';
 import {
   authenticationCleartextPassword,
+  errorResponse,
   FrontendParser,
   gssEncResponse,
   PgProtocolError,
@@ -37,8 +38,9 @@ export class CancelHandled extends Error {}
 
 /**
  * The login phase of a client connection: SSL negotiation, StartupMessage, then the OIDC token as cleartext
- * password (only inside TLS unless plaintext is explicitly allowed). Resolves with the verified identity; rejects
- * with a `PgClientError` carrying the SQLSTATE to send (28000/28P01/3D000/08P01) — never with token content.
+ * password (only inside TLS unless plaintext is explicitly allowed). Resolves with the verified identity. On
+ * failure it sends the client a FATAL ErrorResponse (28000/28P01/3D000/08P01, never token content), closes the
+ * connection and rejects with the `PgClientError`.
  */
 export function login(raw: Socket, opts: LoginOptions): Promise<LoginResult> {
   return new Promise<LoginResult>((resolve, reject) => {
@@ -54,6 +56,10 @@ export function login(raw: Socket, opts: LoginOptions): Promise<LoginResult> {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('close', onClose);
+      if (err instanceof PgClientError && !socket.destroyed) {
+        // On the socket the client speaks on now: after an SSL upgrade, that is the TLS socket.
+        socket.end(errorResponse({ severity: err.severity, code: err.sqlstate, message: err.message }));
+      }
       if (err) reject(err);
       else resolve(result!);
     };

@@ -21,22 +21,38 @@ const CASES: [string, Expect][] = [
   // reads
   [
     'select * from customers c join public.orders o on o.cid = c.id where c.id = 1',
-    { type: 'select', reads: ['customers', 'public.orders'], writes: [], read_only: true, ddl: false, has_where: false },
+    {
+      type: 'select',
+      reads: ['customers', 'public.orders'],
+      writes: [],
+      read_only: true,
+      ddl: false,
+      has_where: false,
+    },
   ],
   ['SELECT * FROM "Public"."Customers"', { reads: ['public.customers'] }],
   ['select * from db.s.t', { reads: ['db.s.t'] }],
   ['table t', { type: 'select', reads: ['t'], read_only: true }],
   ['values (1), (2)', { type: 'select', reads: [], read_only: true }],
   ['select * from t where a in (select b from u where exists (select 1 from v))', { reads: ['t', 'u', 'v'] }],
-  ['select * from a union all (select * from b) except select * from c', { reads: ['a', 'b', 'c'], read_only: true }],
+  [
+    'select * from a union all (select * from b) except select * from c',
+    { reads: ['a', 'b', 'c'], read_only: true },
+  ],
   ['select * from t1, lateral (select * from t2 where t2.x = t1.x) s', { reads: ['t1', 't2'] }],
   [
     'with x as (select * from src), y as (select * from x join other using (id)) select * from y, x',
     { reads: ['src', 'other'], read_only: true },
   ],
-  ['with recursive r as (select 1 union all select * from r) select * from r', { reads: [], read_only: true }],
+  [
+    'with recursive r as (select 1 union all select * from r) select * from r',
+    { reads: [], read_only: true },
+  ],
   // a CTE only hides the table in its own scope
-  ['select * from customers, (with customers as (select 1) select * from customers) x', { reads: ['customers'] }],
+  [
+    'select * from customers, (with customers as (select 1) select * from customers) x',
+    { reads: ['customers'] },
+  ],
   ['with x as (select 1) select * from public.x', { reads: ['public.x'] }],
   // side effects in SELECT
   ['select pg_terminate_backend(1)', { functions: ['pg_terminate_backend'], read_only: false }],
@@ -53,7 +69,10 @@ const CASES: [string, Expect][] = [
   ['select my_schema.lower(x) from t', { functions: ['my_schema.lower'], read_only: false }],
   ['select * from t for update', { read_only: false, reads: ['t'] }],
   ['select * from t for share skip locked', { read_only: false }],
-  ['select * into t2 from t', { type: 'create_table_as', reads: ['t'], writes: ['t2'], ddl: true, read_only: false }],
+  [
+    'select * into t2 from t',
+    { type: 'create_table_as', reads: ['t'], writes: ['t2'], ddl: true, read_only: false },
+  ],
   ['select 1 operator(public.+) 2', { read_only: false }],
   ['select 1 operator(pg_catalog.+) 2, 3 + 4', { read_only: true }],
   ["select '1'::mytype", { read_only: false }],
@@ -66,7 +85,10 @@ const CASES: [string, Expect][] = [
     'with d as (delete from t where a = 1 returning *) insert into archive select * from d',
     { type: 'insert', writes: ['archive', 't'], reads: [], read_only: false, has_where: false },
   ],
-  ['with d as (delete from t returning *) select * from d', { type: 'select', writes: ['t'], read_only: false }],
+  [
+    'with d as (delete from t returning *) select * from d',
+    { type: 'select', writes: ['t'], read_only: false },
+  ],
   // DML
   ['insert into t (a) values (1)', { type: 'insert', writes: ['t'], reads: [], read_only: false }],
   [
@@ -93,16 +115,34 @@ const CASES: [string, Expect][] = [
   ["copy t to '/tmp/x'", { reads: ['t'], read_only: false }],
   ["copy t to program 'rm -rf /'", { read_only: false }],
   // DDL
-  ['create table public.Foo (id int primary key, n text)', { type: 'create_table', writes: ['public.foo'], ddl: true, object_type: 'table' }],
+  [
+    'create table public.Foo (id int primary key, n text)',
+    { type: 'create_table', writes: ['public.foo'], ddl: true, object_type: 'table' },
+  ],
   ['create table c (like t)', { writes: ['c'], reads: ['t'], ddl: true }],
   ['create table x as select * from t', { type: 'create_table_as', writes: ['x'], reads: ['t'], ddl: true }],
-  ['create materialized view mv as select * from t', { type: 'create_materialized_view', writes: ['mv'], reads: ['t'] }],
-  ['create view v as select * from t', { type: 'create_view', writes: ['v'], reads: ['t'], ddl: true, object_type: 'view' }],
-  ['create index i on t (lower(a))', { type: 'create_index', writes: ['t'], functions: ['lower'], ddl: true }],
-  ['drop table public.a, b cascade', { type: 'drop', writes: ['public.a', 'b'], ddl: true, object_type: 'table' }],
+  [
+    'create materialized view mv as select * from t',
+    { type: 'create_materialized_view', writes: ['mv'], reads: ['t'] },
+  ],
+  [
+    'create view v as select * from t',
+    { type: 'create_view', writes: ['v'], reads: ['t'], ddl: true, object_type: 'view' },
+  ],
+  [
+    'create index i on t (lower(a))',
+    { type: 'create_index', writes: ['t'], functions: ['lower'], ddl: true },
+  ],
+  [
+    'drop table public.a, b cascade',
+    { type: 'drop', writes: ['public.a', 'b'], ddl: true, object_type: 'table' },
+  ],
   ['drop function f(int)', { type: 'drop', writes: [], ddl: true, object_type: 'function' }],
   ['drop schema s cascade', { type: 'drop', writes: [], ddl: true, object_type: 'schema' }],
-  ['alter table t add column c int default nextval(\'s\')', { type: 'alter_table', writes: ['t'], ddl: true, functions: ['nextval'] }],
+  [
+    "alter table t add column c int default nextval('s')",
+    { type: 'alter_table', writes: ['t'], ddl: true, functions: ['nextval'] },
+  ],
   ['alter table t rename to u', { type: 'alter_table', writes: ['t'], ddl: true }],
   ['alter table t rename column a to b', { type: 'alter_table', writes: ['t'], ddl: true }],
   ['alter table t set schema s', { type: 'alter_table', writes: ['t'], ddl: true }],
@@ -111,9 +151,15 @@ const CASES: [string, Expect][] = [
   ['create sequence s', { type: 'create_sequence', writes: ['s'], ddl: true }],
   ['create schema x', { type: 'create_schema', ddl: true }],
   ["comment on table t is 'x'", { type: 'comment', ddl: true }],
-  ['create function f() returns int language sql as $$select 1$$', { type: 'create_function', ddl: true, functions: [] }],
+  [
+    'create function f() returns int language sql as $$select 1$$',
+    { type: 'create_function', ddl: true, functions: [] },
+  ],
   ['create role r', { type: 'create_role', ddl: true }],
-  ['create trigger tr after insert on t for each row execute function f()', { type: 'create_trigger', writes: ['t'] }],
+  [
+    'create trigger tr after insert on t for each row execute function f()',
+    { type: 'create_trigger', writes: ['t'] },
+  ],
   // transactions and session
   ['begin', { type: 'begin', read_only: true }],
   ['start transaction read only', { type: 'begin', read_only: true }],
@@ -187,7 +233,10 @@ describe('analyzeSqlSync: texts', () => {
       ['delete', "delete from t where a = 'ü'"],
       ['update', '/* c */ update x set a = 1'],
     ]);
-    expect(analyzeSqlSync('select 1;;select 2').statements.map((s) => s.text)).toEqual(['select 1', 'select 2']);
+    expect(analyzeSqlSync('select 1;;select 2').statements.map((s) => s.text)).toEqual([
+      'select 1',
+      'select 2',
+    ]);
   });
 
   it('begin; …; commit keeps each statement separate', () => {

@@ -1,6 +1,12 @@
 import type { RawStmt } from '@pgsql/parser';
 import { SqlParserNotLoadedError } from './errors.js';
-import { loadPgQuery, pgQueryFingerprint, pgQueryLoaded, pgQueryNormalize, pgQueryParse } from './pg-query-wasm.js';
+import {
+  loadPgQuery,
+  pgQueryFingerprint,
+  pgQueryLoaded,
+  pgQueryNormalize,
+  pgQueryParse,
+} from './pg-query-wasm.js';
 
 /** Loads the WebAssembly parser once. Await it at start-up before calling the synchronous helpers. */
 export function loadSqlParser(): Promise<void> {

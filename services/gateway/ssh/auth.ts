@@ -58,7 +58,10 @@ export class SshAuthenticator<T> {
           ctx.reject([]);
           this.#exhaust();
         } else if (this.#pending) ctx.reject(['keyboard-interactive']);
-        else void this.#attempt(ctx.username, ctx.password, (ok) => (ok ? ctx.accept() : ctx.reject(['keyboard-interactive'])));
+        else
+          void this.#attempt(ctx.username, ctx.password, (ok) =>
+            ok ? ctx.accept() : ctx.reject(['keyboard-interactive']),
+          );
         return;
       case 'keyboard-interactive':
         this.#keyboard(ctx);
@@ -103,7 +106,11 @@ export class SshAuthenticator<T> {
     try {
       outcome = await this.#o.login(username, token.trim());
     } catch (err) {
-      outcome = { ok: false, code: 'GH_ERR_SSH_LOGIN', message: `gatehouse: login failed (${(err as Error).name})` };
+      outcome = {
+        ok: false,
+        code: 'GH_ERR_SSH_LOGIN',
+        message: `gatehouse: login failed (${(err as Error).name})`,
+      };
     }
     if (this.#done) {
       if (outcome.ok) this.#o.onDiscard(outcome.value);

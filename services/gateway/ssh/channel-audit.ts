@@ -3,14 +3,7 @@ import { ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { SessionAudit } from '../session-audit.js';
 
 /** SSH response frames (`Response.frame`). Port forwards record their two directions as `stdin` and `stdout`. */
-export type SshFrame =
-  | 'stdout'
-  | 'stderr'
-  | 'stdin'
-  | 'window_change'
-  | 'exit_status'
-  | 'signal'
-  | 'pty';
+export type SshFrame = 'stdout' | 'stderr' | 'stdin' | 'window_change' | 'exit_status' | 'signal' | 'pty';
 
 export type ChannelAuditOptions = {
   /** Most bytes of channel data per event. */
@@ -42,7 +35,10 @@ export class ChannelAudit {
     const step = this.#o.chunkBytes;
     for (let i = 0; i < data.length; i += step) {
       this.audit.batched(
-        { case: 'response', value: create(ResponseSchema, { requestId, frame, data: data.subarray(i, i + step) }) },
+        {
+          case: 'response',
+          value: create(ResponseSchema, { requestId, frame, data: data.subarray(i, i + step) }),
+        },
         revision,
       );
     }
@@ -50,7 +46,10 @@ export class ChannelAudit {
 
   /** A frame without data: sizes, exit status, signal names go into `code`/`text`. */
   note(requestId: number, frame: SshFrame, fields: { code?: string; text?: string }, revision: string): void {
-    this.audit.batched({ case: 'response', value: create(ResponseSchema, { requestId, frame, ...fields }) }, revision);
+    this.audit.batched(
+      { case: 'response', value: create(ResponseSchema, { requestId, frame, ...fields }) },
+      revision,
+    );
   }
 
   /** Whether output should pause until the publisher catches up. */

@@ -11,7 +11,9 @@ import type { SshUpstreamCredentials } from './upstream.js';
  * resolved once here, so a missing secret or a bad key fails at start rather than at the first login; the
  * credentials are then read again for each login (a rotated key file takes effect without a restart).
  */
-export function sshConnectionsFromConfig(connections: readonly ConnectionConfig[]): Map<string, SshConnection> {
+export function sshConnectionsFromConfig(
+  connections: readonly ConnectionConfig[],
+): Map<string, SshConnection> {
   const out = new Map<string, SshConnection>();
   for (const c of connections) {
     if (c.protocol !== 'ssh') continue;
@@ -56,8 +58,12 @@ function hostKeyText(c: SshConnectionConfig): string {
   try {
     return readFileSync(key.file, 'utf8');
   } catch (cause) {
-    throw new SshGatewayError(SshErrorCode.pinnedKeyInvalid, `cannot read the pinned host key of "${c.name}"`, {
-      cause,
-    });
+    throw new SshGatewayError(
+      SshErrorCode.pinnedKeyInvalid,
+      `cannot read the pinned host key of "${c.name}"`,
+      {
+        cause,
+      },
+    );
   }
 }

@@ -1,4 +1,11 @@
-import type { AcceptConnection, Client, ClientChannel, RejectConnection, ServerChannel, TcpipRequestInfo } from 'ssh2';
+import type {
+  AcceptConnection,
+  Client,
+  ClientChannel,
+  RejectConnection,
+  ServerChannel,
+  TcpipRequestInfo,
+} from 'ssh2';
 import type { Logger } from '../../shared/logger.js';
 import type { ChannelAudit } from './channel-audit.js';
 import type { SshDecider } from './ssh-decider.js';
@@ -56,7 +63,11 @@ export async function openLocalForward(
     upstream.close();
     client.close();
   };
-  const bridge = (from: ServerChannel | ClientChannel, to: ServerChannel | ClientChannel, frame: 'stdin' | 'stdout') => {
+  const bridge = (
+    from: ServerChannel | ClientChannel,
+    to: ServerChannel | ClientChannel,
+    frame: 'stdin' | 'stdout',
+  ) => {
     from.on('data', (data: Buffer) => {
       d.activity();
       try {
@@ -69,7 +80,9 @@ export async function openLocalForward(
     });
     to.on('drain', () => from.resume());
     from.on('end', () => to.end());
-    from.on('error', (err: Error) => d.log.debug({ err: err.message, request: requestId }, 'forward channel error'));
+    from.on('error', (err: Error) =>
+      d.log.debug({ err: err.message, request: requestId }, 'forward channel error'),
+    );
     from.on('close', close);
   };
   bridge(client, upstream, 'stdin');

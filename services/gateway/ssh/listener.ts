@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
-import { Server } from 'ssh2';
-import type { Client, ClientInfo, Connection } from 'ssh2';
+import ssh2 from 'ssh2';
+import type { Client, ClientInfo, Connection, Server } from 'ssh2';
 import { SessionClosedSchema, SessionOpenedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { SessionEvents } from '../../shared/events/session-events.js';
 import type { Identity } from '../../shared/identity/index.js';
@@ -38,14 +38,26 @@ export type SshListenerDeps = {
   /** Bytes of audit events waiting for Kafka (channel output pauses above `config.auditBacklogBytes`). */
   auditBacklog: () => number;
   /** Builds the request decider of one session (policy input needs its identity and connection). */
-  decider: (ctx: { audit: SessionAudit; identity: Identity; connection: SshConnection; clientAddr: string; log: Logger }) => SshDecider;
+  decider: (ctx: {
+    audit: SessionAudit;
+    identity: Identity;
+    connection: SshConnection;
+    clientAddr: string;
+    log: Logger;
+  }) => SshDecider;
   /** Content masking for output (the detectors a decision names). */
   maskText: TextMasker;
   log: Logger;
   metrics: { sessionOpened(): void; sessionClosed(): void; loginFailed(code: string): void };
 };
 
-type Opened = { identity: Identity; connection: SshConnection; audit: SessionAudit; upstream: Client; clientAddr: string };
+type Opened = {
+  identity: Identity;
+  connection: SshConnection;
+  audit: SessionAudit;
+  upstream: Client;
+  clientAddr: string;
+};
 
 /** Bytes kept back after a forced cut of an over-long line (see StreamMasker). */
 const MASK_CARRY_BYTES = 1024;
@@ -65,7 +77,9 @@ export class SshListener {
 
   constructor(deps: SshListenerDeps) {
     this.#d = deps;
-    this.#server = new Server({ hostKeys: [deps.hostKey], ident: 'Gatehouse' }, (conn, info) => this.#accept(conn, info));
+    this.#server = new ssh2.Server({ hostKeys: [deps.hostKey], ident: 'Gatehouse' }, (conn, info) =>
+      this.#accept(conn, info),
+    );
     // A hard bound on TCP connections (authenticated or not); the soft bound with a message is `maxSessions`.
     this.#server.maxConnections = deps.config.maxSessions * 2;
     this.#server.on('error', (err: Error) => deps.log.error({ err: err.message }, 'ssh listener error'));
@@ -102,13 +116,18 @@ export class SshListener {
   #accept(conn: Connection, info: ClientInfo): void {
     const d = this.#d;
     const clientAddr = `${info.ip}:${info.port}`;
-    conn.on('error', (err: Error) => d.log.debug({ client: clientAddr, err: err.message }, 'ssh connection error'));
+    conn.on('error', (err: Error) =>
+      d.log.debug({ client: clientAddr, err: err.message }, 'ssh connection error'),
+    );
     const full = this.#sessions.size + this.#pendingLogins >= d.config.maxSessions;
     const auth: SshAuthenticator<Opened> = new SshAuthenticator<Opened>({
       login: (username, token) => this.#login(username, token, clientAddr, info),
       maxAttempts: d.config.maxAuthAttempts,
       refusal: full
-        ? { code: SshErrorCode.tooManySessions, message: 'gatehouse: too many sessions on this gatehouse node' }
+        ? {
+            code: SshErrorCode.tooManySessions,
+            message: 'gatehouse: too many sessions on this gatehouse node',
+          }
         : undefined,
       onSuccess: (opened) => {
         clearTimeout(timer);
@@ -134,7 +153,12 @@ export class SshListener {
     });
   }
 
-  async #login(username: string, token: string, clientAddr: string, info: ClientInfo): Promise<LoginOutcome<Opened>> {
+  async #login(
+    username: string,
+    token: string,
+    clientAddr: string,
+    info: ClientInfo,
+  ): Promise<LoginOutcome<Opened>> {
     const d = this.#d;
     let identity: Identity;
     try {
@@ -154,7 +178,12 @@ export class SshListener {
       };
     }
     if (this.#stopping) {
-      return { ok: false, code: 'GH_ERR_SSH_STOPPING', message: 'gatehouse: this node is shutting down', final: true };
+      return {
+        ok: false,
+        code: 'GH_ERR_SSH_STOPPING',
+        message: 'gatehouse: this node is shutting down',
+        final: true,
+      };
     }
     if (this.#sessions.size + this.#pendingLogins >= d.config.maxSessions) {
       return {
@@ -206,7 +235,12 @@ export class SshListener {
         { connection: connection.name, code: e.code, cause: (e.cause as Error | undefined)?.message },
         'upstream login failed',
       );
-      return { ok: false, code: e.code ?? SshErrorCode.upstream, message: `gatehouse: ${e.message}`, final: true };
+      return {
+        ok: false,
+        code: e.code ?? SshErrorCode.upstream,
+        message: `gatehouse: ${e.message}`,
+        final: true,
+      };
     }
     upstream.on('error', () => undefined);
     try {
@@ -242,7 +276,10 @@ export class SshListener {
       maskerFor: (detectors) =>
         detectors.length === 0
           ? null
-          : new StreamMasker(d.maskText, detectors, { maxLineBytes: c.maskLineBytes, carryBytes: MASK_CARRY_BYTES }),
+          : new StreamMasker(d.maskText, detectors, {
+              maxLineBytes: c.maskLineBytes,
+              carryBytes: MASK_CARRY_BYTES,
+            }),
       maskFlushMs: c.maskFlushMs,
       idleTimeoutMs: c.idleTimeoutMs,
       log,

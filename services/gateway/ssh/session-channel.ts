@@ -115,10 +115,16 @@ export class SessionChannel {
       this.#enqueue(() => this.#unsupported({ type: 'agent_forward' }, reject)),
     );
     session.on('exec', (accept, _reject, info) =>
-      this.#enqueue(() => this.#start(accept, { type: 'exec', command: info.command, pty: this.#pty !== null })),
+      this.#enqueue(() =>
+        this.#start(accept, { type: 'exec', command: info.command, pty: this.#pty !== null }),
+      ),
     );
-    session.on('shell', (accept) => this.#enqueue(() => this.#start(accept, { type: 'shell', pty: this.#pty !== null })));
-    session.on('subsystem', (accept, reject, info) => this.#enqueue(() => this.#subsystem(accept, reject, info.name)));
+    session.on('shell', (accept) =>
+      this.#enqueue(() => this.#start(accept, { type: 'shell', pty: this.#pty !== null })),
+    );
+    session.on('subsystem', (accept, reject, info) =>
+      this.#enqueue(() => this.#subsystem(accept, reject, info.name)),
+    );
     session.on('close', () => this.close());
   }
 
@@ -150,7 +156,10 @@ export class SessionChannel {
     try {
       upstream = await this.#open(detail);
     } catch (err) {
-      this.#d.log.warn({ err: (err as Error).message, request: this.#requestId }, 'upstream refused the channel');
+      this.#d.log.warn(
+        { err: (err as Error).message, request: this.#requestId },
+        'upstream refused the channel',
+      );
       return this.#fail(`gatehouse: the upstream host refused the ${describeRequest(detail).kind} request`);
     }
     if (this.#closed()) {
@@ -161,7 +170,12 @@ export class SessionChannel {
     try {
       if (this.#pty) {
         const p = this.#pty;
-        this.#d.audit.note(this.#requestId, 'pty', { text: p.term, code: `${p.cols}x${p.rows}` }, this.#revision);
+        this.#d.audit.note(
+          this.#requestId,
+          'pty',
+          { text: p.term, code: `${p.cols}x${p.rows}` },
+          this.#revision,
+        );
       }
     } catch (err) {
       return this.#d.auditFailed(err);
@@ -214,7 +228,8 @@ export class SessionChannel {
       notify: (line) => this.#d.log.info({ request: requestId }, line),
       signal: this.#abort.signal,
     });
-    if (verdict.allow) this.#d.log.warn({ request: requestId, type: detail.type }, 'allowed by policy, not supported');
+    if (verdict.allow)
+      this.#d.log.warn({ request: requestId, type: detail.type }, 'allowed by policy, not supported');
     reject?.();
   }
 
@@ -226,7 +241,10 @@ export class SessionChannel {
       : undefined;
     const env = { ...this.#env };
     return new Promise<ClientChannel>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out opening the upstream channel')), OPEN_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error('timed out opening the upstream channel')),
+        OPEN_TIMEOUT_MS,
+      );
       const done = (err: Error | undefined, ch: ClientChannel): void => {
         clearTimeout(timer);
         if (err) reject(err);
@@ -259,9 +277,12 @@ export class SessionChannel {
     const stderr = output('stderr', (data, done) => client.stderr.write(data, done));
     upstream.on('data', (data: Buffer) => this.#output(stdout, data));
     upstream.stderr.on('data', (data: Buffer) => this.#output(stderr, data));
-    upstream.on('error', (err: Error) => d.log.warn({ err: err.message, request: requestId }, 'upstream channel error'));
+    upstream.on('error', (err: Error) =>
+      d.log.warn({ err: err.message, request: requestId }, 'upstream channel error'),
+    );
     upstream.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
-      this.#exit = code !== null ? { code } : { signal: signal ?? 'SIGKILL', dump: dump === true, desc: desc ?? '' };
+      this.#exit =
+        code !== null ? { code } : { signal: signal ?? 'SIGKILL', dump: dump === true, desc: desc ?? '' };
     });
     let ended = 0;
     const onEnd = (): void => {
@@ -427,7 +448,10 @@ export class SessionChannel {
   }
 
   #internalError(err: unknown): void {
-    this.#d.log.error({ err: { message: (err as Error).message, stack: (err as Error).stack } }, 'ssh channel failed');
+    this.#d.log.error(
+      { err: { message: (err as Error).message, stack: (err as Error).stack } },
+      'ssh channel failed',
+    );
     if (this.#client) void this.#fail('gatehouse: internal gateway error');
     else this.close();
   }

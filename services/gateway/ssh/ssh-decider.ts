@@ -3,7 +3,13 @@ import { DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/e
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { policyTime, sshFingerprint } from '../policy/index.js';
-import type { PolicyEngine, PolicyInput, PolicyResult, SshRequest, SshRequestDetail } from '../policy/index.js';
+import type {
+  PolicyEngine,
+  PolicyInput,
+  PolicyResult,
+  SshRequest,
+  SshRequestDetail,
+} from '../policy/index.js';
 import type { SessionAudit } from '../session-audit.js';
 import type { ApprovalWaiter } from './approval.js';
 
@@ -31,7 +37,11 @@ export type SshDecideHooks = {
 };
 
 /** Decides one SSH request and publishes its `request` and `decision` events. */
-export type SshDecider = (detail: SshRequestDetail, requestId: number, hooks: SshDecideHooks) => Promise<SshVerdict>;
+export type SshDecider = (
+  detail: SshRequestDetail,
+  requestId: number,
+  hooks: SshDecideHooks,
+) => Promise<SshVerdict>;
 
 export type SshDeciderDeps = {
   policy: () => PolicyEngine;
@@ -94,14 +104,18 @@ export function createSshDecider(d: SshDeciderDeps): SshDecider {
     };
     const result = d.policy().evaluate(input);
     d.onDecision(result);
-    if (result.failedClosed) d.log.warn({ failure: result.failure, request: requestId }, 'policy failed closed');
+    if (result.failedClosed)
+      d.log.warn({ failure: result.failure, request: requestId }, 'policy failed closed');
     const { decision, revision } = result;
     const { kind, text } = describeRequest(detail);
     const needsApproval = !decision.allow && decision.approval.required;
     const waiter = needsApproval ? d.awaitApproval : undefined;
     const reasons =
       needsApproval && !waiter
-        ? [...decision.reasons, `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`]
+        ? [
+            ...decision.reasons,
+            `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`,
+          ]
         : decision.reasons;
     const requestBody = {
       case: 'request' as const,
@@ -131,7 +145,10 @@ export function createSshDecider(d: SshDeciderDeps): SshDecider {
       if (decision.allow || waiter) await d.audit.durable(decisionBody, revision);
       else d.audit.batched(decisionBody, revision);
     } catch (err) {
-      d.log.warn({ err: { code: (err as { code?: string }).code, message: (err as Error).message } }, AUDIT_UNAVAILABLE);
+      d.log.warn(
+        { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
+        AUDIT_UNAVAILABLE,
+      );
       return refused([AUDIT_UNAVAILABLE], revision, EXIT_GATEWAY_ERROR);
     }
     const detectors = [...decision.mask.detectors];
@@ -140,23 +157,28 @@ export function createSshDecider(d: SshDeciderDeps): SshDecider {
     let outcome: Awaited<ReturnType<ApprovalWaiter>>;
     try {
       outcome = await waiter({
-      audit: d.audit,
-      requestId,
-      kind,
-      text,
-      request,
-      decision,
-      revision,
-      identity: d.identity,
-      connection: d.connection,
-      signal: hooks.signal,
-      onPending: ({ approvalId, url }) => hooks.notify(`gatehouse: waiting for approval ${approvalId} at ${url}`),
+        audit: d.audit,
+        requestId,
+        kind,
+        text,
+        request,
+        decision,
+        revision,
+        identity: d.identity,
+        connection: d.connection,
+        signal: hooks.signal,
+        onPending: ({ approvalId, url }) =>
+          hooks.notify(`gatehouse: waiting for approval ${approvalId} at ${url}`),
       });
     } catch (err) {
-      d.log.error({ err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'approval wait failed');
+      d.log.error(
+        { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
+        'approval wait failed',
+      );
       return refused(['approval could not be obtained'], revision, EXIT_GATEWAY_ERROR);
     }
-    if (!outcome.approved) return refused(outcome.reasons.length > 0 ? outcome.reasons : ['not approved'], revision, EXIT_DENIED);
+    if (!outcome.approved)
+      return refused(outcome.reasons.length > 0 ? outcome.reasons : ['not approved'], revision, EXIT_DENIED);
     return { allow: true, reasons: outcome.reasons, detectors, revision, exitStatus: 0 };
   };
 }

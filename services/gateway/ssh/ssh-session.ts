@@ -90,12 +90,17 @@ export class SshSession {
       if (name !== 'tcpip-forward' || !('bindPort' in info)) return reject?.();
       const requestId = ++this.#requestId;
       this.#o
-        .decide({ type: 'port_forward', direction: 'remote', host: info.bindAddr, port: info.bindPort }, requestId, {
-          notify: (line) => log.info({ request: requestId }, line),
-          signal: this.#abort.signal,
-        })
+        .decide(
+          { type: 'port_forward', direction: 'remote', host: info.bindAddr, port: info.bindPort },
+          requestId,
+          {
+            notify: (line) => log.info({ request: requestId }, line),
+            signal: this.#abort.signal,
+          },
+        )
         .then((v) => {
-          if (v.allow) log.warn({ request: requestId }, 'remote port forwarding allowed by policy, not supported');
+          if (v.allow)
+            log.warn({ request: requestId }, 'remote port forwarding allowed by policy, not supported');
         })
         .catch((err: unknown) => log.error({ err: (err as Error).message }, 'remote forward decision failed'))
         .finally(() => reject?.());
@@ -103,7 +108,9 @@ export class SshSession {
     conn.on('close', () => this.close('client closed'));
     conn.on('error', (err: Error) => log.debug({ err: err.message }, 'client connection error'));
     upstream.on('close', () => this.close('upstream closed', 'gatehouse: upstream connection lost'));
-    upstream.on('error', (err: Error) => log.warn({ err: err.message }, 'upstream connection error'));
+    upstream.on('error', (err: Error) =>
+      log.warn({ err: err.message, stack: err.stack }, 'upstream connection error'),
+    );
     if (this.#o.idleTimeoutMs > 0) {
       this.#idle = setTimeout(
         () => this.close('idle timeout', 'gatehouse: idle timeout: session closed'),
@@ -126,7 +133,9 @@ export class SshSession {
     this.#closed = true;
     clearTimeout(this.#idle);
     this.#abort.abort();
-    const goodbyes = [...this.#channels].map((c) => (message ? c.abort(message) : (c.close(), Promise.resolve())));
+    const goodbyes = [...this.#channels].map((c) =>
+      message ? c.abort(message) : (c.close(), Promise.resolve()),
+    );
     for (const f of this.#forwards) f();
     try {
       this.#o.audit.batched({
@@ -141,13 +150,14 @@ export class SshSession {
       this.#o.log.error({ err: { message: (err as Error).message } }, 'could not record session close');
     }
     let timer: NodeJS.Timeout | undefined;
-    void Promise.race([Promise.all(goodbyes), new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS)))]).finally(
-      () => {
-        clearTimeout(timer);
-        this.#o.upstream.end();
-        this.#o.conn.end();
-      },
-    );
+    void Promise.race([
+      Promise.all(goodbyes),
+      new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS))),
+    ]).finally(() => {
+      clearTimeout(timer);
+      this.#o.upstream.end();
+      this.#o.conn.end();
+    });
     this.#o.onClose(reason);
   }
 }

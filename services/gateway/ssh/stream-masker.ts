@@ -37,7 +37,10 @@ export class StreamMasker {
   constructor(mask: TextMasker, detectors: readonly string[], opts: StreamMaskerOptions) {
     const list = [...detectors];
     this.#mask = (text) => mask(text, list);
-    this.#o = { maxLineBytes: opts.maxLineBytes, carryBytes: Math.min(opts.carryBytes, opts.maxLineBytes >> 1) };
+    this.#o = {
+      maxLineBytes: opts.maxLineBytes,
+      carryBytes: Math.min(opts.carryBytes, opts.maxLineBytes >> 1),
+    };
   }
 
   /** Bytes held back (a partial line). */
@@ -86,7 +89,7 @@ export class StreamMasker {
     const text = bytes.toString('latin1');
     const masked = this.#mask(text);
     // Replacement characters outside Latin-1 cannot be encoded byte for byte: use '*' for them.
-    return masked === text ? bytes : Buffer.from(masked.replace(/[^\u0000-\u00ff]/g, '*'), 'latin1');
+    return masked === text ? bytes : Buffer.from(masked.replace(/[\u0100-\uffff]/g, '*'), 'latin1');
   }
 }
 

@@ -1,5 +1,5 @@
-import { Client } from 'ssh2';
-import type { ConnectConfig } from 'ssh2';
+import ssh2 from 'ssh2';
+import type { Client, ConnectConfig } from 'ssh2';
 import type { Logger } from '../../shared/logger.js';
 import { SshErrorCode, SshGatewayError } from './errors.js';
 import { hostKeyFingerprint, isPinned } from './host-key.js';
@@ -7,8 +7,7 @@ import type { PinnedHostKey } from './host-key.js';
 
 /** Credentials the gateway holds for one upstream; read when a session logs in, never shown to anyone. */
 export type SshUpstreamCredentials =
-  | { readonly privateKey: string; readonly passphrase?: string | undefined }
-  | { readonly password: string };
+  { readonly privateKey: string; readonly passphrase?: string | undefined } | { readonly password: string };
 
 /** Where and how the gateway logs in upstream for one connection. */
 export type SshUpstreamTarget = {
@@ -32,7 +31,7 @@ const KEEPALIVE_COUNT_MAX = 3;
  */
 export function connectUpstream(target: SshUpstreamTarget, log: Logger): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     let presented: Buffer | undefined;
     let settled = false;
     const fail = (err: Error): void => {
@@ -56,9 +55,13 @@ export function connectUpstream(target: SshUpstreamTarget, log: Logger): Promise
         return;
       }
       reject(
-        new SshGatewayError(SshErrorCode.upstream, `upstream for connection "${target.connection}" is unavailable`, {
-          cause: err,
-        }),
+        new SshGatewayError(
+          SshErrorCode.upstream,
+          `upstream for connection "${target.connection}" is unavailable`,
+          {
+            cause: err,
+          },
+        ),
       );
     };
     client.once('ready', () => {

@@ -83,11 +83,15 @@ describe('backend builders produce exact bytes', () => {
         '0001',
     );
     const dr = b.dataRow([Buffer.from([1, 2]), null, 'é', Buffer.alloc(0)]);
-    expect(hex(dr)).toBe('44' + '0000001a' + '0004' + '0000000201' + '02' + 'ffffffff' + '00000002c3a9' + '00000000');
+    expect(hex(dr)).toBe(
+      '44' + '0000001a' + '0004' + '0000000201' + '02' + 'ffffffff' + '00000002c3a9' + '00000000',
+    );
   });
 
   it('ParameterDescription and NegotiateProtocolVersion', () => {
-    expect(hex(b.parameterDescription([23, 0xffffffff]))).toBe('740000000e' + '0002' + '00000017' + 'ffffffff');
+    expect(hex(b.parameterDescription([23, 0xffffffff]))).toBe(
+      '740000000e' + '0002' + '00000017' + 'ffffffff',
+    );
     expect(hex(b.negotiateProtocolVersion(0, ['_pq_.x']))).toBe(
       '7600000013' + '00000000' + '00000001' + Buffer.from('_pq_.x\0').toString('hex'),
     );
@@ -141,12 +145,24 @@ describe('backend builders are understood by the pg driver', () => {
     ]);
     expect(ms[2]).toMatchObject({ parameterName: 'server_version', parameterValue: '15.0' });
     expect(ms[3]).toMatchObject({ processID: 123, secretKey: 456 });
-    expect(ms[5]).toMatchObject({ fieldCount: 2, fields: [{ name: 'n', dataTypeID: 23 }, { name: 's', dataTypeID: 25 }] });
+    expect(ms[5]).toMatchObject({
+      fieldCount: 2,
+      fields: [
+        { name: 'n', dataTypeID: 23 },
+        { name: 's', dataTypeID: 25 },
+      ],
+    });
     expect(ms[6]).toMatchObject({ fields: ['1', 'x'] });
     expect(ms[7]).toMatchObject({ fields: [null, ''] });
     expect(ms[8]).toMatchObject({ text: 'SELECT 2' });
     expect(ms[9]).toMatchObject({ severity: 'WARNING', code: '01000', message: 'careful' });
-    expect(ms[10]).toMatchObject({ severity: 'ERROR', code: '42501', message: 'denied', detail: 'd', hint: 'h' });
+    expect(ms[10]).toMatchObject({
+      severity: 'ERROR',
+      code: '42501',
+      message: 'denied',
+      detail: 'd',
+      hint: 'h',
+    });
     expect(ms[14]).toMatchObject({ dataTypeIDs: [25] });
     expect(ms[18]).toMatchObject({ status: 'T' });
   });

@@ -162,7 +162,8 @@ export function rowDescription(fields: readonly RowFieldInput[]): Buffer {
 export function dataRow(values: readonly (Buffer | string | null)[]): Buffer {
   if (values.length > 0xffff) throw new RangeError('too many values');
   let size = 2;
-  for (const v of values) size += 4 + (v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  for (const v of values)
+    size += 4 + (v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
   const buf = header(BackendCode.DataRow, size);
   buf.writeUInt16BE(values.length, 5);
   let pos = 7;

@@ -8,8 +8,24 @@ const payload = (m: Buffer): Buffer => m.subarray(5);
 describe('backend decoders', () => {
   it('RowDescription round-trips every field', () => {
     const fields = [
-      { name: 'id', tableOid: 0xfffffff0, columnAttr: 1, typeOid: 23, typeSize: 4, typeMod: -1, format: 0 as const },
-      { name: 'Émail', tableOid: 16384, columnAttr: -2, typeOid: 1043, typeSize: -1, typeMod: 104, format: 1 as const },
+      {
+        name: 'id',
+        tableOid: 0xfffffff0,
+        columnAttr: 1,
+        typeOid: 23,
+        typeSize: 4,
+        typeMod: -1,
+        format: 0 as const,
+      },
+      {
+        name: 'Émail',
+        tableOid: 16384,
+        columnAttr: -2,
+        typeOid: 1043,
+        typeSize: -1,
+        typeMod: 104,
+        format: 1 as const,
+      },
     ];
     expect(d.decodeRowDescription(payload(b.rowDescription(fields)))).toEqual(fields);
     expect(d.decodeRowDescription(payload(b.rowDescription([])))).toEqual([]);
@@ -17,7 +33,8 @@ describe('backend decoders', () => {
 
   it('RowDescription: truncated, trailing bytes and bad format codes are errors', () => {
     const p = payload(b.rowDescription([{ name: 'a' }]));
-    for (let n = 0; n < p.length; n++) expect(() => d.decodeRowDescription(p.subarray(0, n))).toThrow(PgProtocolError);
+    for (let n = 0; n < p.length; n++)
+      expect(() => d.decodeRowDescription(p.subarray(0, n))).toThrow(PgProtocolError);
     expect(() => d.decodeRowDescription(Buffer.concat([p, Buffer.from([0])]))).toThrow(/trailing/);
     const bad = Buffer.from(p);
     bad.writeInt16BE(2, bad.length - 2);
@@ -49,7 +66,8 @@ describe('backend decoders', () => {
 
   it('DataRow: every truncation, a bad length and trailing bytes are errors', () => {
     const p = payload(b.dataRow(['abc', null]));
-    for (let n = 0; n < p.length; n++) expect(() => new d.DataRowView(p.subarray(0, n))).toThrow(PgProtocolError);
+    for (let n = 0; n < p.length; n++)
+      expect(() => new d.DataRowView(p.subarray(0, n))).toThrow(PgProtocolError);
     const neg = Buffer.from(p);
     neg.writeInt32BE(-5, 2);
     expect(() => new d.DataRowView(neg)).toThrow(/-5/);
@@ -69,9 +87,25 @@ describe('backend decoders', () => {
 
   it('ErrorResponse / NoticeResponse fields', () => {
     const e = d.decodeNoticeFields(
-      payload(b.errorResponse({ severity: 'ERROR', code: '23505', message: 'dup', detail: 'k', hint: 'h', position: 9 })),
+      payload(
+        b.errorResponse({
+          severity: 'ERROR',
+          code: '23505',
+          message: 'dup',
+          detail: 'k',
+          hint: 'h',
+          position: 9,
+        }),
+      ),
     );
-    expect(e).toEqual({ severity: 'ERROR', code: '23505', message: 'dup', detail: 'k', hint: 'h', position: '9' });
+    expect(e).toEqual({
+      severity: 'ERROR',
+      code: '23505',
+      message: 'dup',
+      detail: 'k',
+      hint: 'h',
+      position: '9',
+    });
     const raw = Buffer.from('SFEHLER\0C42P01\0Mx\0ttbl\0spublic\0Z?\0\0', 'latin1');
     expect(d.decodeNoticeFields(raw)).toEqual({
       severity: 'FEHLER',
@@ -109,12 +143,21 @@ describe('backend decoders', () => {
     });
     const md5 = d.decodeAuthentication(Buffer.from([0, 0, 0, 5, 1, 2, 3, 4]));
     expect(md5).toEqual({ kind: 'md5-password', salt: Buffer.from([1, 2, 3, 4]) });
-    const sasl = Buffer.concat([Buffer.from([0, 0, 0, 10]), Buffer.from('SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0')]);
-    expect(d.decodeAuthentication(sasl)).toEqual({ kind: 'sasl', mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'] });
+    const sasl = Buffer.concat([
+      Buffer.from([0, 0, 0, 10]),
+      Buffer.from('SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0'),
+    ]);
+    expect(d.decodeAuthentication(sasl)).toEqual({
+      kind: 'sasl',
+      mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256'],
+    });
     expect(() => d.decodeAuthentication(sasl.subarray(0, sasl.length - 1))).toThrow(/terminator/);
     const cont = d.decodeAuthentication(Buffer.from([0, 0, 0, 11, 0x72, 0x3d]));
     expect(cont).toEqual({ kind: 'sasl-continue', data: Buffer.from('r=') });
-    expect(d.decodeAuthentication(Buffer.from([0, 0, 0, 12, 0x76]))).toEqual({ kind: 'sasl-final', data: Buffer.from('v') });
+    expect(d.decodeAuthentication(Buffer.from([0, 0, 0, 12, 0x76]))).toEqual({
+      kind: 'sasl-final',
+      data: Buffer.from('v'),
+    });
     expect(d.decodeAuthentication(Buffer.from([0, 0, 0, 7]))).toEqual({ kind: 'unsupported', method: 7 });
     expect(() => d.decodeAuthentication(Buffer.from([0, 0, 0]))).toThrow(PgProtocolError);
     expect(() => d.decodeAuthentication(Buffer.from([0, 0, 0, 0, 1]))).toThrow(/trailing/);

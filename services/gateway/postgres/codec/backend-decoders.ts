@@ -43,12 +43,16 @@ export function decodeRowDescription(payload: Buffer): RowField[] {
  * Returns the fields with the formats a Bind asked for: `resultFormats` empty = all text, one code = all columns,
  * else one per column (a mismatch is a protocol error, as in PostgreSQL).
  */
-export function applyResultFormats(fields: readonly RowField[], resultFormats: readonly FormatCode[]): RowField[] {
+export function applyResultFormats(
+  fields: readonly RowField[],
+  resultFormats: readonly FormatCode[],
+): RowField[] {
   if (resultFormats.length > 1 && resultFormats.length !== fields.length) {
     throw new PgProtocolError(`${resultFormats.length} result formats for ${fields.length} columns`);
   }
   return fields.map((f, i) => {
-    const format = resultFormats.length === 0 ? 0 : (resultFormats.length === 1 ? resultFormats[0] : resultFormats[i])!;
+    const format =
+      resultFormats.length === 0 ? 0 : (resultFormats.length === 1 ? resultFormats[0] : resultFormats[i])!;
     return format === f.format ? f : { ...f, format };
   });
 }

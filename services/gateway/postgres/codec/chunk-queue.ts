@@ -42,10 +42,10 @@ export class ChunkQueue {
     const pos = this.#offset + index;
     if (first !== undefined && pos + 4 <= first.length) return first.readInt32BE(pos);
     return (
-      ((this.peekUInt8(index) << 24) |
-        (this.peekUInt8(index + 1) << 16) |
-        (this.peekUInt8(index + 2) << 8) |
-        this.peekUInt8(index + 3)) |
+      (this.peekUInt8(index) << 24) |
+      (this.peekUInt8(index + 1) << 16) |
+      (this.peekUInt8(index + 2) << 8) |
+      this.peekUInt8(index + 3) |
       0
     );
   }

@@ -43,7 +43,13 @@ function decodeStartupMessage(raw: Buffer, version: number): StartupMessage {
     parameters[name] = value;
   }
   r.done();
-  return { type: 'StartupMessage', protocolVersion: version, minorVersion: version & 0xffff, parameters, raw };
+  return {
+    type: 'StartupMessage',
+    protocolVersion: version,
+    minorVersion: version & 0xffff,
+    parameters,
+    raw,
+  };
 }
 
 /** Decodes one complete typed message (`raw` = type byte + int32 length + payload; framing already checked). */

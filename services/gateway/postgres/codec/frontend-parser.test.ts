@@ -9,7 +9,9 @@ import type { FrontendParserOptions } from './frontend-parser.js';
 /** Builds a typed frontend message by hand: type byte, int32 length, payload. */
 function msg(type: string, ...parts: (Buffer | string | number[])[]): Buffer {
   const payload = Buffer.concat(
-    parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Array.isArray(p) ? Buffer.from(p) : p)),
+    parts.map((p) =>
+      typeof p === 'string' ? Buffer.from(p, 'utf8') : Array.isArray(p) ? Buffer.from(p) : p,
+    ),
   );
   const head = Buffer.alloc(5);
   head[0] = type.charCodeAt(0);
@@ -97,7 +99,11 @@ describe('FrontendParser startup phase', () => {
   });
 
   it('accepts a newer minor version and reports it', () => {
-    const raw = Buffer.concat([Buffer.from(int32(0)), Buffer.from(int32(0x30002)), Buffer.from('user\0u\0\0')]);
+    const raw = Buffer.concat([
+      Buffer.from(int32(0)),
+      Buffer.from(int32(0x30002)),
+      Buffer.from('user\0u\0\0'),
+    ]);
     raw.writeInt32BE(raw.length, 0);
     const [m] = parseAll([raw]);
     expect(m).toMatchObject({ type: 'StartupMessage', minorVersion: 2, parameters: { user: 'u' } });
@@ -114,7 +120,11 @@ describe('FrontendParser startup phase', () => {
     expectProtocolError(() => parseAll([unterminated]), '08P01');
     const noFinalNul = Buffer.from([0, 0, 0, 12, 0, 3, 0, 0, 0x75, 0, 0x61, 0]);
     expectProtocolError(() => parseAll([noFinalNul]), '08P01', /missing terminator/);
-    const dup = Buffer.concat([Buffer.from(int32(0)), Buffer.from(int32(0x30000)), Buffer.from('user\0a\0user\0b\0\0')]);
+    const dup = Buffer.concat([
+      Buffer.from(int32(0)),
+      Buffer.from(int32(0x30000)),
+      Buffer.from('user\0a\0user\0b\0\0'),
+    ]);
     dup.writeInt32BE(dup.length, 0);
     expectProtocolError(() => parseAll([dup]), '08P01', /duplicate/);
     const sslBadLen = Buffer.from([0, 0, 0, 9, 0x04, 0xd2, 0x16, 0x2f, 0]);
@@ -146,7 +156,12 @@ describe('FrontendParser typed messages', () => {
   it('parses Parse with parameter type OIDs, including OIDs above 2^31', () => {
     const raw = msg('P', 's1\0', 'select $1, $2\0', int16(2), int32(23), [0xff, 0xff, 0xff, 0xfe]);
     const [m] = afterStartup(raw);
-    expect(m).toMatchObject({ type: 'Parse', name: 's1', query: 'select $1, $2', paramTypes: [23, 0xfffffffe] });
+    expect(m).toMatchObject({
+      type: 'Parse',
+      name: 's1',
+      query: 'select $1, $2',
+      paramTypes: [23, 0xfffffffe],
+    });
     const [viaPg] = afterStartup(serialize.parse({ name: '', text: 'select 1', types: [] }));
     expect(viaPg).toMatchObject({ type: 'Parse', name: '', query: 'select 1', paramTypes: [] });
   });
@@ -177,7 +192,9 @@ describe('FrontendParser typed messages', () => {
       resultFormats: [1],
       raw: [...raw],
     });
-    const [viaPg] = afterStartup(serialize.bind({ portal: '', statement: 'x', values: ['a', null, Buffer.from([1])] }));
+    const [viaPg] = afterStartup(
+      serialize.bind({ portal: '', statement: 'x', values: ['a', null, Buffer.from([1])] }),
+    );
     expect(plain(viaPg!)).toMatchObject({
       type: 'Bind',
       statement: 'x',
@@ -288,10 +305,25 @@ describe('FrontendParser rejects malformed typed messages', () => {
     ['Query without NUL', msg('Q', 'select 1'), '08P01', /Query.*unterminated/],
     ['Query with trailing bytes', msg('Q', 'select 1\0x'), '08P01', /trailing/],
     ['Parse with a short type list', msg('P', '\0select 1\0', int16(2), int32(23)), '08P01', /Parse/],
-    ['Bind truncated in a value', msg('B', '\0\0', int16(0), int16(1), int32(10), [1, 2]), '08P01', /truncated/],
+    [
+      'Bind truncated in a value',
+      msg('B', '\0\0', int16(0), int16(1), int32(10), [1, 2]),
+      '08P01',
+      /truncated/,
+    ],
     ['Bind with bad value length', msg('B', '\0\0', int16(0), int16(1), int32(-2), int16(0)), '08P01', /-2/],
-    ['Bind with format count mismatch', msg('B', '\0\0', int16(2), int16(0), int16(0), int16(1), int32(-1), int16(0)), '08P01', /2 parameter formats for 1/],
-    ['Bind with format code 2', msg('B', '\0\0', int16(1), int16(2), int16(0), int16(0)), '08P01', /format code 2/],
+    [
+      'Bind with format count mismatch',
+      msg('B', '\0\0', int16(2), int16(0), int16(0), int16(1), int32(-1), int16(0)),
+      '08P01',
+      /2 parameter formats for 1/,
+    ],
+    [
+      'Bind with format code 2',
+      msg('B', '\0\0', int16(1), int16(2), int16(0), int16(0)),
+      '08P01',
+      /format code 2/,
+    ],
     ['Describe with bad target', msg('D', 'X', 'n\0'), '08P01', /target/],
     ['Describe empty', msg('D', ''), '08P01', /truncated/],
     ['Close without name', msg('C', 'S'), '08P01', /unterminated/],

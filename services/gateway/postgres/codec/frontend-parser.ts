@@ -63,7 +63,10 @@ export class FrontendParser {
   #error: PgProtocolError | null = null;
 
   constructor(options: FrontendParserOptions = {}) {
-    this.#maxMessageSize = positive(options.maxMessageSize ?? DEFAULT_MAX_FRONTEND_MESSAGE_SIZE, 'maxMessageSize');
+    this.#maxMessageSize = positive(
+      options.maxMessageSize ?? DEFAULT_MAX_FRONTEND_MESSAGE_SIZE,
+      'maxMessageSize',
+    );
     this.#maxStartupSize = positive(
       options.maxStartupMessageSize ?? DEFAULT_MAX_STARTUP_MESSAGE_SIZE,
       'maxStartupMessageSize',
@@ -110,7 +113,9 @@ export class FrontendParser {
     const len = q.peekInt32BE(0);
     if (len < 8) throw new PgProtocolError('invalid length of startup packet');
     if (len > this.#maxStartupSize) {
-      throw new PgProtocolError(`startup packet of ${len} bytes exceeds the limit of ${this.#maxStartupSize}`);
+      throw new PgProtocolError(
+        `startup packet of ${len} bytes exceeds the limit of ${this.#maxStartupSize}`,
+      );
     }
     if (q.length < len) return null;
     const message = decodeStartupPacket(q.take(len));

@@ -1,0 +1,305 @@
+import type { AddressInfo } from 'node:net';
+import { resolveSecret } from '../shared/config/secrets.js';
+import { decodeEvent } from '../shared/events/codec.js';
+import { createTokenVerifier } from '../shared/identity/token-verifier.js';
+import { createKafka } from '../shared/log/kafka.js';
+import { KafkaPublisher } from '../shared/log/publisher.js';
+import { ensureTopics } from '../shared/log/topics.js';
+import type { Logger } from '../shared/logger.js';
+import { startHealthServer } from '../shared/runtime/health-server.js';
+import type { ApprovalConfig } from './config.js';
+import { ApprovalStartError } from './errors.js';
+import { closeGrpc, buildGrpcApi, listenGrpc } from './grpc/grpc-server.js';
+import { buildHttpApi } from './http/http-api.js';
+import { StreamRegistry } from './http/stream-registry.js';
+import { microsNow } from './log/approval-events.js';
+import { LogTail } from './log/log-tail.js';
+import { createApprovalMetrics } from './metrics.js';
+import { NotifyConsumer } from './notify/notify-consumer.js';
+import { WebhookNotifier } from './notify/webhook-notifier.js';
+import { DecisionSweeper } from './review/decision-sweeper.js';
+import { ReviewDesk } from './review/review-desk.js';
+import { ApprovalStore } from './store/approval-store.js';
+
+export type RunningApprovalService = {
+  readonly instanceId: string;
+  /** Base URL of the HTTP API and web page (as listening, not `publicUrl`). */
+  readonly url: string;
+  readonly httpPort: number;
+  /** `host:port` of the gRPC API. */
+  readonly grpcAddress: string;
+  readonly healthPort: number;
+  /** Resolves once the approval log was read to its end (the APIs answer 503 before). */
+  readonly ready: Promise<void>;
+  isReady(): boolean;
+  /** Resolves once the notification consumer joined its group (immediately when no webhooks are configured). */
+  readonly notifyJoined: Promise<void>;
+  readonly store: ApprovalStore;
+  /** Drains: stop accepting, end streams, let calls finish within `timeoutMs`, flush the publisher, leave the log. */
+  stop(opts?: { timeoutMs?: number }): Promise<void>;
+  /** Stops at once without draining anything (tests simulate a crash with it). */
+  abort(): Promise<void>;
+};
+
+const PRUNE_INTERVAL_MS = 10 * 60_000;
+
+/** Starts one approval-service instance (an app factory kept apart from the CLI). */
+export async function startApprovalService(
+  config: ApprovalConfig,
+  baseLog: Logger,
+): Promise<RunningApprovalService> {
+  const log = baseLog.child({ instance: config.instanceId });
+  const topic = config.kafka.topics.approvals;
+  const kafka = createKafka({
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-approval-${config.instanceId}`,
+    logger: log,
+  });
+  const t = config.kafka.topics;
+  if (t.provision) {
+    await ensureTopics(kafka, [
+      {
+        name: topic,
+        partitions: t.partitions,
+        replicationFactor: t.replicationFactor,
+        minInsyncReplicas: t.minInsyncReplicas,
+        retentionMs: t.retentionHours * 3_600_000,
+      },
+    ]);
+  }
+  const targets = config.webhooks.map((w) => ({
+    group: w.group,
+    url: typeof w.url === 'string' ? w.url : resolveSecret(w.url),
+  }));
+  for (const target of targets) {
+    if (!/^https?:$/.test(URL.parse(target.url)?.protocol ?? '')) {
+      throw new ApprovalStartError(`webhook for group ${target.group} is not an http(s) URL`);
+    }
+  }
+
+  const metrics = createApprovalMetrics();
+  const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
+  publisher.start();
+  const verifier = createTokenVerifier({
+    issuer: config.oidc.issuer,
+    audience: config.oidc.audience,
+    ...(config.oidc.jwksUri ? { jwksUri: config.oidc.jwksUri } : {}),
+    agentClaim: config.oidc.agentClaim,
+    groupsClaim: config.oidc.groupsClaim,
+  });
+  const L = config.limits;
+  const store = new ApprovalStore({
+    log,
+    maxApprovals: L.maxApprovals,
+    maxHistory: L.maxHistory,
+    maxWaiters: L.maxWaiters,
+  });
+  const tail = new LogTail({ kafka, log, topic, groupIdPrefix: `gatehouse-approval-${config.instanceId}` });
+  let caughtUp = false;
+  const desk = new ReviewDesk({
+    store,
+    publisher,
+    topic,
+    instanceId: config.instanceId,
+    verifier,
+    log,
+    metrics,
+    isReady: () => caughtUp,
+    foldWaitMs: L.foldWaitMs,
+    maxReasonLength: L.maxReasonLength,
+    maxList: L.maxList,
+  });
+  const sweeper = new DecisionSweeper({
+    store,
+    desk,
+    log,
+    intervalMs: L.sweepIntervalMs,
+    graceMs: L.decideGraceMs,
+    delayMs: Math.floor(Math.random() * (L.expiryJitterMs + 1)),
+    retryMs: Math.max(L.foldWaitMs, 5_000),
+  });
+  const streams = new StreamRegistry(L.maxStreams, metrics);
+
+  let publicUrl = config.publicUrl?.replace(/\/+$/, '') ?? '';
+  const getPublicUrl = (): string => publicUrl;
+
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const onFailure = async (cause: unknown, what: string): Promise<never> => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    throw new ApprovalStartError(`${what}: ${(cause as Error).message}`, { cause });
+  };
+  cleanups.push(() => publisher.close(1_000));
+
+  await tail
+    .start((r) => {
+      let event;
+      try {
+        event = decodeEvent(r.value);
+      } catch (err) {
+        metrics.folded.inc({ kind: 'undecodable' });
+        log.warn(
+          { partition: r.partition, offset: r.offset, err: { message: (err as Error).message } },
+          'undecodable approval event skipped',
+        );
+        return;
+      }
+      const result = store.apply(event);
+      metrics.folded.inc({ kind: result.kind });
+      if (
+        (result.kind === 'reviewed' || result.kind === 'decided' || result.kind === 'requested') &&
+        result.entry.ignored
+      ) {
+        metrics.ignored.inc({ kind: result.kind });
+      }
+    })
+    .catch((err: unknown) => onFailure(err, 'cannot read the approvals topic'));
+  cleanups.push(() => tail.stop());
+  const ready = tail.caughtUp.then(() => {
+    caughtUp = true;
+    metrics.caughtUp.set(1);
+    sweeper.start();
+  });
+
+  const http = buildHttpApi({
+    desk,
+    store,
+    streams,
+    metrics,
+    log,
+    publicUrl: getPublicUrl,
+    tls: config.http.tls,
+  });
+  let httpPort: number;
+  try {
+    await http.listen({ host: config.http.host, port: config.http.port });
+    httpPort = (http.server.address() as AddressInfo).port;
+  } catch (err) {
+    return onFailure(err, `cannot listen on ${config.http.host}:${config.http.port}`);
+  }
+  cleanups.push(() => http.close());
+  const scheme = config.http.tls ? 'https' : 'http';
+  const hostForUrl = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+  const url = `${scheme}://${hostForUrl}:${httpPort}`;
+  if (publicUrl === '') publicUrl = url;
+
+  const grpc = buildGrpcApi({ desk, store, streams, log, publicUrl: getPublicUrl });
+  let grpcPort: number;
+  try {
+    grpcPort = await listenGrpc(grpc, config.grpc.host, config.grpc.port, config.grpc.tls);
+  } catch (err) {
+    return onFailure(err, `cannot listen on ${config.grpc.host}:${config.grpc.port} (gRPC)`);
+  }
+  cleanups.push(() => closeGrpc(grpc, 1_000));
+
+  const notifier = new WebhookNotifier({
+    log: log.child({ component: 'webhooks' }),
+    metrics,
+    ...config.notify,
+  });
+  let notify: NotifyConsumer | undefined;
+  let notifyJoined = Promise.resolve();
+  if (targets.length > 0) {
+    notify = new NotifyConsumer({
+      kafka,
+      log,
+      topic,
+      groupId: config.notify.groupId,
+      store,
+      notifier,
+      targets,
+      publicUrl: getPublicUrl,
+      foldWaitMs: config.notify.foldWaitMs,
+    });
+    notifyJoined = notify.joined;
+    const n = notify;
+    void n
+      .start()
+      .catch((err: unknown) =>
+        log.error({ err: { message: (err as Error).message } }, 'notification consumer failed'),
+      );
+  }
+
+  const gauges = setInterval(() => {
+    metrics.pending.set(store.pendingCount());
+    metrics.held.set(store.size);
+  }, 5_000);
+  gauges.unref();
+  const prune = setInterval(() => {
+    const before = microsNow() - BigInt(Math.round(L.retainDecidedHours * 3_600_000_000));
+    const n = store.pruneDecidedBefore(before);
+    if (n > 0) log.info({ forgotten: n }, 'forgot old decided approvals (memory only)');
+  }, PRUNE_INTERVAL_MS);
+  prune.unref();
+
+  let health: Awaited<ReturnType<typeof startHealthServer>>;
+  try {
+    health = await startHealthServer({
+      host: config.health.host,
+      port: config.health.port,
+      registry: metrics.registry,
+      readiness: () => {
+        const stats = publisher.stats();
+        const fetching = tail.sinceLastFetchMs < 30_000;
+        const kafkaOk = stats.unavailableForMs === 0 && fetching;
+        return {
+          ready: caughtUp && kafkaOk,
+          detail: { caughtUp, kafka: kafkaOk, approvals: store.size, bufferedEvents: stats.bufferedEvents },
+        };
+      },
+    });
+  } catch (err) {
+    return onFailure(err, `cannot listen on ${config.health.host}:${config.health.port} (health)`);
+  }
+  log.info({ http: url, grpcPort, healthPort: health.port, topic }, 'approval service listening');
+
+  let stopped = false;
+  const stopTimers = (): void => {
+    sweeper.stop();
+    clearInterval(gauges);
+    clearInterval(prune);
+  };
+
+  return {
+    instanceId: config.instanceId,
+    url,
+    httpPort,
+    grpcAddress: `${config.grpc.host.includes(':') ? `[${config.grpc.host}]` : config.grpc.host}:${grpcPort}`,
+    healthPort: health.port,
+    ready,
+    isReady: () => caughtUp,
+    notifyJoined,
+    store,
+    async stop(opts = {}) {
+      if (stopped) return;
+      stopped = true;
+      const timeoutMs = opts.timeoutMs ?? 10_000;
+      stopTimers();
+      streams.closeAll();
+      await Promise.all([http.close(), closeGrpc(grpc, timeoutMs)]);
+      await notify?.stop().catch(() => undefined);
+      await notifier.close(Math.min(timeoutMs, 5_000));
+      const { unflushed } = await publisher.close(timeoutMs);
+      if (unflushed > 0) log.error({ unflushed }, 'approval events not acknowledged by Kafka at shutdown');
+      await tail.stop();
+      store.close();
+      await health.close();
+      log.info('approval service stopped');
+    },
+    async abort() {
+      if (stopped) return;
+      stopped = true;
+      stopTimers();
+      http.server.closeAllConnections();
+      grpc.forceShutdown();
+      void http.close();
+      await Promise.all([
+        notify?.stop().catch(() => undefined),
+        notifier.close(0),
+        publisher.close(0),
+        tail.stop(),
+        health.close(),
+      ]);
+      store.close();
+    },
+  };
+}

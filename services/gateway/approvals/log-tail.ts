@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from '../../shared/logger.js';
+
+export type TailRecord = {
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer;
+};
+
+export type LogTailOptions = {
+  kafka: Kafka;
+  log: Logger;
+  topic: string;
+  /** The consumer group is `<prefix>-<random>`: every tail reads the whole topic on its own and commits nothing. */
+  groupIdPrefix: string;
+  /** Longest a fetch waits for new records (also how often an idle tail proves Kafka is reachable). */
+  maxWaitTimeMs?: number;
+  sessionTimeoutMs?: number;
+  maxBytesPerPartition?: number;
+  /** Delay before a consumer that crashed for good is started again. */
+  restartDelayMs?: number;
+};
+
+/**
+ * (Same as services/approval/log/log-tail.ts: a service never imports another one's internals. A candidate for
+ * services/shared/log.)
+ * Reads one topic from the beginning, in order per partition, and hands every record to `onRecord` synchronously.
+ * It commits no offsets (its group is its own and is dropped when it leaves), so every start replays the whole
+ * topic: what the approval service's fold and the gateway's waiter need to rebuild their state.
+ * `caughtUp` resolves once every partition was read up to its end as of the start.
+ */
+export class LogTail {
+  readonly #opts: LogTailOptions;
+  readonly #log: Logger;
+  #consumer: Consumer | undefined;
+  #onRecord: ((r: TailRecord) => void) | undefined;
+  #targets = new Map<number, bigint>();
+  readonly #positions = new Map<number, bigint>();
+  #caughtUp = false;
+  #resolveCaughtUp!: () => void;
+  readonly caughtUp: Promise<void> = new Promise<void>((resolve) => (this.#resolveCaughtUp = resolve));
+  #lastFetchAt = 0;
+  #stopped = false;
+  #restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: LogTailOptions) {
+    this.#opts = opts;
+    this.#log = opts.log.child({ component: 'log-tail', topic: opts.topic });
+  }
+
+  get isCaughtUp(): boolean {
+    return this.#caughtUp;
+  }
+
+  /** Milliseconds since the last successful fetch (Infinity before the first). */
+  get sinceLastFetchMs(): number {
+    return this.#lastFetchAt === 0 ? Number.POSITIVE_INFINITY : Date.now() - this.#lastFetchAt;
+  }
+
+  /** Connects and starts reading; resolves once the consumer runs (not when it caught up: await `caughtUp`). */
+  async start(onRecord: (r: TailRecord) => void): Promise<void> {
+    this.#onRecord = onRecord;
+    await this.#readTargets();
+    await this.#run();
+  }
+
+  async #readTargets(): Promise<void> {
+    const admin = this.#opts.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.#opts.topic);
+      this.#targets = new Map(
+        offsets
+          .filter((o) => BigInt(o.high) > BigInt(o.low))
+          .map((o) => [o.partition, BigInt(o.high)] as const),
+      );
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    this.#checkCaughtUp();
+  }
+
+  async #run(): Promise<void> {
+    const consumer = this.#opts.kafka.consumer({
+      groupId: `${this.#opts.groupIdPrefix}-${randomUUID()}`,
+      sessionTimeout: this.#opts.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: this.#opts.maxWaitTimeMs ?? 1_000,
+      maxBytesPerPartition: this.#opts.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    this.#consumer = consumer;
+    consumer.on(consumer.events.FETCH, () => {
+      this.#lastFetchAt = Date.now();
+    });
+    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+      // Also moves past batches that held only control records (which never reach the handler).
+      const next = BigInt(e.payload.lastOffset) + 1n;
+      if (next > (this.#positions.get(e.payload.partition) ?? 0n))
+        this.#positions.set(e.payload.partition, next);
+      this.#checkCaughtUp();
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.#log.error(
+        { err: { message: e.payload.error.message }, restart: e.payload.restart },
+        'approval log consumer crashed',
+      );
+      if (!e.payload.restart && !this.#stopped) this.#scheduleRestart(consumer);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.#opts.topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.#onBatch(payload),
+    });
+  }
+
+  #scheduleRestart(old: Consumer): void {
+    if (this.#restartTimer) return;
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      void (async () => {
+        await old.disconnect().catch(() => undefined);
+        if (this.#stopped) return;
+        // A new group reads from the beginning again; consumers of the tail de-duplicate on event ids.
+        await this.#run().catch((err: unknown) => {
+          this.#log.error(
+            { err: { message: (err as Error).message } },
+            'approval log consumer restart failed',
+          );
+          this.#scheduleRestart(old);
+        });
+      })();
+    }, this.#opts.restartDelayMs ?? 5_000);
+  }
+
+  #onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    for (const m of batch.messages) {
+      if (!payload.isRunning() || payload.isStale()) break;
+      if (m.value !== null) {
+        try {
+          this.#onRecord?.({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
+        } catch (err) {
+          // The handler folds; it must not throw. A bug there must not stall the whole topic.
+          this.#log.error(
+            { err: { message: (err as Error).message }, partition: batch.partition, offset: m.offset },
+            'record handler failed',
+          );
+        }
+      }
+      this.#positions.set(batch.partition, BigInt(m.offset) + 1n);
+    }
+    this.#checkCaughtUp();
+    return Promise.resolve();
+  }
+
+  #checkCaughtUp(): void {
+    if (this.#caughtUp) return;
+    for (const [partition, target] of this.#targets) {
+      if ((this.#positions.get(partition) ?? 0n) < target) return;
+    }
+    this.#caughtUp = true;
+    this.#log.info({ partitions: this.#targets.size }, 'caught up with the approval log');
+    this.#resolveCaughtUp();
+  }
+
+  /** Resolves true once caught up, false after `timeoutMs`. */
+  async waitCaughtUp(timeoutMs: number): Promise<boolean> {
+    if (this.#caughtUp) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const result = await Promise.race([this.caughtUp.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    await this.#consumer?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,414 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decidedEvent } from '../../services/approval/log/approval-events.js';
+import { draftDecision } from '../../services/approval/model/decision.js';
+import type { RunningApprovalService } from '../../services/approval/service.js';
+import { encodeEvent } from '../../services/shared/events/codec.js';
+import { KafkaPublisher } from '../../services/shared/log/publisher.js';
+import type { RunningIdp } from '../../services/idp/start-idp.js';
+import {
+  api,
+  approvalTestConfig,
+  ddlRequest,
+  folded,
+  identity,
+  startTestApprovalService,
+  startTestIdp,
+  startTestWaiter,
+} from '../support/approval.js';
+import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
+
+/**
+ * Just-in-time approvals against real Kafka and a real OpenID Provider: the gateway-side waiter publishes the
+ * request, reviewers act through the approval service's HTTP API, the waiter resolves from the log.
+ */
+let idp: RunningIdp;
+let topic: string;
+let service: RunningApprovalService;
+let gw: Awaited<ReturnType<typeof startTestWaiter>>;
+const tokens: Record<string, string> = {};
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  idp = await startTestIdp();
+  cleanups.push(() => idp.stop());
+  topic = await uniqueTopic('approvals');
+  service = await startTestApprovalService(approvalTestConfig({ topic, idp }));
+  cleanups.push(() => service.stop({ timeoutMs: 5_000 }));
+  gw = await startTestWaiter({ topic, approvalUrl: service.url });
+  cleanups.push(() => gw.stop());
+  const users: [string, string[], boolean?][] = [
+    ['bob', ['dba']],
+    ['carol', ['dba', 'oncall']],
+    ['dave', ['dev']],
+    ['alice', ['dev', 'dba']], // the requester, also a dba member
+    ['robot', ['dba'], true],
+  ];
+  for (const [user, groups, agent] of users) {
+    tokens[user] = await idp.issueToken({
+      user,
+      groups,
+      email: `${user}@example.test`,
+      agent: agent ?? false,
+    });
+  }
+});
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+describe('approval flow', () => {
+  it('a dba member approves over HTTP and the waiting request resolves approved, with a reuse grant', async () => {
+    const pending = gw.waiter.request(
+      ddlRequest({ requestText: 'ALTER TABLE users ADD COLUMN nickname text' }),
+    );
+    expect(await pending.published).toBe(true);
+    expect(pending.approveUrl).toBe(`${service.url}/approvals/${pending.approvalId}`);
+    await folded(service, pending.approvalId);
+
+    const list = await api(service.url, 'GET', '/v1/approvals?state=pending', tokens.bob);
+    expect(list.status).toBe(200);
+    const listed = list.body.approvals.find((a) => a.id === pending.approvalId);
+    expect(listed).toMatchObject({
+      state: 'pending',
+      requester: { sub: 'alice', agent: true },
+      connection: { name: 'demo-pg', tags: { env: 'prod' } },
+      protocol: 'postgres',
+      request: { text: 'ALTER TABLE users ADD COLUMN nickname text', fingerprint: 'a'.repeat(64) },
+      reasons: ['DDL on connection demo-pg requires approval by dba'],
+      groups: ['dba'],
+      approvalsNeeded: 1,
+    });
+    // an outsider does not even see it
+    const outsiderList = await api(service.url, 'GET', '/v1/approvals?state=pending', tokens.dave);
+    expect(outsiderList.body.approvals.some((a) => a.id === pending.approvalId)).toBe(false);
+
+    const res = await api(service.url, 'POST', `/v1/approvals/${pending.approvalId}/approve`, tokens.bob, {
+      reason: 'planned migration',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.approval.state).toBe('approved');
+    expect(res.body.approval.decision).toMatchObject({
+      outcome: 'approved',
+      reviewer: { sub: 'bob' },
+      approverGroups: ['dba'],
+    });
+
+    const outcome = await pending.outcome;
+    expect(outcome.outcome).toBe('approved');
+    expect(outcome.reviewer?.sub).toBe('bob');
+    expect(outcome.approvers.map((a) => a.sub)).toEqual(['bob']);
+    expect(outcome.reason).toBe('planned migration');
+
+    const grants = gw.waiter.grantsFor('alice', 'demo-pg', 'a'.repeat(64));
+    expect(grants).toEqual([
+      expect.objectContaining({
+        id: pending.approvalId,
+        sub: 'alice',
+        connection: 'demo-pg',
+        groups: ['dba'],
+        approvals: 1,
+      }),
+    ]);
+    const g = grants[0]!;
+    expect(g.expires_at - g.approved_at).toBe(300);
+    expect(gw.waiter.grantsFor('alice', 'other-db', 'a'.repeat(64))).toEqual([]);
+
+    // deciding again is a conflict
+    const again = await api(service.url, 'POST', `/v1/approvals/${pending.approvalId}/reject`, tokens.carol, {
+      reason: 'late',
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toEqual({
+      code: 'GH_ERR_APPROVAL_CONFLICT',
+      message: 'the request was already approved',
+    });
+  });
+
+  it('rejects with a reason (a rejection without one is a 400)', async () => {
+    const pending = gw.waiter.request(ddlRequest({ fingerprint: 'b'.repeat(64) }));
+    await folded(service, pending.approvalId);
+    const noReason = await api(
+      service.url,
+      'POST',
+      `/v1/approvals/${pending.approvalId}/reject`,
+      tokens.bob,
+      {},
+    );
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.error).toEqual({
+      code: 'GH_ERR_APPROVAL_REASON_REQUIRED',
+      message: 'a rejection requires a reason',
+    });
+    const res = await api(service.url, 'POST', `/v1/approvals/${pending.approvalId}/reject`, tokens.carol, {
+      reason: 'not during business hours',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.approval.state).toBe('rejected');
+    const outcome = await pending.outcome;
+    expect(outcome).toMatchObject({ outcome: 'rejected', reason: 'not during business hours' });
+    expect(outcome.reviewer?.sub).toBe('carol');
+    expect(gw.waiter.grantsFor('alice', 'demo-pg', 'b'.repeat(64))).toEqual([]);
+  });
+
+  it('expires when nobody acts: the waiter times out and the service records expired', async () => {
+    const pending = gw.waiter.request(ddlRequest({ ttlSeconds: 2 }));
+    const started = Date.now();
+    const outcome = await pending.outcome;
+    expect(outcome.outcome).toBe('expired');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+    const record = await folded(service, pending.approvalId);
+    const decided = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const r = service.store.get(pending.approvalId);
+        if (r?.decision) return r.decision;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return undefined;
+    })();
+    expect(record.request.ttlSeconds).toBe(2);
+    expect(decided).toMatchObject({
+      outcome: 'expired',
+      reason: 'no decision within 2 s',
+      by: service.instanceId,
+    });
+    const late = await api(service.url, 'POST', `/v1/approvals/${pending.approvalId}/approve`, tokens.bob);
+    expect(late.status).toBe(409);
+    expect(late.body.error.message).toBe('the request was already expired');
+  });
+
+  it('refuses self-approval, outsiders and agents with 403, bad tokens with 401, unknown ids with 404', async () => {
+    const pending = gw.waiter.request(ddlRequest());
+    await folded(service, pending.approvalId);
+    const path = `/v1/approvals/${pending.approvalId}/approve`;
+
+    const self = await api(service.url, 'POST', path, tokens.alice);
+    expect(self.status).toBe(403);
+    expect(self.body.error.code).toBe('GH_ERR_APPROVAL_SELF');
+    expect(self.body.error.message).toBe(
+      'self-approval is not allowed: you requested this approval; another member of dba must approve it',
+    );
+    const outsider = await api(service.url, 'POST', path, tokens.dave);
+    expect(outsider.status).toBe(403);
+    expect(outsider.body.error).toEqual({
+      code: 'GH_ERR_APPROVAL_FORBIDDEN',
+      message: 'only members of dba may review this request',
+    });
+    const robot = await api(service.url, 'POST', path, tokens.robot);
+    expect(robot.status).toBe(403);
+    expect(robot.body.error.message).toBe('AI agents cannot review approvals');
+    const outsiderGet = await api(service.url, 'GET', `/v1/approvals/${pending.approvalId}`, tokens.dave);
+    expect(outsiderGet.status).toBe(403);
+
+    const noToken = await api(service.url, 'POST', path, undefined);
+    expect(noToken.status).toBe(401);
+    expect(noToken.body.error.code).toBe('GH_ERR_APPROVAL_UNAUTHENTICATED');
+    const badToken = await api(service.url, 'POST', path, `${tokens.bob!.slice(0, -4)}AAAA`);
+    expect(badToken.status).toBe(401);
+    expect(badToken.body.error.message).toBe('token signature is invalid');
+    const unknown = await api(
+      service.url,
+      'GET',
+      '/v1/approvals/00000000-0000-4000-8000-000000000000',
+      tokens.bob,
+    );
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('GH_ERR_APPROVAL_NOT_FOUND');
+
+    // nothing of this counted: still pending, with the refusals nowhere in the log
+    const get = await api(service.url, 'GET', `/v1/approvals/${pending.approvalId}`, tokens.alice);
+    expect(get.status).toBe(200);
+    expect(get.body.approval.state).toBe('pending');
+    expect(get.body.approval.history.map((h) => h.kind)).toEqual(['requested']);
+    gw.waiter.cancel(pending.approvalId);
+    expect((await pending.outcome).outcome).toBe('unavailable');
+  });
+
+  it('needs N distinct approvers', async () => {
+    const pending = gw.waiter.request(ddlRequest({ approvalsNeeded: 2, fingerprint: 'c'.repeat(64) }));
+    await folded(service, pending.approvalId);
+    const path = `/v1/approvals/${pending.approvalId}/approve`;
+    const first = await api(service.url, 'POST', path, tokens.bob);
+    expect(first.status).toBe(200);
+    expect(first.body.approval).toMatchObject({
+      state: 'pending',
+      approvals: [{ reviewer: { sub: 'bob' } }],
+    });
+    const twice = await api(service.url, 'POST', path, tokens.bob);
+    expect(twice.status).toBe(409);
+    expect(twice.body.error.message).toBe('you already approved this request; it needs 2 distinct approvers');
+    const second = await api(service.url, 'POST', path, tokens.carol);
+    expect(second.status).toBe(200);
+    expect(second.body.approval.state).toBe('approved');
+    const outcome = await pending.outcome;
+    expect(outcome.approvers.map((a) => a.sub)).toEqual(['bob', 'carol']);
+    expect(gw.waiter.grantsFor('alice', 'demo-pg', 'c'.repeat(64))[0]).toMatchObject({
+      approvals: 2,
+      groups: ['dba'],
+    });
+  });
+
+  it('serves /healthz, /readyz and /metrics', async () => {
+    const base = `http://127.0.0.1:${service.healthPort}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', caughtUp: true, kafka: true });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/gatehouse_approval_events_folded_total\{kind="requested"\} \d+/);
+    expect(metrics).toMatch(
+      /gatehouse_approval_decisions_published_total\{outcome="approved",trigger="review"\} \d+/,
+    );
+  });
+});
+
+describe('approval service instances', () => {
+  it('rebuilds from the log after a crash: a pending request is still pending and approvable', async () => {
+    const crashing = await startTestApprovalService(approvalTestConfig({ topic, idp }));
+    const pending = gw.waiter.request(ddlRequest({ requestText: 'DROP INDEX users_email_idx' }));
+    await folded(crashing, pending.approvalId);
+    await crashing.abort(); // no drain, no cleanup
+
+    const restarted = await startTestApprovalService(approvalTestConfig({ topic, idp }));
+    try {
+      const get = await api(restarted.url, 'GET', `/v1/approvals/${pending.approvalId}`, tokens.bob);
+      expect(get.status).toBe(200);
+      expect(get.body.approval).toMatchObject({
+        state: 'pending',
+        request: { text: 'DROP INDEX users_email_idx' },
+      });
+      // the earlier decided approvals were rebuilt too
+      const approved = await api(restarted.url, 'GET', '/v1/approvals?state=approved', tokens.bob);
+      expect(approved.body.approvals.length).toBeGreaterThanOrEqual(2);
+      const res = await api(
+        restarted.url,
+        'POST',
+        `/v1/approvals/${pending.approvalId}/approve`,
+        tokens.carol,
+      );
+      expect(res.status).toBe(200);
+      expect(res.body.approval.state).toBe('approved');
+      expect((await pending.outcome).outcome).toBe('approved');
+    } finally {
+      await restarted.stop({ timeoutMs: 5_000 });
+    }
+  });
+
+  it('two instances deciding the same request at once produce exactly one outcome', async () => {
+    const other = await startTestApprovalService(approvalTestConfig({ topic, idp }));
+    try {
+      for (let round = 0; round < 3; round++) {
+        const pending = gw.waiter.request(ddlRequest({ fingerprint: `${round}`.repeat(64) }));
+        await folded(service, pending.approvalId);
+        await folded(other, pending.approvalId);
+        const path = (verdict: string) => `/v1/approvals/${pending.approvalId}/${verdict}`;
+        const [a, b] = await Promise.all([
+          api(service.url, 'POST', path('approve'), tokens.bob),
+          api(other.url, 'POST', path('reject'), tokens.carol, { reason: 'no' }),
+        ]);
+        const statuses = [a.status, b.status].sort();
+        expect(statuses).toEqual([200, 409]);
+        const winner = a.status === 200 ? a.body.approval.state : b.body.approval.state;
+        expect(['approved', 'rejected']).toContain(winner);
+        const outcome = await pending.outcome;
+        expect(outcome.outcome).toBe(winner);
+        // both instances agree, and at most one decision counted
+        for (const s of [service, other]) {
+          const r = await folded(s, pending.approvalId);
+          const settled = await (async () => {
+            for (let i = 0; i < 100 && !s.store.get(pending.approvalId)?.decision; i++) {
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+            return s.store.get(pending.approvalId) ?? r;
+          })();
+          expect(settled.decision?.outcome).toBe(winner);
+          const counted = settled.history.filter((h) => h.kind === 'decided' && h.ignored === '');
+          expect(counted).toHaveLength(1);
+        }
+      }
+    } finally {
+      await other.stop({ timeoutMs: 5_000 });
+    }
+  });
+});
+
+describe('conflicting decisions', () => {
+  it('two decisions published at once resolve the same everywhere: the first in log order', async () => {
+    const other = await startTestApprovalService(approvalTestConfig({ topic, idp }));
+    const publishers = [0, 1].map(() => {
+      const p = new KafkaPublisher(testKafka('test-forger'), testLogger, { durableTimeoutMs: 15_000 });
+      p.start();
+      return p;
+    });
+    try {
+      const pending = gw.waiter.request(ddlRequest({ fingerprint: 'e'.repeat(64) }));
+      const record = await folded(service, pending.approvalId);
+      await folded(other, pending.approvalId);
+      const bob = identity('bob', ['dba']);
+      const approved = decidedEvent(record, 'instance-1', {
+        outcome: 'approved',
+        reviewer: bob,
+        reason: '',
+        approvers: [bob],
+        approverGroups: ['dba'],
+      });
+      const expired = decidedEvent(record, 'instance-2', draftDecision(record, 'expired'));
+      await Promise.all(
+        [approved, expired].map((e, i) =>
+          publishers[i]!.publishDurable({
+            topic,
+            key: pending.approvalId,
+            value: Buffer.from(encodeEvent(e)),
+          }),
+        ),
+      );
+      const outcome = await pending.outcome;
+      const decisions = async (s: RunningApprovalService) => {
+        for (let i = 0; i < 100; i++) {
+          const r = s.store.get(pending.approvalId);
+          if (r && r.history.filter((h) => h.kind === 'decided').length === 2) return r;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw new Error('decisions not folded');
+      };
+      const [a, b] = [await decisions(service), await decisions(other)];
+      const order = (r: typeof a) =>
+        r.history.filter((h) => h.kind === 'decided').map((h) => [h.outcome, h.ignored]);
+      expect(order(a)).toEqual(order(b));
+      const counted = order(a).filter(([, ignored]) => ignored === '');
+      expect(counted).toHaveLength(1);
+      expect(a.decision?.outcome).toBe(counted[0]![0]);
+      expect(outcome.outcome).toBe(counted[0]![0]);
+      expect(gw.waiter.grantsFor('alice', 'demo-pg', 'e'.repeat(64)).length).toBe(
+        outcome.outcome === 'approved' ? 1 : 0,
+      );
+    } finally {
+      await Promise.all(publishers.map((p) => p.close(5_000)));
+      await other.stop({ timeoutMs: 5_000 });
+    }
+  });
+});
+
+describe('approval waiter', () => {
+  it('resolves unavailable when the request cannot be published', async () => {
+    const local = await startTestWaiter({ topic, approvalUrl: service.url });
+    await local.publisher.close(1_000);
+    const pending = local.waiter.request(ddlRequest());
+    expect(await pending.published).toBe(false);
+    const outcome = await pending.outcome;
+    expect(outcome.outcome).toBe('unavailable');
+    expect(outcome.reason).toMatch(/approval log cannot be reached/);
+    await local.waiter.stop();
+  });
+
+  it('learns grants from history when it starts after the decision', async () => {
+    const later = await startTestWaiter({ topic, approvalUrl: service.url, nodeId: 'gw-late' });
+    try {
+      await later.waiter.caughtUp;
+      expect(later.waiter.grantsFor('alice', 'demo-pg', 'a'.repeat(64)).length).toBeGreaterThanOrEqual(1);
+      expect(later.waiter.grantsFor(identity('mallory').sub, 'demo-pg', 'a'.repeat(64))).toEqual([]);
+    } finally {
+      await later.stop();
+    }
+  });
+});

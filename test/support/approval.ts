@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseApprovalConfig } from '../../services/approval/config.js';
+import type { ApprovalConfig, ApprovalConfigInput } from '../../services/approval/config.js';
+import { startApprovalService } from '../../services/approval/service.js';
+import type { RunningApprovalService } from '../../services/approval/service.js';
+import type { ApprovalView } from '../../services/approval/model/view.js';
+import { ApprovalWaiter } from '../../services/gateway/approvals/approval-waiter.js';
+import type { ApprovalRequestOptions } from '../../services/gateway/approvals/approval-waiter.js';
+import { startIdp } from '../../services/idp/start-idp.js';
+import type { RunningIdp } from '../../services/idp/start-idp.js';
+import type { Identity } from '../../services/shared/identity/identity.js';
+import { KafkaPublisher } from '../../services/shared/log/publisher.js';
+import { testKafka, testLogger } from './kafka.js';
+import { kafkaBrokers } from './stack.js';
+
+export const AUDIENCE = 'gatehouse';
+
+export function startTestIdp(): Promise<RunningIdp> {
+  return startIdp({ port: 0, audience: AUDIENCE });
+}
+
+/** A validated approval-service config for one test: ephemeral ports, the given topic, no provisioning. */
+export function approvalTestConfig(opts: {
+  topic: string;
+  idp: RunningIdp;
+  instanceId?: string;
+  webhooks?: ApprovalConfigInput['webhooks'];
+  notifyGroupId?: string;
+  limits?: ApprovalConfigInput['limits'];
+  notify?: ApprovalConfigInput['notify'];
+}): ApprovalConfig {
+  return parseApprovalConfig({
+    instanceId: opts.instanceId ?? `approval-test-${randomUUID().slice(0, 8)}`,
+    logLevel: 'silent',
+    kafka: {
+      brokers: kafkaBrokers(),
+      clientId: 'gatehouse-test',
+      topics: { approvals: opts.topic, provision: false },
+      publisher: { durableTimeoutMs: 15_000 },
+    },
+    oidc: { issuer: opts.idp.issuer, audience: AUDIENCE },
+    http: { port: 0 },
+    grpc: { port: 0 },
+    health: { port: 0 },
+    webhooks: opts.webhooks ?? [],
+    notify: {
+      groupId: opts.notifyGroupId ?? `test-notify-${randomUUID()}`,
+      backoffMs: 100,
+      maxBackoffMs: 500,
+      ...opts.notify,
+    },
+    limits: { sweepIntervalMs: 200, expiryJitterMs: 0, decideGraceMs: 2_000, ...opts.limits },
+  });
+}
+
+/** Starts an instance and waits until it has read the approval log. */
+export async function startTestApprovalService(config: ApprovalConfig): Promise<RunningApprovalService> {
+  const service = await startApprovalService(config, testLogger);
+  await service.ready;
+  return service;
+}
+
+/** A gateway-side waiter (with its own publisher) on `topic`, subscribed. */
+export async function startTestWaiter(opts: {
+  topic: string;
+  approvalUrl: string;
+  nodeId?: string;
+  logTimeoutMs?: number;
+}) {
+  const publisher = new KafkaPublisher(testKafka('test-gateway'), testLogger, { durableTimeoutMs: 15_000 });
+  publisher.start();
+  const waiter = new ApprovalWaiter({
+    kafka: testKafka('test-gateway'),
+    publisher,
+    log: testLogger,
+    topic: opts.topic,
+    nodeId: opts.nodeId ?? `gw-test-${randomUUID().slice(0, 8)}`,
+    approvalUrl: opts.approvalUrl,
+    ...(opts.logTimeoutMs === undefined ? {} : { logTimeoutMs: opts.logTimeoutMs }),
+  });
+  await waiter.start();
+  return {
+    waiter,
+    publisher,
+    async stop() {
+      await waiter.stop();
+      await publisher.close(5_000);
+    },
+  };
+}
+
+export const identity = (sub: string, groups: string[] = [], agent = false): Identity => ({
+  sub,
+  email: `${sub}@example.test`,
+  groups,
+  agent,
+  issuer: 'http://idp.test',
+  client_id: 'gatehouse-dev',
+});
+
+/** Request options for a DDL statement by `alice` (an agent) on demo-pg, approvable by `dba`. */
+export function ddlRequest(over: Partial<ApprovalRequestOptions> = {}): ApprovalRequestOptions {
+  return {
+    sessionId: randomUUID(),
+    requester: identity('alice', ['dev'], true),
+    connection: { name: 'demo-pg', tags: { env: 'prod' } },
+    protocol: 'postgres',
+    requestText: 'DROP TABLE audit_log',
+    fingerprint: 'a'.repeat(64),
+    reasons: ['DDL on connection demo-pg requires approval by dba'],
+    groups: ['dba'],
+    approvalsNeeded: 1,
+    ttlSeconds: 60,
+    reuseSeconds: 300,
+    requestId: 1,
+    ...over,
+  };
+}
+
+export type ApiResult<T = Record<string, unknown>> = { status: number; body: T };
+
+/** One JSON call to the approval HTTP API. */
+export async function api<
+  T = { approval: ApprovalView; approvals: ApprovalView[]; error: { code: string; message: string } },
+>(
+  base: string,
+  method: 'GET' | 'POST',
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+): Promise<ApiResult<T>> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text === '' ? {} : JSON.parse(text)) as T };
+}
+
+/** Polls until `check` returns a value (not undefined) or `timeoutMs` passes. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Waits until `service` has folded the approval `id` (it arrives through Kafka). */
+export function folded(service: RunningApprovalService, id: string, timeoutMs = 20_000) {
+  return eventually(() => service.store.get(id), timeoutMs, `approval ${id} to be folded`);
+}

@@ -1,0 +1,245 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../services/shared/config/load-config.js';
+import { createTokenVerifier } from '../../services/shared/identity/index.js';
+import { createKafka } from '../../services/shared/log/kafka.js';
+import { KafkaPublisher } from '../../services/shared/log/publisher.js';
+import { createLogger } from '../../services/shared/logger.js';
+import { gatewayConfigSchema } from '../../services/gateway/config.js';
+import type { SshListenerConfig } from '../../services/gateway/config.js';
+import { loadPolicyBundle } from '../../services/gateway/policy/index.js';
+import type { PolicyEngine } from '../../services/gateway/policy/index.js';
+import { createSshDecider, SshListener, sshConnectionsFromConfig } from '../../services/gateway/ssh/index.js';
+import type { ApprovalWaiter, TextMasker } from '../../services/gateway/ssh/index.js';
+import { startIdp } from '../../services/idp/index.js';
+import type { RunningIdp } from '../../services/idp/index.js';
+import { uniqueTopic } from './kafka.js';
+import { kafkaBrokers, PROJECT_ROOT, stackValue } from './stack.js';
+
+/** An SSH gateway node in process (the listener wired as services/gateway/gateway.ts does), real IdP and Kafka. */
+export type SshGatewayFixture = {
+  idp: RunningIdp;
+  listener: SshListener;
+  publisher: KafkaPublisher;
+  port: number;
+  sessionsTopic: string;
+  /** Every log line of the gateway (JSON). */
+  logs: string[];
+  dir: string;
+  /** The upstream private key the gateway holds (to check it never leaks). */
+  upstreamKey: string;
+  stop(): Promise<void>;
+};
+
+export type SshGatewayFixtureOptions = {
+  /** Replaces the example policy bundle (e.g. a stub that allows forwarding). */
+  policy?: PolicyEngine;
+  maskText?: TextMasker;
+  awaitApproval?: ApprovalWaiter;
+  listener?: Partial<
+    Pick<SshListenerConfig, 'idleTimeoutMs' | 'maxSessions' | 'authTimeoutMs' | 'maskFlushMs'>
+  >;
+};
+
+/** Builds the example policy bundle with the stack's opa into a temporary folder. */
+export function buildPolicyBundle(): string {
+  const out = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
+  execFileSync('bash', [join(PROJECT_ROOT, 'policies', 'build.sh'), out], {
+    env: { ...process.env, OPA_BIN: stackValue('OPA_BIN') },
+    stdio: 'pipe',
+  });
+  return out;
+}
+
+/** A fresh ed25519 key pair in `dir` (`name` and `name.pub`). */
+export function generateKey(dir: string, name: string): string {
+  const file = join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file], { stdio: 'ignore' });
+  return file;
+}
+
+/**
+ * The content masker: services/gateway/masking's `maskText` when that module exists, else a small stand-in for
+ * emails and card numbers (enough to prove the SSH path masks what the detectors name).
+ */
+export async function loadTextMasker(): Promise<TextMasker> {
+  const path = '../../services/gateway/masking/index.js';
+  try {
+    const mod = (await import(path)) as { maskText?: TextMasker };
+    if (typeof mod.maskText === 'function') return mod.maskText;
+  } catch {
+    // not there yet
+  }
+  return (text, detectors) => {
+    let out = text;
+    if (detectors.includes('email')) out = out.replace(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, '[email]');
+    if (detectors.includes('card')) out = out.replace(/\b(?:\d[ -]?){12,18}\d\b/g, '[card]');
+    return out;
+  };
+}
+
+export async function startSshGatewayFixture(
+  opts: SshGatewayFixtureOptions = {},
+): Promise<SshGatewayFixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ssh-gw-'));
+  const hostKey = generateKey(dir, 'gateway_host_key');
+  const otherKey = generateKey(dir, 'not_the_upstream_host_key');
+  const idp = await startIdp({ port: 0, audience: 'gatehouse' });
+  const sessionsTopic = await uniqueTopic('ssh-sessions');
+  const upstream = {
+    host: stackValue('SSH_TARGET_HOST'),
+    port: Number(stackValue('SSH_TARGET_PORT')),
+    user: stackValue('SSH_TARGET_USER'),
+    privateKey: { file: stackValue('SSH_TARGET_KEY_FILE') },
+    hostKey: { file: stackValue('SSH_TARGET_HOST_KEY_FILE') },
+    connectTimeoutMs: 5_000,
+  };
+  const config = parseConfig(
+    gatewayConfigSchema,
+    {
+      nodeId: 'ssh-test-node',
+      logLevel: 'debug',
+      listeners: { ssh: { port: 0, hostKey, ...opts.listener } },
+      oidc: { issuer: idp.issuer, audience: 'gatehouse' },
+      kafka: {
+        brokers: kafkaBrokers(),
+        topics: { sessions: sessionsTopic, approvals: `${sessionsTopic}.approvals` },
+      },
+      policy: { bundleDir: '/nonexistent' },
+      connections: [
+        { name: 'demo-ssh', protocol: 'ssh', upstream, tags: { env: 'demo' } },
+        // Same host, but the pinned key is another one: every login must fail.
+        {
+          name: 'demo-ssh-wrong-pin',
+          protocol: 'ssh',
+          upstream: { ...upstream, hostKey: { file: `${otherKey}.pub` } },
+        },
+        // Nothing listens there.
+        { name: 'demo-ssh-down', protocol: 'ssh', upstream: { ...upstream, port: 1 } },
+      ],
+    },
+    'ssh test gateway config',
+  );
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const log = createLogger({ service: 'gateway', nodeId: config.nodeId, level: 'debug', destination });
+  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: 'ssh-test-gateway', logger: log });
+  const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
+  publisher.start();
+  const policy = opts.policy ?? (await loadPolicyBundle(buildPolicyBundle()));
+  const verifier = createTokenVerifier({
+    issuer: config.oidc.issuer,
+    audience: config.oidc.audience,
+    agentClaim: config.oidc.agentClaim,
+    groupsClaim: config.oidc.groupsClaim,
+  });
+  const sshConfig = config.listeners.ssh!;
+  const listener = new SshListener({
+    config: sshConfig,
+    nodeId: config.nodeId,
+    hostKey: readFileSync(sshConfig.hostKey),
+    connections: sshConnectionsFromConfig(config.connections),
+    verifyToken: (token) => verifier.verify(token),
+    publisher,
+    sessionsTopic,
+    auditBacklog: () => publisher.stats().bufferedBytes,
+    decider: ({ audit, identity, connection, clientAddr, log: sessionLog }) =>
+      createSshDecider({
+        policy: () => policy,
+        audit,
+        identity,
+        connection,
+        clientAddr,
+        startedAt: Math.floor(Date.now() / 1000),
+        log: sessionLog,
+        onDecision: () => undefined,
+        awaitApproval: opts.awaitApproval,
+      }),
+    maskText: opts.maskText ?? (await loadTextMasker()),
+    log: log.child({ listener: 'ssh' }),
+    metrics: { sessionOpened: () => undefined, sessionClosed: () => undefined, loginFailed: () => undefined },
+  });
+  const port = await listener.listen();
+  return {
+    idp,
+    listener,
+    publisher,
+    port,
+    sessionsTopic,
+    logs,
+    dir,
+    upstreamKey: readFileSync(stackValue('SSH_TARGET_KEY_FILE'), 'utf8'),
+    async stop() {
+      await listener.stopAccepting();
+      await listener.drain(2_000);
+      await publisher.close();
+      await idp.stop();
+    },
+  };
+}
+
+export type SshRun = { status: number | null; stdout: Buffer; stderr: string };
+
+/** Options every test run of the real OpenSSH client uses: token auth only, no key files, no host key prompts. */
+export const SSH_CLIENT_OPTIONS = [
+  '-o',
+  'StrictHostKeyChecking=no',
+  '-o',
+  'UserKnownHostsFile=/dev/null',
+  '-o',
+  'PreferredAuthentications=password,keyboard-interactive',
+  '-o',
+  'PubkeyAuthentication=no',
+  '-o',
+  'IdentitiesOnly=yes',
+  '-o',
+  'IdentityAgent=none',
+  '-o',
+  'ConnectTimeout=10',
+] as const;
+
+/**
+ * Runs the real OpenSSH client through `sshpass -e` (the token is SSHPASS) — asynchronously, so the in-process
+ * gateway keeps serving. `stdin` is written and closed (feed for `ssh -tt`).
+ */
+export function runSsh(
+  port: number,
+  user: string,
+  token: string,
+  args: readonly string[],
+  opts: {
+    stdin?: string | Buffer;
+    timeoutMs?: number;
+    extraOptions?: readonly string[];
+    logLevel?: string;
+  } = {},
+): Promise<SshRun> {
+  const options: string[] = [...SSH_CLIENT_OPTIONS, '-o', `LogLevel=${opts.logLevel ?? 'INFO'}`];
+  const child = spawn(
+    'sshpass',
+    ['-e', 'ssh', '-p', String(port), ...options, ...(opts.extraOptions ?? []), `${user}@127.0.0.1`, ...args],
+    { env: { ...process.env, SSHPASS: token }, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  child.stdin.on('error', () => undefined);
+  if (opts.stdin !== undefined) child.stdin.end(opts.stdin);
+  else child.stdin.end();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}
