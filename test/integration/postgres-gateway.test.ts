@@ -6,13 +6,21 @@ import { decodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
 import { startIdp } from '../../services/idp/index.js';
+import { sql } from '../../services/recorder/clickhouse/quote.js';
+import { parseRecorderConfig } from '../../services/recorder/config.js';
+import { startRecorder } from '../../services/recorder/recorder.js';
+import type { Recorder } from '../../services/recorder/recorder.js';
+import { runReplay } from '../../services/recorder/cli/run-replay.js';
+import { testDatabase } from '../support/clickhouse.js';
 import { pgClient, psql, run } from '../support/clients.js';
 import { startGatewayFixture } from '../support/gateway.js';
 import type { GatewayFixture } from '../support/gateway.js';
 import { testKafka, testLogger } from '../support/kafka.js';
-import { stackValue } from '../support/stack.js';
+import { kafkaBrokers, stackValue } from '../support/stack.js';
 
 let fx: GatewayFixture;
+let recorder: Recorder;
+let db: Awaited<ReturnType<typeof testDatabase>>;
 let agentToken: string;
 let humanToken: string;
 let upstreamPassword: string;
@@ -54,6 +62,23 @@ async function sessionEvents(minimum: number): Promise<{ events: Event[]; raw: B
 beforeAll(async () => {
   upstreamPassword = readFileSync(stackValue('PG_TARGET_PASSWORD_FILE'), 'utf8').trim();
   fx = await startGatewayFixture();
+  db = await testDatabase('gatehouse_pg_e2e');
+  recorder = await startRecorder(
+    parseRecorderConfig({
+      nodeId: 'rec-e2e',
+      groupId: `e2e-recorder-${Date.now()}`,
+      kafka: {
+        brokers: kafkaBrokers(),
+        topics: { sessions: fx.sessionsTopic, approvals: `${fx.sessionsTopic}.approvals`, provision: false },
+      },
+      clickhouse: { url: db.opts.url, database: db.opts.database },
+      batch: { maxRows: 500, maxDelayMs: 200 },
+      http: { port: 0 },
+      health: { port: 0 },
+      retentionDays: 0,
+    }),
+    testLogger,
+  );
   agentToken = await fx.idp.issueToken({ user: 'agent-7', agent: true, groups: ['agents'] });
   humanToken = await fx.idp.issueToken({
     user: 'alice',
@@ -63,7 +88,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await recorder?.stop();
   await fx?.stop();
+  await db?.drop();
 });
 
 describe('PostgreSQL through the gateway', () => {
@@ -199,5 +226,78 @@ describe('PostgreSQL through the gateway', () => {
       expect(raw.some((b) => b.includes(secret))).toBe(false);
       expect(fx.logs.some((l) => l.includes(secret))).toBe(false);
     }
+  });
+
+  it('records every statement in ClickHouse exactly once, in order, and replays the transcript', async () => {
+    const marker = `gatehouse_e2e_${Date.now()}`;
+    const r = await psql(fx.pgPort, 'demo-pg', agentToken, [
+      `select '${marker}' as marker, email from customers order by id limit 2`,
+      'delete from customers',
+      `select 2 as "${marker}_second"`,
+    ]);
+    expect(r.stderr).toMatch(/42501/);
+    type Row = {
+      session_id: string;
+      seq_text: string;
+      kind: string;
+      statement: string;
+      decision: string;
+      payload_hex: string;
+    };
+    let rows: Row[] = [];
+    const deadline = Date.now() + 15_000;
+    let sessionId = '';
+    while (Date.now() < deadline) {
+      const found = await db.ch.query<{ session_id: string }>(
+        sql`SELECT session_id FROM events WHERE kind = 'request' AND position(statement, ${marker}) > 0 LIMIT 1`,
+      );
+      sessionId = found[0]?.session_id ?? '';
+      if (sessionId) {
+        rows = await db.ch.query<Row>(
+          sql`SELECT session_id, toString(seq) AS seq_text, kind, statement, decision, hex(payload) AS payload_hex
+              FROM events WHERE session_id = ${sessionId} ORDER BY seq`,
+        );
+        if (rows.some((x) => x.kind === 'session_closed')) break;
+      }
+      await sleep(300);
+    }
+    expect(sessionId).not.toBe('');
+    const seqs = rows.map((x) => Number(x.seq_text));
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // every event once, in order, no gaps
+    const requests = rows.filter((x) => x.kind === 'request').map((x) => x.statement);
+    expect(requests).toEqual([
+      `select '${marker}' as marker, email from customers order by id limit 2`,
+      'delete from customers',
+      `select 2 as "${marker}_second"`,
+    ]);
+    expect(rows.filter((x) => x.kind === 'decision').map((x) => x.decision)).toEqual([
+      'allow',
+      'deny',
+      'allow',
+    ]);
+    // What was recorded is what the client saw: masked, never the raw e-mail or the upstream password.
+    const raw = await direct('select email from customers order by id limit 2');
+    const payloads = Buffer.from(rows.map((x) => x.payload_hex).join(''), 'hex');
+    for (const secret of [
+      ...raw.rows.map((x) => (x as { email: string }).email),
+      upstreamPassword,
+      agentToken,
+    ]) {
+      expect(payloads.includes(secret)).toBe(false);
+    }
+    const out: string[] = [];
+    const code = await runReplay([sessionId, '--recorder', `http://127.0.0.1:${recorder.httpPort}`], {
+      env: {},
+      stdout: (t) => out.push(t),
+      stderr: (t) => out.push(t),
+      fetch,
+      now: () => new Date(),
+    });
+    const transcript = out.join('');
+    expect(code).toBe(0);
+    expect(transcript).toContain('delete from customers');
+    expect(transcript).toMatch(/42501/);
+    expect(transcript).toContain(`${marker}_second`);
+    expect(transcript).not.toContain(raw.rows.map((x) => (x as { email: string }).email)[0]);
   });
 });

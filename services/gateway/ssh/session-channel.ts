@@ -80,6 +80,8 @@ export class SessionChannel {
   constructor(session: Session, deps: ChannelDeps, onClose: () => void) {
     this.#d = deps;
     this.#onClose = onClose;
+    const origEmit = session.emit.bind(session);
+    (session as unknown as { emit: (...a: unknown[]) => boolean }).emit = (...a: unknown[]) => { deps.log.warn({ ev: a[0] }, 'DBG session event'); return origEmit(...(a as [string])); };
     session.on('pty', (accept, reject, info) =>
       this.#enqueue(() => {
         if (this.#state !== ChannelState.Setup) return reject?.();
@@ -133,6 +135,7 @@ export class SessionChannel {
   }
 
   #enqueue(step: () => Promise<void> | void): void {
+    this.#d.log.warn({ state: this.#state }, 'DBG enqueue');
     this.#queue = this.#queue
       .then(() => (this.#state === ChannelState.Closed ? undefined : step()))
       .catch((err: unknown) => this.#internalError(err));
@@ -140,6 +143,7 @@ export class SessionChannel {
 
   async #start(accept: AcceptConnection<ServerChannel>, detail: SshRequestDetail): Promise<void> {
     const client = accept();
+    this.#d.log.warn({ ok: !!client }, 'DBG accepted');
     if (!client) return;
     this.#client = client;
     client.on('error', (err: Error) => this.#d.log.debug({ err: err.message }, 'client channel error'));
