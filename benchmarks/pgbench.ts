@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { loadPolicyBundle, policyTime, sqlFingerprint } from '../services/gateway/policy/index.js';
 import type { PolicyInput } from '../services/gateway/policy/index.js';
 import { analyzeSqlSync, loadSqlParser } from '../services/gateway/sql/index.js';
+import { run } from '../test/support/clients.js';
 import { buildPolicyBundle, startGatewayFixture } from '../test/support/gateway.js';
 import { stackValue } from '../test/support/stack.js';
 
@@ -25,16 +26,16 @@ const clients = values.clients;
 
 type Result = { tps: number; latencyMs: number };
 
-function pgbench(port: number, database: string, user: string, password: string, ssl: boolean): Result {
-  const out = execFileSync(
+/** pgbench runs as a child process without blocking this event loop (the gateway under test runs in it). */
+async function pgbench(port: number, database: string, user: string, password: string, ssl: boolean): Promise<Result> {
+  const r = await run(
     'pgbench',
     ['-n', '-S', '-M', 'prepared', '-T', seconds, '-c', clients, '-j', '2', '-h', '127.0.0.1', '-p', String(port), '-U', user, database],
-    {
-      env: { ...process.env, PGPASSWORD: password, PGSSLMODE: ssl ? 'require' : 'disable' },
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { ...process.env, PGPASSWORD: password, PGSSLMODE: ssl ? 'require' : 'disable' },
+    (Number(seconds) + 60) * 1000,
   );
+  const out = r.stdout;
+  if (r.status !== 0) throw new Error(`pgbench failed (${r.status}): ${r.stderr}`);
   const tps = /tps = ([\d.]+)/.exec(out);
   const lat = /latency average = ([\d.]+) ms/.exec(out);
   if (!tps || !lat) throw new Error(`unexpected pgbench output:\n${out}`);
@@ -99,11 +100,11 @@ async function policyEvalTimes(): Promise<{ p50: number; p99: number; analyzeP50
 
 const password = readFileSync(stackValue('PG_TARGET_PASSWORD_FILE'), 'utf8').trim();
 const user = stackValue('PG_TARGET_USER');
-const direct = pgbench(Number(stackValue('PG_TARGET_PORT')), stackValue('PG_TARGET_PGBENCH_DATABASE'), user, password, false);
+const direct = await pgbench(Number(stackValue('PG_TARGET_PORT')), stackValue('PG_TARGET_PGBENCH_DATABASE'), user, password, false);
 const bouncer = await startPgBouncer(password);
 let viaBouncer: Result;
 try {
-  viaBouncer = pgbench(bouncer.port, 'pgbench', user, password, false);
+  viaBouncer = await pgbench(bouncer.port, 'pgbench', user, password, false);
 } finally {
   bouncer.stop();
 }
@@ -111,7 +112,7 @@ const fx = await startGatewayFixture();
 let viaGateway: Result;
 try {
   const token = await fx.idp.issueToken({ user: 'bench-agent', agent: true, groups: ['agents'], ttlSeconds: 3600 });
-  viaGateway = pgbench(fx.pgPort, 'demo-pgbench', 'bench-agent', token, true);
+  viaGateway = await pgbench(fx.pgPort, 'demo-pgbench', 'bench-agent', token, true);
 } finally {
   await fx.stop();
 }

@@ -7,7 +7,8 @@
 #   cluster.sh status   show the cluster's services
 #
 # Ports (override with the environment): GATEHOUSE_IDP_PORT 19400, GATEHOUSE_PG_PORT 16432,
-# GATEHOUSE_GATEWAY_HEALTH_PORT 19480, GATEHOUSE_RECORDER_PORT 19481, GATEHOUSE_RECORDER_HEALTH_PORT 19482.
+# GATEHOUSE_GATEWAY_HEALTH_PORT 19480, GATEHOUSE_RECORDER_PORT 19481, GATEHOUSE_RECORDER_HEALTH_PORT 19482,
+# GATEHOUSE_APPROVAL_PORT 19483, GATEHOUSE_APPROVAL_GRPC_PORT 19484, GATEHOUSE_APPROVAL_HEALTH_PORT 19485.
 set -euo pipefail
 
 # shellcheck source=../stack/lib.sh
@@ -19,14 +20,18 @@ PG_PORT="${GATEHOUSE_PG_PORT:-16432}"
 GW_HEALTH_PORT="${GATEHOUSE_GATEWAY_HEALTH_PORT:-19480}"
 REC_PORT="${GATEHOUSE_RECORDER_PORT:-19481}"
 REC_HEALTH_PORT="${GATEHOUSE_RECORDER_HEALTH_PORT:-19482}"
+APPROVAL_PORT="${GATEHOUSE_APPROVAL_PORT:-19483}"
+APPROVAL_GRPC_PORT="${GATEHOUSE_APPROVAL_GRPC_PORT:-19484}"
+APPROVAL_HEALTH_PORT="${GATEHOUSE_APPROVAL_HEALTH_PORT:-19485}"
 GATEHOUSE=(node "$PROJECT_ROOT/bin/gatehouse.js")
-SERVICES=(idp gateway recorder)
+SERVICES=(idp approval gateway recorder)
 
 service_port() {
   case $1 in
     idp) echo "$IDP_PORT" ;;
     gateway) echo "$GW_HEALTH_PORT" ;;
     recorder) echo "$REC_HEALTH_PORT" ;;
+    approval) echo "$APPROVAL_HEALTH_PORT" ;;
   esac
 }
 
@@ -35,6 +40,7 @@ ready_url() {
     idp) echo "http://$BIND_HOST:$IDP_PORT/.well-known/openid-configuration" ;;
     gateway) echo "http://$BIND_HOST:$GW_HEALTH_PORT/readyz" ;;
     recorder) echo "http://$BIND_HOST:$REC_HEALTH_PORT/readyz" ;;
+    approval) echo "http://$BIND_HOST:$APPROVAL_HEALTH_PORT/readyz" ;;
   esac
 }
 
@@ -70,6 +76,8 @@ kafka:
   topics: { replicationFactor: $rf, minInsyncReplicas: $isr }
 policy:
   bundleDir: $CLUSTER_DIR/policy
+approvals:
+  url: http://$BIND_HOST:$APPROVAL_PORT
 connections:
   - name: demo-pg
     protocol: postgres
@@ -99,6 +107,18 @@ clickhouse:
 http: { host: $BIND_HOST, port: $REC_PORT }
 health: { host: $BIND_HOST, port: $REC_HEALTH_PORT }
 YAML
+  cat >"$CLUSTER_DIR/approval.yaml" <<YAML
+# Written by deploy/cluster/cluster.sh.
+instanceId: local-approval-1
+kafka:
+  brokers: [${brokers%,}]
+  topics: { replicationFactor: $rf, minInsyncReplicas: $isr }
+oidc: { issuer: http://$BIND_HOST:$IDP_PORT, audience: gatehouse }
+http: { host: $BIND_HOST, port: $APPROVAL_PORT }
+grpc: { host: $BIND_HOST, port: $APPROVAL_GRPC_PORT }
+health: { host: $BIND_HOST, port: $APPROVAL_HEALTH_PORT }
+publicUrl: http://$BIND_HOST:$APPROVAL_PORT
+YAML
 }
 
 start_service() { # start_service <name> <args>...
@@ -120,13 +140,14 @@ start_service() { # start_service <name> <args>...
 append_env() {
   local tmp
   tmp=$(mktemp)
-  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_CLUSTER_DIR)=' "$ENV_FILE" >"$tmp" || true
+  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_APPROVAL_URL|GATEHOUSE_CLUSTER_DIR)=' "$ENV_FILE" >"$tmp" || true
   cat >>"$tmp" <<ENV
 GATEHOUSE_OIDC_ISSUER=http://$BIND_HOST:$IDP_PORT
 GATEHOUSE_PG_HOST=$BIND_HOST
 GATEHOUSE_PG_PORT=$PG_PORT
 GATEHOUSE_RECORDER_URL=http://$BIND_HOST:$REC_PORT
 GATEHOUSE_GATEWAY_HEALTH_URL=http://$BIND_HOST:$GW_HEALTH_PORT
+GATEHOUSE_APPROVAL_URL=http://$BIND_HOST:$APPROVAL_PORT
 GATEHOUSE_CLUSTER_DIR=$CLUSTER_DIR
 ENV
   mv "$tmp" "$ENV_FILE"
@@ -134,9 +155,10 @@ ENV
 
 cmd_up() {
   bash "$STACK_SCRIPT" up
-  [[ -f $PROJECT_ROOT/dist/services/cli/main.js ]] || (cd "$PROJECT_ROOT" && npm run --silent build)
+  (cd "$PROJECT_ROOT" && npm run --silent build) # the services run from dist/
   write_configs
   start_service idp idp --port "$IDP_PORT" --host "$BIND_HOST" --jwks-file "$CLUSTER_DIR/idp-jwks.json"
+  start_service approval approval --config "$CLUSTER_DIR/approval.yaml"
   start_service gateway gateway --config "$CLUSTER_DIR/gateway.yaml"
   start_service recorder recorder --config "$CLUSTER_DIR/recorder.yaml"
   append_env
@@ -148,12 +170,15 @@ Gatehouse is running. Connect as an AI agent with psql:
   psql "host=$BIND_HOST port=$PG_PORT dbname=demo-pg user=agent-1 sslmode=require"
 
 Sessions and replays:  node bin/gatehouse.js sessions --recorder http://$BIND_HOST:$REC_PORT
+Approvals (reviewer page): http://$BIND_HOST:$APPROVAL_PORT/
+  GATEHOUSE_TOKEN=\$(node bin/gatehouse.js token --issuer http://$BIND_HOST:$IDP_PORT --user dora --groups dba) \\
+    node bin/gatehouse.js approvals list --url http://$BIND_HOST:$APPROVAL_PORT
 EOF_HELP
 }
 
 cmd_down() {
   local name pid
-  for name in recorder gateway idp; do
+  for name in recorder gateway approval idp; do
     pid=$(read_pid "$RUN_DIR/$name.pid")
     if [[ -n $pid ]]; then
       stop_pids "$STOP_TIMEOUT" "$pid"

@@ -33,6 +33,11 @@ export function createApprovalMetrics(registry = new Registry()) {
       help: '1 once the approval log was read to its end at start',
       registers: [registry],
     }),
+    lag: new Gauge({
+      name: 'gatehouse_approval_consumer_lag',
+      help: 'Approval-log records not yet folded (sum over partitions, as of the last batch)',
+      registers: [registry],
+    }),
     reviews: new Counter({
       name: 'gatehouse_approval_reviews_total',
       help: 'Review calls, by verdict and result (accepted, refused, unavailable)',

@@ -222,6 +222,7 @@ export async function startApprovalService(
   const gauges = setInterval(() => {
     metrics.pending.set(store.pendingCount());
     metrics.held.set(store.size);
+    metrics.lag.set(tail.lag);
   }, 5_000);
   gauges.unref();
   const prune = setInterval(() => {

@@ -18,6 +18,22 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'print a recorded session as a transcript (SESSION_ID)',
     run: async (argv) => (await import('../recorder/main.js')).runReplay(argv),
   },
+  approval: {
+    summary: 'run an approval service (--config FILE)',
+    run: async (argv) => (await import('../approval/main.js')).runApproval(argv),
+  },
+  approvals: {
+    summary: 'list or show approval requests (list [--state pending] | show ID)',
+    run: async (argv) => (await import('../approval/main.js')).runApprovals(argv),
+  },
+  approve: {
+    summary: 'approve a held request (ID) with your token (GATEHOUSE_TOKEN)',
+    run: async (argv) => (await import('../approval/main.js')).runApprove(argv),
+  },
+  reject: {
+    summary: 'reject a held request (ID --reason TEXT)',
+    run: async (argv) => (await import('../approval/main.js')).runReject(argv),
+  },
   idp: {
     summary: 'run the local development OIDC provider',
     run: async (argv) => (await import('../idp/main.js')).runIdp(argv),

@@ -157,6 +157,17 @@ export const gatewayConfigSchema = z
       clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
     }),
     kafka: kafkaConfigSchema,
+    /** Just-in-time approvals. Without this section, requests that need approval are refused. */
+    approvals: z
+      .strictObject({
+        /** Public URL of the approval service (approve links: `<url>/approvals/<id>`). */
+        url: z.url(),
+        /** Requests held for approval on this node at once; more are refused as unavailable. */
+        maxPending: z.number().int().min(1).default(1000),
+        /** Held requests fail as unavailable once the approvals topic could not be read this long. */
+        logTimeoutMs: z.number().int().min(1000).default(15_000),
+      })
+      .optional(),
     policy: z.strictObject({
       /** Folder with policy.wasm, data.json and revision, as written by policies/build.sh. */
       bundleDir: z.string(),

@@ -10,6 +10,7 @@ import type { Logger } from '../shared/logger.js';
 import { startHealthServer } from '../shared/runtime/health-server.js';
 import type { GatewayConfig } from './config.js';
 import { createCopyMasker, createRowMaskerFactory } from './masking/index.js';
+import { ApprovalWaiter } from './approvals/approval-waiter.js';
 import { createGatewayMetrics } from './metrics.js';
 import { loadPolicyBundle } from './policy/index.js';
 import type { PolicyEngine } from './policy/index.js';
@@ -56,6 +57,22 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
   publisher.start();
   const metrics = createGatewayMetrics(() => publisher);
+  let approvals: ApprovalWaiter | undefined;
+  if (config.approvals) {
+    approvals = new ApprovalWaiter({
+      kafka,
+      publisher,
+      log,
+      topic: t.approvals,
+      nodeId: config.nodeId,
+      approvalUrl: config.approvals.url,
+      maxPending: config.approvals.maxPending,
+      logTimeoutMs: config.approvals.logTimeoutMs,
+      onOrphanDecision: (o) =>
+        log.info({ approval: o.approvalId, outcome: o.decided.outcome }, 'decision for a request whose client is gone'),
+    });
+    await approvals.start();
+  }
   const policy: PolicyEngine = await loadPolicyBundle(config.policy.bundleDir);
   await loadSqlParser();
   const analyses = new SqlAnalysisCache();
@@ -112,6 +129,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           clientAddr: clientAddr.replace(/:\d+$/, ''),
           startedAt: Math.floor(Date.now() / 1000),
           log: log.child({ session: audit.sessionId }),
+          ...(approvals ? { approvals } : {}),
           onDecision: (r) => {
             metrics.evalSeconds.observe(r.evalMicros / 1e6);
             const decision = r.failedClosed
@@ -144,9 +162,15 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     readiness: () => {
       const stats = publisher.stats();
       const kafkaOk = publisher.connected && stats.unavailableForMs === 0;
+      const approvalsOk = approvals ? approvals.isHealthy() : true;
       return {
-        ready: kafkaOk,
-        detail: { kafka: kafkaOk, policyRevision: policy.revision, bufferedEvents: stats.bufferedEvents },
+        ready: kafkaOk && approvalsOk,
+        detail: {
+          kafka: kafkaOk,
+          approvals: approvals ? approvalsOk : 'off',
+          policyRevision: policy.revision,
+          bufferedEvents: stats.bufferedEvents,
+        },
       };
     },
   });
@@ -158,6 +182,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     async stop(drainMs = 10_000) {
       await pg?.stopAccepting();
       await pg?.drain(drainMs);
+      await approvals?.stop();
       const result = await publisher.close();
       await health.close();
       return result;

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import type * as PlaywrightCore from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import type { RunningIdp } from '../../services/idp/start-idp.js';
@@ -10,18 +13,22 @@ import {
   startTestWaiter,
 } from '../support/approval.js';
 import { uniqueTopic } from '../support/kafka.js';
+import { stackEnv } from '../support/stack.js';
 
-type Playwright = typeof import('playwright-core');
+type Playwright = typeof PlaywrightCore;
 
 /** The reviewer page in headless Chromium. Needs the `playwright-core` package and /usr/bin/chromium. */
 const playwright: Playwright | undefined = await import('playwright-core').then(
-  (m) => m as Playwright,
+  (m) => m,
   () => undefined,
 );
-if (!playwright) {
-  console.warn('approval-web.test.ts skipped: playwright-core is not installed (npm i -D playwright-core)');
-}
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_BIN ?? stackEnv().CHROMIUM_BIN ?? '/usr/bin/chromium';
+const skipReason = !playwright
+  ? 'playwright-core is not installed (npm i -D playwright-core)'
+  : !existsSync(CHROMIUM)
+    ? `no Chromium at ${CHROMIUM} (set CHROMIUM_BIN)`
+    : undefined;
+if (skipReason) console.warn(`approval-web.test.ts skipped: ${skipReason}`);
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -35,11 +42,11 @@ const CHROMIUM_ARGS = [
 const HOSTILE_SQL =
   'DROP TABLE "x"; -- </pre><script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> & &amp;';
 
-describe.skipIf(!playwright)('reviewer web page (headless Chromium)', () => {
+describe.skipIf(skipReason !== undefined)('reviewer web page (headless Chromium)', () => {
   let idp: RunningIdp;
   let service: RunningApprovalService;
   let gw: Awaited<ReturnType<typeof startTestWaiter>>;
-  let browser: Awaited<ReturnType<Playwright['chromium']['launch']>>;
+  let browser: Browser;
   const cleanups: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
@@ -78,8 +85,8 @@ describe.skipIf(!playwright)('reviewer web page (headless Chromium)', () => {
     expect(await card.textContent()).toContain('alice@example.test (AI agent)');
     expect(await card.textContent()).toContain('DDL on connection demo-pg requires approval by dba');
     expect(await page.locator('main img, main script').count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
-    expect(await page.evaluate(() => sessionStorage.getItem('gatehouse.approvals.token'))).toBe(token);
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
+    expect(await page.evaluate("sessionStorage.getItem('gatehouse.approvals.token')")).toBe(token);
     expect(await page.inputValue('#token')).toBe('');
     await page.locator('#live.on').waitFor({ timeout: 10_000 });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,13 +11,28 @@ import { startGateway } from '../../services/gateway/gateway.js';
 import type { RunningGateway } from '../../services/gateway/gateway.js';
 import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
-import { brokerCount } from './kafka.js';
+import type { RunningApprovalService } from '../../services/approval/service.js';
+import { ensureTopics } from '../../services/shared/log/topics.js';
+import { approvalTestConfig, startTestApprovalService } from './approval.js';
+import { brokerCount, testKafka } from './kafka.js';
 import { kafkaBrokers, PROJECT_ROOT, stackValue } from './stack.js';
 
-/** Builds the example policy bundle with the stack's opa into a temporary folder. */
-export function buildPolicyBundle(): string {
+/**
+ * Builds the example policy bundle with the stack's opa into a temporary folder. `editData` may change the
+ * policy's configuration document (policies/gatehouse/data.json) first, e.g. to shorten an approval window.
+ */
+export function buildPolicyBundle(editData?: (data: Record<string, unknown>) => void): string {
   const out = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
-  execFileSync('bash', [join(PROJECT_ROOT, 'policies', 'build.sh'), out], {
+  let src = join(PROJECT_ROOT, 'policies', 'gatehouse');
+  if (editData) {
+    const copy = mkdtempSync(join(tmpdir(), 'gatehouse-policy-src-'));
+    cpSync(src, copy, { recursive: true });
+    const data = JSON.parse(readFileSync(join(copy, 'data.json'), 'utf8')) as Record<string, unknown>;
+    editData(data);
+    writeFileSync(join(copy, 'data.json'), JSON.stringify(data));
+    src = copy;
+  }
+  execFileSync('bash', [join(PROJECT_ROOT, 'policies', 'build.sh'), out, src], {
     env: { ...process.env, OPA_BIN: stackValue('OPA_BIN') },
     stdio: 'pipe',
   });
@@ -57,6 +72,7 @@ export function selfSignedCert(dir: string): { cert: string; key: string } {
 /** Everything a gateway test needs: a real OIDC provider, a real gateway node, and the captured log lines. */
 export type GatewayFixture = {
   idp: RunningIdp;
+  approval: RunningApprovalService | undefined;
   gateway: RunningGateway;
   sessionsTopic: string;
   logs: string[];
@@ -65,13 +81,23 @@ export type GatewayFixture = {
   stop(): Promise<void>;
 };
 
-export async function startGatewayFixture(opts: { allowPlaintext?: boolean } = {}): Promise<GatewayFixture> {
+export async function startGatewayFixture(
+  opts: { allowPlaintext?: boolean; approvals?: boolean; editPolicyData?: (data: Record<string, unknown>) => void } = {},
+): Promise<GatewayFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-gw-'));
   const idp = await startIdp({ port: 0, audience: 'gatehouse' });
-  const bundleDir = buildPolicyBundle();
+  const bundleDir = buildPolicyBundle(opts.editPolicyData);
   const tls = selfSignedCert(dir);
   const sessionsTopic = `test.sessions.${randomUUID().slice(0, 8)}`;
+  const approvalsTopic = `${sessionsTopic}.approvals`;
   const rf = Math.min(3, brokerCount());
+  let approval: RunningApprovalService | undefined;
+  if (opts.approvals) {
+    await ensureTopics(testKafka(), [
+      { name: approvalsTopic, partitions: 3, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
+    ]);
+    approval = await startTestApprovalService(approvalTestConfig({ topic: approvalsTopic, idp }));
+  }
   const config = parseConfig(
     gatewayConfigSchema,
     {
@@ -84,13 +110,14 @@ export async function startGatewayFixture(opts: { allowPlaintext?: boolean } = {
         brokers: kafkaBrokers(),
         topics: {
           sessions: sessionsTopic,
-          approvals: `${sessionsTopic}.approvals`,
+          approvals: approvalsTopic,
           partitions: 6,
           replicationFactor: rf,
           minInsyncReplicas: rf >= 3 ? 2 : 1,
         },
       },
       policy: { bundleDir },
+      ...(approval ? { approvals: { url: approval.url } } : {}),
       connections: [
         {
           name: 'demo-pg',
@@ -131,6 +158,7 @@ export async function startGatewayFixture(opts: { allowPlaintext?: boolean } = {
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   return {
     idp,
+    approval,
     gateway,
     sessionsTopic,
     logs,
@@ -138,6 +166,7 @@ export async function startGatewayFixture(opts: { allowPlaintext?: boolean } = {
     pgPort: gateway.postgresPort!,
     async stop() {
       await gateway.stop(2_000);
+      await approval?.stop();
       await idp.stop();
     },
   };

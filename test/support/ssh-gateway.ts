@@ -13,7 +13,8 @@ import type { SshListenerConfig } from '../../services/gateway/config.js';
 import { loadPolicyBundle } from '../../services/gateway/policy/index.js';
 import type { PolicyEngine } from '../../services/gateway/policy/index.js';
 import { createSshDecider, SshListener, sshConnectionsFromConfig } from '../../services/gateway/ssh/index.js';
-import type { ApprovalWaiter, TextMasker } from '../../services/gateway/ssh/index.js';
+import type { SshApprovalHook, TextMaskerFactory } from '../../services/gateway/ssh/index.js';
+import { detectorsFor, maskText } from '../../services/gateway/masking/index.js';
 import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
 import { uniqueTopic } from './kafka.js';
@@ -37,8 +38,8 @@ export type SshGatewayFixture = {
 export type SshGatewayFixtureOptions = {
   /** Replaces the example policy bundle (e.g. a stub that allows forwarding). */
   policy?: PolicyEngine;
-  maskText?: TextMasker;
-  awaitApproval?: ApprovalWaiter;
+  textMasker?: TextMaskerFactory;
+  awaitApproval?: SshApprovalHook;
   listener?: Partial<
     Pick<SshListenerConfig, 'idleTimeoutMs' | 'maxSessions' | 'authTimeoutMs' | 'maskFlushMs'>
   >;
@@ -61,25 +62,11 @@ export function generateKey(dir: string, name: string): string {
   return file;
 }
 
-/**
- * The content masker: services/gateway/masking's `maskText` when that module exists, else a small stand-in for
- * emails and card numbers (enough to prove the SSH path masks what the detectors name).
- */
-export async function loadTextMasker(): Promise<TextMasker> {
-  const path = '../../services/gateway/masking/index.js';
-  try {
-    const mod = (await import(path)) as { maskText?: TextMasker };
-    if (typeof mod.maskText === 'function') return mod.maskText;
-  } catch {
-    // not there yet
-  }
-  return (text, detectors) => {
-    let out = text;
-    if (detectors.includes('email')) out = out.replace(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, '[email]');
-    if (detectors.includes('card')) out = out.replace(/\b(?:\d[ -]?){12,18}\d\b/g, '[card]');
-    return out;
-  };
-}
+/** The content masker of services/gateway/masking, as gateway.ts wires it. */
+export const textMasker: TextMaskerFactory = (names) => {
+  const detectors = detectorsFor(names);
+  return (text) => maskText(text, detectors);
+};
 
 export async function startSshGatewayFixture(
   opts: SshGatewayFixtureOptions = {},
@@ -163,7 +150,7 @@ export async function startSshGatewayFixture(
         onDecision: () => undefined,
         awaitApproval: opts.awaitApproval,
       }),
-    maskText: opts.maskText ?? (await loadTextMasker()),
+    textMasker: opts.textMasker ?? textMasker,
     log: log.child({ listener: 'ssh' }),
     metrics: { sessionOpened: () => undefined, sessionClosed: () => undefined, loginFailed: () => undefined },
   });
@@ -218,14 +205,19 @@ export function runSsh(
   opts: {
     stdin?: string | Buffer;
     timeoutMs?: number;
-    extraOptions?: readonly string[];
+    /** Replaces SSH_CLIENT_OPTIONS (OpenSSH keeps the first value of an option, so they cannot be overridden). */
+    options?: readonly string[];
     logLevel?: string;
   } = {},
 ): Promise<SshRun> {
-  const options: string[] = [...SSH_CLIENT_OPTIONS, '-o', `LogLevel=${opts.logLevel ?? 'INFO'}`];
+  const options: string[] = [
+    ...(opts.options ?? SSH_CLIENT_OPTIONS),
+    '-o',
+    `LogLevel=${opts.logLevel ?? 'INFO'}`,
+  ];
   const child = spawn(
     'sshpass',
-    ['-e', 'ssh', '-p', String(port), ...options, ...(opts.extraOptions ?? []), `${user}@127.0.0.1`, ...args],
+    ['-e', 'ssh', '-p', String(port), ...options, `${user}@127.0.0.1`, ...args],
     { env: { ...process.env, SSHPASS: token }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   const out: Buffer[] = [];

@@ -36,6 +36,7 @@ export class LogTail {
   #onRecord: ((r: TailRecord) => void) | undefined;
   #targets = new Map<number, bigint>();
   readonly #positions = new Map<number, bigint>();
+  readonly #lag = new Map<number, number>();
   #caughtUp = false;
   #resolveCaughtUp!: () => void;
   readonly caughtUp: Promise<void> = new Promise<void>((resolve) => (this.#resolveCaughtUp = resolve));
@@ -55,6 +56,13 @@ export class LogTail {
   /** Milliseconds since the last successful fetch (Infinity before the first). */
   get sinceLastFetchMs(): number {
     return this.#lastFetchAt === 0 ? Number.POSITIVE_INFINITY : Date.now() - this.#lastFetchAt;
+  }
+
+  /** Records behind the end of the log, summed over partitions, as of the last batch of each. */
+  get lag(): number {
+    let sum = 0;
+    for (const n of this.#lag.values()) sum += Number.isFinite(n) && n > 0 ? n : 0;
+    return sum;
   }
 
   /** Connects and starts reading; resolves once the consumer runs (not when it caught up: await `caughtUp`). */
@@ -99,6 +107,7 @@ export class LogTail {
       const next = BigInt(e.payload.lastOffset) + 1n;
       if (next > (this.#positions.get(e.payload.partition) ?? 0n))
         this.#positions.set(e.payload.partition, next);
+      this.#lag.set(e.payload.partition, Number(e.payload.offsetLag));
       this.#checkCaughtUp();
     });
     consumer.on(consumer.events.CRASH, (e) => {

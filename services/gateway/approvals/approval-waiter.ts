@@ -1,12 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { create } from '@bufbuild/protobuf';
 import type { Kafka } from 'kafkajs';
-import {
-  ApprovalRequestedSchema,
-  ConnectionSchema,
-  EventSchema,
-  IdentitySchema,
-} from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type {
   ApprovalDecided,
   ApprovalRequested,
@@ -21,6 +14,10 @@ import type { PolicyGrant } from '../policy/types.js';
 import { ApprovalLogUnavailableError } from './errors.js';
 import { GrantCache } from './grant-cache.js';
 import { LogTail } from './log-tail.js';
+import { buildApprovalRequest } from './requested-event.js';
+import type { ApprovalRequestOptions } from './requested-event.js';
+
+export type { ApprovalRequestOptions } from './requested-event.js';
 
 export type ApprovalWaiterOptions = {
   kafka: Kafka;
@@ -47,29 +44,6 @@ export type ApprovalWaiterOptions = {
   /** Called for the first decision of an approval this node requested but no longer waits for (client gone). */
   onOrphanDecision?: (decision: OrphanDecision) => void;
   now?: () => number;
-};
-
-export type ApprovalRequestOptions = {
-  /** The requester's gateway session. */
-  sessionId: string;
-  /** Default: the waiter's node id. */
-  nodeId?: string;
-  requester: Identity;
-  connection: { name: string; tags?: Readonly<Record<string, string>> };
-  protocol: string;
-  /** The exact request text. */
-  requestText: string;
-  /** `input.request.fingerprint`: what a reuse grant is bound to. */
-  fingerprint: string;
-  /** The policy's reasons. */
-  reasons: readonly string[];
-  groups: readonly string[];
-  approvalsNeeded: number;
-  ttlSeconds: number;
-  reuseSeconds: number;
-  /** The request's number in its session (events refer to it). */
-  requestId?: number;
-  policyRevision?: string;
 };
 
 export type ApprovalOutcome = {
@@ -101,20 +75,6 @@ export type OrphanDecision = {
 };
 
 type Held = { resolve: (o: ApprovalOutcome) => void; timer: NodeJS.Timeout };
-
-const TRUNCATED = (n: number) =>
-  `\n… [${n} more characters not shown; the fingerprint covers the full request]`;
-
-function protoIdentity(i: Identity): ProtoIdentity {
-  return create(IdentitySchema, {
-    sub: i.sub,
-    email: i.email,
-    groups: [...i.groups],
-    agent: i.agent,
-    issuer: i.issuer,
-    clientId: i.client_id,
-  });
-}
 
 function identityOf(p: ProtoIdentity | undefined): Identity | undefined {
   if (!p || p.sub === '') return undefined;
@@ -225,35 +185,13 @@ export class ApprovalWaiter {
     const ttlMs = Math.max(1, opts.ttlSeconds) * 1000;
     const expiresAt = new Date(nowMs + ttlMs);
     const nowMicros = BigInt(nowMs) * 1000n;
-    const text =
-      opts.requestText.length > this.#o.maxRequestTextLength
-        ? opts.requestText.slice(0, this.#o.maxRequestTextLength) +
-          TRUNCATED(opts.requestText.length - this.#o.maxRequestTextLength)
-        : opts.requestText;
-    const connection = create(ConnectionSchema, {
-      name: opts.connection.name,
-      protocol: opts.protocol,
-      tags: { ...(opts.connection.tags ?? {}) },
-    });
-    const requester = protoIdentity(opts.requester);
-    const nodeId = opts.nodeId ?? this.#o.nodeId;
-    const requested = create(ApprovalRequestedSchema, {
+    const { requested, event } = buildApprovalRequest(opts, {
       approvalId,
-      requestId: opts.requestId ?? 0,
-      requestText: text,
-      requestHash: opts.fingerprint,
-      reasons: [...opts.reasons],
-      groups: [...opts.groups],
-      approvalsNeeded: Math.max(1, opts.approvalsNeeded),
-      expiresMicros: nowMicros + BigInt(ttlMs) * 1000n,
-      reuseSeconds: Math.max(0, opts.reuseSeconds),
       approveUrl,
-      sessionId: opts.sessionId,
-      nodeId,
-      requester,
-      connection,
-      protocol: opts.protocol,
-      ttlSeconds: Math.max(1, opts.ttlSeconds),
+      nodeId: opts.nodeId ?? this.#o.nodeId,
+      nowMicros,
+      ttlMs,
+      maxTextLength: this.#o.maxRequestTextLength,
     });
     if (this.#stopped || this.#held.size >= this.#o.maxPending) {
       const reason = this.#stopped
@@ -279,18 +217,6 @@ export class ApprovalWaiter {
         ttlMs,
       );
       this.#held.set(approvalId, { resolve, timer });
-    });
-    const event = create(EventSchema, {
-      eventId: randomUUID(),
-      sessionId: `approval:${approvalId}`,
-      seq: 1n,
-      nodeId,
-      tsMicros: nowMicros,
-      identity: requester,
-      connection,
-      protocol: opts.protocol,
-      policyRevision: opts.policyRevision ?? '',
-      body: { case: 'approvalRequested', value: requested },
     });
     let published: Promise<boolean>;
     try {

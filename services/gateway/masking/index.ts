@@ -1,4 +1,11 @@
-export { createCopyMasker, createRowMaskerFactory } from './row-masker.js';
-export { DETECTOR_NAMES, detectorsFor, luhnValid, maskText } from './detectors.js';
-export type { DetectorName } from './detectors.js';
-export type { ColumnCatalog, ColumnOrigin } from './catalog.js';
+export { createDataRowMasker } from './data-row-masker.js';
+export type { DataRowMasker, DataRowMaskerOptions, DataRowMaskerStats } from './data-row-masker.js';
+export { createCopyMasker, createRowMaskerFactory } from './pg-maskers.js';
+export type { CopyMaskerOptions, MaskSpec } from './pg-maskers.js';
+export { matchColumns } from './column-match.js';
+export type { ColumnCatalog, ColumnOrigin } from './column-match.js';
+export type { Detector } from './detector.js';
+export { DETECTORS, DETECTOR_GROUPS, detectorsFor, resolveDetectors } from './registry.js';
+export { findSensitive, maskBytes, maskText } from './mask-content.js';
+export type { SensitiveSpan } from './mask-content.js';
+export { UnknownDetectorError } from './errors.js';

@@ -10,8 +10,8 @@ import {
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SessionAudit } from '../session-audit.js';
-import { BackendSplitter, errorResponse, FrontendParser, PgProtocolError } from './codec/index.js';
-import type { FrontendMessage, RowField } from './codec/index.js';
+import { BackendSplitter, errorResponse, noticeResponse, PgProtocolError } from './codec/index.js';
+import type { FrontendMessage, FrontendParser, RowField } from './codec/index.js';
 import { ResponsePipeline } from './response-pipeline.js';
 import type { CopyMasker, Denial, MaskerFactory, MaskSpec } from './response-pipeline.js';
 import type { SqlDecider, SqlVerdict } from './verdict.js';
@@ -60,6 +60,7 @@ export class PgSession {
   #state: SessionState = SessionState.Active;
   #requestId = 0;
   #busy = false;
+  readonly #closed = new AbortController();
   #started = Date.now();
 
   constructor(o: PgSessionOptions) {
@@ -191,9 +192,26 @@ export class PgSession {
     }
   }
 
+  /** Decides, and when policy asks for approval, holds this request (and so the session's later ones). */
+  async #decide(sql: string, requestId: number, kind: 'sql' | 'sql.parse'): Promise<SqlVerdict> {
+    const verdict = await this.#o.decide(sql, requestId, kind);
+    if (verdict.allow || !verdict.hold) return verdict;
+    return verdict.hold((message) => this.#notice(requestId, message), this.#closed.signal);
+  }
+
+  /** A NoticeResponse to the client, recorded like every frame it receives. */
+  #notice(requestId: number, message: string): void {
+    const raw = noticeResponse({ severity: 'NOTICE', code: '00000', message });
+    this.#o.audit.batched({
+      case: 'response',
+      value: create(ResponseSchema, { requestId, frame: 'notice', data: raw, text: message, code: '00000' }),
+    });
+    this.#o.client.write(raw);
+  }
+
   async #query(sql: string, raw: Buffer): Promise<void> {
     const requestId = ++this.#requestId;
-    const verdict = await this.#o.decide(sql, requestId, 'sql');
+    const verdict = await this.#decide(sql, requestId, 'sql');
     if (verdict.allow) {
       this.#pipeline.expect({ kind: 'query', requestId, mask: verdict.mask, denial: null });
       this.#forward(raw);
@@ -206,7 +224,7 @@ export class PgSession {
 
   async #parse(name: string, sql: string, raw: Buffer): Promise<void> {
     const requestId = ++this.#requestId;
-    const verdict = await this.#o.decide(sql, requestId, 'sql.parse');
+    const verdict = await this.#decide(sql, requestId, 'sql.parse');
     if (verdict.allow) {
       this.#statements.set(name, { text: sql, verdict, fields: null });
       this.#pipeline.expect({ kind: 'parse' });
@@ -305,6 +323,7 @@ export class PgSession {
   close(reason: string): void {
     if (this.#state === SessionState.Closed) return;
     this.#state = SessionState.Closed;
+    this.#closed.abort();
     this.#o.upstream.destroy();
     if (!this.#o.client.destroyed) this.#o.client.end();
     try {

@@ -1,5 +1,7 @@
 import { create } from '@bufbuild/protobuf';
-import { DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { ApprovalDecidedSchema, DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { protoIdentity } from '../approvals/requested-event.js';
+import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { policyTime, sqlFingerprint } from '../policy/index.js';
@@ -19,6 +21,8 @@ export type SqlDeciderDeps = {
   startedAt: number;
   log: Logger;
   onDecision: (result: PolicyResult) => void;
+  /** Absent: approval-required requests are refused with the policy's reasons. */
+  approvals?: ApprovalWaiter;
 };
 
 const AUDIT_UNAVAILABLE = 'audit log unavailable: statement not forwarded';
@@ -44,7 +48,7 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
       },
       request,
       time: policyTime(new Date()),
-      grants: [],
+      grants: d.approvals?.grantsFor(d.identity.sub, d.connection.name, request.fingerprint) ?? [],
     };
     const result = d.policy().evaluate(input);
     d.onDecision(result);
@@ -52,12 +56,12 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
       d.log.warn({ failure: result.failure, request: requestId }, 'policy failed closed');
     const { decision, revision } = result;
     const readOnly = analysis.parse_error === null && analysis.statements.every((s) => s.read_only);
-    // Approvals are not built yet: a request that needs one is refused with the policy's reasons and the groups.
     const approval = !decision.allow && decision.approval.required;
     const allow = decision.allow;
-    const reasons = approval
-      ? [...decision.reasons, `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`]
-      : decision.reasons;
+    const reasons =
+      approval && !d.approvals
+        ? [...decision.reasons, `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`]
+        : decision.reasons;
     const batched = readOnly && decision.audit === 'batched';
     const mask =
       decision.mask.columns.length > 0 || decision.mask.detectors.length > 0 ? decision.mask : null;
@@ -81,12 +85,13 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
         evalMicros: Math.round(result.evalMicros),
         policyError: result.failedClosed,
         decisionJson: JSON.stringify(decision),
+        grantApprovalId: allow && input.grants.length > 0 ? input.grants[0]!.id : '',
       }),
     };
     const verdict: SqlVerdict = { allow, reasons, sqlstate: '42501', mask, batched, revision };
     try {
       d.audit.assertAccepting();
-      if (allow && !batched) {
+      if ((allow && !batched) || approval) {
         // State may change: forward only once the request and its decision are durable.
         d.audit.batched(requestBody, revision);
         await d.audit.durable(decisionBody, revision);
@@ -108,6 +113,102 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
         revision,
       };
     }
+    if (approval && d.approvals) {
+      const waiter = d.approvals;
+      return {
+        ...verdict,
+        hold: (notify, signal) => holdForApproval(d, waiter, { text, requestId, request, decision, revision, mask, notify, signal }),
+      };
+    }
     return verdict;
   };
+}
+
+type HoldContext = {
+  text: string;
+  requestId: number;
+  request: SqlRequest;
+  decision: PolicyResult['decision'];
+  revision: string;
+  mask: SqlVerdict['mask'];
+  notify: (message: string) => void;
+  signal: AbortSignal;
+};
+
+/**
+ * Publishes the approval request (durably, on the approvals topic and the session stream), tells the client
+ * where to approve, waits for the first decision, records it on the session stream, and returns the verdict.
+ */
+async function holdForApproval(d: SqlDeciderDeps, waiter: ApprovalWaiter, h: HoldContext): Promise<SqlVerdict> {
+  const refuse = (sqlstate: string, reasons: string[]): SqlVerdict => ({
+    allow: false,
+    reasons,
+    sqlstate,
+    mask: null,
+    batched: false,
+    revision: h.revision,
+  });
+  const a = h.decision.approval;
+  const pending = waiter.request({
+    sessionId: d.audit.sessionId,
+    requester: d.identity,
+    connection: d.connection,
+    protocol: 'postgres',
+    requestText: h.text,
+    fingerprint: h.request.fingerprint,
+    reasons: h.decision.reasons,
+    groups: a.groups,
+    approvalsNeeded: a.approvals_needed,
+    ttlSeconds: a.ttl_seconds,
+    reuseSeconds: a.reuse_seconds,
+    requestId: h.requestId,
+    policyRevision: h.revision,
+  });
+  const onAbort = (): void => waiter.cancel(pending.approvalId);
+  h.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    d.audit.batched({ case: 'approvalRequested', value: pending.requested }, h.revision);
+    h.notify(
+      `gatehouse: approval required (${h.decision.reasons.join('; ')}); waiting for ${a.approvals_needed} ` +
+        `approval(s) from ${a.groups.join(', ')}: approval ${pending.approvalId} at ${pending.approveUrl} ` +
+        `(expires ${pending.expiresAt.toISOString()})`,
+    );
+    const o = await pending.outcome;
+    const reviewer = o.reviewer ? `${o.reviewer.email || o.reviewer.sub}` : '';
+    await d.audit.durable(
+      {
+        case: 'approvalDecided',
+        value: create(ApprovalDecidedSchema, {
+          approvalId: pending.approvalId,
+          outcome: o.outcome,
+          reason: o.reason,
+          requestId: h.requestId,
+          ...(o.reviewer ? { reviewer: protoIdentity(o.reviewer) } : {}),
+        }),
+      },
+      h.revision,
+    );
+    switch (o.outcome) {
+      case 'approved':
+        return {
+          allow: true,
+          reasons: [`approved by ${o.approvers.map((x) => x.email || x.sub).join(', ') || reviewer}`],
+          sqlstate: '',
+          mask: h.mask,
+          batched: false,
+          revision: h.revision,
+        };
+      case 'rejected':
+        return refuse('42501', [`approval ${pending.approvalId} rejected by ${reviewer}: ${o.reason}`]);
+      case 'expired':
+        return refuse('42501', [`approval ${pending.approvalId} expired without a decision`]);
+      default:
+        return refuse('57P03', [`approval service unavailable: ${o.reason || 'no decision could be obtained'}`]);
+    }
+  } catch (err) {
+    d.log.warn({ err: { message: (err as Error).message } }, AUDIT_UNAVAILABLE);
+    return refuse('57P03', [AUDIT_UNAVAILABLE]);
+  } finally {
+    h.signal.removeEventListener('abort', onAbort);
+  }
 }

@@ -10,6 +10,11 @@ export type SqlVerdict = {
   /** Proven read-only by the analysis and audited "batched" by policy: may be forwarded before Kafka's ack. */
   readonly batched: boolean;
   readonly revision: string;
+  /**
+   * Present when policy asks for a human's approval: waits for it (sending `notify` lines to the client while it
+   * waits) and resolves with the final verdict. `signal` aborts the wait when the client goes away.
+   */
+  readonly hold?: (notify: (message: string) => void, signal: AbortSignal) => Promise<SqlVerdict>;
 };
 
 /**

@@ -12,7 +12,8 @@
  * (deepest child group) + GROUP_COST, plus 2 when the group has AND/OR (PostgreSQL flattens AND and OR chains:
  * at most OR over AND). Identifiers, literals, commas and '.' are leaves or list separators and cost nothing;
  * a few keywords that never nest (AS, ASC, DESC, NULLS, …) cost nothing. An operator run costs its length
- * (the lexer may split '*-' into two operators). Measured against the parser, the estimate at the first failing
+ * (the lexer may split '*-' into two operators). The WHEN, THEN and ELSE parts of a CASE are siblings: a CASE
+ * costs its deepest part + GROUP_COST + 1. Measured against the parser, the estimate at the first failing
  * depth is >= 500 for every construct tried (nested subqueries, EXISTS, IN, CASE, functions, arrays, ROW, casts,
  * JOIN and UNION chains, operator chains, NOT, IS NULL, AT TIME ZONE, COLLATE, nested CTEs); the limit keeps a
  * factor of two below that. See nesting-guard.test.ts.
@@ -99,14 +100,30 @@ interface Frame {
   maxChild: number;
   andOr: boolean;
   kind: number;
+  /** CASE frames: deepest finished WHEN/THEN/ELSE part (the parts are siblings under the CaseExpr). */
+  partMax: number;
 }
 
 function frame(kind: number): Frame {
-  return { cost: 0, maxChild: 0, andOr: false, kind };
+  return { cost: 0, maxChild: 0, andOr: false, kind, partMax: 0 };
+}
+
+function partDepth(f: Frame): number {
+  return f.cost + f.maxChild + (f.andOr ? 2 : 0);
 }
 
 function depthOf(f: Frame): number {
-  return f.cost + f.maxChild + GROUP_COST + (f.andOr ? 2 : 0);
+  return f.kind === KIND_CASE
+    ? Math.max(f.partMax, partDepth(f)) + GROUP_COST + 1
+    : partDepth(f) + GROUP_COST;
+}
+
+/** Ends one WHEN/THEN/ELSE part of a CASE frame. */
+function endCasePart(f: Frame): void {
+  f.partMax = Math.max(f.partMax, partDepth(f));
+  f.cost = 0;
+  f.maxChild = 0;
+  f.andOr = false;
 }
 
 function isIdentStart(c: number): boolean {
@@ -257,6 +274,8 @@ export function estimateNestingDepth(text: string): number {
         stack.push((top = frame(KIND_CASE)));
       } else if (word === 'end' && top.kind === KIND_CASE) {
         pop();
+      } else if (top.kind === KIND_CASE && (word === 'when' || word === 'then' || word === 'else')) {
+        endCasePart(top);
       } else if (word === 'and' || word === 'or') {
         top.andOr = true;
       } else top.cost++;

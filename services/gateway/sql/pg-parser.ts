@@ -1,7 +1,9 @@
 import type { RawStmt } from '@pgsql/parser';
 import { SqlParserNotLoadedError } from './errors.js';
+import { MAX_NESTING_ESTIMATE, estimateNestingDepth } from './nesting-guard.js';
 import {
   loadPgQuery,
+  pgQueryRestarting,
   pgQueryFingerprint,
   pgQueryLoaded,
   pgQueryNormalize,
@@ -18,20 +20,38 @@ export function isSqlParserLoaded(): boolean {
 }
 
 function assertLoaded(): void {
-  if (!pgQueryLoaded()) throw new SqlParserNotLoadedError();
+  if (!pgQueryLoaded() && !pgQueryRestarting()) throw new SqlParserNotLoadedError();
+}
+
+/** Why `text` must not reach the parser, or null. */
+function refusal(text: string): string | null {
+  if (text.includes('\0')) return 'SQL text contains a NUL character';
+  const depth = estimateNestingDepth(text);
+  if (depth > MAX_NESTING_ESTIMATE) {
+    return `statement nesting too deep to analyse (estimate ${depth}, limit ${MAX_NESTING_ESTIMATE})`;
+  }
+  if (pgQueryRestarting()) return 'the SQL parser is restarting';
+  return null;
 }
 
 export type RawParseResult = { ok: true; stmts: RawStmt[] } | { ok: false; error: string };
 
 /**
  * Parses `text` into raw statements; a syntax error is a result, not an exception. The empty text is an empty
- * query (no statements). A NUL character is refused: the C parser would only see the text before it.
+ * query (no statements). Refused without parsing: a NUL character (the C parser would only see the text before
+ * it) and nesting beyond MAX_NESTING_ESTIMATE (it would overflow the parser's stack).
  */
 export function parseRaw(text: string): RawParseResult {
   assertLoaded();
   if (text.length === 0) return { ok: true, stmts: [] };
-  if (text.includes('\0')) return { ok: false, error: 'SQL text contains a NUL character' };
-  const out = pgQueryParse(text);
+  const refused = refusal(text);
+  if (refused !== null) return { ok: false, error: refused };
+  let out: string;
+  try {
+    out = pgQueryParse(text);
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
   if (!out.startsWith('{')) return { ok: false, error: out === '' ? 'the SQL parser failed' : out };
   const json = JSON.parse(out) as { stmts?: RawStmt[] };
   return { ok: true, stmts: json.stmts ?? [] };
@@ -43,15 +63,23 @@ export function parseRaw(text: string): RawParseResult {
  */
 export function fingerprintSql(text: string): string | null {
   assertLoaded();
-  if (text.trim().length === 0 || text.includes('\0')) return null;
-  // Success is 16 hex digits; anything else is the parser's error message.
-  const fp = pgQueryFingerprint(text);
-  return /^[0-9a-f]{16}$/.test(fp) ? fp : null;
+  if (text.trim().length === 0 || refusal(text) !== null) return null;
+  try {
+    // Success is 16 hex digits; anything else is the parser's error message.
+    const fp = pgQueryFingerprint(text);
+    return /^[0-9a-f]{16}$/.test(fp) ? fp : null;
+  } catch {
+    return null;
+  }
 }
 
 /** `text` with every constant replaced by `$n` (comments and layout kept); `null` when it does not parse. */
 export function normalizeSql(text: string): string | null {
   const parsed = parseRaw(text);
   if (!parsed.ok || parsed.stmts.length === 0) return null;
-  return pgQueryNormalize(text);
+  try {
+    return pgQueryNormalize(text);
+  } catch {
+    return null;
+  }
 }

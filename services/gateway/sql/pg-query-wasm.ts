@@ -8,6 +8,9 @@ import { createRequire } from 'node:module';
  * syntax errors. The C functions underneath return either the result or the error message; a parse tree is JSON
  * and always starts with '{', which an error message never does. We call them directly.
  *
+ * Deep parse trees overflow the module's small stack (see nesting-guard.ts, which keeps such texts away). If the
+ * instance traps anyway it is discarded and a fresh one is loaded in the background.
+ *
  * `@pgsql/parser/wasm/libpg-query.js` is the package's emscripten module factory (CommonJS); its location is
  * checked by the unit tests, so an upgrade that moves it fails loudly.
  */
@@ -28,18 +31,35 @@ type Factory = () => Promise<PgQueryModule>;
 
 let module: PgQueryModule | null = null;
 let loading: Promise<void> | null = null;
+let everLoaded = false;
 
 export function loadPgQuery(): Promise<void> {
   loading ??= (async () => {
     const require = createRequire(import.meta.url);
     const factory = require('@pgsql/parser/wasm/libpg-query.js') as Factory;
     module = await factory();
-  })();
+    everLoaded = true;
+  })().catch((err: unknown) => {
+    loading = null;
+    throw err;
+  });
   return loading;
 }
 
 export function pgQueryLoaded(): boolean {
   return module !== null;
+}
+
+/** True after a trap discarded the instance and a fresh one is still loading. */
+export function pgQueryRestarting(): boolean {
+  return module === null && everLoaded;
+}
+
+/** Thrown when the WebAssembly instance trapped; it has been discarded and a fresh one is loading. */
+export class PgQueryTrapError extends Error {
+  constructor(options: { cause: unknown }) {
+    super('the SQL parser trapped and is being restarted', options);
+  }
 }
 
 /** Calls one `char* f(const char*)` export with `input` and returns the string it produced. */
@@ -49,6 +69,7 @@ function call(fn: 'parse' | 'fingerprint' | 'normalize', input: string): string 
   const size = m.lengthBytesUTF8(input) + 1;
   const inputPtr = m._malloc(size);
   let resultPtr = 0;
+  const exitCode = process.exitCode;
   try {
     m.stringToUTF8(input, inputPtr, size);
     resultPtr =
@@ -57,10 +78,18 @@ function call(fn: 'parse' | 'fingerprint' | 'normalize', input: string): string 
         : fn === 'fingerprint'
           ? m._wasm_fingerprint(inputPtr)
           : m._wasm_normalize_query(inputPtr);
-    return resultPtr === 0 ? '' : m.UTF8ToString(resultPtr);
-  } finally {
+    const out = resultPtr === 0 ? '' : m.UTF8ToString(resultPtr);
     m._free(inputPtr);
     if (resultPtr !== 0) m._wasm_free_string(resultPtr);
+    return out;
+  } catch (err) {
+    // A trap (stack overflow, exit()) leaves the instance's memory undefined: never use it again. The module's
+    // exit() also sets process.exitCode; the gateway has not failed, so restore it.
+    process.exitCode = exitCode;
+    module = null;
+    loading = null;
+    loadPgQuery().catch(() => undefined);
+    throw new PgQueryTrapError({ cause: err });
   }
 }
 

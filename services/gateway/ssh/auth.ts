@@ -32,8 +32,10 @@ const TOKEN_METHODS = ['password', 'keyboard-interactive'] as const;
  *
  * SSH has no error text in an authentication failure, so a failure is explained through keyboard-interactive:
  * after a failed attempt only that method is offered, and its next round is an information request with no prompts
- * whose instruction is the reason (`gatehouse: …`), which OpenSSH prints on stderr; then the attempt fails for
- * good. Clients that do not offer keyboard-interactive just see "Permission denied".
+ * whose instruction is the reason (`gatehouse: …`), which OpenSSH prints on stderr. Then the client may try
+ * again, up to `maxAttempts` failures; a final refusal (unknown connection, upstream unavailable, too many sessions,
+ * audit log down) or the last failed attempt disconnects. Clients that do not offer keyboard-interactive only see
+ * "Permission denied".
  */
 export class SshAuthenticator<T> {
   readonly #o: SshAuthOptions<T>;
@@ -55,7 +57,6 @@ export class SshAuthenticator<T> {
     switch (ctx.method) {
       case 'password':
         if (this.#failures >= this.#o.maxAttempts) {
-          ctx.reject([]);
           this.#exhaust();
         } else if (this.#pending) ctx.reject(['keyboard-interactive']);
         else
@@ -96,8 +97,9 @@ export class SshAuthenticator<T> {
     this.#pending = undefined;
     const exhausted = this.#failures >= this.#o.maxAttempts || this.#o.refusal !== undefined;
     ctx.prompt([], '', reason?.message ?? 'gatehouse: access denied', () => {
-      ctx.reject(exhausted ? [] : [...TOKEN_METHODS]);
+      // OpenSSH reads an empty method list as "try them all again": a final refusal disconnects instead.
       if (exhausted) this.#exhaust();
+      else ctx.reject([...TOKEN_METHODS]);
     });
   }
 

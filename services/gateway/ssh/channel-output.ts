@@ -42,7 +42,7 @@ export class ChannelOutput {
   end(): void {
     if (this.#ended) return;
     this.#disarm();
-    if (this.#o.masker) this.#send(this.#o.masker.flush());
+    if (this.#o.masker) this.#send(this.#o.masker.flush(true));
     this.#ended = true;
   }
 

@@ -80,50 +80,49 @@ export class SessionChannel {
   constructor(session: Session, deps: ChannelDeps, onClose: () => void) {
     this.#d = deps;
     this.#onClose = onClose;
-    const origEmit = session.emit.bind(session);
-    (session as unknown as { emit: (...a: unknown[]) => boolean }).emit = (...a: unknown[]) => { deps.log.warn({ ev: a[0] }, 'DBG session event'); return origEmit(...(a as [string])); };
-    session.on('pty', (accept, reject, info) =>
-      this.#enqueue(() => {
-        if (this.#state !== ChannelState.Setup) return reject?.();
-        this.#pty = info;
-        accept?.();
-      }),
-    );
-    session.on('env', (accept, reject, info) =>
-      this.#enqueue(() => {
-        const ok =
-          this.#state === ChannelState.Setup &&
-          FORWARDED_ENV.test(info.key) &&
-          info.val.length <= MAX_ENV_VALUE &&
-          Object.keys(this.#env).length < MAX_ENV;
-        if (ok) this.#env[info.key] = info.val;
-        (ok ? accept : reject)?.();
-      }),
-    );
-    session.on('window-change', (accept, _reject, info) =>
-      this.#enqueue(() => {
-        accept?.();
-        this.#windowChange(info);
-      }),
-    );
-    session.on('signal', (accept, _reject, info) =>
-      this.#enqueue(() => {
-        accept?.();
-        this.#signal(info.name);
-      }),
-    );
-    session.on('x11', (_accept, reject) => this.#enqueue(() => this.#unsupported({ type: 'x11' }, reject)));
-    session.on('auth-agent', (_accept, reject) =>
-      this.#enqueue(() => this.#unsupported({ type: 'agent_forward' }, reject)),
-    );
-    session.on('exec', (accept, _reject, info) =>
-      this.#enqueue(() =>
-        this.#start(accept, { type: 'exec', command: info.command, pty: this.#pty !== null }),
-      ),
-    );
-    session.on('shell', (accept) =>
-      this.#enqueue(() => this.#start(accept, { type: 'shell', pty: this.#pty !== null })),
-    );
+    // Replies go out synchronously, in request order: ssh2 refuses a late accept once the client has sent EOF
+    // (which `ssh` does right after `exec` when its stdin is empty). The work behind them is queued.
+    session.on('pty', (accept, reject, info) => {
+      if (this.#state !== ChannelState.Setup) return reject?.();
+      this.#pty = info;
+      accept?.();
+    });
+    session.on('env', (accept, reject, info) => {
+      const ok =
+        this.#state === ChannelState.Setup &&
+        FORWARDED_ENV.test(info.key) &&
+        info.val.length <= MAX_ENV_VALUE &&
+        Object.keys(this.#env).length < MAX_ENV;
+      if (ok) this.#env[info.key] = info.val;
+      (ok ? accept : reject)?.();
+    });
+    session.on('window-change', (accept, _reject, info) => {
+      accept?.();
+      this.#enqueue(() => this.#windowChange(info));
+    });
+    session.on('signal', (accept, _reject, info) => {
+      accept?.();
+      this.#enqueue(() => this.#signal(info.name));
+    });
+    session.on('x11', (_accept, reject) => {
+      reject?.();
+      this.#enqueue(() => this.#unsupported({ type: 'x11' }));
+    });
+    session.on('auth-agent', (_accept, reject) => {
+      reject?.();
+      this.#enqueue(() => this.#unsupported({ type: 'agent_forward' }));
+    });
+    session.on('exec', (accept, _reject, info) => {
+      const client = accept();
+      const detail = { type: 'exec', command: info.command, pty: this.#pty !== null } as const;
+      if (client) this.#enqueue(() => this.#start(client, detail));
+    });
+    session.on('shell', (accept) => {
+      const client = accept();
+      const detail = { type: 'shell', pty: this.#pty !== null } as const;
+      if (client) this.#enqueue(() => this.#start(client, detail));
+    });
+    // A subsystem speaks a binary protocol: its refusal is the request's failure reply, so it waits for policy.
     session.on('subsystem', (accept, reject, info) =>
       this.#enqueue(() => this.#subsystem(accept, reject, info.name)),
     );
@@ -135,16 +134,12 @@ export class SessionChannel {
   }
 
   #enqueue(step: () => Promise<void> | void): void {
-    this.#d.log.warn({ state: this.#state }, 'DBG enqueue');
     this.#queue = this.#queue
       .then(() => (this.#state === ChannelState.Closed ? undefined : step()))
       .catch((err: unknown) => this.#internalError(err));
   }
 
-  async #start(accept: AcceptConnection<ServerChannel>, detail: SshRequestDetail): Promise<void> {
-    const client = accept();
-    this.#d.log.warn({ ok: !!client }, 'DBG accepted');
-    if (!client) return;
+  async #start(client: ServerChannel, detail: SshRequestDetail): Promise<void> {
     this.#client = client;
     client.on('error', (err: Error) => this.#d.log.debug({ err: err.message }, 'client channel error'));
     this.#state = ChannelState.Deciding;
@@ -225,8 +220,8 @@ export class SessionChannel {
     this.#run(upstream, []);
   }
 
-  /** x11 and agent forwarding: decided and recorded, but refused even when allowed (not supported yet). */
-  async #unsupported(detail: SshRequestDetail, reject: RejectConnection | undefined): Promise<void> {
+  /** x11 and agent forwarding: refused even when allowed (not supported yet), but decided and recorded. */
+  async #unsupported(detail: SshRequestDetail): Promise<void> {
     const requestId = this.#d.nextRequestId();
     const verdict = await this.#d.decide(detail, requestId, {
       notify: (line) => this.#d.log.info({ request: requestId }, line),
@@ -234,7 +229,6 @@ export class SessionChannel {
     });
     if (verdict.allow)
       this.#d.log.warn({ request: requestId, type: detail.type }, 'allowed by policy, not supported');
-    reject?.();
   }
 
   #open(detail: SshRequestDetail): Promise<ClientChannel> {

@@ -5,13 +5,14 @@ import type { Logger } from '../../shared/logger.js';
 import { policyTime, sshFingerprint } from '../policy/index.js';
 import type {
   PolicyEngine,
+  PolicyGrant,
   PolicyInput,
   PolicyResult,
   SshRequest,
   SshRequestDetail,
 } from '../policy/index.js';
 import type { SessionAudit } from '../session-audit.js';
-import type { ApprovalWaiter } from './approval.js';
+import type { SshApprovalHook } from './approval-hook.js';
 
 /** Exit status of a command the gateway refused (policy, approval): "command cannot execute", as in POSIX shells. */
 export const EXIT_DENIED = 126;
@@ -52,7 +53,9 @@ export type SshDeciderDeps = {
   startedAt: number;
   log: Logger;
   onDecision: (result: PolicyResult) => void;
-  awaitApproval?: ApprovalWaiter | undefined;
+  awaitApproval?: SshApprovalHook | undefined;
+  /** `input.grants`: earlier approvals that may be reused (ApprovalWaiter.grantsFor). */
+  grants?: ((sub: string, connection: string, fingerprint: string) => PolicyGrant[]) | undefined;
 };
 
 const AUDIT_UNAVAILABLE = 'audit log unavailable: request not forwarded';
@@ -100,7 +103,7 @@ export function createSshDecider(d: SshDeciderDeps): SshDecider {
       },
       request,
       time: policyTime(new Date()),
-      grants: [],
+      grants: d.grants?.(d.identity.sub, d.connection.name, request.fingerprint) ?? [],
     };
     const result = d.policy().evaluate(input);
     d.onDecision(result);
@@ -154,7 +157,8 @@ export function createSshDecider(d: SshDeciderDeps): SshDecider {
     const detectors = [...decision.mask.detectors];
     if (decision.allow) return { allow: true, reasons, detectors, revision, exitStatus: 0 };
     if (!waiter) return refused(reasons, revision, EXIT_DENIED);
-    let outcome: Awaited<ReturnType<ApprovalWaiter>>;
+    hooks.notify(`gatehouse: approval required: ${decision.reasons.join('; ')}`);
+    let outcome: Awaited<ReturnType<SshApprovalHook>>;
     try {
       outcome = await waiter({
         audit: d.audit,

@@ -1,49 +1,50 @@
 import { isUtf8 } from 'node:buffer';
 
 /**
- * The content masker the SSH listener uses: returns `text` with every value found by the named detectors
- * (email, card, national_id, secret) replaced. Injected (services/gateway/masking implements it).
+ * Builds the content masker for the detectors a decision names (email, card, national_id, secret): a function that
+ * returns its text with every detected value replaced. Injected; services/gateway/masking implements it.
  */
-export type TextMasker = (text: string, detectors: readonly string[]) => string;
+export type TextMaskerFactory = (detectors: readonly string[]) => (text: string) => string;
 
 export type StreamMaskerOptions = {
-  /** Longest partial line held back; past it the text is masked in pieces (see `push`). */
+  /** Longest text held back (a partial line, or an open multi-line block); past it the text is masked in pieces. */
   maxLineBytes: number;
-  /** Bytes kept back after a forced cut, so a value crossing the cut is still seen whole (bounded by maxLineBytes/2). */
+  /** Bytes kept back after a forced cut, so a value crossing the cut is still seen whole (at most maxLineBytes/2). */
   carryBytes: number;
 };
 
 const NEWLINE = 0x0a;
 const SPACE = 0x20;
 const TAB = 0x09;
+/** A multi-line value (a PEM private key) is held from its BEGIN line until its END line. */
+const BLOCK_BEGIN = Buffer.from('-----BEGIN ');
+const BLOCK_END = Buffer.from('-----END ');
 
 /**
- * Masks one output stream (stdout or stderr of one channel) that arrives in arbitrary chunks. Values split across
- * chunks are still found: complete lines are masked whole and a partial line is held back (at most
- * `maxLineBytes`). A line longer than that is cut at a blank just before its final `carryBytes` (those stay held),
- * so a value is split only when a line exceeds `maxLineBytes` and the cut lands inside it (no blank nearby, or a
- * value with blanks in it such as a spaced card number). `flush()` releases the held partial line (the caller
- * calls it after a quiet period, so prompts still appear) — a value split exactly across such a pause is masked
- * in two halves, which detectors may miss (documented limitation).
+ * Masks one output stream (stdout or stderr of one channel) that arrives in arbitrary chunks, so that values split
+ * across chunks are still found. Complete lines are masked whole; a partial line is held back, and so is an open
+ * `-----BEGIN …` block until its `-----END` line — both bounded by `maxLineBytes`. Text longer than that is cut
+ * at a blank shortly before its final `carryBytes` (which stay held), so a value is split only when a line exceeds
+ * `maxLineBytes` and the cut lands inside it. `flush()` releases a held partial line (the caller calls it after a
+ * quiet period, so prompts still appear); a value split exactly across such a pause is masked in two halves,
+ * which detectors may miss.
  *
- * Bytes are masked as UTF-8 text when they are valid UTF-8, else as Latin-1 (byte-exact round trip), so binary
+ * Bytes are masked as UTF-8 text when they are valid UTF-8, else as Latin-1 (a byte-exact round trip), so binary
  * output passes unchanged unless a detector matches. Pure: bytes in, bytes out.
  */
 export class StreamMasker {
   readonly #mask: (text: string) => string;
-  readonly #o: StreamMaskerOptions;
+  readonly #max: number;
+  readonly #carry: number;
   #held: Buffer = Buffer.alloc(0);
 
-  constructor(mask: TextMasker, detectors: readonly string[], opts: StreamMaskerOptions) {
-    const list = [...detectors];
-    this.#mask = (text) => mask(text, list);
-    this.#o = {
-      maxLineBytes: opts.maxLineBytes,
-      carryBytes: Math.min(opts.carryBytes, opts.maxLineBytes >> 1),
-    };
+  constructor(mask: (text: string) => string, opts: StreamMaskerOptions) {
+    this.#mask = mask;
+    this.#max = opts.maxLineBytes;
+    this.#carry = Math.min(opts.carryBytes, opts.maxLineBytes >> 1);
   }
 
-  /** Bytes held back (a partial line). */
+  /** Bytes held back. */
   get held(): number {
     return this.#held.length;
   }
@@ -51,30 +52,28 @@ export class StreamMasker {
   /** Masks what can be masked now; returns the bytes to send (possibly empty). */
   push(chunk: Buffer): Buffer {
     const data = this.#held.length === 0 ? chunk : Buffer.concat([this.#held, chunk]);
-    const lastNewline = data.lastIndexOf(NEWLINE);
-    let ready: Buffer;
-    let rest: Buffer;
-    if (lastNewline >= 0) {
-      ready = data.subarray(0, lastNewline + 1);
-      rest = data.subarray(lastNewline + 1);
-    } else {
-      ready = Buffer.alloc(0);
-      rest = data;
-    }
+    let readyEnd = data.lastIndexOf(NEWLINE) + 1;
+    const block = openBlockStart(data, readyEnd);
+    if (block >= 0 && data.length - block <= this.#max) readyEnd = Math.min(readyEnd, block);
     const out: Buffer[] = [];
-    if (ready.length > 0) out.push(this.#maskBytes(ready));
-    while (rest.length > this.#o.maxLineBytes) {
-      const cut = cutPoint(rest, rest.length - this.#o.carryBytes, this.#o.carryBytes);
+    if (readyEnd > 0) out.push(this.#maskBytes(data.subarray(0, readyEnd)));
+    let rest = data.subarray(readyEnd);
+    while (rest.length > this.#max) {
+      const cut = cutPoint(rest, rest.length - this.#carry, this.#carry);
       out.push(this.#maskBytes(rest.subarray(0, cut)));
       rest = rest.subarray(cut);
     }
-    this.#held = Buffer.from(rest); // copy: `data` may be a large concat we do not want to keep alive
+    this.#held = Buffer.from(rest); // a copy: `data` may be a large concat not worth keeping alive
     return out.length === 1 ? out[0]! : Buffer.concat(out);
   }
 
-  /** Masks and releases the held partial line. */
-  flush(): Buffer {
+  /**
+   * Masks and releases what is held: on a quiet period (`final` false) only a partial line — an open BEGIN block
+   * stays held until its END line, the bound or the end of the stream; at the end (`final` true) everything.
+   */
+  flush(final = false): Buffer {
     if (this.#held.length === 0) return this.#held;
+    if (!final && openBlockStart(this.#held, this.#held.length) >= 0) return Buffer.alloc(0);
     const held = this.#held;
     this.#held = Buffer.alloc(0);
     return this.#maskBytes(held);
@@ -88,9 +87,17 @@ export class StreamMasker {
     }
     const text = bytes.toString('latin1');
     const masked = this.#mask(text);
-    // Replacement characters outside Latin-1 cannot be encoded byte for byte: use '*' for them.
+    // Replacement characters outside Latin-1 cannot be encoded byte for byte: '*' stands in for them.
     return masked === text ? bytes : Buffer.from(masked.replace(/[\u0100-\uffff]/g, '*'), 'latin1');
   }
+}
+
+/** Start of the line holding the last `-----BEGIN ` before `end` that has no `-----END ` after it, else -1. */
+function openBlockStart(data: Buffer, end: number): number {
+  if (end <= 0) return -1;
+  const begin = data.lastIndexOf(BLOCK_BEGIN, end - 1);
+  if (begin < 0 || data.indexOf(BLOCK_END, begin) >= 0) return -1;
+  return data.lastIndexOf(NEWLINE, begin) + 1;
 }
 
 /** The last blank in the `window` bytes before `limit` (cut after it), else `limit` itself; never 0. */

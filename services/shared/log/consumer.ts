@@ -84,7 +84,7 @@ export class EventConsumer {
       });
     }
     try {
-      if (records.length > 0) await handler(records, { heartbeat: payload.heartbeat });
+      if (records.length > 0) await handler(records, { heartbeat: () => payload.heartbeat() });
     } catch (err) {
       this.#log.error(
         { err: { name: (err as Error).name, message: (err as Error).message }, topic: batch.topic, partition: batch.partition },

@@ -217,6 +217,13 @@ export class KafkaPublisher implements EventPublisher {
 
   async #run(): Promise<void> {
     let backoff = 100;
+    try {
+      await this.#ensureProducer(); // connect early, so readiness reflects Kafka before the first event
+    } catch (err) {
+      this.#lastError = err as Error;
+      this.#log.warn({ err: { message: (err as Error).message } }, 'Kafka not reachable yet; will retry on first send');
+      await this.#resetProducer();
+    }
     for (;;) {
       if (this.#head >= this.#queue.length) {
         if (this.#closed) return;

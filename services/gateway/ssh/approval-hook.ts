@@ -3,7 +3,7 @@ import type { Decision, SshRequest } from '../policy/index.js';
 import type { SessionAudit } from '../session-audit.js';
 
 /** What the gateway tells the approval waiter about a request that policy wants approved. */
-export type ApprovalRequest = {
+export type SshApprovalRequest = {
   readonly audit: SessionAudit;
   readonly requestId: number;
   /** Request kind as in the audit log (`ssh.exec`, `ssh.shell`, …) and its text (the command line). */
@@ -24,7 +24,7 @@ export type ApprovalRequest = {
   readonly signal: AbortSignal;
 };
 
-export type ApprovalOutcome = {
+export type SshApprovalOutcome = {
   readonly approved: boolean;
   /** Why (shown to the client when not approved): rejected by whom, expired, … */
   readonly reasons: readonly string[];
@@ -37,4 +37,4 @@ export type ApprovalOutcome = {
  * `ttl_seconds`) and resolves with the outcome. Without one, requests that need approval are refused with the
  * policy's reasons and the approver groups.
  */
-export type ApprovalWaiter = (req: ApprovalRequest) => Promise<ApprovalOutcome>;
+export type SshApprovalHook = (req: SshApprovalRequest) => Promise<SshApprovalOutcome>;
