@@ -19,9 +19,17 @@ import { PgListener } from './postgres/listener.js';
 import type { PgConnection } from './postgres/listener.js';
 import { createSqlDecider } from './postgres/sql-decider.js';
 import { loadSqlParser, SqlAnalysisCache } from './sql/index.js';
+import { detectorsFor, maskText } from './masking/index.js';
+import {
+  createSshApprovalHook,
+  createSshDecider,
+  SshListener,
+  sshConnectionsFromConfig,
+} from './ssh/index.js';
 
 export type RunningGateway = {
   postgresPort: number | undefined;
+  sshPort: number | undefined;
   healthPort: number;
   publisher: KafkaPublisher;
   /** Stop accepting, let sessions finish within `drainMs`, flush the audit log. */
@@ -155,6 +163,61 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     log.info({ port: postgresPort, tls: tls !== null }, 'postgres listener ready');
   }
 
+  // ---- SSH listener (services/gateway/ssh): the SSH user name selects the connection, the token is the password.
+  let ssh: SshListener | undefined;
+  let sshPort: number | undefined;
+  const sshConfig = config.listeners.ssh;
+  if (sshConfig) {
+    const sshApprovals = approvals;
+    ssh = new SshListener({
+      config: sshConfig,
+      nodeId: config.nodeId,
+      hostKey: readFileSync(sshConfig.hostKey),
+      connections: sshConnectionsFromConfig(config.connections),
+      verifyToken: (token) => verifier.verify(token),
+      publisher,
+      sessionsTopic: t.sessions,
+      auditBacklog: () => publisher.stats().bufferedBytes,
+      decider: ({ audit, identity, connection, clientAddr, log: sessionLog }) =>
+        createSshDecider({
+          policy: () => policy,
+          audit,
+          identity,
+          connection,
+          clientAddr,
+          startedAt: Math.floor(Date.now() / 1000),
+          log: sessionLog,
+          awaitApproval: sshApprovals ? createSshApprovalHook(sshApprovals) : undefined,
+          grants: sshApprovals
+            ? (sub, name, fingerprint) => sshApprovals.grantsFor(sub, name, fingerprint)
+            : undefined,
+          onDecision: (r) => {
+            metrics.evalSeconds.observe(r.evalMicros / 1e6);
+            const decision = r.failedClosed
+              ? 'policy_error'
+              : r.decision.allow
+                ? 'allow'
+                : r.decision.approval.required
+                  ? 'approval'
+                  : 'deny';
+            metrics.decisions.inc({ protocol: 'ssh', decision });
+          },
+        }),
+      textMasker: (names) => {
+        const detectors = detectorsFor(names);
+        return (text) => maskText(text, detectors);
+      },
+      log: log.child({ listener: 'ssh' }),
+      metrics: {
+        sessionOpened: () => metrics.sessions.inc({ protocol: 'ssh' }),
+        sessionClosed: () => metrics.sessions.dec({ protocol: 'ssh' }),
+        loginFailed: (code) => metrics.logins.inc({ protocol: 'ssh', code }),
+      },
+    });
+    sshPort = await ssh.listen();
+    log.info({ port: sshPort }, 'ssh listener ready');
+  }
+
   const health = await startHealthServer({
     host: config.health.host,
     port: config.health.port,
@@ -177,11 +240,14 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
 
   return {
     postgresPort,
+    sshPort,
     healthPort: health.port,
     publisher,
     async stop(drainMs = 10_000) {
+      const sshDrained = ssh ? ssh.stopAccepting().then(() => ssh.drain(drainMs)) : undefined;
       await pg?.stopAccepting();
       await pg?.drain(drainMs);
+      await sshDrained;
       await approvals?.stop();
       const result = await publisher.close();
       await health.close();

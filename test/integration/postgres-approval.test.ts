@@ -55,7 +55,7 @@ describe('just-in-time approval of PostgreSQL statements', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toContain(`approval ${pending.id}`); // the NOTICE that said what is awaited and where
     expect(r.stderr).toContain(fx.approval!.url);
-    expect(r.stdout.trim()).toBe('0');
+    expect(r.stdout.trim()).toBe('CREATE TABLE\n0'); // it ran, and the next statement saw the table
   });
 
   it('a rejection reaches psql as an error with the reviewer and the reason', async () => {

@@ -94,7 +94,7 @@ export async function startGatewayFixture(
   let approval: RunningApprovalService | undefined;
   if (opts.approvals) {
     await ensureTopics(testKafka(), [
-      { name: approvalsTopic, partitions: 3, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
+      { name: approvalsTopic, partitions: 6, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
     ]);
     approval = await startTestApprovalService(approvalTestConfig({ topic: approvalsTopic, idp }));
   }

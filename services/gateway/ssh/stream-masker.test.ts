@@ -44,13 +44,14 @@ describe('StreamMasker', () => {
     const m = new StreamMasker(mask, { maxLineBytes: 4096, carryBytes: 256 });
     expect(m.push(Buffer.from('contact: bob@exa')).length).toBe(0);
     expect(m.held).toBe(16);
-    expect(m.push(Buffer.from('mple.com\nprompt$ ')).toString()).toBe('contact: [email]\n');
+    expect(m.push(Buffer.from('mple.com\nprompt$ ')).toString()).toBe(mask('contact: bob@example.com\n'));
     expect(m.flush().toString()).toBe('prompt$ ');
     const key =
       '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n';
     expect(m.push(Buffer.from(key.slice(0, 50))).length).toBe(0);
     expect(m.flush().length).toBe(0); // a quiet period does not release an open block
-    expect(m.push(Buffer.from(key.slice(50))).toString()).toBe('[secret]\n');
+    expect(m.push(Buffer.from(key.slice(50))).toString()).toBe(mask(key));
+    expect(mask(key)).not.toContain('b3BlbnNzaC1rZXktdjEAAAAA');
   });
 
   it('bounds what it holds: an over-long line is cut at a blank near the bound', () => {
@@ -66,6 +67,8 @@ describe('StreamMasker', () => {
     const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x0a, 0xc3, 0x28, 0x80, 0x0a, 0x9f]);
     expect(run(bytes, [3, 6]).equals(bytes)).toBe(true);
     const latin = Buffer.concat([Buffer.from([0xe9, 0x20]), Buffer.from('x@y.example.org\n')]);
-    expect(run(latin, [4])).toEqual(Buffer.concat([Buffer.from([0xe9, 0x20]), Buffer.from('[email]\n')]));
+    expect(run(latin, [4])).toEqual(
+      Buffer.concat([Buffer.from([0xe9, 0x20]), Buffer.from(mask('x@y.example.org\n'))]),
+    );
   });
 });
