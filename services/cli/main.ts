@@ -23,7 +23,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Expected failures (bad config, unreachable dependency) get their message; anything else its stack too.
     const e = err as Error & { code?: string };
     process.stderr.write(
-      e.code?.startsWith('GH_ERR_') ? `gatehouse ${name}: ${e.message}\n` : `gatehouse ${name}: ${e.stack ?? String(err)}\n`,
+      e.code?.startsWith('GH_ERR_')
+        ? `gatehouse ${name}: ${e.message}\n`
+        : `gatehouse ${name}: ${e.stack ?? String(err)}\n`,
     );
     return 1;
   }

@@ -30,7 +30,14 @@ export async function runToken(argv: string[]): Promise<number> {
   }
   const response = await requestToken(issuer, {
     ...(values['client-credentials'] ? {} : { user: values.user! }),
-    ...(values.groups ? { groups: values.groups.split(',').map((g) => g.trim()).filter(Boolean) } : {}),
+    ...(values.groups
+      ? {
+          groups: values.groups
+            .split(',')
+            .map((g) => g.trim())
+            .filter(Boolean),
+        }
+      : {}),
     ...(values.email ? { email: values.email } : {}),
     agent: values.agent,
     ...(values.ttl ? { ttlSeconds: Number(values.ttl) } : {}),

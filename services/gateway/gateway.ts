@@ -77,7 +77,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       maxPending: config.approvals.maxPending,
       logTimeoutMs: config.approvals.logTimeoutMs,
       onOrphanDecision: (o) =>
-        log.info({ approval: o.approvalId, outcome: o.decided.outcome }, 'decision for a request whose client is gone'),
+        log.info(
+          { approval: o.approvalId, outcome: o.decided.outcome },
+          'decision for a request whose client is gone',
+        ),
     });
     await approvals.start();
   }

@@ -31,17 +31,24 @@ type View = { id: string; state: string; request_text?: string; requestText?: st
 
 /** The pending approval whose request text contains `needle`, as the approval service lists it. */
 async function pendingFor(needle: string): Promise<View> {
-  return eventually(async () => {
-    const r = await api(fx.approval!.url, 'GET', '/v1/approvals?state=pending', dba);
-    const list = (r.body as unknown as { approvals: (View & Record<string, unknown>)[] }).approvals ?? [];
-    return list.find((a) => JSON.stringify(a).includes(needle));
-  }, 30_000, `pending approval for ${needle}`);
+  return eventually(
+    async () => {
+      const r = await api(fx.approval!.url, 'GET', '/v1/approvals?state=pending', dba);
+      const list = (r.body as unknown as { approvals: (View & Record<string, unknown>)[] }).approvals ?? [];
+      return list.find((a) => JSON.stringify(a).includes(needle));
+    },
+    30_000,
+    `pending approval for ${needle}`,
+  );
 }
 
 describe('just-in-time approval of PostgreSQL statements', () => {
   it('psql DDL waits, is approved by a dba through the HTTP API, then executes', async () => {
     const table = `gh_approval_${Date.now()}`;
-    const run = psql(fx.pgPort, 'demo-pg', requester, [`create table ${table} (id int)`, `select count(*) from ${table}`]);
+    const run = psql(fx.pgPort, 'demo-pg', requester, [
+      `create table ${table} (id int)`,
+      `select count(*) from ${table}`,
+    ]);
     const pending = await pendingFor(table);
     // Self-approval and outsiders are refused with clear errors.
     const self = await api(fx.approval!.url, 'POST', `/v1/approvals/${pending.id}/approve`, requester);
@@ -67,7 +74,9 @@ describe('just-in-time approval of PostgreSQL statements', () => {
     });
     expect(res.status).toBe(200);
     const r = await run;
-    expect(r.stderr).toMatch(/ERROR:\s+42501: gatehouse: approval .* rejected by dora@example.com: not during the freeze/);
+    expect(r.stderr).toMatch(
+      /ERROR:\s+42501: gatehouse: approval .* rejected by dora@example.com: not during the freeze/,
+    );
   });
 
   it('other sessions are unaffected while one statement waits', async () => {

@@ -82,7 +82,11 @@ export type GatewayFixture = {
 };
 
 export async function startGatewayFixture(
-  opts: { allowPlaintext?: boolean; approvals?: boolean; editPolicyData?: (data: Record<string, unknown>) => void } = {},
+  opts: {
+    allowPlaintext?: boolean;
+    approvals?: boolean;
+    editPolicyData?: (data: Record<string, unknown>) => void;
+  } = {},
 ): Promise<GatewayFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-gw-'));
   const idp = await startIdp({ port: 0, audience: 'gatehouse' });

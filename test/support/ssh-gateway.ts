@@ -17,7 +17,13 @@ import type { SshApprovalHook, TextMaskerFactory } from '../../services/gateway/
 import { detectorsFor, maskText } from '../../services/gateway/masking/index.js';
 import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
-import { uniqueTopic } from './kafka.js';
+import { randomUUID } from 'node:crypto';
+import { startGateway } from '../../services/gateway/gateway.js';
+import type { RunningGateway } from '../../services/gateway/gateway.js';
+import type { RunningApprovalService } from '../../services/approval/service.js';
+import { ensureTopics } from '../../services/shared/log/topics.js';
+import { approvalTestConfig, startTestApprovalService } from './approval.js';
+import { brokerCount, testKafka, uniqueTopic } from './kafka.js';
 import { kafkaBrokers, PROJECT_ROOT, stackValue } from './stack.js';
 
 /** An SSH gateway node in process (the listener wired as services/gateway/gateway.ts does), real IdP and Kafka. */
@@ -173,6 +179,87 @@ export async function startSshGatewayFixture(
   };
 }
 
+/** A whole gateway node (services/gateway/gateway.ts: startGateway) with only the SSH listener, and approvals. */
+export type SshGatewayNode = {
+  idp: RunningIdp;
+  gateway: RunningGateway;
+  approval: RunningApprovalService;
+  port: number;
+  sessionsTopic: string;
+  logs: string[];
+  stop(): Promise<void>;
+};
+
+export async function startSshGatewayNode(): Promise<SshGatewayNode> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ssh-node-'));
+  const idp = await startIdp({ port: 0, audience: 'gatehouse' });
+  const sessionsTopic = `test.ssh-node.${randomUUID().slice(0, 8)}`;
+  const approvalsTopic = `${sessionsTopic}.approvals`;
+  const rf = Math.min(3, brokerCount());
+  await ensureTopics(testKafka(), [
+    { name: approvalsTopic, partitions: 6, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
+  ]);
+  const approval = await startTestApprovalService(approvalTestConfig({ topic: approvalsTopic, idp }));
+  const config = parseConfig(
+    gatewayConfigSchema,
+    {
+      nodeId: 'ssh-node',
+      logLevel: 'debug',
+      health: { port: 0 },
+      listeners: { ssh: { port: 0, hostKey: generateKey(dir, 'gateway_host_key') } },
+      oidc: { issuer: idp.issuer, audience: 'gatehouse' },
+      kafka: {
+        brokers: kafkaBrokers(),
+        topics: {
+          sessions: sessionsTopic,
+          approvals: approvalsTopic,
+          partitions: 6,
+          replicationFactor: rf,
+          minInsyncReplicas: rf >= 3 ? 2 : 1,
+        },
+      },
+      policy: { bundleDir: buildPolicyBundle() },
+      approvals: { url: approval.url },
+      connections: [
+        {
+          name: 'demo-ssh',
+          protocol: 'ssh',
+          upstream: {
+            host: stackValue('SSH_TARGET_HOST'),
+            port: Number(stackValue('SSH_TARGET_PORT')),
+            user: stackValue('SSH_TARGET_USER'),
+            privateKey: { file: stackValue('SSH_TARGET_KEY_FILE') },
+            hostKey: { file: stackValue('SSH_TARGET_HOST_KEY_FILE') },
+          },
+        },
+      ],
+    },
+    'ssh node test config',
+  );
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const log = createLogger({ service: 'gateway', nodeId: config.nodeId, level: 'debug', destination });
+  const gateway = await startGateway(config, log);
+  return {
+    idp,
+    gateway,
+    approval,
+    port: gateway.sshPort!,
+    sessionsTopic,
+    logs,
+    async stop() {
+      await gateway.stop(2_000);
+      await approval.stop();
+      await idp.stop();
+    },
+  };
+}
+
 export type SshRun = { status: number | null; stdout: Buffer; stderr: string };
 
 /** Options every test run of the real OpenSSH client uses: token auth only, no key files, no host key prompts. */
@@ -208,6 +295,8 @@ export function runSsh(
     /** Replaces SSH_CLIENT_OPTIONS (OpenSSH keeps the first value of an option, so they cannot be overridden). */
     options?: readonly string[];
     logLevel?: string;
+    /** Called with stderr as it arrives (e.g. to act on an approval link while the command waits). */
+    onStderr?: (textSoFar: string) => void;
   } = {},
 ): Promise<SshRun> {
   const options: string[] = [
@@ -223,7 +312,10 @@ export function runSsh(
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (b: Buffer) => out.push(b));
-  child.stderr.on('data', (b: Buffer) => err.push(b));
+  child.stderr.on('data', (b: Buffer) => {
+    err.push(b);
+    opts.onStderr?.(Buffer.concat(err).toString('utf8'));
+  });
   child.stdin.on('error', () => undefined);
   if (opts.stdin !== undefined) child.stdin.end(opts.stdin);
   else child.stdin.end();

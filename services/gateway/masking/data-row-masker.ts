@@ -3,6 +3,7 @@ import { PgProtocolError } from '../postgres/codec/errors.js';
 import { matchColumns } from './column-match.js';
 import type { ColumnCatalog } from './column-match.js';
 import type { Detector } from './detector.js';
+import { ContentScanner } from './content-scanner.js';
 import { applySpans } from './mask-content.js';
 import { JSON_OID, JSONB_OID, TEXTUAL_ARRAY_OIDS, TEXTUAL_OIDS, UNSCANNED_OIDS } from './pg-type-oids.js';
 import { SpanList } from './span-list.js';
@@ -118,9 +119,7 @@ export function createDataRowMasker(
   }
   if (action.every((a) => a === NONE)) return null;
 
-  const needleDetectors = detectors.map((d) => d.needles.length > 0);
-  /** Per detector: next needle position at or after the current column, or -2 for "search again". */
-  const nextHit = new Float64Array(detectors.length);
+  const scanner = new ContentScanner(detectors);
   const spans = new SpanList();
   const editAt = new Int32Array(n);
   const editEnd = new Int32Array(n);
@@ -130,21 +129,11 @@ export function createDataRowMasker(
   let maskedRows = 0;
   let maskedColumnValues = 0;
 
-  const firstNeedle = (raw: Buffer, d: Detector, from: number): number => {
-    let best = Infinity;
-    for (const needle of d.needles) {
-      const i = raw.indexOf(needle, from);
-      if (i !== -1 && i < best) best = i;
-    }
-    return best;
-  };
-
   const maskDataRow = (raw: Buffer): Buffer => {
     rows++;
     if (raw.length < 7 || raw[0] !== 0x44) throw malformed('not a DataRow');
     if (raw.readInt32BE(1) !== raw.length - 1) throw malformed('length does not match the message');
     if (raw.readUInt16BE(5) !== n) throw malformed(`${raw.readUInt16BE(5)} values for ${n} columns`);
-    nextHit.fill(-2);
     let edits = 0;
     let pos = 7;
     for (let i = 0; i < n; i++) {
@@ -165,23 +154,14 @@ export function createDataRowMasker(
         edits++;
         maskedColumnValues++;
       } else if (a !== NONE) {
-        spans.reset();
         const from = start + offset[i]!;
         if (offset[i] === 1 && (len === 0 || raw[start] !== 1)) {
           pos = end; // unknown jsonb binary version: leave as is
           continue;
         }
-        for (let k = 0; k < detectors.length; k++) {
-          const d = detectors[k]!;
-          if (needleDetectors[k] === true) {
-            if (nextHit[k]! < from) nextHit[k] = firstNeedle(raw, d, from);
-            if (nextHit[k]! >= end) continue;
-          }
-          const before = spans.length;
-          d.find(raw, from, end, spans, k);
-          detections[k]! += spans.length - before;
-        }
+        scanner.scan(raw, from, end, spans);
         if (spans.length > 0) {
+          for (let s = 0; s < spans.length; s++) detections[spans.detector(s)]!++;
           editAt[edits] = pos;
           editEnd[edits] = end;
           editValue[edits] =

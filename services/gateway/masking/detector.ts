@@ -14,8 +14,13 @@ export interface Detector {
    * only letters, digits and `*@-_`: they stay valid inside JSON strings, array and composite literals.
    */
   readonly replacement: Buffer;
-  /** Byte strings one of which occurs in every match (a cheap native pre-check); empty: every value is scanned. */
+  /** Byte strings one of which occurs in every match (checked in one pass before `find` runs). */
   readonly needles: readonly Buffer[];
+  /**
+   * For detectors without needles: every match contains a run of at least this many digits (single spaces or
+   * dashes allowed between them). Without needles or this, `find` runs on every value.
+   */
+  readonly minDigitRun?: number;
   find(buf: Buffer, from: number, to: number, out: SpanList, id: number): void;
 }
 

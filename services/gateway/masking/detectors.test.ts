@@ -27,6 +27,11 @@ describe('detectors: true positives and near misses', () => {
     expect(found('email', 'préféré: ünï@example.com')).toEqual(['ünï@example.com']);
     expect(found('email', 'x'.repeat(70) + '@example.com')).toEqual(['x'.repeat(64) + '@example.com']);
     expect(found('email', 'é'.repeat(40) + '@example.com')).toEqual(['é'.repeat(32) + '@example.com']);
+    expect(found('email', 'a@b.co.4111 a@c.io-x9 mail.me@my-company.example.com')).toEqual([
+      'a@b.co',
+      'a@c.io',
+      'mail.me@my-company.example.com',
+    ]);
     expect(found('email', 'a@b.c @handle x@localhost a@-b.com a@b-.com a@b..com a@1.23 user@')).toEqual([]);
   });
 
@@ -39,6 +44,17 @@ describe('detectors: true positives and near misses', () => {
     ]);
     expect(found('card', 'amex 3782 822463 10005.')).toEqual(['3782 822463 10005']);
     expect(found('card', '4111111111111111 12/27')).toEqual(['4111111111111111']);
+    // Several numbers in one run of digit groups, and a number starting after other groups.
+    expect(found('card', '4111111111111111 5555555555554444')).toEqual([
+      '4111111111111111',
+      '5555555555554444',
+    ]);
+    expect(found('card', '4111 1111 1111 1111-4111 1111 1111 1111')).toEqual([
+      '4111 1111 1111 1111',
+      '4111 1111 1111 1111',
+    ]);
+    expect(found('card', 'ref 1 4111 1111 1111 1111')).toEqual(['4111 1111 1111 1111']);
+    expect(found('card', 'qty 12 4111111111111111')).toEqual(['4111111111111111']);
     // near misses: Luhn failure, wrong first digit, too long, glued, odd grouping
     expect(found('card', '4111 1111 1111 1112')).toEqual([]);
     expect(found('card', '1111111111111117 7111111111111111 9111111111111111')).toEqual([]);

@@ -1,3 +1,4 @@
+import { ContentScanner } from './content-scanner.js';
 import type { Detector } from './detector.js';
 import { SpanList } from './span-list.js';
 
@@ -6,33 +7,6 @@ export interface SensitiveSpan {
   readonly detector: string;
   readonly start: number;
   readonly end: number;
-}
-
-/**
- * Runs `detectors` over buf[from, to) into `spans` (reset first). Detectors with needles are skipped unless one of
- * their needles occurs in the range (a native search), so clean values cost a few memchr-like scans.
- */
-export function scanBytes(
-  buf: Buffer,
-  from: number,
-  to: number,
-  detectors: readonly Detector[],
-  spans: SpanList,
-): void {
-  spans.reset();
-  for (let k = 0; k < detectors.length; k++) {
-    const d = detectors[k]!;
-    if (d.needles.length > 0 && !hasNeedle(buf, d.needles, from, to)) continue;
-    d.find(buf, from, to, spans, k);
-  }
-}
-
-function hasNeedle(buf: Buffer, needles: readonly Buffer[], from: number, to: number): boolean {
-  for (const n of needles) {
-    const i = buf.indexOf(n, from);
-    if (i !== -1 && i + n.length <= to) return true;
-  }
-  return false;
 }
 
 /**
@@ -68,10 +42,20 @@ export function applySpans(
 }
 
 const shared = new SpanList();
+const scanners = new WeakMap<readonly Detector[], ContentScanner>();
 
-/** `buf` with sensitive content replaced; the same Buffer object when nothing matched. */
+function scannerFor(detectors: readonly Detector[]): ContentScanner {
+  let s = scanners.get(detectors);
+  if (s === undefined) scanners.set(detectors, (s = new ContentScanner(detectors)));
+  return s;
+}
+
+/**
+ * `buf` with sensitive content replaced; the same Buffer object when nothing matched. The scanner for a given
+ * detectors array is built once and cached (keep passing the same array).
+ */
 export function maskBytes(buf: Buffer, detectors: readonly Detector[]): Buffer {
-  scanBytes(buf, 0, buf.length, detectors, shared);
+  scannerFor(detectors).scan(buf, 0, buf.length, shared);
   return shared.length === 0 ? buf : applySpans(buf, 0, buf.length, detectors, shared);
 }
 
@@ -85,7 +69,7 @@ export function maskText(text: string, detectors: readonly Detector[]): string {
 /** The matches in `buf`, sorted by position (for tests and audit counters; never log the matched bytes). */
 export function findSensitive(buf: Buffer, detectors: readonly Detector[]): SensitiveSpan[] {
   const spans = new SpanList();
-  scanBytes(buf, 0, buf.length, detectors, spans);
+  scannerFor(detectors).scan(buf, 0, buf.length, spans);
   spans.sort();
   const out: SensitiveSpan[] = [];
   for (let i = 0; i < spans.length; i++) {

@@ -2,7 +2,8 @@ import type { RowField } from '../postgres/codec/backend-decoders.js';
 import { PgProtocolError } from '../postgres/codec/errors.js';
 import type { ColumnCatalog } from './column-match.js';
 import { createDataRowMasker } from './data-row-masker.js';
-import { applySpans, scanBytes } from './mask-content.js';
+import { ContentScanner } from './content-scanner.js';
+import { applySpans } from './mask-content.js';
 import { resolveDetectors } from './registry.js';
 import { SpanList } from './span-list.js';
 
@@ -66,11 +67,12 @@ export function createCopyMasker(
   }
   if (spec.columns.length > 0) return () => copyData(WHOLE_ROW);
   const spans = new SpanList();
+  const scanner = new ContentScanner(detectors);
   return (raw) => {
     if (raw.length < 5 || raw[0] !== 0x64 || raw.readInt32BE(1) !== raw.length - 1) {
       throw new PgProtocolError('malformed CopyData message');
     }
-    scanBytes(raw, 5, raw.length, detectors, spans);
+    scanner.scan(raw, 5, raw.length, spans);
     return spans.length === 0 ? raw : copyData(applySpans(raw, 5, raw.length, detectors, spans));
   };
 }

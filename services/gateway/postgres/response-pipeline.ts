@@ -144,10 +144,12 @@ export class ResponsePipeline {
       case BackendCode.CommandComplete:
       case BackendCode.EmptyQueryResponse:
       case BackendCode.PortalSuspended: {
-        this.#flushRows(events);
         const tag =
           f.code === BackendCode.CommandComplete ? f.payload.toString('utf8', 0, f.payload.length - 1) : '';
-        events.push(frame(this.#requestId, 'command_complete', f.raw, 0, tag, ''));
+        // The completion travels in the same event as the rows it ends (one event per result, not two).
+        this.#rows.push(f.raw);
+        this.#rowBytes += f.raw.length;
+        this.#flushRows(events, tag);
         if (head?.kind === 'execute') this.#fifo.shift();
         this.#masker = null;
         this.#copy = null;
@@ -239,10 +241,13 @@ export class ResponsePipeline {
     }
   }
 
-  #flushRows(events: EventBody[]): void {
+  /** Emits the pending rows as one event; with `tag`, the batch ends with the CommandComplete (frame `result`). */
+  #flushRows(events: EventBody[], tag?: string): void {
     if (this.#rows.length === 0) return;
     const data = this.#rows.length === 1 ? this.#rows[0]! : Buffer.concat(this.#rows, this.#rowBytes);
-    events.push(frame(this.#requestId, this.#rowsFrame, data, this.#rows.length, '', ''));
+    const rows = tag === undefined ? this.#rows.length : this.#rows.length - 1;
+    const name = tag === undefined ? this.#rowsFrame : this.#rowsFrame === 'copy_out' ? 'copy_out' : 'result';
+    events.push(frame(this.#requestId, name, data, rows, tag ?? '', ''));
     this.#rows = [];
     this.#rowBytes = 0;
   }

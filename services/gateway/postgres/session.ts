@@ -99,15 +99,20 @@ export class PgSession {
     if (this.#busy || this.#state === SessionState.Closed) return;
     this.#busy = true;
     void (async () => {
+      const { upstream } = this.#o;
+      // Everything forwarded for one batch of client messages leaves in one write.
+      upstream.cork();
       try {
         for (;;) {
           const msg = this.#o.parser.read();
           if (msg === null) break;
           const pending = this.#handle(msg);
           if (pending) {
+            upstream.uncork();
             this.#o.client.pause();
             await pending;
             if (this.#state !== SessionState.Closed) this.#o.client.resume();
+            upstream.cork();
           }
           if (this.#state === SessionState.Closed) return;
         }
@@ -121,6 +126,7 @@ export class PgSession {
           this.#fatal('XX000', 'internal gateway error', 'internal error');
         }
       } finally {
+        upstream.uncork();
         this.#busy = false;
       }
     })();
@@ -240,33 +246,51 @@ export class PgSession {
     this.#state = SessionState.Skipping;
   }
 
-  async #execute(portalName: string, raw: Buffer): Promise<void> {
+  /** Synchronous for read-only statements (no await on the hot path); awaits Kafka's ack for anything else. */
+  #execute(portalName: string, raw: Buffer): Promise<void> | void {
     const portal = this.#portals.get(portalName);
     const requestId = ++this.#requestId;
-    if (portal) {
-      const { statement } = portal;
-      const body: EventBody = {
-        case: 'request',
-        value: create(RequestSchema, { requestId, kind: 'sql.execute', text: statement.text }),
-      };
-      if (statement.verdict.batched) this.#o.audit.batched(body, statement.verdict.revision);
-      else await this.#o.audit.durable(body, statement.verdict.revision);
-      const mask = statement.verdict.mask;
-      if (mask && !portal.fields && !statement.fields) {
-        // The columns are needed to mask: ask for them first and keep the answer from the client.
-        this.#pipeline.expect({ kind: 'describe', injected: true, onFields: (f) => (portal.fields = f) });
-        this.#forward(serialize.describe({ type: 'P', name: portalName }));
-      }
-      this.#pipeline.expect({
-        kind: 'execute',
-        requestId,
-        mask,
-        fields: () => portal.fields ?? withFormats(statement.fields, portal.resultFormats),
-      });
-    } else {
+    if (!portal) {
       // Unknown portal: upstream answers with its own error.
       this.#pipeline.expect({ kind: 'execute', requestId, mask: null, fields: () => null });
+      this.#forward(raw);
+      return;
     }
+    const { statement } = portal;
+    const body: EventBody = {
+      case: 'request',
+      value: create(RequestSchema, { requestId, kind: 'sql.execute', text: statement.text }),
+    };
+    if (statement.verdict.batched) {
+      this.#o.audit.batched(body, statement.verdict.revision);
+      this.#forwardExecute(portal, portalName, requestId, raw);
+      return;
+    }
+    return this.#o.audit.durable(body, statement.verdict.revision).then(
+      () => this.#forwardExecute(portal, portalName, requestId, raw),
+      () => {
+        const denial = this.#denial('57P03', 'gatehouse: audit log unavailable: statement not forwarded', '');
+        this.#pipeline.expect({ kind: 'bind', denial });
+        this.#forward(serialize.bind({ portal: '', statement: denial.token, values: [] }));
+        this.#state = SessionState.Skipping;
+      },
+    );
+  }
+
+  #forwardExecute(portal: Portal, portalName: string, requestId: number, raw: Buffer): void {
+    const { statement } = portal;
+    const mask = statement.verdict.mask;
+    if (mask && !portal.fields && !statement.fields) {
+      // The columns are needed to mask: ask for them first and keep the answer from the client.
+      this.#pipeline.expect({ kind: 'describe', injected: true, onFields: (f) => (portal.fields = f) });
+      this.#forward(serialize.describe({ type: 'P', name: portalName }));
+    }
+    this.#pipeline.expect({
+      kind: 'execute',
+      requestId,
+      mask,
+      fields: () => portal.fields ?? withFormats(statement.fields, portal.resultFormats),
+    });
     this.#forward(raw);
   }
 

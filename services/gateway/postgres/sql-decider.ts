@@ -1,5 +1,9 @@
 import { create } from '@bufbuild/protobuf';
-import { ApprovalDecidedSchema, DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import {
+  ApprovalDecidedSchema,
+  DecisionSchema,
+  RequestSchema,
+} from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { protoIdentity } from '../approvals/requested-event.js';
 import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
 import type { Identity } from '../../shared/identity/index.js';
@@ -60,7 +64,10 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
     const allow = decision.allow;
     const reasons =
       approval && !d.approvals
-        ? [...decision.reasons, `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`]
+        ? [
+            ...decision.reasons,
+            `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`,
+          ]
         : decision.reasons;
     const batched = readOnly && decision.audit === 'batched';
     const mask =
@@ -117,7 +124,8 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
       const waiter = d.approvals;
       return {
         ...verdict,
-        hold: (notify, signal) => holdForApproval(d, waiter, { text, requestId, request, decision, revision, mask, notify, signal }),
+        hold: (notify, signal) =>
+          holdForApproval(d, waiter, { text, requestId, request, decision, revision, mask, notify, signal }),
       };
     }
     return verdict;
@@ -139,7 +147,11 @@ type HoldContext = {
  * Publishes the approval request (durably, on the approvals topic and the session stream), tells the client
  * where to approve, waits for the first decision, records it on the session stream, and returns the verdict.
  */
-async function holdForApproval(d: SqlDeciderDeps, waiter: ApprovalWaiter, h: HoldContext): Promise<SqlVerdict> {
+async function holdForApproval(
+  d: SqlDeciderDeps,
+  waiter: ApprovalWaiter,
+  h: HoldContext,
+): Promise<SqlVerdict> {
   const refuse = (sqlstate: string, reasons: string[]): SqlVerdict => ({
     allow: false,
     reasons,
@@ -203,7 +215,9 @@ async function holdForApproval(d: SqlDeciderDeps, waiter: ApprovalWaiter, h: Hol
       case 'expired':
         return refuse('42501', [`approval ${pending.approvalId} expired without a decision`]);
       default:
-        return refuse('57P03', [`approval service unavailable: ${o.reason || 'no decision could be obtained'}`]);
+        return refuse('57P03', [
+          `approval service unavailable: ${o.reason || 'no decision could be obtained'}`,
+        ]);
     }
   } catch (err) {
     d.log.warn({ err: { message: (err as Error).message } }, AUDIT_UNAVAILABLE);

@@ -15,7 +15,10 @@ export const kafkaConfigSchema = z.strictObject({
       partitions: z.number().int().min(1).default(12),
       replicationFactor: z.number().int().min(1).default(3),
       minInsyncReplicas: z.number().int().min(1).default(2),
-      retentionHours: z.number().positive().default(24 * 7),
+      retentionHours: z
+        .number()
+        .positive()
+        .default(24 * 7),
       /** Create missing topics at start. */
       provision: z.boolean().default(true),
     })

@@ -26,7 +26,11 @@ export function formatIssues(error: z.ZodError): string[] {
 }
 
 /** Validates a plain object against a schema (which holds the defaults) and freezes the result. */
-export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, source: string): Frozen<z.output<S>> {
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  source: string,
+): Frozen<z.output<S>> {
   const result = schema.safeParse(raw);
   if (!result.success) throw new ConfigError(source, formatIssues(result.error));
   return deepFreeze(result.data);
@@ -38,7 +42,9 @@ export function loadConfigFile<S extends z.ZodType>(schema: S, file: string): Fr
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new ConfigError(file, [`cannot read file: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`], { cause });
+    throw new ConfigError(file, [`cannot read file: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`], {
+      cause,
+    });
   }
   let raw: unknown;
   try {

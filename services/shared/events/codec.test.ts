@@ -10,7 +10,14 @@ const session = () =>
     nodeId: 'node-a',
     protocol: 'postgres',
     connection: { name: 'demo-pg', tags: { env: 'prod' } },
-    identity: { sub: 'u1', email: 'u1@example.com', groups: ['dba'], agent: true, issuer: 'https://idp', client_id: 'c' },
+    identity: {
+      sub: 'u1',
+      email: 'u1@example.com',
+      groups: ['dba'],
+      agent: true,
+      issuer: 'https://idp',
+      client_id: 'c',
+    },
   });
 
 describe('event codec', () => {
@@ -42,13 +49,20 @@ describe('event codec', () => {
 
   it('keeps response bytes exactly', () => {
     const data = Uint8Array.from([0, 1, 2, 255, 68, 0, 0, 0, 4]);
-    const e = session().next({ case: 'response', value: create(ResponseSchema, { frame: 'data_rows', data, rows: 1 }) });
+    const e = session().next({
+      case: 'response',
+      value: create(ResponseSchema, { frame: 'data_rows', data, rows: 1 }),
+    });
     const back = decodeEvent(encodeEvent(e));
-    expect(back.body.case === 'response' && Buffer.from(back.body.value.data).equals(Buffer.from(data))).toBe(true);
+    expect(back.body.case === 'response' && Buffer.from(back.body.value.data).equals(Buffer.from(data))).toBe(
+      true,
+    );
   });
 
   it('rejects corrupt bytes with a typed error', () => {
-    const bytes = encodeEvent(session().next({ case: 'request', value: create(RequestSchema, { text: 'x' }) }));
+    const bytes = encodeEvent(
+      session().next({ case: 'request', value: create(RequestSchema, { text: 'x' }) }),
+    );
     const truncated = bytes.subarray(0, bytes.length - 3);
     expect(() => decodeEvent(truncated)).toThrow(EventDecodeError);
     expect(() => decodeEvent(Uint8Array.from([0xff, 0xff, 0xff, 0xff]))).toThrow(/corrupt event bytes/);
@@ -59,7 +73,9 @@ describe('event codec', () => {
   });
 
   it('ignores unknown fields from newer producers', () => {
-    const bytes = encodeEvent(session().next({ case: 'request', value: create(RequestSchema, { text: 'x' }) }));
+    const bytes = encodeEvent(
+      session().next({ case: 'request', value: create(RequestSchema, { text: 'x' }) }),
+    );
     // field 99, varint 1: a field this version does not know
     const extended = Buffer.concat([Buffer.from(bytes), Buffer.from([0x98, 0x06, 0x01])]);
     expect(decodeEvent(extended).body.case).toBe('request');

@@ -14,7 +14,10 @@ export type ConsumedRecord = {
  * Processes one fetched batch of one partition. Resolve only when the records are durably handled: offsets are
  * committed after the promise resolves, so a crash before that redelivers them (at-least-once).
  */
-export type BatchHandler = (records: readonly ConsumedRecord[], ctx: { heartbeat(): Promise<void> }) => Promise<void>;
+export type BatchHandler = (
+  records: readonly ConsumedRecord[],
+  ctx: { heartbeat(): Promise<void> },
+) => Promise<void>;
 
 export type EventConsumerOptions = {
   groupId: string;
@@ -58,7 +61,10 @@ export class EventConsumer {
 
   async start(handler: BatchHandler): Promise<void> {
     await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: [...this.#opts.topics], fromBeginning: this.#opts.fromBeginning ?? true });
+    await this.#consumer.subscribe({
+      topics: [...this.#opts.topics],
+      fromBeginning: this.#opts.fromBeginning ?? true,
+    });
     this.#running = true;
     await this.#consumer.run({
       autoCommit: false,
@@ -87,7 +93,11 @@ export class EventConsumer {
       if (records.length > 0) await handler(records, { heartbeat: () => payload.heartbeat() });
     } catch (err) {
       this.#log.error(
-        { err: { name: (err as Error).name, message: (err as Error).message }, topic: batch.topic, partition: batch.partition },
+        {
+          err: { name: (err as Error).name, message: (err as Error).message },
+          topic: batch.topic,
+          partition: batch.partition,
+        },
         'batch handler failed; offsets not committed, batch will be redelivered',
       );
       throw err; // kafkajs restarts the consumer from the last committed offset

@@ -3,14 +3,21 @@ import { GatehouseError } from '../errors.js';
 /** The publisher's bounded buffer is full: the caller must refuse the work (fail closed). */
 export class PublishBufferFullError extends GatehouseError {
   constructor(limit: string) {
-    super('GH_ERR_PUBLISH_BUFFER_FULL', `audit log buffer is full (${limit}); refusing new work until it drains`);
+    super(
+      'GH_ERR_PUBLISH_BUFFER_FULL',
+      `audit log buffer is full (${limit}); refusing new work until it drains`,
+    );
   }
 }
 
 /** Kafka has been unreachable for longer than the configured time: the caller must refuse the work. */
 export class PublishUnavailableError extends GatehouseError {
   constructor(sinceMs: number, options?: { cause?: unknown }) {
-    super('GH_ERR_PUBLISH_UNAVAILABLE', `audit log (Kafka) unreachable for ${Math.round(sinceMs)} ms`, options);
+    super(
+      'GH_ERR_PUBLISH_UNAVAILABLE',
+      `audit log (Kafka) unreachable for ${Math.round(sinceMs)} ms`,
+      options,
+    );
   }
 }
 

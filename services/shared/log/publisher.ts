@@ -120,7 +120,8 @@ export class KafkaPublisher implements EventPublisher {
     if (this.#closed) throw new PublisherClosedError();
     if (this.#unavailableSince !== undefined) {
       const down = Date.now() - this.#unavailableSince;
-      if (down > this.#opts.failClosedAfterMs) throw new PublishUnavailableError(down, { cause: this.#lastError });
+      if (down > this.#opts.failClosedAfterMs)
+        throw new PublishUnavailableError(down, { cause: this.#lastError });
     }
     const events = this.#queue.length - this.#head;
     if (events + 1 > this.#opts.maxBufferedEvents) {
@@ -188,7 +189,8 @@ export class KafkaPublisher implements EventPublisher {
     const unflushed = this.#queue.length - this.#head;
     if (outcome === 'timeout' || unflushed > 0) {
       this.#log.error({ unflushed }, 'publisher closed with events that Kafka did not acknowledge');
-      for (let i = this.#head; i < this.#queue.length; i++) this.#queue[i]?.waiter?.reject(new PublisherClosedError());
+      for (let i = this.#head; i < this.#queue.length; i++)
+        this.#queue[i]?.waiter?.reject(new PublisherClosedError());
     }
     await this.#producer?.disconnect().catch(() => undefined);
     await this.#admin?.disconnect().catch(() => undefined);
@@ -221,7 +223,10 @@ export class KafkaPublisher implements EventPublisher {
       await this.#ensureProducer(); // connect early, so readiness reflects Kafka before the first event
     } catch (err) {
       this.#lastError = err as Error;
-      this.#log.warn({ err: { message: (err as Error).message } }, 'Kafka not reachable yet; will retry on first send');
+      this.#log.warn(
+        { err: { message: (err as Error).message } },
+        'Kafka not reachable yet; will retry on first send',
+      );
       await this.#resetProducer();
     }
     for (;;) {
@@ -231,7 +236,11 @@ export class KafkaPublisher implements EventPublisher {
         this.#wake = undefined;
         continue;
       }
-      if (!this.#closed && this.#urgent === 0 && this.#queue.length - this.#head < this.#opts.maxBatchEvents) {
+      if (
+        !this.#closed &&
+        this.#urgent === 0 &&
+        this.#queue.length - this.#head < this.#opts.maxBatchEvents
+      ) {
         // Give batched events a moment to gather; a durable publish or a full batch cuts it short.
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
@@ -252,7 +261,8 @@ export class KafkaPublisher implements EventPublisher {
           { err: { name: (err as Error).name, message: (err as Error).message }, batch: batch.length },
           'produce failed; batch kept and retried',
         );
-        if (RECREATE_ON.has((err as { type?: string }).type ?? '') || !this.#connected) await this.#resetProducer();
+        if (RECREATE_ON.has((err as { type?: string }).type ?? '') || !this.#connected)
+          await this.#resetProducer();
         if (this.#closed && Date.now() - this.#unavailableSince > this.#opts.failClosedAfterMs) return;
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 2_000);
@@ -281,7 +291,14 @@ export class KafkaPublisher implements EventPublisher {
     const producer = await this.#ensureProducer();
     const byPartition = new Map<string, { topic: string; partition: number; messages: Message[] }>();
     for (const p of batch) {
-      const partition = await this.#partitionFor(p.record.topic, p.record.key);
+      const known = this.#partitions.get(p.record.topic);
+      const partition = known
+        ? this.#partitioner({
+            topic: p.record.topic,
+            partitionMetadata: known,
+            message: { key: p.record.key, value: null },
+          })
+        : await this.#partitionFor(p.record.topic, p.record.key);
       const id = `${p.record.topic}\0${partition}`;
       let group = byPartition.get(id);
       if (!group) byPartition.set(id, (group = { topic: p.record.topic, partition, messages: [] }));

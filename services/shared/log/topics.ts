@@ -39,7 +39,11 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
         })),
       });
     }
-    if (missing.length > 0) await waitForLeaders(admin, missing.map((s) => s.name));
+    if (missing.length > 0)
+      await waitForLeaders(
+        admin,
+        missing.map((s) => s.name),
+      );
     const present = specs.filter((s) => existing.has(s.name));
     if (present.length > 0) {
       const meta = await admin.fetchTopicMetadata({ topics: present.map((s) => s.name) });
@@ -71,11 +75,14 @@ async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs
   while (Date.now() < deadline) {
     try {
       const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
-      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+        return;
     } catch (err) {
       last = err;
     }
     await sleep(200);
   }
-  throw new TopicProvisionError(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`, { cause: last });
+  throw new TopicProvisionError(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`, {
+    cause: last,
+  });
 }

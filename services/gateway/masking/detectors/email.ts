@@ -15,24 +15,30 @@ function isLetter(b: number): boolean {
 }
 
 /**
- * Validates the domain in buf[start, end) (already trimmed of trailing '.'/'-'): at least two labels, no empty
- * label, labels not starting or ending with '-', a last label of two or more letters.
+ * End of the longest valid domain in buf[start, end) that ends at a label boundary, or -1: at least two labels,
+ * none empty or starting/ending with '-', the last one (the TLD) two or more letters. One pass, so
+ * "a@b.co.4111" still yields "b.co".
  */
-function validDomain(buf: Buffer, start: number, end: number): boolean {
+function domainEnd(buf: Buffer, start: number, end: number): number {
+  let best = -1;
   let labelStart = start;
-  let dots = 0;
+  let labels = 0;
+  let letters = true;
   for (let i = start; i <= end; i++) {
-    if (i === end || buf[i] === 0x2e) {
-      if (i === labelStart || buf[labelStart] === 0x2d || buf[i - 1] === 0x2d) return false;
-      if (i < end) {
-        dots++;
-        labelStart = i + 1;
-      }
+    const b = i < end ? buf[i]! : 0x2e;
+    if (b !== 0x2e) {
+      // "a@b.co-4111…": a TLD may also end where a '-' glues something else to it.
+      if (b === 0x2d && labels >= 1 && letters && i - labelStart >= 2) best = i;
+      if (!isLetter(b)) letters = false;
+      continue;
     }
+    if (i === labelStart || buf[labelStart] === 0x2d || buf[i - 1] === 0x2d) break;
+    labels++;
+    if (labels >= 2 && letters && i - labelStart >= 2) best = i;
+    labelStart = i + 1;
+    letters = true;
   }
-  if (dots === 0 || end - labelStart < 2) return false;
-  for (let i = labelStart; i < end; i++) if (!isLetter(buf[i]!)) return false;
-  return true;
+  return best;
 }
 
 /**
@@ -56,7 +62,8 @@ export const emailDetector: Detector = {
       while (end < maxEnd && DOMAIN[buf[end]!] === 1) end++;
       while (end > at + 1 && (buf[end - 1] === 0x2e || buf[end - 1] === 0x2d)) end--; // "mail a@b.com."
       // Local parts and domains longer than the limits are cut, not rejected: masking too much is the safe side.
-      if (start < at && validDomain(buf, at + 1, end)) {
+      end = start < at ? domainEnd(buf, at + 1, end) : -1;
+      if (end !== -1) {
         out.add(start, end, id);
         at = buf.indexOf(AT, end);
       } else {

@@ -66,6 +66,7 @@ export const ukNinoDetector: Detector = {
   name: 'uk_nino',
   replacement: Buffer.from('*********'),
   needles: [],
+  minDigitRun: 6,
   find(buf: Buffer, from: number, to: number, out: SpanList, id: number): void {
     for (let i = from; i + 9 <= to; i++) {
       const a = buf[i]!;

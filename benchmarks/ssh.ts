@@ -1,0 +1,135 @@
+/**
+ * Throughput of a large `cat` over SSH in one run: directly to the stack's sshd with OpenSSH, and through a
+ * Gatehouse node (token login, policy, upstream login with the gateway's key, every output chunk recorded to Kafka
+ * with acks=all) — as a person (no content masking) and as an agent (all content detectors on the output).
+ *
+ *   npm run stack:up && npx tsx benchmarks/ssh.ts [--mb 200] [--runs 1] [--keep]
+ *
+ * The file (base64 text of random bytes, lines of 100 characters) is created in the demo user's ~/logs (agents may
+ * only `cat` there) with the key the gateway holds, and deleted afterwards unless --keep.
+ */
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { runSsh, SSH_CLIENT_OPTIONS, startSshGatewayFixture } from '../test/support/ssh-gateway.js';
+import { stackValue } from '../test/support/stack.js';
+
+const { values } = parseArgs({
+  options: {
+    mb: { type: 'string', default: '200' },
+    runs: { type: 'string', default: '1' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const megabytes = Number(values.mb);
+const runs = Math.max(1, Number(values.runs));
+const file = `~/logs/gatehouse-bench-${megabytes}mb.txt`;
+
+type Sample = { bytes: number; seconds: number; status: number | null };
+
+/** Runs a command and counts its stdout bytes without keeping them (the gateway under test shares this loop). */
+function measure(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Sample> {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let bytes = 0;
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (bytes += b.length));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const t0 = performance.now();
+  return new Promise((resolve, reject) =>
+    child.on('close', (status) => {
+      const seconds = (performance.now() - t0) / 1000;
+      if (status !== 0) reject(new Error(`${command} exited ${status}: ${stderr.trim()}`));
+      else resolve({ bytes, seconds, status });
+    }),
+  );
+}
+
+const directArgs = (remote: string): string[] => [
+  '-i',
+  stackValue('SSH_TARGET_KEY_FILE'),
+  '-p',
+  stackValue('SSH_TARGET_PORT'),
+  '-o',
+  'StrictHostKeyChecking=no',
+  '-o',
+  'UserKnownHostsFile=/dev/null',
+  '-o',
+  'LogLevel=ERROR',
+  '-o',
+  'BatchMode=yes',
+  `${stackValue('SSH_TARGET_USER')}@${stackValue('SSH_TARGET_HOST')}`,
+  remote,
+];
+
+function best(samples: Sample[]): Sample {
+  return samples.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+}
+
+// 3 random bytes become 4 base64 characters; 100 characters per line plus the newline.
+const rawBytes = Math.round((megabytes * 1e6 * 3) / 4 / (101 / 100));
+await measure('ssh', directArgs(`head -c ${rawBytes} /dev/urandom | base64 -w 100 > ${file}`));
+await measure('ssh', directArgs(`cat ${file}`)); // warm-up: the file in the page cache for every path
+const fx = await startSshGatewayFixture({ listener: { idleTimeoutMs: 0 } });
+const rows: { name: string; sample: Sample }[] = [];
+try {
+  const human = await fx.idp.issueToken({ user: 'bench-human', groups: ['engineering'], ttlSeconds: 3600 });
+  const agent = await fx.idp.issueToken({
+    user: 'bench-agent',
+    agent: true,
+    groups: ['agents'],
+    ttlSeconds: 3600,
+  });
+  const check = await runSsh(fx.port, 'demo-ssh', agent, [`head -n 1 ${file}`]);
+  if (check.status !== 0) throw new Error(`the gateway refused the benchmark command: ${check.stderr}`);
+  const viaGateway = (token: string) =>
+    measure(
+      'sshpass',
+      [
+        '-e',
+        'ssh',
+        '-p',
+        String(fx.port),
+        ...SSH_CLIENT_OPTIONS,
+        '-o',
+        'LogLevel=ERROR',
+        'demo-ssh@127.0.0.1',
+        `cat ${file}`,
+      ],
+      { ...process.env, SSHPASS: token },
+    );
+  const samples = { direct: [] as Sample[], human: [] as Sample[], agent: [] as Sample[] };
+  for (let i = 0; i < runs; i++) {
+    samples.direct.push(await measure('ssh', directArgs(`cat ${file}`)));
+    samples.human.push(await viaGateway(human));
+    samples.agent.push(await viaGateway(agent));
+  }
+  rows.push(
+    { name: 'direct OpenSSH', sample: best(samples.direct) },
+    { name: 'Gatehouse, person (audit, no masking)', sample: best(samples.human) },
+    { name: 'Gatehouse, agent (audit + 4 detectors)', sample: best(samples.agent) },
+  );
+  const stats = fx.publisher.stats();
+  console.log(`\ncat of a ${megabytes} MB text file over SSH, best of ${runs} run(s)`);
+  console.log(
+    `${'path'.padEnd(42)} ${'MB'.padStart(8)} ${'seconds'.padStart(9)} ${'MB/s'.padStart(9)}  vs direct`,
+  );
+  const base = rows[0]!.sample;
+  for (const { name, sample } of rows) {
+    const rate = sample.bytes / 1e6 / sample.seconds;
+    const ratio = rate / (base.bytes / 1e6 / base.seconds);
+    console.log(
+      `${name.padEnd(42)} ${(sample.bytes / 1e6).toFixed(1).padStart(8)} ${sample.seconds.toFixed(2).padStart(9)} ${rate.toFixed(1).padStart(9)}  ${ratio.toFixed(2)}x`,
+    );
+  }
+  console.log(
+    `audit: ${stats.sentEvents} events in ${stats.sentBatches} produce requests (acks=all), ` +
+      `${stats.bufferedEvents} still buffered, ${stats.failedSends} failed sends`,
+  );
+} finally {
+  await fx.stop();
+  if (!values.keep) await measure('ssh', directArgs(`rm -f ${file}`)).catch(() => undefined);
+}
+process.exit(0);

@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from '../support/approval.js';
+import { runSsh, startSshGatewayNode } from '../support/ssh-gateway.js';
+import type { SshGatewayNode } from '../support/ssh-gateway.js';
+import { stackValue } from '../support/stack.js';
+
+let node: SshGatewayNode;
+const run = randomUUID().slice(0, 6);
+
+function direct(command: string): Promise<number | null> {
+  const child = spawn(
+    'ssh',
+    [
+      '-i',
+      stackValue('SSH_TARGET_KEY_FILE'),
+      '-p',
+      stackValue('SSH_TARGET_PORT'),
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'BatchMode=yes',
+      `${stackValue('SSH_TARGET_USER')}@${stackValue('SSH_TARGET_HOST')}`,
+      command,
+    ],
+    { stdio: 'ignore' },
+  );
+  return new Promise((resolve) => child.on('close', resolve));
+}
+
+const WAITING = /gatehouse: waiting for approval ([0-9a-f-]{36}) at (\S+)/;
+
+/** Runs `command` as an agent; when the gateway announces the approval, a reviewer decides it through the API. */
+async function withReview(command: string, verdict: 'approve' | 'reject', reviewer: string) {
+  const agent = await node.idp.issueToken({ user: `agent-${run}`, agent: true, groups: ['agents'] });
+  let decided: Promise<{ status: number }> | undefined;
+  const result = await runSsh(node.port, 'demo-ssh', agent, [command], {
+    onStderr: (text) => {
+      const m = WAITING.exec(text);
+      if (m && !decided) {
+        decided = api(node.approval.url, 'POST', `/v1/approvals/${m[1]}/${verdict}`, reviewer, {
+          reason: verdict === 'approve' ? 'cache cleanup is fine' : 'not now',
+        });
+      }
+    },
+  });
+  return { result, review: await decided };
+}
+
+beforeAll(async () => {
+  node = await startSshGatewayNode();
+});
+
+afterAll(async () => {
+  await node?.stop();
+});
+
+describe('SSH on a whole gateway node (startGateway wiring, approval service)', () => {
+  it('serves allowed commands and counts them in the metrics', async () => {
+    const agent = await node.idp.issueToken({ user: `agent-m-${run}`, agent: true, groups: ['agents'] });
+    const r = await runSsh(node.port, 'demo-ssh', agent, ['cat ~/logs/app.log']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toContain('nightly export finished');
+    expect(r.stdout.toString()).not.toContain('mary.johnson@example.org');
+    const metrics = await (await fetch(`http://127.0.0.1:${node.gateway.healthPort}/metrics`)).text();
+    expect(metrics).toMatch(/gatehouse_gateway_requests_total\{protocol="ssh",decision="allow"\} [1-9]/);
+  });
+
+  it('holds a command that needs approval, runs it once an oncall reviewer approves', async () => {
+    const marker = `/tmp/gh-ssh-approve-${run}`;
+    expect(await direct(`touch ${marker}`)).toBe(0);
+    const carol = await node.idp.issueToken({
+      user: 'carol',
+      email: 'carol@example.test',
+      groups: ['oncall'],
+    });
+    const { result, review } = await withReview(`rm -f ${marker}`, 'approve', carol);
+    expect(review?.status).toBe(200);
+    expect(result.stderr).toContain('gatehouse: approval required: command rm requires approval by oncall');
+    const waiting = WAITING.exec(result.stderr);
+    expect(waiting?.[2]).toBe(`${node.approval.url}/approvals/${waiting?.[1]}`);
+    expect(result.status).toBe(0);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('refuses the command (126) when the reviewer rejects it', async () => {
+    const marker = `/tmp/gh-ssh-reject-${run}`;
+    expect(await direct(`touch ${marker}`)).toBe(0);
+    const carol = await node.idp.issueToken({
+      user: 'carol',
+      email: 'carol@example.test',
+      groups: ['oncall'],
+    });
+    const { result, review } = await withReview(`rm -f ${marker}`, 'reject', carol);
+    expect(review?.status).toBe(200);
+    expect(result.status).toBe(126);
+    expect(result.stderr).toMatch(
+      /gatehouse: denied: approval [0-9a-f-]{36} rejected by carol@example\.test: not now/,
+    );
+    expect(existsSync(marker)).toBe(true);
+    await direct(`rm -f ${marker}`);
+  });
+});
