@@ -27,10 +27,34 @@ const clients = values.clients;
 type Result = { tps: number; latencyMs: number };
 
 /** pgbench runs as a child process without blocking this event loop (the gateway under test runs in it). */
-async function pgbench(port: number, database: string, user: string, password: string, ssl: boolean): Promise<Result> {
+async function pgbench(
+  port: number,
+  database: string,
+  user: string,
+  password: string,
+  ssl: boolean,
+): Promise<Result> {
   const r = await run(
     'pgbench',
-    ['-n', '-S', '-M', 'prepared', '-T', seconds, '-c', clients, '-j', '2', '-h', '127.0.0.1', '-p', String(port), '-U', user, database],
+    [
+      '-n',
+      '-S',
+      '-M',
+      'prepared',
+      '-T',
+      seconds,
+      '-c',
+      clients,
+      '-j',
+      '2',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-U',
+      user,
+      database,
+    ],
     { ...process.env, PGPASSWORD: password, PGSSLMODE: ssl ? 'require' : 'disable' },
     (Number(seconds) + 60) * 1000,
   );
@@ -64,7 +88,9 @@ async function startPgBouncer(password: string): Promise<{ port: number; stop():
     ].join('\n'),
   );
   execFileSync('chown', ['-R', 'postgres', dir]);
-  const child = spawn('runuser', ['-u', 'postgres', '--', 'pgbouncer', join(dir, 'pgbouncer.ini')], { stdio: 'ignore' });
+  const child = spawn('runuser', ['-u', 'postgres', '--', 'pgbouncer', join(dir, 'pgbouncer.ini')], {
+    stdio: 'ignore',
+  });
   await sleep(1_000);
   return { port, stop: () => child.kill('SIGTERM') };
 }
@@ -100,7 +126,13 @@ async function policyEvalTimes(): Promise<{ p50: number; p99: number; analyzeP50
 
 const password = readFileSync(stackValue('PG_TARGET_PASSWORD_FILE'), 'utf8').trim();
 const user = stackValue('PG_TARGET_USER');
-const direct = await pgbench(Number(stackValue('PG_TARGET_PORT')), stackValue('PG_TARGET_PGBENCH_DATABASE'), user, password, false);
+const direct = await pgbench(
+  Number(stackValue('PG_TARGET_PORT')),
+  stackValue('PG_TARGET_PGBENCH_DATABASE'),
+  user,
+  password,
+  false,
+);
 const bouncer = await startPgBouncer(password);
 let viaBouncer: Result;
 try {
@@ -111,7 +143,12 @@ try {
 const fx = await startGatewayFixture();
 let viaGateway: Result;
 try {
-  const token = await fx.idp.issueToken({ user: 'bench-agent', agent: true, groups: ['agents'], ttlSeconds: 3600 });
+  const token = await fx.idp.issueToken({
+    user: 'bench-agent',
+    agent: true,
+    groups: ['agents'],
+    ttlSeconds: 3600,
+  });
   viaGateway = await pgbench(fx.pgPort, 'demo-pgbench', 'bench-agent', token, true);
 } finally {
   await fx.stop();

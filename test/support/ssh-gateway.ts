@@ -7,6 +7,7 @@ import { parseConfig } from '../../services/shared/config/load-config.js';
 import { createTokenVerifier } from '../../services/shared/identity/index.js';
 import { createKafka } from '../../services/shared/log/kafka.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
+import type { EventPublisher } from '../../services/shared/log/publisher.js';
 import { createLogger } from '../../services/shared/logger.js';
 import { gatewayConfigSchema } from '../../services/gateway/config.js';
 import type { SshListenerConfig } from '../../services/gateway/config.js';
@@ -46,6 +47,8 @@ export type SshGatewayFixtureOptions = {
   policy?: PolicyEngine;
   textMasker?: TextMaskerFactory;
   awaitApproval?: SshApprovalHook;
+  /** Wraps the Kafka publisher the listener uses (e.g. to make it refuse, as it does when Kafka is gone). */
+  wrapPublisher?: (publisher: EventPublisher) => EventPublisher;
   listener?: Partial<
     Pick<SshListenerConfig, 'idleTimeoutMs' | 'maxSessions' | 'authTimeoutMs' | 'maskFlushMs'>
   >;
@@ -141,7 +144,7 @@ export async function startSshGatewayFixture(
     hostKey: readFileSync(sshConfig.hostKey),
     connections: sshConnectionsFromConfig(config.connections),
     verifyToken: (token) => verifier.verify(token),
-    publisher,
+    publisher: opts.wrapPublisher ? opts.wrapPublisher(publisher) : publisher,
     sessionsTopic,
     auditBacklog: () => publisher.stats().bufferedBytes,
     decider: ({ audit, identity, connection, clientAddr, log: sessionLog }) =>

@@ -9,7 +9,9 @@ import type { SpanList } from './span-list.js';
 export class ContentScanner {
   readonly detectors: readonly Detector[];
   /** For each byte value, the needles starting with it and the bit of their detector. */
-  readonly #byFirstByte: ({ needle: Buffer; bit: number }[] | undefined)[] = new Array(256);
+  readonly #byFirstByte: ({ needle: Buffer; bit: number }[] | undefined)[] = [];
+  /** 1 where a needle starts with that byte (a typed array: the hot loop reads it for every byte). */
+  readonly #isFirstByte = new Uint8Array(256);
   readonly #always: number;
   readonly #digitRuns: { min: number; bit: number }[] = [];
   readonly #needleBits: number;
@@ -27,7 +29,10 @@ export class ContentScanner {
       const bit = 1 << k;
       if (d.needles.length > 0) {
         needleBits |= bit;
-        for (const needle of d.needles) (this.#byFirstByte[needle[0]!] ??= []).push({ needle, bit });
+        for (const needle of d.needles) {
+          (this.#byFirstByte[needle[0]!] ??= []).push({ needle, bit });
+          this.#isFirstByte[needle[0]!] = 1;
+        }
       } else if (d.minDigitRun !== undefined) {
         this.#digitRuns.push({ min: d.minDigitRun, bit });
       } else {
@@ -45,6 +50,8 @@ export class ContentScanner {
     let maxRun = 0;
     let afterDigit = false;
     const table = this.#byFirstByte;
+    const first = this.#isFirstByte;
+    const needleBits = this.#needleBits;
     for (let p = from; p < to; p++) {
       const b = buf[p]!;
       if (b >= 48 && b <= 57) {
@@ -55,10 +62,8 @@ export class ContentScanner {
       }
       if (!((b === 32 || b === 45) && afterDigit)) run = 0;
       afterDigit = false;
-      const list = table[b];
-      if (list !== undefined && (present & this.#needleBits) !== this.#needleBits) {
-        present |= matching(buf, p, to, list, present);
-      }
+      if (first[b] === 1 && (present & needleBits) !== needleBits)
+        present |= matching(buf, p, to, table[b]!, present);
     }
     for (const r of this.#digitRuns) if (maxRun >= r.min) present |= r.bit;
     return present;

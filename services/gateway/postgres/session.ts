@@ -199,10 +199,11 @@ export class PgSession {
   }
 
   /** Decides, and when policy asks for approval, holds this request (and so the session's later ones). */
-  async #decide(sql: string, requestId: number, kind: 'sql' | 'sql.parse'): Promise<SqlVerdict> {
-    const verdict = await this.#o.decide(sql, requestId, kind);
-    if (verdict.allow || !verdict.hold) return verdict;
-    return verdict.hold((message) => this.#notice(requestId, message), this.#closed.signal);
+  #decide(sql: string, requestId: number, kind: 'sql' | 'sql.parse'): SqlVerdict | Promise<SqlVerdict> {
+    const hold = (v: SqlVerdict): SqlVerdict | Promise<SqlVerdict> =>
+      v.allow || !v.hold ? v : v.hold((message) => this.#notice(requestId, message), this.#closed.signal);
+    const verdict = this.#o.decide(sql, requestId, kind);
+    return verdict instanceof Promise ? verdict.then(hold) : hold(verdict);
   }
 
   /** A NoticeResponse to the client, recorded like every frame it receives. */
@@ -215,35 +216,41 @@ export class PgSession {
     this.#o.client.write(raw);
   }
 
-  async #query(sql: string, raw: Buffer): Promise<void> {
+  #query(sql: string, raw: Buffer): Promise<void> | void {
     const requestId = ++this.#requestId;
-    const verdict = await this.#decide(sql, requestId, 'sql');
-    if (verdict.allow) {
-      this.#pipeline.expect({ kind: 'query', requestId, mask: verdict.mask, denial: null });
-      this.#forward(raw);
-      return;
-    }
-    const denial = this.#refusal(verdict, requestId);
-    this.#pipeline.expect({ kind: 'query', requestId, mask: null, denial });
-    this.#forward(serialize.query(`SELECT "${denial.token}"`));
+    const verdict = this.#decide(sql, requestId, 'sql');
+    const apply = (v: SqlVerdict): void => {
+      if (v.allow) {
+        this.#pipeline.expect({ kind: 'query', requestId, mask: v.mask, denial: null });
+        this.#forward(raw);
+        return;
+      }
+      const denial = this.#refusal(v, requestId);
+      this.#pipeline.expect({ kind: 'query', requestId, mask: null, denial });
+      this.#forward(serialize.query(`SELECT "${denial.token}"`));
+    };
+    return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
   }
 
-  async #parse(name: string, sql: string, raw: Buffer): Promise<void> {
+  #parse(name: string, sql: string, raw: Buffer): Promise<void> | void {
     const requestId = ++this.#requestId;
-    const verdict = await this.#decide(sql, requestId, 'sql.parse');
-    if (verdict.allow) {
-      this.#statements.set(name, { text: sql, verdict, fields: null });
-      this.#pipeline.expect({ kind: 'parse' });
-      this.#forward(raw);
-      return;
-    }
-    // Bind to a statement that cannot exist: the server fails here and skips to Sync, exactly as it would have
-    // had the Parse itself failed; its error is replaced by the policy's.
-    this.#statements.delete(name);
-    const denial = this.#refusal(verdict, requestId);
-    this.#pipeline.expect({ kind: 'bind', denial });
-    this.#forward(serialize.bind({ portal: '', statement: denial.token, values: [] }));
-    this.#state = SessionState.Skipping;
+    const verdict = this.#decide(sql, requestId, 'sql.parse');
+    const apply = (v: SqlVerdict): void => {
+      if (v.allow) {
+        this.#statements.set(name, { text: sql, verdict: v, fields: null });
+        this.#pipeline.expect({ kind: 'parse' });
+        this.#forward(raw);
+        return;
+      }
+      // Bind to a statement that cannot exist: the server fails here and skips to Sync, exactly as it would have
+      // had the Parse itself failed; its error is replaced by the policy's.
+      this.#statements.delete(name);
+      const denial = this.#refusal(v, requestId);
+      this.#pipeline.expect({ kind: 'bind', denial });
+      this.#forward(serialize.bind({ portal: '', statement: denial.token, values: [] }));
+      this.#state = SessionState.Skipping;
+    };
+    return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
   }
 
   /** Synchronous for read-only statements (no await on the hot path); awaits Kafka's ack for anything else. */

@@ -38,7 +38,7 @@ const AUDIT_UNAVAILABLE = 'audit log unavailable: statement not forwarded';
  * statement (57P03). Approval-required decisions are refused with the policy's reasons until approvals exist.
  */
 export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
-  return async (text, requestId, kind) => {
+  return (text, requestId, kind) => {
     const analysis = d.analyses.analyze(text);
     const request: SqlRequest = { kind: 'sql', fingerprint: sqlFingerprint(text), sql: analysis };
     const input: PolicyInput = {
@@ -96,17 +96,7 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
       }),
     };
     const verdict: SqlVerdict = { allow, reasons, sqlstate: '42501', mask, batched, revision };
-    try {
-      d.audit.assertAccepting();
-      if ((allow && !batched) || approval) {
-        // State may change: forward only once the request and its decision are durable.
-        d.audit.batched(requestBody, revision);
-        await d.audit.durable(decisionBody, revision);
-      } else {
-        d.audit.batched(requestBody, revision);
-        d.audit.batched(decisionBody, revision);
-      }
-    } catch (err) {
+    const unavailable = (err: unknown): SqlVerdict => {
       d.log.warn(
         { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
         AUDIT_UNAVAILABLE,
@@ -119,14 +109,34 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
         batched: false,
         revision,
       };
-    }
-    if (approval && d.approvals) {
-      const waiter = d.approvals;
-      return {
-        ...verdict,
-        hold: (notify, signal) =>
-          holdForApproval(d, waiter, { text, requestId, request, decision, revision, mask, notify, signal }),
-      };
+    };
+    const held = (): SqlVerdict =>
+      approval && d.approvals
+        ? {
+            ...verdict,
+            hold: (notify, signal) =>
+              holdForApproval(d, d.approvals!, {
+                text,
+                requestId,
+                request,
+                decision,
+                revision,
+                mask,
+                notify,
+                signal,
+              }),
+          }
+        : verdict;
+    try {
+      d.audit.assertAccepting();
+      d.audit.batched(requestBody, revision);
+      if ((allow && !batched) || approval) {
+        // State may change: forward only once the request and its decision are durable.
+        return d.audit.durable(decisionBody, revision).then(held, unavailable);
+      }
+      d.audit.batched(decisionBody, revision);
+    } catch (err) {
+      return unavailable(err);
     }
     return verdict;
   };

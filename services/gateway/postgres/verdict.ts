@@ -19,6 +19,11 @@ export type SqlVerdict = {
 
 /**
  * Decides one SQL text and publishes its `request` and `decision` events. Resolves when the statement may be
- * forwarded: for anything not proven read-only, only after both events are acknowledged by Kafka.
+ * forwarded: for anything not proven read-only, only after both events are acknowledged by Kafka. Read-only
+ * requests are decided synchronously (no await on the hot path).
  */
-export type SqlDecider = (sql: string, requestId: number, kind: 'sql' | 'sql.parse') => Promise<SqlVerdict>;
+export type SqlDecider = (
+  sql: string,
+  requestId: number,
+  kind: 'sql' | 'sql.parse',
+) => SqlVerdict | Promise<SqlVerdict>;
