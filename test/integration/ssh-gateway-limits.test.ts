@@ -22,11 +22,7 @@ class SwitchablePublisher implements EventPublisher {
     this.#inner.publishBatched(record);
   }
   publishDurable(record: Parameters<EventPublisher['publishDurable']>[0]): Promise<void> {
-    try {
-      this.#check();
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    if (this.refuse) return Promise.reject(new PublishUnavailableError(20_000));
     return this.#inner.publishDurable(record);
   }
   assertAccepting(): void {

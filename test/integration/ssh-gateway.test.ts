@@ -67,9 +67,16 @@ async function eventsOf(name: string, done: (events: Event[]) => boolean): Promi
     const events = raw
       .map((b) => decodeEvent(b))
       .filter((e) => e.identity?.sub === sub && !seen.has(e.eventId) && seen.add(e.eventId));
-    events.sort((a, b) =>
-      a.sessionId === b.sessionId ? Number(a.seq - b.seq) : a.sessionId < b.sessionId ? -1 : 1,
-    );
+    // Sessions in the order they started, each in sequence order.
+    const started = new Map<string, bigint>();
+    for (const e of events) {
+      const t = started.get(e.sessionId);
+      if (t === undefined || e.tsMicros < t) started.set(e.sessionId, e.tsMicros);
+    }
+    events.sort((a, b) => {
+      if (a.sessionId === b.sessionId) return Number(a.seq - b.seq);
+      return started.get(a.sessionId)! < started.get(b.sessionId)! ? -1 : 1;
+    });
     if (done(events) || Date.now() > deadline) return events;
     await sleep(200);
   }

@@ -109,6 +109,17 @@ describe('detectors: true positives and near misses', () => {
     expect(found('slack_token', 'xoxz-1234567890 xoxb-123 boxoxb-1234567890123')).toEqual([]);
   });
 
+  it('stripe_key', () => {
+    const live = 'sk_live_' + '4eC39HqLyjWDarjtT1zdp7dc';
+    expect(found('stripe_key', `STRIPE=${live} rk_test_abcdefghijklmnop1234`)).toEqual([
+      live,
+      'rk_test_abcdefghijklmnop1234',
+    ]);
+    expect(
+      found('stripe_key', 'sk_live_short xsk_live_abcdefghijklmnop1234 sk_live_abcdefghijklmnop1234_x'),
+    ).toEqual([]);
+  });
+
   it('bearer_token keeps the word Bearer', () => {
     expect(found('bearer_token', 'Authorization: Bearer abc.DEF-ghi_jkl~mn+op/qr==')).toEqual([
       'abc.DEF-ghi_jkl~mn+op/qr==',
@@ -178,6 +189,7 @@ describe('masking content', () => {
       'aws_access_key',
       'github_token',
       'slack_token',
+      'stripe_key',
       'bearer_token',
       'jwt',
       'private_key',

@@ -9,6 +9,7 @@ import {
   githubTokenDetector,
   jwtDetector,
   slackTokenDetector,
+  stripeKeyDetector,
 } from './detectors/tokens.js';
 import { UnknownDetectorError } from './errors.js';
 
@@ -22,13 +23,22 @@ export const DETECTORS: ReadonlyMap<string, Detector> = new Map(
     awsAccessKeyDetector,
     githubTokenDetector,
     slackTokenDetector,
+    stripeKeyDetector,
     bearerTokenDetector,
     jwtDetector,
     privateKeyDetector,
   ].map((d) => [d.name, d]),
 );
 
-const SECRETS = ['aws_access_key', 'github_token', 'slack_token', 'bearer_token', 'jwt', 'private_key'];
+const SECRETS = [
+  'aws_access_key',
+  'github_token',
+  'slack_token',
+  'stripe_key',
+  'bearer_token',
+  'jwt',
+  'private_key',
+];
 
 /**
  * Group names a decision may use instead of listing detectors. The policies use `card`, `email`, `national_id`

@@ -10,7 +10,13 @@ import {
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SessionAudit } from '../session-audit.js';
-import { BackendSplitter, errorResponse, noticeResponse, PgProtocolError } from './codec/index.js';
+import {
+  applyResultFormats,
+  BackendSplitter,
+  errorResponse,
+  noticeResponse,
+  PgProtocolError,
+} from './codec/index.js';
 import type { FrontendMessage, FrontendParser, RowField } from './codec/index.js';
 import { ResponsePipeline } from './response-pipeline.js';
 import type { CopyMasker, Denial, MaskerFactory, MaskSpec } from './response-pipeline.js';
@@ -296,7 +302,9 @@ export class PgSession {
       kind: 'execute',
       requestId,
       mask,
-      fields: () => portal.fields ?? withFormats(statement.fields, portal.resultFormats),
+      fields: () =>
+        portal.fields ??
+        (statement.fields ? applyResultFormats(statement.fields, portal.resultFormats) : null),
     });
     this.#forward(raw);
   }
@@ -375,14 +383,4 @@ export class PgSession {
 
 function clientFrame(requestId: number, name: string, data: Buffer): EventBody {
   return { case: 'response', value: create(ResponseSchema, { requestId, frame: name, data }) };
-}
-
-/** A statement's columns with the formats a Bind asked for (a statement Describe reports text for all). */
-function withFormats(
-  fields: readonly RowField[] | null,
-  formats: readonly (0 | 1)[],
-): readonly RowField[] | null {
-  if (!fields) return null;
-  if (formats.length === 0) return fields;
-  return fields.map((f, i) => ({ ...f, format: (formats.length === 1 ? formats[0] : formats[i]) ?? 0 }));
 }

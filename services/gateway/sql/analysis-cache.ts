@@ -1,4 +1,5 @@
 import { analyzeSqlSync } from './analyze-sql.js';
+import { isTransientParseError } from './pg-parser.js';
 import type { SqlAnalysis } from './sql-analysis.js';
 
 export interface SqlAnalysisCacheOptions {
@@ -11,7 +12,8 @@ export interface SqlAnalysisCacheOptions {
 /**
  * A bounded LRU in front of `analyzeSqlSync`: clients repeat the same statements (ORM queries, prepared
  * statements re-parsed per connection), and parsing costs tens of microseconds while a hit costs well under one.
- * Cached analyses are deeply frozen and shared between callers.
+ * Cached analyses are deeply frozen and shared between callers. Transient failures (the parser restarting after a
+ * trap) are not cached.
  */
 export class SqlAnalysisCache {
   readonly #entries = new Map<string, SqlAnalysis>();
@@ -37,7 +39,7 @@ export class SqlAnalysisCache {
       return hit;
     }
     const analysis = deepFreeze(analyzeSqlSync(text));
-    if (text.length <= this.#maxTextLength) {
+    if (text.length <= this.#maxTextLength && !isTransientParseError(analysis.parse_error)) {
       if (this.#entries.size >= this.#maxEntries) {
         const oldest = this.#entries.keys().next();
         if (oldest.done !== true) this.#entries.delete(oldest.value);

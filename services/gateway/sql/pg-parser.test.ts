@@ -56,6 +56,9 @@ describe('SQL parser binding', () => {
     expect(JSON.parse(child.stdout)).toEqual({
       trapped: true,
       duringError: 'the SQL parser is restarting',
+      transient: true,
+      cachedDuring: 0,
+      cachedAfter: 1,
       afterReads: ['t'],
       exitCode: 0,
     });

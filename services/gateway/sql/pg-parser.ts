@@ -3,12 +3,23 @@ import { SqlParserNotLoadedError } from './errors.js';
 import { MAX_NESTING_ESTIMATE, estimateNestingDepth } from './nesting-guard.js';
 import {
   loadPgQuery,
+  PgQueryTrapError,
   pgQueryRestarting,
   pgQueryFingerprint,
   pgQueryLoaded,
   pgQueryNormalize,
   pgQueryParse,
 } from './pg-query-wasm.js';
+
+const PARSER_RESTARTING = 'the SQL parser is restarting';
+
+/**
+ * Whether a `parse_error` says nothing about the text: the parser trapped on it or was restarting. Such results
+ * must not be cached; the same text may analyse fine a moment later.
+ */
+export function isTransientParseError(error: string | null): boolean {
+  return error === PARSER_RESTARTING || error === PgQueryTrapError.MESSAGE;
+}
 
 /** Loads the WebAssembly parser once. Await it at start-up before calling the synchronous helpers. */
 export function loadSqlParser(): Promise<void> {
@@ -30,7 +41,7 @@ function refusal(text: string): string | null {
   if (depth > MAX_NESTING_ESTIMATE) {
     return `statement nesting too deep to analyse (estimate ${depth}, limit ${MAX_NESTING_ESTIMATE})`;
   }
-  if (pgQueryRestarting()) return 'the SQL parser is restarting';
+  if (pgQueryRestarting()) return PARSER_RESTARTING;
   return null;
 }
 

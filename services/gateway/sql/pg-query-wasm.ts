@@ -57,8 +57,10 @@ export function pgQueryRestarting(): boolean {
 
 /** Thrown when the WebAssembly instance trapped; it has been discarded and a fresh one is loading. */
 export class PgQueryTrapError extends Error {
+  static readonly MESSAGE = 'the SQL parser trapped and is being restarted';
+
   constructor(options: { cause: unknown }) {
-    super('the SQL parser trapped and is being restarted', options);
+    super(PgQueryTrapError.MESSAGE, options);
   }
 }
 

@@ -161,3 +161,25 @@ export const jwtDetector: Detector = {
     });
   },
 };
+
+const STRIPE_NEEDLES = ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_'].map((s) => Buffer.from(s));
+const ALNUM_CHARS = byteClass('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789');
+
+/** Stripe secret and restricted keys: sk_live_/sk_test_/rk_live_/rk_test_ and 16+ letters or digits. */
+export const stripeKeyDetector: Detector = {
+  name: 'stripe_key',
+  replacement: Buffer.from('REDACTED_STRIPE_KEY'),
+  needles: STRIPE_NEEDLES,
+  find(buf: Buffer, from: number, to: number, out: SpanList, id: number): void {
+    eachNeedle(buf, STRIPE_NEEDLES, from, to, (at, needle) => {
+      if (!atBoundary(buf, at, from)) return at + 1;
+      const body = at + needle.length;
+      const end = runEnd(buf, ALNUM_CHARS, body, to, MAX_TOKEN);
+      if (end - body >= 16 && (end === to || WORD[buf[end]!] !== 1)) {
+        out.add(at, end, id);
+        return end;
+      }
+      return at + 1;
+    });
+  },
+};

@@ -91,7 +91,7 @@ describe('BackendSplitter', () => {
         const s = new BackendSplitter({ maxMessageSize: 1024 });
         const buf = Buffer.from(bytes);
         try {
-          for (let i = 0; i < buf.length; i += step) [...s.feed(buf.subarray(i, i + step))];
+          for (let i = 0; i < buf.length; i += step) Array.from(s.feed(buf.subarray(i, i + step)));
         } catch (e) {
           expect(e).toBeInstanceOf(PgProtocolError);
         }

@@ -378,8 +378,8 @@ describe('FrontendParser rejects malformed typed messages', () => {
         const p = new FrontendParser({ maxMessageSize: 256 });
         const buf = Buffer.from(bytes);
         try {
-          if (!startup) [...p.feed(STARTUP)];
-          for (let i = 0; i < buf.length; i += step) [...p.feed(buf.subarray(i, i + step))];
+          if (!startup) Array.from(p.feed(STARTUP));
+          for (let i = 0; i < buf.length; i += step) Array.from(p.feed(buf.subarray(i, i + step)));
         } catch (e) {
           expect(e).toBeInstanceOf(PgProtocolError);
         }
