@@ -19,7 +19,7 @@ import { PgListener } from './postgres/listener.js';
 import type { PgConnection } from './postgres/listener.js';
 import { createSqlDecider } from './postgres/sql-decider.js';
 import { loadSqlParser, SqlAnalysisCache } from './sql/index.js';
-import { detectorsFor, maskText } from './masking/index.js';
+import { detectorsFor, maskBytes } from './masking/index.js';
 import {
   createSshApprovalHook,
   createSshDecider,
@@ -206,9 +206,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
             metrics.decisions.inc({ protocol: 'ssh', decision });
           },
         }),
-      textMasker: (names) => {
+      contentMasker: (names) => {
         const detectors = detectorsFor(names);
-        return (text) => maskText(text, detectors);
+        return (data) => maskBytes(data, detectors);
       },
       log: log.child({ listener: 'ssh' }),
       metrics: {

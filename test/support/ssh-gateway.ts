@@ -14,8 +14,8 @@ import type { SshListenerConfig } from '../../services/gateway/config.js';
 import { loadPolicyBundle } from '../../services/gateway/policy/index.js';
 import type { PolicyEngine } from '../../services/gateway/policy/index.js';
 import { createSshDecider, SshListener, sshConnectionsFromConfig } from '../../services/gateway/ssh/index.js';
-import type { SshApprovalHook, TextMaskerFactory } from '../../services/gateway/ssh/index.js';
-import { detectorsFor, maskText } from '../../services/gateway/masking/index.js';
+import type { ContentMaskerFactory, SshApprovalHook } from '../../services/gateway/ssh/index.js';
+import { detectorsFor, maskBytes } from '../../services/gateway/masking/index.js';
 import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
 import { randomUUID } from 'node:crypto';
@@ -45,7 +45,7 @@ export type SshGatewayFixture = {
 export type SshGatewayFixtureOptions = {
   /** Replaces the example policy bundle (e.g. a stub that allows forwarding). */
   policy?: PolicyEngine;
-  textMasker?: TextMaskerFactory;
+  contentMasker?: ContentMaskerFactory;
   awaitApproval?: SshApprovalHook;
   /** Wraps the Kafka publisher the listener uses (e.g. to make it refuse, as it does when Kafka is gone). */
   wrapPublisher?: (publisher: EventPublisher) => EventPublisher;
@@ -72,10 +72,15 @@ export function generateKey(dir: string, name: string): string {
 }
 
 /** The content masker of services/gateway/masking, as gateway.ts wires it. */
-export const textMasker: TextMaskerFactory = (names) => {
+export const contentMasker: ContentMaskerFactory = (names) => {
   const detectors = detectorsFor(names);
-  return (text) => maskText(text, detectors);
+  return (data) => maskBytes(data, detectors);
 };
+
+/** `text` as a client with these detectors sees it. */
+export function masked(names: readonly string[], text: string): string {
+  return contentMasker(names)(Buffer.from(text)).toString();
+}
 
 export async function startSshGatewayFixture(
   opts: SshGatewayFixtureOptions = {},
@@ -159,7 +164,7 @@ export async function startSshGatewayFixture(
         onDecision: () => undefined,
         awaitApproval: opts.awaitApproval,
       }),
-    textMasker: opts.textMasker ?? textMasker,
+    contentMasker: opts.contentMasker ?? contentMasker,
     log: log.child({ listener: 'ssh' }),
     metrics: { sessionOpened: () => undefined, sessionClosed: () => undefined, loginFailed: () => undefined },
   });

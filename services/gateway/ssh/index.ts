@@ -5,7 +5,7 @@ export type { SshDecider, SshDeciderDeps, SshVerdict, SshDecideHooks } from './s
 export type { SshApprovalHook, SshApprovalRequest, SshApprovalOutcome } from './approval-hook.js';
 export { createSshApprovalHook } from './approval-adapter.js';
 export { StreamMasker } from './stream-masker.js';
-export type { TextMaskerFactory, StreamMaskerOptions } from './stream-masker.js';
+export type { ContentMaskerFactory, StreamMaskerOptions } from './stream-masker.js';
 export { parsePinnedHostKeys, hostKeyFingerprint, isPinned } from './host-key.js';
 export type { PinnedHostKey } from './host-key.js';
 export { connectUpstream } from './upstream.js';

@@ -15,7 +15,7 @@ import { SshErrorCode } from './errors.js';
 import type { SshDecider } from './ssh-decider.js';
 import { SshSession } from './ssh-session.js';
 import { StreamMasker } from './stream-masker.js';
-import type { TextMaskerFactory } from './stream-masker.js';
+import type { ContentMaskerFactory } from './stream-masker.js';
 import { connectUpstream } from './upstream.js';
 import type { SshUpstreamTarget } from './upstream.js';
 
@@ -46,7 +46,7 @@ export type SshListenerDeps = {
     log: Logger;
   }) => SshDecider;
   /** Content masking for output (the detectors a decision names). */
-  textMasker: TextMaskerFactory;
+  contentMasker: ContentMaskerFactory;
   log: Logger;
   metrics: { sessionOpened(): void; sessionClosed(): void; loginFailed(code: string): void };
 };
@@ -276,7 +276,7 @@ export class SshListener {
       maskerFor: (detectors) =>
         detectors.length === 0
           ? null
-          : new StreamMasker(d.textMasker(detectors), {
+          : new StreamMasker(d.contentMasker(detectors), {
               maxLineBytes: c.maskLineBytes,
               carryBytes: MASK_CARRY_BYTES,
             }),

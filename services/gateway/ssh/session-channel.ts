@@ -12,7 +12,7 @@ import type {
 import type { Logger } from '../../shared/logger.js';
 import type { SshRequestDetail } from '../policy/index.js';
 import type { ChannelAudit } from './channel-audit.js';
-import { ChannelOutput } from './channel-output.js';
+import { ChannelBridge } from './channel-bridge.js';
 import { describeRequest, EXIT_DENIED, EXIT_GATEWAY_ERROR } from './ssh-decider.js';
 import type { SshDecider, SshVerdict } from './ssh-decider.js';
 import type { StreamMasker } from './stream-masker.js';
@@ -39,7 +39,7 @@ const MAX_ENV = 32;
 const MAX_ENV_VALUE = 256;
 /** Bound on opening the upstream channel. */
 const OPEN_TIMEOUT_MS = 30_000;
-/** Bound on waiting for the last output to reach the client before the exit status is sent. */
+/** Bound on writing a refusal line before the exit status is sent. */
 const FLUSH_TIMEOUT_MS = 10_000;
 
 export const ChannelState = {
@@ -52,13 +52,11 @@ export const ChannelState = {
 } as const;
 export type ChannelState = (typeof ChannelState)[keyof typeof ChannelState];
 
-type Exit = { code: number } | { signal: string; dump: boolean; desc: string };
-
 /**
  * One client `session` channel: exec, shell or subsystem, decided by policy and then bridged to a channel on the
- * upstream connection. Requests are handled strictly in order (SSH wants replies in request order). stdin, stdout
- * and stderr stream with backpressure both ways; output is masked and recorded before the client sees it; window
- * changes, signals, exit statuses and exit signals pass through and are recorded.
+ * upstream connection (the data path is a `ChannelBridge`). Replies go out in request order, the work behind them
+ * is queued so that window changes and signals reach the upstream channel only once it exists. A refused exec or
+ * shell ends with `gatehouse: denied: <reasons>` on stderr and exit status 126 (255 for gateway failures).
  */
 export class SessionChannel {
   readonly #d: ChannelDeps;
@@ -69,12 +67,9 @@ export class SessionChannel {
   #pty: PseudoTtyInfo | null = null;
   readonly #env: Record<string, string> = {};
   #client: ServerChannel | undefined;
-  #upstream: ClientChannel | undefined;
+  #bridge: ChannelBridge | undefined;
   #requestId = 0;
   #revision = '';
-  #exit: Exit | undefined;
-  readonly #outputs: ChannelOutput[] = [];
-  readonly #paused = new Set<string>();
   #aborting = false;
 
   constructor(session: Session, deps: ChannelDeps, onClose: () => void) {
@@ -254,138 +249,32 @@ export class SessionChannel {
   }
 
   #run(upstream: ClientChannel, detectors: readonly string[]): void {
-    const client = this.#client!;
     const d = this.#d;
-    const requestId = this.#requestId;
-    this.#upstream = upstream;
     this.#state = ChannelState.Running;
-    const output = (frame: 'stdout' | 'stderr', write: ChannelOutputWrite): ChannelOutput => {
-      const out = new ChannelOutput({
-        masker: d.maskerFor(detectors),
-        flushMs: d.maskFlushMs,
-        record: (data) => d.audit.data(requestId, frame, data, this.#revision),
-        write,
-        onFull: () => this.#pause('client'),
-        onError: (err) => d.auditFailed(err),
-      });
-      this.#outputs.push(out);
-      return out;
-    };
-    const stdout = output('stdout', (data, done) => client.write(data, done));
-    const stderr = output('stderr', (data, done) => client.stderr.write(data, done));
-    upstream.on('data', (data: Buffer) => this.#output(stdout, data));
-    upstream.stderr.on('data', (data: Buffer) => this.#output(stderr, data));
-    upstream.on('error', (err: Error) =>
-      d.log.warn({ err: err.message, request: requestId }, 'upstream channel error'),
-    );
-    upstream.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
-      this.#exit =
-        code !== null ? { code } : { signal: signal ?? 'SIGKILL', dump: dump === true, desc: desc ?? '' };
+    this.#bridge = new ChannelBridge({
+      client: this.#client!,
+      upstream,
+      audit: d.audit,
+      requestId: this.#requestId,
+      revision: this.#revision,
+      masker: () => d.maskerFor(detectors),
+      maskFlushMs: d.maskFlushMs,
+      log: d.log,
+      activity: d.activity,
+      auditFailed: d.auditFailed,
+      onFinished: () => this.close(),
     });
-    let ended = 0;
-    const onEnd = (): void => {
-      if (++ended === 3) void this.#finish(stdout, stderr);
-    };
-    upstream.once('end', onEnd);
-    upstream.stderr.once('end', onEnd);
-    upstream.once('close', onEnd);
-    upstream.on('drain', () => client.resume());
-    client.on('drain', () => this.#resume('client'));
-    client.stderr.on('drain', () => this.#resume('client'));
-    client.on('data', (data: Buffer) => {
-      d.activity();
-      try {
-        d.audit.data(requestId, 'stdin', data, this.#revision);
-      } catch (err) {
-        return d.auditFailed(err);
-      }
-      if (!upstream.write(data)) client.pause();
-    });
-    client.on('end', () => upstream.end());
-  }
-
-  #output(out: ChannelOutput, data: Buffer): void {
-    this.#d.activity();
-    out.push(data);
-    if (this.#d.audit.backlogged && !this.#paused.has('audit')) {
-      this.#pause('audit');
-      void this.#d.audit.whenRoom(this.#abort.signal).then((ok) => {
-        if (ok) this.#resume('audit');
-        else if (!this.#closed()) this.#d.auditFailed(new Error('audit backlog did not drain'));
-      });
-    }
-  }
-
-  #pause(reason: string): void {
-    this.#paused.add(reason);
-    this.#upstream?.pause();
-    this.#upstream?.stderr.pause();
-  }
-
-  #resume(reason: string): void {
-    if (!this.#paused.delete(reason) || this.#paused.size > 0) return;
-    this.#upstream?.resume();
-    this.#upstream?.stderr.resume();
-  }
-
-  async #finish(stdout: ChannelOutput, stderr: ChannelOutput): Promise<void> {
-    if (this.#closed() || this.#aborting) return;
-    stdout.end();
-    stderr.end();
-    await Promise.all([stdout.flushed(FLUSH_TIMEOUT_MS), stderr.flushed(FLUSH_TIMEOUT_MS)]);
-    if (this.#closed() || this.#aborting) return;
-    const client = this.#client!;
-    const exit = this.#exit;
-    try {
-      if (exit && 'code' in exit) {
-        this.#d.audit.note(this.#requestId, 'exit_status', { code: String(exit.code) }, this.#revision);
-        client.exit(exit.code);
-      } else if (exit) {
-        const name = exit.signal.replace(/^SIG/, '');
-        const text = `signal ${name}${exit.dump ? ' (core dumped)' : ''}${exit.desc ? `: ${exit.desc}` : ''}`;
-        this.#d.audit.note(this.#requestId, 'exit_status', { text }, this.#revision);
-        client.exit(name, exit.dump, exit.desc);
-      }
-    } catch (err) {
-      if ((err as { code?: string }).code?.startsWith('GH_ERR_PUBLISH')) return this.#d.auditFailed(err);
-      this.#d.log.debug({ err: (err as Error).message }, 'could not pass the exit status on');
-    }
-    client.end();
-    this.close();
+    this.#bridge.start();
   }
 
   #windowChange(info: WindowChangeInfo): void {
     this.#d.activity();
-    if (this.#state !== ChannelState.Running) {
-      if (this.#pty) this.#pty = { ...this.#pty, ...info };
-      return;
-    }
-    try {
-      this.#d.audit.note(
-        this.#requestId,
-        'window_change',
-        { code: `${info.cols}x${info.rows}`, text: `${info.width}x${info.height}` },
-        this.#revision,
-      );
-    } catch (err) {
-      return this.#d.auditFailed(err);
-    }
-    this.#upstream?.setWindow(info.rows, info.cols, info.height, info.width);
+    if (this.#bridge) this.#bridge.windowChange(info);
+    else if (this.#pty) this.#pty = { ...this.#pty, ...info };
   }
 
   #signal(name: string): void {
-    if (this.#state !== ChannelState.Running) return;
-    this.#d.activity();
-    try {
-      this.#d.audit.note(this.#requestId, 'signal', { text: name }, this.#revision);
-    } catch (err) {
-      return this.#d.auditFailed(err);
-    }
-    try {
-      this.#upstream?.signal(name);
-    } catch {
-      this.#d.log.debug({ signal: name }, 'unknown signal not passed on');
-    }
+    this.#bridge?.signal(name);
   }
 
   /** A line on the client's stderr while deciding (approval waits), recorded like any output. */
@@ -438,8 +327,7 @@ export class SessionChannel {
   abort(message: string): Promise<void> {
     if (this.#closed() || this.#aborting) return Promise.resolve();
     this.#aborting = true;
-    for (const o of this.#outputs) o.discard();
-    this.#upstream?.close();
+    this.#bridge?.stop();
     if (this.#client) return this.#fail(message, EXIT_GATEWAY_ERROR, false);
     this.close();
     return Promise.resolve();
@@ -462,16 +350,8 @@ export class SessionChannel {
     if (this.#state === ChannelState.Closed) return;
     this.#state = ChannelState.Closed;
     this.#abort.abort();
-    for (const o of this.#outputs) o.discard();
-    const up = this.#upstream;
-    if (up) {
-      up.removeAllListeners('data');
-      up.stderr.removeAllListeners('data');
-      up.close();
-    }
+    this.#bridge?.stop();
     if (this.#client && this.#client.writable) this.#client.end();
     this.#onClose();
   }
 }
-
-type ChannelOutputWrite = (data: Buffer, done: () => void) => boolean;

@@ -1,10 +1,9 @@
-import { isUtf8 } from 'node:buffer';
-
 /**
  * Builds the content masker for the detectors a decision names (email, card, national_id, secret): a function that
- * returns its text with every detected value replaced. Injected; services/gateway/masking implements it.
+ * returns its bytes with every detected value replaced (the same Buffer when nothing matched). Injected;
+ * services/gateway/masking implements it (`maskBytes`).
  */
-export type TextMaskerFactory = (detectors: readonly string[]) => (text: string) => string;
+export type ContentMaskerFactory = (detectors: readonly string[]) => (data: Buffer) => Buffer;
 
 export type StreamMaskerOptions = {
   /** Longest text held back (a partial line, or an open multi-line block); past it the text is masked in pieces. */
@@ -27,18 +26,16 @@ const BLOCK_END = Buffer.from('-----END ');
  * at a blank shortly before its final `carryBytes` (which stay held), so a value is split only when a line exceeds
  * `maxLineBytes` and the cut lands inside it. `flush()` releases a held partial line (the caller calls it after a
  * quiet period, so prompts still appear); a value split exactly across such a pause is masked in two halves,
- * which detectors may miss.
- *
- * Bytes are masked as UTF-8 text when they are valid UTF-8, else as Latin-1 (a byte-exact round trip), so binary
- * output passes unchanged unless a detector matches. Pure: bytes in, bytes out.
+ * which detectors may miss. Masking works on bytes, so output that is not UTF-8 passes unchanged unless a detector
+ * matches. Pure: bytes in, bytes out.
  */
 export class StreamMasker {
-  readonly #mask: (text: string) => string;
+  readonly #mask: (data: Buffer) => Buffer;
   readonly #max: number;
   readonly #carry: number;
   #held: Buffer = Buffer.alloc(0);
 
-  constructor(mask: (text: string) => string, opts: StreamMaskerOptions) {
+  constructor(mask: (data: Buffer) => Buffer, opts: StreamMaskerOptions) {
     this.#mask = mask;
     this.#max = opts.maxLineBytes;
     this.#carry = Math.min(opts.carryBytes, opts.maxLineBytes >> 1);
@@ -80,15 +77,7 @@ export class StreamMasker {
   }
 
   #maskBytes(bytes: Buffer): Buffer {
-    if (isUtf8(bytes)) {
-      const text = bytes.toString('utf8');
-      const masked = this.#mask(text);
-      return masked === text ? bytes : Buffer.from(masked, 'utf8');
-    }
-    const text = bytes.toString('latin1');
-    const masked = this.#mask(text);
-    // Replacement characters outside Latin-1 cannot be encoded byte for byte: '*' stands in for them.
-    return masked === text ? bytes : Buffer.from(masked.replace(/[\u0100-\uffff]/g, '*'), 'latin1');
+    return this.#mask(bytes);
   }
 }
 
