@@ -6,7 +6,7 @@
 #   cluster.sh down     stop the cluster's services, then the stack
 #   cluster.sh status   show the cluster's services
 #
-# Ports (override with the environment): GATEHOUSE_IDP_PORT 19400, GATEHOUSE_PG_PORT 16432,
+# Ports (override with the environment): GATEHOUSE_IDP_PORT 19400, GATEHOUSE_PG_PORT 16432, GATEHOUSE_SSH_PORT 12022,
 # GATEHOUSE_GATEWAY_HEALTH_PORT 19480, GATEHOUSE_RECORDER_PORT 19481, GATEHOUSE_RECORDER_HEALTH_PORT 19482,
 # GATEHOUSE_APPROVAL_PORT 19483, GATEHOUSE_APPROVAL_GRPC_PORT 19484, GATEHOUSE_APPROVAL_HEALTH_PORT 19485.
 set -euo pipefail
@@ -17,6 +17,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../stack/lib.sh"
 CLUSTER_DIR="$STACK_DIR/cluster"
 IDP_PORT="${GATEHOUSE_IDP_PORT:-19400}"
 PG_PORT="${GATEHOUSE_PG_PORT:-16432}"
+SSH_PORT="${GATEHOUSE_SSH_PORT:-12022}"
 GW_HEALTH_PORT="${GATEHOUSE_GATEWAY_HEALTH_PORT:-19480}"
 REC_PORT="${GATEHOUSE_RECORDER_PORT:-19481}"
 REC_HEALTH_PORT="${GATEHOUSE_RECORDER_HEALTH_PORT:-19482}"
@@ -54,6 +55,8 @@ write_configs() {
       -keyout "$CLUSTER_DIR/tls.key" -out "$CLUSTER_DIR/tls.crt" 2>/dev/null
     chmod 600 "$CLUSTER_DIR/tls.key"
   fi
+  [[ -f $CLUSTER_DIR/ssh_host_ed25519_key ]] ||
+    ssh-keygen -q -t ed25519 -N '' -C gatehouse-local -f "$CLUSTER_DIR/ssh_host_ed25519_key"
   OPA_BIN="$OPA_BIN" bash "$PROJECT_ROOT/policies/build.sh" "$CLUSTER_DIR/policy" >/dev/null
   local brokers rf isr
   brokers=$(printf '"%s",' ${GATEHOUSE_KAFKA_BROKERS//,/ })
@@ -68,6 +71,10 @@ listeners:
     host: $BIND_HOST
     port: $PG_PORT
     tls: { cert: $CLUSTER_DIR/tls.crt, key: $CLUSTER_DIR/tls.key }
+  ssh:
+    host: $BIND_HOST
+    port: $SSH_PORT
+    hostKey: $CLUSTER_DIR/ssh_host_ed25519_key
 oidc:
   issuer: http://$BIND_HOST:$IDP_PORT
   audience: gatehouse
@@ -96,6 +103,15 @@ connections:
       database: $PG_TARGET_PGBENCH_DATABASE
       user: $PG_TARGET_USER
       password: { file: $PG_TARGET_PASSWORD_FILE }
+  - name: demo-ssh
+    protocol: ssh
+    upstream:
+      host: $SSH_TARGET_HOST
+      port: $SSH_TARGET_PORT
+      user: $SSH_TARGET_USER
+      privateKey: { file: $SSH_TARGET_KEY_FILE }
+      hostKey: { file: $SSH_TARGET_HOST_KEY_FILE }
+    tags: { env: demo }
 YAML
   cat >"$CLUSTER_DIR/recorder.yaml" <<YAML
 # Written by deploy/cluster/cluster.sh.
@@ -140,11 +156,12 @@ start_service() { # start_service <name> <args>...
 append_env() {
   local tmp
   tmp=$(mktemp)
-  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_APPROVAL_URL|GATEHOUSE_CLUSTER_DIR)=' "$ENV_FILE" >"$tmp" || true
+  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_SSH_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_APPROVAL_URL|GATEHOUSE_CLUSTER_DIR)=' "$ENV_FILE" >"$tmp" || true
   cat >>"$tmp" <<ENV
 GATEHOUSE_OIDC_ISSUER=http://$BIND_HOST:$IDP_PORT
 GATEHOUSE_PG_HOST=$BIND_HOST
 GATEHOUSE_PG_PORT=$PG_PORT
+GATEHOUSE_SSH_PORT=$SSH_PORT
 GATEHOUSE_RECORDER_URL=http://$BIND_HOST:$REC_PORT
 GATEHOUSE_GATEWAY_HEALTH_URL=http://$BIND_HOST:$GW_HEALTH_PORT
 GATEHOUSE_APPROVAL_URL=http://$BIND_HOST:$APPROVAL_PORT
@@ -168,6 +185,10 @@ Gatehouse is running. Connect as an AI agent with psql:
 
   export PGPASSWORD=\$(node bin/gatehouse.js token --issuer http://$BIND_HOST:$IDP_PORT --user agent-1 --agent)
   psql "host=$BIND_HOST port=$PG_PORT dbname=demo-pg user=agent-1 sslmode=require"
+
+Or run a command on the demo host through the gateway (the token is the password):
+
+  SSHPASS=\$PGPASSWORD sshpass -e ssh -p $SSH_PORT -o PubkeyAuthentication=no demo-ssh@$BIND_HOST uname -a
 
 Sessions and replays:  node bin/gatehouse.js sessions --recorder http://$BIND_HOST:$REC_PORT
 Approvals (reviewer page): http://$BIND_HOST:$APPROVAL_PORT/

@@ -13,7 +13,7 @@ import { closeGrpc, buildGrpcApi, listenGrpc } from './grpc/grpc-server.js';
 import { buildHttpApi } from './http/http-api.js';
 import { StreamRegistry } from './http/stream-registry.js';
 import { microsNow } from './log/approval-events.js';
-import { LogTail } from './log/log-tail.js';
+import { LogTail } from '../shared/log/log-tail.js';
 import { createApprovalMetrics } from './metrics.js';
 import { NotifyConsumer } from './notify/notify-consumer.js';
 import { WebhookNotifier } from './notify/webhook-notifier.js';

@@ -141,17 +141,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           startedAt: Math.floor(Date.now() / 1000),
           log: log.child({ session: audit.sessionId }),
           ...(approvals ? { approvals } : {}),
-          onDecision: (r) => {
-            metrics.evalSeconds.observe(r.evalMicros / 1e6);
-            const decision = r.failedClosed
-              ? 'policy_error'
-              : r.decision.allow
-                ? 'allow'
-                : r.decision.approval.required
-                  ? 'approval'
-                  : 'deny';
-            metrics.decisions.inc({ protocol: 'postgres', decision });
-          },
+          onDecision: (r) => metrics.recordDecision('postgres', r),
         }),
       maskers: (connection) => createRowMaskerFactory(catalogs.get(connection.name)!.lookup),
       copyMasker: createCopyMasker,
@@ -194,17 +184,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
           grants: sshApprovals
             ? (sub, name, fingerprint) => sshApprovals.grantsFor(sub, name, fingerprint)
             : undefined,
-          onDecision: (r) => {
-            metrics.evalSeconds.observe(r.evalMicros / 1e6);
-            const decision = r.failedClosed
-              ? 'policy_error'
-              : r.decision.allow
-                ? 'allow'
-                : r.decision.approval.required
-                  ? 'approval'
-                  : 'deny';
-            metrics.decisions.inc({ protocol: 'ssh', decision });
-          },
+          onDecision: (r) => metrics.recordDecision('ssh', r),
         }),
       contentMasker: (names) => {
         const detectors = detectorsFor(names);

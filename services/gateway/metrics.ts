@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventPublisher } from '../shared/log/publisher.js';
+import type { PolicyResult } from './policy/index.js';
 
 /** The gateway's Prometheus metrics, on their own registry. */
 export function createGatewayMetrics(publisher: () => EventPublisher | undefined) {
@@ -61,7 +62,19 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
       this.set((publisher()?.stats().unavailableForMs ?? 0) / 1000);
     },
   });
-  return { registry, sessions, logins, decisions, evalSeconds };
+  /** Counts one policy result by outcome and observes its evaluation time. */
+  const recordDecision = (protocol: string, r: PolicyResult): void => {
+    evalSeconds.observe(r.evalMicros / 1e6);
+    const decision = r.failedClosed
+      ? 'policy_error'
+      : r.decision.allow
+        ? 'allow'
+        : r.decision.approval.required
+          ? 'approval'
+          : 'deny';
+    decisions.inc({ protocol, decision });
+  };
+  return { registry, sessions, logins, recordDecision };
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { ApprovalHistoryEntrySchema, ApprovalSchema } from '../../../proto/gen/gatehouse/v1/approvals_pb.js';
 import type { Approval } from '../../../proto/gen/gatehouse/v1/approvals_pb.js';
 import { ConnectionSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import { toProtoIdentity } from '../model/identity.js';
+import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { ApprovalRecord } from '../model/types.js';
 import { stateOf } from '../model/types.js';
 import { approveUrlOf } from '../model/view.js';

@@ -9,7 +9,7 @@ import {
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import type { DecisionDraft } from '../model/decision.js';
-import { toProtoIdentity } from '../model/identity.js';
+import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { ApprovalRecord, Verdict } from '../model/types.js';
 import { approvalStreamId } from '../model/types.js';
 

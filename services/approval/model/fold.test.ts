@@ -12,7 +12,7 @@ import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { dueDecision, draftDecision } from './decision.js';
 import { foldApproval } from './fold.js';
-import { toProtoIdentity } from './identity.js';
+import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { ApprovalRecord } from './types.js';
 import { stateOf } from './types.js';
 

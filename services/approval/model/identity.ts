@@ -1,5 +1,3 @@
-import { create } from '@bufbuild/protobuf';
-import { IdentitySchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity as ProtoIdentity } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
 
@@ -21,17 +19,6 @@ export function fromProtoIdentity(p: ProtoIdentity | undefined): Identity {
     agent: p.agent,
     issuer: p.issuer,
     client_id: p.clientId,
-  });
-}
-
-export function toProtoIdentity(i: Identity): ProtoIdentity {
-  return create(IdentitySchema, {
-    sub: i.sub,
-    email: i.email,
-    groups: [...i.groups],
-    agent: i.agent,
-    issuer: i.issuer,
-    clientId: i.client_id,
   });
 }
 

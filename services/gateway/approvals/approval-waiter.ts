@@ -13,7 +13,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { PolicyGrant } from '../policy/types.js';
 import { ApprovalLogUnavailableError } from './errors.js';
 import { GrantCache } from './grant-cache.js';
-import { LogTail } from './log-tail.js';
+import { LogTail } from '../../shared/log/log-tail.js';
 import { buildApprovalRequest } from './requested-event.js';
 import type { ApprovalRequestOptions } from './requested-event.js';
 

@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
+import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import {
   ApprovalRequestedSchema,
   ConnectionSchema,
   EventSchema,
-  IdentitySchema,
 } from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import type {
-  ApprovalRequested,
-  Event,
-  Identity as ProtoIdentity,
-} from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { ApprovalRequested, Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
 
 export type ApprovalRequestOptions = {
@@ -39,17 +35,6 @@ export type ApprovalRequestOptions = {
 const TRUNCATED = (n: number) =>
   `\n… [${n} more characters not shown; the fingerprint covers the full request]`;
 
-export function protoIdentity(i: Identity): ProtoIdentity {
-  return create(IdentitySchema, {
-    sub: i.sub,
-    email: i.email,
-    groups: [...i.groups],
-    agent: i.agent,
-    issuer: i.issuer,
-    clientId: i.client_id,
-  });
-}
-
 /**
  * The `approval.requested` body and its envelope on the approvals topic: session id `approval:<id>`, seq 1, the
  * requester's identity and connection. Request text longer than `maxTextLength` is cut and marked. Pure apart from
@@ -75,7 +60,7 @@ export function buildApprovalRequest(
     protocol: opts.protocol,
     tags: { ...(opts.connection.tags ?? {}) },
   });
-  const requester = protoIdentity(opts.requester);
+  const requester = toProtoIdentity(opts.requester);
   const requested = create(ApprovalRequestedSchema, {
     approvalId: at.approvalId,
     requestId: opts.requestId ?? 0,

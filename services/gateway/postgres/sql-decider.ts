@@ -4,12 +4,13 @@ import {
   DecisionSchema,
   RequestSchema,
 } from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import { protoIdentity } from '../approvals/requested-event.js';
+import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
-import { policyTime, sqlFingerprint } from '../policy/index.js';
-import type { PolicyEngine, PolicyInput, PolicyResult, SqlRequest } from '../policy/index.js';
+import { sqlFingerprint } from '../policy/index.js';
+import { policyInput } from '../policy/policy-input.js';
+import type { PolicyEngine, PolicyResult, SqlRequest } from '../policy/index.js';
 import type { SessionAudit } from '../session-audit.js';
 import type { SqlAnalysisCache } from '../sql/index.js';
 import type { SqlDecider, SqlVerdict } from './verdict.js';
@@ -41,19 +42,11 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
   return (text, requestId, kind) => {
     const analysis = d.analyses.analyze(text);
     const request: SqlRequest = { kind: 'sql', fingerprint: sqlFingerprint(text), sql: analysis };
-    const input: PolicyInput = {
-      identity: d.identity,
-      connection: { name: d.connection.name, protocol: 'postgres', tags: d.connection.tags },
-      session: {
-        id: d.audit.sessionId,
-        node: d.audit.events.nodeId,
-        client_addr: d.clientAddr,
-        started_at: d.startedAt,
-      },
+    const input = policyInput(
+      { ...d, protocol: 'postgres' },
       request,
-      time: policyTime(new Date()),
-      grants: d.approvals?.grantsFor(d.identity.sub, d.connection.name, request.fingerprint) ?? [],
-    };
+      d.approvals?.grantsFor(d.identity.sub, d.connection.name, request.fingerprint) ?? [],
+    );
     const result = d.policy().evaluate(input);
     d.onDecision(result);
     if (result.failedClosed)
@@ -205,7 +198,7 @@ async function holdForApproval(
           outcome: o.outcome,
           reason: o.reason,
           requestId: h.requestId,
-          ...(o.reviewer ? { reviewer: protoIdentity(o.reviewer) } : {}),
+          ...(o.reviewer ? { reviewer: toProtoIdentity(o.reviewer) } : {}),
         }),
       },
       h.revision,

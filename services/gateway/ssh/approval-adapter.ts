@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { ApprovalDecidedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
-import { protoIdentity } from '../approvals/requested-event.js';
+import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { SshApprovalHook } from './approval-hook.js';
 
 /**
@@ -42,7 +42,7 @@ export function createSshApprovalHook(waiter: ApprovalWaiter): SshApprovalHook {
             outcome: o.outcome,
             reason: o.reason,
             requestId: req.requestId,
-            ...(o.reviewer ? { reviewer: protoIdentity(o.reviewer) } : {}),
+            ...(o.reviewer ? { reviewer: toProtoIdentity(o.reviewer) } : {}),
           }),
         },
         req.revision,

@@ -2,11 +2,11 @@ import { create } from '@bufbuild/protobuf';
 import { DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
-import { policyTime, sshFingerprint } from '../policy/index.js';
+import { sshFingerprint } from '../policy/index.js';
+import { policyInput } from '../policy/policy-input.js';
 import type {
   PolicyEngine,
   PolicyGrant,
-  PolicyInput,
   PolicyResult,
   SshRequest,
   SshRequestDetail,
@@ -92,19 +92,11 @@ export function describeRequest(detail: SshRequestDetail): { kind: string; text:
 export function createSshDecider(d: SshDeciderDeps): SshDecider {
   return async (detail, requestId, hooks) => {
     const request: SshRequest = { kind: 'ssh', fingerprint: sshFingerprint(detail), ssh: detail };
-    const input: PolicyInput = {
-      identity: d.identity,
-      connection: { name: d.connection.name, protocol: 'ssh', tags: d.connection.tags },
-      session: {
-        id: d.audit.sessionId,
-        node: d.audit.events.nodeId,
-        client_addr: d.clientAddr,
-        started_at: d.startedAt,
-      },
+    const input = policyInput(
+      { ...d, protocol: 'ssh' },
       request,
-      time: policyTime(new Date()),
-      grants: d.grants?.(d.identity.sub, d.connection.name, request.fingerprint) ?? [],
-    };
+      d.grants?.(d.identity.sub, d.connection.name, request.fingerprint) ?? [],
+    );
     const result = d.policy().evaluate(input);
     d.onDecision(result);
     if (result.failedClosed)

@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
-import { ConnectionSchema, EventSchema, IdentitySchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { ConnectionSchema, EventSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { toProtoIdentity } from './proto-identity.js';
+import type { IdentityFields } from './proto-identity.js';
 
 export type EventBody = Exclude<Event['body'], { case: undefined }>;
 
-export type SessionIdentity = {
-  sub: string;
-  email: string;
-  groups: readonly string[];
-  agent: boolean;
-  issuer: string;
-  client_id: string;
-};
+export type SessionIdentity = IdentityFields;
 
 export type SessionEventsOptions = {
   sessionId?: string;
@@ -53,14 +48,7 @@ export class SessionEvents {
 
   /** The identity is known only after authentication; events before it carry none. */
   setIdentity(identity: SessionIdentity): void {
-    this.#identity = create(IdentitySchema, {
-      sub: identity.sub,
-      email: identity.email,
-      groups: [...identity.groups],
-      agent: identity.agent,
-      issuer: identity.issuer,
-      clientId: identity.client_id,
-    });
+    this.#identity = toProtoIdentity(identity);
   }
 
   get lastSeq(): bigint {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { Logger } from '../../shared/logger.js';
+import type { Logger } from '../logger.js';
 
 export type TailRecord = {
   readonly partition: number;
@@ -24,8 +24,6 @@ export type LogTailOptions = {
 };
 
 /**
- * (Same as services/approval/log/log-tail.ts: a service never imports another one's internals. A candidate for
- * services/shared/log.)
  * Reads one topic from the beginning, in order per partition, and hands every record to `onRecord` synchronously.
  * It commits no offsets (its group is its own and is dropped when it leaves), so every start replays the whole
  * topic: what the approval service's fold and the gateway's waiter need to rebuild their state.
