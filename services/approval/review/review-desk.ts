@@ -131,6 +131,19 @@ export class ReviewDesk {
     return record;
   }
 
+  /**
+   * A reviewer may follow the approve link the instant the gateway printed it, before this instance has folded
+   * the request from the log: wait for it (bounded by `foldWaitMs`) before answering 404.
+   */
+  async #awaitRecord(id: string): Promise<ApprovalRecord | undefined> {
+    const deadline = Date.now() + this.#o.foldWaitMs;
+    for (;;) {
+      const record = this.#o.store.get(id);
+      if (record || Date.now() >= deadline) return record;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   async decide(
     caller: Identity,
     id: string,
@@ -142,7 +155,7 @@ export class ReviewDesk {
     const reason = reasonIn.trim();
     if (reason.length > this.#o.maxReasonLength)
       throw badRequest(`the reason is longer than ${this.#o.maxReasonLength} characters`);
-    const record = this.#o.store.get(id);
+    const record = await this.#awaitRecord(id);
     if (!record) throw notFound(id);
     const refusal = checkReview(record, caller, verdict, reason, microsNow());
     if (refusal) {
