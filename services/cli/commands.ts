@@ -15,7 +15,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     run: async (argv) => (await import('../recorder/main.js')).runSessions(argv),
   },
   replay: {
-    summary: 'print a recorded session as a transcript (SESSION_ID)',
+    summary: 'print a recorded session (SESSION_ID [--format text|json|asciicast] [--output FILE])',
     run: async (argv) => (await import('../recorder/main.js')).runReplay(argv),
   },
   approval: {

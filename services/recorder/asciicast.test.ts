@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { RequestSchema, ResponseSchema } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Event } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import { SessionEvents } from '../shared/events/session-events.js';
-import { toAsciicast } from './asciicast.js';
+import { buildAsciicast, fromEvent, recordedToAsciicast, toAsciicast } from './asciicast.js';
+import { toEventRow, toRecordedEvent } from './store/event-row.js';
+import { sshShellScenario } from './testing/ssh-scenario.js';
 
 function session(start = 1_700_000_000_000_000n) {
   let t = start;
@@ -107,5 +109,43 @@ describe('toAsciicast', () => {
     expect(toAsciicast([])).toBe(
       '{"version":2,"width":80,"height":24,"timestamp":0,"env":{"TERM":"xterm"}}\n',
     );
+  });
+});
+
+describe('the shared core: Kafka events and ClickHouse rows give the same recording', () => {
+  const at = { topic: 't', partition: 0, offset: '0' };
+  const statements = { byRequest: () => undefined, byApproval: () => undefined };
+  const { events, output } = sshShellScenario();
+  const recorded = events.map((e) => toRecordedEvent(toEventRow(e, at, statements)));
+
+  it('renders identical asciicast text from both paths, with or without input', () => {
+    const fromRows = recordedToAsciicast(recorded);
+    expect(fromRows.cast).toBe(toAsciicast(events));
+    expect(recordedToAsciicast(recorded, { input: true }).cast).toBe(toAsciicast(events, { input: true }));
+    expect(fromRows.requestId).toBe(1);
+    expect(fromRows.outputEvents).toBeGreaterThan(10);
+  });
+
+  it('keeps every output byte: the "o" texts concatenate to what the terminal received', () => {
+    const { header, events: out } = parse(recordedToAsciicast(recorded).cast);
+    expect(header).toMatchObject({ version: 2, width: 100, height: 30, env: { TERM: 'xterm-256color' } });
+    const text = out
+      .filter((e) => e[1] === 'o')
+      .map((e) => e[2])
+      .join('');
+    expect(Buffer.from(text)).toEqual(output);
+    expect(out.filter((e) => e[1] === 'r')).toEqual([[expect.any(Number), 'r', '120x40']]);
+    const times = out.map((e) => e[0]);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
+  it('reports no output for sessions without terminal frames', () => {
+    const pg = buildAsciicast([]);
+    expect(pg.outputEvents).toBe(0);
+    expect(pg.requestId).toBe(0);
+    const onlyInput = events.filter(
+      (e) => !(e.body.case === 'response' && /^std(out|err)$/.test(e.body.value.frame)),
+    );
+    expect(buildAsciicast(onlyInput.map(fromEvent)).outputEvents).toBe(0);
   });
 });

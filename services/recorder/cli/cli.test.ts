@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -115,6 +115,42 @@ describe('gatehouse replay', () => {
     expect(await runReplay(['nope'], t.cli)).toBe(1);
     expect(t.err.join('')).toBe('gatehouse: no recorded session with this id\n');
     expect(t.urls[0]).toMatch(/^http:\/\/127\.0\.0\.1:8610\/v1\/sessions\/nope\/events\?limit=/);
+  });
+});
+
+describe('gatehouse replay --format asciicast', () => {
+  const CAST = '{"version":2,"width":80,"height":24,"timestamp":0,"env":{"TERM":"xterm"}}\n[0.1,"o","$ "]\n';
+  function castIo(status: number, body: string) {
+    const t = io();
+    t.cli.fetch = (input) => {
+      t.urls.push(input instanceof Request ? input.url : input.toString());
+      return Promise.resolve(new Response(body, { status }));
+    };
+    return t;
+  }
+
+  it('prints the recording, or writes it to --output', async () => {
+    const t = castIo(200, CAST);
+    expect(await runReplay(['s/1', '--format', 'asciicast', '--recorder', 'http://rec:1'], t.cli)).toBe(0);
+    expect(t.out.join('')).toBe(CAST);
+    expect(t.urls).toEqual(['http://rec:1/v1/sessions/s%2F1/asciicast']);
+    const file = join(mkdtempSync(join(tmpdir(), 'gh-cast-')), 'out.cast');
+    const f = castIo(200, CAST);
+    expect(await runReplay(['s-1', '--format', 'asciicast', '--output', file], f.cli)).toBe(0);
+    expect(f.out).toEqual([]);
+    expect(readFileSync(file, 'utf8')).toBe(CAST);
+  });
+
+  it('exits 1 with the API message when there is nothing to play', async () => {
+    const t = castIo(
+      404,
+      JSON.stringify({
+        error: { code: 'GH_ERR_NO_TERMINAL_OUTPUT', message: 'the session recorded no terminal output' },
+      }),
+    );
+    expect(await runReplay(['s-1', '--format', 'asciicast'], t.cli)).toBe(1);
+    expect(t.err.join('')).toBe('gatehouse: the session recorded no terminal output\n');
+    expect(await runReplay(['s-1', '--format', 'asciicast', '--output', ''], t.cli)).toBe(2);
   });
 });
 

@@ -4,13 +4,9 @@ import type { CliIo } from './cli-io.js';
 
 const TIMEOUT_MS = 30_000;
 
-async function getJson<T>(io: CliIo, url: string): Promise<T> {
-  let res: Response;
+async function request(io: CliIo, url: string, accept: string): Promise<Response> {
   try {
-    res = await io.fetch(url, {
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-      headers: { accept: 'application/json' },
-    });
+    return await io.fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS), headers: { accept } });
   } catch (cause) {
     throw new ReplayApiError(
       `cannot reach the recorder at ${new URL(url).origin}: ${(cause as Error).message}`,
@@ -19,6 +15,10 @@ async function getJson<T>(io: CliIo, url: string): Promise<T> {
       },
     );
   }
+}
+
+async function getJson<T>(io: CliIo, url: string): Promise<T> {
+  const res = await request(io, url, 'application/json');
   const text = await res.text();
   let body: unknown;
   try {
@@ -26,12 +26,32 @@ async function getJson<T>(io: CliIo, url: string): Promise<T> {
   } catch {
     throw new ReplayApiError(`recorder answered ${res.status} with a non-JSON body`, { status: res.status });
   }
-  if (!res.ok) {
-    const err = (body as { error?: { message?: unknown } }).error;
-    const message = typeof err?.message === 'string' ? err.message : `HTTP ${res.status}`;
-    throw new ReplayApiError(message, { status: res.status });
-  }
+  if (!res.ok) throw apiError(res.status, body);
   return body as T;
+}
+
+function apiError(status: number, body: unknown): ReplayApiError {
+  const err = (body as { error?: { message?: unknown } } | null)?.error;
+  const message = typeof err?.message === 'string' ? err.message : `HTTP ${status}`;
+  return new ReplayApiError(message, { status });
+}
+
+/** A session's terminal recording (asciicast v2 text) from `GET /v1/sessions/:id/asciicast`. */
+export async function fetchAsciicast(io: CliIo, base: string, sessionId: string): Promise<string> {
+  const res = await request(
+    io,
+    `${base}/v1/sessions/${encodeURIComponent(sessionId)}/asciicast`,
+    'application/x-asciicast, application/json',
+  );
+  const text = await res.text();
+  if (res.ok) return text;
+  let body: unknown = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: report the status alone
+  }
+  throw apiError(res.status, body);
 }
 
 export type SessionQuery = { identity?: string; connection?: string; from?: Date; to?: Date; limit?: number };

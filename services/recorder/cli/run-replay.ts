@@ -1,17 +1,22 @@
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { renderTranscript } from '../replay/transcript.js';
 import { processIo, recorderUrl } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
-import { fetchSessionEvents } from './replay-client.js';
+import { fetchAsciicast, fetchSessionEvents } from './replay-client.js';
 import { reportCliError } from './run-sessions.js';
 
-export const REPLAY_USAGE = `usage: gatehouse replay SESSION_ID [--recorder URL] [--format text|json] [--max-events N]
-                         [--max-rows N]
+export const REPLAY_USAGE = `usage: gatehouse replay SESSION_ID [--recorder URL] [--format text|json|asciicast]
+                         [--output FILE] [--max-events N] [--max-rows N]
 
 Prints a recorded session: every request, decision, approval and what the client saw.
+--format asciicast writes the terminal recording of an SSH session (asciicast v2, play it
+with \`asciinema play FILE\`); --output writes to FILE instead of standard output.
 The recorder URL defaults to $GATEHOUSE_RECORDER_URL.
 `;
+
+const FORMATS = ['text', 'json', 'asciicast'];
 
 /** `gatehouse replay SESSION_ID …`: 0 on success, 1 when the session is unknown or the recorder fails, 2 on bad arguments. */
 export async function runReplay(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -25,6 +30,7 @@ export async function runReplay(argv: string[], io: CliIo = processIo): Promise<
         format: { type: 'string', default: 'text' },
         'max-events': { type: 'string', default: '100000' },
         'max-rows': { type: 'string', default: '200' },
+        output: { type: 'string', short: 'o' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -33,21 +39,29 @@ export async function runReplay(argv: string[], io: CliIo = processIo): Promise<
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError('expected exactly one SESSION_ID');
-    if (values.format !== 'text' && values.format !== 'json') throw new UsageError('--format: text or json');
+    if (!FORMATS.includes(values.format)) throw new UsageError('--format: text, json or asciicast');
+    if (values.output === '') throw new UsageError('--output: a file name');
     const maxEvents = Number(values['max-events']);
     const maxRows = Number(values['max-rows']);
     if (!Number.isInteger(maxEvents) || maxEvents < 1)
       throw new UsageError('--max-events: a positive integer');
     if (!Number.isInteger(maxRows) || maxRows < 0) throw new UsageError('--max-rows: a non-negative integer');
     const sessionId = positionals[0]!;
-    const events = await fetchSessionEvents(io, recorderUrl(values.recorder, io), sessionId, maxEvents);
-    if (values.format === 'json') {
-      io.stdout(`${JSON.stringify({ sessionId, events }, null, 2)}\n`);
+    const base = recorderUrl(values.recorder, io);
+    let text: string;
+    if (values.format === 'asciicast') {
+      text = await fetchAsciicast(io, base, sessionId);
     } else {
-      io.stdout(renderTranscript(events, { maxRowsPerResult: maxRows }));
-      if (events.length >= maxEvents)
+      const events = await fetchSessionEvents(io, base, sessionId, maxEvents);
+      text =
+        values.format === 'json'
+          ? `${JSON.stringify({ sessionId, events }, null, 2)}\n`
+          : renderTranscript(events, { maxRowsPerResult: maxRows });
+      if (values.format === 'text' && events.length >= maxEvents)
         io.stderr(`gatehouse: transcript truncated after ${maxEvents} events\n`);
     }
+    if (values.output === undefined) io.stdout(text);
+    else await writeFile(values.output, text, 'utf8');
     return 0;
   } catch (err) {
     return reportCliError(err, io, REPLAY_USAGE);

@@ -4,8 +4,10 @@ import { z } from 'zod';
 import type { Logger } from '../../shared/logger.js';
 import { ClickHouseError } from '../errors.js';
 import type { EventCursor, ReplayStore } from '../store/session-queries.js';
-import type { RecordedEvent } from './recorded-event.js';
+import { recordedToAsciicast } from '../asciicast.js';
+import { allEvents } from './all-events.js';
 import { renderTranscript } from './transcript.js';
+import { registerWebUi } from './web-ui.js';
 
 /**
  * The replay API (JSON over HTTP):
@@ -16,6 +18,9 @@ import { renderTranscript } from './transcript.js';
  * - `GET /v1/sessions/:id/events?cursor=&limit=` → `{ sessionId, events: RecordedEvent[], nextCursor }` ordered by
  *   seq, each event once; `nextCursor` is null on the last page.
  * - `GET /v1/sessions/:id/transcript` → text/plain transcript.
+ * - `GET /v1/sessions/:id/asciicast` → asciicast v2 (`application/x-asciicast`) of the session's shell (else first
+ *   pty exec, else first exec); 404 when the session has no terminal output.
+ * - `GET /` and `GET /sessions/:id`: the web UI (web-ui.ts).
  *
  * Errors: `{ error: { code, message } }` with 400 (bad parameter), 404 (unknown session or route), 503 (ClickHouse
  * unavailable), 500 (anything else; details only in the log).
@@ -95,20 +100,6 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
   return reply.code(status).type('application/json').send({ error: { code, message } });
 }
 
-async function allEvents(queries: ReplayStore, sessionId: string, max: number): Promise<RecordedEvent[]> {
-  const out: RecordedEvent[] = [];
-  let after: EventCursor | undefined;
-  while (out.length < max) {
-    const want = Math.min(MAX_EVENTS, max - out.length);
-    const page = await queries.sessionEvents(sessionId, after, want);
-    out.push(...page);
-    const last = page.at(-1);
-    if (last === undefined || page.length < want) break;
-    after = { seq: BigInt(last.seq), eventId: last.eventId };
-  }
-  return out;
-}
-
 /** Builds the API (not listening): `listen` it, or `inject` requests in tests. */
 export function buildReplayApi(opts: ReplayApiOptions): FastifyInstance {
   const { queries } = opts;
@@ -182,6 +173,23 @@ export function buildReplayApi(opts: ReplayApiOptions): FastifyInstance {
     if (events.length >= maxTranscript) text += `… transcript truncated after ${maxTranscript} events\n`;
     return reply.type('text/plain; charset=utf-8').send(text);
   });
+
+  app.get('/v1/sessions/:id/asciicast', async (request, reply) => {
+    const { id } = parse(sessionParams, request.params);
+    const events = await allEvents(queries, id, maxTranscript);
+    if (events.length === 0)
+      return sendError(reply, 404, 'GH_ERR_SESSION_NOT_FOUND', 'no recorded session with this id');
+    const { cast, outputEvents } = recordedToAsciicast(events);
+    if (outputEvents === 0)
+      return sendError(reply, 404, 'GH_ERR_NO_TERMINAL_OUTPUT', 'the session recorded no terminal output');
+    if (events.length >= maxTranscript) reply.header('x-gatehouse-truncated', `${maxTranscript} events`);
+    return reply
+      .type('application/x-asciicast; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(cast);
+  });
+
+  registerWebUi(app, { queries, maxEvents: maxTranscript });
 
   return app;
 }

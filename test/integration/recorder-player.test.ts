@@ -1,0 +1,264 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type * as PlaywrightCore from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../services/recorder/cli/cli-io.js';
+import { runReplay } from '../../services/recorder/cli/run-replay.js';
+import { parseRecorderConfig } from '../../services/recorder/config.js';
+import { startRecorder } from '../../services/recorder/recorder.js';
+import type { RecordedEvent } from '../../services/recorder/replay/recorded-event.js';
+import { postgresScenario } from '../../services/recorder/testing/session-scenario.js';
+import { sshShellScenario } from '../../services/recorder/testing/ssh-scenario.js';
+import { encodeEvent } from '../../services/shared/events/codec.js';
+import { KafkaPublisher } from '../../services/shared/log/publisher.js';
+import { testDatabase } from '../support/clickhouse.js';
+import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
+import { kafkaBrokers } from '../support/stack.js';
+
+/**
+ * An SSH shell session published to Kafka the way the gateway does, recorded into ClickHouse by an in-process
+ * recorder, and played back: the asciicast API, `gatehouse replay --format asciicast`, and the web UI's
+ * asciinema-player in headless Chromium.
+ */
+
+type Playwright = typeof PlaywrightCore;
+const playwright: Playwright | undefined = await import('playwright-core').then(
+  (m) => m,
+  () => undefined,
+);
+const CHROMIUM = '/usr/bin/chromium';
+const browserSkip = !playwright
+  ? 'playwright-core is not installed'
+  : !existsSync(CHROMIUM)
+    ? `no Chromium at ${CHROMIUM}`
+    : undefined;
+if (browserSkip) console.warn(`recorder-player.test.ts: browser test skipped: ${browserSkip}`);
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** Recorded output that would run script if any layer put it into the page as markup. */
+const HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+async function topic(prefix: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await uniqueTopic(prefix, 3);
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await sleep(500);
+    }
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const v = await probe();
+    if (done(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+function cliIo(): CliIo & { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    env: {},
+    stdout: (t) => void out.push(t),
+    stderr: (t) => void err.push(t),
+    fetch: (input, init) => fetch(input, init),
+    now: () => new Date(),
+    out,
+    err,
+  };
+}
+
+function outputOf(cast: string): string {
+  return cast
+    .trimEnd()
+    .split('\n')
+    .slice(1)
+    .map((l) => JSON.parse(l) as [number, string, string])
+    .filter((e) => e[1] === 'o')
+    .map((e) => e[2])
+    .join('');
+}
+
+describe('recorder: SSH session → ClickHouse → asciicast and the web player', () => {
+  const sshId = `ssh-${randomUUID()}`;
+  const pgId = `pg-${randomUUID()}`;
+  const ssh = sshShellScenario({
+    sessionId: sshId,
+    startMicros: BigInt(Date.now() - 60_000) * 1000n,
+    extraOutput: [`${HOSTILE}\r\n`],
+  });
+  const pg = postgresScenario({ sessionId: pgId, rows: 3 });
+  let base = '';
+
+  beforeAll(async () => {
+    const db = await testDatabase();
+    cleanups.push(db.drop);
+    const topics = { sessions: await topic('player-sessions'), approvals: await topic('player-approvals') };
+    const records = [...ssh.events, ...pg].map((e) => ({
+      topic: topics.sessions,
+      key: e.sessionId,
+      value: Buffer.from(encodeEvent(e)),
+    }));
+    const publisher = new KafkaPublisher(testKafka('recorder-player-test'), testLogger, { lingerMs: 5 });
+    publisher.start();
+    try {
+      for (const r of records.slice(0, -1)) publisher.publishBatched(r);
+      await publisher.publishDurable(records.at(-1)!);
+    } finally {
+      await publisher.close(10_000);
+    }
+    const recorder = await startRecorder(
+      parseRecorderConfig({
+        nodeId: 'rec-player-test',
+        groupId: `test-recorder-player-${randomUUID().slice(0, 8)}`,
+        kafka: { brokers: kafkaBrokers(), topics: { ...topics, provision: false } },
+        clickhouse: { url: db.opts.url, database: db.opts.database },
+        consumer: { sessionTimeoutMs: 10_000 },
+        batch: { maxRows: 100, maxDelayMs: 100, retryMinMs: 50, retryMaxMs: 500 },
+        http: { port: 0 },
+        health: { port: 0 },
+        retentionDays: 0,
+      }),
+      testLogger,
+    );
+    cleanups.push(() => recorder.stop());
+    base = `http://127.0.0.1:${recorder.httpPort}`;
+    for (const [id, count] of [
+      [sshId, ssh.events.length],
+      [pgId, pg.length],
+    ] as const) {
+      await waitFor(
+        `${id} recorded`,
+        async () => {
+          const res = await fetch(`${base}/v1/sessions/${id}/events?limit=10000`);
+          return res.ok ? ((await res.json()) as { events: RecordedEvent[] }).events.length : 0;
+        },
+        (n) => n === count,
+      );
+      await waitFor(
+        `${id} summary`,
+        async () => (await fetch(`${base}/v1/sessions/${id}`)).status,
+        (s) => s === 200,
+      );
+    }
+  }, 120_000);
+
+  it('serves the shell as asciicast v2 whose output is exactly the recorded terminal bytes', async () => {
+    const res = await fetch(`${base}/v1/sessions/${sshId}/asciicast`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/x-asciicast/);
+    const cast = await res.text();
+    expect(JSON.parse(cast.split('\n')[0]!)).toMatchObject({
+      version: 2,
+      width: 100,
+      height: 30,
+      env: { TERM: 'xterm-256color' },
+    });
+    expect(Buffer.from(outputOf(cast))).toEqual(ssh.output);
+    expect(cast).toContain('[0.');
+    expect(cast.split('\n').filter((l) => l.includes('"r"'))).toHaveLength(1);
+
+    const none = await fetch(`${base}/v1/sessions/${pgId}/asciicast`);
+    expect(none.status).toBe(404);
+    expect(await none.json()).toMatchObject({ error: { code: 'GH_ERR_NO_TERMINAL_OUTPUT' } });
+    expect((await fetch(`${base}/v1/sessions/nope-${randomUUID()}/asciicast`)).status).toBe(404);
+  });
+
+  it('`gatehouse replay --format asciicast` prints (or writes) the same recording', async () => {
+    const api = await (await fetch(`${base}/v1/sessions/${sshId}/asciicast`)).text();
+    const io = cliIo();
+    expect(await runReplay([sshId, '--format', 'asciicast', '--recorder', base], io)).toBe(0);
+    expect(io.err).toEqual([]);
+    expect(io.out.join('')).toBe(api);
+    expect(Buffer.from(outputOf(io.out.join('')))).toEqual(ssh.output);
+
+    const file = join(mkdtempSync(join(tmpdir(), 'gh-player-')), 'session.cast');
+    const toFile = cliIo();
+    expect(
+      await runReplay([sshId, '--format', 'asciicast', '--output', file, '--recorder', base], toFile),
+    ).toBe(0);
+    expect(toFile.out).toEqual([]);
+    expect(readFileSync(file, 'utf8')).toBe(api);
+
+    const pgIo = cliIo();
+    expect(await runReplay([pgId, '--format', 'asciicast', '--recorder', base], pgIo)).toBe(1);
+    expect(pgIo.err.join('')).toBe('gatehouse: the session recorded no terminal output\n');
+  });
+
+  it('serves the web pages with escaped recorded data', async () => {
+    const list = await fetch(`${base}/`);
+    expect(list.status).toBe(200);
+    const html = await list.text();
+    expect(html).toContain(`href="/sessions/${sshId}"`);
+    expect(html).toContain(`href="/sessions/${pgId}"`);
+    const page = await (await fetch(`${base}/sessions/${sshId}`)).text();
+    expect(page).toContain(`data-src="/v1/sessions/${sshId}/asciicast"`);
+    expect(page).not.toContain('<img src=x');
+    expect(page).not.toContain('<script>window');
+    const sql = await (await fetch(`${base}/sessions/${pgId}`)).text();
+    expect(sql).toContain('SELECT id, name FROM users ORDER BY id');
+    expect(sql).not.toContain('id="player"');
+  });
+
+  it.skipIf(browserSkip !== undefined)(
+    'plays the recording in headless Chromium with asciinema-player',
+    async () => {
+      const browser = await playwright!.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      cleanups.push(() => browser.close());
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      const external: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('response', (r) => {
+        if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`);
+      });
+      page.on('request', (r) => {
+        if (!r.url().startsWith(base) && !r.url().startsWith('data:')) external.push(r.url());
+      });
+
+      await page.goto(`${base}/`);
+      await page.click(`a[href="/sessions/${sshId}"]`);
+      await page.waitForURL(`${base}/sessions/${sshId}`);
+      await page.locator('#player .ap-term').waitFor({ timeout: 15_000 });
+      const bigPlay = page.locator('#player .ap-play-button');
+      if (await bigPlay.isVisible()) await bigPlay.click();
+      else await page.locator('#player .ap-playback-button').click();
+      const term = page.locator('#player pre.ap-term-text');
+      await term.filter({ hasText: 'notes.txt' }).waitFor({ timeout: 20_000 });
+      await term.filter({ hasText: 'logout' }).waitFor({ timeout: 20_000 });
+      const shown = await term.innerText();
+      expect(shown).toContain('Welcome to web-1');
+      expect(shown).toContain('café');
+      expect(shown).toContain('onerror="window.__xss=1"'); // shown as text, never run
+      expect(await page.evaluate('window.__xss')).toBeUndefined();
+      expect(await page.locator('#player img').count()).toBe(0);
+      expect(errors).toEqual([]);
+      expect(external).toEqual([]);
+    },
+    60_000,
+  );
+});
