@@ -179,6 +179,49 @@ describe('PostgreSQL through the gateway', () => {
     }
   });
 
+  it('routes a cancel request to the right upstream backend', async () => {
+    const c = await pgClient(fx.pgPort, 'demo-pg', humanToken);
+    try {
+      const started = Date.now();
+      const sleeping = c.query('select pg_sleep(20)').then(
+        () => null,
+        (e: { code?: string }) => e,
+      );
+      await sleep(500);
+      // The pg driver's cancel: a new connection (TLS) sending CancelRequest with the key the gateway handed out.
+      const canceller = new pg.Client({
+        host: '127.0.0.1',
+        port: fx.pgPort,
+        database: 'demo-pg',
+        user: 'gatehouse',
+        password: humanToken,
+        ssl: { rejectUnauthorized: false },
+      });
+      (canceller as unknown as { cancel(c: pg.Client, q: unknown): void }).cancel(
+        c,
+        (c as unknown as { activeQuery: unknown }).activeQuery,
+      );
+      const err = await sleeping;
+      expect(err?.code).toBe('57014'); // query_canceled
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect((await c.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('COPY TO STDOUT is decided by policy and its output masked', async () => {
+    const raw = await direct('select email from customers order by id limit 3');
+    const r = await psql(fx.pgPort, 'demo-pg', humanToken, [
+      'copy (select id, email from customers order by id limit 3) to stdout',
+    ]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(3);
+    for (const row of raw.rows as { email: string }[]) expect(r.stdout).not.toContain(row.email);
+    const agent = await psql(fx.pgPort, 'demo-pg', agentToken, ['copy customers from stdin']);
+    expect(agent.stderr).toMatch(/42501/);
+  });
+
   it('pgbench runs through the gateway in simple and prepared modes without errors', async () => {
     for (const mode of ['simple', 'prepared']) {
       const r = await run(

@@ -86,6 +86,7 @@ export async function startGatewayFixture(
     allowPlaintext?: boolean;
     approvals?: boolean;
     editPolicyData?: (data: Record<string, unknown>) => void;
+    publisher?: { failClosedAfterMs?: number; durableTimeoutMs?: number };
   } = {},
 ): Promise<GatewayFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-gw-'));
@@ -119,6 +120,7 @@ export async function startGatewayFixture(
           replicationFactor: rf,
           minInsyncReplicas: rf >= 3 ? 2 : 1,
         },
+        ...(opts.publisher ? { publisher: opts.publisher } : {}),
       },
       policy: { bundleDir },
       ...(approval ? { approvals: { url: approval.url } } : {}),
