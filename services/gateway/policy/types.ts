@@ -148,7 +148,7 @@ export type Detector = (typeof DETECTORS)[number];
 export type AuditMode = 'sync' | 'batched';
 
 export type ApprovalRequirement = {
-  /** true: the request waits for approval (until approvals are built, the gateway denies it with the reasons). */
+  /** true: the request waits for approval (a gateway without an approval service refuses it with the reasons). */
   readonly required: boolean;
   /** An approver must belong to one of these groups. Empty when not required. */
   readonly groups: readonly string[];

@@ -5,11 +5,10 @@ import {
   BackendCode,
   dataRow,
   decodeNoticeFields,
-  decodeReadyForQuery,
   decodeRowDescription,
   errorResponse,
 } from './codec/index.js';
-import type { BackendFrame, RowField, TransactionStatus } from './codec/index.js';
+import type { BackendFrame, RowField } from './codec/index.js';
 
 /** Rewrites one DataRow message (returns the same buffer when nothing was masked). */
 export type RowMasker = (raw: Buffer) => Buffer;
@@ -58,8 +57,6 @@ export class ResponsePipeline {
   #rows: Buffer[] = [];
   #rowBytes = 0;
   #rowsFrame: 'data_rows' | 'copy_out' = 'data_rows';
-  #status: TransactionStatus = 'I';
-  rowsReturned = 0;
 
   constructor(
     maskerFactory: MaskerFactory,
@@ -69,14 +66,6 @@ export class ResponsePipeline {
     this.#maskerFactory = maskerFactory;
     this.#copyMasker = copyMasker;
     this.#limits = limits;
-  }
-
-  get transactionStatus(): TransactionStatus {
-    return this.#status;
-  }
-
-  get pending(): number {
-    return this.#fifo.length;
   }
 
   expect(e: Expectation): void {
@@ -176,7 +165,6 @@ export class ResponsePipeline {
       }
       case BackendCode.ReadyForQuery: {
         this.#flushRows(events);
-        this.#status = decodeReadyForQuery(f.payload);
         // Whatever the server skipped after an error is answered by this ReadyForQuery.
         while (this.#fifo.length > 0) {
           const e = this.#fifo.shift()!;
@@ -235,7 +223,6 @@ export class ResponsePipeline {
     this.#rowsFrame = kind;
     this.#rows.push(raw);
     this.#rowBytes += raw.length;
-    if (kind === 'data_rows') this.rowsReturned++;
     if (this.#rows.length >= this.#limits.rowsPerEvent || this.#rowBytes >= this.#limits.bytesPerEvent) {
       this.#flushRows(events);
     }

@@ -36,7 +36,8 @@ const AUDIT_UNAVAILABLE = 'audit log unavailable: statement not forwarded';
  * Decides one SQL text: real PostgreSQL parser analysis, one policy evaluation over all its statements, then the
  * `request` and `decision` events. Anything the analysis does not prove read-only (or that policy wants audited
  * "sync") is forwarded only after both events are acknowledged by Kafka; a refused or failed publish refuses the
- * statement (57P03). Approval-required decisions are refused with the policy's reasons until approvals exist.
+ * statement (57P03). Approval-required decisions are held for a reviewer (`hold`), or refused with the policy's
+ * reasons when the node has no approval service configured.
  */
 export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
   return (text, requestId, kind) => {

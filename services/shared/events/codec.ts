@@ -1,4 +1,4 @@
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { EventSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { EventDecodeError } from './errors.js';
@@ -30,5 +30,3 @@ export function decodeEvent(bytes: Uint8Array): Event {
   }
   return event;
 }
-
-export { create, EventSchema };

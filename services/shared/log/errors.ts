@@ -34,12 +34,6 @@ export class PublisherClosedError extends GatehouseError {
   }
 }
 
-export class ConsumerHandlerError extends GatehouseError {
-  constructor(topic: string, partition: number, options?: { cause?: unknown }) {
-    super('GH_ERR_CONSUMER_HANDLER', `event handler failed for ${topic}[${partition}]`, options);
-  }
-}
-
 export class TopicProvisionError extends GatehouseError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('GH_ERR_TOPIC_PROVISION', message, options);
