@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../logger.js';
 
 export type TailRecord = {
@@ -76,7 +77,7 @@ export class LogTail {
     const admin = this.#opts.kafka.admin();
     await admin.connect();
     try {
-      const offsets = await admin.fetchTopicOffsets(this.#opts.topic);
+      const offsets = await fetchOffsetsRetrying(admin, this.#opts.topic);
       this.#targets = new Map(
         offsets
           .filter((o) => BigInt(o.high) > BigInt(o.low))
@@ -191,5 +192,25 @@ export class LogTail {
     this.#stopped = true;
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     await this.#consumer?.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * The topic's offsets, retrying errors Kafka marks retriable (NOT_LEADER_FOR_PARTITION, UNKNOWN_TOPIC_OR_PARTITION)
+ * for a bounded time: right after a topic is created or a leader moves, metadata is still propagating.
+ */
+async function fetchOffsetsRetrying(
+  admin: Admin,
+  topic: string,
+  timeoutMs = 30_000,
+): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
+      await sleep(250);
+    }
   }
 }
