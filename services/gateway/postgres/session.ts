@@ -67,7 +67,7 @@ export class PgSession {
   #requestId = 0;
   #busy = false;
   readonly #closed = new AbortController();
-  #started = Date.now();
+  readonly #started = Date.now();
 
   constructor(o: PgSessionOptions) {
     this.#o = o;

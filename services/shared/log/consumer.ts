@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { retryRetriable } from './retry.js';
 
 export type ConsumedRecord = {
   topic: string;
@@ -61,10 +62,12 @@ export class EventConsumer {
 
   async start(handler: BatchHandler): Promise<void> {
     await this.#consumer.connect();
-    await this.#consumer.subscribe({
-      topics: [...this.#opts.topics],
-      fromBeginning: this.#opts.fromBeginning ?? true,
-    });
+    await retryRetriable(() =>
+      this.#consumer.subscribe({
+        topics: [...this.#opts.topics],
+        fromBeginning: this.#opts.fromBeginning ?? true,
+      }),
+    );
     this.#running = true;
     await this.#consumer.run({
       autoCommit: false,

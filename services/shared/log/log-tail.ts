@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { retryRetriable } from './retry.js';
 
 export type TailRecord = {
   readonly partition: number;
@@ -77,7 +77,7 @@ export class LogTail {
     const admin = this.#opts.kafka.admin();
     await admin.connect();
     try {
-      const offsets = await fetchOffsetsRetrying(admin, this.#opts.topic);
+      const offsets = await retryRetriable(() => admin.fetchTopicOffsets(this.#opts.topic));
       this.#targets = new Map(
         offsets
           .filter((o) => BigInt(o.high) > BigInt(o.low))
@@ -119,7 +119,7 @@ export class LogTail {
       if (!e.payload.restart && !this.#stopped) this.#scheduleRestart(consumer);
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.#opts.topic], fromBeginning: true });
+    await retryRetriable(() => consumer.subscribe({ topics: [this.#opts.topic], fromBeginning: true }));
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -192,25 +192,5 @@ export class LogTail {
     this.#stopped = true;
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     await this.#consumer?.disconnect().catch(() => undefined);
-  }
-}
-
-/**
- * The topic's offsets, retrying errors Kafka marks retriable (NOT_LEADER_FOR_PARTITION, UNKNOWN_TOPIC_OR_PARTITION)
- * for a bounded time: right after a topic is created or a leader moves, metadata is still propagating.
- */
-async function fetchOffsetsRetrying(
-  admin: Admin,
-  topic: string,
-  timeoutMs = 30_000,
-): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (err) {
-      if (!(err as { retriable?: boolean }).retriable || Date.now() > deadline) throw err;
-      await sleep(250);
-    }
   }
 }

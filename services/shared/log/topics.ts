@@ -72,13 +72,19 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
 async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
+  let agreeing = 0;
   while (Date.now() < deadline) {
     try {
       const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
-      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
-        return;
+      const ready = meta.topics.every(
+        (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+      );
+      // Several answers in a row (from whichever broker kafkajs asks), so every broker has the new metadata.
+      agreeing = ready ? agreeing + 1 : 0;
+      if (agreeing >= 3) return;
     } catch (err) {
       last = err;
+      agreeing = 0;
     }
     await sleep(200);
   }
