@@ -92,6 +92,10 @@ AllowTcpForwarding no
 AllowAgentForwarding no
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
+# Tests open many connections at once (through the gateway and directly): never drop early connections
+# (the default 10:30:100 refuses some at random), and allow plenty of channels per connection.
+MaxStartups 200:30:400
+MaxSessions 64
 EOF
 }
 

@@ -206,7 +206,7 @@ describe('SSH through the gateway (real OpenSSH client, sshd, IdP and Kafka)', (
 
     const human = await token('human-exit');
     const three = await runSsh(fx.port, 'demo-ssh', human, ["sh -c 'exit 3'"]);
-    expect(three.status).toBe(3);
+    expect(three.status, three.stderr.toString()).toBe(3);
 
     const killed = `perl -e 'kill "TERM", $$'`;
     const viaGateway = await runSsh(fx.port, 'demo-ssh', human, [killed]);
