@@ -1,14 +1,11 @@
 import { create } from '@bufbuild/protobuf';
-import {
-  ApprovalDecidedSchema,
-  DecisionSchema,
-  RequestSchema,
-} from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { ApprovalDecidedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { sqlFingerprint } from '../policy/index.js';
+import { decisionEvent, requestEvent } from '../policy/decision-events.js';
 import { policyInput } from '../policy/policy-input.js';
 import type { PolicyEngine, PolicyResult, SqlRequest } from '../policy/index.js';
 import type { SessionAudit } from '../session-audit.js';
@@ -67,28 +64,13 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
     const mask =
       decision.mask.columns.length > 0 || decision.mask.detectors.length > 0 ? decision.mask : null;
 
-    const requestBody = {
-      case: 'request' as const,
-      value: create(RequestSchema, { requestId, kind, text, parsedJson: JSON.stringify(request) }),
-    };
-    const decisionBody = {
-      case: 'decision' as const,
-      value: create(DecisionSchema, {
-        requestId,
-        allow,
-        reasons: [...reasons],
-        approvalRequired: decision.approval.required,
-        approvalGroups: [...decision.approval.groups],
-        approvalsNeeded: decision.approval.approvals_needed,
-        maskColumns: [...decision.mask.columns],
-        maskDetectors: [...decision.mask.detectors],
-        audit: decision.audit,
-        evalMicros: Math.round(result.evalMicros),
-        policyError: result.failedClosed,
-        decisionJson: JSON.stringify(decision),
-        grantApprovalId: allow && input.grants.length > 0 ? input.grants[0]!.id : '',
-      }),
-    };
+    const requestBody = requestEvent(requestId, kind, text, request);
+    const decisionBody = decisionEvent(
+      requestId,
+      result,
+      reasons,
+      allow && input.grants.length > 0 ? input.grants[0]!.id : '',
+    );
     const verdict: SqlVerdict = { allow, reasons, sqlstate: '42501', mask, batched, revision };
     const unavailable = (err: unknown): SqlVerdict => {
       d.log.warn(

@@ -48,7 +48,6 @@ describe('SqlAnalysisCache', () => {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) cache.analyze(sql);
     const hitUs = Number(process.hrtime.bigint() - t0) / n / 1000;
-    console.log(`SqlAnalysisCache hit: ${hitUs.toFixed(2)} µs`);
     expect(hitUs).toBeLessThan(20);
   });
 });

@@ -297,7 +297,6 @@ describe('analyzeSqlSync: texts', () => {
       const t0 = process.hrtime.bigint();
       for (let i = 0; i < n; i++) analyzeSqlSync(sql);
       const us = Number(process.hrtime.bigint() - t0) / n / 1000;
-      console.log(`analyzeSqlSync: ${us.toFixed(1)} µs/statement (${sql.length} chars)`);
       expect(us).toBeGreaterThan(0);
     }
   });

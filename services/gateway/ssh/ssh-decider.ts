@@ -1,8 +1,7 @@
-import { create } from '@bufbuild/protobuf';
-import { DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { sshFingerprint } from '../policy/index.js';
+import { decisionEvent, requestEvent } from '../policy/decision-events.js';
 import { policyInput } from '../policy/policy-input.js';
 import type {
   PolicyEngine,
@@ -112,27 +111,8 @@ export function createSshDecider(d: SshDeciderDeps): SshDecider {
             `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`,
           ]
         : decision.reasons;
-    const requestBody = {
-      case: 'request' as const,
-      value: create(RequestSchema, { requestId, kind, text, parsedJson: JSON.stringify(request) }),
-    };
-    const decisionBody = {
-      case: 'decision' as const,
-      value: create(DecisionSchema, {
-        requestId,
-        allow: decision.allow,
-        reasons: [...reasons],
-        approvalRequired: decision.approval.required,
-        approvalGroups: [...decision.approval.groups],
-        approvalsNeeded: decision.approval.approvals_needed,
-        maskColumns: [...decision.mask.columns],
-        maskDetectors: [...decision.mask.detectors],
-        audit: decision.audit,
-        evalMicros: Math.round(result.evalMicros),
-        policyError: result.failedClosed,
-        decisionJson: JSON.stringify(decision),
-      }),
-    };
+    const requestBody = requestEvent(requestId, kind, text, request);
+    const decisionBody = decisionEvent(requestId, result, reasons);
     try {
       d.audit.assertAccepting();
       d.audit.batched(requestBody, revision);

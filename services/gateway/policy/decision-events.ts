@@ -1,0 +1,45 @@
+import { create } from '@bufbuild/protobuf';
+import { DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { EventBody } from '../../shared/events/session-events.js';
+import type { PolicyRequest, PolicyResult } from './types.js';
+
+/** The `request` event of any protocol: the text as sent and the parsed request as policy saw it. */
+export function requestEvent(
+  requestId: number,
+  kind: string,
+  text: string,
+  request: PolicyRequest,
+): EventBody {
+  return {
+    case: 'request',
+    value: create(RequestSchema, { requestId, kind, text, parsedJson: JSON.stringify(request) }),
+  };
+}
+
+/** The `decision` event of any protocol, from the engine's result and the reasons shown to the client. */
+export function decisionEvent(
+  requestId: number,
+  result: PolicyResult,
+  reasons: readonly string[],
+  grantApprovalId = '',
+): EventBody {
+  const { decision } = result;
+  return {
+    case: 'decision',
+    value: create(DecisionSchema, {
+      requestId,
+      allow: decision.allow,
+      reasons: [...reasons],
+      approvalRequired: decision.approval.required,
+      approvalGroups: [...decision.approval.groups],
+      approvalsNeeded: decision.approval.approvals_needed,
+      maskColumns: [...decision.mask.columns],
+      maskDetectors: [...decision.mask.detectors],
+      audit: decision.audit,
+      evalMicros: Math.round(result.evalMicros),
+      policyError: result.failedClosed,
+      decisionJson: JSON.stringify(decision),
+      grantApprovalId,
+    }),
+  };
+}
