@@ -96,6 +96,9 @@ export const gatewayConfigSchema = z
             .default(30 * 60_000),
           /** Most time allowed from connect to a completed login. */
           authTimeoutMs: z.number().int().min(1).default(15_000),
+          /** Most prepared statements plus cursors/portals one session may hold (SQL and protocol level); beyond
+           * it PREPARE/DECLARE/Parse/Bind of a new name is refused with 54000. */
+          maxNamesPerSession: z.number().int().min(1).default(1000),
           /** Rows per `data_rows` audit event (one event per batch, not per row). */
           auditRowBatch: z.number().int().min(1).default(500),
           /** Bytes per `data_rows` audit event. */

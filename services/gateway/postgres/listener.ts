@@ -184,19 +184,11 @@ export class PgListener {
         },
       );
     }
-    const passthrough: Record<string, string> = {};
-    for (const key of [
-      'application_name',
-      'client_encoding',
-      'DateStyle',
-      'TimeZone',
-      'extra_float_digits',
-      'options',
-    ]) {
-      const v = startup.parameters[key];
-      if (v !== undefined) passthrough[key] = v;
-    }
-    const upstream = await connectUpstream(connection.target, connection.password(), passthrough);
+    const upstream = await connectUpstream(
+      connection.target,
+      connection.password(),
+      result.settings.upstream,
+    );
     const opened = audit.durable({
       case: 'sessionOpened',
       value: create(SessionOpenedSchema, {
@@ -240,6 +232,7 @@ export class PgListener {
         bytesPerEvent: d.config.auditBatchBytes,
         idleTimeoutMs: d.config.idleTimeoutMs,
         maxBackendMessageBytes: 256 * 1024 * 1024,
+        maxNames: d.config.maxNamesPerSession,
       },
       onClose: (reason) => {
         this.#sessions.delete(session);

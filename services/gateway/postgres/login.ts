@@ -12,6 +12,8 @@ import {
 } from './codec/index.js';
 import type { CancelRequestMessage, FrontendMessage, StartupMessage } from './codec/index.js';
 import { PgClientError } from './errors.js';
+import { vetStartupParameters } from './startup-params.js';
+import type { VettedStartup } from './startup-params.js';
 
 export type LoginResult = {
   /** The socket to use from now on (the TLS socket after an upgrade). */
@@ -20,6 +22,8 @@ export type LoginResult = {
   startup: StartupMessage;
   identity: Identity;
   tls: boolean;
+  /** The vetted startup parameters: what may be sent upstream. */
+  settings: VettedStartup;
 };
 
 export type LoginOptions = {
@@ -38,7 +42,8 @@ export class CancelHandled extends Error {}
 
 /**
  * The login phase of a client connection: SSL negotiation, StartupMessage, then the OIDC token as cleartext
- * password (only inside TLS unless plaintext is explicitly allowed). Resolves with the verified identity. On
+ * password (only inside TLS unless plaintext is explicitly allowed). Startup parameters are vetted against the
+ * allowlist of `startup-params.ts` (FATAL naming a refused one). Resolves with the verified identity. On
  * failure it sends the client a FATAL ErrorResponse (28000/28P01/3D000/08P01, never token content), closes the
  * connection and rejects with the `PgClientError`.
  */
@@ -48,6 +53,7 @@ export function login(raw: Socket, opts: LoginOptions): Promise<LoginResult> {
     let tls = false;
     const parser = new FrontendParser({ maxMessageSize: opts.maxMessageBytes });
     let startup: StartupMessage | undefined;
+    let settings: VettedStartup | undefined;
     let verifying = false;
     let settled = false;
     const finish = (err: Error | null, result?: LoginResult): void => {
@@ -119,6 +125,8 @@ export function login(raw: Socket, opts: LoginOptions): Promise<LoginResult> {
               },
             );
           }
+          // Refused parameters end the login here, before any token is asked for.
+          settings = vetStartupParameters(msg.parameters);
           startup = msg;
           socket.write(authenticationCleartextPassword());
           return;
@@ -139,10 +147,11 @@ export function login(raw: Socket, opts: LoginOptions): Promise<LoginResult> {
           verifying = true;
           socket.pause();
           const s = startup;
+          const vetted = settings!;
           opts.verifyToken(token).then(
             (identity) => {
               socket.resume();
-              finish(null, { socket, parser, startup: s, identity, tls });
+              finish(null, { socket, parser, startup: s, identity, tls, settings: vetted });
             },
             (err: unknown) => {
               const message = (err as { message?: string }).message ?? 'invalid token';

@@ -12,18 +12,21 @@ import type { Logger } from '../../shared/logger.js';
 import type { SessionAudit } from '../session-audit.js';
 import {
   applyResultFormats,
+  BackendCode,
   BackendSplitter,
   errorResponse,
   noticeResponse,
   PgProtocolError,
 } from './codec/index.js';
 import type { FrontendMessage, FrontendParser, RowField } from './codec/index.js';
+import type { SqlAnalysis } from '../sql/index.js';
+import { NameRegistry } from './name-registry.js';
+import type { NameEffect, PortalEntry, StatementEntry } from './name-registry.js';
+import { effectsOf, protocolUse, resolveStatements } from './name-resolution.js';
+import { pinnedStatusChange } from './pinned-settings.js';
 import { ResponsePipeline } from './response-pipeline.js';
 import type { CopyMasker, Denial, MaskerFactory, MaskSpec } from './response-pipeline.js';
 import type { SqlDecider, SqlVerdict } from './verdict.js';
-
-type Statement = { text: string; verdict: SqlVerdict; fields: readonly RowField[] | null };
-type Portal = { statement: Statement; fields: readonly RowField[] | null; resultFormats: readonly (0 | 1)[] };
 
 export const SessionState = {
   Active: 'active',
@@ -48,6 +51,8 @@ export type PgSessionOptions = {
     bytesPerEvent: number;
     idleTimeoutMs: number;
     maxBackendMessageBytes: number;
+    /** Most prepared statements plus cursors/portals a session may hold (beyond: 54000). */
+    maxNames: number;
   };
   onClose: (reason: string) => void;
 };
@@ -61,8 +66,7 @@ export class PgSession {
   readonly #o: PgSessionOptions;
   readonly #pipeline: ResponsePipeline;
   readonly #splitter: BackendSplitter;
-  readonly #statements = new Map<string, Statement>();
-  readonly #portals = new Map<string, Portal>();
+  readonly #names: NameRegistry;
   #state: SessionState = SessionState.Active;
   #requestId = 0;
   #busy = false;
@@ -73,10 +77,16 @@ export class PgSession {
     this.#o = o;
     this.#pipeline = new ResponsePipeline(o.maskers, o.copyMasker, o.limits);
     this.#splitter = new BackendSplitter({ maxMessageSize: o.limits.maxBackendMessageBytes });
+    this.#names = new NameRegistry(o.limits.maxNames);
   }
 
   get requests(): number {
     return this.#requestId;
+  }
+
+  /** The session's prepared statements and cursors (masking finds the statement behind a name here). */
+  get names(): NameRegistry {
+    return this.#names;
   }
 
   start(): void {
@@ -148,16 +158,11 @@ export class PgSession {
         return this.#query(msg.sql, msg.raw);
       case 'Parse':
         return this.#parse(msg.name, msg.query, msg.raw);
-      case 'Bind': {
-        const statement = this.#statements.get(msg.statement);
-        if (statement) {
-          this.#portals.set(msg.portal, { statement, fields: null, resultFormats: msg.resultFormats });
-        }
-        this.#pipeline.expect({ kind: 'bind', denial: null });
-        return this.#forward(msg.raw);
-      }
+      case 'Bind':
+        return this.#bind(msg.portal, msg.statement, msg.resultFormats, msg.raw);
       case 'Describe': {
-        const target = msg.target === 'S' ? this.#statements.get(msg.name) : this.#portals.get(msg.name);
+        const target =
+          msg.target === 'S' ? this.#names.statementFor(msg.name) : this.#names.portalFor(msg.name);
         this.#pipeline.expect({
           kind: 'describe',
           injected: false,
@@ -171,10 +176,10 @@ export class PgSession {
         return this.#execute(msg.portal, msg.raw);
       case 'Sync':
         this.#pipeline.expect({ kind: 'sync' });
+        this.#names.expectSync();
         return this.#forward(msg.raw);
       case 'Close':
-        if (msg.target === 'S') this.#statements.delete(msg.name);
-        else this.#portals.delete(msg.name);
+        this.#names.expect('close', [{ t: msg.target === 'S' ? 'statement-' : 'portal-', name: msg.name }]);
         this.#pipeline.expect({ kind: 'close' });
         return this.#forward(msg.raw);
       case 'Flush':
@@ -197,6 +202,7 @@ export class PgSession {
           '',
         );
         this.#pipeline.expect({ kind: 'query', requestId: ++this.#requestId, mask: null, denial });
+        this.#names.expectQuery([]);
         return this.#forward(serialize.query(`SELECT "${denial.token}"`));
       }
       default:
@@ -205,11 +211,34 @@ export class PgSession {
   }
 
   /** Decides, and when policy asks for approval, holds this request (and so the session's later ones). */
-  #decide(sql: string, requestId: number, kind: 'sql' | 'sql.parse'): SqlVerdict | Promise<SqlVerdict> {
+  #decide(
+    sql: string,
+    requestId: number,
+    kind: Parameters<SqlDecider>[2],
+    analysis?: SqlAnalysis,
+  ): {
+    verdict: SqlVerdict | Promise<SqlVerdict>;
+    analysis: SqlAnalysis | null;
+    unresolved: SqlAnalysis | null;
+  } {
     const hold = (v: SqlVerdict): SqlVerdict | Promise<SqlVerdict> =>
       v.allow || !v.hold ? v : v.hold((message) => this.#notice(requestId, message), this.#closed.signal);
-    const verdict = this.#o.decide(sql, requestId, kind);
-    return verdict instanceof Promise ? verdict.then(hold) : hold(verdict);
+    let resolved: SqlAnalysis | null = null;
+    let unresolved: SqlAnalysis | null = null;
+    const resolve = (a: SqlAnalysis): SqlAnalysis => {
+      unresolved = a;
+      resolved = a.statements.some((x) => x.name_ref !== null)
+        ? { ...a, statements: resolveStatements(a.statements, this.#names) }
+        : a;
+      return resolved;
+    };
+    if (analysis) resolved = unresolved = analysis; // already resolved by the caller
+    const verdict = this.#o.decide(sql, requestId, kind, analysis ? { analysis } : { resolve });
+    return {
+      verdict: verdict instanceof Promise ? verdict.then(hold) : hold(verdict),
+      analysis: resolved,
+      unresolved,
+    };
   }
 
   /** A NoticeResponse to the client, recorded like every frame it receives. */
@@ -224,75 +253,164 @@ export class PgSession {
 
   #query(sql: string, raw: Buffer): Promise<void> | void {
     const requestId = ++this.#requestId;
-    const verdict = this.#decide(sql, requestId, 'sql');
+    const { verdict, analysis } = this.#decide(sql, requestId, 'sql');
+    const effects = analysis?.statements.map(effectsOf) ?? [];
     const apply = (v: SqlVerdict): void => {
-      if (v.allow) {
+      const refused = v.allow ? this.#overLimit(effects.flat()) : this.#refusal(v, requestId);
+      if (refused === null) {
         this.#pipeline.expect({ kind: 'query', requestId, mask: v.mask, denial: null });
+        this.#names.expectQuery(effects);
         this.#forward(raw);
         return;
       }
-      const denial = this.#refusal(v, requestId);
-      this.#pipeline.expect({ kind: 'query', requestId, mask: null, denial });
-      this.#forward(serialize.query(`SELECT "${denial.token}"`));
+      this.#pipeline.expect({ kind: 'query', requestId, mask: null, denial: refused });
+      this.#names.expectQuery([]);
+      this.#forward(serialize.query(`SELECT "${refused.token}"`));
     };
     return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
   }
 
   #parse(name: string, sql: string, raw: Buffer): Promise<void> | void {
     const requestId = ++this.#requestId;
-    const verdict = this.#decide(sql, requestId, 'sql.parse');
+    const { verdict, analysis, unresolved } = this.#decide(sql, requestId, 'sql.parse');
     const apply = (v: SqlVerdict): void => {
-      if (v.allow) {
-        this.#statements.set(name, { text: sql, verdict: v, fields: null });
+      const statement = unresolved?.statements[0] ?? null;
+      // A statement that runs another name (EXECUTE p, FETCH c) is decided again at each Bind: the name may change.
+      const usesName =
+        analysis?.statements.some((x) => x.name_ref !== null && x.name_ref.known !== null) ?? false;
+      const entry: StatementEntry = {
+        text: sql,
+        analysis: statement,
+        verdict: usesName ? null : v,
+        origin: 'protocol',
+        fields: null,
+      };
+      const effects: NameEffect[] = [{ t: 'statement+', name, entry }];
+      const refused = v.allow ? this.#overLimit(effects) : this.#refusal(v, requestId);
+      if (refused === null) {
+        this.#names.expect('parse', effects);
         this.#pipeline.expect({ kind: 'parse' });
         this.#forward(raw);
         return;
       }
-      // Bind to a statement that cannot exist: the server fails here and skips to Sync, exactly as it would have
-      // had the Parse itself failed; its error is replaced by the policy's.
-      this.#statements.delete(name);
-      const denial = this.#refusal(v, requestId);
-      this.#pipeline.expect({ kind: 'bind', denial });
-      this.#forward(serialize.bind({ portal: '', statement: denial.token, values: [] }));
-      this.#state = SessionState.Skipping;
+      this.#failExtended(refused);
     };
     return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
   }
 
+  /** A Bind: of a statement decided at Parse, as is; of anything else, decided now as the statement it names. */
+  #bind(portal: string, name: string, resultFormats: readonly (0 | 1)[], raw: Buffer): Promise<void> | void {
+    const candidates = this.#names.statementCandidates(name);
+    const only = candidates.length === 1 ? candidates[0]! : null;
+    const finish = (statement: StatementEntry, v: SqlVerdict): void => {
+      const entry: PortalEntry = {
+        statement,
+        cursor: false,
+        hold: false,
+        verdict: v,
+        fields: null,
+        resultFormats,
+      };
+      const effects: NameEffect[] = [{ t: 'portal+', name: portal, entry }];
+      const refused = this.#overLimit(effects);
+      if (refused !== null) return this.#failExtended(refused);
+      this.#names.expect('bind', effects);
+      this.#pipeline.expect({ kind: 'bind', denial: null });
+      this.#forward(raw);
+    };
+    if (only?.verdict) return finish(only, only.verdict);
+    const requestId = ++this.#requestId;
+    const use = protocolUse(
+      'execute',
+      name,
+      candidates.map((c) => c.analysis),
+      this.#names,
+    );
+    const text = only?.text ?? use.statements[0]?.text ?? '';
+    const { verdict } = this.#decide(text, requestId, 'sql.bind', use);
+    const apply = (v: SqlVerdict): void => {
+      if (!v.allow) return this.#failExtended(this.#refusal(v, requestId));
+      finish(only ?? { text, analysis: null, verdict: v, origin: 'sql', fields: null }, v);
+    };
+    return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
+  }
+
+  /** Refuses the current extended-protocol message: the server fails and skips to Sync, as for its own errors. */
+  #failExtended(denial: Denial): void {
+    this.#pipeline.expect({ kind: 'bind', denial });
+    this.#names.expect('bind');
+    this.#forward(serialize.bind({ portal: '', statement: denial.token, values: [] }));
+    this.#state = SessionState.Skipping;
+  }
+
+  #overLimit(effects: readonly NameEffect[]): Denial | null {
+    if (!this.#names.wouldExceed(effects)) return null;
+    const max = this.#o.limits.maxNames;
+    return this.#denial(
+      '54000',
+      `gatehouse: too many prepared statements and cursors in this session (limit ${max}): DEALLOCATE or CLOSE some`,
+      '',
+    );
+  }
+
   /** Synchronous for read-only statements (no await on the hot path); awaits Kafka's ack for anything else. */
   #execute(portalName: string, raw: Buffer): Promise<void> | void {
-    const portal = this.#portals.get(portalName);
+    const candidates = this.#names.portalCandidates(portalName);
+    const portal = candidates.length === 1 ? candidates[0]! : null;
     const requestId = ++this.#requestId;
-    if (!portal) {
-      // Unknown portal: upstream answers with its own error.
-      this.#pipeline.expect({ kind: 'execute', requestId, mask: null, fields: () => null });
-      this.#forward(raw);
-      return;
+    if (!portal?.verdict) {
+      // A cursor, an ambiguous or an unknown portal: decided now as the query behind it (unknown: opaque).
+      const use = protocolUse(
+        'fetch',
+        portalName,
+        candidates.map((c) => c.statement.analysis),
+        this.#names,
+      );
+      const text = portal?.statement.text ?? use.statements[0]?.text ?? '';
+      const { verdict } = this.#decide(text, requestId, 'sql.execute', use);
+      const apply = (v: SqlVerdict): void => {
+        if (!v.allow) return this.#failExtended(this.#refusal(v, requestId));
+        const p = portal ?? {
+          statement: { text, analysis: null, verdict: v, origin: 'sql' as const, fields: null },
+          cursor: true,
+          hold: false,
+          verdict: v,
+          fields: null,
+          resultFormats: [],
+        };
+        this.#forwardExecute(p, v, portalName, requestId, raw);
+      };
+      return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
     }
+    const verdict = portal.verdict;
     const { statement } = portal;
     const body: EventBody = {
       case: 'request',
       value: create(RequestSchema, { requestId, kind: 'sql.execute', text: statement.text }),
     };
-    if (statement.verdict.batched) {
-      this.#o.audit.batched(body, statement.verdict.revision);
-      this.#forwardExecute(portal, portalName, requestId, raw);
+    if (verdict.batched) {
+      this.#o.audit.batched(body, verdict.revision);
+      this.#forwardExecute(portal, verdict, portalName, requestId, raw);
       return;
     }
-    return this.#o.audit.durable(body, statement.verdict.revision).then(
-      () => this.#forwardExecute(portal, portalName, requestId, raw),
-      () => {
-        const denial = this.#denial('57P03', 'gatehouse: audit log unavailable: statement not forwarded', '');
-        this.#pipeline.expect({ kind: 'bind', denial });
-        this.#forward(serialize.bind({ portal: '', statement: denial.token, values: [] }));
-        this.#state = SessionState.Skipping;
-      },
+    return this.#o.audit.durable(body, verdict.revision).then(
+      () => this.#forwardExecute(portal, verdict, portalName, requestId, raw),
+      () =>
+        this.#failExtended(
+          this.#denial('57P03', 'gatehouse: audit log unavailable: statement not forwarded', ''),
+        ),
     );
   }
 
-  #forwardExecute(portal: Portal, portalName: string, requestId: number, raw: Buffer): void {
+  #forwardExecute(
+    portal: PortalEntry,
+    verdict: SqlVerdict,
+    portalName: string,
+    requestId: number,
+    raw: Buffer,
+  ): void {
     const { statement } = portal;
-    const mask = statement.verdict.mask;
+    const mask = verdict.mask;
     if (mask && !portal.fields && !statement.fields) {
       // The columns are needed to mask: ask for them first and keep the answer from the client.
       this.#pipeline.expect({ kind: 'describe', injected: true, onFields: (f) => (portal.fields = f) });
@@ -306,6 +424,8 @@ export class PgSession {
         portal.fields ??
         (statement.fields ? applyResultFormats(statement.fields, portal.resultFormats) : null),
     });
+    // A statement sent through the extended protocol may itself be PREPARE, DECLARE, CLOSE, … or opaque code.
+    this.#names.expect('execute', statement.analysis ? effectsOf(statement.analysis) : []);
     this.#forward(raw);
   }
 
@@ -327,8 +447,18 @@ export class PgSession {
     const out: Buffer[] = [];
     const events: EventBody[] = [];
     try {
-      for (let f = this.#splitter.read(); f !== null; f = this.#splitter.read())
+      for (let f = this.#splitter.read(); f !== null; f = this.#splitter.read()) {
+        if (f.code === BackendCode.ParameterStatus) {
+          const changed = pinnedStatusChange(f.payload);
+          if (changed !== null) {
+            this.#o.log.warn({ reason: changed }, 'pinned setting changed upstream');
+            this.#fatal('42501', `gatehouse: ${changed}; session closed`, 'pinned setting changed');
+            return;
+          }
+        }
+        this.#names.onBackend(f.code, f.payload);
         this.#pipeline.handle(f, out, events);
+      }
       this.#pipeline.endChunk(events);
       // Audit first: bytes the log refused never reach the client.
       for (const e of events) this.#o.audit.batched(e);

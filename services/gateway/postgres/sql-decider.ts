@@ -10,6 +10,7 @@ import { policyInput } from '../policy/policy-input.js';
 import type { PolicyEngine, PolicyResult, SqlRequest } from '../policy/index.js';
 import type { SessionAudit } from '../session-audit.js';
 import type { SqlAnalysisCache } from '../sql/index.js';
+import { pinnedViolations } from './pinned-settings.js';
 import type { SqlDecider, SqlVerdict } from './verdict.js';
 
 export type SqlDeciderDeps = {
@@ -37,15 +38,30 @@ const AUDIT_UNAVAILABLE = 'audit log unavailable: statement not forwarded';
  * reasons when the node has no approval service configured.
  */
 export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
-  return (text, requestId, kind) => {
-    const analysis = d.analyses.analyze(text);
+  return (text, requestId, kind, options) => {
+    const analyzed = options?.analysis ?? d.analyses.analyze(text);
+    const analysis = options?.resolve ? options.resolve(analyzed) : analyzed;
     const request: SqlRequest = { kind: 'sql', fingerprint: sqlFingerprint(text), sql: analysis };
     const input = policyInput(
       { ...d, protocol: 'postgres' },
       request,
       d.approvals?.grantsFor(d.identity.sub, d.connection.name, request.fingerprint) ?? [],
     );
-    const result = d.policy().evaluate(input);
+    const evaluated = d.policy().evaluate(input);
+    // Settings the gateway parses by are never changeable, whatever the policy says.
+    const pinned = pinnedViolations(analysis.statements);
+    const result: typeof evaluated =
+      pinned.length === 0
+        ? evaluated
+        : {
+            ...evaluated,
+            decision: {
+              ...evaluated.decision,
+              allow: false,
+              reasons: pinned,
+              approval: { ...evaluated.decision.approval, required: false },
+            },
+          };
     d.onDecision(result);
     if (result.failedClosed)
       d.log.warn({ failure: result.failure, request: requestId }, 'policy failed closed');

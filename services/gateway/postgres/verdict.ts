@@ -1,3 +1,4 @@
+import type { SqlAnalysis } from '../sql/index.js';
 import type { MaskSpec } from './response-pipeline.js';
 
 /** The gateway's verdict on one SQL request (a Query message or a Parse), from analysis plus policy. */
@@ -25,5 +26,17 @@ export type SqlVerdict = {
 export type SqlDecider = (
   sql: string,
   requestId: number,
-  kind: 'sql' | 'sql.parse',
+  kind: SqlRequestKind,
+  options?: SqlDecideOptions,
 ) => SqlVerdict | Promise<SqlVerdict>;
+
+/** 'sql': a simple Query; 'sql.parse': a Parse; 'sql.bind'/'sql.execute': a protocol Bind of a statement or an
+ * Execute of a cursor that was not decided when its name was created (decided as the statement behind the name). */
+export type SqlRequestKind = 'sql' | 'sql.parse' | 'sql.bind' | 'sql.execute';
+
+export type SqlDecideOptions = {
+  /** The analysis to decide on instead of analysing `sql` (a named statement's). */
+  readonly analysis?: SqlAnalysis;
+  /** Rewrites the analysis before policy sees it (name resolution); called synchronously, before any await. */
+  readonly resolve?: (analysis: SqlAnalysis) => SqlAnalysis;
+};

@@ -74,6 +74,22 @@ export const PURE_FUNCTIONS: ReadonlySet<string> = new Set([
   'text', 'numeric', 'int4', 'int8', 'float8', 'bool', 'date', 'timestamp', 'timestamptz', 'interval',
 ]);
 
+/**
+ * Built-in functions whose effects are known (sequences, advisory locks, sleeping, large objects, server files,
+ * other backends, settings): not read-only, but not opaque user code either. Every other function off
+ * PURE_FUNCTIONS may run SQL the gateway cannot see (PL code, dynamic SQL, dblink) and marks a statement `opaque`.
+ */
+// prettier-ignore
+export const KNOWN_EFFECT_FUNCTIONS: ReadonlySet<string> = new Set([
+  'nextval', 'setval', 'currval', 'lastval', 'pg_sleep', 'pg_sleep_for', 'pg_sleep_until', 'pg_advisory_lock',
+  'pg_advisory_lock_shared', 'pg_advisory_unlock', 'pg_advisory_unlock_shared', 'pg_advisory_unlock_all',
+  'pg_advisory_xact_lock', 'pg_advisory_xact_lock_shared', 'pg_try_advisory_lock', 'pg_try_advisory_lock_shared',
+  'pg_try_advisory_xact_lock', 'pg_try_advisory_xact_lock_shared', 'txid_current', 'pg_current_xact_id',
+  'set_config', 'pg_notify', 'lo_import', 'lo_export', 'lo_unlink', 'lo_create', 'lo_creat', 'lo_open', 'lo_put',
+  'lo_get', 'lo_from_bytea', 'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file',
+  'pg_cancel_backend', 'pg_terminate_backend', 'pg_reload_conf', 'pg_rotate_logfile', 'pg_stat_reset',
+]);
+
 /** Built-in operator names. A user-defined operator can call any function, so unknown symbols are not proven. */
 // prettier-ignore
 export const PURE_OPERATORS: ReadonlySet<string> = new Set([

@@ -175,7 +175,7 @@ const CASES: [string, Expect][] = [
   // EXPLAIN
   ['explain select * from t', { type: 'explain', reads: ['t'], read_only: true }],
   ['explain delete from t', { type: 'explain', reads: ['t'], writes: [], read_only: true }],
-  ['explain analyze select * from t', { reads: ['t'], read_only: true }],
+  ['explain analyze select * from t', { reads: ['t'], read_only: false, opaque: true, ddl: true }],
   ['explain analyze delete from t', { writes: ['t'], read_only: false }],
   ['explain (analyze, buffers) update t set a = 1', { writes: ['t'], read_only: false }],
   ['explain (analyze off) delete from t', { writes: [], read_only: true }],

@@ -1,6 +1,9 @@
 import { loadSqlParser, parseRaw } from './pg-parser.js';
 import type { SqlAnalysis, SqlStatementAnalysis } from './sql-analysis.js';
+import { isObject } from './ast-collector.js';
 import { analyzeStatementNode } from './statement-analyzer.js';
+import { nameRef } from './statement-names.js';
+import { settingChanges } from './statement-settings.js';
 
 /**
  * Analyses `text` with PostgreSQL's own parser. Synchronous (no await on the hot path) once `loadSqlParser()` has
@@ -13,25 +16,36 @@ export function analyzeSqlSync(text: string): SqlAnalysis {
   if (!parsed.ok) return { text, statements: [], parse_error: parsed.error };
   try {
     const slice = statementSlicer(text);
-    const statements = parsed.stmts.map((raw): SqlStatementAnalysis => {
-      const shape = analyzeStatementNode(raw.stmt);
-      return {
-        type: shape.type,
-        text: slice(raw.stmt_location ?? 0, raw.stmt_len ?? 0),
-        reads: shape.reads,
-        writes: shape.writes,
-        has_where: shape.has_where,
-        ddl: shape.ddl,
-        functions: shape.functions,
-        read_only: shape.read_only,
-        object_type: shape.object_type,
-      };
-    });
+    const statements = parsed.stmts.map((raw) =>
+      analyzeStatement(raw.stmt, slice(raw.stmt_location ?? 0, raw.stmt_len ?? 0)),
+    );
     return { text, statements, parse_error: null };
   } catch (err) {
     // Pathological nesting (AstTooDeepError) or an unexpected tree: fail closed with a reason.
     return { text, statements: [], parse_error: `cannot analyse statement: ${(err as Error).message}` };
   }
+}
+
+/** One statement node with its source text: shape, settings and name use (recursively for PREPARE/DECLARE). */
+export function analyzeStatement(stmt: unknown, text: string): SqlStatementAnalysis {
+  const shape = analyzeStatementNode(stmt);
+  const node = isObject(stmt) ? stmt : {};
+  const nodeType = Object.keys(node)[0] ?? 'Unknown';
+  const body = isObject(node[nodeType]) ? node[nodeType] : {};
+  return {
+    type: shape.type,
+    text,
+    reads: shape.reads,
+    writes: shape.writes,
+    has_where: shape.has_where,
+    ddl: shape.ddl,
+    functions: shape.functions,
+    read_only: shape.read_only,
+    object_type: shape.object_type,
+    opaque: shape.opaque,
+    settings: settingChanges(nodeType, body, stmt, shape.writes),
+    name_ref: nameRef(nodeType, body, text, analyzeStatement),
+  };
 }
 
 /** `analyzeSqlSync` after making sure the parser is loaded (convenient outside the hot path). */

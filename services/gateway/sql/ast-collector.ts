@@ -1,4 +1,10 @@
-import { isAllowListed, PURE_CAST_TYPES, PURE_FUNCTIONS, PURE_OPERATORS } from './allow-lists.js';
+import {
+  isAllowListed,
+  KNOWN_EFFECT_FUNCTIONS,
+  PURE_CAST_TYPES,
+  PURE_FUNCTIONS,
+  PURE_OPERATORS,
+} from './allow-lists.js';
 
 /*
  * Walks a libpg_query JSON parse tree and collects the tables read and written, the functions called and whether
@@ -63,6 +69,9 @@ export class AstCollector {
   readonly functions = new Set<string>();
   /** Set when something is seen that is not proven free of side effects. */
   unsafe = false;
+  /** Set when user code may run that the gateway cannot see: a function, operator, cast or sampler off the
+   * allow-lists (it may run dynamic SQL, change settings, …). Implies `unsafe`. */
+  opaque = false;
   readonly #scopes: Set<string>[] = [];
   #depth = 0;
 
@@ -113,7 +122,9 @@ export class AstCollector {
     }
     const name = parts.join('.');
     this.functions.add(name);
-    if (!isAllowListed(PURE_FUNCTIONS, name)) this.unsafe = true;
+    if (isAllowListed(PURE_FUNCTIONS, name)) return;
+    if (isAllowListed(KNOWN_EFFECT_FUNCTIONS, name)) this.unsafe = true;
+    else this.#userCode();
   }
 
   /** INSERT/UPDATE/DELETE/MERGE, at top level or inside a CTE: the target is a write, the rest is visited. */
@@ -145,6 +156,11 @@ export class AstCollector {
     }
   }
 
+  #userCode(): void {
+    this.unsafe = true;
+    this.opaque = true;
+  }
+
   #isCte(name: string): boolean {
     for (const s of this.#scopes) if (s.has(name)) return true;
     return false;
@@ -162,13 +178,13 @@ export class AstCollector {
         return;
       case 'A_Expr': {
         const op = stringList(body.name).join('.');
-        if (op !== '' && !isAllowListed(PURE_OPERATORS, op)) this.unsafe = true;
+        if (op !== '' && !isAllowListed(PURE_OPERATORS, op)) this.#userCode();
         this.visitFields(body, 'name');
         return;
       }
       case 'TypeCast': {
         const names = stringList(unwrap(body.typeName, 'TypeName')?.names).map((s) => s.toLowerCase());
-        if (!isAllowListed(PURE_CAST_TYPES, names.join('.'))) this.unsafe = true;
+        if (!isAllowListed(PURE_CAST_TYPES, names.join('.'))) this.#userCode();
         this.visit(body.arg);
         return;
       }
@@ -176,7 +192,7 @@ export class AstCollector {
         // TABLESAMPLE methods other than the built-in ones are user code.
         const method = stringList(body.method).join('.').toLowerCase();
         if (!['system', 'bernoulli', 'pg_catalog.system', 'pg_catalog.bernoulli'].includes(method))
-          this.unsafe = true;
+          this.#userCode();
         this.visitFields(body, 'method');
         return;
       }

@@ -10,4 +10,10 @@ export {
 } from './pg-parser.js';
 export { estimateNestingDepth, MAX_NESTING_ESTIMATE } from './nesting-guard.js';
 export { SqlParserNotLoadedError } from './errors.js';
-export type { SqlAnalysis, SqlStatementAnalysis } from './sql-analysis.js';
+export type {
+  NameRef,
+  SettingChange,
+  SettingScope,
+  SqlAnalysis,
+  SqlStatementAnalysis,
+} from './sql-analysis.js';

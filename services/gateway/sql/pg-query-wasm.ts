@@ -21,6 +21,7 @@ interface PgQueryModule {
   _wasm_parse_query(queryPtr: number): number;
   _wasm_fingerprint(queryPtr: number): number;
   _wasm_normalize_query(queryPtr: number): number;
+  _wasm_scan(queryPtr: number): number;
   _wasm_free_string(ptr: number): void;
   lengthBytesUTF8(s: string): number;
   stringToUTF8(s: string, ptr: number, maxBytes: number): void;
@@ -65,7 +66,7 @@ export class PgQueryTrapError extends Error {
 }
 
 /** Calls one `char* f(const char*)` export with `input` and returns the string it produced. */
-function call(fn: 'parse' | 'fingerprint' | 'normalize', input: string): string {
+function call(fn: 'parse' | 'fingerprint' | 'normalize' | 'scan', input: string): string {
   const m = module;
   if (m === null) throw new Error('libpg_query is not loaded');
   const size = m.lengthBytesUTF8(input) + 1;
@@ -79,7 +80,9 @@ function call(fn: 'parse' | 'fingerprint' | 'normalize', input: string): string 
         ? m._wasm_parse_query(inputPtr)
         : fn === 'fingerprint'
           ? m._wasm_fingerprint(inputPtr)
-          : m._wasm_normalize_query(inputPtr);
+          : fn === 'scan'
+            ? m._wasm_scan(inputPtr)
+            : m._wasm_normalize_query(inputPtr);
     const out = resultPtr === 0 ? '' : m.UTF8ToString(resultPtr);
     m._free(inputPtr);
     if (resultPtr !== 0) m._wasm_free_string(resultPtr);
@@ -108,4 +111,9 @@ export function pgQueryFingerprint(input: string): string {
 /** The normalized text or the parser's error message (only call it on text known to parse). */
 export function pgQueryNormalize(input: string): string {
   return call('normalize', input);
+}
+
+/** The scanner's tokens as JSON (`{"tokens":[{start,end,text,keywordKind,…}]}`, UTF-8 byte offsets) or an error. */
+export function pgQueryScan(input: string): string {
+  return call('scan', input);
 }

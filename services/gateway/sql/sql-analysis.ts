@@ -45,4 +45,45 @@ export interface SqlStatementAnalysis {
   readonly read_only: boolean;
   /** Kind of object for DDL/GRANT ('table', 'view', 'index', 'function', 'schema', …), else null. */
   readonly object_type: string | null;
+  /**
+   * Runs code the gateway cannot see: DO, CALL, LOAD, EXPLAIN ANALYZE, CREATE … AS / SELECT INTO, COPY … PROGRAM,
+   * CREATE TRIGGER/RULE, or a function, operator or cast off the allow-lists (user code: it may run dynamic SQL or
+   * change settings). An opaque statement is also `ddl: true` and `read_only: false` (write + DDL).
+   */
+  readonly opaque: boolean;
+  /** Every setting the statement changes (SET, RESET, set_config(), function SET clauses, ALTER … SET, …). */
+  readonly settings: readonly SettingChange[];
+  /**
+   * The prepared statement or cursor name the statement creates, uses or drops; null for other statements. For
+   * EXECUTE/FETCH/MOVE (and protocol-level Bind/Execute) the statement's other fields are those of the statement
+   * the name stands for (see `postgres/name-registry.ts`).
+   */
+  readonly name_ref: NameRef | null;
+}
+
+export type SettingScope = 'session' | 'local' | 'function' | 'role' | 'database' | 'system';
+
+/** One setting change. `name` and `value` are null when not constant (`set_config(x, …)`, pg_settings writes). */
+export interface SettingChange {
+  /** Lower-case parameter name; null for RESET ALL / DISCARD ALL and when unknown. */
+  readonly name: string | null;
+  /** The value as the server reads it (list values joined with ', '); null for RESET and when not constant. */
+  readonly value: string | null;
+  readonly action: 'set' | 'reset' | 'reset_all';
+  /** 'local' = SET LOCAL / set_config(…, true) / SET TRANSACTION; 'function' = a CREATE/ALTER FUNCTION SET clause. */
+  readonly scope: SettingScope;
+}
+
+export interface NameRef {
+  readonly op: 'prepare' | 'execute' | 'deallocate' | 'declare' | 'fetch' | 'move' | 'close' | 'discard';
+  /** 'statement': a prepared statement; 'cursor': a cursor/portal; 'all': every prepared statement and cursor. */
+  readonly kind: 'statement' | 'cursor' | 'all';
+  /** The name; null for DEALLOCATE ALL, CLOSE ALL, DISCARD ALL. */
+  readonly name: string | null;
+  /** DECLARE … WITH HOLD (survives the transaction). */
+  readonly hold: boolean;
+  /** PREPARE/DECLARE: the analysed statement the name will stand for. */
+  readonly statement: SqlStatementAnalysis | null;
+  /** EXECUTE/FETCH/MOVE: true when the gateway knew the name; false when it did not (decided as opaque). */
+  readonly known: boolean | null;
 }

@@ -2,7 +2,18 @@ import { AstCollector, isObject, rangeVarName, stringList, unwrap } from './ast-
 import type { AstObject } from './ast-collector.js';
 import type { SqlStatementAnalysis } from './sql-analysis.js';
 
-type Shape = Omit<SqlStatementAnalysis, 'text'>;
+/** What the analyzer derives from a statement node alone (settings, names and the text are added around it). */
+export type Shape = Omit<SqlStatementAnalysis, 'text' | 'settings' | 'name_ref'>;
+
+/** Statements that run code the gateway cannot see, or run a statement for its side effects (EXPLAIN ANALYZE). */
+const OPAQUE_NODES = new Set([
+  'DoStmt',
+  'CallStmt',
+  'LoadStmt',
+  'CreateTrigStmt',
+  'RuleStmt',
+  'CreateEventTrigStmt',
+]);
 
 /** Node types that change the schema, besides every Create*, Alter* and Drop* node. */
 const DDL_NODES = new Set([
@@ -137,6 +148,7 @@ export function analyzeStatementNode(stmt: unknown): Shape {
   /** Set when the answer does not follow from `readOnlyKind` and the collector. */
   let readOnly: boolean | null = null;
   let hasWhere = false;
+  let opaque = OPAQUE_NODES.has(nodeType);
   let object: string | null =
     objectType(body.objtype) ??
     objectType(body.removeType) ??
@@ -148,6 +160,7 @@ export function analyzeStatementNode(stmt: unknown): Shape {
       if (isObject(body.intoClause)) {
         type = 'create_table_as';
         ddl = true;
+        opaque = true;
         object = 'table';
       } else {
         type = 'select';
@@ -169,7 +182,9 @@ export function analyzeStatementNode(stmt: unknown): Shape {
       // Without ANALYZE nothing is executed: the statement's targets are only looked at.
       for (const w of inner.writes) (analyze ? c.writes : c.reads).add(w);
       for (const f of inner.functions) c.functions.add(f);
-      readOnly = analyze ? inner.read_only : true;
+      // ANALYZE runs the statement; planning alone may run immutable user functions (constant folding).
+      opaque = analyze || inner.opaque;
+      readOnly = analyze ? false : !inner.opaque;
       break;
     }
     case 'VariableShowStmt':
@@ -189,6 +204,7 @@ export function analyzeStatementNode(stmt: unknown): Shape {
       else if (isObject(body.relation)) c.addRead(body.relation);
       c.visitFields(body, 'relation');
       readOnlyKind = body.is_from !== true && body.filename === undefined && body.is_program !== true;
+      if (body.is_program === true) opaque = true;
       break;
     case 'CreateStmt':
       object = 'table';
@@ -203,6 +219,7 @@ export function analyzeStatementNode(stmt: unknown): Shape {
       break;
     }
     case 'CreateTableAsStmt': {
+      opaque = true;
       type = object === 'materialized_view' ? 'create_materialized_view' : 'create_table_as';
       c.addWrite(unwrap(body.into, 'IntoClause')?.rel);
       c.visit(body.query);
@@ -294,9 +311,16 @@ export function analyzeStatementNode(stmt: unknown): Shape {
       for (const w of inner.writes) c.writes.add(w);
       for (const f of inner.functions) c.functions.add(f);
       readOnly = inner.read_only;
+      opaque = inner.opaque;
+      ddl = inner.ddl;
       break;
     }
+    case 'ExecuteStmt':
+      // Decided as the statement the name stands for (see name-resolution.ts); alone it proves nothing.
+      c.visit(body.params);
+      break;
     case 'FetchStmt':
+      // Decided as the cursor's query (see name-resolution.ts).
       type = body.ismove === true ? 'move' : 'fetch';
       readOnlyKind = true;
       break;
@@ -309,6 +333,12 @@ export function analyzeStatementNode(stmt: unknown): Shape {
   }
 
   for (const w of c.writes) c.reads.delete(w);
+  // Code the gateway cannot see counts as write + DDL (policy may say otherwise, it sees `opaque`).
+  opaque ||= c.opaque;
+  if (opaque) {
+    ddl = true;
+    readOnly = false;
+  }
   return {
     type,
     reads: [...c.reads],
@@ -317,6 +347,7 @@ export function analyzeStatementNode(stmt: unknown): Shape {
     ddl,
     functions: [...c.functions],
     read_only: readOnly ?? (readOnlyKind && !c.unsafe),
+    opaque,
     object_type: ddl || type === 'grant' || type === 'revoke' || type === 'drop' ? object : null,
   };
 }
