@@ -42,7 +42,7 @@ describe('startup parameters', () => {
       IntervalStyle: 'iso_8601',
       ...PINNED_SETTINGS,
     });
-    expect(v.dropped.sort()).toEqual(['options', 'replication']);
+    expect([...v.dropped].sort()).toEqual(['options', 'replication']);
   });
 
   it.each(['utf8', 'UTF-8', 'unicode'])('client_encoding %s is UTF8', (enc) => {
