@@ -18,7 +18,7 @@ import {
   noticeResponse,
   PgProtocolError,
 } from './codec/index.js';
-import type { FrontendMessage, FrontendParser, RowField } from './codec/index.js';
+import type { FrontendMessage, FrontendParser } from './codec/index.js';
 import type { SqlAnalysis } from '../sql/index.js';
 import { NameRegistry } from './name-registry.js';
 import type { NameEffect, PortalEntry, StatementEntry } from './name-registry.js';

@@ -18,9 +18,10 @@ export function constantText(node: unknown): string | null {
   const c = unwrap(node, 'A_Const');
   if (c === null) return null;
   if (c.isnull === true) return null;
-  const field = (key: string, inner: string): unknown => {
+  const field = (key: string, inner: string): string | number | boolean | undefined => {
     const v = c[key];
-    return isObject(v) ? v[inner] : undefined;
+    const x = isObject(v) ? v[inner] : undefined;
+    return typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' ? x : undefined;
   };
   if (isObject(c.sval)) return typeof c.sval.sval === 'string' ? c.sval.sval : '';
   if (isObject(c.ival)) return String(field('ival', 'ival') ?? 0);
