@@ -72,7 +72,7 @@ afterAll(async () => {
   await fx?.stop();
 });
 
-describe('startup parameters', () => {
+describe('startup parameters', { timeout: 30_000 }, () => {
   const env = { ...process.env, PGPASSWORD: '', PGCONNECT_TIMEOUT: '10' };
   const conn = (extra: string): string =>
     `host=127.0.0.1 port=${fx.pgPort} dbname=demo-pg user=gatehouse sslmode=require ${extra}`;
@@ -109,7 +109,7 @@ describe('startup parameters', () => {
   });
 });
 
-describe('settings that change how SQL is read are pinned', () => {
+describe('settings that change how SQL is read are pinned', { timeout: 30_000 }, () => {
   const cases: [string, string][] = [
     ['SET standard_conforming_strings = off', 'standard_conforming_strings'],
     ['SET LOCAL backslash_quote = on', 'backslash_quote'],
@@ -210,7 +210,7 @@ describe('settings that change how SQL is read are pinned', () => {
   });
 });
 
-describe('names: decisions use the statement behind the name', () => {
+describe('names: decisions use the statement behind the name', { timeout: 30_000 }, () => {
   it('PREPARE of a DELETE then EXECUTE (SQL) is decided as that DELETE, for people too', async () => {
     const c = await pgClient(fx.pgPort, 'demo-pg', humanToken);
     try {

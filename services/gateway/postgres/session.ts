@@ -2,16 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { serialize } from 'pg-protocol';
-import {
-  RequestSchema,
-  ResponseSchema,
-  SessionClosedSchema,
-} from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { ResponseSchema, SessionClosedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SessionAudit } from '../session-audit.js';
 import {
-  applyResultFormats,
   BackendCode,
   BackendSplitter,
   errorResponse,
@@ -20,9 +15,9 @@ import {
 } from './codec/index.js';
 import type { FrontendMessage, FrontendParser } from './codec/index.js';
 import type { SqlAnalysis } from '../sql/index.js';
+import { ExtendedProtocol } from './extended-protocol.js';
 import { NameRegistry } from './name-registry.js';
-import type { NameEffect, PortalEntry, StatementEntry } from './name-registry.js';
-import { effectsOf, protocolUse, resolveStatements } from './name-resolution.js';
+import { effectsOf, resolveStatements } from './name-resolution.js';
 import { pinnedStatusChange } from './pinned-settings.js';
 import { ResponsePipeline } from './response-pipeline.js';
 import type { CopyMasker, Denial, MaskerFactory, MaskSpec } from './response-pipeline.js';
@@ -67,6 +62,7 @@ export class PgSession {
   readonly #pipeline: ResponsePipeline;
   readonly #splitter: BackendSplitter;
   readonly #names: NameRegistry;
+  readonly #extended: ExtendedProtocol;
   #state: SessionState = SessionState.Active;
   #requestId = 0;
   #busy = false;
@@ -78,6 +74,20 @@ export class PgSession {
     this.#pipeline = new ResponsePipeline(o.maskers, o.copyMasker, o.limits);
     this.#splitter = new BackendSplitter({ maxMessageSize: o.limits.maxBackendMessageBytes });
     this.#names = new NameRegistry(o.limits.maxNames);
+    this.#extended = new ExtendedProtocol({
+      names: this.#names,
+      pipeline: this.#pipeline,
+      audit: o.audit,
+      maxNames: o.limits.maxNames,
+      nextRequestId: () => ++this.#requestId,
+      decide: (sql, requestId, kind, analysis) => this.#decide(sql, requestId, kind, analysis),
+      forward: (bytes) => this.#forward(bytes),
+      refusal: (v, requestId) => this.#refusal(v, requestId),
+      denial: (sqlstate, message, detail) => this.#denial(sqlstate, message, detail),
+      skip: () => {
+        this.#state = SessionState.Skipping;
+      },
+    });
   }
 
   get requests(): number {
@@ -157,9 +167,9 @@ export class PgSession {
       case 'Query':
         return this.#query(msg.sql, msg.raw);
       case 'Parse':
-        return this.#parse(msg.name, msg.query, msg.raw);
+        return this.#extended.parse(msg.name, msg.query, msg.raw);
       case 'Bind':
-        return this.#bind(msg.portal, msg.statement, msg.resultFormats, msg.raw);
+        return this.#extended.bind(msg.portal, msg.statement, msg.resultFormats, msg.raw);
       case 'Describe': {
         const target =
           msg.target === 'S' ? this.#names.statementFor(msg.name) : this.#names.portalFor(msg.name);
@@ -173,7 +183,7 @@ export class PgSession {
         return this.#forward(msg.raw);
       }
       case 'Execute':
-        return this.#execute(msg.portal, msg.raw);
+        return this.#extended.execute(msg.portal, msg.raw);
       case 'Sync':
         this.#pipeline.expect({ kind: 'sync' });
         this.#names.expectSync();
@@ -256,7 +266,7 @@ export class PgSession {
     const { verdict, analysis } = this.#decide(sql, requestId, 'sql');
     const effects = analysis?.statements.map(effectsOf) ?? [];
     const apply = (v: SqlVerdict): void => {
-      const refused = v.allow ? this.#overLimit(effects.flat()) : this.#refusal(v, requestId);
+      const refused = v.allow ? this.#extended.overLimit(effects.flat()) : this.#refusal(v, requestId);
       if (refused === null) {
         this.#pipeline.expect({ kind: 'query', requestId, mask: v.mask, denial: null });
         this.#names.expectQuery(effects);
@@ -268,165 +278,6 @@ export class PgSession {
       this.#forward(serialize.query(`SELECT "${refused.token}"`));
     };
     return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
-  }
-
-  #parse(name: string, sql: string, raw: Buffer): Promise<void> | void {
-    const requestId = ++this.#requestId;
-    const { verdict, analysis, unresolved } = this.#decide(sql, requestId, 'sql.parse');
-    const apply = (v: SqlVerdict): void => {
-      const statement = unresolved?.statements[0] ?? null;
-      // A statement that runs another name (EXECUTE p, FETCH c) is decided again at each Bind: the name may change.
-      const usesName =
-        analysis?.statements.some((x) => x.name_ref !== null && x.name_ref.known !== null) ?? false;
-      const entry: StatementEntry = {
-        text: sql,
-        analysis: statement,
-        verdict: usesName ? null : v,
-        origin: 'protocol',
-        fields: null,
-      };
-      const effects: NameEffect[] = [{ t: 'statement+', name, entry }];
-      const refused = v.allow ? this.#overLimit(effects) : this.#refusal(v, requestId);
-      if (refused === null) {
-        this.#names.expect('parse', effects);
-        this.#pipeline.expect({ kind: 'parse' });
-        this.#forward(raw);
-        return;
-      }
-      this.#failExtended(refused);
-    };
-    return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
-  }
-
-  /** A Bind: of a statement decided at Parse, as is; of anything else, decided now as the statement it names. */
-  #bind(portal: string, name: string, resultFormats: readonly (0 | 1)[], raw: Buffer): Promise<void> | void {
-    const candidates = this.#names.statementCandidates(name);
-    const only = candidates.length === 1 ? candidates[0]! : null;
-    const finish = (statement: StatementEntry, v: SqlVerdict): void => {
-      const entry: PortalEntry = {
-        statement,
-        cursor: false,
-        hold: false,
-        verdict: v,
-        fields: null,
-        resultFormats,
-      };
-      const effects: NameEffect[] = [{ t: 'portal+', name: portal, entry }];
-      const refused = this.#overLimit(effects);
-      if (refused !== null) return this.#failExtended(refused);
-      this.#names.expect('bind', effects);
-      this.#pipeline.expect({ kind: 'bind', denial: null });
-      this.#forward(raw);
-    };
-    if (only?.verdict) return finish(only, only.verdict);
-    const requestId = ++this.#requestId;
-    const use = protocolUse(
-      'execute',
-      name,
-      candidates.map((c) => c.analysis),
-      this.#names,
-    );
-    const text = only?.text ?? use.statements[0]?.text ?? '';
-    const { verdict } = this.#decide(text, requestId, 'sql.bind', use);
-    const apply = (v: SqlVerdict): void => {
-      if (!v.allow) return this.#failExtended(this.#refusal(v, requestId));
-      finish(only ?? { text, analysis: null, verdict: v, origin: 'sql', fields: null }, v);
-    };
-    return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
-  }
-
-  /** Refuses the current extended-protocol message: the server fails and skips to Sync, as for its own errors. */
-  #failExtended(denial: Denial): void {
-    this.#pipeline.expect({ kind: 'bind', denial });
-    this.#names.expect('bind');
-    this.#forward(serialize.bind({ portal: '', statement: denial.token, values: [] }));
-    this.#state = SessionState.Skipping;
-  }
-
-  #overLimit(effects: readonly NameEffect[]): Denial | null {
-    if (!this.#names.wouldExceed(effects)) return null;
-    const max = this.#o.limits.maxNames;
-    return this.#denial(
-      '54000',
-      `gatehouse: too many prepared statements and cursors in this session (limit ${max}): DEALLOCATE or CLOSE some`,
-      '',
-    );
-  }
-
-  /** Synchronous for read-only statements (no await on the hot path); awaits Kafka's ack for anything else. */
-  #execute(portalName: string, raw: Buffer): Promise<void> | void {
-    const candidates = this.#names.portalCandidates(portalName);
-    const portal = candidates.length === 1 ? candidates[0]! : null;
-    const requestId = ++this.#requestId;
-    if (!portal?.verdict) {
-      // A cursor, an ambiguous or an unknown portal: decided now as the query behind it (unknown: opaque).
-      const use = protocolUse(
-        'fetch',
-        portalName,
-        candidates.map((c) => c.statement.analysis),
-        this.#names,
-      );
-      const text = portal?.statement.text ?? use.statements[0]?.text ?? '';
-      const { verdict } = this.#decide(text, requestId, 'sql.execute', use);
-      const apply = (v: SqlVerdict): void => {
-        if (!v.allow) return this.#failExtended(this.#refusal(v, requestId));
-        const p = portal ?? {
-          statement: { text, analysis: null, verdict: v, origin: 'sql' as const, fields: null },
-          cursor: true,
-          hold: false,
-          verdict: v,
-          fields: null,
-          resultFormats: [],
-        };
-        this.#forwardExecute(p, v, portalName, requestId, raw);
-      };
-      return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
-    }
-    const verdict = portal.verdict;
-    const { statement } = portal;
-    const body: EventBody = {
-      case: 'request',
-      value: create(RequestSchema, { requestId, kind: 'sql.execute', text: statement.text }),
-    };
-    if (verdict.batched) {
-      this.#o.audit.batched(body, verdict.revision);
-      this.#forwardExecute(portal, verdict, portalName, requestId, raw);
-      return;
-    }
-    return this.#o.audit.durable(body, verdict.revision).then(
-      () => this.#forwardExecute(portal, verdict, portalName, requestId, raw),
-      () =>
-        this.#failExtended(
-          this.#denial('57P03', 'gatehouse: audit log unavailable: statement not forwarded', ''),
-        ),
-    );
-  }
-
-  #forwardExecute(
-    portal: PortalEntry,
-    verdict: SqlVerdict,
-    portalName: string,
-    requestId: number,
-    raw: Buffer,
-  ): void {
-    const { statement } = portal;
-    const mask = verdict.mask;
-    if (mask && !portal.fields && !statement.fields) {
-      // The columns are needed to mask: ask for them first and keep the answer from the client.
-      this.#pipeline.expect({ kind: 'describe', injected: true, onFields: (f) => (portal.fields = f) });
-      this.#forward(serialize.describe({ type: 'P', name: portalName }));
-    }
-    this.#pipeline.expect({
-      kind: 'execute',
-      requestId,
-      mask,
-      fields: () =>
-        portal.fields ??
-        (statement.fields ? applyResultFormats(statement.fields, portal.resultFormats) : null),
-    });
-    // A statement sent through the extended protocol may itself be PREPARE, DECLARE, CLOSE, … or opaque code.
-    this.#names.expect('execute', statement.analysis ? effectsOf(statement.analysis) : []);
-    this.#forward(raw);
   }
 
   #refusal(verdict: SqlVerdict, requestId: number): Denial {
