@@ -85,6 +85,11 @@ describe('pinned settings', () => {
     'ALTER ROLE current_user SET standard_conforming_strings = off',
     'ALTER DATABASE d SET client_encoding = latin1',
     'SET standard_conforming_strings FROM CURRENT',
+    'ALTER USER CURRENT_USER SET standard_conforming_strings = off',
+    'ALTER PROCEDURE p() SET bytea_output = escape',
+    'ALTER ROUTINE p SET backslash_quote = on',
+    'ALTER SYSTEM SET client_encoding = latin1',
+    'PREPARE p AS SELECT set_config(\'bytea_output\', \'escape\', false)',
   ])('refused: %s', (sql) => {
     expect(reasons(sql)).toHaveLength(1);
   });
