@@ -89,7 +89,7 @@ describe('pinned settings', () => {
     'ALTER PROCEDURE p() SET bytea_output = escape',
     'ALTER ROUTINE p SET backslash_quote = on',
     'ALTER SYSTEM SET client_encoding = latin1',
-    'PREPARE p AS SELECT set_config(\'bytea_output\', \'escape\', false)',
+    "PREPARE p AS SELECT set_config('bytea_output', 'escape', false)",
   ])('refused: %s', (sql) => {
     expect(reasons(sql)).toHaveLength(1);
   });
