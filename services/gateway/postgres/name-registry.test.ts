@@ -3,6 +3,7 @@ import { analyzeSqlSync, loadSqlParser } from '../sql/index.js';
 import { BackendCode } from './codec/index.js';
 import { NameRegistry } from './name-registry.js';
 import { effectsOf, protocolUse, resolveStatements } from './name-resolution.js';
+import { boundText } from './sql-decider.js';
 
 beforeAll(async () => {
   await loadSqlParser();
@@ -36,6 +37,17 @@ describe('NameRegistry + resolution', () => {
       text: 'EXECUTE p',
     });
     expect(s?.name_ref).toMatchObject({ op: 'execute', name: 'p', known: true });
+  });
+
+  it('what an approval binds to includes the statement behind the name', () => {
+    const r = new NameRegistry(10);
+    query(r, 'PREPARE p AS DELETE FROM t WHERE id = 1');
+    ok(r, 'PREPARE');
+    ready(r, 'I');
+    const statements = query(r, 'EXECUTE p');
+    expect(boundText('EXECUTE p', { text: 'EXECUTE p', statements, parse_error: null })).toBe(
+      'EXECUTE p\n-- gatehouse: statement "p" is: DELETE FROM t WHERE id = 1',
+    );
   });
 
   it('a PREPARE the server refused is not recorded: the old statement stays', () => {

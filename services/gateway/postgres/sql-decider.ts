@@ -9,7 +9,7 @@ import { decisionEvent, requestEvent } from '../policy/decision-events.js';
 import { policyInput } from '../policy/policy-input.js';
 import type { PolicyEngine, PolicyResult, SqlRequest } from '../policy/index.js';
 import type { SessionAudit } from '../session-audit.js';
-import type { SqlAnalysisCache } from '../sql/index.js';
+import type { SqlAnalysis, SqlAnalysisCache } from '../sql/index.js';
 import { pinnedViolations } from './pinned-settings.js';
 import type { SqlDecider, SqlVerdict } from './verdict.js';
 
@@ -41,7 +41,9 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
   return (text, requestId, kind, options) => {
     const analyzed = options?.analysis ?? d.analyses.analyze(text);
     const analysis = options?.resolve ? options.resolve(analyzed) : analyzed;
-    const request: SqlRequest = { kind: 'sql', fingerprint: sqlFingerprint(text), sql: analysis };
+    // Approvals bind to what runs: for EXECUTE p / FETCH c, also the statement behind the name.
+    const bound = boundText(text, analysis);
+    const request: SqlRequest = { kind: 'sql', fingerprint: sqlFingerprint(bound), sql: analysis };
     const input = policyInput(
       { ...d, protocol: 'postgres' },
       request,
@@ -108,7 +110,7 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
             ...verdict,
             hold: (notify, signal) =>
               holdForApproval(d, d.approvals!, {
-                text,
+                text: bound,
                 requestId,
                 request,
                 decision,
@@ -132,6 +134,17 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
     }
     return verdict;
   };
+}
+
+/** `text`, plus the statement each resolved name stands for (what a reviewer must see and a grant binds to). */
+export function boundText(text: string, analysis: SqlAnalysis): string {
+  const lines = [text];
+  for (const s of analysis.statements) {
+    const ref = s.name_ref;
+    if (ref?.known === true && ref.statement !== null)
+      lines.push(`-- gatehouse: ${ref.kind} "${ref.name ?? ''}" is: ${ref.statement.text}`);
+  }
+  return lines.join('\n');
 }
 
 type HoldContext = {
