@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import type { DatabaseError, DataRowMessage } from 'pg-protocol/dist/messages.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeSql } from '../../services/gateway/sql/index.js';
 import { pgClient, psql, run } from '../support/clients.js';
 import { startGatewayFixture } from '../support/gateway.js';
 import type { GatewayFixture } from '../support/gateway.js';
+import { RawPgClient } from '../support/raw-pg.js';
 import { SessionEventReader } from '../support/session-events.js';
 import { stackValue } from '../support/stack.js';
 
@@ -309,5 +313,39 @@ describe('names: decisions use the statement behind the name', { timeout: 30_000
       ddl: true,
       read_only: false,
     });
+  });
+});
+
+describe('protocol-level use of SQL-level names', { timeout: 30_000 }, () => {
+  it('an Execute of a DECLAREd cursor by name is decided as its query and masked; an unknown portal is refused', async () => {
+    const real = (await direct('SELECT ssn FROM customers ORDER BY id LIMIT 3')).rows.map((r) =>
+      String(r.ssn),
+    );
+    const c = await RawPgClient.connect(fx.pgPort, 'demo-pg', agentToken);
+    try {
+      const declared = await c.send(
+        serialize.query('BEGIN; DECLARE rawcur CURSOR FOR SELECT ssn FROM customers ORDER BY id'),
+      );
+      expect(declared.map((m) => m.name)).not.toContain('error');
+      const got = await c.send(serialize.execute({ portal: 'rawcur', rows: 3 }), serialize.sync());
+      const values = got
+        .filter((m): m is DataRowMessage => m.name === 'dataRow')
+        .map((m) => String(m.fields[0]));
+      expect(values).toHaveLength(3);
+      for (const v of real) expect(values).not.toContain(v);
+      const unknown = await c.send(serialize.execute({ portal: 'nosuch', rows: 0 }), serialize.sync());
+      const err = unknown.find((m): m is DatabaseError => m.name === 'error');
+      expect(err?.code).toBe('42501');
+      expect(err?.message).toContain('unknown cursor name "nosuch"');
+      await c.send(serialize.query('ROLLBACK'));
+    } finally {
+      c.close();
+    }
+    const d = await reader.decision('SELECT ssn FROM customers ORDER BY id', 'sql.execute');
+    expect(d.allow).toBe(true);
+    expect(d.parsed.sql?.statements?.[0]).toMatchObject({ type: 'select', reads: ['customers'] });
+    await sleep(1_000); // the result rows follow the decision on the topic
+    const published = Buffer.concat(reader.raw).toString('latin1');
+    for (const v of real) expect(published).not.toContain(v);
   });
 });

@@ -1,0 +1,73 @@
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { serialize } from 'pg-protocol';
+import { Parser } from 'pg-protocol/dist/parser.js';
+import type { BackendMessage } from 'pg-protocol/dist/messages.js';
+
+/**
+ * A minimal PostgreSQL wire client for tests that need messages no driver sends in that order (e.g. an Execute of a
+ * cursor declared in SQL): TLS, token login, then raw message round trips up to ReadyForQuery.
+ */
+export class RawPgClient {
+  readonly #socket: Socket;
+  readonly #parser = new Parser();
+  #pending: BackendMessage[] = [];
+  #waiter: ((msgs: BackendMessage[]) => void) | null = null;
+  #onPassword: (() => void) | null = null;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on('data', (chunk: Buffer) =>
+      this.#parser.parse(chunk, (m) => {
+        this.#pending.push(m);
+        if (m.name === 'authenticationCleartextPassword') this.#onPassword?.();
+        if (m.name === 'readyForQuery' && this.#waiter) {
+          const w = this.#waiter;
+          const out = this.#pending;
+          this.#waiter = null;
+          this.#pending = [];
+          w(out);
+        }
+      }),
+    );
+  }
+
+  static async connect(port: number, database: string, token: string): Promise<RawPgClient> {
+    const tcp = connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('connect', resolve);
+      tcp.once('error', reject);
+    });
+    tcp.write(serialize.requestSsl());
+    const answer = await new Promise<Buffer>((resolve) => tcp.once('data', resolve));
+    if (answer.toString('latin1') !== 'S') throw new Error('the gateway refused TLS');
+    const tls = tlsConnect({ socket: tcp, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      tls.once('secureConnect', resolve);
+      tls.once('error', reject);
+    });
+    const client = new RawPgClient(tls);
+    const login = client.#untilReady();
+    // The only question during login is the cleartext password (the token).
+    client.#onPassword = () => tls.write(serialize.password(token));
+    tls.write(serialize.startup({ user: 'gatehouse', database }));
+    await login;
+    return client;
+  }
+
+  #untilReady(): Promise<BackendMessage[]> {
+    return new Promise((resolve) => (this.#waiter = resolve));
+  }
+
+  /** Writes `messages` and resolves with every server message up to the next ReadyForQuery. */
+  send(...messages: Buffer[]): Promise<BackendMessage[]> {
+    const done = this.#untilReady();
+    this.#socket.write(Buffer.concat(messages));
+    return done;
+  }
+
+  close(): void {
+    this.#socket.end(serialize.end());
+  }
+}
