@@ -5,12 +5,22 @@ import type { Logger } from '../logger.js';
 import {
   PublishBufferFullError,
   PublisherClosedError,
+  PublishRefusedError,
   PublishTimeoutError,
   PublishUnavailableError,
 } from './errors.js';
+import { isolateRefused } from './refusals.js';
 
-/** One record for the log. `key` decides the partition, so one session (or approval) stays in order. */
-export type LogRecord = { topic: string; key: string; value: Buffer };
+/** Told when the broker refuses some of its records for good (see `PublishRefusedError`). */
+export interface RecordOwner {
+  refused(err: PublishRefusedError, records: readonly LogRecord[]): void;
+}
+
+/**
+ * One record for the log. `key` decides the partition, so one session (or approval) stays in order. `owner` (the
+ * session) is told when the broker refuses the record; `seq` names it in logs and markers.
+ */
+export type LogRecord = { topic: string; key: string; value: Buffer; owner?: RecordOwner; seq?: bigint };
 
 /**
  * Where audit events go. The Kafka implementation is below; a later single-process mode can implement the same
@@ -21,8 +31,8 @@ export interface EventPublisher {
   publishBatched(record: LogRecord): void;
   /** Enqueue, flush without lingering, and resolve once every broker in the ISR has the record (acks=all). */
   publishDurable(record: LogRecord): Promise<void>;
-  /** Throws the error a publish would throw now, without enqueuing (lets callers refuse work early). */
-  assertAccepting(): void;
+  /** Throws the error a publish of `bytes` more would throw now, without enqueuing (lets callers refuse early). */
+  assertAccepting(bytes?: number): void;
   stats(): PublisherStats;
   close(timeoutMs?: number): Promise<{ unflushed: number }>;
 }
@@ -33,6 +43,8 @@ export type PublisherStats = {
   sentEvents: number;
   sentBatches: number;
   failedSends: number;
+  /** Records the broker refused for good (their sessions were failed). */
+  refusedRecords: number;
   unavailableForMs: number;
   lastBatchLatencyMs: number;
 };
@@ -46,8 +58,13 @@ export type PublisherOptions = {
   lingerMs: number;
   /** Most events in one produce request. */
   maxBatchEvents: number;
-  /** Most bytes in one produce request; keep under the brokers' `message.max.bytes`. */
+  /** Most bytes in one produce request; kept under the topics' `max.message.bytes` (see kafka config). */
   maxBatchBytes: number;
+  /**
+   * Largest encoded event (one Kafka record). Gateway sessions split larger events into continuation frames; the
+   * publisher refuses any record above it (`PublishRefusedError`, reason EVENT_TOO_LARGE).
+   */
+  maxEventBytes: number;
   /** Refuse new work once Kafka has been unreachable this long while events are waiting. */
   failClosedAfterMs: number;
   /** How long `publishDurable` waits for the acknowledgement. */
@@ -60,12 +77,20 @@ export const DEFAULT_PUBLISHER_OPTIONS: Readonly<PublisherOptions> = Object.free
   lingerMs: 5,
   maxBatchEvents: 5_000,
   maxBatchBytes: 900 * 1024,
+  maxEventBytes: 512 * 1024,
   failClosedAfterMs: 10_000,
   durableTimeoutMs: 10_000,
 });
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
-type Pending = { record: LogRecord; bytes: number; waiter: Waiter | undefined };
+type Pending = {
+  record: LogRecord;
+  bytes: number;
+  waiter: Waiter | undefined;
+  /** Delivered (or refused) by an earlier attempt of its batch: not sent again. */
+  done?: boolean;
+  refused?: PublishRefusedError;
+};
 
 const RECREATE_ON = new Set([
   'OUT_OF_ORDER_SEQUENCE_NUMBER',
@@ -99,6 +124,7 @@ export class KafkaPublisher implements EventPublisher {
   #sentEvents = 0;
   #sentBatches = 0;
   #failedSends = 0;
+  #refusedRecords = 0;
   #lastBatchLatencyMs = 0;
 
   constructor(kafka: Kafka, log: Logger, opts: Partial<PublisherOptions> = {}) {
@@ -174,6 +200,7 @@ export class KafkaPublisher implements EventPublisher {
       sentEvents: this.#sentEvents,
       sentBatches: this.#sentBatches,
       failedSends: this.#failedSends,
+      refusedRecords: this.#refusedRecords,
       unavailableForMs: this.#unavailableSince === undefined ? 0 : Date.now() - this.#unavailableSince,
       lastBatchLatencyMs: this.#lastBatchLatencyMs,
     };
@@ -199,7 +226,13 @@ export class KafkaPublisher implements EventPublisher {
   }
 
   #enqueue(record: LogRecord, waiter: Waiter | undefined): void {
-    const bytes = record.value.length + record.key.length + 64;
+    const bytes = recordBytes(record);
+    if (record.value.length > this.#opts.maxEventBytes) {
+      throw new PublishRefusedError(
+        'EVENT_TOO_LARGE',
+        `audit event of ${record.value.length} bytes exceeds maxEventBytes (${this.#opts.maxEventBytes})`,
+      );
+    }
     this.assertAccepting(bytes);
     this.#queue.push({ record, bytes, waiter });
     this.#bytes += bytes;
@@ -286,11 +319,19 @@ export class KafkaPublisher implements EventPublisher {
    * One produce call per partition, all in parallel. (kafkajs retries a multi-partition call only on brokers
    * that have not answered yet: a partition whose leader moved to a broker that already answered would be
    * skipped and its messages silently lost. A single-partition call cannot hit that.)
+   *
+   * A partition's records are one record batch, appended atomically. When the broker refuses a batch for good
+   * (too large, not authorized, corrupt), its records are re-sent in contiguous halves, one after the other, until
+   * the refused records stand alone: they are refused (their owners — sessions — fail), everything else is
+   * delivered, in order. Delivered records are marked, so an outage during this retries only the rest. The
+   * idempotent producer stays valid: kafkajs rolls its sequence number back for a refused batch, and the broker
+   * appended nothing from it.
    */
   async #send(batch: Pending[]): Promise<void> {
     const producer = await this.#ensureProducer();
-    const byPartition = new Map<string, { topic: string; partition: number; messages: Message[] }>();
+    const byPartition = new Map<string, { topic: string; partition: number; items: Pending[] }>();
     for (const p of batch) {
+      if (p.done) continue;
       const known = this.#partitions.get(p.record.topic);
       const partition = known
         ? this.#partitioner({
@@ -301,14 +342,69 @@ export class KafkaPublisher implements EventPublisher {
         : await this.#partitionFor(p.record.topic, p.record.key);
       const id = `${p.record.topic}\0${partition}`;
       let group = byPartition.get(id);
-      if (!group) byPartition.set(id, (group = { topic: p.record.topic, partition, messages: [] }));
-      group.messages.push({ key: p.record.key, value: p.record.value, partition });
+      if (!group) byPartition.set(id, (group = { topic: p.record.topic, partition, items: [] }));
+      group.items.push(p);
     }
+    const produce = async (topic: string, partition: number, items: readonly Pending[]): Promise<void> => {
+      const messages: Message[] = items.map((p) => ({ key: p.record.key, value: p.record.value, partition }));
+      await producer.send({ topic, messages, acks: -1 });
+      for (const p of items) p.done = true;
+    };
     const started = performance.now();
-    await Promise.all(
-      [...byPartition.values()].map(({ topic, messages }) => producer.send({ topic, messages, acks: -1 })),
-    );
+    const groups = [...byPartition.values()];
+    const outcomes = await Promise.allSettled(groups.map((g) => produce(g.topic, g.partition, g.items)));
     this.#lastBatchLatencyMs = performance.now() - started;
+    let outage: Error | undefined;
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') continue;
+      const g = groups[i]!;
+      try {
+        const refused = await isolateRefused(g.items, outcome.reason, (items) =>
+          produce(g.topic, g.partition, items),
+        );
+        this.#refuse(refused.map((r) => ({ pending: r.item, reason: r.reason, error: r.error })));
+      } catch (err) {
+        outage ??= err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    if (outage !== undefined) throw outage;
+  }
+
+  /** Marks refused records done, logs them, and tells each owner once about its records. */
+  #refuse(refused: { pending: Pending; reason: string; error: unknown }[]): void {
+    if (refused.length === 0) return;
+    const byOwner = new Map<RecordOwner | undefined, { err: PublishRefusedError; records: LogRecord[] }>();
+    for (const { pending, reason, error } of refused) {
+      const err = new PublishRefusedError(
+        reason,
+        `Kafka refused an audit record of ${pending.record.value.length} bytes (${reason})`,
+        { cause: error },
+      );
+      pending.done = true;
+      pending.refused = err;
+      this.#refusedRecords++;
+      this.#log.error(
+        {
+          topic: pending.record.topic,
+          session: pending.record.key,
+          seq: pending.record.seq?.toString(),
+          bytes: pending.record.value.length,
+          reason,
+        },
+        'Kafka refused an audit record; failing only the session that produced it',
+      );
+      const owner = pending.record.owner;
+      const entry = byOwner.get(owner) ?? { err, records: [] };
+      entry.records.push(pending.record);
+      byOwner.set(owner, entry);
+    }
+    for (const [owner, { err, records }] of byOwner) {
+      try {
+        owner?.refused(err, records);
+      } catch (e) {
+        this.#log.error({ err: { message: (e as Error).message } }, 'record owner failed on a refusal');
+      }
+    }
   }
 
   readonly #partitions = new Map<string, PartitionMetadata[]>();
@@ -339,7 +435,8 @@ export class KafkaPublisher implements EventPublisher {
       this.#bytes -= p.bytes;
       if (p.waiter) {
         this.#urgent--;
-        p.waiter.resolve();
+        if (p.refused) p.waiter.reject(p.refused);
+        else p.waiter.resolve();
       }
       this.#head++;
     }
@@ -369,4 +466,9 @@ export class KafkaPublisher implements EventPublisher {
     this.#connected = false;
     await old?.disconnect().catch(() => undefined);
   }
+}
+
+/** What a record counts against the buffer and batch bounds (value, key and per-record overhead). */
+export function recordBytes(record: LogRecord): number {
+  return record.value.length + record.key.length + 64;
 }
