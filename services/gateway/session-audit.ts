@@ -6,7 +6,7 @@ import { EventTooLargeError } from '../shared/events/errors.js';
 import type { EventBody, SessionEvents } from '../shared/events/session-events.js';
 import { splitEvent } from '../shared/events/split-event.js';
 import { PublishRefusedError } from '../shared/log/errors.js';
-import { recordBytes } from '../shared/log/publisher.js';
+import { recordBytes } from '../shared/log/log-record.js';
 import type { EventPublisher, LogRecord, RecordOwner } from '../shared/log/publisher.js';
 
 /** What the client of a session whose record the broker refused is told (no payload, no broker address). */

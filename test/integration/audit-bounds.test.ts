@@ -227,6 +227,8 @@ describe('bounded audit events (real psql, pg, Kafka, ClickHouse)', () => {
     const stats = fx.gateway.publisher.stats();
     expect(stats.refusedRecords).toBeGreaterThanOrEqual(1);
     expect(stats.unavailableForMs).toBe(0);
+    const metrics = await (await fetch(`http://127.0.0.1:${fx.gateway.healthPort}/metrics`)).text();
+    expect(metrics).toMatch(/^gatehouse_gateway_audit_records_refused_total [1-9]/m);
 
     // The refused session's request is not in the log (that is the point): it is found by its marker event.
     const read = await readTopic(fx.sessionsTopic, (events) => {

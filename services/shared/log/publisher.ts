@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Partitioners } from 'kafkajs';
-import type { Admin, Kafka, Message, PartitionMetadata, Producer } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { recordBytes } from './log-record.js';
 import {
   PublishBufferFullError,
   PublisherClosedError,
@@ -9,18 +9,12 @@ import {
   PublishTimeoutError,
   PublishUnavailableError,
 } from './errors.js';
-import { isolateRefused } from './refusals.js';
+import type { LogRecord } from './log-record.js';
+import { PartitionLookup } from './partition-lookup.js';
+import { isolateRefused, reportRefusals } from './refusals.js';
 
-/** Told when the broker refuses some of its records for good (see `PublishRefusedError`). */
-export interface RecordOwner {
-  refused(err: PublishRefusedError, records: readonly LogRecord[]): void;
-}
-
-/**
- * One record for the log. `key` decides the partition, so one session (or approval) stays in order. `owner` (the
- * session) is told when the broker refuses the record; `seq` names it in logs and markers.
- */
-export type LogRecord = { topic: string; key: string; value: Buffer; owner?: RecordOwner; seq?: bigint };
+export type { LogRecord, RecordOwner } from './log-record.js';
+export { recordBytes } from './log-record.js';
 
 /**
  * Where audit events go. The Kafka implementation is below; a later single-process mode can implement the same
@@ -125,12 +119,14 @@ export class KafkaPublisher implements EventPublisher {
   #sentBatches = 0;
   #failedSends = 0;
   #refusedRecords = 0;
+  readonly #partitionLookup: PartitionLookup;
   #lastBatchLatencyMs = 0;
 
   constructor(kafka: Kafka, log: Logger, opts: Partial<PublisherOptions> = {}) {
     this.#kafka = kafka;
     this.#log = log.child({ component: 'publisher' });
     this.#opts = { ...DEFAULT_PUBLISHER_OPTIONS, ...opts };
+    this.#partitionLookup = new PartitionLookup(kafka);
   }
 
   /** Starts the send loop. Connecting happens in the loop, so a broker outage at start is handled like any other. */
@@ -220,7 +216,7 @@ export class KafkaPublisher implements EventPublisher {
         this.#queue[i]?.waiter?.reject(new PublisherClosedError());
     }
     await this.#producer?.disconnect().catch(() => undefined);
-    await this.#admin?.disconnect().catch(() => undefined);
+    await this.#partitionLookup.close();
     this.#connected = false;
     return { unflushed };
   }
@@ -332,14 +328,9 @@ export class KafkaPublisher implements EventPublisher {
     const byPartition = new Map<string, { topic: string; partition: number; items: Pending[] }>();
     for (const p of batch) {
       if (p.done) continue;
-      const known = this.#partitions.get(p.record.topic);
-      const partition = known
-        ? this.#partitioner({
-            topic: p.record.topic,
-            partitionMetadata: known,
-            message: { key: p.record.key, value: null },
-          })
-        : await this.#partitionFor(p.record.topic, p.record.key);
+      const partition =
+        this.#partitionLookup.known(p.record.topic, p.record.key) ??
+        (await this.#partitionLookup.partition(p.record.topic, p.record.key));
       const id = `${p.record.topic}\0${partition}`;
       let group = byPartition.get(id);
       if (!group) byPartition.set(id, (group = { topic: p.record.topic, partition, items: [] }));
@@ -362,67 +353,12 @@ export class KafkaPublisher implements EventPublisher {
         const refused = await isolateRefused(g.items, outcome.reason, (items) =>
           produce(g.topic, g.partition, items),
         );
-        this.#refuse(refused.map((r) => ({ pending: r.item, reason: r.reason, error: r.error })));
+        this.#refusedRecords += reportRefusals(refused, this.#log);
       } catch (err) {
         outage ??= err instanceof Error ? err : new Error(String(err));
       }
     }
     if (outage !== undefined) throw outage;
-  }
-
-  /** Marks refused records done, logs them, and tells each owner once about its records. */
-  #refuse(refused: { pending: Pending; reason: string; error: unknown }[]): void {
-    if (refused.length === 0) return;
-    const byOwner = new Map<RecordOwner | undefined, { err: PublishRefusedError; records: LogRecord[] }>();
-    for (const { pending, reason, error } of refused) {
-      const err = new PublishRefusedError(
-        reason,
-        `Kafka refused an audit record of ${pending.record.value.length} bytes (${reason})`,
-        { cause: error },
-      );
-      pending.done = true;
-      pending.refused = err;
-      this.#refusedRecords++;
-      this.#log.error(
-        {
-          topic: pending.record.topic,
-          session: pending.record.key,
-          seq: pending.record.seq?.toString(),
-          bytes: pending.record.value.length,
-          reason,
-        },
-        'Kafka refused an audit record; failing only the session that produced it',
-      );
-      const owner = pending.record.owner;
-      const entry = byOwner.get(owner) ?? { err, records: [] };
-      entry.records.push(pending.record);
-      byOwner.set(owner, entry);
-    }
-    for (const [owner, { err, records }] of byOwner) {
-      try {
-        owner?.refused(err, records);
-      } catch (e) {
-        this.#log.error({ err: { message: (e as Error).message } }, 'record owner failed on a refusal');
-      }
-    }
-  }
-
-  readonly #partitions = new Map<string, PartitionMetadata[]>();
-  readonly #partitioner = Partitioners.DefaultPartitioner();
-  #admin: Admin | undefined;
-
-  /** The partition Kafka's default (murmur2) partitioner gives this key: the same one Java clients pick. */
-  async #partitionFor(topic: string, key: string): Promise<number> {
-    let partitionMetadata = this.#partitions.get(topic);
-    if (!partitionMetadata) {
-      this.#admin ??= this.#kafka.admin();
-      await this.#admin.connect();
-      const meta = await this.#admin.fetchTopicMetadata({ topics: [topic] });
-      partitionMetadata = meta.topics[0]?.partitions ?? [];
-      if (partitionMetadata.length === 0) throw new Error(`topic ${topic} has no partitions`);
-      this.#partitions.set(topic, partitionMetadata);
-    }
-    return this.#partitioner({ topic, partitionMetadata, message: { key, value: null } });
   }
 
   #settle(count: number): void {
@@ -466,9 +402,4 @@ export class KafkaPublisher implements EventPublisher {
     this.#connected = false;
     await old?.disconnect().catch(() => undefined);
   }
-}
-
-/** What a record counts against the buffer and batch bounds (value, key and per-record overhead). */
-export function recordBytes(record: LogRecord): number {
-  return record.value.length + record.key.length + 64;
 }

@@ -1,3 +1,7 @@
+import type { Logger } from '../logger.js';
+import { PublishRefusedError } from './errors.js';
+import type { LogRecord, RecordOwner } from './log-record.js';
+
 /**
  * Broker errors that refuse particular records for good. Retrying them cannot help, and they say nothing about the
  * other records of a batch: the publisher isolates the records concerned and fails only the sessions that made
@@ -64,4 +68,46 @@ export async function isolateRefused<T>(
   };
   await split(items, error);
   return refused;
+}
+
+/** A queued record as the publisher tracks it (only what refusal handling touches). */
+export type RefusableItem = { record: LogRecord; done?: boolean; refused?: PublishRefusedError };
+
+/**
+ * Marks refused records done (with their error, for durable waiters), logs each, and tells each owner (session)
+ * once about its records. Returns how many were refused.
+ */
+export function reportRefusals(refused: readonly Refusal<RefusableItem>[], log: Logger): number {
+  const byOwner = new Map<RecordOwner | undefined, { err: PublishRefusedError; records: LogRecord[] }>();
+  for (const { item, reason, error } of refused) {
+    const { record } = item;
+    const err = new PublishRefusedError(
+      reason,
+      `Kafka refused an audit record of ${record.value.length} bytes (${reason})`,
+      { cause: error },
+    );
+    item.done = true;
+    item.refused = err;
+    log.error(
+      {
+        topic: record.topic,
+        session: record.key,
+        seq: record.seq?.toString(),
+        bytes: record.value.length,
+        reason,
+      },
+      'Kafka refused an audit record; failing only the session that produced it',
+    );
+    const entry = byOwner.get(record.owner) ?? { err, records: [] };
+    entry.records.push(record);
+    byOwner.set(record.owner, entry);
+  }
+  for (const [owner, { err, records }] of byOwner) {
+    try {
+      owner?.refused(err, records);
+    } catch (e) {
+      log.error({ err: { message: (e as Error).message } }, 'record owner failed on a refusal');
+    }
+  }
+  return refused.length;
 }
