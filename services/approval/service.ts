@@ -64,6 +64,7 @@ export async function startApprovalService(
         replicationFactor: t.replicationFactor,
         minInsyncReplicas: t.minInsyncReplicas,
         retentionMs: t.retentionHours * 3_600_000,
+        maxMessageBytes: t.maxMessageBytes,
       },
     ]);
   }

@@ -52,6 +52,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         replicationFactor: t.replicationFactor,
         minInsyncReplicas: t.minInsyncReplicas,
         retentionMs: t.retentionHours * 3_600_000,
+        maxMessageBytes: t.maxMessageBytes,
       },
       {
         name: t.approvals,
@@ -59,6 +60,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         replicationFactor: t.replicationFactor,
         minInsyncReplicas: t.minInsyncReplicas,
         retentionMs: t.retentionHours * 3_600_000,
+        maxMessageBytes: t.maxMessageBytes,
       },
     ]);
   }
@@ -130,6 +132,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       verifyToken: (token) => verifier.verify(token),
       publisher,
       sessionsTopic: t.sessions,
+      maxEventBytes: config.kafka.publisher.maxEventBytes,
       decider: ({ audit, identity, connection, clientAddr }) =>
         createSqlDecider({
           policy: () => policy,
@@ -170,6 +173,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       verifyToken: (token) => verifier.verify(token),
       publisher,
       sessionsTopic: t.sessions,
+      maxEventBytes: config.kafka.publisher.maxEventBytes,
       auditBacklog: () => publisher.stats().bufferedBytes,
       decider: ({ audit, identity, connection, clientAddr, log: sessionLog }) =>
         createSshDecider({

@@ -62,6 +62,17 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
       this.set((publisher()?.stats().unavailableForMs ?? 0) / 1000);
     },
   });
+  let refusedReported = 0;
+  new Counter({
+    name: 'gatehouse_gateway_audit_records_refused_total',
+    help: 'Audit records Kafka refused for good (too large, not authorized, corrupt); each failed its session',
+    registers: [registry],
+    collect() {
+      const refused = publisher()?.stats().refusedRecords ?? 0;
+      if (refused > refusedReported) this.inc(refused - refusedReported);
+      refusedReported = Math.max(refusedReported, refused);
+    },
+  });
   /** Counts one policy result by outcome and observes its evaluation time. */
   const recordDecision = (protocol: string, r: PolicyResult): void => {
     evalSeconds.observe(r.evalMicros / 1e6);

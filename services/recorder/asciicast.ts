@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Event } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import type { RecordedEvent } from './replay/recorded-event.js';
+import { joinContinuations } from './replay/join-continuations.js';
 
 export type AsciicastOptions = {
   /** The request (channel) to export. Default: the first shell, else the first exec with a pty, else the first exec. */
@@ -118,12 +119,15 @@ export function toAsciicast(events: readonly Event[], opts: AsciicastOptions = {
   return buildAsciicast(events.map(fromEvent), opts).cast;
 }
 
-/** The ClickHouse path: the replay API's events (`payload` = base64 of the exact bytes). Pure. */
+/**
+ * The ClickHouse path: the replay API's events (`payload` = base64 of the exact bytes), in seq order; events split
+ * into continuation frames are reassembled first. Pure.
+ */
 export function recordedToAsciicast(
   events: readonly RecordedEvent[],
   opts: AsciicastOptions = {},
 ): Asciicast {
-  return buildAsciicast(events.map(fromRecorded), opts);
+  return buildAsciicast(joinContinuations(events).map(fromRecorded), opts);
 }
 
 export function fromEvent(e: Event): TerminalEvent {

@@ -76,6 +76,7 @@ async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<vo
     replicationFactor: t.replicationFactor,
     minInsyncReplicas: t.minInsyncReplicas,
     retentionMs: Math.round(t.retentionHours * 3_600_000),
+    maxMessageBytes: t.maxMessageBytes,
   });
   // Right after CreateTopics the leader wait can fail while metadata propagates; a second pass finds the topics.
   for (let attempt = 1; ; attempt++) {

@@ -148,6 +148,7 @@ export async function startSshGatewayFixture(
     nodeId: config.nodeId,
     hostKey: readFileSync(sshConfig.hostKey),
     connections: sshConnectionsFromConfig(config.connections),
+    maxEventBytes: config.kafka.publisher.maxEventBytes,
     verifyToken: (token) => verifier.verify(token),
     publisher: opts.wrapPublisher ? opts.wrapPublisher(publisher) : publisher,
     sessionsTopic,

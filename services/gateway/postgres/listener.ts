@@ -41,6 +41,8 @@ export type PgListenerDeps = {
   verifyToken: (token: string) => Promise<Identity>;
   publisher: EventPublisher;
   sessionsTopic: string;
+  /** Largest encoded audit event; larger ones become continuation frames (kafka.publisher.maxEventBytes). */
+  maxEventBytes: number;
   /** Builds the SQL decider of one session (policy input needs the session's identity and connection). */
   decider: (ctx: {
     audit: SessionAudit;
@@ -171,7 +173,7 @@ export class PgListener {
       identity,
     });
     const log = d.log.child({ session: events.sessionId, sub: identity.sub, connection: connection.name });
-    const audit = new SessionAudit(events, d.publisher, d.sessionsTopic);
+    const audit = new SessionAudit(events, d.publisher, d.sessionsTopic, d.maxEventBytes);
     try {
       audit.assertAccepting();
     } catch {

@@ -5,6 +5,7 @@ import { serialize } from 'pg-protocol';
 import { ResponseSchema, SessionClosedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { Logger } from '../../shared/logger.js';
+import { auditRefusedMessage } from '../session-audit.js';
 import type { SessionAudit } from '../session-audit.js';
 import {
   BackendCode,
@@ -118,6 +119,11 @@ export class PgSession {
       );
     }
     this.#pump(); // messages that arrived with the password
+    this.#o.audit.onFailure((err) => {
+      this.#o.log.error({ reason: err.reason }, 'the audit log refused a record of this session: closing it');
+      const tooLarge = /TOO_LARGE/.test(err.reason);
+      this.#fatal(tooLarge ? '54000' : '58000', auditRefusedMessage(err.reason), 'audit refused');
+    });
   }
 
   /** Processes buffered client messages in order; pauses the client while a message awaits Kafka. */

@@ -7,7 +7,7 @@ import type { Identity } from '../../shared/identity/index.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SshListenerConfig } from '../config.js';
-import { SessionAudit } from '../session-audit.js';
+import { auditRefusedMessage, SessionAudit } from '../session-audit.js';
 import { SshAuthenticator } from './auth.js';
 import type { LoginOutcome } from './auth.js';
 import { ChannelAudit } from './channel-audit.js';
@@ -35,6 +35,8 @@ export type SshListenerDeps = {
   verifyToken: (token: string) => Promise<Identity>;
   publisher: EventPublisher;
   sessionsTopic: string;
+  /** Largest encoded audit event; larger ones become continuation frames (kafka.publisher.maxEventBytes). */
+  maxEventBytes: number;
   /** Bytes of audit events waiting for Kafka (channel output pauses above `config.auditBacklogBytes`). */
   auditBacklog: () => number;
   /** Builds the request decider of one session (policy input needs its identity and connection). */
@@ -220,7 +222,7 @@ export class SshListener {
       connection: { name: connection.name, tags: connection.tags },
       identity,
     });
-    const audit = new SessionAudit(events, d.publisher, d.sessionsTopic);
+    const audit = new SessionAudit(events, d.publisher, d.sessionsTopic, d.maxEventBytes);
     try {
       audit.assertAccepting();
     } catch {
@@ -293,6 +295,10 @@ export class SshListener {
     d.metrics.sessionOpened();
     log.info({ client: clientAddr, agent: identity.agent }, 'session opened');
     session.start();
+    audit.onFailure((err) => {
+      log.error({ reason: err.reason }, 'the audit log refused a record of this session: closing it');
+      session.close('audit refused', auditRefusedMessage(err.reason));
+    });
   }
 
   #discard(opened: Opened, reason: string): void {

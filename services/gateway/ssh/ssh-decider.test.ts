@@ -50,6 +50,7 @@ class FakePublisher implements EventPublisher {
       sentEvents: 0,
       sentBatches: 0,
       failedSends: 0,
+      refusedRecords: 0,
       unavailableForMs: 0,
       lastBatchLatencyMs: 0,
     };
@@ -86,6 +87,7 @@ function setup(d: Decision, awaitApproval?: SshApprovalHook) {
     new SessionEvents({ nodeId: 'n1', protocol: 'ssh', connection, identity }),
     publisher,
     'sessions',
+    512 * 1024,
   );
   const decide = createSshDecider({
     policy: () => policy,

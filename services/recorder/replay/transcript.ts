@@ -1,3 +1,4 @@
+import { joinContinuations } from './join-continuations.js';
 import { decodeBackendMessages } from './pg-messages.js';
 import type { PgField, PgMessage, PgNotice } from './pg-messages.js';
 import type { RecordedEvent } from './recorded-event.js';
@@ -69,9 +70,11 @@ class TranscriptWriter {
 
   render(input: readonly RecordedEvent[]): string {
     const seen = new Set<string>();
-    const events = [...input]
-      .sort((a, b) => a.seq - b.seq || a.tsMicros - b.tsMicros)
-      .filter((e) => (seen.has(e.eventId) ? false : (seen.add(e.eventId), true)));
+    const events = joinContinuations(
+      [...input]
+        .sort((a, b) => a.seq - b.seq || a.tsMicros - b.tsMicros)
+        .filter((e) => (seen.has(e.eventId) ? false : (seen.add(e.eventId), true))),
+    );
     if (events.length === 0) return '(no events)\n';
     this.#header(events);
     for (const e of events) this.#event(e);
@@ -153,6 +156,14 @@ class TranscriptWriter {
       case 'response':
         this.#response(e);
         return;
+      case 'audit_failure': {
+        const seqs = strings(field(e.event, 'auditFailure', 'refusedSeqs'));
+        this.#out.push(
+          `${this.#at(e)} AUDIT FAILURE ${safeInline(e.code)}: events ${safeInline(seqs.join(', '))} were refused ` +
+            `by the log and are missing — ${safeInline(e.text)}`,
+        );
+        return;
+      }
       case 'session_closed': {
         this.#endBlock();
         const requests = str(field(e.event, 'sessionClosed', 'requests'));

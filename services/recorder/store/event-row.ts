@@ -85,6 +85,8 @@ const KINDS = {
   response: 'response',
   sessionClosed: 'session_closed',
   approvalReviewed: 'approval_reviewed',
+  continuation: 'continuation',
+  auditFailure: 'audit_failure',
 } as const satisfies Record<NonNullable<Event['body']['case']>, string>;
 
 /**
@@ -118,13 +120,16 @@ export function decisionLabel(allow: boolean, approvalRequired: boolean): 'allow
   return allow ? 'allow' : 'deny';
 }
 
-/** The event as JSON without the response bytes (those are in `payload`). */
+/** The event as JSON without the response or continuation bytes (those are in `payload`). */
 function eventJson(event: Event): string {
-  if (event.body.case !== 'response') return JSON.stringify(toJson(EventSchema, event));
-  const lean: Event = {
-    ...event,
-    body: { case: 'response', value: { ...event.body.value, data: new Uint8Array(0) } },
-  };
+  const body = event.body;
+  const empty = new Uint8Array(0);
+  const lean: Event =
+    body.case === 'response'
+      ? { ...event, body: { case: 'response', value: { ...body.value, data: empty } } }
+      : body.case === 'continuation'
+        ? { ...event, body: { case: 'continuation', value: { ...body.value, data: empty } } }
+        : event;
   return JSON.stringify(toJson(EventSchema, lean));
 }
 
@@ -221,6 +226,18 @@ export function toEventRow(event: Event, at: KafkaPosition, statements: Statemen
       break;
     case 'sessionClosed':
       row.text = body.value.reason;
+      break;
+    case 'continuation':
+      row.request_id = body.value.requestId;
+      row.frame = body.value.fieldName;
+      row.code = String(body.value.headSeq);
+      row.text = `${body.value.part}/${body.value.parts}`;
+      row.payload = body.value.data;
+      row.payload_bytes = body.value.data.length;
+      break;
+    case 'auditFailure':
+      row.code = body.value.error;
+      row.text = body.value.message;
       break;
     case undefined:
       break;

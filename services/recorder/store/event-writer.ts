@@ -67,7 +67,7 @@ function refreshStatement(sessionIds: readonly string[]): Sql {
     uniqExactIf(request_id, kind = 'decision' AND decision = 'deny'),
     uniqExactIf(approval_id, kind = 'approval_requested'),
     sumIf(toUInt64(rows), kind = 'response'),
-    sumIf(toUInt64(payload_bytes), kind = 'response'),
+    sumIf(toUInt64(payload_bytes), kind = 'response' OR (kind = 'continuation' AND frame = 'data')),
     count(),
     max(seq),
     anyIf(text, kind = 'session_closed'),
@@ -75,7 +75,7 @@ function refreshStatement(sessionIds: readonly string[]): Sql {
   FROM
   (
     SELECT session_id, event_id, seq, ts, ts_micros, kind, identity_sub, identity_email, identity_groups, is_agent,
-      connection, protocol, node_id, text, request_id, decision, approval_id, rows, payload_bytes
+      connection, protocol, node_id, text, request_id, decision, approval_id, rows, payload_bytes, frame
     FROM events
     WHERE session_id IN ${inList(sessionIds)}
     LIMIT 1 BY event_id

@@ -2,38 +2,76 @@ import { z } from 'zod';
 import { DEFAULT_PUBLISHER_OPTIONS } from '../log/publisher.js';
 
 const d = DEFAULT_PUBLISHER_OPTIONS;
+/** Room left in a topic's `max.message.bytes` for the record batch's own headers. */
+const BATCH_OVERHEAD = 4096;
 
 /** The Kafka part of every service's configuration, with documented defaults. */
-export const kafkaConfigSchema = z.strictObject({
-  brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1),
-  clientId: z.string().default('gatehouse'),
-  topics: z
-    .strictObject({
-      sessions: z.string().default('gatehouse.sessions'),
-      approvals: z.string().default('gatehouse.approvals'),
-      policies: z.string().default('gatehouse.policies'),
-      partitions: z.number().int().min(1).default(12),
-      replicationFactor: z.number().int().min(1).default(3),
-      minInsyncReplicas: z.number().int().min(1).default(2),
-      retentionHours: z
-        .number()
-        .positive()
-        .default(24 * 7),
-      /** Create missing topics at start. */
-      provision: z.boolean().default(true),
-    })
-    .prefault({}),
-  publisher: z
-    .strictObject({
-      maxBufferedEvents: z.number().int().min(1).default(d.maxBufferedEvents),
-      maxBufferedBytes: z.number().int().min(1024).default(d.maxBufferedBytes),
-      lingerMs: z.number().int().min(0).default(d.lingerMs),
-      maxBatchEvents: z.number().int().min(1).default(d.maxBatchEvents),
-      maxBatchBytes: z.number().int().min(1024).default(d.maxBatchBytes),
-      failClosedAfterMs: z.number().int().min(0).default(d.failClosedAfterMs),
-      durableTimeoutMs: z.number().int().min(1).default(d.durableTimeoutMs),
-    })
-    .prefault({}),
-});
+export const kafkaConfigSchema = z
+  .strictObject({
+    brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1),
+    clientId: z.string().default('gatehouse'),
+    topics: z
+      .strictObject({
+        sessions: z.string().default('gatehouse.sessions'),
+        approvals: z.string().default('gatehouse.approvals'),
+        policies: z.string().default('gatehouse.policies'),
+        partitions: z.number().int().min(1).default(12),
+        replicationFactor: z.number().int().min(1).default(3),
+        minInsyncReplicas: z.number().int().min(1).default(2),
+        retentionHours: z
+          .number()
+          .positive()
+          .default(24 * 7),
+        /**
+         * `max.message.bytes` of the sessions and approvals topics: set when they are created, checked at start on
+         * existing ones (the node refuses to start when a topic allows less). Must exceed `publisher.maxBatchBytes`
+         * by at least 4 KiB (record batch overhead).
+         */
+        maxMessageBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(1024 * 1024),
+        /** Create missing topics at start (and check existing ones). */
+        provision: z.boolean().default(true),
+      })
+      .prefault({}),
+    publisher: z
+      .strictObject({
+        maxBufferedEvents: z.number().int().min(1).default(d.maxBufferedEvents),
+        maxBufferedBytes: z.number().int().min(1024).default(d.maxBufferedBytes),
+        lingerMs: z.number().int().min(0).default(d.lingerMs),
+        maxBatchEvents: z.number().int().min(1).default(d.maxBatchEvents),
+        maxBatchBytes: z.number().int().min(1024).default(d.maxBatchBytes),
+        /**
+         * Largest encoded audit event (one Kafka record), default 512 KiB. Larger events (long SQL texts, big rows,
+         * COPY data) are split into ordered continuation frames; at most `maxBatchBytes`.
+         */
+        maxEventBytes: z
+          .number()
+          .int()
+          .min(16 * 1024)
+          .default(d.maxEventBytes),
+        failClosedAfterMs: z.number().int().min(0).default(d.failClosedAfterMs),
+        durableTimeoutMs: z.number().int().min(1).default(d.durableTimeoutMs),
+      })
+      .prefault({}),
+  })
+  .superRefine((k, ctx) => {
+    if (k.publisher.maxEventBytes > k.publisher.maxBatchBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publisher', 'maxEventBytes'],
+        message: `must not exceed publisher.maxBatchBytes (${k.publisher.maxBatchBytes})`,
+      });
+    }
+    if (k.publisher.maxBatchBytes + BATCH_OVERHEAD > k.topics.maxMessageBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publisher', 'maxBatchBytes'],
+        message: `must be at least ${BATCH_OVERHEAD} bytes below topics.maxMessageBytes (${k.topics.maxMessageBytes})`,
+      });
+    }
+  });
 
 export type KafkaConfig = z.output<typeof kafkaConfigSchema>;

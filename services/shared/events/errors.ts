@@ -5,3 +5,10 @@ export class EventDecodeError extends GatehouseError {
     super('GH_ERR_EVENT_DECODE', message, options);
   }
 }
+
+/** An event cannot be brought under the event size bound (its envelope alone is too large). */
+export class EventTooLargeError extends GatehouseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GH_ERR_EVENT_TOO_LARGE', message, options);
+  }
+}

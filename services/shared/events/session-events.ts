@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { create } from '@bufbuild/protobuf';
-import { ConnectionSchema, EventSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { create, toBinary } from '@bufbuild/protobuf';
+import {
+  ConnectionSchema,
+  ContinuationSchema,
+  EventSchema,
+} from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { toProtoIdentity } from './proto-identity.js';
 import type { IdentityFields } from './proto-identity.js';
@@ -69,5 +73,50 @@ export class SessionEvents {
       policyRevision,
       body,
     });
+  }
+
+  /** The next envelope for a `Continuation` body: like `next`, without identity (the head carries it). */
+  nextContinuation(body: Extract<EventBody, { case: 'continuation' }>): Event {
+    this.#seq += 1n;
+    return create(EventSchema, {
+      eventId: randomUUID(),
+      sessionId: this.sessionId,
+      seq: this.#seq,
+      nodeId: this.nodeId,
+      tsMicros: this.#now(),
+      connection: this.#connection,
+      protocol: this.#protocol,
+      body,
+    });
+  }
+
+  #continuationOverhead: number | undefined;
+  /** Upper bound of the encoded size of a continuation envelope of this session with empty `data`. */
+  get continuationOverhead(): number {
+    this.#continuationOverhead ??=
+      toBinary(
+        EventSchema,
+        create(EventSchema, {
+          eventId: randomUUID(),
+          sessionId: this.sessionId,
+          seq: 2n ** 63n,
+          nodeId: this.nodeId,
+          tsMicros: 2n ** 62n,
+          connection: this.#connection,
+          protocol: this.#protocol,
+          body: {
+            case: 'continuation',
+            value: create(ContinuationSchema, {
+              headSeq: 2n ** 63n,
+              field: 2 ** 29,
+              fieldName: 'x'.repeat(64),
+              part: 2 ** 32 - 1,
+              parts: 2 ** 32 - 1,
+              requestId: 2 ** 32 - 1,
+            }),
+          },
+        }),
+      ).length + 16; // the data field's tag and length
+    return this.#continuationOverhead;
   }
 }

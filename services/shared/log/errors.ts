@@ -39,3 +39,17 @@ export class TopicProvisionError extends GatehouseError {
     super('GH_ERR_TOPIC_PROVISION', message, options);
   }
 }
+
+/**
+ * The broker refused a record for good (a non-retriable per-record error: too large, not authorized, corrupt).
+ * Only the records concerned are affected; the session that produced them fails, others go on.
+ */
+export class PublishRefusedError extends GatehouseError {
+  /** The broker's error type, e.g. `MESSAGE_TOO_LARGE`, `TOPIC_AUTHORIZATION_FAILED`; `EVENT_TOO_LARGE` locally. */
+  readonly reason: string;
+
+  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+    super('GH_ERR_PUBLISH_REFUSED', message, options);
+    this.reason = reason;
+  }
+}

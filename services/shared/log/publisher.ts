@@ -1,16 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Partitioners } from 'kafkajs';
-import type { Admin, Kafka, Message, PartitionMetadata, Producer } from 'kafkajs';
+import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { recordBytes } from './log-record.js';
 import {
   PublishBufferFullError,
   PublisherClosedError,
+  PublishRefusedError,
   PublishTimeoutError,
   PublishUnavailableError,
 } from './errors.js';
+import type { LogRecord } from './log-record.js';
+import { PartitionLookup } from './partition-lookup.js';
+import { isolateRefused, reportRefusals } from './refusals.js';
 
-/** One record for the log. `key` decides the partition, so one session (or approval) stays in order. */
-export type LogRecord = { topic: string; key: string; value: Buffer };
+export type { LogRecord, RecordOwner } from './log-record.js';
+export { recordBytes } from './log-record.js';
 
 /**
  * Where audit events go. The Kafka implementation is below; a later single-process mode can implement the same
@@ -21,8 +25,8 @@ export interface EventPublisher {
   publishBatched(record: LogRecord): void;
   /** Enqueue, flush without lingering, and resolve once every broker in the ISR has the record (acks=all). */
   publishDurable(record: LogRecord): Promise<void>;
-  /** Throws the error a publish would throw now, without enqueuing (lets callers refuse work early). */
-  assertAccepting(): void;
+  /** Throws the error a publish of `bytes` more would throw now, without enqueuing (lets callers refuse early). */
+  assertAccepting(bytes?: number): void;
   stats(): PublisherStats;
   close(timeoutMs?: number): Promise<{ unflushed: number }>;
 }
@@ -33,6 +37,8 @@ export type PublisherStats = {
   sentEvents: number;
   sentBatches: number;
   failedSends: number;
+  /** Records the broker refused for good (their sessions were failed). */
+  refusedRecords: number;
   unavailableForMs: number;
   lastBatchLatencyMs: number;
 };
@@ -46,8 +52,13 @@ export type PublisherOptions = {
   lingerMs: number;
   /** Most events in one produce request. */
   maxBatchEvents: number;
-  /** Most bytes in one produce request; keep under the brokers' `message.max.bytes`. */
+  /** Most bytes in one produce request; kept under the topics' `max.message.bytes` (see kafka config). */
   maxBatchBytes: number;
+  /**
+   * Largest encoded event (one Kafka record). Gateway sessions split larger events into continuation frames; the
+   * publisher refuses any record above it (`PublishRefusedError`, reason EVENT_TOO_LARGE).
+   */
+  maxEventBytes: number;
   /** Refuse new work once Kafka has been unreachable this long while events are waiting. */
   failClosedAfterMs: number;
   /** How long `publishDurable` waits for the acknowledgement. */
@@ -60,12 +71,20 @@ export const DEFAULT_PUBLISHER_OPTIONS: Readonly<PublisherOptions> = Object.free
   lingerMs: 5,
   maxBatchEvents: 5_000,
   maxBatchBytes: 900 * 1024,
+  maxEventBytes: 512 * 1024,
   failClosedAfterMs: 10_000,
   durableTimeoutMs: 10_000,
 });
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
-type Pending = { record: LogRecord; bytes: number; waiter: Waiter | undefined };
+type Pending = {
+  record: LogRecord;
+  bytes: number;
+  waiter: Waiter | undefined;
+  /** Delivered (or refused) by an earlier attempt of its batch: not sent again. */
+  done?: boolean;
+  refused?: PublishRefusedError;
+};
 
 const RECREATE_ON = new Set([
   'OUT_OF_ORDER_SEQUENCE_NUMBER',
@@ -99,12 +118,15 @@ export class KafkaPublisher implements EventPublisher {
   #sentEvents = 0;
   #sentBatches = 0;
   #failedSends = 0;
+  #refusedRecords = 0;
+  readonly #partitionLookup: PartitionLookup;
   #lastBatchLatencyMs = 0;
 
   constructor(kafka: Kafka, log: Logger, opts: Partial<PublisherOptions> = {}) {
     this.#kafka = kafka;
     this.#log = log.child({ component: 'publisher' });
     this.#opts = { ...DEFAULT_PUBLISHER_OPTIONS, ...opts };
+    this.#partitionLookup = new PartitionLookup(kafka);
   }
 
   /** Starts the send loop. Connecting happens in the loop, so a broker outage at start is handled like any other. */
@@ -174,6 +196,7 @@ export class KafkaPublisher implements EventPublisher {
       sentEvents: this.#sentEvents,
       sentBatches: this.#sentBatches,
       failedSends: this.#failedSends,
+      refusedRecords: this.#refusedRecords,
       unavailableForMs: this.#unavailableSince === undefined ? 0 : Date.now() - this.#unavailableSince,
       lastBatchLatencyMs: this.#lastBatchLatencyMs,
     };
@@ -193,13 +216,19 @@ export class KafkaPublisher implements EventPublisher {
         this.#queue[i]?.waiter?.reject(new PublisherClosedError());
     }
     await this.#producer?.disconnect().catch(() => undefined);
-    await this.#admin?.disconnect().catch(() => undefined);
+    await this.#partitionLookup.close();
     this.#connected = false;
     return { unflushed };
   }
 
   #enqueue(record: LogRecord, waiter: Waiter | undefined): void {
-    const bytes = record.value.length + record.key.length + 64;
+    const bytes = recordBytes(record);
+    if (record.value.length > this.#opts.maxEventBytes) {
+      throw new PublishRefusedError(
+        'EVENT_TOO_LARGE',
+        `audit event of ${record.value.length} bytes exceeds maxEventBytes (${this.#opts.maxEventBytes})`,
+      );
+    }
     this.assertAccepting(bytes);
     this.#queue.push({ record, bytes, waiter });
     this.#bytes += bytes;
@@ -286,47 +315,50 @@ export class KafkaPublisher implements EventPublisher {
    * One produce call per partition, all in parallel. (kafkajs retries a multi-partition call only on brokers
    * that have not answered yet: a partition whose leader moved to a broker that already answered would be
    * skipped and its messages silently lost. A single-partition call cannot hit that.)
+   *
+   * A partition's records are one record batch, appended atomically. When the broker refuses a batch for good
+   * (too large, not authorized, corrupt), its records are re-sent in contiguous halves, one after the other, until
+   * the refused records stand alone: they are refused (their owners — sessions — fail), everything else is
+   * delivered, in order. Delivered records are marked, so an outage during this retries only the rest. The
+   * idempotent producer stays valid: kafkajs rolls its sequence number back for a refused batch, and the broker
+   * appended nothing from it.
    */
   async #send(batch: Pending[]): Promise<void> {
     const producer = await this.#ensureProducer();
-    const byPartition = new Map<string, { topic: string; partition: number; messages: Message[] }>();
+    const byPartition = new Map<string, { topic: string; partition: number; items: Pending[] }>();
     for (const p of batch) {
-      const known = this.#partitions.get(p.record.topic);
-      const partition = known
-        ? this.#partitioner({
-            topic: p.record.topic,
-            partitionMetadata: known,
-            message: { key: p.record.key, value: null },
-          })
-        : await this.#partitionFor(p.record.topic, p.record.key);
+      if (p.done) continue;
+      const partition =
+        this.#partitionLookup.known(p.record.topic, p.record.key) ??
+        (await this.#partitionLookup.partition(p.record.topic, p.record.key));
       const id = `${p.record.topic}\0${partition}`;
       let group = byPartition.get(id);
-      if (!group) byPartition.set(id, (group = { topic: p.record.topic, partition, messages: [] }));
-      group.messages.push({ key: p.record.key, value: p.record.value, partition });
+      if (!group) byPartition.set(id, (group = { topic: p.record.topic, partition, items: [] }));
+      group.items.push(p);
     }
+    const produce = async (topic: string, partition: number, items: readonly Pending[]): Promise<void> => {
+      const messages: Message[] = items.map((p) => ({ key: p.record.key, value: p.record.value, partition }));
+      await producer.send({ topic, messages, acks: -1 });
+      for (const p of items) p.done = true;
+    };
     const started = performance.now();
-    await Promise.all(
-      [...byPartition.values()].map(({ topic, messages }) => producer.send({ topic, messages, acks: -1 })),
-    );
+    const groups = [...byPartition.values()];
+    const outcomes = await Promise.allSettled(groups.map((g) => produce(g.topic, g.partition, g.items)));
     this.#lastBatchLatencyMs = performance.now() - started;
-  }
-
-  readonly #partitions = new Map<string, PartitionMetadata[]>();
-  readonly #partitioner = Partitioners.DefaultPartitioner();
-  #admin: Admin | undefined;
-
-  /** The partition Kafka's default (murmur2) partitioner gives this key: the same one Java clients pick. */
-  async #partitionFor(topic: string, key: string): Promise<number> {
-    let partitionMetadata = this.#partitions.get(topic);
-    if (!partitionMetadata) {
-      this.#admin ??= this.#kafka.admin();
-      await this.#admin.connect();
-      const meta = await this.#admin.fetchTopicMetadata({ topics: [topic] });
-      partitionMetadata = meta.topics[0]?.partitions ?? [];
-      if (partitionMetadata.length === 0) throw new Error(`topic ${topic} has no partitions`);
-      this.#partitions.set(topic, partitionMetadata);
+    let outage: Error | undefined;
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') continue;
+      const g = groups[i]!;
+      try {
+        const refused = await isolateRefused(g.items, outcome.reason, (items) =>
+          produce(g.topic, g.partition, items),
+        );
+        this.#refusedRecords += reportRefusals(refused, this.#log);
+      } catch (err) {
+        outage ??= err instanceof Error ? err : new Error(String(err));
+      }
     }
-    return this.#partitioner({ topic, partitionMetadata, message: { key, value: null } });
+    if (outage !== undefined) throw outage;
   }
 
   #settle(count: number): void {
@@ -339,7 +371,8 @@ export class KafkaPublisher implements EventPublisher {
       this.#bytes -= p.bytes;
       if (p.waiter) {
         this.#urgent--;
-        p.waiter.resolve();
+        if (p.refused) p.waiter.reject(p.refused);
+        else p.waiter.resolve();
       }
       this.#head++;
     }

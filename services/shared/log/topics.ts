@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigResourceTypes } from 'kafkajs';
 import type { Admin, Kafka } from 'kafkajs';
 import { TopicProvisionError } from './errors.js';
 
@@ -10,11 +11,17 @@ export type TopicSpec = {
   /** Log compaction instead of deletion (e.g. for policy bundle revisions). */
   compact?: boolean;
   minInsyncReplicas?: number;
+  /**
+   * `max.message.bytes`: set on creation; an existing topic that allows less is an error (start-up refuses with
+   * the command to fix it; Kafka's AlterConfigs would reset the topic's other settings, so it is not changed here).
+   */
+  maxMessageBytes?: number;
 };
 
 /**
  * Creates the topics that are missing (idempotent). Existing topics are left alone; a topic with fewer partitions
- * than asked for is reported, never silently repartitioned (that would break per-session ordering).
+ * than asked for, or a smaller `max.message.bytes`, is reported, never silently changed (repartitioning would break
+ * per-session ordering).
  */
 export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): Promise<void> {
   const admin = kafka.admin();
@@ -35,6 +42,9 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
             ...(s.minInsyncReplicas === undefined
               ? []
               : [{ name: 'min.insync.replicas', value: String(s.minInsyncReplicas) }]),
+            ...(s.maxMessageBytes === undefined
+              ? []
+              : [{ name: 'max.message.bytes', value: String(s.maxMessageBytes) }]),
           ],
         })),
       });
@@ -56,6 +66,7 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[]): P
           );
         }
       }
+      await checkMaxMessageBytes(admin, present);
     }
   } catch (cause) {
     if (cause instanceof TopicProvisionError) throw cause;
@@ -91,4 +102,29 @@ async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs
   throw new TopicProvisionError(`topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms`, {
     cause: last,
   });
+}
+
+/** Refuses existing topics whose `max.message.bytes` is below what the spec needs. */
+async function checkMaxMessageBytes(admin: Admin, specs: readonly TopicSpec[]): Promise<void> {
+  const wanted = specs.filter((s) => s.maxMessageBytes !== undefined);
+  if (wanted.length === 0) return;
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: wanted.map((s) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: s.name,
+      configNames: ['max.message.bytes'],
+    })),
+  });
+  for (const r of described.resources) {
+    const spec = wanted.find((s) => s.name === r.resourceName);
+    const entry = r.configEntries.find((e) => e.configName === 'max.message.bytes');
+    const actual = Number(entry?.configValue ?? NaN);
+    if (!spec?.maxMessageBytes || !(actual < spec.maxMessageBytes)) continue;
+    throw new TopicProvisionError(
+      `topic ${r.resourceName} allows records of ${actual} bytes (max.message.bytes), the configuration needs ` +
+        `${spec.maxMessageBytes} (kafka.topics.maxMessageBytes): raise it with kafka-configs.sh --alter ` +
+        `--entity-type topics --entity-name ${r.resourceName} --add-config max.message.bytes=${spec.maxMessageBytes}`,
+    );
+  }
 }

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/events.proto.
  */
 export const file_gatehouse_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvZXZlbnRzLnByb3RvEgxnYXRlaG91c2UudjEiaAoISWRlbnRpdHkSCwoDc3ViGAEgASgJEg0KBWVtYWlsGAIgASgJEg4KBmdyb3VwcxgDIAMoCRINCgVhZ2VudBgEIAEoCBIOCgZpc3N1ZXIYBSABKAkSEQoJY2xpZW50X2lkGAYgASgJIosBCgpDb25uZWN0aW9uEgwKBG5hbWUYASABKAkSEAoIcHJvdG9jb2wYAiABKAkSMAoEdGFncxgDIAMoCzIiLmdhdGVob3VzZS52MS5Db25uZWN0aW9uLlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKQBQoFRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRILCgNzZXEYAyABKAQSDwoHbm9kZV9pZBgEIAEoCRIRCgl0c19taWNyb3MYBSABKAMSKAoIaWRlbnRpdHkYBiABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSLAoKY29ubmVjdGlvbhgHIAEoCzIYLmdhdGVob3VzZS52MS5Db25uZWN0aW9uEhAKCHByb3RvY29sGAggASgJEhcKD3BvbGljeV9yZXZpc2lvbhgJIAEoCRI1Cg5zZXNzaW9uX29wZW5lZBgUIAEoCzIbLmdhdGVob3VzZS52MS5TZXNzaW9uT3BlbmVkSAASKAoHcmVxdWVzdBgVIAEoCzIVLmdhdGVob3VzZS52MS5SZXF1ZXN0SAASKgoIZGVjaXNpb24YFiABKAsyFi5nYXRlaG91c2UudjEuRGVjaXNpb25IABI9ChJhcHByb3ZhbF9yZXF1ZXN0ZWQYFyABKAsyHy5nYXRlaG91c2UudjEuQXBwcm92YWxSZXF1ZXN0ZWRIABI5ChBhcHByb3ZhbF9kZWNpZGVkGBggASgLMh0uZ2F0ZWhvdXNlLnYxLkFwcHJvdmFsRGVjaWRlZEgAEioKCHJlc3BvbnNlGBkgASgLMhYuZ2F0ZWhvdXNlLnYxLlJlc3BvbnNlSAASNQoOc2Vzc2lvbl9jbG9zZWQYGiABKAsyGy5nYXRlaG91c2UudjEuU2Vzc2lvbkNsb3NlZEgAEjsKEWFwcHJvdmFsX3Jldmlld2VkGBsgASgLMh4uZ2F0ZWhvdXNlLnYxLkFwcHJvdmFsUmV2aWV3ZWRIAEIGCgRib2R5IpgBCg1TZXNzaW9uT3BlbmVkEhMKC2NsaWVudF9hZGRyGAEgASgJEj8KCmF0dHJpYnV0ZXMYAiADKAsyKy5nYXRlaG91c2UudjEuU2Vzc2lvbk9wZW5lZC5BdHRyaWJ1dGVzRW50cnkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTgoHUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgNEgwKBGtpbmQYAiABKAkSDAoEdGV4dBgDIAEoCRITCgtwYXJzZWRfanNvbhgEIAEoCSKmAgoIRGVjaXNpb24SEgoKcmVxdWVzdF9pZBgBIAEoDRINCgVhbGxvdxgCIAEoCBIPCgdyZWFzb25zGAMgAygJEhkKEWFwcHJvdmFsX3JlcXVpcmVkGAQgASgIEhcKD2FwcHJvdmFsX2dyb3VwcxgFIAMoCRIYChBhcHByb3ZhbHNfbmVlZGVkGAYgASgNEhQKDG1hc2tfY29sdW1ucxgHIAMoCRIWCg5tYXNrX2RldGVjdG9ycxgIIAMoCRINCgVhdWRpdBgJIAEoCRITCgtldmFsX21pY3JvcxgKIAEoDRIUCgxwb2xpY3lfZXJyb3IYCyABKAgSFQoNZGVjaXNpb25fanNvbhgMIAEoCRIZChFncmFudF9hcHByb3ZhbF9pZBgNIAEoCSKMAwoRQXBwcm92YWxSZXF1ZXN0ZWQSEwoLYXBwcm92YWxfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoDRIUCgxyZXF1ZXN0X3RleHQYAyABKAkSFAoMcmVxdWVzdF9oYXNoGAQgASgJEg8KB3JlYXNvbnMYBSADKAkSDgoGZ3JvdXBzGAYgAygJEhgKEGFwcHJvdmFsc19uZWVkZWQYByABKA0SFgoOZXhwaXJlc19taWNyb3MYCCABKAMSFQoNcmV1c2Vfc2Vjb25kcxgJIAEoDRITCgthcHByb3ZlX3VybBgKIAEoCRISCgpzZXNzaW9uX2lkGAsgASgJEg8KB25vZGVfaWQYDCABKAkSKQoJcmVxdWVzdGVyGA0gASgLMhYuZ2F0ZWhvdXNlLnYxLklkZW50aXR5EiwKCmNvbm5lY3Rpb24YDiABKAsyGC5nYXRlaG91c2UudjEuQ29ubmVjdGlvbhIQCghwcm90b2NvbBgPIAEoCRITCgt0dGxfc2Vjb25kcxgQIAEoDSKbAgoPQXBwcm92YWxEZWNpZGVkEhMKC2FwcHJvdmFsX2lkGAEgASgJEg8KB291dGNvbWUYAiABKAkSKAoIcmV2aWV3ZXIYAyABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSDgoGcmVhc29uGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKA0SKQoJYXBwcm92ZXJzGAYgAygLMhYuZ2F0ZWhvdXNlLnYxLklkZW50aXR5EhcKD2FwcHJvdmVyX2dyb3VwcxgHIAMoCRIUCgxyZXF1ZXN0X2hhc2gYCCABKAkSFQoNcmV1c2Vfc2Vjb25kcxgJIAEoDRISCgpzZXNzaW9uX2lkGAogASgJEg8KB25vZGVfaWQYCyABKAkimAEKEEFwcHJvdmFsUmV2aWV3ZWQSEwoLYXBwcm92YWxfaWQYASABKAkSDwoHdmVyZGljdBgCIAEoCRIoCghyZXZpZXdlchgDIAEoCzIWLmdhdGVob3VzZS52MS5JZGVudGl0eRIOCgZyZWFzb24YBCABKAkSEwoLaW5zdGFuY2VfaWQYBSABKAkSDwoHY2hhbm5lbBgGIAEoCSJlCghSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgNEg0KBWZyYW1lGAIgASgJEgwKBGRhdGEYAyABKAwSDAoEcm93cxgEIAEoDRIMCgR0ZXh0GAUgASgJEgwKBGNvZGUYBiABKAkiSgoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQSFwoPZHVyYXRpb25fbWljcm9zGAMgASgEYgZwcm90bzM");
+  fileDesc("ChlnYXRlaG91c2UvdjEvZXZlbnRzLnByb3RvEgxnYXRlaG91c2UudjEiaAoISWRlbnRpdHkSCwoDc3ViGAEgASgJEg0KBWVtYWlsGAIgASgJEg4KBmdyb3VwcxgDIAMoCRINCgVhZ2VudBgEIAEoCBIOCgZpc3N1ZXIYBSABKAkSEQoJY2xpZW50X2lkGAYgASgJIosBCgpDb25uZWN0aW9uEgwKBG5hbWUYASABKAkSEAoIcHJvdG9jb2wYAiABKAkSMAoEdGFncxgDIAMoCzIiLmdhdGVob3VzZS52MS5Db25uZWN0aW9uLlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKMBgoFRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRILCgNzZXEYAyABKAQSDwoHbm9kZV9pZBgEIAEoCRIRCgl0c19taWNyb3MYBSABKAMSKAoIaWRlbnRpdHkYBiABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSLAoKY29ubmVjdGlvbhgHIAEoCzIYLmdhdGVob3VzZS52MS5Db25uZWN0aW9uEhAKCHByb3RvY29sGAggASgJEhcKD3BvbGljeV9yZXZpc2lvbhgJIAEoCRIRCgljb250aW51ZWQYCiABKA0SNQoOc2Vzc2lvbl9vcGVuZWQYFCABKAsyGy5nYXRlaG91c2UudjEuU2Vzc2lvbk9wZW5lZEgAEigKB3JlcXVlc3QYFSABKAsyFS5nYXRlaG91c2UudjEuUmVxdWVzdEgAEioKCGRlY2lzaW9uGBYgASgLMhYuZ2F0ZWhvdXNlLnYxLkRlY2lzaW9uSAASPQoSYXBwcm92YWxfcmVxdWVzdGVkGBcgASgLMh8uZ2F0ZWhvdXNlLnYxLkFwcHJvdmFsUmVxdWVzdGVkSAASOQoQYXBwcm92YWxfZGVjaWRlZBgYIAEoCzIdLmdhdGVob3VzZS52MS5BcHByb3ZhbERlY2lkZWRIABIqCghyZXNwb25zZRgZIAEoCzIWLmdhdGVob3VzZS52MS5SZXNwb25zZUgAEjUKDnNlc3Npb25fY2xvc2VkGBogASgLMhsuZ2F0ZWhvdXNlLnYxLlNlc3Npb25DbG9zZWRIABI7ChFhcHByb3ZhbF9yZXZpZXdlZBgbIAEoCzIeLmdhdGVob3VzZS52MS5BcHByb3ZhbFJldmlld2VkSAASMgoMY29udGludWF0aW9uGB0gASgLMhouZ2F0ZWhvdXNlLnYxLkNvbnRpbnVhdGlvbkgAEjMKDWF1ZGl0X2ZhaWx1cmUYHiABKAsyGi5nYXRlaG91c2UudjEuQXVkaXRGYWlsdXJlSABCBgoEYm9keSKYAQoNU2Vzc2lvbk9wZW5lZBITCgtjbGllbnRfYWRkchgBIAEoCRI/CgphdHRyaWJ1dGVzGAIgAygLMisuZ2F0ZWhvdXNlLnYxLlNlc3Npb25PcGVuZWQuQXR0cmlidXRlc0VudHJ5GjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIk4KB1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoDRIMCgRraW5kGAIgASgJEgwKBHRleHQYAyABKAkSEwoLcGFyc2VkX2pzb24YBCABKAkipgIKCERlY2lzaW9uEhIKCnJlcXVlc3RfaWQYASABKA0SDQoFYWxsb3cYAiABKAgSDwoHcmVhc29ucxgDIAMoCRIZChFhcHByb3ZhbF9yZXF1aXJlZBgEIAEoCBIXCg9hcHByb3ZhbF9ncm91cHMYBSADKAkSGAoQYXBwcm92YWxzX25lZWRlZBgGIAEoDRIUCgxtYXNrX2NvbHVtbnMYByADKAkSFgoObWFza19kZXRlY3RvcnMYCCADKAkSDQoFYXVkaXQYCSABKAkSEwoLZXZhbF9taWNyb3MYCiABKA0SFAoMcG9saWN5X2Vycm9yGAsgASgIEhUKDWRlY2lzaW9uX2pzb24YDCABKAkSGQoRZ3JhbnRfYXBwcm92YWxfaWQYDSABKAkijAMKEUFwcHJvdmFsUmVxdWVzdGVkEhMKC2FwcHJvdmFsX2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKA0SFAoMcmVxdWVzdF90ZXh0GAMgASgJEhQKDHJlcXVlc3RfaGFzaBgEIAEoCRIPCgdyZWFzb25zGAUgAygJEg4KBmdyb3VwcxgGIAMoCRIYChBhcHByb3ZhbHNfbmVlZGVkGAcgASgNEhYKDmV4cGlyZXNfbWljcm9zGAggASgDEhUKDXJldXNlX3NlY29uZHMYCSABKA0SEwoLYXBwcm92ZV91cmwYCiABKAkSEgoKc2Vzc2lvbl9pZBgLIAEoCRIPCgdub2RlX2lkGAwgASgJEikKCXJlcXVlc3RlchgNIAEoCzIWLmdhdGVob3VzZS52MS5JZGVudGl0eRIsCgpjb25uZWN0aW9uGA4gASgLMhguZ2F0ZWhvdXNlLnYxLkNvbm5lY3Rpb24SEAoIcHJvdG9jb2wYDyABKAkSEwoLdHRsX3NlY29uZHMYECABKA0imwIKD0FwcHJvdmFsRGVjaWRlZBITCgthcHByb3ZhbF9pZBgBIAEoCRIPCgdvdXRjb21lGAIgASgJEigKCHJldmlld2VyGAMgASgLMhYuZ2F0ZWhvdXNlLnYxLklkZW50aXR5Eg4KBnJlYXNvbhgEIAEoCRISCgpyZXF1ZXN0X2lkGAUgASgNEikKCWFwcHJvdmVycxgGIAMoCzIWLmdhdGVob3VzZS52MS5JZGVudGl0eRIXCg9hcHByb3Zlcl9ncm91cHMYByADKAkSFAoMcmVxdWVzdF9oYXNoGAggASgJEhUKDXJldXNlX3NlY29uZHMYCSABKA0SEgoKc2Vzc2lvbl9pZBgKIAEoCRIPCgdub2RlX2lkGAsgASgJIpgBChBBcHByb3ZhbFJldmlld2VkEhMKC2FwcHJvdmFsX2lkGAEgASgJEg8KB3ZlcmRpY3QYAiABKAkSKAoIcmV2aWV3ZXIYAyABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSDgoGcmVhc29uGAQgASgJEhMKC2luc3RhbmNlX2lkGAUgASgJEg8KB2NoYW5uZWwYBiABKAkiZQoIUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoDRINCgVmcmFtZRgCIAEoCRIMCgRkYXRhGAMgASgMEgwKBHJvd3MYBCABKA0SDAoEdGV4dBgFIAEoCRIMCgRjb2RlGAYgASgJIkoKDVNlc3Npb25DbG9zZWQSDgoGcmVhc29uGAEgASgJEhAKCHJlcXVlc3RzGAIgASgEEhcKD2R1cmF0aW9uX21pY3JvcxgDIAEoBCKCAQoMQ29udGludWF0aW9uEhAKCGhlYWRfc2VxGAEgASgEEg0KBWZpZWxkGAIgASgNEhIKCmZpZWxkX25hbWUYAyABKAkSDAoEZGF0YRgEIAEoDBIMCgRwYXJ0GAUgASgNEg0KBXBhcnRzGAYgASgNEhIKCnJlcXVlc3RfaWQYByABKA0iWwoMQXVkaXRGYWlsdXJlEg0KBWVycm9yGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSFAoMcmVmdXNlZF9zZXFzGAMgAygEEhUKDXJlZnVzZWRfYnl0ZXMYBCABKARiBnByb3RvMw");
 
 /**
  * Who made the request, as established from the verified OIDC token.
@@ -151,6 +151,14 @@ export type Event = Message<"gatehouse.v1.Event"> & {
   policyRevision: string;
 
   /**
+   * Number of `Continuation` events that immediately follow this one (seq+1 … seq+continued) and carry the rest
+   * of its large string/bytes body fields; 0 when the event fits in one record. See `Continuation`.
+   *
+   * @generated from field: uint32 continued = 10;
+   */
+  continued: number;
+
+  /**
    * @generated from oneof gatehouse.v1.Event.body
    */
   body: {
@@ -201,6 +209,18 @@ export type Event = Message<"gatehouse.v1.Event"> & {
      */
     value: ApprovalReviewed;
     case: "approvalReviewed";
+  } | {
+    /**
+     * @generated from field: gatehouse.v1.Continuation continuation = 29;
+     */
+    value: Continuation;
+    case: "continuation";
+  } | {
+    /**
+     * @generated from field: gatehouse.v1.AuditFailure audit_failure = 30;
+     */
+    value: AuditFailure;
+    case: "auditFailure";
   } | { case: undefined; value?: undefined };
 };
 
@@ -681,4 +701,119 @@ export type SessionClosed = Message<"gatehouse.v1.SessionClosed"> & {
  */
 export const SessionClosedSchema: GenMessage<SessionClosed> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_events, 10);
+
+/**
+ * Bounded events: no encoded event is larger than the publisher's `maxEventBytes` (well under the topic's
+ * `max.message.bytes`). An event that would be larger (a long SQL text or its parsed JSON, a multi-MiB row, a big
+ * COPY chunk) is published as a head plus continuation frames, all on the session's stream with consecutive seqs:
+ *
+ *   head (seq s, continued = n): the event with its large string/bytes body fields cut to a prefix (strings on a
+ *                                 UTF-8 character boundary); every other field complete.
+ *   seq s+1 … s+n:               `Continuation` events, in order, each holding the next slice of one such field
+ *                                 (fields in field-number order, each field's slices in order).
+ *
+ * The original event is: head, then for each field, head value + the concatenated `data` of its continuations
+ * (as UTF-8 for string fields). Continuation envelopes carry no identity (it is on the head).
+ *
+ * @generated from message gatehouse.v1.Continuation
+ */
+export type Continuation = Message<"gatehouse.v1.Continuation"> & {
+  /**
+   * seq of the head event.
+   *
+   * @generated from field: uint64 head_seq = 1;
+   */
+  headSeq: bigint;
+
+  /**
+   * Field number, in the head's body message, of the field this slice extends (e.g. Response.data = 3).
+   *
+   * @generated from field: uint32 field = 2;
+   */
+  field: number;
+
+  /**
+   * That field's proto name ("data", "text", "parsed_json"), for readers.
+   *
+   * @generated from field: string field_name = 3;
+   */
+  fieldName: string;
+
+  /**
+   * The next bytes of the field's value (UTF-8 bytes for a string field; a slice may end inside a character).
+   *
+   * @generated from field: bytes data = 4;
+   */
+  data: Uint8Array;
+
+  /**
+   * 1-based position among the head's continuations, and their count (= the head's `continued`).
+   *
+   * @generated from field: uint32 part = 5;
+   */
+  part: number;
+
+  /**
+   * @generated from field: uint32 parts = 6;
+   */
+  parts: number;
+
+  /**
+   * The head body's request_id, when it has one (so queries by request find the slices).
+   *
+   * @generated from field: uint32 request_id = 7;
+   */
+  requestId: number;
+};
+
+/**
+ * Describes the message gatehouse.v1.Continuation.
+ * Use `create(ContinuationSchema)` to create a new message.
+ */
+export const ContinuationSchema: GenMessage<Continuation> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_events, 11);
+
+/**
+ * The broker refused one or more records of this session (a non-retriable per-record error: too large, not
+ * authorized, corrupt). The session was closed with an error to its client. Published on the session's stream
+ * when possible (else only logged on the node, with the metric gatehouse_audit_records_refused_total).
+ *
+ * @generated from message gatehouse.v1.AuditFailure
+ */
+export type AuditFailure = Message<"gatehouse.v1.AuditFailure"> & {
+  /**
+   * The broker's error ("MESSAGE_TOO_LARGE", "TOPIC_AUTHORIZATION_FAILED", "CORRUPT_MESSAGE", …).
+   *
+   * @generated from field: string error = 1;
+   */
+  error: string;
+
+  /**
+   * Readable description.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * seq numbers of the refused events (those records are not in the log).
+   *
+   * @generated from field: repeated uint64 refused_seqs = 3;
+   */
+  refusedSeqs: bigint[];
+
+  /**
+   * Encoded bytes of the refused records.
+   *
+   * @generated from field: uint64 refused_bytes = 4;
+   */
+  refusedBytes: bigint;
+};
+
+/**
+ * Describes the message gatehouse.v1.AuditFailure.
+ * Use `create(AuditFailureSchema)` to create a new message.
+ */
+export const AuditFailureSchema: GenMessage<AuditFailure> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_events, 12);
 
