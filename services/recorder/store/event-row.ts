@@ -87,6 +87,7 @@ const KINDS = {
   approvalReviewed: 'approval_reviewed',
   continuation: 'continuation',
   auditFailure: 'audit_failure',
+  security: 'security',
 } as const satisfies Record<NonNullable<Event['body']['case']>, string>;
 
 /**
@@ -238,6 +239,12 @@ export function toEventRow(event: Event, at: KafkaPosition, statements: Statemen
     case 'auditFailure':
       row.code = body.value.error;
       row.text = body.value.message;
+      break;
+    case 'security':
+      row.request_id = body.value.requestId;
+      row.approval_id = body.value.approvalId;
+      row.code = body.value.code;
+      row.text = body.value.reason;
       break;
     case undefined:
       break;

@@ -1,7 +1,7 @@
 // The reviewer API of the approval service (gRPC). The same data as the HTTP API (services/approval/README.md).
 // Every call carries the reviewer's OIDC access token in the `authorization` metadata: "Bearer <token>".
 // Errors: UNAUTHENTICATED (bad token), PERMISSION_DENIED (not an approver, self-approval), NOT_FOUND,
-// FAILED_PRECONDITION (already decided or expired), INVALID_ARGUMENT (e.g. a rejection without a reason),
+// FAILED_PRECONDITION (already decided, expired or abandoned), INVALID_ARGUMENT (e.g. a rejection without a reason),
 // UNAVAILABLE (the approval log cannot be reached or the service is still rebuilding its state).
 // Compatibility rule: only add fields with new numbers; never renumber or reuse.
 
@@ -54,7 +54,7 @@ export type ApprovalHistoryEntry = Message<"gatehouse.v1.ApprovalHistoryEntry"> 
   verdict: string;
 
   /**
-   * "approved", "rejected", "expired" (decided).
+   * "approved", "rejected", "expired", "abandoned" (decided).
    *
    * @generated from field: string outcome = 5;
    */
@@ -95,7 +95,7 @@ export type Approval = Message<"gatehouse.v1.Approval"> & {
   id: string;
 
   /**
-   * "pending", "approved", "rejected", "expired".
+   * "pending", "approved", "rejected", "expired", "abandoned" (the requester's session or gateway node went away).
    *
    * @generated from field: string state = 2;
    */
@@ -232,7 +232,7 @@ export const ApprovalSchema: GenMessage<Approval> = /*@__PURE__*/
  */
 export type ListRequest = Message<"gatehouse.v1.ListRequest"> & {
   /**
-   * "pending" (default when empty), "approved", "rejected", "expired" or "all".
+   * "pending" (default when empty), "approved", "rejected", "expired", "abandoned" or "all".
    *
    * @generated from field: string state = 1;
    */

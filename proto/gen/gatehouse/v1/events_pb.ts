@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/events.proto.
  */
 export const file_gatehouse_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvZXZlbnRzLnByb3RvEgxnYXRlaG91c2UudjEiaAoISWRlbnRpdHkSCwoDc3ViGAEgASgJEg0KBWVtYWlsGAIgASgJEg4KBmdyb3VwcxgDIAMoCRINCgVhZ2VudBgEIAEoCBIOCgZpc3N1ZXIYBSABKAkSEQoJY2xpZW50X2lkGAYgASgJIosBCgpDb25uZWN0aW9uEgwKBG5hbWUYASABKAkSEAoIcHJvdG9jb2wYAiABKAkSMAoEdGFncxgDIAMoCzIiLmdhdGVob3VzZS52MS5Db25uZWN0aW9uLlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKMBgoFRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRILCgNzZXEYAyABKAQSDwoHbm9kZV9pZBgEIAEoCRIRCgl0c19taWNyb3MYBSABKAMSKAoIaWRlbnRpdHkYBiABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSLAoKY29ubmVjdGlvbhgHIAEoCzIYLmdhdGVob3VzZS52MS5Db25uZWN0aW9uEhAKCHByb3RvY29sGAggASgJEhcKD3BvbGljeV9yZXZpc2lvbhgJIAEoCRIRCgljb250aW51ZWQYCiABKA0SNQoOc2Vzc2lvbl9vcGVuZWQYFCABKAsyGy5nYXRlaG91c2UudjEuU2Vzc2lvbk9wZW5lZEgAEigKB3JlcXVlc3QYFSABKAsyFS5nYXRlaG91c2UudjEuUmVxdWVzdEgAEioKCGRlY2lzaW9uGBYgASgLMhYuZ2F0ZWhvdXNlLnYxLkRlY2lzaW9uSAASPQoSYXBwcm92YWxfcmVxdWVzdGVkGBcgASgLMh8uZ2F0ZWhvdXNlLnYxLkFwcHJvdmFsUmVxdWVzdGVkSAASOQoQYXBwcm92YWxfZGVjaWRlZBgYIAEoCzIdLmdhdGVob3VzZS52MS5BcHByb3ZhbERlY2lkZWRIABIqCghyZXNwb25zZRgZIAEoCzIWLmdhdGVob3VzZS52MS5SZXNwb25zZUgAEjUKDnNlc3Npb25fY2xvc2VkGBogASgLMhsuZ2F0ZWhvdXNlLnYxLlNlc3Npb25DbG9zZWRIABI7ChFhcHByb3ZhbF9yZXZpZXdlZBgbIAEoCzIeLmdhdGVob3VzZS52MS5BcHByb3ZhbFJldmlld2VkSAASMgoMY29udGludWF0aW9uGB0gASgLMhouZ2F0ZWhvdXNlLnYxLkNvbnRpbnVhdGlvbkgAEjMKDWF1ZGl0X2ZhaWx1cmUYHiABKAsyGi5nYXRlaG91c2UudjEuQXVkaXRGYWlsdXJlSABCBgoEYm9keSKYAQoNU2Vzc2lvbk9wZW5lZBITCgtjbGllbnRfYWRkchgBIAEoCRI/CgphdHRyaWJ1dGVzGAIgAygLMisuZ2F0ZWhvdXNlLnYxLlNlc3Npb25PcGVuZWQuQXR0cmlidXRlc0VudHJ5GjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIk4KB1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoDRIMCgRraW5kGAIgASgJEgwKBHRleHQYAyABKAkSEwoLcGFyc2VkX2pzb24YBCABKAkipgIKCERlY2lzaW9uEhIKCnJlcXVlc3RfaWQYASABKA0SDQoFYWxsb3cYAiABKAgSDwoHcmVhc29ucxgDIAMoCRIZChFhcHByb3ZhbF9yZXF1aXJlZBgEIAEoCBIXCg9hcHByb3ZhbF9ncm91cHMYBSADKAkSGAoQYXBwcm92YWxzX25lZWRlZBgGIAEoDRIUCgxtYXNrX2NvbHVtbnMYByADKAkSFgoObWFza19kZXRlY3RvcnMYCCADKAkSDQoFYXVkaXQYCSABKAkSEwoLZXZhbF9taWNyb3MYCiABKA0SFAoMcG9saWN5X2Vycm9yGAsgASgIEhUKDWRlY2lzaW9uX2pzb24YDCABKAkSGQoRZ3JhbnRfYXBwcm92YWxfaWQYDSABKAkijAMKEUFwcHJvdmFsUmVxdWVzdGVkEhMKC2FwcHJvdmFsX2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKA0SFAoMcmVxdWVzdF90ZXh0GAMgASgJEhQKDHJlcXVlc3RfaGFzaBgEIAEoCRIPCgdyZWFzb25zGAUgAygJEg4KBmdyb3VwcxgGIAMoCRIYChBhcHByb3ZhbHNfbmVlZGVkGAcgASgNEhYKDmV4cGlyZXNfbWljcm9zGAggASgDEhUKDXJldXNlX3NlY29uZHMYCSABKA0SEwoLYXBwcm92ZV91cmwYCiABKAkSEgoKc2Vzc2lvbl9pZBgLIAEoCRIPCgdub2RlX2lkGAwgASgJEikKCXJlcXVlc3RlchgNIAEoCzIWLmdhdGVob3VzZS52MS5JZGVudGl0eRIsCgpjb25uZWN0aW9uGA4gASgLMhguZ2F0ZWhvdXNlLnYxLkNvbm5lY3Rpb24SEAoIcHJvdG9jb2wYDyABKAkSEwoLdHRsX3NlY29uZHMYECABKA0imwIKD0FwcHJvdmFsRGVjaWRlZBITCgthcHByb3ZhbF9pZBgBIAEoCRIPCgdvdXRjb21lGAIgASgJEigKCHJldmlld2VyGAMgASgLMhYuZ2F0ZWhvdXNlLnYxLklkZW50aXR5Eg4KBnJlYXNvbhgEIAEoCRISCgpyZXF1ZXN0X2lkGAUgASgNEikKCWFwcHJvdmVycxgGIAMoCzIWLmdhdGVob3VzZS52MS5JZGVudGl0eRIXCg9hcHByb3Zlcl9ncm91cHMYByADKAkSFAoMcmVxdWVzdF9oYXNoGAggASgJEhUKDXJldXNlX3NlY29uZHMYCSABKA0SEgoKc2Vzc2lvbl9pZBgKIAEoCRIPCgdub2RlX2lkGAsgASgJIpgBChBBcHByb3ZhbFJldmlld2VkEhMKC2FwcHJvdmFsX2lkGAEgASgJEg8KB3ZlcmRpY3QYAiABKAkSKAoIcmV2aWV3ZXIYAyABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSDgoGcmVhc29uGAQgASgJEhMKC2luc3RhbmNlX2lkGAUgASgJEg8KB2NoYW5uZWwYBiABKAkiZQoIUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoDRINCgVmcmFtZRgCIAEoCRIMCgRkYXRhGAMgASgMEgwKBHJvd3MYBCABKA0SDAoEdGV4dBgFIAEoCRIMCgRjb2RlGAYgASgJIkoKDVNlc3Npb25DbG9zZWQSDgoGcmVhc29uGAEgASgJEhAKCHJlcXVlc3RzGAIgASgEEhcKD2R1cmF0aW9uX21pY3JvcxgDIAEoBCKCAQoMQ29udGludWF0aW9uEhAKCGhlYWRfc2VxGAEgASgEEg0KBWZpZWxkGAIgASgNEhIKCmZpZWxkX25hbWUYAyABKAkSDAoEZGF0YRgEIAEoDBIMCgRwYXJ0GAUgASgNEg0KBXBhcnRzGAYgASgNEhIKCnJlcXVlc3RfaWQYByABKA0iWwoMQXVkaXRGYWlsdXJlEg0KBWVycm9yGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSFAoMcmVmdXNlZF9zZXFzGAMgAygEEhUKDXJlZnVzZWRfYnl0ZXMYBCABKARiBnByb3RvMw");
+  fileDesc("ChlnYXRlaG91c2UvdjEvZXZlbnRzLnByb3RvEgxnYXRlaG91c2UudjEiaAoISWRlbnRpdHkSCwoDc3ViGAEgASgJEg0KBWVtYWlsGAIgASgJEg4KBmdyb3VwcxgDIAMoCRINCgVhZ2VudBgEIAEoCBIOCgZpc3N1ZXIYBSABKAkSEQoJY2xpZW50X2lkGAYgASgJIosBCgpDb25uZWN0aW9uEgwKBG5hbWUYASABKAkSEAoIcHJvdG9jb2wYAiABKAkSMAoEdGFncxgDIAMoCzIiLmdhdGVob3VzZS52MS5Db25uZWN0aW9uLlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASK9BgoFRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRILCgNzZXEYAyABKAQSDwoHbm9kZV9pZBgEIAEoCRIRCgl0c19taWNyb3MYBSABKAMSKAoIaWRlbnRpdHkYBiABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSLAoKY29ubmVjdGlvbhgHIAEoCzIYLmdhdGVob3VzZS52MS5Db25uZWN0aW9uEhAKCHByb3RvY29sGAggASgJEhcKD3BvbGljeV9yZXZpc2lvbhgJIAEoCRIRCgljb250aW51ZWQYCiABKA0SNQoOc2Vzc2lvbl9vcGVuZWQYFCABKAsyGy5nYXRlaG91c2UudjEuU2Vzc2lvbk9wZW5lZEgAEigKB3JlcXVlc3QYFSABKAsyFS5nYXRlaG91c2UudjEuUmVxdWVzdEgAEioKCGRlY2lzaW9uGBYgASgLMhYuZ2F0ZWhvdXNlLnYxLkRlY2lzaW9uSAASPQoSYXBwcm92YWxfcmVxdWVzdGVkGBcgASgLMh8uZ2F0ZWhvdXNlLnYxLkFwcHJvdmFsUmVxdWVzdGVkSAASOQoQYXBwcm92YWxfZGVjaWRlZBgYIAEoCzIdLmdhdGVob3VzZS52MS5BcHByb3ZhbERlY2lkZWRIABIqCghyZXNwb25zZRgZIAEoCzIWLmdhdGVob3VzZS52MS5SZXNwb25zZUgAEjUKDnNlc3Npb25fY2xvc2VkGBogASgLMhsuZ2F0ZWhvdXNlLnYxLlNlc3Npb25DbG9zZWRIABI7ChFhcHByb3ZhbF9yZXZpZXdlZBgbIAEoCzIeLmdhdGVob3VzZS52MS5BcHByb3ZhbFJldmlld2VkSAASMgoMY29udGludWF0aW9uGB0gASgLMhouZ2F0ZWhvdXNlLnYxLkNvbnRpbnVhdGlvbkgAEjMKDWF1ZGl0X2ZhaWx1cmUYHiABKAsyGi5nYXRlaG91c2UudjEuQXVkaXRGYWlsdXJlSAASLwoIc2VjdXJpdHkYHyABKAsyGy5nYXRlaG91c2UudjEuU2VjdXJpdHlFdmVudEgAQgYKBGJvZHkimAEKDVNlc3Npb25PcGVuZWQSEwoLY2xpZW50X2FkZHIYASABKAkSPwoKYXR0cmlidXRlcxgCIAMoCzIrLmdhdGVob3VzZS52MS5TZXNzaW9uT3BlbmVkLkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCgdSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKA0SDAoEa2luZBgCIAEoCRIMCgR0ZXh0GAMgASgJEhMKC3BhcnNlZF9qc29uGAQgASgJIqYCCghEZWNpc2lvbhISCgpyZXF1ZXN0X2lkGAEgASgNEg0KBWFsbG93GAIgASgIEg8KB3JlYXNvbnMYAyADKAkSGQoRYXBwcm92YWxfcmVxdWlyZWQYBCABKAgSFwoPYXBwcm92YWxfZ3JvdXBzGAUgAygJEhgKEGFwcHJvdmFsc19uZWVkZWQYBiABKA0SFAoMbWFza19jb2x1bW5zGAcgAygJEhYKDm1hc2tfZGV0ZWN0b3JzGAggAygJEg0KBWF1ZGl0GAkgASgJEhMKC2V2YWxfbWljcm9zGAogASgNEhQKDHBvbGljeV9lcnJvchgLIAEoCBIVCg1kZWNpc2lvbl9qc29uGAwgASgJEhkKEWdyYW50X2FwcHJvdmFsX2lkGA0gASgJIqQDChFBcHByb3ZhbFJlcXVlc3RlZBITCgthcHByb3ZhbF9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgNEhQKDHJlcXVlc3RfdGV4dBgDIAEoCRIUCgxyZXF1ZXN0X2hhc2gYBCABKAkSDwoHcmVhc29ucxgFIAMoCRIOCgZncm91cHMYBiADKAkSGAoQYXBwcm92YWxzX25lZWRlZBgHIAEoDRIWCg5leHBpcmVzX21pY3JvcxgIIAEoAxIVCg1yZXVzZV9zZWNvbmRzGAkgASgNEhMKC2FwcHJvdmVfdXJsGAogASgJEhIKCnNlc3Npb25faWQYCyABKAkSDwoHbm9kZV9pZBgMIAEoCRIpCglyZXF1ZXN0ZXIYDSABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSLAoKY29ubmVjdGlvbhgOIAEoCzIYLmdhdGVob3VzZS52MS5Db25uZWN0aW9uEhAKCHByb3RvY29sGA8gASgJEhMKC3R0bF9zZWNvbmRzGBAgASgNEhYKDnJlcXVlc3RfZGlnZXN0GBEgASgJIoYDCg9BcHByb3ZhbERlY2lkZWQSEwoLYXBwcm92YWxfaWQYASABKAkSDwoHb3V0Y29tZRgCIAEoCRIoCghyZXZpZXdlchgDIAEoCzIWLmdhdGVob3VzZS52MS5JZGVudGl0eRIOCgZyZWFzb24YBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoDRIpCglhcHByb3ZlcnMYBiADKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSFwoPYXBwcm92ZXJfZ3JvdXBzGAcgAygJEhQKDHJlcXVlc3RfaGFzaBgIIAEoCRIVCg1yZXVzZV9zZWNvbmRzGAkgASgNEhIKCnNlc3Npb25faWQYCiABKAkSDwoHbm9kZV9pZBgLIAEoCRIOCgZrZXlfaWQYDCABKAkSEQoJc2lnbmF0dXJlGA0gASgMEhYKDmRlY2lkZWRfbWljcm9zGA4gASgDEhYKDmV4cGlyZXNfbWljcm9zGA8gASgDEhYKDnJlcXVlc3RfZGlnZXN0GBAgASgJIpgBChBBcHByb3ZhbFJldmlld2VkEhMKC2FwcHJvdmFsX2lkGAEgASgJEg8KB3ZlcmRpY3QYAiABKAkSKAoIcmV2aWV3ZXIYAyABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSDgoGcmVhc29uGAQgASgJEhMKC2luc3RhbmNlX2lkGAUgASgJEg8KB2NoYW5uZWwYBiABKAkiZQoIUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoDRINCgVmcmFtZRgCIAEoCRIMCgRkYXRhGAMgASgMEgwKBHJvd3MYBCABKA0SDAoEdGV4dBgFIAEoCRIMCgRjb2RlGAYgASgJIsgBCg1TZWN1cml0eUV2ZW50EgwKBGtpbmQYASABKAkSDAoEY29kZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSEwoLYXBwcm92YWxfaWQYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoDRIOCgZrZXlfaWQYBiABKAkSEAoIZXZlbnRfaWQYByABKAkSFwoPY2xhaW1lZF9ub2RlX2lkGAggASgJEg4KBnNvdXJjZRgJIAEoCRIXCg9jbGFpbWVkX291dGNvbWUYCiABKAkiSgoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQSFwoPZHVyYXRpb25fbWljcm9zGAMgASgEIoIBCgxDb250aW51YXRpb24SEAoIaGVhZF9zZXEYASABKAQSDQoFZmllbGQYAiABKA0SEgoKZmllbGRfbmFtZRgDIAEoCRIMCgRkYXRhGAQgASgMEgwKBHBhcnQYBSABKA0SDQoFcGFydHMYBiABKA0SEgoKcmVxdWVzdF9pZBgHIAEoDSJbCgxBdWRpdEZhaWx1cmUSDQoFZXJyb3IYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIUCgxyZWZ1c2VkX3NlcXMYAyADKAQSFQoNcmVmdXNlZF9ieXRlcxgEIAEoBGIGcHJvdG8z");
 
 /**
  * Who made the request, as established from the verified OIDC token.
@@ -221,6 +221,12 @@ export type Event = Message<"gatehouse.v1.Event"> & {
      */
     value: AuditFailure;
     case: "auditFailure";
+  } | {
+    /**
+     * @generated from field: gatehouse.v1.SecurityEvent security = 31;
+     */
+    value: SecurityEvent;
+    case: "security";
   } | { case: undefined; value?: undefined };
 };
 
@@ -478,6 +484,14 @@ export type ApprovalRequested = Message<"gatehouse.v1.ApprovalRequested"> & {
    * @generated from field: uint32 ttl_seconds = 16;
    */
   ttlSeconds: number;
+
+  /**
+   * sha256 hex of the exact, complete request text (request_text may be cut for display). A signed decision names
+   * it, and the gateway resumes only when it equals what the gateway computed when it held the request.
+   *
+   * @generated from field: string request_digest = 17;
+   */
+  requestDigest: string;
 };
 
 /**
@@ -488,8 +502,12 @@ export const ApprovalRequestedSchema: GenMessage<ApprovalRequested> = /*@__PURE_
   messageDesc(file_gatehouse_v1_events, 6);
 
 /**
- * A final outcome. On the approvals topic the FIRST approval.decided of an approval in log order is the outcome;
- * any later one is ignored by every consumer (it can only come from a race between service instances).
+ * A final outcome. On the approvals topic the FIRST valid approval.decided of an approval in log order is the
+ * outcome; any later one is ignored by every consumer (it can only come from a race between service instances).
+ * "approved", "rejected", "expired" and "abandoned" count only when signed by the approval service (key_id,
+ * signature; services/approval/README.md, "Signed decisions"). A gateway publishes two unsigned notices: "abandoned"
+ * (the waiting session ended: the approval service ends the approval abandoned) and "waited" (the gateway was still
+ * waiting at the expiry: the approval ends expired, not abandoned). Notices never resume anything.
  *
  * @generated from message gatehouse.v1.ApprovalDecided
  */
@@ -500,7 +518,8 @@ export type ApprovalDecided = Message<"gatehouse.v1.ApprovalDecided"> & {
   approvalId: string;
 
   /**
-   * "approved", "rejected", "expired"; "ignored" on a gateway session stream for a decision nobody waited for.
+   * "approved", "rejected", "expired", "abandoned"; "waited" (gateway notice, see above); on a gateway session stream
+   * also "unavailable" (no decision could be obtained).
    *
    * @generated from field: string outcome = 2;
    */
@@ -558,6 +577,38 @@ export type ApprovalDecided = Message<"gatehouse.v1.ApprovalDecided"> & {
    * @generated from field: string node_id = 11;
    */
   nodeId: string;
+
+  /**
+   * The approval service's signing key (the gateway pins public keys by this id) and the Ed25519 signature over the
+   * canonical encoding of the decision (services/shared/signing/decision-claims.ts). Empty on gateway notices.
+   *
+   * @generated from field: string key_id = 12;
+   */
+  keyId: string;
+
+  /**
+   * @generated from field: bytes signature = 13;
+   */
+  signature: Uint8Array;
+
+  /**
+   * When the approval service decided, and the approval's expiry (both signed), in microseconds since the epoch.
+   *
+   * @generated from field: int64 decided_micros = 14;
+   */
+  decidedMicros: bigint;
+
+  /**
+   * @generated from field: int64 expires_micros = 15;
+   */
+  expiresMicros: bigint;
+
+  /**
+   * Copied from approval.requested (signed): the sha256 hex of the exact request.
+   *
+   * @generated from field: string request_digest = 16;
+   */
+  requestDigest: string;
 };
 
 /**
@@ -676,6 +727,84 @@ export const ResponseSchema: GenMessage<Response> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_events, 9);
 
 /**
+ * Something refused because it could not be trusted, recorded on the session stream it concerns (or, when no session
+ * is known, only in the node's log and metrics).
+ *
+ * @generated from message gatehouse.v1.SecurityEvent
+ */
+export type SecurityEvent = Message<"gatehouse.v1.SecurityEvent"> & {
+  /**
+   * "approval_decision_refused".
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * Stable reason: "unsigned", "unknown_key", "bad_signature", "wrong_request", "reviewer_not_allowed",
+   * "outside_time", "bad_outcome", "unexpected_notice".
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+
+  /**
+   * Readable detail (never secrets or request text).
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string approval_id = 4;
+   */
+  approvalId: string;
+
+  /**
+   * @generated from field: uint32 request_id = 5;
+   */
+  requestId: number;
+
+  /**
+   * The key id the refused record named, if any.
+   *
+   * @generated from field: string key_id = 6;
+   */
+  keyId: string;
+
+  /**
+   * The refused record: its event id, the node/instance id it claimed, and where it was read ("topic/partition@offset").
+   *
+   * @generated from field: string event_id = 7;
+   */
+  eventId: string;
+
+  /**
+   * @generated from field: string claimed_node_id = 8;
+   */
+  claimedNodeId: string;
+
+  /**
+   * @generated from field: string source = 9;
+   */
+  source: string;
+
+  /**
+   * The outcome the refused record claimed.
+   *
+   * @generated from field: string claimed_outcome = 10;
+   */
+  claimedOutcome: string;
+};
+
+/**
+ * Describes the message gatehouse.v1.SecurityEvent.
+ * Use `create(SecurityEventSchema)` to create a new message.
+ */
+export const SecurityEventSchema: GenMessage<SecurityEvent> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_events, 10);
+
+/**
  * @generated from message gatehouse.v1.SessionClosed
  */
 export type SessionClosed = Message<"gatehouse.v1.SessionClosed"> & {
@@ -700,7 +829,7 @@ export type SessionClosed = Message<"gatehouse.v1.SessionClosed"> & {
  * Use `create(SessionClosedSchema)` to create a new message.
  */
 export const SessionClosedSchema: GenMessage<SessionClosed> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 10);
+  messageDesc(file_gatehouse_v1_events, 11);
 
 /**
  * Bounded events: no encoded event is larger than the publisher's `maxEventBytes` (well under the topic's
@@ -771,7 +900,7 @@ export type Continuation = Message<"gatehouse.v1.Continuation"> & {
  * Use `create(ContinuationSchema)` to create a new message.
  */
 export const ContinuationSchema: GenMessage<Continuation> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 11);
+  messageDesc(file_gatehouse_v1_events, 12);
 
 /**
  * The broker refused one or more records of this session (a non-retriable per-record error: too large, not
@@ -815,5 +944,5 @@ export type AuditFailure = Message<"gatehouse.v1.AuditFailure"> & {
  * Use `create(AuditFailureSchema)` to create a new message.
  */
 export const AuditFailureSchema: GenMessage<AuditFailure> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 12);
+  messageDesc(file_gatehouse_v1_events, 13);
 
