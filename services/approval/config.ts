@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { kafkaConfigSchema } from '../shared/config/kafka-config.js';
 import { loadConfigFile, parseConfig } from '../shared/config/load-config.js';
 import { secretRefSchema } from '../shared/config/secrets.js';
+import { keyIdSchema, publicKeyTextSchema } from '../shared/signing/signing-keys.js';
 
 const tlsSchema = z.strictObject({ cert: z.string().min(1), key: z.string().min(1) });
 
@@ -32,6 +33,21 @@ export const approvalConfigSchema = z.strictObject({
     jwksUri: httpUrl.optional(),
     agentClaim: z.string().min(1).default('gatehouse_agent'),
     groupsClaim: z.string().min(1).default('groups'),
+  }),
+  /**
+   * Every `approval.decided` is signed (Ed25519) with this key; gateways pin its public key by `keyId`
+   * (`approvals.trustedKeys`). Rotation: services/approval/README.md, "Signed decisions".
+   */
+  signing: z.strictObject({
+    /** The id gateways know the key by (written on every decision). */
+    keyId: keyIdSchema,
+    /** PKCS#8 PEM of the Ed25519 private key (`openssl genpkey -algorithm ed25519`): `{file: PATH}` or `{env: NAME}`. */
+    privateKey: secretRefSchema,
+    /**
+     * Other approval-service keys whose decisions this instance accepts when folding the log (kid -> SPKI PEM or
+     * base64url raw public key): the next or previous key during a rotation. This instance's own key is always trusted.
+     */
+    trustedKeys: z.record(keyIdSchema, publicKeyTextSchema).default({}),
   }),
   /** HTTP API, web page and server-sent events. */
   http: listenSchema(8620).prefault({}),

@@ -6,6 +6,7 @@ import { createKafka } from '../shared/log/kafka.js';
 import { KafkaPublisher } from '../shared/log/publisher.js';
 import { ensureTopics } from '../shared/log/topics.js';
 import type { Logger } from '../shared/logger.js';
+import { loadSigningKey, loadTrustedKeys, publicKeyText } from '../shared/signing/signing-keys.js';
 import { startHealthServer } from '../shared/runtime/health-server.js';
 import type { ApprovalConfig } from './config.js';
 import { ApprovalStartError } from './errors.js';
@@ -78,6 +79,18 @@ export async function startApprovalService(
     }
   }
 
+  let signingKey;
+  let trustedKeys;
+  try {
+    signingKey = loadSigningKey(config.signing.keyId, resolveSecret(config.signing.privateKey));
+    trustedKeys = loadTrustedKeys({
+      ...config.signing.trustedKeys,
+      [signingKey.keyId]: publicKeyText(signingKey),
+    });
+  } catch (err) {
+    throw new ApprovalStartError(`signing key: ${(err as Error).message}`, { cause: err });
+  }
+
   const metrics = createApprovalMetrics();
   const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
   publisher.start();
@@ -94,6 +107,7 @@ export async function startApprovalService(
     maxApprovals: L.maxApprovals,
     maxHistory: L.maxHistory,
     maxWaiters: L.maxWaiters,
+    trustedKeys,
   });
   const tail = new LogTail({ kafka, log, topic, groupIdPrefix: `gatehouse-approval-${config.instanceId}` });
   let caughtUp = false;
@@ -102,6 +116,7 @@ export async function startApprovalService(
     publisher,
     topic,
     instanceId: config.instanceId,
+    signingKey,
     verifier,
     log,
     metrics,

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { keyIdSchema, publicKeyTextSchema } from '../shared/signing/signing-keys.js';
 import type { Frozen } from '../shared/config/load-config.js';
 import { kafkaConfigSchema } from '../shared/config/kafka-config.js';
 import { secretRefSchema } from '../shared/config/secrets.js';
@@ -169,6 +170,14 @@ export const gatewayConfigSchema = z
         maxPending: z.number().int().min(1).default(1000),
         /** Held requests fail as unavailable once the approvals topic could not be read this long. */
         logTimeoutMs: z.number().int().min(1000).default(15_000),
+        /**
+         * The approval service's decision-signing public keys by key id (SPKI PEM or base64url raw Ed25519). A held
+         * request resumes only on a decision signed by one of these. Rotation: add the new key here on every gateway
+         * first, then activate it in the approval service, then remove the old one (services/approval/README.md).
+         */
+        trustedKeys: z
+          .record(keyIdSchema, publicKeyTextSchema)
+          .refine((keys) => Object.keys(keys).length > 0, 'pin at least one approval-service public key'),
       })
       .optional(),
     policy: z.strictObject({

@@ -7,6 +7,7 @@ import { createKafka } from '../shared/log/kafka.js';
 import { KafkaPublisher } from '../shared/log/publisher.js';
 import { ensureTopics } from '../shared/log/topics.js';
 import type { Logger } from '../shared/logger.js';
+import { loadTrustedKeys } from '../shared/signing/signing-keys.js';
 import { startHealthServer } from '../shared/runtime/health-server.js';
 import type { GatewayConfig } from './config.js';
 import { createCopyMasker, createRowMaskerFactory } from './masking/index.js';
@@ -78,6 +79,8 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       approvalUrl: config.approvals.url,
       maxPending: config.approvals.maxPending,
       logTimeoutMs: config.approvals.logTimeoutMs,
+      trustedKeys: loadTrustedKeys(config.approvals.trustedKeys),
+      onRefusedDecision: (s) => metrics.refusedDecisions.inc({ code: s.code }),
       onOrphanDecision: (o) =>
         log.info(
           { approval: o.approvalId, outcome: o.decided.outcome },

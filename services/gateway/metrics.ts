@@ -18,6 +18,12 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
     labelNames: ['protocol', 'code'],
     registers: [registry],
   });
+  const refusedDecisions = new Counter({
+    name: 'gatehouse_gateway_approval_decisions_refused_total',
+    help: 'Approval decisions about requests of this node that were refused (unsigned, forged, replayed, wrong reviewer)',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   const decisions = new Counter({
     name: 'gatehouse_gateway_requests_total',
     help: 'Requests by decision (allow, deny, approval, policy_error)',
@@ -85,7 +91,7 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
           : 'deny';
     decisions.inc({ protocol, decision });
   };
-  return { registry, sessions, logins, recordDecision };
+  return { registry, sessions, logins, refusedDecisions, recordDecision };
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -18,6 +18,7 @@ import {
   startTestApprovalService,
   startTestIdp,
   startTestWaiter,
+  testSigningKey,
 } from '../support/approval.js';
 import { uniqueTopic } from '../support/kafka.js';
 import { kafkaBrokers, PROJECT_ROOT } from '../support/stack.js';
@@ -155,6 +156,7 @@ describe('gatehouse approval --config FILE', () => {
         'oidc:',
         `  issuer: ${idp.issuer}`,
         `  audience: ${AUDIENCE}`,
+        `signing: { keyId: ${testSigningKey().keyId}, privateKey: { file: ${testSigningKey().privateKeyFile} } }`,
         'http: { port: 0 }',
         'grpc: { port: 0 }',
         `health: { port: ${health} }`,

@@ -14,6 +14,7 @@ import {
   startTestApprovalService,
   startTestIdp,
   startTestWaiter,
+  testSigningKey,
 } from '../support/approval.js';
 import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
 
@@ -345,14 +346,24 @@ describe('conflicting decisions', () => {
       const record = await folded(service, pending.approvalId);
       await folded(other, pending.approvalId);
       const bob = identity('bob', ['dba']);
-      const approved = decidedEvent(record, 'instance-1', {
-        outcome: 'approved',
-        reviewer: bob,
-        reason: '',
-        approvers: [bob],
-        approverGroups: ['dba'],
-      });
-      const expired = decidedEvent(record, 'instance-2', draftDecision(record, 'expired'));
+      const approved = decidedEvent(
+        record,
+        'instance-1',
+        {
+          outcome: 'approved',
+          reviewer: bob,
+          reason: '',
+          approvers: [bob],
+          approverGroups: ['dba'],
+        },
+        testSigningKey().key,
+      );
+      const expired = decidedEvent(
+        record,
+        'instance-2',
+        draftDecision(record, 'expired'),
+        testSigningKey().key,
+      );
       await Promise.all(
         [approved, expired].map((e, i) =>
           publishers[i]!.publishDurable({

@@ -1,4 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseApprovalConfig } from '../../services/approval/config.js';
 import type { ApprovalConfig, ApprovalConfigInput } from '../../services/approval/config.js';
@@ -11,10 +14,58 @@ import { startIdp } from '../../services/idp/start-idp.js';
 import type { RunningIdp } from '../../services/idp/start-idp.js';
 import type { Identity } from '../../services/shared/identity/identity.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
+import {
+  loadSigningKey,
+  loadTrustedKeys,
+  publicKeyText,
+} from '../../services/shared/signing/signing-keys.js';
+import type { SigningKey, TrustedKeys } from '../../services/shared/signing/signing-keys.js';
 import { testKafka, testLogger } from './kafka.js';
 import { kafkaBrokers } from './stack.js';
 
 export const AUDIENCE = 'gatehouse';
+
+/** The approval service's dev signing key: its PEM file (a `{file: ...}` reference), id and public key. */
+export type TestSigningKey = {
+  readonly keyId: string;
+  readonly privateKeyFile: string;
+  /** Raw base64url public key, as `approvals.trustedKeys` takes it. */
+  readonly publicKey: string;
+  readonly key: SigningKey;
+};
+
+let devKey: TestSigningKey | undefined;
+
+/** Generates an Ed25519 key pair once per test process (PKCS#8 PEM in a private temp file, mode 600). */
+export function testSigningKey(): TestSigningKey {
+  if (devKey) return devKey;
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const privateKeyFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-signing-')), 'approval-signing.key');
+  writeFileSync(privateKeyFile, pem, { mode: 0o600 });
+  const key = loadSigningKey('test-approval-1', pem);
+  devKey = { keyId: key.keyId, privateKeyFile, publicKey: publicKeyText(key), key };
+  return devKey;
+}
+
+/** `approvals.trustedKeys` for a gateway that trusts the test approval service. */
+export function testTrustedKeys(): Record<string, string> {
+  const k = testSigningKey();
+  return { [k.keyId]: k.publicKey };
+}
+
+/**
+ * A producer with the credentials of a principal that IS allowed to write to the approvals topic (the approval
+ * service's). The shared stack's Kafka has no authentication yet, so today any client is such a principal; once the
+ * stack has SASL/ACLs this is the one place that must use the approval service's credentials.
+ */
+export function approvalTopicWriter(): KafkaPublisher {
+  const publisher = new KafkaPublisher(testKafka('test-approval-principal'), testLogger, {
+    durableTimeoutMs: 15_000,
+  });
+  publisher.start();
+  return publisher;
+}
 
 export function startTestIdp(): Promise<RunningIdp> {
   return startIdp({ port: 0, audience: AUDIENCE });
@@ -29,7 +80,9 @@ export function approvalTestConfig(opts: {
   notifyGroupId?: string;
   limits?: ApprovalConfigInput['limits'];
   notify?: ApprovalConfigInput['notify'];
+  signing?: ApprovalConfigInput['signing'];
 }): ApprovalConfig {
+  const key = testSigningKey();
   return parseApprovalConfig({
     instanceId: opts.instanceId ?? `approval-test-${randomUUID().slice(0, 8)}`,
     logLevel: 'silent',
@@ -40,6 +93,7 @@ export function approvalTestConfig(opts: {
       publisher: { durableTimeoutMs: 15_000 },
     },
     oidc: { issuer: opts.idp.issuer, audience: AUDIENCE },
+    signing: opts.signing ?? { keyId: key.keyId, privateKey: { file: key.privateKeyFile } },
     http: { port: 0 },
     grpc: { port: 0 },
     health: { port: 0 },
@@ -67,6 +121,7 @@ export async function startTestWaiter(opts: {
   approvalUrl: string;
   nodeId?: string;
   logTimeoutMs?: number;
+  trustedKeys?: TrustedKeys;
 }) {
   const publisher = new KafkaPublisher(testKafka('test-gateway'), testLogger, { durableTimeoutMs: 15_000 });
   publisher.start();
@@ -77,6 +132,7 @@ export async function startTestWaiter(opts: {
     topic: opts.topic,
     nodeId: opts.nodeId ?? `gw-test-${randomUUID().slice(0, 8)}`,
     approvalUrl: opts.approvalUrl,
+    trustedKeys: opts.trustedKeys ?? loadTrustedKeys(testTrustedKeys()),
     ...(opts.logTimeoutMs === undefined ? {} : { logTimeoutMs: opts.logTimeoutMs }),
   });
   await waiter.start();

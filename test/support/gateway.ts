@@ -13,7 +13,7 @@ import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
-import { approvalTestConfig, startTestApprovalService } from './approval.js';
+import { approvalTestConfig, startTestApprovalService, testTrustedKeys } from './approval.js';
 import { brokerCount, testKafka } from './kafka.js';
 import { kafkaBrokers, PROJECT_ROOT, stackValue } from './stack.js';
 
@@ -123,7 +123,7 @@ export async function startGatewayFixture(
         ...(opts.publisher ? { publisher: opts.publisher } : {}),
       },
       policy: { bundleDir },
-      ...(approval ? { approvals: { url: approval.url } } : {}),
+      ...(approval ? { approvals: { url: approval.url, trustedKeys: testTrustedKeys() } } : {}),
       connections: [
         {
           name: 'demo-pg',

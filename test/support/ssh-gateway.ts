@@ -23,7 +23,7 @@ import { startGateway } from '../../services/gateway/gateway.js';
 import type { RunningGateway } from '../../services/gateway/gateway.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
-import { approvalTestConfig, startTestApprovalService } from './approval.js';
+import { approvalTestConfig, startTestApprovalService, testTrustedKeys } from './approval.js';
 import { brokerCount, testKafka, uniqueTopic } from './kafka.js';
 import { kafkaBrokers, PROJECT_ROOT, stackValue } from './stack.js';
 
@@ -228,7 +228,7 @@ export async function startSshGatewayNode(): Promise<SshGatewayNode> {
         },
       },
       policy: { bundleDir: buildPolicyBundle() },
-      approvals: { url: approval.url },
+      approvals: { url: approval.url, trustedKeys: testTrustedKeys() },
       connections: [
         {
           name: 'demo-ssh',

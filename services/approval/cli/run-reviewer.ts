@@ -6,7 +6,7 @@ import type { ApprovalCliIo } from './cli-io.js';
 const COMMON = `  --url URL       approval service (default: $GATEHOUSE_APPROVAL_URL, else ${DEFAULT_APPROVAL_URL})
   --token TOKEN   your access token (default: $GATEHOUSE_TOKEN)`;
 
-export const APPROVALS_USAGE = `usage: gatehouse approvals list [--state pending|approved|rejected|expired|all] [--limit N] [--json]
+export const APPROVALS_USAGE = `usage: gatehouse approvals list [--state pending|approved|rejected|expired|abandoned|all] [--limit N] [--json]
        gatehouse approvals show ID [--json]
 ${COMMON}
 `;
@@ -198,8 +198,8 @@ export function runApprovals(argv: string[], io: ApprovalCliIo = processIo): Pro
     if (sub !== undefined && sub !== 'list') throw new UsageError(`unknown subcommand ${sub}`);
     if (id !== undefined) throw new UsageError(`unexpected ${id}`);
     const state = values.state ?? 'pending';
-    if (!['pending', 'approved', 'rejected', 'expired', 'all'].includes(state)) {
-      throw new UsageError('--state must be pending, approved, rejected, expired or all');
+    if (!['pending', 'approved', 'rejected', 'expired', 'abandoned', 'all'].includes(state)) {
+      throw new UsageError('--state must be pending, approved, rejected, expired, abandoned or all');
     }
     const limit = values.limit ?? '100';
     if (!/^\d{1,6}$/.test(limit) || Number(limit) < 1)

@@ -91,7 +91,7 @@ export function buildGrpcApi(opts: GrpcApiOptions): Server {
       const caller = await desk.authenticate(authorization(md));
       const state = req.state === '' ? 'pending' : req.state;
       if (state !== 'all' && !(APPROVAL_STATES as readonly string[]).includes(state)) {
-        throw badRequest('state must be pending, approved, rejected, expired or all');
+        throw badRequest('state must be pending, approved, rejected, expired, abandoned or all');
       }
       const records = desk.list(caller, state as ApprovalState | 'all', req.limit === 0 ? 100 : req.limit);
       return create(ListResponseSchema, {

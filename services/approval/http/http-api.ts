@@ -35,7 +35,7 @@ const PAGE_HEADERS = {
 };
 
 const listQuery = z.object({
-  state: z.enum(['pending', 'approved', 'rejected', 'expired', 'all']).default('pending'),
+  state: z.enum(['pending', 'approved', 'rejected', 'expired', 'abandoned', 'all']).default('pending'),
   limit: z.coerce.number().int().min(1).max(100_000).default(100),
 });
 const idParams = z.object({ id: z.string().min(1).max(200) });

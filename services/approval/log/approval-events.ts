@@ -8,6 +8,9 @@ import {
 } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
+import { claimsFromEvent } from '../../shared/signing/decision-claims.js';
+import { signDecision } from '../../shared/signing/decision-signature.js';
+import type { SigningKey } from '../../shared/signing/signing-keys.js';
 import type { DecisionDraft } from '../model/decision.js';
 import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { ApprovalRecord, Verdict } from '../model/types.js';
@@ -69,14 +72,16 @@ export function reviewedEvent(
   );
 }
 
+/** The `approval.decided` event for `draft`, signed with `key` over its canonical claims. */
 export function decidedEvent(
   record: ApprovalRecord,
   instanceId: string,
   draft: DecisionDraft,
+  key: SigningKey,
   eventId?: string,
 ): Event {
   const r = record.request;
-  return envelope(
+  const event = envelope(
     record,
     instanceId,
     {
@@ -93,8 +98,20 @@ export function decidedEvent(
         reuseSeconds: r.reuseSeconds,
         sessionId: r.sessionId,
         nodeId: r.nodeId,
+        expiresMicros: r.expiresMicros,
+        requestDigest: r.digest,
       }),
     },
     eventId,
   );
+  if (event.body.case === 'approvalDecided') {
+    event.body.value.decidedMicros = event.tsMicros;
+    const claims = claimsFromEvent(event);
+    if (claims) {
+      const { keyId, signature } = signDecision(claims, key);
+      event.body.value.keyId = keyId;
+      event.body.value.signature = signature;
+    }
+  }
+  return event;
 }

@@ -42,6 +42,14 @@ export function draftDecision(record: ApprovalRecord, outcome: FinalOutcome): De
         approvers: [],
         approverGroups: [],
       };
+    case 'abandoned':
+      return {
+        outcome,
+        reviewer: undefined,
+        reason: `nobody was waiting for a decision any more at the expiry (gateway node ${record.request.nodeId} stopped)`,
+        approvers: [],
+        approverGroups: [],
+      };
     default: {
       const never: never = outcome;
       throw new Error(`unexpected outcome ${String(never)}`);
@@ -54,7 +62,9 @@ export function draftDecision(record: ApprovalRecord, outcome: FinalOutcome): De
  * - decided already: nothing;
  * - settled by the reviews: the settled outcome, once `graceMicros` passed since the settling review (the instance
  *   that accepted that review publishes at once; this is the fallback when it died before doing so);
- * - otherwise at or after the expiry: `expired`.
+ * - otherwise at or after the expiry: `expired` once the holding gateway said it still waited then (`waited`
+ *   notice); without that notice, `abandoned` once `graceMicros` passed after the expiry (the node died: nobody
+ *   holds the request any more, so no reviewer should be asked to act on it).
  * Several instances may act on the same approval at once: the first `approval.decided` in log order wins.
  */
 export function dueDecision(
@@ -68,6 +78,8 @@ export function dueDecision(
       ? draftDecision(record, record.settled.outcome)
       : undefined;
   }
-  if (nowMicros >= record.request.expiresMicros) return draftDecision(record, 'expired');
+  const expires = record.request.expiresMicros;
+  if (record.waited && nowMicros >= expires) return draftDecision(record, 'expired');
+  if (nowMicros >= expires + graceMicros) return draftDecision(record, 'abandoned');
   return undefined;
 }

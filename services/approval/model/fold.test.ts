@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,6 +12,9 @@ import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import { dueDecision, draftDecision } from './decision.js';
 import { foldApproval } from './fold.js';
+import { checkReview } from './review-rules.js';
+import { decidedEvent } from '../log/approval-events.js';
+import { loadSigningKey, loadTrustedKeys, publicKeyText } from '../../shared/signing/signing-keys.js';
 import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { ApprovalRecord } from './types.js';
 import { stateOf } from './types.js';
@@ -93,6 +96,23 @@ function decided(outcome: string, at: bigint, reviewer?: Identity): Event {
         approvalId: 'a1',
         outcome,
         ...(reviewer ? { reviewer: toProtoIdentity(reviewer) } : {}),
+      }),
+    },
+    at,
+  );
+}
+
+/** A gateway's unsigned notice about the request it held in session s1 on gw-1. */
+function notice(outcome: 'abandoned' | 'waited', at: bigint, sessionId = 's1'): Event {
+  return ev(
+    {
+      case: 'approvalDecided',
+      value: create(ApprovalDecidedSchema, {
+        approvalId: 'a1',
+        outcome,
+        reason: 'the client went away',
+        sessionId,
+        nodeId: 'gw-1',
       }),
     },
     at,
@@ -215,7 +235,9 @@ describe('approval fold', () => {
   });
 
   it('expires: nothing counts at or after the expiry, and expiry is due when no one acted', () => {
-    let r = foldAll([requested({ ttl: 10n })]);
+    let r = foldAll([requested({ ttl: 10n }), notice('waited', T0 + 10n * SEC)]);
+    expect(r.waited).toBe(true);
+    expect(stateOf(r)).toBe('pending');
     expect(dueDecision(r, T0 + 9n * SEC, SEC)).toBeUndefined();
     expect(dueDecision(r, T0 + 10n * SEC, SEC)).toMatchObject({
       outcome: 'expired',
@@ -234,6 +256,65 @@ describe('approval fold', () => {
     ]);
     expect(stateOf(r)).toBe('expired');
     expect(dueDecision(r, T0 + 20n * SEC, SEC)).toBeUndefined();
+  });
+
+  it('ends abandoned at expiry + grace when no gateway said it still waited (its node died)', () => {
+    const r = foldAll([requested({ ttl: 10n })]);
+    expect(dueDecision(r, T0 + 10n * SEC, SEC)).toBeUndefined(); // within the grace for the waited notice
+    expect(dueDecision(r, T0 + 11n * SEC, SEC)).toMatchObject({
+      outcome: 'abandoned',
+      reason: expect.stringMatching(/gw-1 stopped/) as unknown,
+    });
+  });
+
+  it("a gateway's abandoned notice ends the approval; late reviews answer 409", () => {
+    let r = foldAll([requested(), notice('abandoned', T0 + SEC)]);
+    expect(stateOf(r)).toBe('abandoned');
+    expect(r.decision?.reason).toBe('the client went away');
+    expect(checkReview(r, bob, 'approve', '', T0 + 2n * SEC)).toMatchObject({
+      status: 409,
+      message: 'the request was already abandoned',
+    });
+    r = foldAll([
+      requested(),
+      notice('abandoned', T0 + SEC, 'other-session'),
+      notice('waited', T0 + SEC, 'x'),
+    ]);
+    expect(stateOf(r)).toBe('pending');
+    expect(r.waited).toBe(false);
+    expect(lastIgnored(r)).toMatch(/does not name the request's session/);
+  });
+
+  it('with trusted keys, only decisions signed by one of them count', () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const key = loadSigningKey('k1', privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+    const rogue = loadSigningKey(
+      'k1',
+      generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    );
+    const limits = { maxHistory: 100, trustedKeys: loadTrustedKeys({ k1: publicKeyText(key) }) };
+    const start = foldApproval(undefined, requested(), limits);
+    if (start.kind !== 'requested') throw new Error('not folded');
+    const draft = {
+      outcome: 'approved' as const,
+      reviewer: bob,
+      reason: '',
+      approvers: [bob],
+      approverGroups: ['dba'],
+    };
+    for (const forged of [
+      decided('approved', T0 + SEC, bob),
+      decidedEvent(start.record, 'x', draft, rogue),
+    ]) {
+      const res = foldApproval(start.record, forged, limits);
+      if (res.kind !== 'decided') throw new Error('not folded');
+      expect(stateOf(res.record)).toBe('pending');
+      expect(res.entry.ignored).toMatch(/not a valid signed decision/);
+    }
+    const res = foldApproval(start.record, decidedEvent(start.record, 'x', draft, key), limits);
+    if (res.kind !== 'decided') throw new Error('not folded');
+    expect(res.entry.ignored).toBe('');
+    expect(stateOf(res.record)).toBe('approved');
   });
 
   it('skips redelivered events and ignores events of unknown approvals', () => {

@@ -1,5 +1,7 @@
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
+import { verifyDecisionSignature } from '../../shared/signing/decision-signature.js';
+import type { TrustedKeys } from '../../shared/signing/signing-keys.js';
 import { fromProtoIdentity } from './identity.js';
 import { checkReview } from './review-rules.js';
 import type { ApprovalRecord, ApprovalRequest, FinalOutcome, HistoryEntry, Verdict } from './types.js';
@@ -8,7 +10,16 @@ import { FINAL_OUTCOMES } from './types.js';
 export type FoldLimits = {
   /** Most history entries kept per approval (the request entry is always kept). */
   readonly maxHistory: number;
+  /**
+   * Public keys of the approval service (by key id). A decision other than a gateway's `abandoned` notice counts only
+   * when signed by one of them. Without it signatures are not checked (unit tests of the fold rules only).
+   */
+  readonly trustedKeys?: TrustedKeys;
 };
+
+/** Outcome strings of the unsigned notices a gateway publishes (see proto `ApprovalDecided`). */
+export const NOTICE_ABANDONED = 'abandoned';
+export const NOTICE_WAITED = 'waited';
 
 export const DEFAULT_FOLD_LIMITS: FoldLimits = Object.freeze({ maxHistory: 100 });
 
@@ -79,6 +90,7 @@ function requestFrom(
     policyRevision: event.policyRevision,
     text: body.requestText,
     fingerprint: body.requestHash,
+    digest: body.requestDigest,
     reasons: [...body.reasons],
     groups: [...new Set(body.groups)],
     approvalsNeeded: Math.max(1, body.approvalsNeeded),
@@ -106,7 +118,10 @@ function asOutcome(v: string): FinalOutcome | undefined {
  * - `approval.reviewed` counts only when `checkReview` accepts it at the event's own time (so a review stamped at or
  *   after the expiry never counts). A valid rejection, or the Nth distinct approval, settles the outcome; later
  *   reviews are ignored.
- * - `approval.decided`: the first one in log order is the outcome; any later one is recorded as ignored.
+ * - `approval.decided`: the first valid one in log order is the outcome; any later one is recorded as ignored. Valid:
+ *   signed by a trusted key (`limits.trustedKeys`), or a gateway's unsigned `abandoned` notice naming the request's
+ *   session and node. A gateway's `waited` notice is no decision: it marks that the gateway still waited at the
+ *   expiry (so the approval ends `expired`, not `abandoned`).
  */
 export function foldApproval(
   record: ApprovalRecord | undefined,
@@ -143,6 +158,7 @@ export function foldApproval(
         history: [e],
         historyDropped: 0,
         events: 1,
+        waited: false,
       };
       return { kind: 'requested', record: created, entry: e };
     }
@@ -190,34 +206,50 @@ export function foldApproval(
     }
     case 'approvalDecided': {
       if (!record) return { kind: 'unrelated', reason: 'decision of an unknown approval' };
-      const outcome = asOutcome(b.value.outcome);
-      const reviewer =
-        b.value.reviewer && b.value.reviewer.sub !== '' ? fromProtoIdentity(b.value.reviewer) : undefined;
+      const v = b.value;
+      const reviewer = v.reviewer && v.reviewer.sub !== '' ? fromProtoIdentity(v.reviewer) : undefined;
+      const signed = v.keyId !== '' || v.signature.length > 0;
+      const notice = !signed && (v.outcome === NOTICE_ABANDONED || v.outcome === NOTICE_WAITED);
+      const outcome = notice && v.outcome === NOTICE_WAITED ? undefined : asOutcome(v.outcome);
       const base = entry({
         kind: 'decided',
         atMicros: at,
         eventId: event.eventId,
         actor: reviewer,
         outcome: outcome ?? '',
-        reason: b.value.reason,
+        reason: v.reason,
       });
-      const ignoredWhy =
-        outcome === undefined
-          ? `unknown outcome ${JSON.stringify(b.value.outcome.slice(0, 40))}`
-          : record.decision
-            ? `the request was already ${record.decision.outcome}`
-            : undefined;
+      const r = record.request;
+      let ignoredWhy: string | undefined;
+      if (notice && (v.sessionId !== r.sessionId || v.nodeId !== r.nodeId)) {
+        ignoredWhy = "a gateway notice that does not name the request's session and node";
+      } else if (notice && v.outcome === NOTICE_WAITED) {
+        const e = { ...base, ignored: 'not a decision: the gateway was still waiting at the expiry' };
+        return {
+          kind: 'decided',
+          record: withEntry(record, e, limits, record.decision ? {} : { waited: true }),
+          entry: e,
+        };
+      } else if (outcome === undefined) {
+        ignoredWhy = `unknown outcome ${JSON.stringify(v.outcome.slice(0, 40))}`;
+      } else if (!notice && limits.trustedKeys) {
+        const verified = verifyDecisionSignature(event, limits.trustedKeys);
+        if (!verified.ok) ignoredWhy = `not a valid signed decision: ${verified.reason}`;
+      }
+      if (ignoredWhy === undefined && record.decision) {
+        ignoredWhy = `the request was already ${record.decision.outcome}`;
+      }
       if (ignoredWhy !== undefined || outcome === undefined) {
         const ignored = { ...base, ignored: ignoredWhy ?? 'invalid decision' };
         return { kind: 'decided', record: withEntry(record, ignored, limits), entry: ignored };
       }
-      const approvers: Identity[] = b.value.approvers.map((p) => fromProtoIdentity(p));
+      const approvers: Identity[] = v.approvers.map((p) => fromProtoIdentity(p));
       const decision = {
         outcome,
         reviewer,
-        reason: b.value.reason,
+        reason: v.reason,
         approvers,
-        approverGroups: [...b.value.approverGroups],
+        approverGroups: [...v.approverGroups],
         atMicros: at,
         eventId: event.eventId,
         by: event.nodeId,

@@ -1,12 +1,21 @@
 import type { Identity } from '../../shared/identity/identity.js';
 
-/** What an approval can be. `pending` until the first `approval.decided` in log order. */
-export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired';
+/**
+ * What an approval can be. `pending` until the first valid `approval.decided` in log order. `abandoned`: the
+ * requester's session ended (the gateway said so), or nobody was waiting any more at the expiry (its node died).
+ */
+export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'abandoned';
 export type FinalOutcome = Exclude<ApprovalState, 'pending'>;
 export type Verdict = 'approve' | 'reject';
 
-export const APPROVAL_STATES: readonly ApprovalState[] = ['pending', 'approved', 'rejected', 'expired'];
-export const FINAL_OUTCOMES: readonly FinalOutcome[] = ['approved', 'rejected', 'expired'];
+export const APPROVAL_STATES: readonly ApprovalState[] = [
+  'pending',
+  'approved',
+  'rejected',
+  'expired',
+  'abandoned',
+];
+export const FINAL_OUTCOMES: readonly FinalOutcome[] = ['approved', 'rejected', 'expired', 'abandoned'];
 
 /** The request as the gateway published it (`approval.requested`). */
 export type ApprovalRequest = {
@@ -25,6 +34,8 @@ export type ApprovalRequest = {
   /** The exact request text (attacker-controlled: escape wherever it is shown). */
   readonly text: string;
   readonly fingerprint: string;
+  /** sha256 hex of the exact request, as the gateway computed it (signed into the decision). */
+  readonly digest: string;
   readonly reasons: readonly string[];
   readonly groups: readonly string[];
   readonly approvalsNeeded: number;
@@ -87,6 +98,8 @@ export type ApprovalRecord = {
   readonly historyDropped: number;
   /** Events folded for this approval (the next event's `seq` is this + 1). */
   readonly events: number;
+  /** The holding gateway said it was still waiting at the expiry (`waited` notice): the approval ends `expired`. */
+  readonly waited: boolean;
 };
 
 export function stateOf(record: ApprovalRecord): ApprovalState {

@@ -25,6 +25,7 @@ function record(text: string): ApprovalRecord {
       policyRevision: '',
       text,
       fingerprint: 'f',
+      digest: 'd',
       reasons: ['DDL needs <dba>'],
       groups: ['dba'],
       approvalsNeeded: 2,
@@ -41,6 +42,7 @@ function record(text: string): ApprovalRecord {
     history: [],
     historyDropped: 0,
     events: 1,
+    waited: false,
   };
 }
 

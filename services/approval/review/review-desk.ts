@@ -6,6 +6,7 @@ import type { Identity } from '../../shared/identity/identity.js';
 import type { TokenVerifier } from '../../shared/identity/token-verifier.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
+import type { SigningKey } from '../../shared/signing/signing-keys.js';
 import {
   ApprovalApiError,
   ApprovalErrorCode,
@@ -31,6 +32,8 @@ export type ReviewDeskOptions = {
   publisher: EventPublisher;
   topic: string;
   instanceId: string;
+  /** Signs every decision this instance publishes. */
+  signingKey: SigningKey;
   verifier: TokenVerifier;
   log: Logger;
   metrics: ApprovalMetrics;
@@ -212,7 +215,7 @@ export class ReviewDesk {
     draft: DecisionDraft,
     trigger: 'review' | 'sweep',
   ): Promise<void> {
-    const event = decidedEvent(record, this.#o.instanceId, draft);
+    const event = decidedEvent(record, this.#o.instanceId, draft, this.#o.signingKey);
     const folded = this.#o.store.waitForEvent(event.eventId, this.#o.foldWaitMs);
     await this.#publish(event, record.request.id);
     this.#o.metrics.decisionsPublished.inc({ outcome: draft.outcome, trigger });

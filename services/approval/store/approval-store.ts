@@ -1,5 +1,6 @@
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Logger } from '../../shared/logger.js';
+import type { TrustedKeys } from '../../shared/signing/signing-keys.js';
 import { approvalIdOf, foldApproval } from '../model/fold.js';
 import type { FoldResult } from '../model/fold.js';
 import type { ApprovalRecord, HistoryEntry } from '../model/types.js';
@@ -18,6 +19,8 @@ export type ApprovalStoreOptions = {
   maxHistory: number;
   /** Most callers waiting for their event to be folded at once. */
   maxWaiters: number;
+  /** Approval-service public keys: only decisions signed by one of them count (besides gateway notices). */
+  trustedKeys: TrustedKeys;
   /** Event ids remembered as folded, for callers that start waiting after the fact. */
   recentEvents?: number;
 };
@@ -70,6 +73,7 @@ export class ApprovalStore {
     const id = approvalIdOf(event);
     const result = foldApproval(id === undefined ? undefined : this.#records.get(id), event, {
       maxHistory: this.#opts.maxHistory,
+      trustedKeys: this.#opts.trustedKeys,
     });
     if (result.kind === 'requested' || result.kind === 'reviewed' || result.kind === 'decided') {
       this.#records.set(result.record.request.id, result.record);

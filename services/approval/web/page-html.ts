@@ -29,6 +29,7 @@ export const PAGE_HTML = `<!doctype html>
   <button type="button" data-state="approved">Approved</button>
   <button type="button" data-state="rejected">Rejected</button>
   <button type="button" data-state="expired">Expired</button>
+  <button type="button" data-state="abandoned">Abandoned</button>
   <button type="button" data-state="all">All</button>
   <span id="live" title="live updates">offline</span>
 </nav>
@@ -59,7 +60,7 @@ nav button.active { background: #1d1d1f; color: #fff; }
 .card h2 { font-size: 1rem; margin: 0 0 .5rem; display: flex; gap: .6rem; align-items: baseline; flex-wrap: wrap; }
 .state { font-size: .8rem; padding: .1rem .4rem; border-radius: .3rem; background: #eee; text-transform: uppercase; }
 .state.pending { background: #fe9; } .state.approved { background: #bfb; }
-.state.rejected { background: #fbb; } .state.expired { background: #ddd; }
+.state.rejected { background: #fbb; } .state.expired { background: #ddd; } .state.abandoned { background: #dde; }
 .badge { font-size: .75rem; padding: .05rem .35rem; border-radius: .3rem; background: #e3e3ff; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; margin: .5rem 0; }
 dt { color: #666; } dd { margin: 0; overflow-wrap: anywhere; }

@@ -5,12 +5,20 @@ import type {
   ApprovalRequested,
   Event,
   Identity as ProtoIdentity,
+  SecurityEvent,
 } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { decodeEvent, encodeEvent } from '../../shared/events/codec.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
+import type { TailRecord } from '../../shared/log/log-tail.js';
+import type { DecisionClaims } from '../../shared/signing/decision-claims.js';
+import { checkDecisionFor, verifyDecisionSignature } from '../../shared/signing/decision-signature.js';
+import type { DecisionRefusal, HeldRequest } from '../../shared/signing/decision-signature.js';
+import type { TrustedKeys } from '../../shared/signing/signing-keys.js';
 import type { PolicyGrant } from '../policy/types.js';
+import { noticeEvent, refusedDecisionEvent } from './approval-notices.js';
+import type { NoticeKind } from './approval-notices.js';
 import { ApprovalLogUnavailableError } from './errors.js';
 import { GrantCache } from './grant-cache.js';
 import { LogTail } from '../../shared/log/log-tail.js';
@@ -29,6 +37,8 @@ export type ApprovalWaiterOptions = {
   nodeId: string;
   /** Public base URL of the approval service; approve links are `<approvalUrl>/approvals/<id>`. */
   approvalUrl: string;
+  /** The approval service's public keys by key id: only decisions signed by one of them are considered. */
+  trustedKeys: TrustedKeys;
   /** Requests waiting on this node at once (default 1000); more resolve `unavailable` at once. */
   maxPending?: number;
   /** Reusable grants remembered (default 10 000). */
@@ -43,6 +53,8 @@ export type ApprovalWaiterOptions = {
   startTimeoutMs?: number;
   /** Called for the first decision of an approval this node requested but no longer waits for (client gone). */
   onOrphanDecision?: (decision: OrphanDecision) => void;
+  /** Called for every refused decision about a request of this node (metrics); must not throw. */
+  onRefusedDecision?: (refused: SecurityEvent) => void;
   now?: () => number;
 };
 
@@ -74,7 +86,17 @@ export type OrphanDecision = {
   readonly event: Event;
 };
 
-type Held = { resolve: (o: ApprovalOutcome) => void; timer: NodeJS.Timeout };
+type Held = {
+  resolve: (o: ApprovalOutcome) => void;
+  timer: NodeJS.Timeout;
+  /** What this node knew when it held the request: what a decision must match. */
+  request: HeldRequest;
+  requested: ApprovalRequested;
+  policyRevision: string;
+  /** Events of this approval seen on the topic (the next one this node publishes takes seq + 1). */
+  events: bigint;
+  onRefused: ((event: SecurityEvent) => void) | undefined;
+};
 
 function identityOf(p: ProtoIdentity | undefined): Identity | undefined {
   if (!p || p.sub === '') return undefined;
@@ -97,8 +119,8 @@ function identityOf(p: ProtoIdentity | undefined): Identity | undefined {
  * Approved decisions with a reuse window become grants (`grantsFor`), which the policy may reuse.
  */
 export class ApprovalWaiter {
-  readonly #o: Required<Omit<ApprovalWaiterOptions, 'onOrphanDecision' | 'now'>> &
-    Pick<ApprovalWaiterOptions, 'onOrphanDecision'>;
+  readonly #o: Required<Omit<ApprovalWaiterOptions, 'onOrphanDecision' | 'onRefusedDecision' | 'now'>> &
+    Pick<ApprovalWaiterOptions, 'onOrphanDecision' | 'onRefusedDecision'>;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #tail: LogTail;
@@ -164,7 +186,7 @@ export class ApprovalWaiter {
       );
     });
     try {
-      await Promise.race([this.#tail.start((r) => this.#onRecord(r.value)), timeout]);
+      await Promise.race([this.#tail.start((r) => this.#onRecord(r)), timeout]);
     } catch (err) {
       if (err instanceof ApprovalLogUnavailableError) throw err;
       throw new ApprovalLogUnavailableError(`cannot read ${this.#o.topic}: ${(err as Error).message}`, {
@@ -207,16 +229,28 @@ export class ApprovalWaiter {
       };
     }
     const outcome = new Promise<ApprovalOutcome>((resolve) => {
-      const timer = setTimeout(
-        () =>
-          this.#settle(approvalId, {
-            outcome: 'expired',
-            approvers: [],
-            reason: `no decision within ${opts.ttlSeconds} s`,
-          }),
-        ttlMs,
-      );
-      this.#held.set(approvalId, { resolve, timer });
+      const timer = setTimeout(() => {
+        const reason = `no decision within ${opts.ttlSeconds} s`;
+        this.#settle(approvalId, { outcome: 'expired', approvers: [], reason }, 'waited');
+      }, ttlMs);
+      this.#held.set(approvalId, {
+        resolve,
+        timer,
+        request: {
+          approvalId,
+          sessionId: requested.sessionId,
+          requestId: requested.requestId,
+          requestDigest: requested.requestDigest,
+          expiresMicros: requested.expiresMicros,
+          requesterSub: opts.requester.sub,
+          groups: [...requested.groups],
+          approvalsNeeded: requested.approvalsNeeded,
+        },
+        requested,
+        policyRevision: opts.policyRevision ?? '',
+        events: 0n,
+        onRefused: opts.onRefused,
+      });
     });
     let published: Promise<boolean>;
     try {
@@ -241,9 +275,12 @@ export class ApprovalWaiter {
     return { approvalId, approveUrl, expiresAt, requested, published, outcome };
   }
 
-  /** Stop waiting for `approvalId` (the client is gone): its outcome resolves `unavailable`. */
+  /**
+   * Stop waiting for `approvalId` (the client is gone): its outcome resolves `unavailable`, and an `abandoned` notice
+   * tells the approval service (and reviewers) that nobody waits for a decision any more.
+   */
   cancel(approvalId: string, reason = 'the client went away'): void {
-    this.#settle(approvalId, { outcome: 'unavailable', approvers: [], reason });
+    this.#settle(approvalId, { outcome: 'unavailable', approvers: [], reason }, 'abandoned');
   }
 
   /** `input.grants` for a request: unexpired approved grants for this subject, connection and fingerprint. */
@@ -256,7 +293,8 @@ export class ApprovalWaiter {
     this.#stopped = true;
     if (this.#watchdog) clearInterval(this.#watchdog);
     for (const id of [...this.#held.keys()]) {
-      this.#settle(id, { outcome: 'unavailable', approvers: [], reason: 'the gateway is shutting down' });
+      const reason = 'the gateway is shutting down';
+      this.#settle(id, { outcome: 'unavailable', approvers: [], reason }, 'abandoned');
     }
     await this.#tail.stop();
   }
@@ -272,12 +310,35 @@ export class ApprovalWaiter {
     return false;
   }
 
-  #settle(approvalId: string, outcome: ApprovalOutcome): void {
+  /** Ends the wait; `notice` (if any) tells the approvals topic why nobody waits any more. */
+  #settle(approvalId: string, outcome: ApprovalOutcome, notice?: NoticeKind): void {
     const held = this.#held.get(approvalId);
     if (!held) return;
     this.#held.delete(approvalId);
     clearTimeout(held.timer);
     held.resolve(outcome);
+    if (notice) this.#publishNotice(held, notice, outcome.reason);
+  }
+
+  /** Best effort (batched): a lost notice only means the approval ends `abandoned` at expiry instead. */
+  #publishNotice(held: Held, kind: NoticeKind, reason: string): void {
+    const event = noticeEvent(held.requested, kind, reason, {
+      seq: held.events + 2n,
+      nowMicros: BigInt(this.#now()) * 1000n,
+      policyRevision: held.policyRevision,
+    });
+    try {
+      this.#o.publisher.publishBatched({
+        topic: this.#o.topic,
+        key: held.request.approvalId,
+        value: Buffer.from(encodeEvent(event)),
+      });
+    } catch (err) {
+      this.#log.warn(
+        { approval: held.request.approvalId, notice: kind, err: { message: (err as Error).message } },
+        'approval notice could not be published',
+      );
+    }
   }
 
   #sinceReadMs(): number {
@@ -302,35 +363,67 @@ export class ApprovalWaiter {
     }
   }
 
-  #onRecord(value: Buffer): void {
+  #onRecord(r: TailRecord): void {
     let event: Event;
     try {
-      event = decodeEvent(value);
+      event = decodeEvent(r.value);
     } catch {
       return; // the approval service counts undecodable records
     }
-    if (event.body.case !== 'approvalDecided') return;
-    const d = event.body.value;
+    const b = event.body;
+    if (b.case !== 'approvalDecided' && b.case !== 'approvalReviewed' && b.case !== 'approvalRequested')
+      return;
+    const held = this.#held.get(b.value.approvalId);
+    if (held) held.events += 1n;
+    if (b.case !== 'approvalDecided') return;
+    const d = b.value;
     const id = d.approvalId;
-    if (id === '' || this.#decided.has(id)) return; // the first decision in log order wins
+    if (id === '' || this.#decided.has(id)) return; // the first valid decision in log order wins
+    const unsigned = d.keyId === '' && d.signature.length === 0;
+    if (unsigned && (d.outcome === 'abandoned' || d.outcome === 'waited')) {
+      // A gateway notice. This node publishes one only after it stopped holding the request.
+      if (held)
+        this.#refuse(event, r, held, {
+          code: 'unexpected_notice',
+          reason: 'a gateway notice about a request this node still holds',
+        });
+      return;
+    }
+    const verified = verifyDecisionSignature(event, this.#o.trustedKeys);
+    if (!verified.ok) {
+      if (held || (d.nodeId === this.#o.nodeId && this.#tail.isCaughtUp))
+        this.#refuse(event, r, held, verified);
+      return;
+    }
+    const claims = verified.claims;
+    if (held) {
+      const refusal = checkDecisionFor(claims, held.request);
+      if (refusal) {
+        this.#refuse(event, r, held, refusal);
+        return;
+      }
+    }
     this.#decided.add(id);
     if (this.#decided.size > this.#o.maxDecidedIds) {
       const oldest = this.#decided.values().next();
       if (!oldest.done) this.#decided.delete(oldest.value);
     }
-    const outcome = d.outcome;
-    if (outcome !== 'approved' && outcome !== 'rejected' && outcome !== 'expired') return;
-    if (outcome === 'approved') this.#learnGrant(event, d);
+    const outcome = claims.outcome;
+    if (outcome === 'approved') this.#learnGrant(claims);
+    if (outcome === 'abandoned' && !held) return;
     const reviewer = identityOf(d.reviewer);
     const result: ApprovalOutcome = {
-      outcome,
+      outcome: outcome === 'abandoned' ? 'expired' : outcome,
       ...(reviewer ? { reviewer } : {}),
       approvers: d.approvers.map(identityOf).filter((i): i is Identity => i !== undefined),
       reason: d.reason,
       decided: d,
     };
-    if (this.#held.has(id)) {
-      this.#log.info({ approval: id, outcome, reviewer: reviewer?.sub }, 'approval decided');
+    if (held) {
+      this.#log.info(
+        { approval: id, outcome, reviewer: reviewer?.sub, keyId: claims.keyId },
+        'approval decided',
+      );
       this.#settle(id, result);
     } else if (d.nodeId === this.#o.nodeId && this.#tail.isCaughtUp) {
       try {
@@ -341,19 +434,57 @@ export class ApprovalWaiter {
     }
   }
 
-  #learnGrant(event: Event, d: ApprovalDecided): void {
-    if (d.reuseSeconds <= 0 || d.requestHash === '' || !event.identity || !event.connection) return;
-    const approvedAt = Math.floor(Number(event.tsMicros / 1_000_000n));
+  /**
+   * A decision that cannot be trusted for this node's request: ignored (the request keeps waiting), logged, counted,
+   * and recorded as a security event on the holding session's stream.
+   */
+  #refuse(
+    event: Event,
+    r: TailRecord,
+    held: Held | undefined,
+    refusal: { code: DecisionRefusal['code'] | 'unexpected_notice'; reason: string },
+  ): void {
+    const security = refusedDecisionEvent(event, refusal, {
+      topic: this.#o.topic,
+      partition: r.partition,
+      offset: r.offset,
+      requestId: held?.request.requestId ?? 0,
+    });
+    this.#log.warn(
+      {
+        approval: security.approvalId,
+        session: held?.request.sessionId,
+        code: refusal.code,
+        keyId: security.keyId,
+        claimedNode: security.claimedNodeId,
+        source: security.source,
+        held: held !== undefined,
+      },
+      `approval decision refused: ${refusal.reason}`,
+    );
+    for (const f of [held?.onRefused, this.#o.onRefusedDecision]) {
+      try {
+        f?.(security);
+      } catch (err) {
+        this.#log.error({ err: { message: (err as Error).message } }, 'refused-decision handler failed');
+      }
+    }
+  }
+
+  /** A reuse grant from a verified approval: every field comes from the signed claims. */
+  #learnGrant(c: DecisionClaims): void {
+    if (c.reuseSeconds <= 0 || c.fingerprint === '' || c.requesterSub === '' || c.connection === '') return;
+    const approvedAt = Math.floor(Number(c.decidedMicros / 1_000_000n));
     this.#grants.add(
       {
-        id: d.approvalId,
-        sub: event.identity.sub,
-        connection: event.connection.name,
-        fingerprint: d.requestHash,
-        groups: [...d.approverGroups],
-        approvals: d.approvers.length,
+        id: c.approvalId,
+        sub: c.requesterSub,
+        connection: c.connection,
+        fingerprint: c.fingerprint,
+        groups: [...c.approverGroups],
+        approvals: c.approvers.length,
         approved_at: approvedAt,
-        expires_at: approvedAt + d.reuseSeconds,
+        expires_at: approvedAt + c.reuseSeconds,
       },
       Math.floor(this.#now() / 1000),
     );

@@ -6,8 +6,9 @@ import {
   ConnectionSchema,
   EventSchema,
 } from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import type { ApprovalRequested, Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { ApprovalRequested, Event, SecurityEvent } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
+import { requestDigest } from '../../shared/signing/decision-claims.js';
 
 export type ApprovalRequestOptions = {
   /** The requester's gateway session. */
@@ -30,6 +31,11 @@ export type ApprovalRequestOptions = {
   /** The request's number in its session (events refer to it). */
   requestId?: number;
   policyRevision?: string;
+  /**
+   * Records a refused decision for this request (forged, tampered, replayed, wrong reviewer) on the session stream.
+   * Must not throw; the request keeps waiting either way.
+   */
+  onRefused?: (event: SecurityEvent) => void;
 };
 
 const TRUNCATED = (n: number) =>
@@ -78,6 +84,7 @@ export function buildApprovalRequest(
     connection,
     protocol: opts.protocol,
     ttlSeconds: Math.max(1, Math.ceil(at.ttlMs / 1000)),
+    requestDigest: requestDigest(opts.requestText),
   });
   const event = create(EventSchema, {
     eventId: randomUUID(),

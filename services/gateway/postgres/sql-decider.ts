@@ -190,6 +190,7 @@ async function holdForApproval(
     reuseSeconds: a.reuse_seconds,
     requestId: h.requestId,
     policyRevision: h.revision,
+    onRefused: (security) => d.audit.batched({ case: 'security', value: security }, h.revision),
   });
   const onAbort = (): void => waiter.cancel(pending.approvalId);
   h.signal.addEventListener('abort', onAbort, { once: true });

@@ -27,6 +27,7 @@ export function createSshApprovalHook(waiter: ApprovalWaiter): SshApprovalHook {
       reuseSeconds: a.reuse_seconds,
       requestId: req.requestId,
       policyRevision: req.revision,
+      onRefused: (security) => req.audit.batched({ case: 'security', value: security }, req.revision),
     });
     const onAbort = (): void => waiter.cancel(pending.approvalId);
     req.signal.addEventListener('abort', onAbort, { once: true });

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { create } from '@bufbuild/protobuf';
+import {
+  ApprovalDecidedSchema,
+  EventSchema,
+  SecurityEventSchema,
+} from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { ApprovalRequested, Event, SecurityEvent } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { DecisionRefusal } from '../../shared/signing/decision-signature.js';
+
+/** The unsigned notices a gateway publishes about a request it stopped holding (proto `ApprovalDecided`). */
+export type NoticeKind = 'abandoned' | 'waited';
+
+/**
+ * A gateway's notice on the approvals topic: `abandoned` (the waiting session ended, or the node shuts down) or
+ * `waited` (the node still waited at the expiry). Unsigned: it can end an approval, never resume a request. The
+ * envelope continues the approval's stream (`approval:<id>`, the next sequence number this node has seen). Pure
+ * apart from the event id.
+ */
+export function noticeEvent(
+  requested: ApprovalRequested,
+  kind: NoticeKind,
+  reason: string,
+  at: { seq: bigint; nowMicros: bigint; policyRevision: string },
+): Event {
+  return create(EventSchema, {
+    eventId: randomUUID(),
+    sessionId: `approval:${requested.approvalId}`,
+    seq: at.seq,
+    nodeId: requested.nodeId,
+    tsMicros: at.nowMicros,
+    ...(requested.requester ? { identity: requested.requester } : {}),
+    ...(requested.connection ? { connection: requested.connection } : {}),
+    protocol: requested.protocol,
+    policyRevision: at.policyRevision,
+    body: {
+      case: 'approvalDecided',
+      value: create(ApprovalDecidedSchema, {
+        approvalId: requested.approvalId,
+        outcome: kind,
+        reason,
+        requestId: requested.requestId,
+        sessionId: requested.sessionId,
+        nodeId: requested.nodeId,
+        expiresMicros: requested.expiresMicros,
+        requestDigest: requested.requestDigest,
+      }),
+    },
+  });
+}
+
+/** A refused `approval.decided` (or an unexpected notice), as the security event recorded on the session stream. */
+export function refusedDecisionEvent(
+  refused: Event,
+  refusal: { code: DecisionRefusal['code'] | 'unexpected_notice'; reason: string },
+  where: { topic: string; partition: number; offset: string; requestId: number },
+): SecurityEvent {
+  const d = refused.body.case === 'approvalDecided' ? refused.body.value : undefined;
+  return create(SecurityEventSchema, {
+    kind: 'approval_decision_refused',
+    code: refusal.code,
+    reason: refusal.reason,
+    approvalId: (d?.approvalId ?? '').slice(0, 200),
+    requestId: where.requestId,
+    keyId: (d?.keyId ?? '').slice(0, 64),
+    eventId: refused.eventId.slice(0, 200),
+    claimedNodeId: refused.nodeId.slice(0, 200),
+    source: `${where.topic}/${where.partition}@${where.offset}`,
+    claimedOutcome: (d?.outcome ?? '').slice(0, 40),
+  });
+}
