@@ -105,7 +105,11 @@ export function decidedEvent(
     eventId,
   );
   if (event.body.case === 'approvalDecided') {
-    event.body.value.decidedMicros = event.tsMicros;
+    // When the outcome was settled: the deciding review's time (before the expiry, or it would not have counted),
+    // even when the decision is published later (e.g. by another instance after the grace).
+    const settled = record.settled;
+    event.body.value.decidedMicros =
+      settled && settled.outcome === draft.outcome ? settled.atMicros : event.tsMicros;
     const claims = claimsFromEvent(event);
     if (claims) {
       const { keyId, signature } = signDecision(claims, key);

@@ -293,8 +293,10 @@ describe('approval fold', () => {
       generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     );
     const limits = { maxHistory: 100, trustedKeys: loadTrustedKeys({ k1: publicKeyText(key) }) };
-    const start = foldApproval(undefined, requested(), limits);
-    if (start.kind !== 'requested') throw new Error('not folded');
+    const first = foldApproval(undefined, requested(), limits);
+    if (first.kind !== 'requested') throw new Error('not folded');
+    const start = foldApproval(first.record, reviewed(bob, 'approve', T0 + SEC), limits);
+    if (start.kind !== 'reviewed') throw new Error('not folded');
     const draft = {
       outcome: 'approved' as const,
       reviewer: bob,

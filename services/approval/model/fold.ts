@@ -1,6 +1,6 @@
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
-import { verifyDecisionSignature } from '../../shared/signing/decision-signature.js';
+import { checkDecisionFor, verifyDecisionSignature } from '../../shared/signing/decision-signature.js';
 import type { TrustedKeys } from '../../shared/signing/signing-keys.js';
 import { fromProtoIdentity } from './identity.js';
 import { checkReview } from './review-rules.js';
@@ -233,8 +233,22 @@ export function foldApproval(
       } else if (outcome === undefined) {
         ignoredWhy = `unknown outcome ${JSON.stringify(v.outcome.slice(0, 40))}`;
       } else if (!notice && limits.trustedKeys) {
+        // The same checks as the gateway's, against what the request said: the service's state never shows an
+        // outcome that no gateway would act on.
         const verified = verifyDecisionSignature(event, limits.trustedKeys);
-        if (!verified.ok) ignoredWhy = `not a valid signed decision: ${verified.reason}`;
+        const refusal = verified.ok
+          ? checkDecisionFor(verified.claims, {
+              approvalId: r.id,
+              sessionId: r.sessionId,
+              requestId: r.requestId,
+              requestDigest: r.digest,
+              expiresMicros: r.expiresMicros,
+              requesterSub: r.requester.sub,
+              groups: r.groups,
+              approvalsNeeded: r.approvalsNeeded,
+            })
+          : verified;
+        if (refusal) ignoredWhy = `not a valid signed decision: ${refusal.reason}`;
       }
       if (ignoredWhy === undefined && record.decision) {
         ignoredWhy = `the request was already ${record.decision.outcome}`;

@@ -592,7 +592,8 @@ export type ApprovalDecided = Message<"gatehouse.v1.ApprovalDecided"> & {
   signature: Uint8Array;
 
   /**
-   * When the approval service decided, and the approval's expiry (both signed), in microseconds since the epoch.
+   * When the outcome was settled (the deciding review; the publish time for expired/abandoned) and the approval's
+   * expiry, both signed, in microseconds since the epoch.
    *
    * @generated from field: int64 decided_micros = 14;
    */
