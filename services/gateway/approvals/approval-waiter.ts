@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import type {
-  ApprovalDecided,
-  ApprovalRequested,
-  Event,
-  Identity as ProtoIdentity,
-  SecurityEvent,
-} from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { ApprovalRequested, Event, SecurityEvent } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { decodeEvent, encodeEvent } from '../../shared/events/codec.js';
 import type { Identity } from '../../shared/identity/identity.js';
-import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { TailRecord } from '../../shared/log/log-tail.js';
 import type { DecisionClaims } from '../../shared/signing/decision-claims.js';
-import { checkDecisionFor, verifyDecisionSignature } from '../../shared/signing/decision-signature.js';
-import type { DecisionRefusal, HeldRequest } from '../../shared/signing/decision-signature.js';
-import type { TrustedKeys } from '../../shared/signing/signing-keys.js';
+import type { HeldRequest } from '../../shared/signing/decision-signature.js';
+import { judgeDecision } from './decision-gate.js';
+import type { GateRefusal } from './decision-gate.js';
 import type { PolicyGrant } from '../policy/types.js';
 import { noticeEvent, refusedDecisionEvent } from './approval-notices.js';
 import type { NoticeKind } from './approval-notices.js';
@@ -25,66 +17,16 @@ import { LogTail } from '../../shared/log/log-tail.js';
 import { buildApprovalRequest } from './requested-event.js';
 import type { ApprovalRequestOptions } from './requested-event.js';
 
+import type { ApprovalOutcome, ApprovalWaiterOptions, PendingApproval } from './waiter-types.js';
+import { identityOf } from './waiter-types.js';
+
 export type { ApprovalRequestOptions } from './requested-event.js';
-
-export type ApprovalWaiterOptions = {
-  kafka: Kafka;
-  /** The node's publisher (acks=all for `publishDurable`). */
-  publisher: EventPublisher;
-  log: Logger;
-  /** The approvals topic (`kafka.topics.approvals`). */
-  topic: string;
-  nodeId: string;
-  /** Public base URL of the approval service; approve links are `<approvalUrl>/approvals/<id>`. */
-  approvalUrl: string;
-  /** The approval service's public keys by key id: only decisions signed by one of them are considered. */
-  trustedKeys: TrustedKeys;
-  /** Requests waiting on this node at once (default 1000); more resolve `unavailable` at once. */
-  maxPending?: number;
-  /** Reusable grants remembered (default 10 000). */
-  maxGrants?: number;
-  /** Decided approval ids remembered for first-decision-wins (default 100 000). */
-  maxDecidedIds?: number;
-  /** Waiting requests resolve `unavailable` once the approvals topic could not be read this long (default 15 s). */
-  logTimeoutMs?: number;
-  /** Longest request text published (UTF-16 units, default 256 Ki); longer text is cut and marked. */
-  maxRequestTextLength?: number;
-  /** How long `start` waits to join the topic (default 30 s). */
-  startTimeoutMs?: number;
-  /** Called for the first decision of an approval this node requested but no longer waits for (client gone). */
-  onOrphanDecision?: (decision: OrphanDecision) => void;
-  /** Called for every refused decision about a request of this node (metrics); must not throw. */
-  onRefusedDecision?: (refused: SecurityEvent) => void;
-  now?: () => number;
-};
-
-export type ApprovalOutcome = {
-  readonly outcome: 'approved' | 'rejected' | 'expired' | 'unavailable';
-  /** Who decided (the last approver, or the rejecter). */
-  readonly reviewer?: Identity;
-  readonly approvers: readonly Identity[];
-  readonly reason: string;
-  /** The `approval.decided` body from the log (absent for a local expiry or `unavailable`). */
-  readonly decided?: ApprovalDecided;
-};
-
-export type PendingApproval = {
-  readonly approvalId: string;
-  readonly approveUrl: string;
-  readonly expiresAt: Date;
-  /** The `approval.requested` body as published (record it on the session stream too). */
-  readonly requested: ApprovalRequested;
-  /** true once the request is durable in the approvals topic; false when publishing failed (outcome: unavailable). */
-  readonly published: Promise<boolean>;
-  /** Never rejects. */
-  readonly outcome: Promise<ApprovalOutcome>;
-};
-
-export type OrphanDecision = {
-  readonly approvalId: string;
-  readonly decided: ApprovalDecided;
-  readonly event: Event;
-};
+export type {
+  ApprovalOutcome,
+  ApprovalWaiterOptions,
+  OrphanDecision,
+  PendingApproval,
+} from './waiter-types.js';
 
 type Held = {
   resolve: (o: ApprovalOutcome) => void;
@@ -97,18 +39,6 @@ type Held = {
   events: bigint;
   onRefused: ((event: SecurityEvent) => void) | undefined;
 };
-
-function identityOf(p: ProtoIdentity | undefined): Identity | undefined {
-  if (!p || p.sub === '') return undefined;
-  return {
-    sub: p.sub,
-    email: p.email,
-    groups: [...p.groups],
-    agent: p.agent,
-    issuer: p.issuer,
-    client_id: p.clientId,
-  };
-}
 
 /**
  * The gateway node's side of just-in-time approval. One per node: `start()` subscribes to the approvals topic
@@ -376,33 +306,16 @@ export class ApprovalWaiter {
     const held = this.#held.get(b.value.approvalId);
     if (held) held.events += 1n;
     if (b.case !== 'approvalDecided') return;
-    const d = b.value;
-    const id = d.approvalId;
+    const id = b.value.approvalId;
     if (id === '' || this.#decided.has(id)) return; // the first valid decision in log order wins
-    const unsigned = d.keyId === '' && d.signature.length === 0;
-    if (unsigned && (d.outcome === 'abandoned' || d.outcome === 'waited')) {
-      // A gateway notice. This node publishes one only after it stopped holding the request.
-      if (held)
-        this.#refuse(event, r, held, {
-          code: 'unexpected_notice',
-          reason: 'a gateway notice about a request this node still holds',
-        });
+    const ownNode = b.value.nodeId === this.#o.nodeId && this.#tail.isCaughtUp;
+    const verdict = judgeDecision(event, held?.request, this.#o.trustedKeys, ownNode);
+    if (verdict.kind === 'skip') return;
+    if (verdict.kind === 'refuse') {
+      this.#refuse(event, r, held, verdict.refusal);
       return;
     }
-    const verified = verifyDecisionSignature(event, this.#o.trustedKeys);
-    if (!verified.ok) {
-      if (held || (d.nodeId === this.#o.nodeId && this.#tail.isCaughtUp))
-        this.#refuse(event, r, held, verified);
-      return;
-    }
-    const claims = verified.claims;
-    if (held) {
-      const refusal = checkDecisionFor(claims, held.request);
-      if (refusal) {
-        this.#refuse(event, r, held, refusal);
-        return;
-      }
-    }
+    const { claims, body: d } = verdict;
     this.#decided.add(id);
     if (this.#decided.size > this.#o.maxDecidedIds) {
       const oldest = this.#decided.values().next();
@@ -438,12 +351,7 @@ export class ApprovalWaiter {
    * A decision that cannot be trusted for this node's request: ignored (the request keeps waiting), logged, counted,
    * and recorded as a security event on the holding session's stream.
    */
-  #refuse(
-    event: Event,
-    r: TailRecord,
-    held: Held | undefined,
-    refusal: { code: DecisionRefusal['code'] | 'unexpected_notice'; reason: string },
-  ): void {
+  #refuse(event: Event, r: TailRecord, held: Held | undefined, refusal: GateRefusal): void {
     const security = refusedDecisionEvent(event, refusal, {
       topic: this.#o.topic,
       partition: r.partition,
