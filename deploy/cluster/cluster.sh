@@ -55,6 +55,12 @@ write_configs() {
       -keyout "$CLUSTER_DIR/tls.key" -out "$CLUSTER_DIR/tls.crt" 2>/dev/null
     chmod 600 "$CLUSTER_DIR/tls.key"
   fi
+  # The approval service's decision-signing key (Ed25519); gateways pin its public half by key id.
+  if [[ ! -s $CLUSTER_DIR/approval-signing.key ]]; then
+    (umask 077 && openssl genpkey -algorithm ed25519 -out "$CLUSTER_DIR/approval-signing.key")
+  fi
+  [[ -s $CLUSTER_DIR/approval-signing.pub ]] ||
+    openssl pkey -in "$CLUSTER_DIR/approval-signing.key" -pubout -out "$CLUSTER_DIR/approval-signing.pub"
   [[ -f $CLUSTER_DIR/ssh_host_ed25519_key ]] ||
     ssh-keygen -q -t ed25519 -N '' -C gatehouse-local -f "$CLUSTER_DIR/ssh_host_ed25519_key"
   OPA_BIN="$OPA_BIN" bash "$PROJECT_ROOT/policies/build.sh" "$CLUSTER_DIR/policy" >/dev/null
@@ -85,6 +91,8 @@ policy:
   bundleDir: $CLUSTER_DIR/policy
 approvals:
   url: http://$BIND_HOST:$APPROVAL_PORT
+  trustedKeys:
+    local-dev-1: { file: $CLUSTER_DIR/approval-signing.pub }
 connections:
   - name: demo-pg
     protocol: postgres
@@ -130,6 +138,7 @@ kafka:
   brokers: [${brokers%,}]
   topics: { replicationFactor: $rf, minInsyncReplicas: $isr }
 oidc: { issuer: http://$BIND_HOST:$IDP_PORT, audience: gatehouse }
+signing: { keyId: local-dev-1, privateKey: { file: $CLUSTER_DIR/approval-signing.key } }
 http: { host: $BIND_HOST, port: $APPROVAL_PORT }
 grpc: { host: $BIND_HOST, port: $APPROVAL_GRPC_PORT }
 health: { host: $BIND_HOST, port: $APPROVAL_HEALTH_PORT }

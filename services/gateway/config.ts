@@ -171,12 +171,13 @@ export const gatewayConfigSchema = z
         /** Held requests fail as unavailable once the approvals topic could not be read this long. */
         logTimeoutMs: z.number().int().min(1000).default(15_000),
         /**
-         * The approval service's decision-signing public keys by key id (SPKI PEM or base64url raw Ed25519). A held
+         * The approval service's decision-signing public keys by key id: SPKI PEM text, base64url raw Ed25519, or
+         * `{file: PATH}` of a PEM (`openssl pkey -in KEY -pubout`). A held
          * request resumes only on a decision signed by one of these. Rotation: add the new key here on every gateway
          * first, then activate it in the approval service, then remove the old one (services/approval/README.md).
          */
         trustedKeys: z
-          .record(keyIdSchema, publicKeyTextSchema)
+          .record(keyIdSchema, z.union([publicKeyTextSchema, secretRefSchema]))
           .refine((keys) => Object.keys(keys).length > 0, 'pin at least one approval-service public key'),
       })
       .optional(),

@@ -79,7 +79,14 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       approvalUrl: config.approvals.url,
       maxPending: config.approvals.maxPending,
       logTimeoutMs: config.approvals.logTimeoutMs,
-      trustedKeys: loadTrustedKeys(config.approvals.trustedKeys),
+      trustedKeys: loadTrustedKeys(
+        Object.fromEntries(
+          Object.entries(config.approvals.trustedKeys).map(([kid, k]) => [
+            kid,
+            typeof k === 'string' ? k : resolveSecret(k),
+          ]),
+        ),
+      ),
       onRefusedDecision: (s) => metrics.refusedDecisions.inc({ code: s.code }),
       onOrphanDecision: (o) =>
         log.info(

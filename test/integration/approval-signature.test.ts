@@ -10,7 +10,7 @@ import {
   ConnectionSchema,
   EventSchema,
 } from '../../proto/gen/gatehouse/v1/events_pb.js';
-import type { Event, SecurityEvent } from '../../proto/gen/gatehouse/v1/events_pb.js';
+import type { Event } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import { ApprovalGrpcClient } from '../../services/approval/grpc/grpc-client.js';
 import type { ApprovalRecord } from '../../services/approval/model/types.js';
 import { decodeEvent, encodeEvent } from '../../services/shared/events/codec.js';
@@ -19,10 +19,18 @@ import type { Identity } from '../../services/shared/identity/identity.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
 import type { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import { claimsFromEvent } from '../../services/shared/signing/decision-claims.js';
-import { signDecision } from '../../services/shared/signing/decision-signature.js';
-import { loadSigningKey } from '../../services/shared/signing/signing-keys.js';
+import { signDecision, verifyDecisionSignature } from '../../services/shared/signing/decision-signature.js';
+import { loadSigningKey, loadTrustedKeys } from '../../services/shared/signing/signing-keys.js';
 import type { SigningKey } from '../../services/shared/signing/signing-keys.js';
-import { api, approvalTopicWriter, eventually, testSigningKey } from '../support/approval.js';
+import {
+  api,
+  approvalTopicWriter,
+  ddlRequest,
+  eventually,
+  testSigningKey,
+  testTrustedKeys,
+} from '../support/approval.js';
+import { buildApprovalRequest } from '../../services/gateway/approvals/requested-event.js';
 import type { PsqlResult } from '../support/clients.js';
 import { psql } from '../support/clients.js';
 import { startGatewayFixture } from '../support/gateway.js';
@@ -158,17 +166,22 @@ async function publish(approvalId: string, event: Event | Uint8Array): Promise<v
   await writer.publishDurable({ topic: approvalsTopic, key: approvalId, value });
 }
 
-/** Security events on one session's stream in the sessions topic, once at least `minimum` arrived. */
-async function securityEvents(sessionId: string, minimum: number): Promise<SecurityEvent[]> {
-  const found: SecurityEvent[] = [];
-  const consumer = new EventConsumer(testKafka('test-security-reader'), testLogger, {
-    groupId: `security-reader-${randomUUID()}`,
+/** Events of one session's stream in the sessions topic matching `pick`, once at least `minimum` arrived. */
+async function sessionStream<T>(
+  sessionId: string,
+  pick: (e: Event) => T | undefined,
+  minimum: number,
+): Promise<T[]> {
+  const found: T[] = [];
+  const consumer = new EventConsumer(testKafka('test-session-reader'), testLogger, {
+    groupId: `session-reader-${randomUUID()}`,
     topics: [fx.sessionsTopic],
   });
   void consumer.start((records) => {
     for (const r of records) {
       const e = decodeEvent(r.value);
-      if (e.sessionId === sessionId && e.body.case === 'security') found.push(e.body.value);
+      const v = e.sessionId === sessionId ? pick(e) : undefined;
+      if (v !== undefined) found.push(v);
     }
     return Promise.resolve();
   });
@@ -177,6 +190,9 @@ async function securityEvents(sessionId: string, minimum: number): Promise<Secur
   await consumer.stop();
   return found;
 }
+
+const securityEvents = (sessionId: string, minimum: number) =>
+  sessionStream(sessionId, (e) => (e.body.case === 'security' ? e.body.value : undefined), minimum);
 
 let approvedEarlier: ApprovalRecord | undefined;
 
@@ -190,6 +206,19 @@ describe('signed approval decisions', () => {
     expect((await run).stdout.trim()).toBe('CREATE TABLE');
     approvedEarlier = fx.approval!.store.get(r.request.id);
     expect(approvedEarlier?.decision?.outcome).toBe('approved');
+    // The session stream records the decision exactly as signed: anyone with the public key can check it later.
+    const [recorded] = await sessionStream(
+      r.request.sessionId,
+      (e) =>
+        e.body.case === 'approvalDecided' ? { ...e, sessionId: `approval:${r.request.id}` } : undefined,
+      1,
+    );
+    expect(recorded).toBeDefined();
+    const verified = verifyDecisionSignature(recorded!, loadTrustedKeys(testTrustedKeys()));
+    expect(verified).toMatchObject({
+      ok: true,
+      claims: { approvalId: r.request.id, outcome: 'approved', keyId: testSigningKey().keyId },
+    });
   });
 
   it('forged, re-signed, unknown-key, wrong-reviewer and replayed decisions are refused and recorded', async () => {
@@ -283,5 +312,31 @@ describe('signed approval decisions', () => {
     // The table was never created.
     const check = await psql(fx.pgPort, 'demo-pg', dba, [`select to_regclass('${table}') is null`]);
     expect(check.stdout.trim()).toBe('t');
+  });
+
+  it('an approval whose gateway node died (no notice at all) ends abandoned after its expiry', async () => {
+    const approvalId = randomUUID();
+    const nowMicros = BigInt(Date.now()) * 1000n;
+    const { event } = buildApprovalRequest(ddlRequest({ ttlSeconds: 1 }), {
+      approvalId,
+      approveUrl: `${fx.approval!.url}/approvals/${approvalId}`,
+      nodeId: 'gw-that-died',
+      nowMicros,
+      ttlMs: 1_000,
+      maxTextLength: 1_000,
+    });
+    await publish(approvalId, event); // what the node published just before it died
+    const view = await eventually(
+      async () => {
+        const res = await api(fx.approval!.url, 'GET', `/v1/approvals/${approvalId}`, dba);
+        return res.body.approval?.state === 'pending' || res.status !== 200 ? undefined : res.body.approval;
+      },
+      20_000,
+      'a final state',
+    );
+    expect(view.state).toBe('abandoned');
+    expect(view.decision?.reason).toMatch(/gw-that-died stopped/);
+    const late = await api(fx.approval!.url, 'POST', `/v1/approvals/${approvalId}/approve`, dba);
+    expect(late.status).toBe(409);
   });
 });

@@ -5,7 +5,14 @@ import {
   EventSchema,
   SecurityEventSchema,
 } from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import type { ApprovalRequested, Event, SecurityEvent } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type {
+  ApprovalDecided,
+  ApprovalRequested,
+  Event,
+  SecurityEvent,
+} from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { toProtoIdentity } from '../../shared/events/proto-identity.js';
+import type { IdentityFields } from '../../shared/events/proto-identity.js';
 import type { DecisionRefusal } from '../../shared/signing/decision-signature.js';
 
 /** The unsigned notices a gateway publishes about a request it stopped holding (proto `ApprovalDecided`). */
@@ -67,5 +74,25 @@ export function refusedDecisionEvent(
     claimedNodeId: refused.nodeId.slice(0, 200),
     source: `${where.topic}/${where.partition}@${where.offset}`,
     claimedOutcome: (d?.outcome ?? '').slice(0, 40),
+  });
+}
+
+/**
+ * The `approval.decided` body a gateway records on the session stream once a held request's wait ends: the verified
+ * decision exactly as signed (so the SOC can check the signature offline), or, for a local expiry or an unavailable
+ * approval log, the local outcome (unsigned). Pure.
+ */
+export function sessionDecidedBody(
+  approvalId: string,
+  requestId: number,
+  o: { outcome: string; reason: string; reviewer?: IdentityFields; decided?: ApprovalDecided },
+): ApprovalDecided {
+  if (o.decided) return create(ApprovalDecidedSchema, { ...o.decided, requestId });
+  return create(ApprovalDecidedSchema, {
+    approvalId,
+    outcome: o.outcome,
+    reason: o.reason,
+    requestId,
+    ...(o.reviewer ? { reviewer: toProtoIdentity(o.reviewer) } : {}),
   });
 }

@@ -1,7 +1,5 @@
-import { create } from '@bufbuild/protobuf';
-import { ApprovalDecidedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
+import { sessionDecidedBody } from '../approvals/approval-notices.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { sqlFingerprint } from '../policy/index.js';
@@ -206,13 +204,7 @@ async function holdForApproval(
     await d.audit.durable(
       {
         case: 'approvalDecided',
-        value: create(ApprovalDecidedSchema, {
-          approvalId: pending.approvalId,
-          outcome: o.outcome,
-          reason: o.reason,
-          requestId: h.requestId,
-          ...(o.reviewer ? { reviewer: toProtoIdentity(o.reviewer) } : {}),
-        }),
+        value: sessionDecidedBody(pending.approvalId, h.requestId, o),
       },
       h.revision,
     );

@@ -1,7 +1,5 @@
-import { create } from '@bufbuild/protobuf';
-import { ApprovalDecidedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
-import { toProtoIdentity } from '../../shared/events/proto-identity.js';
+import { sessionDecidedBody } from '../approvals/approval-notices.js';
 import type { SshApprovalHook } from './approval-hook.js';
 
 /**
@@ -38,13 +36,7 @@ export function createSshApprovalHook(waiter: ApprovalWaiter): SshApprovalHook {
       await req.audit.durable(
         {
           case: 'approvalDecided',
-          value: create(ApprovalDecidedSchema, {
-            approvalId: pending.approvalId,
-            outcome: o.outcome,
-            reason: o.reason,
-            requestId: req.requestId,
-            ...(o.reviewer ? { reviewer: toProtoIdentity(o.reviewer) } : {}),
-          }),
+          value: sessionDecidedBody(pending.approvalId, req.requestId, o),
         },
         req.revision,
       );
