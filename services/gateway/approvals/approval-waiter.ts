@@ -253,7 +253,7 @@ export class ApprovalWaiter {
   /** Best effort (batched): a lost notice only means the approval ends `abandoned` at expiry instead. */
   #publishNotice(held: Held, kind: NoticeKind, reason: string): void {
     const event = noticeEvent(held.requested, kind, reason, {
-      seq: held.events + 2n,
+      seq: (held.events > 0n ? held.events : 1n) + 1n, // after the request (seq 1) and what was seen since
       nowMicros: BigInt(this.#now()) * 1000n,
       policyRevision: held.policyRevision,
     });
