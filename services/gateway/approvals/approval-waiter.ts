@@ -38,6 +38,8 @@ type Held = {
   /** Events of this approval seen on the topic (the next one this node publishes takes seq + 1). */
   events: bigint;
   onRefused: ((event: SecurityEvent) => void) | undefined;
+  /** Refused decisions recorded for this request (bounded by `maxRefusalsPerRequest`). */
+  refused: number;
 };
 
 /**
@@ -66,6 +68,7 @@ export class ApprovalWaiter {
       maxPending: 1000,
       maxGrants: 10_000,
       maxDecidedIds: 100_000,
+      maxRefusalsPerRequest: 100,
       logTimeoutMs: 15_000,
       maxRequestTextLength: 256 * 1024,
       startTimeoutMs: 30_000,
@@ -180,6 +183,7 @@ export class ApprovalWaiter {
         policyRevision: opts.policyRevision ?? '',
         events: 0n,
         onRefused: opts.onRefused,
+        refused: 0,
       });
     });
     let published: Promise<boolean>;
@@ -352,6 +356,10 @@ export class ApprovalWaiter {
    * and recorded as a security event on the holding session's stream.
    */
   #refuse(event: Event, r: TailRecord, held: Held | undefined, refusal: GateRefusal): void {
+    if (held && ++held.refused > this.#o.maxRefusalsPerRequest) {
+      this.#o.onRefusedDecision?.(refusedDecisionEvent(event, refusal, { ...r, topic: '', requestId: 0 }));
+      return; // a flood: counted, but neither logged nor recorded again for this request
+    }
     const security = refusedDecisionEvent(event, refusal, {
       topic: this.#o.topic,
       partition: r.partition,

@@ -29,6 +29,8 @@ export type ApprovalWaiterOptions = {
   maxGrants?: number;
   /** Decided approval ids remembered for first-decision-wins (default 100 000). */
   maxDecidedIds?: number;
+  /** Refused decisions recorded (log line + security event) per held request (default 100); more are only counted. */
+  maxRefusalsPerRequest?: number;
   /** Waiting requests resolve `unavailable` once the approvals topic could not be read this long (default 15 s). */
   logTimeoutMs?: number;
   /** Longest request text published (UTF-16 units, default 256 Ki); longer text is cut and marked. */

@@ -56,7 +56,7 @@ export function verifyDecisionSignature(event: Event, keys: TrustedKeys): Verifi
   if (!key) {
     return refuse(
       'unknown_key',
-      `the decision is signed with key ${JSON.stringify(claims.keyId)}, which is not pinned`,
+      `the decision is signed with key ${JSON.stringify(claims.keyId.slice(0, 64))}, which is not pinned`,
     );
   }
   let valid = false;
