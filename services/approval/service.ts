@@ -166,6 +166,18 @@ export async function startApprovalService(
         result.entry.ignored
       ) {
         metrics.ignored.inc({ kind: result.kind });
+        if (result.kind === 'decided' && result.entry.outcome !== '') {
+          // A decision that did not count: a race lost (harmless) or a forged/unsigned one (a security matter).
+          log.warn(
+            {
+              approval: result.record.request.id,
+              event: event.eventId,
+              claimedNode: event.nodeId.slice(0, 200),
+              why: result.entry.ignored,
+            },
+            'approval decision ignored',
+          );
+        }
       }
     })
     .catch((err: unknown) => onFailure(err, 'cannot read the approvals topic'));
