@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api } from '../support/approval.js';
-import { runSsh, startSshGatewayNode } from '../support/ssh-gateway.js';
+import { api, eventually } from '../support/approval.js';
+import { runSsh, SSH_CLIENT_OPTIONS, startSshGatewayNode } from '../support/ssh-gateway.js';
 import type { SshGatewayNode } from '../support/ssh-gateway.js';
 import { stackValue } from '../support/stack.js';
 
@@ -103,6 +103,42 @@ describe('SSH on a whole gateway node (startGateway wiring, approval service)', 
     expect(result.stderr).toMatch(
       /gatehouse: denied: approval [0-9a-f-]{36} rejected by carol@example\.test: not now/,
     );
+    expect(existsSync(marker)).toBe(true);
+    await direct(`rm -f ${marker}`);
+  });
+
+  it('an SSH client that goes away while its command waits leaves an abandoned approval (late approve: 409)', async () => {
+    const marker = `/tmp/gh-ssh-gone-${run}`;
+    expect(await direct(`touch ${marker}`)).toBe(0);
+    const agent = await node.idp.issueToken({ user: `agent-g-${run}`, agent: true, groups: ['agents'] });
+    const carol = await node.idp.issueToken({
+      user: 'carol',
+      email: 'carol@example.test',
+      groups: ['oncall'],
+    });
+    // Its own process group, so the whole client (sshpass and ssh) can be killed at once.
+    const child = spawn(
+      'sshpass',
+      ['-e', 'ssh', '-p', String(node.port), ...SSH_CLIENT_OPTIONS, 'demo-ssh@127.0.0.1', `rm -f ${marker}`],
+      { env: { ...process.env, SSHPASS: agent }, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    const id = await eventually(() => WAITING.exec(stderr)?.[1], 30_000, 'the approval link');
+    process.kill(-child.pid!, 'SIGKILL');
+    await closed;
+    const state = await eventually(
+      async () => {
+        const r = await api(node.approval.url, 'GET', `/v1/approvals/${id}`, carol);
+        return r.body.approval?.state === 'abandoned' ? r.body.approval.state : undefined;
+      },
+      20_000,
+      'abandoned',
+    );
+    expect(state).toBe('abandoned');
+    const late = await api(node.approval.url, 'POST', `/v1/approvals/${id}/approve`, carol);
+    expect(late.status).toBe(409);
     expect(existsSync(marker)).toBe(true);
     await direct(`rm -f ${marker}`);
   });
