@@ -163,6 +163,28 @@ describe('bounded audit events (real psql, pg, Kafka, ClickHouse)', () => {
     expect(payload.equals(data)).toBe(true);
   });
 
+  it('COPY TO STDOUT of a 3 MiB value: psql gets it, the log holds the same CopyData bytes', async () => {
+    const marker = `bounds_copy_${randomUUID().slice(0, 8)}`;
+    // A reader cleared for PII: COPY output is masked whole otherwise.
+    const reader = await fx.idp.issueToken({ user: 'reader', groups: ['pii-readers'] });
+    const r = await psql(fx.pgPort, 'demo-pg', reader, [
+      `copy (select '${marker}' || repeat('q', 3 * 1024 * 1024)) to stdout`,
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${marker}${'q'.repeat(3 * 1024 * 1024)}\n`);
+    const { frames, events } = await sessionWith(marker);
+    expect(frames.some((e) => e.body.case === 'continuation')).toBe(true);
+    const copied = Buffer.concat(
+      events.flatMap((e) =>
+        e.body.case === 'response' && e.body.value.frame === 'copy_out' ? [e.body.value.data] : [],
+      ),
+    );
+    // CopyData: 'd', length, the row's text; then CopyDone ('c') in the same frame as the completion.
+    expect(copied[0]).toBe(0x64);
+    const text = copied.subarray(5, 1 + copied.readInt32BE(1)).toString();
+    expect(text === `${marker}${'q'.repeat(3 * 1024 * 1024)}\n`).toBe(true);
+  });
+
   it('a record the broker refuses fails only its session; others and /readyz carry on', async () => {
     const rf = Math.min(3, brokerCount());
     const admin = testKafka('test-bounds-admin').admin();

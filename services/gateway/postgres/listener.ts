@@ -5,10 +5,11 @@ import { create } from '@bufbuild/protobuf';
 import { SessionOpenedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { SessionEvents } from '../../shared/events/session-events.js';
 import type { Identity } from '../../shared/identity/index.js';
+import { PublishRefusedError } from '../../shared/log/errors.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { PostgresListenerConfig } from '../config.js';
-import { SessionAudit } from '../session-audit.js';
+import { auditRefusedMessage, SessionAudit } from '../session-audit.js';
 import { CancelRegistry } from './cancel-registry.js';
 import {
   authenticationOk,
@@ -200,8 +201,14 @@ export class PgListener {
     });
     try {
       await opened;
-    } catch {
+    } catch (err) {
       upstream.socket.destroy();
+      if (err instanceof PublishRefusedError) {
+        const sqlstate = /TOO_LARGE/.test(err.reason) ? '54000' : '58000';
+        throw new PgClientError('GH_ERR_PG_AUDIT_UNAVAILABLE', sqlstate, auditRefusedMessage(err.reason), {
+          severity: 'FATAL',
+        });
+      }
       throw new PgClientError(
         'GH_ERR_PG_AUDIT_UNAVAILABLE',
         '57P03',

@@ -7,6 +7,7 @@ import type { Identity } from '../../shared/identity/index.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SshListenerConfig } from '../config.js';
+import { PublishRefusedError } from '../../shared/log/errors.js';
 import { auditRefusedMessage, SessionAudit } from '../session-audit.js';
 import { SshAuthenticator } from './auth.js';
 import type { LoginOutcome } from './auth.js';
@@ -253,8 +254,11 @@ export class SshListener {
           attributes: { client_version: printable(info.header.identRaw, 255), ssh_user: connection.name },
         }),
       });
-    } catch {
+    } catch (err) {
       upstream.end();
+      if (err instanceof PublishRefusedError) {
+        return { ...auditDown, message: auditRefusedMessage(err.reason) };
+      }
       return auditDown;
     }
     return { ok: true, value: { identity, connection, audit, upstream, clientAddr } };
