@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigResourceTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import type { Admin, Kafka } from 'kafkajs';
 import { TopicProvisionError } from './errors.js';
+
+// kafkajs is CommonJS and its ESM facade names only some exports (not ConfigResourceTypes): take it from the module.
+const { ConfigResourceTypes } = kafkajs;
 
 export type TopicSpec = {
   name: string;
