@@ -80,7 +80,7 @@ afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
 });
 
-async function start() {
+async function start(maxNames = 10) {
   const [client, gwClient] = await pair();
   const [gwUpstream, server] = await pair();
   sockets.push(client, gwClient, gwUpstream, server);
@@ -124,7 +124,7 @@ async function start() {
       bytesPerEvent: 65536,
       idleTimeoutMs: 0,
       maxBackendMessageBytes: 1 << 20,
-      maxNames: 10,
+      maxNames,
     },
     onClose: () => undefined,
   });
@@ -178,6 +178,26 @@ describe('PgSession names (byte level)', () => {
     );
     await t.client.until((b) => b.includes('aborted'));
     expect(t.session.names.statementCandidates('q')).toEqual([]);
+  });
+
+  it('beyond maxNames a new name is refused with 54000 and never forwarded', async () => {
+    const t = await start(1);
+    t.clientSocket.write(serialize.query('PREPARE a AS SELECT 1'));
+    await t.server.until((b) => b.includes('PREPARE a'));
+    t.serverSocket.write(Buffer.concat([commandComplete('PREPARE'), readyForQuery('I')]));
+    await t.client.until((b) => b.includes('PREPARE'));
+    t.clientSocket.write(serialize.query('PREPARE b AS SELECT 2'));
+    const probe = await t.server.until((b) => b.includes('gatehouse_denied_'));
+    const token = /gatehouse_denied_[0-9a-f]+/.exec(probe.toString('latin1'))![0];
+    t.serverSocket.write(
+      Buffer.concat([
+        errorResponse({ severity: 'ERROR', code: '42703', message: `column "${token}" does not exist` }),
+        readyForQuery('I'),
+      ]),
+    );
+    const got = await t.client.until((b) => b.includes('too many prepared statements'));
+    expect(got.toString('latin1')).toContain('54000');
+    expect(t.server.bytes().toString('latin1')).not.toContain('PREPARE b');
   });
 
   it('a ParameterStatus that unpins standard_conforming_strings ends the session with FATAL 42501', async () => {
