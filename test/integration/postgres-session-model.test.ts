@@ -349,3 +349,31 @@ describe('protocol-level use of SQL-level names', { timeout: 30_000 }, () => {
     for (const v of real) expect(published).not.toContain(v);
   });
 });
+
+describe('a pinned setting changed behind the gateway ends the session', { timeout: 30_000 }, () => {
+  it('a view that calls set_config (invisible to the analyzer) is caught by the ParameterStatus it causes', async () => {
+    const view = `${scratch}_v`;
+    await direct(
+      `CREATE VIEW ${view} AS SELECT set_config('standard_conforming_strings', 'off', false) AS x`,
+    );
+    try {
+      const r = await psql(fx.pgPort, 'demo-pg', agentToken, [`SELECT x FROM ${view}`, 'SELECT 1']);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('the server reports standard_conforming_strings=off');
+      const d = await reader.decision(`SELECT x FROM ${view}`);
+      expect(d.allow).toBe(true); // policy saw a read-only SELECT: the gateway's backstop is what holds
+      const deadline = Date.now() + 20_000;
+      let reason = '';
+      while (reason === '' && Date.now() < deadline) {
+        const closed = reader.events.find(
+          (e) => e.sessionId === d.sessionId && e.body.case === 'sessionClosed',
+        );
+        if (closed?.body.case === 'sessionClosed') reason = closed.body.value.reason;
+        else await sleep(200);
+      }
+      expect(reason).toBe('pinned setting changed');
+    } finally {
+      await direct(`DROP VIEW IF EXISTS ${view}`);
+    }
+  });
+});
