@@ -130,6 +130,10 @@ clickhouse:
   url: $GATEHOUSE_CLICKHOUSE_URL
 http: { host: $BIND_HOST, port: $REC_PORT }
 health: { host: $BIND_HOST, port: $REC_HEALTH_PORT }
+api: # nobody reads the audit without identity: analysts of group soc (tokens or web login)
+  oidc: { issuer: http://$BIND_HOST:$IDP_PORT, audience: gatehouse }
+  allowedGroups: [soc]
+  web: {}
 YAML
   cat >"$CLUSTER_DIR/approval.yaml" <<YAML
 # Written by deploy/cluster/cluster.sh.
@@ -143,6 +147,7 @@ http: { host: $BIND_HOST, port: $APPROVAL_PORT }
 grpc: { host: $BIND_HOST, port: $APPROVAL_GRPC_PORT }
 health: { host: $BIND_HOST, port: $APPROVAL_HEALTH_PORT }
 publicUrl: http://$BIND_HOST:$APPROVAL_PORT
+web: {} # reviewers log in at the IdP (authorization code + PKCE)
 YAML
 }
 
@@ -199,7 +204,9 @@ Or run a command on the demo host through the gateway (the token is the password
 
   SSHPASS=\$PGPASSWORD sshpass -e ssh -p $SSH_PORT -o PubkeyAuthentication=no demo-ssh@$BIND_HOST uname -a
 
-Sessions and replays:  node bin/gatehouse.js sessions --recorder http://$BIND_HOST:$REC_PORT
+Sessions and replays (analysts of group soc; the web pages log in at the dev IdP as soc-analyst):
+  GATEHOUSE_TOKEN=\$(node bin/gatehouse.js token --issuer http://$BIND_HOST:$IDP_PORT --user sam --groups soc) \\
+    node bin/gatehouse.js sessions --recorder http://$BIND_HOST:$REC_PORT
 Approvals (reviewer page): http://$BIND_HOST:$APPROVAL_PORT/
   GATEHOUSE_TOKEN=\$(node bin/gatehouse.js token --issuer http://$BIND_HOST:$IDP_PORT --user dora --groups dba) \\
     node bin/gatehouse.js approvals list --url http://$BIND_HOST:$APPROVAL_PORT

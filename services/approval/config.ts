@@ -4,6 +4,7 @@ import { kafkaConfigSchema } from '../shared/config/kafka-config.js';
 import { loadConfigFile, parseConfig } from '../shared/config/load-config.js';
 import { secretRefSchema } from '../shared/config/secrets.js';
 import { keyIdSchema, publicKeyTextSchema } from '../shared/signing/signing-keys.js';
+import { webLoginSchema } from '../shared/web-login/index.js';
 
 const tlsSchema = z.strictObject({ cert: z.string().min(1), key: z.string().min(1) });
 
@@ -49,6 +50,11 @@ export const approvalConfigSchema = z.strictObject({
      */
     trustedKeys: z.record(keyIdSchema, publicKeyTextSchema).default({}),
   }),
+  /**
+   * Web login for the reviewer page (OIDC authorization code + PKCE, session cookie); the page then needs no pasted
+   * token and redirects to the login. Without it the page asks for an access token. The API keeps bearer tokens.
+   */
+  web: webLoginSchema.optional(),
   /** HTTP API, web page and server-sent events. */
   http: listenSchema(8620).prefault({}),
   /** gRPC API (gatehouse.v1.ApprovalService). */

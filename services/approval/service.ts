@@ -196,6 +196,7 @@ export async function startApprovalService(
     log,
     publicUrl: getPublicUrl,
     tls: config.http.tls,
+    web: config.web ? { config: config.web, issuer: config.oidc.issuer } : undefined,
   });
   let httpPort: number;
   try {

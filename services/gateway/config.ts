@@ -161,6 +161,20 @@ export const gatewayConfigSchema = z
       clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
     }),
     kafka: kafkaConfigSchema,
+    /**
+     * Refused logins (every listener) become `login_refused` events. Per client address, `burst` are recorded one
+     * by one, then `perSecond`; the rest are counted and reported by the next recorded refusal of that address or a
+     * `rate_limited` summary every `summaryIntervalMs`. At most `maxSources` addresses are tracked; further ones share
+     * one overflow bucket (`*`).
+     */
+    loginAudit: z
+      .strictObject({
+        burst: z.number().int().min(1).default(20),
+        perSecond: z.number().min(0.01).default(2),
+        maxSources: z.number().int().min(1).default(10_000),
+        summaryIntervalMs: z.number().int().min(100).default(10_000),
+      })
+      .prefault({}),
     /** Just-in-time approvals. Without this section, requests that need approval are refused. */
     approvals: z
       .strictObject({

@@ -13,6 +13,7 @@ import type { GatewayConfig } from './config.js';
 import { createCopyMasker, createRowMaskerFactory } from './masking/index.js';
 import { ApprovalWaiter } from './approvals/approval-waiter.js';
 import { createGatewayMetrics } from './metrics.js';
+import { LoginRefusals } from './login-audit/index.js';
 import { loadPolicyBundle } from './policy/index.js';
 import type { PolicyEngine } from './policy/index.js';
 import { ColumnCatalogCache } from './postgres/column-catalog.js';
@@ -109,6 +110,19 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   });
   log.info({ revision: policy.revision, nodeId: config.nodeId }, 'policy loaded');
 
+  const refusals = new LoginRefusals({
+    nodeId: config.nodeId,
+    publisher,
+    topic: t.sessions,
+    log: log.child({ component: 'login-audit' }),
+    limits: config.loginAudit,
+    metrics: {
+      unrecorded: () => metrics.loginRefusals.inc({ outcome: 'unrecorded' }),
+      suppressed: () => metrics.loginRefusals.inc({ outcome: 'suppressed' }),
+    },
+  });
+  refusals.start();
+
   const connections = new Map<string, PgConnection>();
   const catalogs = new Map<string, ColumnCatalogCache>();
   for (const c of config.connections) {
@@ -164,6 +178,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         sessionClosed: () => metrics.sessions.dec({ protocol: 'postgres' }),
         loginFailed: (code) => metrics.logins.inc({ protocol: 'postgres', code }),
       },
+      refusals,
     });
     postgresPort = await pg.listen();
     log.info({ port: postgresPort, tls: tls !== null }, 'postgres listener ready');
@@ -210,6 +225,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         sessionClosed: () => metrics.sessions.dec({ protocol: 'ssh' }),
         loginFailed: (code) => metrics.logins.inc({ protocol: 'ssh', code }),
       },
+      refusals,
     });
     sshPort = await ssh.listen();
     log.info({ port: sshPort }, 'ssh listener ready');
@@ -246,6 +262,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       await pg?.drain(drainMs);
       await sshDrained;
       await approvals?.stop();
+      refusals.stop();
       const result = await publisher.close();
       await health.close();
       return result;

@@ -24,6 +24,12 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
     labelNames: ['code'],
     registers: [registry],
   });
+  const loginRefusals = new Counter({
+    name: 'gatehouse_gateway_login_refusals_unrecorded_total',
+    help: 'Refused logins not recorded one by one: suppressed (per-source rate limit, counted in a summary event) or unrecorded (the audit log refused them)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
   const decisions = new Counter({
     name: 'gatehouse_gateway_requests_total',
     help: 'Requests by decision (allow, deny, approval, policy_error)',
@@ -91,7 +97,7 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
           : 'deny';
     decisions.inc({ protocol, decision });
   };
-  return { registry, sessions, logins, refusedDecisions, recordDecision };
+  return { registry, sessions, logins, refusedDecisions, loginRefusals, recordDecision };
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -19,3 +19,13 @@ export const DEFAULT_AUDIENCE = 'gatehouse';
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
 /** Upper bound on a per-request `ttl` in the dev-user grant. */
 export const MAX_DEV_TOKEN_TTL_SECONDS = 24 * 3600;
+
+/**
+ * Public client of the web pages (recorder player, approval page): authorization code + PKCE, no secret. A native
+ * client, so its loopback redirect URIs match on any port (RFC 8252 §7.3): one registration serves every local port.
+ */
+export const WEB_CLIENT_ID = 'gatehouse-web';
+export const DEFAULT_WEB_REDIRECT_URIS: readonly string[] = [
+  'http://127.0.0.1/auth/callback',
+  'http://localhost/auth/callback',
+];

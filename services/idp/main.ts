@@ -17,13 +17,25 @@ export const DEFAULT_IDP_PORT = 9400;
 
 export const RUN_IDP_USAGE = `usage: gatehouse idp [--port N] [--host ADDR] [--issuer-path /PATH] [--audience AUD]
                     [--jwks-file FILE] [--ttl SECONDS] [--log-level LEVEL]
+                    [--user NAME=GROUP,GROUP[:EMAIL]]...
 
 Runs the local development OpenID Provider. Prints its issuer URL on stdout, then serves until SIGINT/SIGTERM.
 Environment: GATEHOUSE_IDP_PORT, GATEHOUSE_IDP_HOST, GATEHOUSE_IDP_ISSUER_PATH, GATEHOUSE_IDP_AUDIENCE,
              GATEHOUSE_IDP_JWKS_FILE, GATEHOUSE_IDP_TOKEN_TTL (flags win).
 Clients: gatehouse-dev / gatehouse-dev-secret (grant urn:gatehouse:dev-user, DEV ONLY),
-         gatehouse-agent / gatehouse-agent-secret (client_credentials; agent tokens, groups [agents]).
+         gatehouse-agent / gatehouse-agent-secret (client_credentials; agent tokens, groups [agents]),
+         gatehouse-web (public, authorization code + PKCE; redirect http://127.0.0.1/auth/callback on any port).
+Web login uses a development login form that accepts ANY name and password (DEV ONLY); --user gives a name its
+groups and email, e.g. --user sam=soc:sam@example.com (default: soc-analyst=soc, reviewer=dba).
 `;
+
+/** `NAME=GROUP,GROUP[:EMAIL]` → a dev login account. */
+function parseUser(spec: string): [string, { groups: string[]; email?: string }] {
+  const m = /^([^=\s]+)=([^:\s]*)(?::(\S+@\S+))?$/.exec(spec);
+  if (!m) throw new IdpUsageError(`--user ${spec}: expected NAME=GROUP,GROUP[:EMAIL]`);
+  const groups = m[2]!.split(',').filter((g) => g !== '');
+  return [m[1]!, m[3] === undefined ? { groups } : { groups, email: m[3] }];
+}
 
 function integer(
   name: string,
@@ -59,6 +71,7 @@ export async function runIdp(argv: readonly string[], io: RunIdpIo = {}): Promis
         'jwks-file': { type: 'string' },
         ttl: { type: 'string' },
         'log-level': { type: 'string' },
+        user: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -74,7 +87,13 @@ export async function runIdp(argv: readonly string[], io: RunIdpIo = {}): Promis
   }
   let port: number;
   let ttl: number;
+  let users: Record<string, { groups: string[]; email?: string }>;
   try {
+    users = Object.fromEntries(
+      (values.user ?? ['soc-analyst=soc:soc-analyst@example.com', 'reviewer=dba:reviewer@example.com']).map(
+        parseUser,
+      ),
+    );
     port = integer('--port', values.port ?? env['GATEHOUSE_IDP_PORT'], DEFAULT_IDP_PORT, 0, 65535);
     ttl = integer(
       '--ttl',
@@ -95,6 +114,7 @@ export async function runIdp(argv: readonly string[], io: RunIdpIo = {}): Promis
     issuerPath: values['issuer-path'] ?? env['GATEHOUSE_IDP_ISSUER_PATH'],
     audience: values.audience ?? env['GATEHOUSE_IDP_AUDIENCE'] ?? DEFAULT_AUDIENCE,
     accessTokenTtlSeconds: ttl,
+    users,
     ...(jwksFile ? { jwksFile } : {}),
     logger,
   });

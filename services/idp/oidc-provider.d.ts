@@ -53,6 +53,7 @@ declare module 'oidc-provider' {
     response_types?: string[];
     redirect_uris?: string[];
     token_endpoint_auth_method?: string;
+    application_type?: 'web' | 'native';
   };
 
   export type Configuration = {
@@ -66,7 +67,8 @@ declare module 'oidc-provider' {
     findAccount?: (
       ctx: unknown,
       sub: string,
-    ) => Promise<{ accountId: string; claims(): Promise<{ sub: string }> }>;
+    ) => Promise<{ accountId: string; claims(): Promise<{ sub: string } & Record<string, unknown>> }>;
+    pkce?: { required?: (ctx: unknown, client: Client) => boolean };
     ttl?: Record<string, number | ((ctx: unknown, token: IssuedToken, client: Client) => number)>;
     renderError?: (
       ctx: { type: string; body: unknown },

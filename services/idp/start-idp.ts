@@ -16,6 +16,8 @@ import {
   DEV_CLIENT_SECRET,
   DEV_USER_GRANT_TYPE,
   MAX_DEV_TOKEN_TTL_SECONDS,
+  DEFAULT_WEB_REDIRECT_URIS,
+  WEB_CLIENT_ID,
 } from './constants.js';
 import { registerDevUserGrant } from './dev-user-grant.js';
 import type { DevUserClaims } from './dev-user-grant.js';
@@ -42,6 +44,17 @@ export type StartIdpOptions = {
   devClient?: { clientId: string; clientSecret: string };
   /** Clients allowed to use client_credentials; their tokens are agent tokens carrying `groups`. */
   agentClients?: readonly AgentClient[];
+  /**
+   * The web pages' client (authorization code + PKCE, public): `gatehouse-web` with loopback redirect URIs
+   * `http://127.0.0.1/auth/callback` and `http://localhost/auth/callback` (any port) unless given. Web login (and the
+   * dev login form) is on when this or `users` is given; `false` turns it off.
+   */
+  webClient?: { clientId?: string; redirectUris?: readonly string[] } | false;
+  /**
+   * Accounts for the dev login form (any login name and any password are accepted — dev only): the claims their
+   * access tokens carry. Login names not listed get no groups and no email.
+   */
+  users?: Readonly<Record<string, { email?: string; groups?: readonly string[] }>>;
   logger?: Logger;
 };
 
@@ -108,7 +121,8 @@ function close(server: Server): Promise<void> {
  * `aud` = `audience`, issued through two grants:
  *   - `client_credentials` for agent clients: `sub` = `client_id`, `gatehouse_agent: true`, `groups` from the client;
  *   - `urn:gatehouse:dev-user` (dev only) for named users: `sub` = user, `groups`, `email`, `gatehouse_agent`.
- * No login UI: the authorization endpoint has no interactions configured.
+ *   - the authorization-code flow with PKCE (required) for the web client, through oidc-provider's development login
+ *     form, which accepts ANY login name and password (dev only): `sub` = login name, claims from `users`.
  */
 export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> {
   const host = opts.host ?? '127.0.0.1';
@@ -123,6 +137,16 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> 
   ];
   const defaultAgent = agentClients[0];
   const jwks = await loadOrCreateSigningKeys(opts.jwksFile);
+  // Web login is on when asked for (a web client or login accounts): the dev login form is a dev-only feature.
+  const webClient =
+    opts.webClient === false || (opts.webClient === undefined && opts.users === undefined)
+      ? undefined
+      : {
+          clientId: opts.webClient?.clientId ?? WEB_CLIENT_ID,
+          redirectUris: opts.webClient?.redirectUris ?? DEFAULT_WEB_REDIRECT_URIS,
+        };
+  const users = opts.users ?? {};
+  const userOf = (sub: string) => (Object.hasOwn(users, sub) ? users[sub] : undefined);
 
   // The issuer names the port, so the server listens first and gets its handler once the provider exists.
   const route: { handle?: (req: IncomingMessage, res: ServerResponse) => void } = {};
@@ -161,6 +185,18 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> 
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
     },
+    ...(webClient
+      ? [
+          {
+            client_id: webClient.clientId,
+            application_type: 'native' as const,
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+            redirect_uris: [...webClient.redirectUris],
+            token_endpoint_auth_method: 'none',
+          },
+        ]
+      : []),
     ...agentClients.map((c) => ({
       client_id: c.clientId,
       client_secret: c.clientSecret,
@@ -178,7 +214,7 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> 
     jwks,
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: webClient !== undefined },
       clientCredentials: { enabled: true },
       rpInitiatedLogout: { enabled: false },
       resourceIndicators: {
@@ -191,7 +227,16 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> 
         },
       },
     },
-    ttl: { AccessToken: tokenTtl, ClientCredentials: tokenTtl },
+    ttl: {
+      AccessToken: tokenTtl,
+      ClientCredentials: tokenTtl,
+      // The web login's artifacts: bounded lifetimes (a login form left open, the IdP session, grants).
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: 8 * 3600,
+      Grant: 8 * 3600,
+    },
     extraTokenClaims: (_ctx, token) => {
       if (token.kind === 'ClientCredentials') {
         return Promise.resolve({
@@ -200,6 +245,15 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> 
         });
       }
       const dev = claimsByToken.get(token);
+      if (!dev && token.kind === 'AccessToken' && token.accountId !== undefined) {
+        // A login through the web client: the account's configured claims.
+        const user = userOf(token.accountId);
+        return Promise.resolve({
+          [GATEHOUSE_AGENT_CLAIM]: false,
+          groups: [...(user?.groups ?? [])],
+          ...(user?.email === undefined ? {} : { email: user.email }),
+        });
+      }
       if (!dev) return Promise.resolve(undefined);
       return Promise.resolve({
         [GATEHOUSE_AGENT_CLAIM]: dev.agent,
@@ -207,7 +261,16 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> 
         ...(dev.email === undefined ? {} : { email: dev.email }),
       });
     },
-    findAccount: (_ctx, sub) => Promise.resolve({ accountId: sub, claims: () => Promise.resolve({ sub }) }),
+    pkce: { required: () => true },
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    findAccount: (_ctx, sub) =>
+      Promise.resolve({
+        accountId: sub,
+        claims: () => {
+          const email = userOf(sub)?.email;
+          return Promise.resolve(email === undefined ? { sub } : { sub, email, email_verified: true });
+        },
+      }),
     renderError: (ctx, out) => {
       ctx.type = 'json';
       ctx.body = out;

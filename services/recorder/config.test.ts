@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../shared/config/errors.js';
 import { loadRecorderConfig, parseRecorderConfig } from './config.js';
 
-const minimal = { kafka: { brokers: ['127.0.0.1:9092'] }, clickhouse: { url: 'http://127.0.0.1:8123' } };
+const minimal = {
+  kafka: { brokers: ['127.0.0.1:9092'] },
+  clickhouse: { url: 'http://127.0.0.1:8123' },
+  api: { oidc: { issuer: 'http://127.0.0.1:9400', audience: 'gatehouse' } },
+};
 
 function issues(raw: unknown): readonly string[] {
   try {
@@ -27,6 +31,8 @@ describe('recorder config', () => {
     expect(c.health).toEqual({ host: '127.0.0.1', port: 9610 });
     expect(c.groupId).toBe('gatehouse-recorder');
     expect(c.retentionDays).toBe(90);
+    expect(c.api.allowedGroups).toEqual(['soc']);
+    expect(c.api.web).toBeUndefined();
     expect(c.kafka.topics.sessions).toBe('gatehouse.sessions');
     expect(Object.isFrozen(c.batch)).toBe(true);
   });
@@ -38,6 +44,7 @@ describe('recorder config', () => {
       batch: { maxRows: 0, retryMinMs: 100, retryMaxMs: 10 },
       retentionDays: -1,
       unknownKey: true,
+      api: { oidc: { issuer: 'http://127.0.0.1:9400', audience: 'gatehouse' } },
     });
     const paths = found.map((i) => i.split(':')[0]);
     expect(paths).toEqual(
@@ -53,6 +60,12 @@ describe('recorder config', () => {
     );
     expect(issues({ ...minimal, batch: { retryMinMs: 100, retryMaxMs: 10 } })).toEqual([
       'batch.retryMinMs: retryMinMs must not exceed retryMaxMs',
+    ]);
+  });
+
+  it('refuses to start without API identity settings', () => {
+    expect(issues({ kafka: minimal.kafka, clickhouse: minimal.clickhouse })).toEqual([
+      'api: Invalid input: expected object, received undefined',
     ]);
   });
 
@@ -75,7 +88,7 @@ describe('recorder config', () => {
     const good = join(dir, 'good.yaml');
     writeFileSync(
       good,
-      'kafka:\n  brokers: [127.0.0.1:9092]\nclickhouse:\n  url: http://127.0.0.1:18123\n  database: gatehouse_x\n',
+      'kafka:\n  brokers: [127.0.0.1:9092]\nclickhouse:\n  url: http://127.0.0.1:18123\n  database: gatehouse_x\napi:\n  oidc: { issuer: http://127.0.0.1:9400, audience: gatehouse }\n',
     );
     expect(loadRecorderConfig(good).clickhouse.database).toBe('gatehouse_x');
     const bad = join(dir, 'bad.yaml');

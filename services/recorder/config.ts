@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { kafkaConfigSchema } from '../shared/config/kafka-config.js';
 import { loadConfigFile, parseConfig } from '../shared/config/load-config.js';
 import { secretRefSchema } from '../shared/config/secrets.js';
+import { webLoginSchema } from '../shared/web-login/index.js';
+
+const httpUrl = z.url({ protocol: /^https?$/ });
 
 const listenSchema = (port: number) =>
   z.strictObject({
@@ -68,6 +71,24 @@ export const recorderConfigSchema = z.strictObject({
     .prefault({}),
   /** Replay API (`GET /v1/sessions` …). */
   http: listenSchema(8610).prefault({}),
+  /**
+   * Who may read the recordings (required: nobody reads the audit without identity). API calls carry an OIDC access
+   * token (`Authorization: Bearer …`) from `oidc.issuer` for `oidc.audience`; web pages log in with the
+   * authorization-code flow (PKCE) when `web` is set. Either way the identity must be in one of `allowedGroups`.
+   */
+  api: z.strictObject({
+    oidc: z.strictObject({
+      issuer: httpUrl,
+      audience: z.string().min(1),
+      jwksUri: httpUrl.optional(),
+      agentClaim: z.string().min(1).default('gatehouse_agent'),
+      groupsClaim: z.string().min(1).default('groups'),
+      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    }),
+    allowedGroups: z.array(z.string().min(1)).min(1).default(['soc']),
+    /** Web login for the player pages; without it the pages answer 401 (API tokens only). */
+    web: webLoginSchema.optional(),
+  }),
   /** /healthz, /readyz, /metrics. */
   health: listenSchema(9610).prefault({}),
   /** Days of recordings kept; older daily partitions are dropped. 0 keeps everything. */

@@ -21,6 +21,7 @@ import { waitWithHeartbeat } from './ingest/wait-with-heartbeat.js';
 import { createRecorderMetrics } from './metrics.js';
 import type { RecorderMetrics } from './metrics.js';
 import { buildReplayApi } from './replay/http-api.js';
+import { createTokenVerifier } from '../shared/identity/index.js';
 import { EventWriter } from './store/event-writer.js';
 import { dropExpiredPartitions } from './store/retention.js';
 import { SessionQueries } from './store/session-queries.js';
@@ -217,8 +218,31 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
         detail: { clickhouse: clickhouseOk && !writeFailing, kafka: joined },
       }),
     });
-    api = buildReplayApi({ queries, log });
-    await api.listen({ host: config.http.host, port: config.http.port });
+    const verifier = createTokenVerifier({
+      issuer: config.api.oidc.issuer,
+      audience: config.api.oidc.audience,
+      ...(config.api.oidc.jwksUri ? { jwksUri: config.api.oidc.jwksUri } : {}),
+      agentClaim: config.api.oidc.agentClaim,
+      groupsClaim: config.api.oidc.groupsClaim,
+      clockToleranceSeconds: config.api.oidc.clockToleranceSeconds,
+    });
+    const listening: { url?: string } = {};
+    api = buildReplayApi({
+      queries,
+      log,
+      auth: {
+        verify: (token) => verifier.verify(token),
+        allowedGroups: config.api.allowedGroups,
+        web: config.api.web
+          ? {
+              config: config.api.web,
+              issuer: config.api.oidc.issuer,
+              publicUrl: () => listening.url ?? `http://${config.http.host}:${config.http.port}`,
+            }
+          : undefined,
+      },
+    });
+    listening.url = await api.listen({ host: config.http.host, port: config.http.port });
     await consumer.start(handler);
   } catch (err) {
     clearInterval(retentionTimer);

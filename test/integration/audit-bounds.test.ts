@@ -24,6 +24,7 @@ let fx: GatewayFixture;
 let recorder: Recorder;
 let db: Awaited<ReturnType<typeof testDatabase>>;
 let agentToken: string;
+let analystToken: string;
 
 /** The session whose first request text starts with `marker`, reassembled, plus its raw frames. */
 async function sessionWith(marker: string): Promise<{ frames: Event[]; events: Event[] }> {
@@ -48,6 +49,7 @@ async function replayed(sessionId: string): Promise<RecordedEvent[]> {
   for (;;) {
     const res = await fetch(
       `http://127.0.0.1:${recorder.httpPort}/v1/sessions/${sessionId}/events?limit=1000`,
+      { headers: { authorization: `Bearer ${analystToken}` } },
     );
     if (res.ok) {
       const { events } = (await res.json()) as { events: RecordedEvent[] };
@@ -78,10 +80,12 @@ beforeAll(async () => {
       http: { port: 0 },
       health: { port: 0 },
       retentionDays: 0,
+      api: { oidc: { issuer: fx.idp.issuer, audience: 'gatehouse' } },
     }),
     testLogger,
   );
   agentToken = await fx.idp.issueToken({ user: 'agent-bounds', agent: true, groups: ['agents'] });
+  analystToken = await fx.idp.issueToken({ user: 'soc-bounds', groups: ['soc'] });
 }, 120_000);
 
 afterAll(async () => {

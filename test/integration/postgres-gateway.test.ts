@@ -76,6 +76,7 @@ beforeAll(async () => {
       http: { port: 0 },
       health: { port: 0 },
       retentionDays: 0,
+      api: { oidc: { issuer: fx.idp.issuer, audience: 'gatehouse' } },
     }),
     testLogger,
   );
@@ -329,8 +330,9 @@ describe('PostgreSQL through the gateway', () => {
       expect(payloads.includes(secret)).toBe(false);
     }
     const out: string[] = [];
+    const analyst = await fx.idp.issueToken({ user: 'soc-analyst', groups: ['soc'] });
     const code = await runReplay([sessionId, '--recorder', `http://127.0.0.1:${recorder.httpPort}`], {
-      env: {},
+      env: { GATEHOUSE_TOKEN: analyst },
       stdout: (t) => out.push(t),
       stderr: (t) => out.push(t),
       fetch,

@@ -17,6 +17,8 @@ import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import { testDatabase } from '../support/clickhouse.js';
 import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
 import { kafkaBrokers } from '../support/stack.js';
+import { startRecorderAuth } from '../support/recorder-auth.js';
+import type { RecorderAuth } from '../support/recorder-auth.js';
 
 /**
  * An SSH shell session published to Kafka the way the gateway does, recorded into ClickHouse by an in-process
@@ -50,6 +52,11 @@ const CHROMIUM_ARGS = [
 const HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
 
 const cleanups: (() => Promise<unknown>)[] = [];
+let auth: RecorderAuth;
+beforeAll(async () => {
+  auth = await startRecorderAuth();
+  cleanups.push(() => auth.idp.stop());
+});
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
@@ -79,7 +86,7 @@ function cliIo(): CliIo & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
   return {
-    env: {},
+    env: { GATEHOUSE_TOKEN: auth.token },
     stdout: (t) => void out.push(t),
     stderr: (t) => void err.push(t),
     fetch: (input, init) => fetch(input, init),
@@ -139,6 +146,7 @@ describe('recorder: SSH session → ClickHouse → asciicast and the web player'
         http: { port: 0 },
         health: { port: 0 },
         retentionDays: 0,
+        api: auth.api,
       }),
       testLogger,
     );
@@ -151,21 +159,21 @@ describe('recorder: SSH session → ClickHouse → asciicast and the web player'
       await waitFor(
         `${id} recorded`,
         async () => {
-          const res = await fetch(`${base}/v1/sessions/${id}/events?limit=10000`);
+          const res = await auth.get(`${base}/v1/sessions/${id}/events?limit=10000`);
           return res.ok ? ((await res.json()) as { events: RecordedEvent[] }).events.length : 0;
         },
         (n) => n === count,
       );
       await waitFor(
         `${id} summary`,
-        async () => (await fetch(`${base}/v1/sessions/${id}`)).status,
+        async () => (await auth.get(`${base}/v1/sessions/${id}`)).status,
         (s) => s === 200,
       );
     }
   }, 120_000);
 
   it('serves the shell as asciicast v2 whose output is exactly the recorded terminal bytes', async () => {
-    const res = await fetch(`${base}/v1/sessions/${sshId}/asciicast`);
+    const res = await auth.get(`${base}/v1/sessions/${sshId}/asciicast`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/x-asciicast/);
     const cast = await res.text();
@@ -179,14 +187,14 @@ describe('recorder: SSH session → ClickHouse → asciicast and the web player'
     expect(cast).toContain('[0.');
     expect(cast.split('\n').filter((l) => l.includes('"r"'))).toHaveLength(1);
 
-    const none = await fetch(`${base}/v1/sessions/${pgId}/asciicast`);
+    const none = await auth.get(`${base}/v1/sessions/${pgId}/asciicast`);
     expect(none.status).toBe(404);
     expect(await none.json()).toMatchObject({ error: { code: 'GH_ERR_NO_TERMINAL_OUTPUT' } });
-    expect((await fetch(`${base}/v1/sessions/nope-${randomUUID()}/asciicast`)).status).toBe(404);
+    expect((await auth.get(`${base}/v1/sessions/nope-${randomUUID()}/asciicast`)).status).toBe(404);
   });
 
   it('`gatehouse replay --format asciicast` prints (or writes) the same recording', async () => {
-    const api = await (await fetch(`${base}/v1/sessions/${sshId}/asciicast`)).text();
+    const api = await (await auth.get(`${base}/v1/sessions/${sshId}/asciicast`)).text();
     const io = cliIo();
     expect(await runReplay([sshId, '--format', 'asciicast', '--recorder', base], io)).toBe(0);
     expect(io.err).toEqual([]);
@@ -207,16 +215,16 @@ describe('recorder: SSH session → ClickHouse → asciicast and the web player'
   });
 
   it('serves the web pages with escaped recorded data', async () => {
-    const list = await fetch(`${base}/`);
+    const list = await auth.get(`${base}/`);
     expect(list.status).toBe(200);
     const html = await list.text();
     expect(html).toContain(`href="/sessions/${sshId}"`);
     expect(html).toContain(`href="/sessions/${pgId}"`);
-    const page = await (await fetch(`${base}/sessions/${sshId}`)).text();
+    const page = await (await auth.get(`${base}/sessions/${sshId}`)).text();
     expect(page).toContain(`data-src="/v1/sessions/${sshId}/asciicast"`);
     expect(page).not.toContain('<img src=x');
     expect(page).not.toContain('<script>window');
-    const sql = await (await fetch(`${base}/sessions/${pgId}`)).text();
+    const sql = await (await auth.get(`${base}/sessions/${pgId}`)).text();
     expect(sql).toContain('SELECT id, name FROM users ORDER BY id');
     expect(sql).not.toContain('id="player"');
   });
@@ -226,7 +234,12 @@ describe('recorder: SSH session → ClickHouse → asciicast and the web player'
     async () => {
       const browser = await playwright!.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       cleanups.push(() => browser.close());
-      const page = await browser.newPage();
+      // The login flow itself is tested in web-login.test.ts; here the API token rides along as a header.
+      const context = await browser.newContext({
+        extraHTTPHeaders: { authorization: `Bearer ${auth.token}` },
+      });
+      cleanups.push(() => context.close());
+      const page = await context.newPage();
       const errors: string[] = [];
       const external: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));

@@ -19,8 +19,15 @@ import { testDatabase } from '../support/clickhouse.js';
 import { kafkaBrokers } from '../support/stack.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
 import { testKafka, testLogger } from '../support/kafka.js';
+import { startRecorderAuth } from '../support/recorder-auth.js';
+import type { RecorderAuth } from '../support/recorder-auth.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
+let auth: RecorderAuth;
+beforeAll(async () => {
+  auth = await startRecorderAuth();
+  cleanups.push(() => auth.idp.stop());
+});
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
@@ -68,6 +75,7 @@ function recorderConfig(
     http: { port: 0 },
     health: { port: 0 },
     retentionDays: 0,
+    api: auth.api,
   });
 }
 
@@ -95,7 +103,7 @@ function cliIo(env: Record<string, string>): CliIo & { out: string[]; err: strin
   const out: string[] = [];
   const err: string[] = [];
   return {
-    env,
+    env: { GATEHOUSE_TOKEN: auth.token, ...env },
     stdout: (t) => void out.push(t),
     stderr: (t) => void err.push(t),
     fetch: (input, init) => fetch(input, init),
@@ -156,6 +164,29 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     );
   });
 
+  it('the replay API needs an analyst token: 401 with a challenge, 403 for other groups, 200 for soc', async () => {
+    const url = `${base}/v1/sessions/${sessions[0]![0]!.sessionId}/events`;
+    const none = await fetch(url);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer realm="gatehouse-recorder"');
+    const forged = await fetch(url, {
+      headers: { authorization: `Bearer ${auth.token.slice(0, -6)}AAAAAA` },
+    });
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    const dev = await auth.idp.issueToken({ user: 'dev', groups: ['engineering'] });
+    const other = await fetch(url, { headers: { authorization: `Bearer ${dev}` } });
+    expect(other.status).toBe(403);
+    const body = await other.text();
+    expect(body).toContain('GH_ERR_FORBIDDEN');
+    expect(body).not.toContain('SELECT');
+    expect((await fetch(`${base}/`)).status).toBe(401);
+    expect((await auth.get(url)).status).toBe(200);
+    const cli = cliIo({ GATEHOUSE_TOKEN: '' });
+    expect(await runSessions(['--recorder', base], cli)).toBe(1);
+    expect(cli.err.join('')).toContain('--token or $GATEHOUSE_TOKEN');
+  });
+
   it('stores every event exactly once (duplicates collapse in queries) with its exact payload', async () => {
     const rows = await ch.query<{ event_id: string; n: string }>(
       sql`SELECT event_id, count() AS n FROM (SELECT event_id FROM events FINAL) GROUP BY event_id HAVING n > 1`,
@@ -166,7 +197,7 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     );
     expect(Number(byApi[0]!.n)).toBe(sessions.flat().length + approvals.length);
     for (const s of sessions) {
-      const res = await fetch(`${base}/v1/sessions/${s[0]!.sessionId}/events`);
+      const res = await auth.get(`${base}/v1/sessions/${s[0]!.sessionId}/events`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { events: RecordedEvent[]; nextCursor: string | null };
       expect(body.nextCursor).toBeNull();
@@ -187,7 +218,7 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
   });
 
   it('records the approvals topic as its own stream, not as a session', async () => {
-    const res = await fetch(`${base}/v1/sessions/approval:apr-77/events`);
+    const res = await auth.get(`${base}/v1/sessions/approval:apr-77/events`);
     expect(res.status).toBe(200);
     const { events } = (await res.json()) as { events: RecordedEvent[] };
     expect(events.map((e) => [e.kind, e.code, e.reviewer, e.statement])).toEqual([
@@ -195,7 +226,7 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
       ['approval_reviewed', 'approve', 'bob@example.com', "UPDATE users SET name = 'bob' WHERE id = 2"],
       ['approval_decided', 'approved', 'bob@example.com', "UPDATE users SET name = 'bob' WHERE id = 2"],
     ]);
-    expect((await fetch(`${base}/v1/sessions/approval:apr-77`)).status).toBe(404);
+    expect((await auth.get(`${base}/v1/sessions/approval:apr-77`)).status).toBe(404);
   });
 
   it('pages events with a cursor', async () => {
@@ -204,7 +235,7 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     let cursor: string | null = null;
     do {
       const url: string = `${base}/v1/sessions/${s[0]!.sessionId}/events?limit=4${cursor ? `&cursor=${cursor}` : ''}`;
-      const body = (await (await fetch(url)).json()) as {
+      const body = (await (await auth.get(url)).json()) as {
         events: RecordedEvent[];
         nextCursor: string | null;
       };
@@ -215,7 +246,7 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
   });
 
   it('summarises sessions without double counting', async () => {
-    const res = await fetch(`${base}/v1/sessions?limit=50`);
+    const res = await auth.get(`${base}/v1/sessions?limit=50`);
     const { sessions: list } = (await res.json()) as { sessions: SessionSummary[] };
     expect(list).toHaveLength(5);
     const first = list.find((x) => x.sessionId === sessions[0]![0]!.sessionId)!;
@@ -235,16 +266,16 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
       clientAddr: '10.0.0.7:51234',
       identity: { sub: 'u-alice', email: 'user0@example.com', groups: ['dba', 'oncall'], agent: true },
     });
-    const byEmail = (await (await fetch(`${base}/v1/sessions?identity=user3@example.com`)).json()) as {
+    const byEmail = (await (await auth.get(`${base}/v1/sessions?identity=user3@example.com`)).json()) as {
       sessions: SessionSummary[];
     };
     expect(byEmail.sessions.map((x) => x.sessionId)).toEqual([sessions[3]![0]!.sessionId]);
     const none = (await (
-      await fetch(`${base}/v1/sessions?connection=other&from=2024-05-01T00:00:00Z`)
+      await auth.get(`${base}/v1/sessions?connection=other&from=2024-05-01T00:00:00Z`)
     ).json()) as { sessions: SessionSummary[] };
     expect(none.sessions).toEqual([]);
     const inRange = (await (
-      await fetch(`${base}/v1/sessions?from=1714521600&to=2024-05-02T00:00:00Z`)
+      await auth.get(`${base}/v1/sessions?from=1714521600&to=2024-05-02T00:00:00Z`)
     ).json()) as { sessions: SessionSummary[] };
     expect(inRange.sessions).toHaveLength(5);
   });
@@ -265,7 +296,7 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
 
   it('serves a transcript and JSON errors', async () => {
     const id = sessions[1]![0]!.sessionId;
-    const res = await fetch(`${base}/v1/sessions/${id}/transcript`);
+    const res = await auth.get(`${base}/v1/sessions/${id}/transcript`);
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('> SELECT id, name FROM users ORDER BY id');
@@ -274,15 +305,15 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     expect(text).toContain('ERROR 42501: denied by policy: DELETE without WHERE');
     expect(text).toContain('approval apr-1 approved by bob@example.com');
 
-    const missing = await fetch(`${base}/v1/sessions/${randomUUID()}/events`);
+    const missing = await auth.get(`${base}/v1/sessions/${randomUUID()}/events`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: 'GH_ERR_SESSION_NOT_FOUND' } });
-    const bad = await fetch(`${base}/v1/sessions?from=yesterday`);
+    const bad = await auth.get(`${base}/v1/sessions?from=yesterday`);
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({
       error: { code: 'GH_ERR_BAD_REQUEST', message: expect.stringContaining('from') },
     });
-    const badLimit = await fetch(`${base}/v1/sessions?limit=0`);
+    const badLimit = await auth.get(`${base}/v1/sessions?limit=0`);
     expect(badLimit.status).toBe(400);
   });
 

@@ -4,6 +4,8 @@ import type { Client, ClientChannel } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PublishUnavailableError } from '../../services/shared/log/errors.js';
 import type { EventPublisher } from '../../services/shared/log/publisher.js';
+import { collectEvents } from '../support/event-collector.js';
+import type { EventCollector } from '../support/event-collector.js';
 import { runSsh, startSshGatewayFixture } from '../support/ssh-gateway.js';
 import type { SshGatewayFixture } from '../support/ssh-gateway.js';
 
@@ -39,6 +41,7 @@ class SwitchablePublisher implements EventPublisher {
 
 let fx: SshGatewayFixture;
 let switchable: SwitchablePublisher | undefined;
+let events: EventCollector;
 
 function connect(password: string): Promise<Client> {
   return new Promise((resolve, reject) => {
@@ -57,9 +60,11 @@ beforeAll(async () => {
     listener: { idleTimeoutMs: 1_500, maxSessions: 2 },
     wrapPublisher: (p) => (switchable = new SwitchablePublisher(p)),
   });
+  events = collectEvents(fx.sessionsTopic);
 });
 
 afterAll(async () => {
+  await events?.stop();
   await fx?.stop();
 });
 
@@ -87,6 +92,13 @@ describe('SSH listener limits and failing closed', () => {
       const third = await runSsh(fx.port, 'demo-ssh', token, ['uname -s']);
       expect(third.status).toBe(255);
       expect(third.stderr).toContain('gatehouse: too many sessions on this gatehouse node');
+      const refused = await events.waitFor((records) =>
+        records.find(
+          (r) => r.event.body.case === 'loginRefused' && r.event.body.value.reason === 'too_many_sessions',
+        ),
+      );
+      expect(refused.event.protocol).toBe('ssh');
+      expect(refused.event.identity).toBeUndefined();
     } finally {
       for (const c of held) c.end();
     }

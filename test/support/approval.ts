@@ -81,6 +81,7 @@ export function approvalTestConfig(opts: {
   limits?: ApprovalConfigInput['limits'];
   notify?: ApprovalConfigInput['notify'];
   signing?: ApprovalConfigInput['signing'];
+  web?: ApprovalConfigInput['web'];
 }): ApprovalConfig {
   const key = testSigningKey();
   return parseApprovalConfig({
@@ -105,6 +106,7 @@ export function approvalTestConfig(opts: {
       ...opts.notify,
     },
     limits: { sweepIntervalMs: 200, expiryJitterMs: 0, decideGraceMs: 2_000, ...opts.limits },
+    ...(opts.web ? { web: opts.web } : {}),
   });
 }
 

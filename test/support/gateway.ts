@@ -87,6 +87,8 @@ export async function startGatewayFixture(
     approvals?: boolean;
     editPolicyData?: (data: Record<string, unknown>) => void;
     publisher?: { failClosedAfterMs?: number; durableTimeoutMs?: number };
+    postgres?: { authTimeoutMs?: number; maxSessions?: number };
+    loginAudit?: { burst?: number; perSecond?: number; summaryIntervalMs?: number };
   } = {},
 ): Promise<GatewayFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-gw-'));
@@ -109,7 +111,10 @@ export async function startGatewayFixture(
       nodeId: 'test-node',
       logLevel: 'debug',
       health: { port: 0 },
-      listeners: { postgres: { port: 0, tls, allowPlaintext: opts.allowPlaintext ?? false } },
+      listeners: {
+        postgres: { port: 0, tls, allowPlaintext: opts.allowPlaintext ?? false, ...opts.postgres },
+      },
+      ...(opts.loginAudit ? { loginAudit: opts.loginAudit } : {}),
       oidc: { issuer: idp.issuer, audience: 'gatehouse', clockToleranceSeconds: 0 },
       kafka: {
         brokers: kafkaBrokers(),

@@ -13,6 +13,7 @@ import { gatewayConfigSchema } from '../../services/gateway/config.js';
 import type { SshListenerConfig } from '../../services/gateway/config.js';
 import { loadPolicyBundle } from '../../services/gateway/policy/index.js';
 import type { PolicyEngine } from '../../services/gateway/policy/index.js';
+import { LoginRefusals } from '../../services/gateway/login-audit/index.js';
 import { createSshDecider, SshListener, sshConnectionsFromConfig } from '../../services/gateway/ssh/index.js';
 import type { ContentMaskerFactory, SshApprovalHook } from '../../services/gateway/ssh/index.js';
 import { detectorsFor, maskBytes } from '../../services/gateway/masking/index.js';
@@ -52,6 +53,8 @@ export type SshGatewayFixtureOptions = {
   listener?: Partial<
     Pick<SshListenerConfig, 'idleTimeoutMs' | 'maxSessions' | 'authTimeoutMs' | 'maskFlushMs'>
   >;
+  /** Leeway for exp/nbf (default 30 s, as the gateway's; 0 lets a test expire a token quickly). */
+  clockToleranceSeconds?: number;
 };
 
 /** Builds the example policy bundle with the stack's opa into a temporary folder. */
@@ -104,7 +107,13 @@ export async function startSshGatewayFixture(
       nodeId: 'ssh-test-node',
       logLevel: 'debug',
       listeners: { ssh: { port: 0, hostKey, ...opts.listener } },
-      oidc: { issuer: idp.issuer, audience: 'gatehouse' },
+      oidc: {
+        issuer: idp.issuer,
+        audience: 'gatehouse',
+        ...(opts.clockToleranceSeconds === undefined
+          ? {}
+          : { clockToleranceSeconds: opts.clockToleranceSeconds }),
+      },
       kafka: {
         brokers: kafkaBrokers(),
         topics: { sessions: sessionsTopic, approvals: `${sessionsTopic}.approvals` },
@@ -141,6 +150,7 @@ export async function startSshGatewayFixture(
     audience: config.oidc.audience,
     agentClaim: config.oidc.agentClaim,
     groupsClaim: config.oidc.groupsClaim,
+    clockToleranceSeconds: config.oidc.clockToleranceSeconds,
   });
   const sshConfig = config.listeners.ssh!;
   const listener = new SshListener({
@@ -168,6 +178,13 @@ export async function startSshGatewayFixture(
     contentMasker: opts.contentMasker ?? contentMasker,
     log: log.child({ listener: 'ssh' }),
     metrics: { sessionOpened: () => undefined, sessionClosed: () => undefined, loginFailed: () => undefined },
+    refusals: new LoginRefusals({
+      nodeId: config.nodeId,
+      publisher,
+      topic: sessionsTopic,
+      log: log.child({ component: 'login-audit' }),
+      limits: config.loginAudit,
+    }),
   });
   const port = await listener.listen();
   return {

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { fastify } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
+import { registerWebLogin } from '../../shared/web-login/index.js';
+import type { WebLoginConfig } from '../../shared/web-login/index.js';
 import { ApprovalApiError, ApprovalErrorCode, badRequest } from '../errors.js';
 import type { ApprovalMetrics } from '../metrics.js';
 import type { Verdict } from '../model/types.js';
@@ -22,6 +25,8 @@ export type HttpApiOptions = {
   log: Logger;
   publicUrl: () => string;
   tls?: { cert: string; key: string } | undefined;
+  /** Web login for the page (the reviewer's identity then comes from the session cookie). */
+  web?: { config: Readonly<WebLoginConfig>; issuer: string } | undefined;
 };
 
 const PAGE_HEADERS = {
@@ -118,8 +123,30 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
     sendError(reply, 404, 'GH_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
 
-  const page = (_req: FastifyRequest, reply: FastifyReply) =>
-    reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(PAGE_HTML);
+  const web = opts.web
+    ? registerWebLogin(app, {
+        config: opts.web.config,
+        issuer: opts.web.issuer,
+        verify: (token) => desk.authenticate(`Bearer ${token}`),
+        publicUrl: opts.publicUrl,
+        log,
+      })
+    : undefined;
+  /**
+   * The caller: the web session (cookie) when there is one, else the bearer token. A state-changing request on a
+   * cookie must also carry `x-gatehouse-client: web` (which a cross-site form cannot send; SameSite=Strict already
+   * keeps the cookie off cross-site requests).
+   */
+  const callerOf = async (req: FastifyRequest): Promise<Identity> => {
+    const session = req.headers.authorization === undefined ? web?.identity(req) : undefined;
+    if (session && (req.method === 'GET' || req.headers['x-gatehouse-client'] === 'web')) return session;
+    return desk.authenticate(req.headers.authorization);
+  };
+
+  const page = (req: FastifyRequest, reply: FastifyReply) => {
+    if (web && !web.identity(req)) return reply.redirect(web.loginUrl(req.url), 302);
+    return reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(PAGE_HTML);
+  };
   app.get('/', page);
   app.get('/approvals/:id', page);
   app.get('/app.js', (_req, reply) =>
@@ -130,14 +157,14 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
   );
 
   app.get('/v1/approvals', async (req, reply) => {
-    const caller = await desk.authenticate(req.headers.authorization);
+    const caller = await callerOf(req);
     const q = parse(listQuery, req.query);
     const approvals = desk.list(caller, q.state, q.limit).map((r) => toView(r, opts.publicUrl()));
     return reply.header('cache-control', 'no-store').send({ approvals });
   });
 
   app.get('/v1/approvals/:id', async (req, reply) => {
-    const caller = await desk.authenticate(req.headers.authorization);
+    const caller = await callerOf(req);
     const { id } = parse(idParams, req.params);
     return reply
       .header('cache-control', 'no-store')
@@ -145,7 +172,7 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
   });
 
   const decide = (verdict: Verdict) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const caller = await desk.authenticate(req.headers.authorization);
+    const caller = await callerOf(req);
     const { id } = parse(idParams, req.params);
     const body = parse(decideBody, req.body);
     const { status, record } = await desk.decide(caller, id, verdict, body?.reason ?? '', channelOf(req));
@@ -158,7 +185,7 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
   app.post('/v1/approvals/:id/reject', decide('reject'));
 
   app.get('/v1/events', async (req, reply) => {
-    const caller = await desk.authenticate(req.headers.authorization);
+    const caller = await callerOf(req);
     desk.assertReady();
     const include = (req.query as Record<string, unknown>).include === 'pending';
     openEventStream({

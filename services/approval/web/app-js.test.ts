@@ -15,7 +15,10 @@ describe('reviewer page assets', () => {
 
   it('keeps the token in sessionStorage and sends it only as a header', () => {
     expect(APP_JS).not.toMatch(/localStorage|document\.cookie|[?&]token=/);
-    expect(APP_JS).toContain("'authorization': 'Bearer ' + token()");
+    expect(APP_JS).toContain("h['authorization'] = 'Bearer ' + token()");
+    // A session cookie is HttpOnly: the script only asks who it is, and sends no credentials with a token.
+    expect(APP_JS).toContain("fetch('/auth/me'");
+    expect(APP_JS).toContain("return token() ? 'omit' : 'same-origin'");
   });
 
   it('the page has no inline script or style (the CSP forbids them)', () => {

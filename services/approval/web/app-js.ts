@@ -1,7 +1,8 @@
 /**
  * The reviewer page's script (plain ES2020, no build step; served as `/app.js`). Rules it keeps:
  * - every value from the API goes into the DOM with `textContent` / attributes set by the DOM API, never as HTML;
- * - the token lives in `sessionStorage` only, and is sent as `Authorization: Bearer` to this origin only;
+ * - with web login on, the reviewer is the session's (an HttpOnly cookie the script never sees; `/auth/me` says who);
+ * - else a pasted token lives in `sessionStorage` only, and is sent as `Authorization: Bearer` to this origin only;
  * - live updates come from `GET /v1/events` (server-sent events read with `fetch`, so the token stays in a header),
  *   with polling every 15 s as the fallback.
  * (Kept free of template literals: it is itself a TypeScript template string. unit-tested to compile.)
@@ -15,6 +16,7 @@ export const APP_JS = String.raw`'use strict';
   var streamAbort = null;
   var pollTimer = null;
   var backoff = 1000;
+  var session = null;
 
   var m = /^\/approvals\/([^/]+)\/?$/.exec(location.pathname);
   if (m) { focusId = decodeURIComponent(m[1]); }
@@ -23,6 +25,13 @@ export const APP_JS = String.raw`'use strict';
 
   function $(id) { return document.getElementById(id); }
   function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+  function authed() { return !!token() || !!session; }
+  function authHeaders(extra) {
+    var h = extra || {};
+    if (token()) { h['authorization'] = 'Bearer ' + token(); }
+    return h;
+  }
+  function credentials() { return token() ? 'omit' : 'same-origin'; }
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     if (attrs) {
@@ -56,8 +65,8 @@ export const APP_JS = String.raw`'use strict';
   }
 
   function api(method, path, body) {
-    var headers = { 'authorization': 'Bearer ' + token(), 'x-gatehouse-client': 'web' };
-    var init = { method: method, headers: headers, cache: 'no-store', credentials: 'omit' };
+    var headers = authHeaders({ 'x-gatehouse-client': 'web' });
+    var init = { method: method, headers: headers, cache: 'no-store', credentials: credentials() };
     if (body !== undefined) { headers['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
     return fetch(path, init).then(function (res) {
       return res.text().then(function (text) {
@@ -158,7 +167,7 @@ export const APP_JS = String.raw`'use strict';
   }
 
   function load() {
-    if (!token()) { say('Paste your access token to see approvals.'); return Promise.resolve(); }
+    if (!authed()) { say('Log in or paste your access token to see approvals.'); return Promise.resolve(); }
     var list = api('GET', '/v1/approvals?state=' + encodeURIComponent(state) + '&limit=200');
     var focus = focusId ? api('GET', '/v1/approvals/' + encodeURIComponent(focusId)).catch(function (e) {
       say(e.message);
@@ -215,10 +224,10 @@ export const APP_JS = String.raw`'use strict';
 
   function stream() {
     if (streamAbort) { streamAbort.abort(); }
-    if (!token()) { return; }
+    if (!authed()) { return; }
     var ctrl = new AbortController();
     streamAbort = ctrl;
-    fetch('/v1/events', { headers: { 'authorization': 'Bearer ' + token(), 'accept': 'text/event-stream' }, signal: ctrl.signal, cache: 'no-store', credentials: 'omit' })
+    fetch('/v1/events', { headers: authHeaders({ 'accept': 'text/event-stream' }), signal: ctrl.signal, cache: 'no-store', credentials: credentials() })
       .then(function (res) {
         if (!res.ok || !res.body) { throw new Error('HTTP ' + res.status); }
         setLive(true);
@@ -258,7 +267,8 @@ export const APP_JS = String.raw`'use strict';
 
   function start() {
     $('token').value = '';
-    $('whoami').textContent = token() ? 'token stored for this tab' : '';
+    $('whoami').textContent = token() ? 'token stored for this tab' : session ? 'signed in as ' + who(session) : '';
+    $('logout').hidden = !session;
     load().then(stream);
     poll();
   }
@@ -281,6 +291,11 @@ export const APP_JS = String.raw`'use strict';
       setLive(false);
       say('Token forgotten.', true);
     });
+    $('logout').addEventListener('click', function () {
+      fetch('/auth/logout', { method: 'POST', credentials: 'same-origin', cache: 'no-store' }).then(function () {
+        location.reload();
+      });
+    });
     Array.prototype.forEach.call(document.querySelectorAll('#filters button'), function (b) {
       b.addEventListener('click', function () {
         state = b.getAttribute('data-state');
@@ -290,7 +305,10 @@ export const APP_JS = String.raw`'use strict';
         load();
       });
     });
-    start();
+    fetch('/auth/me', { credentials: 'same-origin', cache: 'no-store' })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .catch(function () { return null; })
+      .then(function (me) { session = me; start(); });
   });
 })();
 `;

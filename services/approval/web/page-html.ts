@@ -23,6 +23,7 @@ export const PAGE_HTML = `<!doctype html>
     <button type="button" id="token-forget">Forget</button>
   </form>
   <p id="whoami" role="status"></p>
+  <button type="button" id="logout" hidden>Log out</button>
 </header>
 <nav id="filters" aria-label="filter by state">
   <button type="button" data-state="pending" class="active">Pending</button>

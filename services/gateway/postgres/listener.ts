@@ -10,6 +10,8 @@ import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { PostgresListenerConfig } from '../config.js';
 import { auditRefusedMessage, SessionAudit } from '../session-audit.js';
+import { RefusalReason, tokenRefusalReason } from '../login-audit/index.js';
+import type { LoginRefusal } from '../login-audit/index.js';
 import { CancelRegistry } from './cancel-registry.js';
 import {
   authenticationOk,
@@ -19,8 +21,8 @@ import {
   readyForQuery,
 } from './codec/index.js';
 import { PgClientError } from './errors.js';
-import { CancelHandled, login } from './login.js';
-import type { LoginResult } from './login.js';
+import { CancelHandled, login, newLoginAttempt } from './login.js';
+import type { LoginAttempt, LoginResult } from './login.js';
 import type { CopyMasker, MaskerFactory, MaskSpec } from './response-pipeline.js';
 import { PgSession } from './session.js';
 import { cancelUpstream, connectUpstream } from './upstream.js';
@@ -55,6 +57,8 @@ export type PgListenerDeps = {
   copyMasker: (spec: MaskSpec) => CopyMasker;
   log: Logger;
   metrics: { sessionOpened(): void; sessionClosed(): void; loginFailed(code: string): void };
+  /** Records refused logins (`login_refused` events). */
+  refusals: { record(r: LoginRefusal): void };
 };
 
 function log0(d: PgListenerDeps, err: unknown): void {
@@ -111,30 +115,51 @@ export class PgListener {
   #accept(socket: Socket): void {
     const { config, log } = this.#d;
     socket.on('error', () => socket.destroy());
+    const clientAddr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     if (this.#sockets >= config.maxSessions) {
-      socket.end(
-        errorResponse({
-          severity: 'FATAL',
-          code: '53300',
-          message: 'too many sessions on this gatehouse node',
-        }),
-      );
+      const message = 'too many sessions on this gatehouse node';
+      socket.end(errorResponse({ severity: 'FATAL', code: '53300', message }));
+      this.#d.metrics.loginFailed('GH_ERR_PG_TOO_MANY_SESSIONS');
+      this.#d.refusals.record({
+        protocol: 'postgres',
+        reason: RefusalReason.tooManySessions,
+        code: 'GH_ERR_PG_TOO_MANY_SESSIONS',
+        clientAddr,
+        connection: '',
+        detail: message,
+      });
       return;
     }
     this.#sockets++;
     socket.once('close', () => this.#sockets--);
-    const clientAddr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    void this.#open(socket, clientAddr).catch((err: unknown) => {
+    const attempt = newLoginAttempt();
+    void this.#open(socket, clientAddr, attempt).catch((err: unknown) => {
       if (err instanceof CancelHandled) return;
       const e = err instanceof PgClientError ? err : null;
-      this.#d.metrics.loginFailed(e?.code ?? 'GH_ERR_PG_LOGIN');
-      log.info({ client: clientAddr, code: e?.code, reason: (err as Error).message }, 'login refused');
+      const code = e?.code ?? 'GH_ERR_PG_LOGIN';
+      this.#d.metrics.loginFailed(code);
+      // A bare TCP connect that leaves without a StartupMessage is no login attempt (port scans, TCP checks).
+      if (e || attempt.startup) {
+        this.#d.refusals.record({
+          protocol: 'postgres',
+          reason: refusalReason(e, attempt),
+          code,
+          clientAddr,
+          connection: attempt.connection,
+          tags: this.#d.connections.get(attempt.connection)?.tags,
+          detail: e?.message ?? 'client closed the connection during login',
+          identity: attempt.identity,
+          attributes: attempt.attributes,
+        });
+      } else {
+        log.debug({ client: clientAddr, reason: (err as Error).message }, 'connection closed before login');
+      }
       // A PgClientError was already sent with the connection's end; anything else just closes it.
       if (!e) socket.destroy();
     });
   }
 
-  async #open(raw: Socket, clientAddr: string): Promise<void> {
+  async #open(raw: Socket, clientAddr: string, attempt: LoginAttempt): Promise<void> {
     const d = this.#d;
     const result = await login(raw, {
       tls: d.tls,
@@ -147,6 +172,7 @@ export class PgListener {
         const t = this.#cancels.lookup(msg.processId, msg.secretKey);
         if (t) cancelUpstream(t.target, t.pid, t.secret);
       },
+      attempt,
     });
     try {
       await this.#start(result, clientAddr);
@@ -159,7 +185,7 @@ export class PgListener {
       result.socket.end(
         errorResponse({ severity: fatal.severity, code: fatal.sqlstate, message: fatal.message }),
       );
-      throw err;
+      throw fatal;
     }
   }
 
@@ -254,5 +280,31 @@ export class PgListener {
     d.metrics.sessionOpened();
     log.info({ client: clientAddr, agent: identity.agent }, 'session opened');
     session.start();
+  }
+}
+
+/** The `login_refused` reason of a failed login. */
+function refusalReason(err: PgClientError | null, attempt: LoginAttempt): RefusalReason {
+  switch (err?.code) {
+    case undefined:
+      return RefusalReason.clientClosed;
+    case 'GH_ERR_PG_LOGIN_TIMEOUT':
+      return RefusalReason.authTimeout;
+    case 'GH_ERR_PG_TLS_REQUIRED':
+      return RefusalReason.plaintextRefused;
+    case 'GH_ERR_PG_UNKNOWN_CONNECTION':
+      return RefusalReason.unknownConnection;
+    case 'GH_ERR_PG_NO_TOKEN':
+      return RefusalReason.noToken;
+    case 'GH_ERR_PG_AUTH':
+      return tokenRefusalReason(attempt.tokenError);
+    case 'GH_ERR_PG_AUDIT_UNAVAILABLE':
+      return RefusalReason.auditUnavailable;
+    case 'GH_ERR_PG_UPSTREAM':
+      return RefusalReason.upstreamUnavailable;
+    case 'GH_ERR_PG_INTERNAL':
+      return RefusalReason.internal;
+    default:
+      return RefusalReason.protocolError;
   }
 }

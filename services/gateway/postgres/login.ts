@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { SecureContext } from 'node:tls';
+import { TokenError } from '../../shared/identity/index.js';
 import type { Identity } from '../../shared/identity/index.js';
 import {
   authenticationCleartextPassword,
@@ -11,6 +12,7 @@ import {
   sslResponse,
 } from './codec/index.js';
 import type { CancelRequestMessage, FrontendMessage, StartupMessage } from './codec/index.js';
+import { printable } from '../login-audit/index.js';
 import { PgClientError } from './errors.js';
 import { vetStartupParameters } from './startup-params.js';
 import type { VettedStartup } from './startup-params.js';
@@ -26,6 +28,26 @@ export type LoginResult = {
   settings: VettedStartup;
 };
 
+/**
+ * What a login attempt revealed so far, filled in by `login` as it goes (for the `login_refused` event of a refusal).
+ * `identity` is set only from a token whose signature verified.
+ */
+export type LoginAttempt = {
+  /** A StartupMessage arrived. */
+  startup: boolean;
+  /** The connection name the client asked for (the StartupMessage's `database`, else `user`). */
+  connection: string;
+  /** Non-secret startup parameters (application_name). */
+  attributes: Record<string, string>;
+  /** The verifier's error when the token was refused. */
+  tokenError?: unknown;
+  identity?: Identity;
+};
+
+export function newLoginAttempt(): LoginAttempt {
+  return { startup: false, connection: '', attributes: {} };
+}
+
 export type LoginOptions = {
   tls: SecureContext | null;
   allowPlaintext: boolean;
@@ -35,6 +57,8 @@ export type LoginOptions = {
   hasConnection: (name: string) => boolean;
   verifyToken: (token: string) => Promise<Identity>;
   onCancel: (msg: CancelRequestMessage) => void;
+  /** Filled in as the login proceeds. */
+  attempt?: LoginAttempt;
 };
 
 /** Thrown for a CancelRequest connection: it is handled and closed, no session follows. */
@@ -49,6 +73,7 @@ export class CancelHandled extends Error {}
  */
 export function login(raw: Socket, opts: LoginOptions): Promise<LoginResult> {
   return new Promise<LoginResult>((resolve, reject) => {
+    const attempt = opts.attempt ?? newLoginAttempt();
     let socket: Socket = raw;
     let tls = false;
     const parser = new FrontendParser({ maxMessageSize: opts.maxMessageBytes });
@@ -104,22 +129,16 @@ export function login(raw: Socket, opts: LoginOptions): Promise<LoginResult> {
           finish(new CancelHandled());
           return;
         case 'StartupMessage': {
+          attempt.startup = true;
+          attempt.connection = msg.parameters.database ?? msg.parameters.user ?? '';
+          const app = msg.parameters.application_name;
+          if (app !== undefined) attempt.attributes.application_name = app;
+          attempt.attributes.tls = String(tls);
           if (!tls && !opts.allowPlaintext) {
             throw new PgClientError(
               'GH_ERR_PG_TLS_REQUIRED',
               '28000',
               'gatehouse requires TLS: connect with sslmode=require',
-              {
-                severity: 'FATAL',
-              },
-            );
-          }
-          const database = msg.parameters.database ?? msg.parameters.user ?? '';
-          if (!opts.hasConnection(database)) {
-            throw new PgClientError(
-              'GH_ERR_PG_UNKNOWN_CONNECTION',
-              '3D000',
-              `connection "${database}" does not exist`,
               {
                 severity: 'FATAL',
               },
@@ -150,11 +169,25 @@ export function login(raw: Socket, opts: LoginOptions): Promise<LoginResult> {
           const vetted = settings!;
           opts.verifyToken(token).then(
             (identity) => {
+              attempt.identity = identity;
+              if (!opts.hasConnection(attempt.connection)) {
+                finish(
+                  new PgClientError(
+                    'GH_ERR_PG_UNKNOWN_CONNECTION',
+                    '3D000',
+                    `connection "${printable(attempt.connection, 64)}" does not exist`,
+                    { severity: 'FATAL' },
+                  ),
+                );
+                return;
+              }
               socket.resume();
               finish(null, { socket, parser, startup: s, identity, tls, settings: vetted });
             },
             (err: unknown) => {
-              const message = (err as { message?: string }).message ?? 'invalid token';
+              attempt.tokenError = err;
+              if (err instanceof TokenError && err.verifiedIdentity) attempt.identity = err.verifiedIdentity;
+              const message = err instanceof TokenError ? err.message : 'token could not be verified';
               finish(
                 new PgClientError('GH_ERR_PG_AUTH', '28P01', `token authentication failed: ${message}`, {
                   severity: 'FATAL',

@@ -18,6 +18,10 @@ export const SshErrorCode = {
   auditUnavailable: 'GH_ERR_SSH_AUDIT_UNAVAILABLE',
   /** The node is at `maxSessions`. */
   tooManySessions: 'GH_ERR_SSH_TOO_MANY_SESSIONS',
+  /** No completed login within `authTimeoutMs` of the TCP connect (identification line included). */
+  authTimeout: 'GH_ERR_SSH_AUTH_TIMEOUT',
+  /** The node is shutting down. */
+  stopping: 'GH_ERR_SSH_STOPPING',
 } as const;
 
 export type SshErrorCode = (typeof SshErrorCode)[keyof typeof SshErrorCode];

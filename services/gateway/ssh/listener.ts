@@ -1,13 +1,18 @@
+import { createServer } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import ssh2 from 'ssh2';
 import type { Client, ClientInfo, Connection, Server } from 'ssh2';
 import { SessionClosedSchema, SessionOpenedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { SessionEvents } from '../../shared/events/session-events.js';
+import { TokenError } from '../../shared/identity/index.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SshListenerConfig } from '../config.js';
 import { PublishRefusedError } from '../../shared/log/errors.js';
+import { printable, RefusalReason, tokenRefusalReason } from '../login-audit/index.js';
+import type { LoginRefusal } from '../login-audit/index.js';
 import { auditRefusedMessage, SessionAudit } from '../session-audit.js';
 import { SshAuthenticator } from './auth.js';
 import type { LoginOutcome } from './auth.js';
@@ -52,6 +57,21 @@ export type SshListenerDeps = {
   contentMasker: ContentMaskerFactory;
   log: Logger;
   metrics: { sessionOpened(): void; sessionClosed(): void; loginFailed(code: string): void };
+  /** Records refused logins (`login_refused` events). */
+  refusals: { record(r: LoginRefusal): void };
+};
+
+/** A TCP connection not yet logged in: its auth timer runs from accept, before the SSH identification line. */
+type Pending = {
+  socket: Socket;
+  timer: NodeJS.Timeout;
+  clientAddr: string;
+  /** The last SSH user name (connection) the client tried. */
+  username: string;
+  /** The client's identification line arrived. */
+  identified: boolean;
+  clientVersion: string;
+  cancel?: () => void;
 };
 
 type Opened = {
@@ -66,6 +86,12 @@ type Opened = {
 const MASK_CARRY_BYTES = 1024;
 const MAX_NAME_IN_MESSAGE = 64;
 
+/** A login failure, with what the attempt established (for the `login_refused` event). */
+type Refused = Extract<LoginOutcome<Opened>, { ok: false }> & {
+  reason: RefusalReason;
+  identity?: Identity | undefined;
+};
+
 /**
  * The SSH listener: an SSH server (ssh2) whose user name selects the connection and whose password is the
  * caller's OIDC access token. After login it opens the upstream SSH connection with the gateway's own key (the
@@ -78,14 +104,22 @@ export class SshListener {
   #pendingLogins = 0;
   #stopping = false;
 
+  readonly #tcp: NetServer;
+  /** TCP connections not yet logged in, by "ip:port". */
+  readonly #pending = new Map<string, Pending>();
+
   constructor(deps: SshListenerDeps) {
     this.#d = deps;
     this.#server = new ssh2.Server({ hostKeys: [deps.hostKey], ident: 'Gatehouse' }, (conn, info) =>
       this.#accept(conn, info),
     );
-    // A hard bound on TCP connections (authenticated or not); the soft bound with a message is `maxSessions`.
-    this.#server.maxConnections = deps.config.maxSessions * 2;
     this.#server.on('error', (err: Error) => deps.log.error({ err: err.message }, 'ssh listener error'));
+    // Our own TCP server hands sockets to ssh2, so the auth timer starts at accept: ssh2 reports a connection only
+    // once its identification line arrived, and a client that never sends one would otherwise be held forever.
+    this.#tcp = createServer((socket) => this.#tcpAccept(socket));
+    // A hard bound on TCP connections (authenticated or not); the soft bound with a message is `maxSessions`.
+    this.#tcp.maxConnections = deps.config.maxSessions * 2;
+    this.#tcp.on('error', (err: Error) => deps.log.error({ err: err.message }, 'ssh listener error'));
   }
 
   get sessions(): number {
@@ -94,10 +128,10 @@ export class SshListener {
 
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#d.config.port, this.#d.config.host, () => {
-        this.#server.off('error', reject);
-        const address = this.#server.address();
+      this.#tcp.once('error', reject);
+      this.#tcp.listen(this.#d.config.port, this.#d.config.host, () => {
+        this.#tcp.off('error', reject);
+        const address = this.#tcp.address();
         resolve(typeof address === 'object' && address ? address.port : this.#d.config.port);
       });
     });
@@ -106,7 +140,7 @@ export class SshListener {
   /** Stops accepting; existing sessions continue until they end or `drain` closes them. */
   stopAccepting(): Promise<void> {
     this.#stopping = true;
-    return new Promise((resolve) => this.#server.close(() => resolve()));
+    return new Promise((resolve) => this.#tcp.close(() => resolve()));
   }
 
   /** Waits up to `timeoutMs` for sessions to end on their own, then closes the rest with a message. */
@@ -116,15 +150,77 @@ export class SshListener {
     for (const s of this.#sessions) s.close('gateway shutting down', 'gatehouse: gateway shutting down');
   }
 
+  #tcpAccept(socket: Socket): void {
+    const d = this.#d;
+    const clientAddr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    socket.on('error', () => socket.destroy());
+    const pending: Pending = {
+      socket,
+      clientAddr,
+      username: '',
+      identified: false,
+      clientVersion: '',
+      timer: setTimeout(() => {
+        this.#pending.delete(clientAddr);
+        pending.cancel?.();
+        d.metrics.loginFailed(SshErrorCode.authTimeout);
+        this.#refuse(pending, {
+          reason: RefusalReason.authTimeout,
+          code: SshErrorCode.authTimeout,
+          message: pending.identified
+            ? 'gatehouse: login timed out'
+            : 'gatehouse: login timed out (no SSH identification line)',
+        });
+        socket.destroy();
+      }, d.config.authTimeoutMs),
+    };
+    this.#pending.set(clientAddr, pending);
+    socket.once('close', () => {
+      clearTimeout(pending.timer);
+      if (this.#pending.get(clientAddr) === pending) this.#pending.delete(clientAddr);
+    });
+    this.#server.injectSocket(socket);
+  }
+
   #accept(conn: Connection, info: ClientInfo): void {
     const d = this.#d;
     const clientAddr = `${info.ip}:${info.port}`;
     conn.on('error', (err: Error) =>
       d.log.debug({ client: clientAddr, err: err.message }, 'ssh connection error'),
     );
+    const pending = this.#pending.get(clientAddr);
+    if (!pending) {
+      d.log.warn({ client: clientAddr }, 'ssh connection whose TCP connection already timed out or closed');
+      conn.end();
+      return;
+    }
+    pending.identified = true;
+    pending.clientVersion = printable(info.header.identRaw, 255);
     const full = this.#sessions.size + this.#pendingLogins >= d.config.maxSessions;
+    if (full) {
+      d.metrics.loginFailed(SshErrorCode.tooManySessions);
+      this.#refuse(pending, {
+        reason: RefusalReason.tooManySessions,
+        code: SshErrorCode.tooManySessions,
+        message: 'gatehouse: too many sessions on this gatehouse node',
+      });
+    }
     const auth: SshAuthenticator<Opened> = new SshAuthenticator<Opened>({
-      login: (username, token) => this.#login(username, token, clientAddr, info),
+      login: async (username, token) => {
+        pending.username = username;
+        try {
+          const outcome = await this.#login(username, token, clientAddr, info);
+          if (!outcome.ok) this.#refuse(pending, outcome);
+          return outcome;
+        } catch (err) {
+          this.#refuse(pending, {
+            reason: RefusalReason.internal,
+            code: 'GH_ERR_SSH_LOGIN',
+            message: `gatehouse: login failed (${(err as Error).name})`,
+          });
+          throw err;
+        }
+      },
       maxAttempts: d.config.maxAuthAttempts,
       refusal: full
         ? {
@@ -133,26 +229,37 @@ export class SshListener {
           }
         : undefined,
       onSuccess: (opened) => {
-        clearTimeout(timer);
+        clearTimeout(pending.timer);
+        this.#pending.delete(clientAddr);
         this.#startSession(conn, opened);
       },
-      onFailure: (code, message) => {
-        d.metrics.loginFailed(code);
-        d.log.info({ client: clientAddr, code, reason: message }, 'login refused');
-      },
+      onFailure: (code) => d.metrics.loginFailed(code),
       onDiscard: (opened) => this.#discard(opened, 'client left during login'),
       onExhausted: () => conn.end(),
     });
-    const timer = setTimeout(() => {
-      auth.cancel();
-      d.metrics.loginFailed('GH_ERR_SSH_AUTH_TIMEOUT');
-      d.log.info({ client: clientAddr }, 'login timed out');
-      conn.end();
-    }, d.config.authTimeoutMs);
-    conn.on('authentication', (ctx) => auth.handle(ctx));
-    conn.once('close', () => {
-      clearTimeout(timer);
-      auth.cancel();
+    pending.cancel = () => auth.cancel();
+    conn.on('authentication', (ctx) => {
+      if (ctx.username !== '') pending.username = ctx.username;
+      auth.handle(ctx);
+    });
+    conn.once('close', () => auth.cancel());
+  }
+
+  /** Records one refused login of this TCP connection. */
+  #refuse(
+    pending: Pending,
+    r: { reason: RefusalReason; code: string; message: string; identity?: Identity | undefined },
+  ): void {
+    this.#d.refusals.record({
+      protocol: 'ssh',
+      reason: r.reason,
+      code: r.code,
+      clientAddr: pending.clientAddr,
+      connection: pending.username,
+      tags: this.#d.connections.get(pending.username)?.tags,
+      detail: r.message,
+      identity: r.identity,
+      attributes: pending.identified ? { client_version: pending.clientVersion } : { identified: 'false' },
     });
   }
 
@@ -161,31 +268,42 @@ export class SshListener {
     token: string,
     clientAddr: string,
     info: ClientInfo,
-  ): Promise<LoginOutcome<Opened>> {
+  ): Promise<LoginOutcome<Opened> & ({ ok: true } | Refused)> {
     const d = this.#d;
     let identity: Identity;
     try {
       identity = await d.verifyToken(token);
     } catch (err) {
       const code = (err as { code?: string }).code ?? SshErrorCode.token;
-      const reason = code.startsWith('GH_ERR_TOKEN') ? (err as Error).message : 'token could not be verified';
-      return { ok: false, code, message: `gatehouse: access token rejected: ${reason}` };
+      const reason = err instanceof TokenError ? err.message : 'token could not be verified';
+      return {
+        ok: false,
+        code,
+        message: `gatehouse: access token rejected: ${reason}`,
+        reason: token === '' ? RefusalReason.noToken : tokenRefusalReason(err),
+        identity: err instanceof TokenError ? err.verifiedIdentity : undefined,
+      };
     }
+    // Only now, with a valid token, is the connection name checked (an unknown name is not revealed before).
     const connection = d.connections.get(username);
     if (!connection) {
       return {
         ok: false,
         code: SshErrorCode.unknownConnection,
-        message: `gatehouse: unknown connection "${printable(username)}" (the ssh user name selects the gatehouse connection)`,
+        message: `gatehouse: unknown connection "${printable(username, MAX_NAME_IN_MESSAGE)}" (the ssh user name selects the gatehouse connection)`,
         final: true,
+        reason: RefusalReason.unknownConnection,
+        identity,
       };
     }
     if (this.#stopping) {
       return {
         ok: false,
-        code: 'GH_ERR_SSH_STOPPING',
+        code: SshErrorCode.stopping,
         message: 'gatehouse: this node is shutting down',
         final: true,
+        reason: RefusalReason.stopping,
+        identity,
       };
     }
     if (this.#sessions.size + this.#pendingLogins >= d.config.maxSessions) {
@@ -194,6 +312,8 @@ export class SshListener {
         code: SshErrorCode.tooManySessions,
         message: 'gatehouse: too many sessions on this gatehouse node',
         final: true,
+        reason: RefusalReason.tooManySessions,
+        identity,
       };
     }
     this.#pendingLogins++;
@@ -209,13 +329,15 @@ export class SshListener {
     connection: SshConnection,
     clientAddr: string,
     info: ClientInfo,
-  ): Promise<LoginOutcome<Opened>> {
+  ): Promise<LoginOutcome<Opened> & ({ ok: true } | Refused)> {
     const d = this.#d;
-    const auditDown: LoginOutcome<Opened> = {
+    const auditDown: Refused = {
       ok: false,
       code: SshErrorCode.auditUnavailable,
       message: 'gatehouse: audit log unavailable: gatehouse is not accepting sessions',
       final: true,
+      reason: RefusalReason.auditUnavailable,
+      identity,
     };
     const events = new SessionEvents({
       nodeId: d.nodeId,
@@ -243,6 +365,8 @@ export class SshListener {
         code: e.code ?? SshErrorCode.upstream,
         message: `gatehouse: ${e.message}`,
         final: true,
+        reason: RefusalReason.upstreamUnavailable,
+        identity,
       };
     }
     upstream.on('error', () => undefined);
@@ -313,10 +437,4 @@ export class SshListener {
       // the audit log is refusing: nothing ran in this session
     }
   }
-}
-
-/** A client-supplied name made safe for a message: printable ASCII, bounded. */
-function printable(text: string, max = MAX_NAME_IN_MESSAGE): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }

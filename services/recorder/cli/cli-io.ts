@@ -21,3 +21,15 @@ export const DEFAULT_RECORDER_URL = 'http://127.0.0.1:8610';
 export function recorderUrl(flag: string | undefined, io: CliIo): string {
   return (flag ?? io.env.GATEHOUSE_RECORDER_URL ?? DEFAULT_RECORDER_URL).replace(/\/+$/, '');
 }
+
+/** Where the replay API is and the access token to call it with. */
+export type RecorderApi = { readonly base: string; readonly token: string | undefined };
+
+/** `--recorder`/$GATEHOUSE_RECORDER_URL and the access token: `--token`, else $GATEHOUSE_TOKEN. */
+export function recorderApi(
+  flags: { recorder?: string | undefined; token?: string | undefined },
+  io: CliIo,
+): RecorderApi {
+  const token = (flags.token ?? io.env.GATEHOUSE_TOKEN)?.trim();
+  return { base: recorderUrl(flags.recorder, io), token: token === '' ? undefined : token };
+}

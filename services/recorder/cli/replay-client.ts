@@ -1,12 +1,15 @@
 import { ReplayApiError } from '../errors.js';
 import type { RecordedEvent, SessionSummary } from '../replay/recorded-event.js';
-import type { CliIo } from './cli-io.js';
+import type { CliIo, RecorderApi } from './cli-io.js';
 
 const TIMEOUT_MS = 30_000;
 
-async function request(io: CliIo, url: string, accept: string): Promise<Response> {
+async function request(io: CliIo, api: RecorderApi, path: string, accept: string): Promise<Response> {
+  const url = `${api.base}${path}`;
+  const headers: Record<string, string> = { accept };
+  if (api.token !== undefined) headers.authorization = `Bearer ${api.token}`;
   try {
-    return await io.fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS), headers: { accept } });
+    return await io.fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS), headers });
   } catch (cause) {
     throw new ReplayApiError(
       `cannot reach the recorder at ${new URL(url).origin}: ${(cause as Error).message}`,
@@ -17,8 +20,8 @@ async function request(io: CliIo, url: string, accept: string): Promise<Response
   }
 }
 
-async function getJson<T>(io: CliIo, url: string): Promise<T> {
-  const res = await request(io, url, 'application/json');
+async function getJson<T>(io: CliIo, api: RecorderApi, path: string): Promise<T> {
+  const res = await request(io, api, path, 'application/json');
   const text = await res.text();
   let body: unknown;
   try {
@@ -32,15 +35,17 @@ async function getJson<T>(io: CliIo, url: string): Promise<T> {
 
 function apiError(status: number, body: unknown): ReplayApiError {
   const err = (body as { error?: { message?: unknown } } | null)?.error;
-  const message = typeof err?.message === 'string' ? err.message : `HTTP ${status}`;
+  let message = typeof err?.message === 'string' ? err.message : `HTTP ${status}`;
+  if (status === 401) message += ' (pass an access token with --token or $GATEHOUSE_TOKEN)';
   return new ReplayApiError(message, { status });
 }
 
 /** A session's terminal recording (asciicast v2 text) from `GET /v1/sessions/:id/asciicast`. */
-export async function fetchAsciicast(io: CliIo, base: string, sessionId: string): Promise<string> {
+export async function fetchAsciicast(io: CliIo, api: RecorderApi, sessionId: string): Promise<string> {
   const res = await request(
     io,
-    `${base}/v1/sessions/${encodeURIComponent(sessionId)}/asciicast`,
+    api,
+    `/v1/sessions/${encodeURIComponent(sessionId)}/asciicast`,
     'application/x-asciicast, application/json',
   );
   const text = await res.text();
@@ -56,21 +61,21 @@ export async function fetchAsciicast(io: CliIo, base: string, sessionId: string)
 
 export type SessionQuery = { identity?: string; connection?: string; from?: Date; to?: Date; limit?: number };
 
-export async function fetchSessions(io: CliIo, base: string, q: SessionQuery): Promise<SessionSummary[]> {
+export async function fetchSessions(io: CliIo, api: RecorderApi, q: SessionQuery): Promise<SessionSummary[]> {
   const params = new URLSearchParams();
   if (q.identity !== undefined) params.set('identity', q.identity);
   if (q.connection !== undefined) params.set('connection', q.connection);
   if (q.from !== undefined) params.set('from', q.from.toISOString());
   if (q.to !== undefined) params.set('to', q.to.toISOString());
   if (q.limit !== undefined) params.set('limit', String(q.limit));
-  const body = await getJson<{ sessions: SessionSummary[] }>(io, `${base}/v1/sessions?${params.toString()}`);
+  const body = await getJson<{ sessions: SessionSummary[] }>(io, api, `/v1/sessions?${params.toString()}`);
   return body.sessions;
 }
 
 /** Every event of a session (page by page), at most `max`. */
 export async function fetchSessionEvents(
   io: CliIo,
-  base: string,
+  api: RecorderApi,
   sessionId: string,
   max: number,
 ): Promise<RecordedEvent[]> {
@@ -81,7 +86,8 @@ export async function fetchSessionEvents(
     if (cursor !== null) params.set('cursor', cursor);
     const page: { events: RecordedEvent[]; nextCursor: string | null } = await getJson(
       io,
-      `${base}/v1/sessions/${encodeURIComponent(sessionId)}/events?${params.toString()}`,
+      api,
+      `/v1/sessions/${encodeURIComponent(sessionId)}/events?${params.toString()}`,
     );
     events.push(...page.events);
     cursor = page.nextCursor;

@@ -2,18 +2,19 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { renderTranscript } from '../replay/transcript.js';
-import { processIo, recorderUrl } from './cli-io.js';
+import { processIo, recorderApi } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { fetchAsciicast, fetchSessionEvents } from './replay-client.js';
 import { reportCliError } from './run-sessions.js';
 
 export const REPLAY_USAGE = `usage: gatehouse replay SESSION_ID [--recorder URL] [--format text|json|asciicast]
-                         [--output FILE] [--max-events N] [--max-rows N]
+                         [--output FILE] [--max-events N] [--max-rows N] [--token TOKEN]
 
 Prints a recorded session: every request, decision, approval and what the client saw.
 --format asciicast writes the terminal recording of an SSH session (asciicast v2, play it
 with \`asciinema play FILE\`); --output writes to FILE instead of standard output.
-The recorder URL defaults to $GATEHOUSE_RECORDER_URL.
+The recorder URL defaults to $GATEHOUSE_RECORDER_URL; the access token (group soc by default)
+is --token or $GATEHOUSE_TOKEN.
 `;
 
 const FORMATS = ['text', 'json', 'asciicast'];
@@ -27,6 +28,7 @@ export async function runReplay(argv: string[], io: CliIo = processIo): Promise<
       allowPositionals: true,
       options: {
         recorder: { type: 'string' },
+        token: { type: 'string' },
         format: { type: 'string', default: 'text' },
         'max-events': { type: 'string', default: '100000' },
         'max-rows': { type: 'string', default: '200' },
@@ -47,7 +49,7 @@ export async function runReplay(argv: string[], io: CliIo = processIo): Promise<
       throw new UsageError('--max-events: a positive integer');
     if (!Number.isInteger(maxRows) || maxRows < 0) throw new UsageError('--max-rows: a non-negative integer');
     const sessionId = positionals[0]!;
-    const base = recorderUrl(values.recorder, io);
+    const base = recorderApi(values, io);
     let text: string;
     if (values.format === 'asciicast') {
       text = await fetchAsciicast(io, base, sessionId);

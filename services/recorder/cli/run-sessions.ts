@@ -3,15 +3,16 @@ import { GatehouseError } from '../../shared/errors.js';
 import { UsageError } from '../errors.js';
 import type { SessionSummary } from '../replay/recorded-event.js';
 import { safeInline } from '../replay/safe-text.js';
-import { processIo, recorderUrl } from './cli-io.js';
+import { processIo, recorderApi } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { fetchSessions } from './replay-client.js';
 import { parseSince } from './time-args.js';
 
 export const SESSIONS_USAGE = `usage: gatehouse sessions [--identity SUB_OR_EMAIL] [--connection NAME] [--since 1h|ISO]
-                          [--until ISO] [--limit N] [--recorder URL] [--format text|json]
+                          [--until ISO] [--limit N] [--recorder URL] [--token TOKEN] [--format text|json]
 
-Lists recorded sessions, newest first. The recorder URL defaults to $GATEHOUSE_RECORDER_URL.
+Lists recorded sessions, newest first. The recorder URL defaults to $GATEHOUSE_RECORDER_URL; the access
+token (of an allowed group, soc by default) is --token or $GATEHOUSE_TOKEN.
 `;
 
 /** Formats sessions as an aligned table. Pure. */
@@ -65,6 +66,7 @@ export async function runSessions(argv: string[], io: CliIo = processIo): Promis
         until: { type: 'string' },
         limit: { type: 'string' },
         recorder: { type: 'string' },
+        token: { type: 'string' },
         format: { type: 'string', default: 'text' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -79,7 +81,7 @@ export async function runSessions(argv: string[], io: CliIo = processIo): Promis
       throw new UsageError('--limit: an integer from 1 to 1000');
     }
     const now = io.now();
-    const sessions = await fetchSessions(io, recorderUrl(values.recorder, io), {
+    const sessions = await fetchSessions(io, recorderApi(values, io), {
       identity: values.identity,
       connection: values.connection,
       from: values.since === undefined ? undefined : parseSince(values.since, now),

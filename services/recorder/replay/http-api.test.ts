@@ -5,6 +5,7 @@ import { recordEvents } from '../testing/recorded.js';
 import type { EventCursor, ReplayStore, SessionFilter } from '../store/session-queries.js';
 import { postgresScenario } from '../testing/session-scenario.js';
 import { buildReplayApi, decodeCursor, encodeCursor, parseTime } from './http-api.js';
+import { asAnalyst, TEST_AUTH } from '../testing/test-auth.js';
 import type { RecordedEvent } from './recorded-event.js';
 
 const SESSION = '00000000-0000-4000-8000-0000000000aa';
@@ -33,8 +34,13 @@ class FakeStore implements ReplayStore {
 }
 
 const store = new FakeStore();
-const app = buildReplayApi({ queries: store, log: createLogger({ service: 'test', level: 'silent' }) });
-afterAll(() => app.close());
+const api = buildReplayApi({
+  queries: store,
+  log: createLogger({ service: 'test', level: 'silent' }),
+  auth: TEST_AUTH,
+});
+afterAll(() => api.close());
+const app = asAnalyst(api);
 
 describe('replay API', () => {
   it('validates and passes session filters', async () => {
@@ -112,5 +118,34 @@ describe('replay API', () => {
     const c = { seq: 18446744073709551615n, eventId: 'e:1' };
     expect(decodeCursor(encodeCursor(c))).toEqual(c);
     expect(decodeCursor('bm9wZQ')).toBeUndefined();
+  });
+
+  it('needs a bearer token of an allowed group: 401 with a challenge, 403 for other groups', async () => {
+    const none = await api.inject({ url: '/v1/sessions' });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer realm="gatehouse-recorder"');
+    expect(none.json()).toMatchObject({ error: { code: 'GH_ERR_UNAUTHENTICATED' } });
+    const bad = await api.inject({
+      url: '/v1/sessions',
+      headers: { authorization: 'Bearer nope.nope.nope' },
+    });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.headers['www-authenticate']).toBe('Bearer realm="gatehouse-recorder", error="invalid_token"');
+    expect(bad.body).not.toContain('nope.nope');
+    const basic = await api.inject({ url: '/v1/sessions', headers: { authorization: 'Basic c29jOnNvYw==' } });
+    expect(basic.statusCode).toBe(401);
+    const dev = await api.inject({
+      url: `/v1/sessions/${SESSION}/events`,
+      headers: { authorization: 'Bearer dev-token' },
+    });
+    expect(dev.statusCode).toBe(403);
+    expect(dev.json()).toMatchObject({ error: { code: 'GH_ERR_FORBIDDEN' } });
+    expect(dev.body).not.toContain('SELECT');
+    for (const url of ['/', `/sessions/${SESSION}`, `/v1/sessions/${SESSION}/transcript`]) {
+      expect((await api.inject({ url })).statusCode, url).toBe(401);
+    }
+    expect(
+      (await api.inject({ url: '/v1/sessions', headers: { authorization: 'Bearer soc-token' } })).statusCode,
+    ).toBe(200);
   });
 });

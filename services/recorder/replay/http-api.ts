@@ -1,7 +1,15 @@
 import { fastify } from 'fastify';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
+import {
+  bearerChallenge,
+  registerWebLogin,
+  requestIdentity,
+  WebAuthError,
+} from '../../shared/web-login/index.js';
+import type { RequestAuth, WebLoginConfig } from '../../shared/web-login/index.js';
 import { ClickHouseError } from '../errors.js';
 import type { EventCursor, ReplayStore } from '../store/session-queries.js';
 import { recordedToAsciicast } from '../asciicast.js';
@@ -24,11 +32,23 @@ import { registerWebUi } from './web-ui.js';
  *
  * Errors: `{ error: { code, message } }` with 400 (bad parameter), 404 (unknown session or route), 503 (ClickHouse
  * unavailable), 500 (anything else; details only in the log).
+ *
+ * Every route but the static player assets and `/auth/*` needs an identity in one of the allowed groups: a web
+ * session (cookie, after `/auth/login`) or `Authorization: Bearer <access token>`. 401 with `WWW-Authenticate`
+ * without one (the pages redirect to the login instead, when web login is on), 403 outside the allowed groups.
  */
+
+export type ReplayApiAuth = {
+  verify: (token: string) => Promise<Identity>;
+  allowedGroups: readonly string[];
+  /** Web login for the pages (OIDC authorization code + PKCE). */
+  web?: { config: Readonly<WebLoginConfig>; issuer: string; publicUrl: () => string } | undefined;
+};
 
 export type ReplayApiOptions = {
   queries: ReplayStore;
   log: Logger;
+  auth: ReplayApiAuth;
   /** Most events one transcript renders (pages are fetched until this many). Default 100 000. */
   maxTranscriptEvents?: number;
 };
@@ -129,6 +149,37 @@ export function buildReplayApi(opts: ReplayApiOptions): FastifyInstance {
     return sendError(reply, 500, 'GH_ERR_INTERNAL', 'internal error');
   });
   app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'GH_ERR_NOT_FOUND', 'no such route'));
+
+  const web = opts.auth.web
+    ? registerWebLogin(app, {
+        config: opts.auth.web.config,
+        issuer: opts.auth.web.issuer,
+        verify: opts.auth.verify,
+        publicUrl: opts.auth.web.publicUrl,
+        log,
+      })
+    : undefined;
+  const auth: RequestAuth = { verify: opts.auth.verify, allowedGroups: opts.auth.allowedGroups, web };
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (path.startsWith('/auth/') || path.startsWith('/ui/')) return;
+    try {
+      const identity = await requestIdentity(request, auth);
+      log.debug({ sub: identity.sub, url: path }, 'replay access');
+    } catch (err) {
+      if (!(err instanceof WebAuthError)) throw err;
+      const page = !path.startsWith('/v1/');
+      if (page && web && err.status === 401) return reply.redirect(web.loginUrl(request.url), 302);
+      if (err.status === 401) {
+        void reply.header(
+          'www-authenticate',
+          bearerChallenge('gatehouse-recorder', request.headers.authorization !== undefined),
+        );
+      }
+      log.info({ code: err.code, url: path }, 'replay access refused');
+      return sendError(reply, err.status, err.code, err.message);
+    }
+  });
 
   app.get('/v1/sessions', async (request) => {
     const q = parse(sessionsQuery, request.query);

@@ -5,6 +5,7 @@ import { recordEvents } from '../testing/recorded.js';
 import { postgresScenario } from '../testing/session-scenario.js';
 import { sshShellScenario } from '../testing/ssh-scenario.js';
 import { buildReplayApi } from './http-api.js';
+import { asAnalyst, TEST_AUTH } from '../testing/test-auth.js';
 import type { RecordedEvent, SessionSummary } from './recorded-event.js';
 import { escapeHtml } from './web-pages.js';
 
@@ -53,8 +54,13 @@ const store: ReplayStore = {
   },
 };
 
-const app = buildReplayApi({ queries: store, log: createLogger({ service: 'test', level: 'silent' }) });
-afterAll(() => app.close());
+const api = buildReplayApi({
+  queries: store,
+  log: createLogger({ service: 'test', level: 'silent' }),
+  auth: TEST_AUTH,
+});
+afterAll(() => api.close());
+const app = asAnalyst(api);
 
 function castOutput(cast: string): string {
   return cast

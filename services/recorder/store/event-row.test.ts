@@ -1,6 +1,10 @@
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { EventSchema, ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import {
+  EventSchema,
+  LoginRefusedSchema,
+  ResponseSchema,
+} from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { NO_STATEMENTS } from '../testing/recorded.js';
 import { postgresScenario } from '../testing/session-scenario.js';
 import { decisionLabel, EVENT_COLUMNS, eventRowValues, requestKey, toEventRow } from './event-row.js';
@@ -39,6 +43,36 @@ describe('toEventRow', () => {
       identity_email: 'alice@example.com',
       identity_groups: ['dba', 'oncall'],
       is_agent: true,
+    });
+  });
+
+  it('maps login_refused: reason in code, client address in text, the explanation in reasons', () => {
+    const refused = create(EventSchema, {
+      eventId: 'e-r',
+      sessionId: 's-refused',
+      seq: 1n,
+      nodeId: 'node-a',
+      tsMicros: 1_714_564_800_000_000n,
+      protocol: 'ssh',
+      connection: { name: 'no-such', protocol: 'ssh' },
+      body: {
+        case: 'loginRefused',
+        value: create(LoginRefusedSchema, {
+          reason: 'bad_token',
+          code: 'GH_ERR_TOKEN_INVALID',
+          clientAddr: '10.0.0.9:4444',
+          detail: 'gatehouse: access token rejected: token is malformed',
+        }),
+      },
+    });
+    expect(toEventRow(refused, at, NO_STATEMENTS)).toMatchObject({
+      kind: 'login_refused',
+      protocol: 'ssh',
+      connection: 'no-such',
+      code: 'bad_token',
+      text: '10.0.0.9:4444',
+      reasons: ['gatehouse: access token rejected: token is malformed'],
+      identity_sub: '',
     });
   });
 

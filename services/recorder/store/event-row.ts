@@ -88,6 +88,7 @@ const KINDS = {
   continuation: 'continuation',
   auditFailure: 'audit_failure',
   security: 'security',
+  loginRefused: 'login_refused',
 } as const satisfies Record<NonNullable<Event['body']['case']>, string>;
 
 /**
@@ -245,6 +246,12 @@ export function toEventRow(event: Event, at: KafkaPosition, statements: Statemen
       row.approval_id = body.value.approvalId;
       row.code = body.value.code;
       row.text = body.value.reason;
+      break;
+    case 'loginRefused':
+      // Like session_opened, `text` is the client address; `code` is the reason, `reasons` the explanation.
+      row.text = body.value.clientAddr;
+      row.code = body.value.reason;
+      row.reasons = [body.value.detail];
       break;
     case undefined:
       break;

@@ -50,9 +50,9 @@ function refreshStatement(sessionIds: readonly string[]): Sql {
     session_id,
     min(ts),
     min(ts_micros),
-    maxIf(ts, kind = 'session_closed'),
-    maxIf(ts_micros, kind = 'session_closed'),
-    max(kind = 'session_closed'),
+    maxIf(ts, kind IN ('session_closed', 'login_refused')),
+    maxIf(ts_micros, kind IN ('session_closed', 'login_refused')),
+    max(kind IN ('session_closed', 'login_refused')),
     max(ts),
     argMaxIf(identity_sub, seq, identity_sub != '' OR identity_email != ''),
     argMaxIf(identity_email, seq, identity_sub != '' OR identity_email != ''),
@@ -61,7 +61,7 @@ function refreshStatement(sessionIds: readonly string[]): Sql {
     argMaxIf(connection, seq, connection != ''),
     argMaxIf(protocol, seq, protocol != ''),
     argMin(node_id, seq),
-    anyIf(text, kind = 'session_opened'),
+    anyIf(text, kind IN ('session_opened', 'login_refused')),
     uniqExactIf(request_id, kind = 'request'),
     uniqExactIf(request_id, kind = 'decision' AND decision = 'allow'),
     uniqExactIf(request_id, kind = 'decision' AND decision = 'deny'),
@@ -70,12 +70,13 @@ function refreshStatement(sessionIds: readonly string[]): Sql {
     sumIf(toUInt64(payload_bytes), kind = 'response' OR (kind = 'continuation' AND frame = 'data')),
     count(),
     max(seq),
-    anyIf(text, kind = 'session_closed'),
+    if(countIf(kind = 'login_refused') > 0, concat('login refused: ', anyIf(code, kind = 'login_refused')),
+      anyIf(text, kind = 'session_closed')),
     count()
   FROM
   (
     SELECT session_id, event_id, seq, ts, ts_micros, kind, identity_sub, identity_email, identity_groups, is_agent,
-      connection, protocol, node_id, text, request_id, decision, approval_id, rows, payload_bytes, frame
+      connection, protocol, node_id, text, code, request_id, decision, approval_id, rows, payload_bytes, frame
     FROM events
     WHERE session_id IN ${inList(sessionIds)}
     LIMIT 1 BY event_id

@@ -1,4 +1,5 @@
 import { GatehouseError } from '../errors.js';
+import type { Identity } from './identity.js';
 
 /** Stable codes of token verification failures. Never reused; safe to show to a client. */
 export const TokenErrorCode = {
@@ -17,9 +18,20 @@ export type TokenErrorCode = (typeof TokenErrorCode)[keyof typeof TokenErrorCode
  */
 export class TokenError extends GatehouseError {
   declare readonly code: TokenErrorCode;
+  /**
+   * The identity the token claims, set only when its signature verified with the issuer's key and a claim check
+   * failed afterwards (expired, not yet valid, wrong audience): who tried, for the audit of refused logins. Never
+   * set for an unverified token. Not enumerable, so it never reaches a serialised error.
+   */
+  declare readonly verifiedIdentity: Identity | undefined;
 
-  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: TokenErrorCode,
+    message: string,
+    options?: { cause?: unknown; verifiedIdentity?: Identity },
+  ) {
     super(code, message, options);
+    Object.defineProperty(this, 'verifiedIdentity', { value: options?.verifiedIdentity, enumerable: false });
   }
 }
 

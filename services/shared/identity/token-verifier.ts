@@ -6,7 +6,7 @@ import { discoverProvider } from './discovery.js';
 import { TokenError, TokenErrorCode } from './errors.js';
 import { describeNetworkError } from './fetch-json.js';
 import { claimsToIdentity, GATEHOUSE_AGENT_CLAIM } from './identity.js';
-import type { Identity } from './identity.js';
+import type { ClaimMapping, Identity } from './identity.js';
 
 /** Asymmetric JWS algorithms only: `none` and HMAC (`HS*`) can never be enabled, which rules out key confusion. */
 export const SUPPORTED_ALGORITHMS = [
@@ -89,10 +89,26 @@ function safeCause(err: unknown): Error {
   return new Error(err instanceof Error ? err.name : 'non-error thrown');
 }
 
-function mapVerifyError(err: unknown): TokenError {
+/**
+ * The identity of a token whose signature verified but whose claims did not pass (jose checks the signature first,
+ * then the claims, and reports the verified payload with the claim failure). Undefined when the claims do not even
+ * map to an identity.
+ */
+function verifiedIdentityOf(err: unknown, mapping: ClaimMapping): Identity | undefined {
+  if (!(err instanceof jose.JWTClaimValidationFailed || err instanceof jose.JWTExpired)) return undefined;
+  try {
+    return claimsToIdentity(err.payload, mapping);
+  } catch {
+    return undefined; // malformed claims: nothing trustworthy to report
+  }
+}
+
+function mapVerifyError(err: unknown, mapping: ClaimMapping): TokenError {
   if (err instanceof TokenError) return err;
   const cause = safeCause(err);
-  const fail = (code: TokenErrorCode, message: string) => new TokenError(code, message, { cause });
+  const verifiedIdentity = verifiedIdentityOf(err, mapping);
+  const fail = (code: TokenErrorCode, message: string) =>
+    new TokenError(code, message, { cause, verifiedIdentity });
   if (err instanceof jose.JWTExpired) return fail(TokenErrorCode.expired, 'token has expired');
   if (err instanceof jose.JWTClaimValidationFailed) {
     switch (err.claim) {
@@ -202,7 +218,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         requiredClaims: ['exp', 'sub'],
       }));
     } catch (err) {
-      throw mapVerifyError(err);
+      throw mapVerifyError(err, mapping);
     }
     return claimsToIdentity(payload, mapping);
   }

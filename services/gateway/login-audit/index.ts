@@ -1,0 +1,4 @@
+export { LoginRefusals, printable, sourceOf } from './login-refusals.js';
+export type { LoginRefusal, LoginRefusalLimits } from './login-refusals.js';
+export { RefusalReason, tokenRefusalReason } from './refusal-reason.js';
+export { SourceLimiter, OVERFLOW_SOURCE } from './source-limiter.js';
