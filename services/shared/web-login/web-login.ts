@@ -24,7 +24,10 @@ export const webLoginSchema = z.strictObject({
   scope: z.string().min(1).default('openid email profile'),
   /** Key that signs session cookies (HMAC); a fresh random key per process when absent (sessions end at restart). */
   cookieKey: secretRefSchema.optional(),
-  /** Lifetime of a web session; a new login is needed after it (the access token's expiry also ends it). */
+  /**
+   * Lifetime of a web session; a new login is needed after it. Not tied to the access token's expiry (the token is
+   * only used once, at login). Sessions live in this process's memory: several instances need sticky routing.
+   */
   sessionTtlSeconds: z
     .number()
     .int()
