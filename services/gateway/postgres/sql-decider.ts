@@ -7,14 +7,17 @@ import { decisionEvent, requestEvent } from '../policy/decision-events.js';
 import { policyInput } from '../policy/policy-input.js';
 import type { PolicyEngine, PolicyResult, SqlRequest } from '../policy/index.js';
 import type { SessionAudit } from '../session-audit.js';
-import type { SqlAnalysis, SqlAnalysisCache } from '../sql/index.js';
+import type { SqlAnalysis } from '../sql/index.js';
+import type { LineageCache } from '../sql/lineage/index.js';
+import { decisionMask, withColumns } from './lineage-masks.js';
 import { pinnedViolations } from './pinned-settings.js';
 import type { SqlDecider, SqlVerdict } from './verdict.js';
 
 export type SqlDeciderDeps = {
   /** Current policy (read on every request, so a reloaded bundle takes effect at once). */
   policy: () => PolicyEngine;
-  analyses: SqlAnalysisCache;
+  /** Analysis plus column lineage per SQL text (cached; the connection's catalog). */
+  lineage: LineageCache;
   audit: SessionAudit;
   identity: Identity;
   connection: { name: string; tags: Readonly<Record<string, string>> };
@@ -37,8 +40,10 @@ const AUDIT_UNAVAILABLE = 'audit log unavailable: statement not forwarded';
  */
 export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
   return (text, requestId, kind, options) => {
-    const analyzed = options?.analysis ?? d.analyses.analyze(text);
-    const analysis = options?.resolve ? options.resolve(analyzed) : analyzed;
+    const lineage = d.lineage.analyze(text);
+    const analyzed = options?.analysis ?? lineage.analysis;
+    // Statements standing for a named one carry that one's column references (policy input `columns`).
+    const analysis = withColumns(options?.resolve ? options.resolve(analyzed) : analyzed, d.lineage);
     // Approvals bind to what runs: for EXECUTE p / FETCH c, also the statement behind the name.
     const bound = boundText(text, analysis);
     const request: SqlRequest = { kind: 'sql', fingerprint: sqlFingerprint(bound), sql: analysis };
@@ -77,8 +82,8 @@ export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
           ]
         : decision.reasons;
     const batched = readOnly && decision.audit === 'batched';
-    const mask =
-      decision.mask.columns.length > 0 || decision.mask.detectors.length > 0 ? decision.mask : null;
+    // Column masking follows lineage: decided here once per request, applied per result set, never per row.
+    const mask = decisionMask(decision.mask, lineage, analysis, options?.analysis !== undefined, d.lineage);
 
     const requestBody = requestEvent(requestId, kind, text, request);
     const decisionBody = decisionEvent(

@@ -149,7 +149,7 @@ describe('lineage-based masking', () => {
   it('EXECUTE and FETCH use the named statement, and are masked whole without a registry', () => {
     const c = cache;
     const resolve = (ref: { kind: string; name: string }) =>
-      ref.name === 'p' ? 'PREPARE p AS SELECT id, email FROM customers' : undefined;
+      ref.name === 'p' ? ['PREPARE p AS SELECT id, email FROM customers'] : undefined;
     expect(maskPlan(c.analyze('execute p'), MASKED, (t) => c.analyze(t), resolve)[0]!.outputs).toEqual([
       false,
       true,

@@ -13,11 +13,22 @@ export interface StatementMask {
 export const MASK_ALL: StatementMask = Object.freeze({ outputs: 'all', redact: true });
 
 /**
- * The SQL text of the statement a session-level name stands for (`PREPARE name AS …` / `DECLARE name CURSOR FOR …`,
- * or the bare query), or undefined when the session has no such name. Provided by the session's registry of
- * prepared statements and cursors; without it EXECUTE and FETCH are masked whole.
+ * The SQL texts of the statements a session-level name may stand for (`PREPARE name AS …` / `DECLARE name CURSOR
+ * FOR …`, or the bare query; several when ambiguous), or undefined when the session knows no such name. Provided by
+ * the session's registry of prepared statements and cursors; without it EXECUTE and FETCH are masked whole.
  */
-export type NamedStatementResolver = (ref: NamedStatementRef) => string | undefined;
+export type NamedStatementResolver = (ref: NamedStatementRef) => readonly string[] | undefined;
+
+/** A mask covering both: a column masked by either is masked; different shapes mask everything. */
+export function unionMasks(a: StatementMask, b: StatementMask): StatementMask {
+  const redact = a.redact || b.redact;
+  if (a.outputs === 'all' || b.outputs === 'all') return { outputs: 'all', redact };
+  if (a.outputs === 'none') return { outputs: b.outputs, redact };
+  if (b.outputs === 'none') return { outputs: a.outputs, redact };
+  if (a.outputs.length !== b.outputs.length) return { outputs: 'all', redact };
+  const bo = b.outputs;
+  return { outputs: a.outputs.map((m, i) => m || bo[i]!), redact };
+}
 
 /**
  * Whether a base column `schema.table.column` is named by a decision's `mask.columns` entry (`column`,
@@ -59,11 +70,14 @@ export function maskPlan(
   };
   const plan = (s: StatementLineage, depth: number): StatementMask => {
     if (s.named !== null) {
-      const text = depth === 0 ? resolve?.(s.named) : undefined;
-      const target = text === undefined ? undefined : lookup(text).statements;
-      if (target?.length !== 1) return MASK_ALL;
-      const t = target[0]!;
-      return plan(t.inner ?? t, depth + 1);
+      const texts = depth === 0 ? resolve?.(s.named) : undefined;
+      if (texts === undefined || texts.length === 0) return MASK_ALL;
+      return texts
+        .map((text) => {
+          const target = lookup(text).statements;
+          return target.length === 1 ? plan(target[0]!.inner ?? target[0]!, depth + 1) : MASK_ALL;
+        })
+        .reduce(unionMasks);
     }
     const redact = masked(s.all);
     if (s.outputs === null) return { outputs: masked(s.outputUnion) ? 'all' : 'none', redact };
