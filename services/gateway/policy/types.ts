@@ -148,7 +148,7 @@ export type PolicyInput = {
 // ---- decision ---------------------------------------------------------------------------------------------
 
 /** Content detectors the masker implements. A decision naming any other detector is malformed (deny). */
-export const DETECTORS = ['card', 'email', 'national_id', 'secret'] as const;
+export const DETECTORS = ['card', 'email', 'national_id', 'phone', 'secret'] as const;
 
 export type Detector = (typeof DETECTORS)[number];
 
