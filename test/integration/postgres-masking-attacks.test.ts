@@ -104,7 +104,7 @@ async function run(sql: string, binary: boolean): Promise<unknown[][]> {
 
 describe('masking follows the data: attack table (pg driver, text and binary result format)', () => {
   for (const binary of [false, true]) {
-    it.each(CASES)(`%s (${binary ? 'binary' : 'text'})`, async (_name, sql, masked, clear = []) => {
+    it.each(CASES)(`%s (${binary ? 'binary' : 'text'})`, async (name, sql, masked, clear = []) => {
       const raw = await directRows(sql);
       const rows = await run(sql, binary);
       expect(rows).toHaveLength(raw.length);
@@ -115,7 +115,8 @@ describe('masking follows the data: attack table (pg driver, text and binary res
       });
       for (const row of rows) for (const i of masked) expect(isMaskedValue(row[i]), `column ${i}`).toBe(true);
       expect(leaks([JSON.stringify(rows.map((row) => row.map((v) => texts(v))))], values)).toEqual([]);
-      for (const v of values) secrets.add(v);
+      // (A UNION mixes clean values into the masked column: those are masked here but not secret elsewhere.)
+      if (name !== 'UNION') for (const v of values) secrets.add(v);
     });
   }
 });
@@ -145,7 +146,7 @@ describe('masking follows the data: named statements, COPY, errors and notices (
       'execute p1',
     ]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['***|', '***|']);
+    expect(r.stdout.trim().split('\n')).toEqual(['PREPARE', '***|', '***|']);
     check(r.stdout + r.stderr);
     const f = await psql(fx.pgPort, 'demo-pg', humanToken, [
       'begin',
@@ -153,7 +154,7 @@ describe('masking follows the data: named statements, COPY, errors and notices (
       'fetch 2 from cur',
       'commit',
     ]);
-    expect(f.stdout.trim().split('\n')).toEqual(['***', '***']);
+    expect(f.stdout.trim().split('\n')).toEqual(['BEGIN', 'DECLARE CURSOR', '***', '***', 'COMMIT']);
     check(f.stdout + f.stderr);
   });
 
