@@ -16,7 +16,7 @@ const MASKED = ['c.email', 'c.phone', 'c.ssn', 'c.card_number'];
 
 const leaf = fc.constantFrom(...MASKED);
 
-/** Unary wrappers: `%` is the inner expression. */
+/** Unary wrappers, text to text: `%` is the inner expression. */
 const WRAPPERS = [
   'lower(%)',
   'upper(%)',
@@ -42,8 +42,8 @@ const WRAPPERS = [
   '(select % limit 1)',
   "encode(convert_to(%, 'UTF8'), 'base64')",
   "encode(convert_to(%, 'UTF8'), 'hex')",
-  "convert_to(%, 'UTF8')",
-  "jsonb_build_object('v', %)",
+  "convert_to(%, 'UTF8')::text",
+  "jsonb_build_object('v', %)::text",
   'md5(%)',
   "regexp_replace(%, '[0-9]', '#', 'g')",
 ];
@@ -66,6 +66,8 @@ const shapes: ((e: string) => string)[] = [
   (e) => `select max((${e})::text) from customers c`,
   (e) => `select (${e})::text from customers c where c.id = 1 union all select 'x'`,
   (e) => `select t.v from customers c, lateral (select ${e} as v) t order by c.id limit 2`,
+  (e) => `select convert_to(${e}, 'UTF8') from customers c order by c.id limit 2`,
+  (e) => `select to_jsonb(${e}) from customers c order by c.id limit 2`,
 ];
 
 let fx: GatewayFixture;
