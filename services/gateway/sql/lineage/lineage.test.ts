@@ -171,6 +171,12 @@ describe('lineage-based masking', () => {
       'public.customers.ssn:expression',
       'public.customers.ssn:group_by',
     ]);
+    const alias = cache.analyze('select email as city from customers order by city').analysis.statements[0]!;
+    expect(alias.columns).toContainEqual({
+      table: 'public.customers',
+      column: 'email',
+      position: 'order_by',
+    });
     const sub = cache.analyze("select e from (select email e from customers) s where e = 'x'").analysis
       .statements[0]!;
     expect(sub.columns).toContainEqual({ table: 'public.customers', column: 'email', position: 'where' });

@@ -150,7 +150,10 @@ export class LineageWalker {
           column = '*';
         }
       }
-      lin ??= scope.outputs.find((o) => o.name === names[0])?.lin ?? null;
+      // ORDER BY/GROUP BY prefer a select-list alias of that name: count both.
+      const output = scope.outputs.find((o) => o.name === names[0])?.lin;
+      if (output !== undefined && (lin === null || position === 'order_by' || position === 'group_by'))
+        lin = lin === null ? output : union(lin, output);
     } else if (names.length === 2) {
       const node = scope.findNode(names[0]!);
       if (node !== null) {
