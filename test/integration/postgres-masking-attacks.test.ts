@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql as chSql } from '../../services/recorder/clickhouse/quote.js';
+import { parseRecorderConfig } from '../../services/recorder/config.js';
+import { startRecorder } from '../../services/recorder/recorder.js';
+import type { Recorder } from '../../services/recorder/recorder.js';
+import { testDatabase } from '../support/clickhouse.js';
+import { testLogger } from '../support/kafka.js';
+import { kafkaBrokers } from '../support/stack.js';
 import { pgClient, psql } from '../support/clients.js';
 import { startGatewayFixture } from '../support/gateway.js';
 import type { GatewayFixture } from '../support/gateway.js';
@@ -14,6 +22,8 @@ import { direct, directRows, isMaskedValue, leaks, texts, topicRecords } from '.
  */
 
 let fx: GatewayFixture;
+let recorder: Recorder;
+let db: Awaited<ReturnType<typeof testDatabase>>;
 let human: pg.Client;
 /** The same identity asking for every result column in binary format (Bind result-format codes 1). */
 let humanBinary: pg.Client;
@@ -35,6 +45,23 @@ beforeAll(async () => {
     groups: ['engineering'],
   });
   agentToken = await fx.idp.issueToken({ user: 'agent-7', agent: true, groups: ['agents'] });
+  db = await testDatabase('gatehouse_masking');
+  recorder = await startRecorder(
+    parseRecorderConfig({
+      nodeId: 'rec-masking',
+      groupId: `masking-recorder-${Date.now()}`,
+      kafka: {
+        brokers: kafkaBrokers(),
+        topics: { sessions: fx.sessionsTopic, approvals: `${fx.sessionsTopic}.approvals`, provision: false },
+      },
+      clickhouse: { url: db.opts.url, database: db.opts.database },
+      batch: { maxRows: 500, maxDelayMs: 200 },
+      http: { port: 0 },
+      health: { port: 0 },
+      retentionDays: 0,
+    }),
+    testLogger,
+  );
   human = await pgClient(fx.pgPort, 'demo-pg', humanToken);
   // `binary` is a runtime option of pg.Client that its type definitions lack.
   const binaryConfig: pg.ClientConfig & { binary: boolean } = {
@@ -61,7 +88,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await human?.end();
   await humanBinary?.end();
+  await recorder?.stop();
   await fx?.stop();
+  await db?.drop();
   await direct(`drop view if exists ${view}`);
 });
 
@@ -244,5 +273,24 @@ describe('masking follows the data: named statements, COPY, errors and notices (
     expect(records.length).toBeGreaterThan(20);
     expect(leaks(records, secrets)).toEqual([]);
     expect(leaks(received, secrets)).toEqual([]);
+  });
+
+  it('nothing secret reached ClickHouse', async () => {
+    type Row = { n: string; p: string };
+    let rows: Row[] = [];
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      rows = await db.ch.query<Row>(
+        chSql`SELECT toString(count()) AS n, '' AS p FROM events WHERE kind = 'response'`,
+      );
+      if (Number(rows[0]?.n ?? 0) > 50) break;
+      await sleep(500);
+    }
+    expect(Number(rows[0]?.n ?? 0)).toBeGreaterThan(50);
+    const all = await db.ch.query<{ t: string; p: string }>(
+      chSql`SELECT concat(statement, text, event_json) AS t, hex(payload) AS p FROM events`,
+    );
+    const stored = all.flatMap((r) => [r.t, Buffer.from(r.p, 'hex')]);
+    expect(leaks(stored, secrets)).toEqual([]);
   });
 });
