@@ -1,5 +1,5 @@
 import type { Lineage } from './lineage-types.js';
-import { OPAQUE, unionAll } from './lineage-types.js';
+import { OPAQUE, union, unionAll } from './lineage-types.js';
 
 /** One output column of a query or relation. */
 export interface NamedLineage {
@@ -143,5 +143,37 @@ export class Scope {
       if (found.length > 0) return unionAll(found);
     }
     return null;
+  }
+
+  /**
+   * A column reference by its names (`col`, `t.col`, `schema.t.col`; `t` alone is a whole-row reference, column
+   * '*'); null when nothing here or in an enclosing scope has it. With `ordering` (ORDER BY/GROUP BY) a select-list
+   * alias of that name counts too.
+   */
+  resolve(names: readonly string[], ordering: boolean): { lin: Lineage; column: string } | null {
+    const column = names.at(-1) ?? '*';
+    if (names.length === 1) {
+      let lin = this.findColumn(column);
+      let name = column;
+      if (lin === null) {
+        const node = this.findNode(column);
+        if (node !== null) {
+          lin = wholeOf(node);
+          name = '*';
+        }
+      }
+      const output = this.outputs.find((o) => o.name === column)?.lin;
+      if (output !== undefined && (lin === null || ordering))
+        lin = lin === null ? output : union(lin, output);
+      return lin === null ? null : { lin, column: name };
+    }
+    if (names.length === 2) {
+      const node = this.findNode(names[0]!);
+      if (node === null) return null;
+      return { lin: starColumns(node)?.find((c) => c.name === column)?.lin ?? wholeOf(node), column };
+    }
+    const rel = this.findRelation(names.at(-3)!, names.at(-2)!);
+    if (rel === null) return null;
+    return { lin: rel.columns?.find((c) => c.name === column)?.lin ?? rel.whole, column };
   }
 }

@@ -5,56 +5,25 @@ import { parseRaw } from '../pg-parser.js';
 import { item, Scope, starColumns, wholeOf } from './from-scope.js';
 import type { FromNode, NamedLineage } from './from-scope.js';
 import type { ColumnReference, Lineage, LineageCatalog, RefPosition } from './lineage-types.js';
-import { baseColumn, CLEAN, OPAQUE, union, unionAll } from './lineage-types.js';
+import { CLEAN, OPAQUE, union, unionAll } from './lineage-types.js';
+import {
+  aliasColumns,
+  aliasOf,
+  catalogRelation,
+  coldefNames,
+  firstFunctionName,
+  OPAQUE_BUILTINS,
+  renamed,
+  wholeOrAll,
+} from './lineage-helpers.js';
+import type { QueryLineage } from './lineage-helpers.js';
 
-/** What a query produces: its output columns (null when their number is unknown) and all it references. */
-export interface QueryLineage {
-  readonly columns: readonly NamedLineage[] | null;
-  readonly all: Lineage;
-}
+export type { QueryLineage } from './lineage-helpers.js';
 
 /** Most distinct references kept per statement; past it one `{table: '', column: '*'}` stands for the rest. */
 export const MAX_REFS = 256;
 /** Views defined over views deeper than this are opaque. */
 const MAX_VIEW_DEPTH = 16;
-
-/**
- * Built-in functions that run SQL given as a string or read data the gateway cannot follow: their results are
- * opaque whatever their arguments.
- */
-const OPAQUE_BUILTINS = new Set([
-  'query_to_xml',
-  'query_to_xmlschema',
-  'query_to_xml_and_xmlschema',
-  'table_to_xml',
-  'table_to_xmlschema',
-  'table_to_xml_and_xmlschema',
-  'cursor_to_xml',
-  'cursor_to_xmlschema',
-  'schema_to_xml',
-  'schema_to_xmlschema',
-  'schema_to_xml_and_xmlschema',
-  'database_to_xml',
-  'database_to_xmlschema',
-  'database_to_xml_and_xmlschema',
-  'ts_stat',
-  'lo_get',
-  'loread',
-  'pg_read_file',
-  'pg_read_binary_file',
-  'current_query',
-]);
-
-/** Catalog relations that hold sampled column values or other sessions' SQL text: every column is opaque. */
-const SAMPLED: ReadonlyMap<string, ReadonlySet<string> | null> = new Map([
-  ['pg_stats', null],
-  ['pg_stats_ext', null],
-  ['pg_stats_ext_exprs', null],
-  ['pg_statistic', null],
-  ['pg_statistic_ext_data', null],
-  ['pg_stat_activity', new Set(['query'])],
-  ['pg_stat_statements', new Set(['query'])],
-]);
 
 const PLAIN_SELECT: RefPosition = 'select';
 
@@ -139,33 +108,10 @@ export class LineageWalker {
       this.#record(lin, '*', position);
       return lin;
     }
-    let lin: Lineage | null = null;
-    let column = names.at(-1) ?? '*';
-    if (names.length === 1) {
-      lin = scope.findColumn(names[0]!);
-      if (lin === null) {
-        const node = scope.findNode(names[0]!);
-        if (node !== null) {
-          lin = wholeOf(node);
-          column = '*';
-        }
-      }
-      // ORDER BY/GROUP BY prefer a select-list alias of that name: count both.
-      const output = scope.outputs.find((o) => o.name === names[0])?.lin;
-      if (output !== undefined && (lin === null || position === 'order_by' || position === 'group_by'))
-        lin = lin === null ? output : union(lin, output);
-    } else if (names.length === 2) {
-      const node = scope.findNode(names[0]!);
-      if (node !== null) {
-        const cols = starColumns(node);
-        lin = cols?.find((c) => c.name === names[1])?.lin ?? wholeOf(node);
-      }
-    } else if (names.length >= 3) {
-      const rel = scope.findRelation(names.at(-3)!, names.at(-2)!);
-      if (rel !== null) lin = rel.columns?.find((c) => c.name === column)?.lin ?? rel.whole;
-    }
-    lin ??= OPAQUE;
-    this.#record(lin, column, position);
+    const resolved = scope.resolve(names, position === 'order_by' || position === 'group_by');
+    // Nothing in scope has it: fail closed.
+    const lin = resolved?.lin ?? OPAQUE;
+    this.#record(lin, resolved?.column ?? names.at(-1) ?? '*', position);
     return lin;
   }
 
@@ -215,32 +161,11 @@ export class LineageWalker {
         if (cte) return item(alias, renamed(cte.columns, colnames), wholeOrAll(cte));
       }
     }
-    const candidates = this.#catalog.relations(schema, relname);
-    if (candidates.length === 0) return item(alias, null, OPAQUE, { schema, relname });
-    const shapes = candidates.map((c): QueryLineage => {
-      const sampled = c.schema === 'pg_catalog' ? SAMPLED.get(c.name) : undefined;
-      if (c.viewDefinition !== undefined && sampled === undefined)
-        return this.#view(c.schema, c.name, c.viewDefinition);
-      const columns = c.columns.map((name) => ({
-        name,
-        lin:
-          sampled !== undefined && (sampled === null || sampled.has(name))
-            ? OPAQUE
-            : baseColumn(c.schema, c.name, name),
-      }));
-      return { columns, all: unionAll(columns.map((x) => x.lin)) };
-    });
-    const first = shapes[0]!;
-    const rel = { schema: schema ?? candidates[0]!.schema, relname };
-    if (shapes.length === 1) return item(alias, renamed(first.columns, colnames), undefined, rel);
-    // Ambiguous (several schemas): every column may come from any of them.
-    const whole = unionAll(shapes.map(wholeOrAll));
-    const cols = first.columns?.map((c) => ({ name: c.name, lin: whole })) ?? null;
-    return item(alias, renamed(cols, colnames), whole, rel);
+    return catalogRelation(this.#catalog, schema, relname, alias, colnames, (c, def) => this.#view(c, def));
   }
 
-  #view(schema: string, name: string, definition: string): QueryLineage {
-    const key = `${schema}.${name}`;
+  #view(rel: { schema: string; name: string }, definition: string): QueryLineage {
+    const key = `${rel.schema}.${rel.name}`;
     const memo = this.#views.get(key);
     if (memo === 'pending') return { columns: null, all: OPAQUE }; // a cycle
     if (memo !== undefined) return memo;
@@ -490,44 +415,4 @@ export class LineageWalker {
       this.#depth--;
     }
   }
-}
-
-function aliasOf(alias: unknown): string | null {
-  const a = unwrap(alias, 'Alias');
-  return a !== null && typeof a.aliasname === 'string' ? a.aliasname.toLowerCase() : null;
-}
-
-function aliasColumns(alias: unknown): string[] | null {
-  const a = unwrap(alias, 'Alias');
-  const names = a === null ? [] : stringList(a.colnames).map((n) => n.toLowerCase());
-  return names.length > 0 ? names : null;
-}
-
-/** Column aliases rename the first columns (the rest keep their names). */
-function renamed(
-  columns: readonly NamedLineage[] | null,
-  names: readonly string[] | null,
-): readonly NamedLineage[] | null {
-  if (columns === null || names === null || names.length === 0) return columns;
-  return columns.map((c, i) => ({ name: names[i] ?? c.name, lin: c.lin }));
-}
-
-function wholeOrAll(q: QueryLineage): Lineage {
-  return q.columns === null ? q.all : unionAll(q.columns.map((c) => c.lin));
-}
-
-function coldefNames(body: AstObject): string[] | null {
-  const defs = Array.isArray(body.coldeflist) ? body.coldeflist : null;
-  if (defs === null) return null;
-  return defs.map((d) => {
-    const name = unwrap(d, 'ColumnDef')?.colname;
-    return typeof name === 'string' ? name.toLowerCase() : '?';
-  });
-}
-
-function firstFunctionName(functions: unknown): string | null {
-  if (!Array.isArray(functions) || functions.length !== 1) return null;
-  const items = unwrap(functions[0], 'List')?.items;
-  const fc = Array.isArray(items) ? unwrap(items[0], 'FuncCall') : null;
-  return fc === null ? null : (stringList(fc.funcname).at(-1)?.toLowerCase() ?? null);
 }
