@@ -169,13 +169,13 @@ describe('masking follows the data: named statements, COPY, errors and notices (
     }
   });
 
-  it('SQL-level PREPARE/EXECUTE and DECLARE/FETCH are masked whole', async () => {
+  it('SQL-level PREPARE/EXECUTE and DECLARE/FETCH are masked as the statement the name stands for', async () => {
     const r = await psql(fx.pgPort, 'demo-pg', humanToken, [
       'prepare p1 as select email, id from customers order by id limit 2',
       'execute p1',
     ]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual(['PREPARE', '***|', '***|']);
+    expect(r.stdout.trim().split('\n')).toEqual(['PREPARE', '***|1', '***|2']);
     check(r.stdout + r.stderr);
     const f = await psql(fx.pgPort, 'demo-pg', humanToken, [
       'begin',

@@ -29,7 +29,7 @@ const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema']);
 /**
  * The upstream's relations, columns, view definitions and built-in function names, loaded with the gateway's own
  * credentials: by (table OID, attribute number) for RowDescription fields, and by name for column lineage
- * (`LineageCatalog`). A lookup of an unknown table schedules a refresh (at most one per `minRefreshMs`) and answers
+ * (`LineageCatalog`). A lookup of an unknown table schedules a refresh (at most one per `minRefreshMs`, default 1 s) and answers
  * nothing meanwhile — lineage then treats the relation as opaque (masked), the row masker falls back to names.
  */
 export class ColumnCatalogCache implements LineageCatalog {
@@ -46,7 +46,7 @@ export class ColumnCatalogCache implements LineageCatalog {
   readonly #log: Logger;
   readonly #minRefreshMs: number;
 
-  constructor(target: UpstreamTarget, password: () => string, log: Logger, minRefreshMs = 5_000) {
+  constructor(target: UpstreamTarget, password: () => string, log: Logger, minRefreshMs = 1_000) {
     this.#target = target;
     this.#password = password;
     this.#log = log;

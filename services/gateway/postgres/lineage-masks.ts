@@ -70,3 +70,23 @@ export function decisionMask(
   } else statements = maskPlan(lineage, mask.columns, lookup, namedTargets(analysis));
   return { ...mask, statements };
 }
+
+/**
+ * `resolved` (decided on `before`) with the column references of `after`, the same text's lineage with a newer
+ * catalog: statements of the text are swapped for their new analysis, named ones recomputed from their targets.
+ */
+export function reattach(
+  resolved: SqlAnalysis,
+  before: SqlLineage,
+  after: SqlLineage,
+  cache: LineageCache,
+): SqlAnalysis {
+  const statements = resolved.statements.map((s): SqlStatementAnalysis => {
+    const i = before.analysis.statements.indexOf(s as (typeof before.analysis.statements)[number]);
+    if (i >= 0) return after.analysis.statements[i] ?? s;
+    if (!s.name_ref?.statement) return s;
+    const { columns: _stale, ...rest } = s;
+    return rest;
+  });
+  return withColumns({ ...resolved, statements }, cache);
+}

@@ -14,6 +14,8 @@ export interface SqlLineage {
   readonly analysis: SqlAnalysis & { readonly statements: readonly SqlStatementWithColumns[] };
   /** Lineage per statement, in the same order as `analysis.statements`. */
   readonly statements: readonly StatementLineage[];
+  /** A relation was named that the catalog does not know (it is opaque here; a catalog refresh may help). */
+  readonly unknownRelations: boolean;
 }
 
 /** A catalog that knows nothing: every relation is unknown, so every column is opaque (masked). */
@@ -68,7 +70,33 @@ export class LineageCache {
     return lineage;
   }
 
-  #compute(text: string, catalog: LineageCatalog): SqlLineage {
+  /**
+   * Reloads the catalog (when it can be, at most `timeoutMs` waited); true when its picture changed, so analyses
+   * made before are recomputed on their next use.
+   */
+  async refresh(timeoutMs = 2_000): Promise<boolean> {
+    const catalog = this.#catalog();
+    if (catalog.refresh === undefined) return false;
+    const before = catalog.version;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      catalog.refresh(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+    return this.#catalog().version !== before;
+  }
+
+  #compute(text: string, outer: LineageCatalog): SqlLineage {
+    let unknownRelations = false;
+    const catalog: LineageCatalog = {
+      version: outer.version,
+      isBuiltinFunction: (name) => outer.isBuiltinFunction(name),
+      relations: (schema, name) => {
+        const found = outer.relations(schema, name);
+        if (found.length === 0) unknownRelations = true;
+        return found;
+      },
+    };
     const analysis = this.#analyses.analyze(text);
     if (this.#viewsVersion !== catalog.version) {
       this.#views = new Map();
@@ -83,7 +111,11 @@ export class LineageCache {
           : analysis.statements.map(() => opaqueStatement());
     }
     const withColumns = analysis.statements.map((s, i) => ({ ...s, columns: statements[i]?.refs ?? [] }));
-    return Object.freeze({ analysis: Object.freeze({ ...analysis, statements: withColumns }), statements });
+    return Object.freeze({
+      analysis: Object.freeze({ ...analysis, statements: withColumns }),
+      statements,
+      unknownRelations,
+    });
   }
 }
 

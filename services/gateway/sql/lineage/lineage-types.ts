@@ -87,6 +87,8 @@ export interface LineageCatalog {
   relations(schema: string | null, name: string): readonly CatalogRelation[];
   /** Whether `name` (unqualified, lower case) is a function in pg_catalog. */
   isBuiltinFunction(name: string): boolean;
+  /** Reloads the picture (rate-limited by the implementation); absent when it cannot change. */
+  refresh?(): Promise<void>;
 }
 
 export const CLEAN: Lineage = Object.freeze({ cols: new Set<string>(), opaque: false });

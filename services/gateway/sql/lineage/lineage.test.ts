@@ -140,7 +140,8 @@ describe('lineage-based masking', () => {
       redact: true,
     });
     expect(plan("select id from customers where city = 'x'")[0]).toEqual({ outputs: [false], redact: false });
-    expect(plan('begin')[0]).toEqual({ outputs: [], redact: false });
+    expect(plan('begin')[0]).toEqual({ outputs: 'none', redact: false });
+    expect(plan('show statement_timeout')[0]).toEqual({ outputs: 'none', redact: false });
     expect(
       plan("do $$ begin raise notice '%', (select email from customers limit 1); end $$")[0]!.redact,
     ).toBe(true);

@@ -43,7 +43,8 @@ export function statementLineage(
 }
 
 function shape(w: LineageWalker, type: string, body: AstObject, node: AstObject): StatementLineage {
-  if (INERT.has(type)) return result(w, [], CLEAN, CLEAN);
+  // SHOW returns one clean row; the others none.
+  if (INERT.has(type)) return result(w, null, CLEAN, CLEAN);
   switch (type) {
     case 'SelectStmt': {
       if (isObject(body.intoClause)) w.write = true;
@@ -59,7 +60,7 @@ function shape(w: LineageWalker, type: string, body: AstObject, node: AstObject)
       // The plan is text about the query, not its data; but EXPLAIN ANALYZE runs it (its errors may echo values).
       const inner = statementLineage(body.query, w.catalog, w.views);
       w.adopt(inner.refs);
-      return result(w, [CLEAN], CLEAN, inner.all);
+      return result(w, null, CLEAN, inner.all);
     }
     case 'CopyStmt': {
       if (body.is_from === true) return result(w, [], CLEAN, CLEAN);
