@@ -3,7 +3,7 @@ import { SqlAnalysisCache } from '../analysis-cache.js';
 import { loadSqlParser } from '../pg-parser.js';
 import { EMPTY_CATALOG, LineageCache } from './lineage-cache.js';
 import type { CatalogRelation, LineageCatalog } from './lineage-types.js';
-import { maskPlan } from './mask-plan.js';
+import { maskPlan, unionMasks } from './mask-plan.js';
 
 const rel = (schema: string, name: string, columns: string[], viewDefinition?: string): CatalogRelation => ({
   schema,
@@ -157,6 +157,19 @@ describe('lineage-based masking', () => {
     ]);
     expect(maskPlan(c.analyze('execute q'), MASKED, (t) => c.analyze(t), resolve)[0]!.outputs).toBe('all');
     expect(maskPlan(c.analyze('fetch all from cur'), MASKED, (t) => c.analyze(t))[0]!.outputs).toBe('all');
+    // An ambiguous name is masked by every candidate.
+    const both = () => ['SELECT id, city FROM customers', 'SELECT email, id FROM customers'];
+    expect(maskPlan(c.analyze('execute p'), MASKED, (t) => c.analyze(t), both)[0]!.outputs).toEqual([
+      true,
+      false,
+    ]);
+    expect(
+      unionMasks({ outputs: [true], redact: false }, { outputs: [false, false], redact: false }).outputs,
+    ).toBe('all');
+    expect(unionMasks({ outputs: 'none', redact: false }, { outputs: [false, true], redact: true })).toEqual({
+      outputs: [false, true],
+      redact: true,
+    });
   });
 
   it('lists every masked-column reference with its position for policy', () => {
