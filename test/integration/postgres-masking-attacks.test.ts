@@ -207,6 +207,28 @@ describe('masking follows the data: named statements, COPY, errors and notices (
     check(r.stdout);
   });
 
+  it('a table and views created after the gateway started: the catalog is reloaded before deciding', async () => {
+    const table = `gh_new_${randomUUID().slice(0, 8)}`;
+    await direct(`create table ${table} as select id, city from customers where id <= 2`);
+    await direct(`create view ${table}_v as select id, upper(city) as shout from ${table}`);
+    await direct(`create view ${table}_e as select id, lower(email) as contact from customers`);
+    try {
+      const r = await human.query<unknown[]>({
+        text: `select t.id, t.city, v.shout, e.contact from ${table} t join ${table}_v v using (id)
+               join ${table}_e e using (id) order by t.id`,
+        rowMode: 'array',
+      });
+      const raw = await directRows('select id, city, upper(city) from customers where id <= 2 order by id');
+      expect(r.rows.map((row) => [String(row[0]), row[1], row[2]])).toEqual(
+        raw.map((row) => [String(row[0]), row[1], row[2]]),
+      );
+      expect(r.rows.map((row) => row[3])).toEqual(['***', '***']);
+    } finally {
+      await direct(`drop view if exists ${table}_v, ${table}_e`);
+      await direct(`drop table if exists ${table}`);
+    }
+  });
+
   it('server errors that would echo a masked value are withheld (SQLSTATE kept)', async () => {
     const r = await psql(fx.pgPort, 'demo-pg', humanToken, [
       'select email::int from customers where id = 1',
