@@ -41,7 +41,7 @@ test_empty_input_denied if {
 	d.reasons == ["identity is missing", "request kind is missing"]
 	d.audit == "sync"
 	d.approval == t.no_approval
-	d.mask.detectors == ["card", "email", "national_id", "secret"]
+	d.mask.detectors == ["card", "email", "national_id", "phone", "secret"]
 }
 
 test_unknown_request_kind_denied if {
@@ -64,7 +64,7 @@ test_missing_agent_flag_is_treated_as_agent if {
 	d := decision with input as t.sql_input(someone, t.demo_pg, [t.update_with_where])
 	d.allow == false
 	d.reasons == ["agents are read-only: statement 1 (update) is not read-only"]
-	d.mask.detectors == ["card", "email", "national_id", "secret"]
+	d.mask.detectors == ["card", "email", "national_id", "phone", "secret"]
 }
 
 test_string_agent_flag_is_treated_as_agent if {

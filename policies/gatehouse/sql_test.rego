@@ -5,7 +5,7 @@ import data.gatehouse.testdata as t
 
 pii_columns := ["customers.card_number", "customers.email", "customers.phone", "customers.ssn"]
 
-agent_detectors := ["card", "email", "national_id", "secret"]
+agent_detectors := ["card", "email", "national_id", "phone", "secret"]
 
 test_agent_select_allowed_batched_masked if {
 	d := decision with input as t.sql_input(t.agent, t.demo_pg, [t.select_customers])

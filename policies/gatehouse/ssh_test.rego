@@ -27,7 +27,7 @@ test_agent_read_only_commands_allowed if {
 		d.allow == true
 		d.audit == "batched"
 		d.approval == t.no_approval
-		d.mask.detectors == ["card", "email", "national_id", "secret"]
+		d.mask.detectors == ["card", "email", "national_id", "phone", "secret"]
 	}
 }
 

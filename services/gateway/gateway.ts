@@ -21,6 +21,7 @@ import { PgListener } from './postgres/listener.js';
 import type { PgConnection } from './postgres/listener.js';
 import { createSqlDecider } from './postgres/sql-decider.js';
 import { loadSqlParser, SqlAnalysisCache } from './sql/index.js';
+import { LineageCache } from './sql/lineage/index.js';
 import { detectorsFor, maskBytes } from './masking/index.js';
 import {
   createSshApprovalHook,
@@ -125,6 +126,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
 
   const connections = new Map<string, PgConnection>();
   const catalogs = new Map<string, ColumnCatalogCache>();
+  const lineages = new Map<string, LineageCache>();
   for (const c of config.connections) {
     if (c.protocol !== 'postgres') continue;
     const password = c.upstream.password;
@@ -138,7 +140,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     connections.set(c.name, connection);
     const catalog = new ColumnCatalogCache(connection.target, connection.password, log);
     catalogs.set(c.name, catalog);
-    void catalog.refresh();
+    lineages.set(c.name, new LineageCache(analyses, () => catalog));
+    // Until the catalog is loaded every relation is unknown, hence masked whole: load it before listening.
+    await catalog.refresh();
   }
 
   let pg: PgListener | undefined;
@@ -160,7 +164,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       decider: ({ audit, identity, connection, clientAddr }) =>
         createSqlDecider({
           policy: () => policy,
-          analyses,
+          lineage: lineages.get(connection.name)!,
           audit,
           identity,
           connection,

@@ -21,7 +21,7 @@ import {
 // The example policy, built by policies/build.sh and evaluated by the gateway's wasm engine.
 
 const PII_COLUMNS = ['customers.card_number', 'customers.email', 'customers.phone', 'customers.ssn'];
-const AGENT_DETECTORS = ['card', 'email', 'national_id', 'secret'];
+const AGENT_DETECTORS = ['card', 'email', 'national_id', 'phone', 'secret'];
 
 let engine: PolicyEngine;
 let work: string;

@@ -148,7 +148,9 @@ describe('SSH through the gateway (real OpenSSH client, sshd, IdP and Kafka)', (
     expect(cat.status).toBe(0);
     expect(clientStderr(cat.stderr)).toBe('');
     const seen = cat.stdout.toString();
-    expect(seen).toBe(masked(['card', 'email', 'national_id', 'secret'], expected.stdout.toString()));
+    expect(seen).toBe(
+      masked(['card', 'email', 'national_id', 'phone', 'secret'], expected.stdout.toString()),
+    );
     expect(seen).not.toContain('mary.johnson@example.org');
     expect(seen).not.toContain('4111111111111111');
     expect(seen).toContain('nightly export finished rows=1000');
@@ -189,7 +191,7 @@ describe('SSH through the gateway (real OpenSSH client, sshd, IdP and Kafka)', (
       expect(r.status).toBe(0);
       const seen = r.stdout.toString();
       expect(seen.length).toBeGreaterThan(100_000);
-      expect(seen).toBe(masked(['card', 'email', 'national_id', 'secret'], expected));
+      expect(seen).toBe(masked(['card', 'email', 'national_id', 'phone', 'secret'], expected));
       expect(seen).not.toMatch(/@example\.com|4111111111111111/);
       expect(seen.split('\n')).toHaveLength(lines + 1);
     } finally {

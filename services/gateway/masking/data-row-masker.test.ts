@@ -38,7 +38,7 @@ describe('createDataRowMasker: planning', () => {
   it('returns null when no row can change', () => {
     const fields = [field('id', OID.int4), field('u', OID.uuid), field('b', OID.bytea)];
     expect(createDataRowMasker(fields, {})).toBeNull();
-    expect(createDataRowMasker(fields, { columns: ['email'], detectors: DETECTORS })).toBeNull();
+    expect(createDataRowMasker(fields.slice(0, 2), { columns: ['email'], detectors: DETECTORS })).toBeNull();
     expect(createDataRowMasker([field('n', OID.text)], { columns: [], detectors: [] })).toBeNull();
     expect(createDataRowMasker([field('n', OID.text, { format: 1 })], { detectors: [] })).toBeNull();
     expect(createDataRowMasker([field('n', OID.int8, { format: 1 })], { detectors: DETECTORS })).toBeNull();
@@ -280,5 +280,40 @@ describe('createDataRowMasker: properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('createDataRowMasker: bytea, binary values and lineage', () => {
+  const email = 'someone@example.com';
+  it('masks bytea named or derived like text, in both formats', () => {
+    const fields = [field('b', OID.bytea), field('c', OID.bytea, { format: 1 }), field('n', OID.int4)];
+    const m = createDataRowMasker(fields, { derived: [true, true, true] })!;
+    const out = values(m.maskDataRow(dataRow([`\\x${Buffer.from(email).toString('hex')}`, email, '5'])));
+    expect(out).toEqual(['***', '***', null]);
+  });
+
+  it('runs detectors on decoded bytea (hex and escape output) and on binary arrays', () => {
+    const fields = [
+      field('h', OID.bytea),
+      field('e', OID.bytea),
+      field('a', 1009, { format: 1 }),
+      field('t', OID.text),
+    ];
+    const m = createDataRowMasker(fields, { detectors: DETECTORS })!;
+    const hex = `\\x${Buffer.from(`x ${email}`).toString('hex')}`;
+    const escaped = `\\001${email.replace('@', '\\100')}`;
+    const binaryArray = Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from(email)]);
+    expect(values(m.maskDataRow(dataRow([hex, escaped, binaryArray, 'plain'])))).toEqual([
+      null,
+      null,
+      null,
+      'plain',
+    ]);
+    expect(values(m.maskDataRow(dataRow(['\\x00ff', 'abc', 'x', 'y'])))).toEqual([
+      '\\x00ff',
+      'abc',
+      'x',
+      'y',
+    ]);
   });
 });

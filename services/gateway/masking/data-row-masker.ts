@@ -5,7 +5,15 @@ import type { ColumnCatalog } from './column-match.js';
 import type { Detector } from './detector.js';
 import { ContentScanner } from './content-scanner.js';
 import { applySpans } from './mask-content.js';
-import { JSON_OID, JSONB_OID, TEXTUAL_ARRAY_OIDS, TEXTUAL_OIDS, UNSCANNED_OIDS } from './pg-type-oids.js';
+import { decodeByteaText } from './bytea.js';
+import {
+  BYTEA_OID,
+  JSON_OID,
+  JSONB_OID,
+  TEXTUAL_ARRAY_OIDS,
+  TEXTUAL_OIDS,
+  UNSCANNED_OIDS,
+} from './pg-type-oids.js';
 import { SpanList } from './span-list.js';
 
 /*
@@ -24,7 +32,9 @@ import { SpanList } from './span-list.js';
  *   byte), and arrays of them in text format: each match is replaced in place by the detector's token;
  * - other types in text format (int8, numeric, user-defined types, other arrays, composites…), except the
  *   types that cannot hold such content (UNSCANNED_OIDS): a value with any match becomes NULL;
- * - other binary-format values are not scanned (their bytes are not text). Mask such columns by name.
+ * - bytea: text format (hex or escape output) is decoded first, binary format scanned as is; a match makes the
+ *   value NULL; other binary-format values (arrays, records, …) are scanned as raw bytes (their text parts are
+ *   UTF-8), a match makes the value NULL; numbers, dates and the like in binary format are not scanned.
  * Escaped content (JSON \u0040, array backslash escapes) is not decoded.
  *
  * `fields[i].format` must be the format the rows really use: for a RowDescription answering Describe(statement),
@@ -35,8 +45,12 @@ const NONE = 0;
 const FIXED = 1;
 const REPLACE = 2;
 const TO_NULL = 3;
+/** bytea in text format: decoded (hex or escape output) and scanned; a value with a match becomes NULL. */
+const BYTEA_TEXT = 4;
 
 const STARS = Buffer.from('***');
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
 const JSON_STARS = Buffer.from('"***"');
 const JSONB_BINARY_STARS = Buffer.from('\x01"***"', 'latin1');
 
@@ -47,6 +61,8 @@ export interface DataRowMaskerOptions {
   readonly detectors?: readonly Detector[];
   /** Source table/column of RowDescription fields, filled by the gateway from the catalog. */
   readonly resolveColumn?: ColumnCatalog;
+  /** Columns masked whole by lineage (derived from a masked column), by index; OR-ed with `columns`. */
+  readonly derived?: readonly boolean[];
   /** OIDs of non-built-in textual types (citext, …) to treat like text. */
   readonly textTypeOids?: Iterable<number>;
 }
@@ -74,7 +90,7 @@ export interface DataRowMasker {
 }
 
 function fixedReplacement(f: RowField, textual: ReadonlySet<number>): Buffer | null {
-  if (textual.has(f.typeOid) || TEXTUAL_OIDS.has(f.typeOid)) return STARS;
+  if (textual.has(f.typeOid) || TEXTUAL_OIDS.has(f.typeOid) || f.typeOid === BYTEA_OID) return STARS;
   if (f.typeOid === JSON_OID) return JSON_STARS;
   if (f.typeOid === JSONB_OID) return f.format === 1 ? JSONB_BINARY_STARS : JSON_STARS;
   return null;
@@ -83,9 +99,11 @@ function fixedReplacement(f: RowField, textual: ReadonlySet<number>): Buffer | n
 function detectAction(f: RowField, textual: ReadonlySet<number>): [action: number, offset: number] {
   if (textual.has(f.typeOid) || TEXTUAL_OIDS.has(f.typeOid) || f.typeOid === JSON_OID) return [REPLACE, 0];
   if (f.typeOid === JSONB_OID) return [REPLACE, f.format === 1 ? 1 : 0];
-  if (f.format === 1) return [NONE, 0];
-  if (TEXTUAL_ARRAY_OIDS.has(f.typeOid)) return [REPLACE, 0];
+  if (f.typeOid === BYTEA_OID) return [f.format === 1 ? TO_NULL : BYTEA_TEXT, 0];
   if (UNSCANNED_OIDS.has(f.typeOid)) return [NONE, 0];
+  // Binary arrays, records, …: their text elements are raw UTF-8. Binary numbers are not text at all.
+  if (f.format === 1) return [f.typeOid === INT8_OID || f.typeOid === NUMERIC_OID ? NONE : TO_NULL, 0];
+  if (TEXTUAL_ARRAY_OIDS.has(f.typeOid)) return [REPLACE, 0];
   return [TO_NULL, 0];
 }
 
@@ -110,7 +128,7 @@ export function createDataRowMasker(
   const fixed: (Buffer | null)[] = new Array<Buffer | null>(n).fill(null);
   for (let i = 0; i < n; i++) {
     const f = fields[i]!;
-    if (named[i] === true) {
+    if (named[i] === true || options.derived?.[i] === true) {
       action[i] = FIXED;
       fixed[i] = fixedReplacement(f, textual);
     } else if (detectors.length > 0) {
@@ -159,13 +177,18 @@ export function createDataRowMasker(
           pos = end; // unknown jsonb binary version: leave as is
           continue;
         }
-        scanner.scan(raw, from, end, spans);
+        if (a === BYTEA_TEXT) {
+          const bytes = decodeByteaText(raw, start, end);
+          scanner.scan(bytes, 0, bytes.length, spans);
+        } else scanner.scan(raw, from, end, spans);
         if (spans.length > 0) {
           for (let s = 0; s < spans.length; s++) detections[spans.detector(s)]!++;
           editAt[edits] = pos;
           editEnd[edits] = end;
           editValue[edits] =
-            a === TO_NULL ? null : prefixed(raw, start, from, applySpans(raw, from, end, detectors, spans));
+            a === TO_NULL || a === BYTEA_TEXT
+              ? null
+              : prefixed(raw, start, from, applySpans(raw, from, end, detectors, spans));
           edits++;
         }
       }
@@ -179,7 +202,7 @@ export function createDataRowMasker(
 
   return {
     maskDataRow,
-    maskedColumns: named.flatMap((m, i) => (m ? [i] : [])),
+    maskedColumns: fields.flatMap((_, i) => (named[i] === true || options.derived?.[i] === true ? [i] : [])),
     stats: () => ({
       rows,
       maskedRows,

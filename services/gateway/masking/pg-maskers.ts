@@ -4,13 +4,31 @@ import type { ColumnCatalog } from './column-match.js';
 import { createDataRowMasker } from './data-row-masker.js';
 import { ContentScanner } from './content-scanner.js';
 import { applySpans } from './mask-content.js';
+import type { StatementMask } from '../sql/lineage/index.js';
 import { resolveDetectors } from './registry.js';
 import { SpanList } from './span-list.js';
 
-/** The masking part of a policy decision. */
+/** The masking part of a policy decision, with the lineage masks per statement (see sql/lineage). */
 export interface MaskSpec {
   readonly columns: readonly string[];
   readonly detectors: readonly string[];
+  readonly statements?: readonly StatementMask[];
+}
+
+/**
+ * Which columns of a result set lineage masks whole: all of them when the statement is unknown or its column
+ * count differs from the result's (the gateway's picture is wrong: fail closed).
+ */
+export function lineageColumns(
+  spec: MaskSpec,
+  statement: number,
+  width: number,
+): readonly boolean[] | undefined {
+  if (spec.statements === undefined) return undefined;
+  const s = spec.statements[statement];
+  if (s === undefined || s.outputs === 'all') return new Array<boolean>(width).fill(true);
+  if (s.outputs === 'none') return undefined;
+  return s.outputs.length === width ? s.outputs : new Array<boolean>(width).fill(true);
 }
 
 /**
@@ -21,13 +39,18 @@ export interface MaskSpec {
  */
 export function createRowMaskerFactory(
   catalog?: ColumnCatalog,
-): (fields: readonly RowField[], spec: MaskSpec) => ((raw: Buffer) => Buffer) | null {
-  return (fields, spec) =>
-    createDataRowMasker(fields, {
-      columns: spec.columns,
-      detectors: resolveDetectors(spec.detectors),
-      ...(catalog && { resolveColumn: catalog }),
-    })?.maskDataRow ?? null;
+): (fields: readonly RowField[], spec: MaskSpec, statement?: number) => ((raw: Buffer) => Buffer) | null {
+  return (fields, spec, statement = 0) => {
+    const derived = lineageColumns(spec, statement, fields.length);
+    return (
+      createDataRowMasker(fields, {
+        columns: spec.columns,
+        detectors: resolveDetectors(spec.detectors),
+        ...(catalog && { resolveColumn: catalog }),
+        ...(derived && { derived }),
+      })?.maskDataRow ?? null
+    );
+  };
 }
 
 export interface CopyMaskerOptions {

@@ -3,6 +3,7 @@
  */
 
 export const TEXT_OID = 25;
+export const BYTEA_OID = 17;
 export const JSON_OID = 114;
 export const JSONB_OID = 3802;
 
@@ -43,7 +44,6 @@ export const UNSCANNED_OIDS: ReadonlySet<number> = new Set([
   1186, // interval
   1266, // timetz
   2950, // uuid
-  17, // bytea (hex or escape form; its bytes are not text)
   869, // inet
   650, // cidr
   829, // macaddr

@@ -2,6 +2,7 @@ import type { Detector } from './detector.js';
 import { emailDetector } from './detectors/email.js';
 import { usSsnDetector, ukNinoDetector } from './detectors/national-id.js';
 import { paymentCardDetector } from './detectors/payment-card.js';
+import { phoneDetector } from './detectors/phone.js';
 import { privateKeyDetector } from './detectors/private-key.js';
 import {
   awsAccessKeyDetector,
@@ -20,6 +21,7 @@ export const DETECTORS: ReadonlyMap<string, Detector> = new Map(
     paymentCardDetector,
     usSsnDetector,
     ukNinoDetector,
+    phoneDetector,
     awsAccessKeyDetector,
     githubTokenDetector,
     slackTokenDetector,
@@ -41,15 +43,15 @@ const SECRETS = [
 ];
 
 /**
- * Group names a decision may use instead of listing detectors. The policies use `card`, `email`, `national_id`
- * and `secret`.
+ * Group names a decision may use instead of listing detectors. The policies use `card`, `email`, `national_id`,
+ * `phone` and `secret`.
  */
 export const DETECTOR_GROUPS: ReadonlyMap<string, readonly string[]> = new Map([
   ['card', ['payment_card']],
   ['national_id', ['us_ssn', 'uk_nino']],
   ['secret', SECRETS],
   ['secrets', SECRETS],
-  ['pii', ['email', 'payment_card', 'us_ssn', 'uk_nino']],
+  ['pii', ['email', 'payment_card', 'us_ssn', 'uk_nino', 'phone']],
   ['all', [...DETECTORS.keys()]],
 ]);
 

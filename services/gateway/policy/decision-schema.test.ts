@@ -102,7 +102,7 @@ describe('failClosedDecision', () => {
       allow: false,
       reasons: ['policy evaluation failed: wasm trap: unreachable'],
       approval: { required: false, groups: [], approvals_needed: 0, ttl_seconds: 0, reuse_seconds: 0 },
-      mask: { columns: [], fields: [], detectors: ['card', 'email', 'national_id', 'secret'] },
+      mask: { columns: [], fields: [], detectors: ['card', 'email', 'national_id', 'phone', 'secret'] },
       audit: 'sync',
     });
     expect(parseDecision(decision).ok).toBe(true);

@@ -1,3 +1,4 @@
+import type { ColumnReference } from '../sql/lineage/index.js';
 /**
  * The policy contract: the `input` document the gateway builds for every request and the `decision` the policy
  * returns. Field names are snake_case because they are the JSON the Rego policy sees; policies/README.md
@@ -63,6 +64,12 @@ export type SqlStatement = {
   readonly read_only: boolean;
   /** Kind of object for DDL/GRANT/DROP ('table', 'view', 'index', 'function', 'schema', …), else null. */
   readonly object_type: string | null;
+  /**
+   * Every column the statement references, resolved through aliases, subqueries, CTEs and views to its base
+   * table (`{table: 'public.customers', column: 'email', position: 'where'}`; table '' when unknown, column '*'
+   * for a whole-row reference). See policies/README.md for the positions.
+   */
+  readonly columns?: readonly ColumnReference[];
 };
 
 export type SqlRequest = {
@@ -141,7 +148,7 @@ export type PolicyInput = {
 // ---- decision ---------------------------------------------------------------------------------------------
 
 /** Content detectors the masker implements. A decision naming any other detector is malformed (deny). */
-export const DETECTORS = ['card', 'email', 'national_id', 'secret'] as const;
+export const DETECTORS = ['card', 'email', 'national_id', 'phone', 'secret'] as const;
 
 export type Detector = (typeof DETECTORS)[number];
 

@@ -1,6 +1,9 @@
 import { create } from '@bufbuild/protobuf';
 import { ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
+import { resolveDetectors } from '../masking/index.js';
+import { MASK_ALL } from '../sql/lineage/index.js';
+import type { StatementMask } from '../sql/lineage/index.js';
 import {
   BackendCode,
   dataRow,
@@ -9,11 +12,25 @@ import {
   errorResponse,
 } from './codec/index.js';
 import type { BackendFrame, RowField } from './codec/index.js';
+import { maskServerText } from './server-text.js';
 
 /** Rewrites one DataRow message (returns the same buffer when nothing was masked). */
 export type RowMasker = (raw: Buffer) => Buffer;
-export type MaskSpec = { readonly columns: readonly string[]; readonly detectors: readonly string[] };
-export type MaskerFactory = (fields: readonly RowField[], spec: MaskSpec) => RowMasker | null;
+export type MaskSpec = {
+  readonly columns: readonly string[];
+  readonly detectors: readonly string[];
+  /**
+   * Lineage masks per statement of the request (from the decision's columns, see sql/lineage): present whenever
+   * `columns` is not empty; a statement past its end is masked whole.
+   */
+  readonly statements?: readonly StatementMask[];
+};
+/** Builds the masker of one result set: `statement` is the index of the statement (in its request) it answers. */
+export type MaskerFactory = (
+  fields: readonly RowField[],
+  spec: MaskSpec,
+  statement: number,
+) => RowMasker | null;
 export type CopyMasker = ((data: Buffer) => Buffer) | null;
 
 /** A refused request: the probe the gateway sent upstream in its place fails with an error naming `token`, which is
@@ -54,6 +71,8 @@ export class ResponsePipeline {
   #active: Expectation | undefined;
   #copy: CopyMasker = null;
   #requestId = 0;
+  /** Index of the statement of the active request whose results are arriving (simple queries may hold several). */
+  #statement = 0;
   #rows: Buffer[] = [];
   #rowBytes = 0;
   #rowsFrame: 'data_rows' | 'copy_out' = 'data_rows';
@@ -80,6 +99,7 @@ export class ResponsePipeline {
     if (head !== this.#active && (head?.kind === 'execute' || head?.kind === 'query')) {
       this.#active = head;
       this.#requestId = head.requestId;
+      this.#statement = 0;
       this.#masker = head.kind === 'execute' && head.mask ? this.#makeMasker(head.fields(), head.mask) : null;
     }
     switch (f.code) {
@@ -140,6 +160,7 @@ export class ResponsePipeline {
         this.#rowBytes += f.raw.length;
         this.#flushRows(events, tag);
         if (head?.kind === 'execute') this.#fifo.shift();
+        else if (head?.kind === 'query' && f.code !== BackendCode.PortalSuspended) this.#statement++;
         this.#masker = null;
         this.#copy = null;
         out.push(f.raw);
@@ -149,7 +170,7 @@ export class ResponsePipeline {
       case BackendCode.CopyInResponse:
       case BackendCode.CopyBothResponse: {
         const mask = head?.kind === 'query' || head?.kind === 'execute' ? head.mask : null;
-        this.#copy = mask ? this.#copyMasker(mask) : null;
+        this.#copy = mask ? this.#copyMasker(this.#copySpec(mask)) : null;
         events.push(frame(this.#requestId, 'copy_start', f.raw, 0, '', ''));
         out.push(f.raw);
         return;
@@ -159,8 +180,9 @@ export class ResponsePipeline {
         return;
       case BackendCode.NoticeResponse: {
         const n = decodeNoticeFields(f.payload);
-        events.push(frame(this.#requestId, 'notice', f.raw, 0, n.message ?? '', n.code ?? ''));
-        out.push(f.raw);
+        const masked = this.#serverText(f, n, head);
+        events.push(frame(this.#requestId, 'notice', masked.raw, 0, masked.message, n.code ?? ''));
+        out.push(masked.raw);
         return;
       }
       case BackendCode.ReadyForQuery: {
@@ -189,10 +211,9 @@ export class ResponsePipeline {
     this.#flushRows(events);
     const n = decodeNoticeFields(f.payload);
     const denial = head && (head.kind === 'query' || head.kind === 'bind') ? head.denial : null;
-    let raw = f.raw;
+    let { raw, message } = this.#serverText(f, n, head);
     let code = n.code ?? '';
-    let message = n.message ?? '';
-    if (denial && message.includes(denial.token)) {
+    if (denial && (n.message ?? '').includes(denial.token)) {
       raw = errorResponse({
         severity: 'ERROR',
         code: denial.sqlstate,
@@ -214,8 +235,34 @@ export class ResponsePipeline {
 
   /** Without the columns (they should always be known: the session injects a Describe) every value is hidden. */
   #makeMasker(fields: readonly RowField[] | null, mask: MaskSpec): RowMasker | null {
-    if (fields) return this.#maskerFactory(fields, mask);
+    if (fields) return this.#maskerFactory(fields, mask, this.#statement);
     return (raw) => nullRow(raw);
+  }
+
+  /** The lineage mask of the statement whose results are arriving; null when the request has no column masking. */
+  #statementMask(mask: MaskSpec | null): StatementMask | null {
+    if (!mask?.statements) return null;
+    return mask.statements[this.#statement] ?? MASK_ALL;
+  }
+
+  /** COPY output has no column names: masked whole only when the statement's lineage reaches a masked column. */
+  #copySpec(mask: MaskSpec): MaskSpec {
+    const s = this.#statementMask(mask);
+    if (s === null || s.outputs === 'all' || (Array.isArray(s.outputs) && s.outputs.includes(true)))
+      return mask;
+    return { ...mask, columns: [] };
+  }
+
+  /** The server's error or notice text, withheld or scanned by the detectors (see server-text.ts). */
+  #serverText(
+    f: BackendFrame,
+    n: ReturnType<typeof decodeNoticeFields>,
+    head: Expectation | undefined,
+  ): { raw: Buffer; message: string } {
+    const mask = head?.kind === 'query' || head?.kind === 'execute' ? head.mask : null;
+    if (mask === null) return { raw: f.raw, message: n.message ?? '' };
+    if (this.#statementMask(mask)?.redact === true) return maskServerText(f.code, f.raw, n, { redact: true });
+    return maskServerText(f.code, f.raw, n, { redact: false, detectors: resolveDetectors(mask.detectors) });
   }
 
   #addRow(raw: Buffer, kind: 'data_rows' | 'copy_out', events: EventBody[]): void {

@@ -7,14 +7,18 @@ import { decisionEvent, requestEvent } from '../policy/decision-events.js';
 import { policyInput } from '../policy/policy-input.js';
 import type { PolicyEngine, PolicyResult, SqlRequest } from '../policy/index.js';
 import type { SessionAudit } from '../session-audit.js';
-import type { SqlAnalysis, SqlAnalysisCache } from '../sql/index.js';
+import type { SqlAnalysis } from '../sql/index.js';
+import type { LineageCache } from '../sql/lineage/index.js';
+import type { SqlLineage } from '../sql/lineage/index.js';
+import { decisionMask, reattach, withColumns } from './lineage-masks.js';
 import { pinnedViolations } from './pinned-settings.js';
 import type { SqlDecider, SqlVerdict } from './verdict.js';
 
 export type SqlDeciderDeps = {
   /** Current policy (read on every request, so a reloaded bundle takes effect at once). */
   policy: () => PolicyEngine;
-  analyses: SqlAnalysisCache;
+  /** Analysis plus column lineage per SQL text (cached; the connection's catalog). */
+  lineage: LineageCache;
   audit: SessionAudit;
   identity: Identity;
   connection: { name: string; tags: Readonly<Record<string, string>> };
@@ -37,100 +41,114 @@ const AUDIT_UNAVAILABLE = 'audit log unavailable: statement not forwarded';
  */
 export function createSqlDecider(d: SqlDeciderDeps): SqlDecider {
   return (text, requestId, kind, options) => {
-    const analyzed = options?.analysis ?? d.analyses.analyze(text);
-    const analysis = options?.resolve ? options.resolve(analyzed) : analyzed;
-    // Approvals bind to what runs: for EXECUTE p / FETCH c, also the statement behind the name.
-    const bound = boundText(text, analysis);
-    const request: SqlRequest = { kind: 'sql', fingerprint: sqlFingerprint(bound), sql: analysis };
-    const input = policyInput(
-      { ...d, protocol: 'postgres' },
-      request,
-      d.approvals?.grantsFor(d.identity.sub, d.connection.name, request.fingerprint) ?? [],
-    );
-    const evaluated = d.policy().evaluate(input);
-    // Settings the gateway parses by are never changeable, whatever the policy says.
-    const pinned = pinnedViolations(analysis.statements);
-    const result: typeof evaluated =
-      pinned.length === 0
-        ? evaluated
-        : {
-            ...evaluated,
-            decision: {
-              ...evaluated.decision,
-              allow: false,
-              reasons: pinned,
-              approval: { ...evaluated.decision.approval, required: false },
-            },
-          };
-    d.onDecision(result);
-    if (result.failedClosed)
-      d.log.warn({ failure: result.failure, request: requestId }, 'policy failed closed');
-    const { decision, revision } = result;
-    const readOnly = analysis.parse_error === null && analysis.statements.every((s) => s.read_only);
-    const approval = !decision.allow && decision.approval.required;
-    const allow = decision.allow;
-    const reasons =
-      approval && !d.approvals
-        ? [
-            ...decision.reasons,
-            `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`,
-          ]
-        : decision.reasons;
-    const batched = readOnly && decision.audit === 'batched';
-    const mask =
-      decision.mask.columns.length > 0 || decision.mask.detectors.length > 0 ? decision.mask : null;
-
-    const requestBody = requestEvent(requestId, kind, text, request);
-    const decisionBody = decisionEvent(
-      requestId,
-      result,
-      reasons,
-      allow && input.grants.length > 0 ? input.grants[0]!.id : '',
-    );
-    const verdict: SqlVerdict = { allow, reasons, sqlstate: '42501', mask, batched, revision };
-    const unavailable = (err: unknown): SqlVerdict => {
-      d.log.warn(
-        { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
-        AUDIT_UNAVAILABLE,
-      );
-      return {
-        allow: false,
-        reasons: [AUDIT_UNAVAILABLE],
-        sqlstate: '57P03',
-        mask: null,
-        batched: false,
-        revision,
-      };
-    };
-    const held = (): SqlVerdict =>
-      approval && d.approvals
-        ? {
-            ...verdict,
-            hold: (notify, signal) =>
-              holdForApproval(d, d.approvals!, {
-                text: bound,
-                requestId,
-                request,
-                decision,
-                revision,
-                mask,
-                notify,
-                signal,
-              }),
-          }
-        : verdict;
-    try {
-      d.audit.assertAccepting();
-      d.audit.batched(requestBody, revision);
-      if ((allow && !batched) || approval) {
-        // State may change: forward only once the request and its decision are durable.
-        return d.audit.durable(decisionBody, revision).then(held, unavailable);
-      }
-      d.audit.batched(decisionBody, revision);
-    } catch (err) {
-      return unavailable(err);
+    const first = d.lineage.analyze(text);
+    const analyzed = options?.analysis ?? first.analysis;
+    // Statements standing for a named one carry that one's column references (policy input `columns`).
+    const resolved = withColumns(options?.resolve ? options.resolve(analyzed) : analyzed, d.lineage);
+    // A relation the catalog does not know (created since it was loaded) would be masked whole: reload it first.
+    if (first.unknownRelations) {
+      return d.lineage.refresh().then((changed) => {
+        if (!changed) return decideOn(first, resolved);
+        const fresh = d.lineage.analyze(text);
+        return decideOn(fresh, reattach(resolved, first, fresh, d.lineage));
+      });
     }
-    return verdict;
+    return decideOn(first, resolved);
+
+    function decideOn(lineage: SqlLineage, analysis: SqlAnalysis): SqlVerdict | Promise<SqlVerdict> {
+      // Approvals bind to what runs: for EXECUTE p / FETCH c, also the statement behind the name.
+      const bound = boundText(text, analysis);
+      const request: SqlRequest = { kind: 'sql', fingerprint: sqlFingerprint(bound), sql: analysis };
+      const input = policyInput(
+        { ...d, protocol: 'postgres' },
+        request,
+        d.approvals?.grantsFor(d.identity.sub, d.connection.name, request.fingerprint) ?? [],
+      );
+      const evaluated = d.policy().evaluate(input);
+      // Settings the gateway parses by are never changeable, whatever the policy says.
+      const pinned = pinnedViolations(analysis.statements);
+      const result: typeof evaluated =
+        pinned.length === 0
+          ? evaluated
+          : {
+              ...evaluated,
+              decision: {
+                ...evaluated.decision,
+                allow: false,
+                reasons: pinned,
+                approval: { ...evaluated.decision.approval, required: false },
+              },
+            };
+      d.onDecision(result);
+      if (result.failedClosed)
+        d.log.warn({ failure: result.failure, request: requestId }, 'policy failed closed');
+      const { decision, revision } = result;
+      const readOnly = analysis.parse_error === null && analysis.statements.every((s) => s.read_only);
+      const approval = !decision.allow && decision.approval.required;
+      const allow = decision.allow;
+      const reasons =
+        approval && !d.approvals
+          ? [
+              ...decision.reasons,
+              `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`,
+            ]
+          : decision.reasons;
+      const batched = readOnly && decision.audit === 'batched';
+      // Column masking follows lineage: decided here once per request, applied per result set, never per row.
+      const mask = decisionMask(decision.mask, lineage, analysis, options?.analysis !== undefined, d.lineage);
+
+      const requestBody = requestEvent(requestId, kind, text, request);
+      const decisionBody = decisionEvent(
+        requestId,
+        result,
+        reasons,
+        allow && input.grants.length > 0 ? input.grants[0]!.id : '',
+      );
+      const verdict: SqlVerdict = { allow, reasons, sqlstate: '42501', mask, batched, revision };
+      const unavailable = (err: unknown): SqlVerdict => {
+        d.log.warn(
+          { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
+          AUDIT_UNAVAILABLE,
+        );
+        return {
+          allow: false,
+          reasons: [AUDIT_UNAVAILABLE],
+          sqlstate: '57P03',
+          mask: null,
+          batched: false,
+          revision,
+        };
+      };
+      const held = (): SqlVerdict =>
+        approval && d.approvals
+          ? {
+              ...verdict,
+              hold: (notify, signal) =>
+                holdForApproval(d, d.approvals!, {
+                  text: bound,
+                  requestId,
+                  request,
+                  decision,
+                  revision,
+                  mask,
+                  notify,
+                  signal,
+                }),
+            }
+          : verdict;
+      try {
+        d.audit.assertAccepting();
+        d.audit.batched(requestBody, revision);
+        if ((allow && !batched) || approval) {
+          // State may change: forward only once the request and its decision are durable.
+          return d.audit.durable(decisionBody, revision).then(held, unavailable);
+        }
+        d.audit.batched(decisionBody, revision);
+      } catch (err) {
+        return unavailable(err);
+      }
+      return verdict;
+    }
   };
 }
 

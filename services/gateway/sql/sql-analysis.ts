@@ -1,3 +1,4 @@
+import type { ColumnReference } from './lineage/lineage-types.js';
 /**
  * What the gateway knows about one SQL text, as handed to policy (`input.request.sql`). Field names are
  * snake_case because they are part of the policy contract.
@@ -59,6 +60,11 @@ export interface SqlStatementAnalysis {
    * the name stands for (see `postgres/name-registry.ts`).
    */
   readonly name_ref: NameRef | null;
+  /**
+   * Every column referenced, resolved to base tables with the catalog, and where (policy input; see
+   * sql/lineage). Added by the lineage analysis (LineageCache), absent from the catalog-free analysis.
+   */
+  readonly columns?: readonly ColumnReference[];
 }
 
 export type SettingScope = 'session' | 'local' | 'function' | 'role' | 'database' | 'system';

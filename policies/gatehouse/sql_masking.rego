@@ -1,0 +1,78 @@
+# Masked columns beyond the select list, and catalog views holding sampled values (input.request.kind == "sql").
+#
+# The gateway masks every output column derived from a masked column (lineage), but a masked column used
+# elsewhere is an oracle: `WHERE ssn LIKE '1%'` or `ORDER BY email` tells bit by bit what the masked value is,
+# without it ever being returned. Each statement lists the columns it references in `columns`:
+#   {"table": "public.customers", "column": "email", "position": "where"}
+# (table "" when the relation is unknown; column "*" for a whole-row reference; positions in policies/README.md).
+#   - agents subject to masking may reference a masked column only as a plain select-list column;
+#   - nobody subject to masking may copy masked values into a write (INSERT … SELECT, UPDATE SET, CREATE … AS);
+#   - agents may not read the catalog views that hold sampled column values (config sql.sampled_value_relations).
+package gatehouse.sql
+
+import data.gatehouse.common
+
+default_sampled_value_relations := [
+	"pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic",
+	"pg_statistic_ext", "pg_statistic_ext_data", "pg_stat_statements", "pg_stat_activity",
+]
+
+sampled_value_relations := {lower(r) | some r in object.get(cfg, "sampled_value_relations", default_sampled_value_relations)}
+
+# masked_reference(r, c): column reference r may denote masked column c ("column", "table.column" or
+# "schema.table.column"). An unknown table, or a whole-row reference, matches on what can be compared.
+masked_reference(r, c) if {
+	parts := split(c, ".")
+	r.column in {parts[count(parts) - 1], "*"}
+	table_matches(r.table, array.slice(parts, 0, count(parts) - 1))
+}
+
+table_matches(_, want) if count(want) == 0
+
+table_matches(table, _) if table == ""
+
+table_matches(table, want) if {
+	count(want) > 0
+	have := split(table, ".")
+	n := min([count(want), count(have)])
+	array.slice(want, count(want) - n, count(want)) == array.slice(have, count(have) - n, count(have))
+}
+
+# [statement index, reference, masked column] for every masked column a statement references.
+masked_references contains [i, r, c] if {
+	some i, s in statements
+	some r in object.get(s, "columns", [])
+	some c in mask_columns
+	masked_reference(r, c)
+}
+
+ref_label(r, c) := c if r.table == ""
+
+ref_label(r, _) := concat(".", [r.table, r.column]) if r.table != ""
+
+specific_denials contains [i, msg] if {
+	common.is_agent
+	some [i, r, c] in masked_references
+	r.position != "select"
+	msg := concat("", [
+		"agents may use masked column ", ref_label(r, c), " only in a plain select list, not in ",
+		r.position, ": ", label(i, statements[i]),
+	])
+}
+
+specific_denials contains [i, msg] if {
+	some [i, r, c] in masked_references
+	r.position == "write"
+	msg := concat("", ["masked column ", ref_label(r, c), " may not be copied into a write: ", label(i, statements[i])])
+}
+
+# "pg_catalog.pg_stats" -> "pg_stats"
+relation_base(name) := parts[count(parts) - 1] if parts := split(lower(name), ".")
+
+specific_denials contains [i, msg] if {
+	common.is_agent
+	some i, s in statements
+	some name in s.reads
+	relation_base(name) in sampled_value_relations
+	msg := concat("", ["agents may not read ", name, " (it holds sampled column values): ", label(i, s)])
+}
