@@ -125,12 +125,8 @@ kafka_write_config() { # kafka_write_config <node>
 node.id=$i
 process.roles=broker,controller
 controller.quorum.voters=${voters[*]}
-listeners=PLAINTEXT://$BIND_HOST:$(kafka_broker_port "$i"),CONTROLLER://$BIND_HOST:$(kafka_controller_port "$i")
-advertised.listeners=PLAINTEXT://$BIND_HOST:$(kafka_broker_port "$i")
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
 log.dirs=$dir/data
+$(kafka_security_props "$i")
 
 auto.create.topics.enable=false
 num.partitions=1
@@ -170,8 +166,10 @@ kafka_format() { # kafka_format <node>
   local dir="$KAFKA_MODE_DIR/broker-$1"
   [[ -f $dir/data/meta.properties ]] && return 0
   log "Kafka: formatting storage of node $1"
+  local -a scram
+  mapfile -t scram < <(kafka_scram_args)
   kafka_java 60 kafka.tools.StorageTool format -t "$(kafka_cluster_id)" -c "$dir/server.properties" \
-    --ignore-formatted >>"$LOG_DIR/kafka-$1.out" 2>&1 ||
+    "${scram[@]}" --ignore-formatted >>"$LOG_DIR/kafka-$1.out" 2>&1 ||
     fail_with_logs "Kafka storage format failed for node $1" "$LOG_DIR/kafka-$1.out"
 }
 
@@ -230,7 +228,8 @@ kafka_stop_stale() { # kafka_stop_stale <node>
 
 # Prints "id ok" lines for every broker the cluster metadata lists and that answered.
 kafka_metadata_ok_ids() {
-  kafka_java 30 kafka.admin.BrokerApiVersionsCommand --bootstrap-server "$(kafka_bootstrap)" 2>/dev/null |
+  kafka_java 30 kafka.admin.BrokerApiVersionsCommand --bootstrap-server "$(kafka_bootstrap)" \
+    --command-config "$KAFKA_ADMIN_PROPS" 2>/dev/null |
     sed -n 's/^.*(id: \([0-9][0-9]*\) rack: [^)]*) -> (.*$/\1/p' | sort -u
 }
 
@@ -331,5 +330,10 @@ kafka_up() {
     kafka_stop_nodes "${stale[@]}"
   fi
   mapfile -t KAFKA_NODES < <(kafka_all_nodes)
+  kafka_auth_secrets
+  if ! kafka_auth_formatted; then
+    kafka_stop_nodes "${KAFKA_NODES[@]}"
+    kafka_auth_reformat
+  fi
   for n in "${KAFKA_NODES[@]}"; do kafka_start_node "$n"; done
 }

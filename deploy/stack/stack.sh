@@ -21,6 +21,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$STACK_SCRIPT_DIR/install.sh"
 # shellcheck source=deploy/stack/kafka.sh
 source "$STACK_SCRIPT_DIR/kafka.sh"
+# shellcheck source=deploy/stack/kafka-auth.sh
+source "$STACK_SCRIPT_DIR/kafka-auth.sh"
 # shellcheck source=deploy/stack/clickhouse.sh
 source "$STACK_SCRIPT_DIR/clickhouse.sh"
 # shellcheck source=deploy/stack/postgres.sh
@@ -86,8 +88,24 @@ write_env() {
     env_line GATEHOUSE_KAFKA_BROKER_COUNT "$KAFKA_N"
     env_line GATEHOUSE_KAFKA_PID_FILES "$(kafka_pidfiles)"
     env_line GATEHOUSE_KAFKA_LIBS "$KAFKA_LIBS"
+    env_line GATEHOUSE_KAFKA_CA_FILE "$KAFKA_CA_PEM"
+    env_line GATEHOUSE_KAFKA_SASL_MECHANISM scram-sha-512
+    env_line GATEHOUSE_KAFKA_ADMIN_CLIENT_PROPERTIES "$KAFKA_ADMIN_PROPS"
+    local u U
+    for u in admin gateway recorder approval; do
+      U=${u^^}
+      env_line "GATEHOUSE_KAFKA_${U}_USER" "$u"
+      env_line "GATEHOUSE_KAFKA_${U}_PASSWORD_FILE" "$(kafka_password_file "$u")"
+    done
     env_line GATEHOUSE_CLICKHOUSE_URL "http://$BIND_HOST:$CH_HTTP_PORT"
     env_line GATEHOUSE_CLICKHOUSE_USER default
+    env_line GATEHOUSE_CLICKHOUSE_PASSWORD_FILE "$(clickhouse_password_file default)"
+    env_line GATEHOUSE_CLICKHOUSE_DDL_USER gatehouse_ddl
+    env_line GATEHOUSE_CLICKHOUSE_DDL_PASSWORD_FILE "$(clickhouse_password_file gatehouse_ddl)"
+    env_line GATEHOUSE_CLICKHOUSE_RECORDER_USER gatehouse_recorder
+    env_line GATEHOUSE_CLICKHOUSE_RECORDER_PASSWORD_FILE "$(clickhouse_password_file gatehouse_recorder)"
+    env_line GATEHOUSE_CLICKHOUSE_SOC_USER soc
+    env_line GATEHOUSE_CLICKHOUSE_SOC_PASSWORD_FILE "$(clickhouse_password_file soc)"
     env_line GATEHOUSE_CLICKHOUSE_NATIVE_PORT "$CH_TCP_PORT"
     env_line GATEHOUSE_CLICKHOUSE_PID_FILE "$CH_PIDFILE"
     env_line PG_TARGET_URL "postgres://$PG_ROLE@$BIND_HOST:$PG_PORT/demo"
@@ -136,6 +154,7 @@ cmd_up() {
   timed "ready: PostgreSQL provisioned" postgres_provision
   timed "ready: sshd" sshd_wait_ready
   timed "ready: Kafka ($KAFKA_N nodes registered)" kafka_wait_ready "${KAFKA_NODES[@]}"
+  timed "ready: Kafka ACLs" kafka_apply_acls
   write_env
   log "stack is up in $((SECONDS - t0)) s; environment in $ENV_FILE"
 }

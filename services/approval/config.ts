@@ -76,6 +76,13 @@ export const approvalConfigSchema = z.strictObject({
   webhooks: z
     .array(z.strictObject({ group: z.string().min(1), url: z.union([httpUrl, secretRefSchema]) }))
     .default([]),
+  /** Copies approval requests from `kafka.topics.approvalRequests` into the approvals log. */
+  relay: z
+    .strictObject({
+      /** Consumer group shared by all instances, so each request is relayed by one instance. */
+      groupId: z.string().min(1).default('gatehouse-approval-relay'),
+    })
+    .prefault({}),
   notify: z
     .strictObject({
       /** Consumer group shared by all instances, so each notification is sent by one instance. */

@@ -12,6 +12,12 @@ export function createApprovalMetrics(registry = new Registry()) {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    relayed: new Counter({
+      name: 'gatehouse_approval_requests_relayed_total',
+      help: 'Records of the approval-requests topic, by result (relayed into the approvals log, dropped)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     ignored: new Counter({
       name: 'gatehouse_approval_events_ignored_total',
       help: 'Folded events that did not count (refused review, later decision), by kind',

@@ -3,6 +3,7 @@ import { resolveSecret } from '../shared/config/secrets.js';
 import { decodeEvent } from '../shared/events/codec.js';
 import { createTokenVerifier } from '../shared/identity/token-verifier.js';
 import { createKafka } from '../shared/log/kafka.js';
+import { kafkaSecurity } from '../shared/log/kafka-security.js';
 import { KafkaPublisher } from '../shared/log/publisher.js';
 import { ensureTopics } from '../shared/log/topics.js';
 import type { Logger } from '../shared/logger.js';
@@ -19,6 +20,7 @@ import { createApprovalMetrics } from './metrics.js';
 import { NotifyConsumer } from './notify/notify-consumer.js';
 import { WebhookNotifier } from './notify/webhook-notifier.js';
 import { DecisionSweeper } from './review/decision-sweeper.js';
+import { RequestRelay } from './relay/request-relay.js';
 import { ReviewDesk } from './review/review-desk.js';
 import { ApprovalStore } from './store/approval-store.js';
 
@@ -54,20 +56,22 @@ export async function startApprovalService(
   const kafka = createKafka({
     brokers: config.kafka.brokers,
     clientId: `${config.kafka.clientId}-approval-${config.instanceId}`,
+    security: kafkaSecurity(config.kafka),
     logger: log,
   });
   const t = config.kafka.topics;
   if (t.provision) {
-    await ensureTopics(kafka, [
-      {
-        name: topic,
+    await ensureTopics(
+      kafka,
+      [topic, t.approvalRequests].map((name) => ({
+        name,
         partitions: t.partitions,
         replicationFactor: t.replicationFactor,
         minInsyncReplicas: t.minInsyncReplicas,
         retentionMs: t.retentionHours * 3_600_000,
         maxMessageBytes: t.maxMessageBytes,
-      },
-    ]);
+      })),
+    );
   }
   const targets = config.webhooks.map((w) => ({
     group: w.group,
@@ -248,6 +252,21 @@ export async function startApprovalService(
       );
   }
 
+  const relay = new RequestRelay({
+    kafka,
+    log,
+    publisher,
+    metrics,
+    from: t.approvalRequests,
+    to: topic,
+    groupId: config.relay.groupId,
+  });
+  void relay
+    .start()
+    .catch((err: unknown) =>
+      log.error({ err: { message: (err as Error).message } }, 'approval request relay failed'),
+    );
+
   const gauges = setInterval(() => {
     metrics.pending.set(store.pendingCount());
     metrics.held.set(store.size);
@@ -307,6 +326,7 @@ export async function startApprovalService(
       streams.closeAll();
       await Promise.all([http.close(), closeGrpc(grpc, timeoutMs)]);
       await notify?.stop().catch(() => undefined);
+      await relay.stop().catch(() => undefined);
       await notifier.close(Math.min(timeoutMs, 5_000));
       const { unflushed } = await publisher.close(timeoutMs);
       if (unflushed > 0) log.error({ unflushed }, 'approval events not acknowledged by Kafka at shutdown');
@@ -324,6 +344,7 @@ export async function startApprovalService(
       void http.close();
       await Promise.all([
         notify?.stop().catch(() => undefined),
+        relay.stop().catch(() => undefined),
         notifier.close(0),
         publisher.close(0),
         tail.stop(),

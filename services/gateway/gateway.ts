@@ -4,6 +4,7 @@ import type { SecureContext } from 'node:tls';
 import { resolveSecret } from '../shared/config/secrets.js';
 import { createTokenVerifier } from '../shared/identity/index.js';
 import { createKafka } from '../shared/log/kafka.js';
+import { kafkaSecurity } from '../shared/log/kafka-security.js';
 import { KafkaPublisher } from '../shared/log/publisher.js';
 import { ensureTopics } from '../shared/log/topics.js';
 import type { Logger } from '../shared/logger.js';
@@ -44,28 +45,22 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const kafka = createKafka({
     brokers: config.kafka.brokers,
     clientId: `${config.kafka.clientId}-gateway`,
+    security: kafkaSecurity(config.kafka),
     logger: log,
   });
   const t = config.kafka.topics;
   if (t.provision) {
-    await ensureTopics(kafka, [
-      {
-        name: t.sessions,
+    await ensureTopics(
+      kafka,
+      [t.sessions, t.approvals, t.approvalRequests].map((name) => ({
+        name,
         partitions: t.partitions,
         replicationFactor: t.replicationFactor,
         minInsyncReplicas: t.minInsyncReplicas,
         retentionMs: t.retentionHours * 3_600_000,
         maxMessageBytes: t.maxMessageBytes,
-      },
-      {
-        name: t.approvals,
-        partitions: t.partitions,
-        replicationFactor: t.replicationFactor,
-        minInsyncReplicas: t.minInsyncReplicas,
-        retentionMs: t.retentionHours * 3_600_000,
-        maxMessageBytes: t.maxMessageBytes,
-      },
-    ]);
+      })),
+    );
   }
   const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
   publisher.start();
@@ -77,6 +72,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       publisher,
       log,
       topic: t.approvals,
+      requestTopic: t.approvalRequests,
       nodeId: config.nodeId,
       approvalUrl: config.approvals.url,
       maxPending: config.approvals.maxPending,

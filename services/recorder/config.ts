@@ -49,6 +49,11 @@ export const recorderConfigSchema = z.strictObject({
     user: z.string().min(1).default('default'),
     password: secretRefSchema.optional(),
     requestTimeoutMs: z.number().int().min(100).default(30_000),
+    /**
+     * The user for schema changes: CREATE DATABASE, migrations and retention's DROP PARTITION. Absent: `user`.
+     * Lets `user` be one that may only INSERT and SELECT (see deploy/stack/clickhouse.sh).
+     */
+    ddl: z.strictObject({ user: z.string().min(1), password: secretRefSchema.optional() }).optional(),
     /** Apply deploy/clickhouse/migrations at start. */
     migrate: z.boolean().default(true),
     /** Where the migration files are (default: the ones shipped with the recorder). */

@@ -5,6 +5,7 @@ import { resolveSecret } from '../shared/config/secrets.js';
 import { EventConsumer } from '../shared/log/consumer.js';
 import type { BatchHandler } from '../shared/log/consumer.js';
 import { createKafka } from '../shared/log/kafka.js';
+import { kafkaSecurity } from '../shared/log/kafka-security.js';
 import { ensureTopics } from '../shared/log/topics.js';
 import type { Logger } from '../shared/logger.js';
 import { startHealthServer } from '../shared/runtime/health-server.js';
@@ -57,15 +58,42 @@ export function clickHouseOptions(config: RecorderConfig): ClickHouseOptions {
   };
 }
 
-async function prepareClickHouse(config: RecorderConfig, log: Logger): Promise<ClickHouse> {
+/** Options of the schema user (`clickhouse.ddl`), or undefined when `clickhouse.user` does schema changes too. */
+export function clickHouseDdlOptions(config: RecorderConfig): ClickHouseOptions | undefined {
+  const ddl = config.clickhouse.ddl;
+  if (!ddl) return undefined;
+  return {
+    ...clickHouseOptions(config),
+    username: ddl.user,
+    password: ddl.password === undefined ? '' : resolveSecret(ddl.password),
+  };
+}
+
+/** The data client, and the schema client (the same one unless `clickhouse.ddl` names another user). */
+async function prepareClickHouse(
+  config: RecorderConfig,
+  log: Logger,
+): Promise<{ ch: ClickHouse; ddl: ClickHouse }> {
   const opts = clickHouseOptions(config);
-  await ensureDatabase(opts);
+  const ddlOpts = clickHouseDdlOptions(config);
+  if (config.clickhouse.migrate) await ensureDatabase(ddlOpts ?? opts);
   const ch = connectClickHouse(opts);
-  if (config.clickhouse.migrate) {
-    const dir = config.clickhouse.migrationsDir ?? defaultMigrationsDir();
-    await applyMigrations(ch, loadMigrations(dir), log);
+  const ddl = ddlOpts ? connectClickHouse(ddlOpts) : ch;
+  try {
+    if (config.clickhouse.migrate) {
+      const dir = config.clickhouse.migrationsDir ?? defaultMigrationsDir();
+      await applyMigrations(ddl, loadMigrations(dir), log);
+    }
+  } catch (err) {
+    await closeBoth(ch, ddl);
+    throw err;
   }
-  return ch;
+  return { ch, ddl };
+}
+
+async function closeBoth(ch: ClickHouse, ddl: ClickHouse): Promise<void> {
+  await ch.close();
+  if (ddl !== ch) await ddl.close();
 }
 
 async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<void> {
@@ -97,7 +125,8 @@ async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<vo
  */
 export async function startRecorder(config: RecorderConfig, logger: Logger): Promise<Recorder> {
   const log = logger.child({ component: 'recorder' });
-  const ch = await prepareClickHouse(config, log);
+  const security = kafkaSecurity(config.kafka); // before any connection: a missing secret fails at once
+  const { ch, ddl } = await prepareClickHouse(config, log);
   const metrics = createRecorderMetrics();
   const writer = new EventWriter(ch);
   const queries = new SessionQueries(ch);
@@ -134,12 +163,13 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
   const kafka = createKafka({
     brokers: config.kafka.brokers,
     clientId: `${config.kafka.clientId}-recorder-${config.nodeId}`,
+    security,
     logger: log,
   });
   try {
     await provisionTopics(kafka, config);
   } catch (err) {
-    await ch.close();
+    await closeBoth(ch, ddl);
     throw err;
   }
   const consumer = new EventConsumer(kafka, log, {
@@ -191,7 +221,7 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
 
   const retention = async (): Promise<void> => {
     try {
-      const dropped = await dropExpiredPartitions(ch, config.clickhouse.database, config.retentionDays, log);
+      const dropped = await dropExpiredPartitions(ddl, config.clickhouse.database, config.retentionDays, log);
       for (const d of dropped) metrics.partitionsDropped.inc({ table: d.table });
     } catch (err) {
       log.error(
@@ -250,7 +280,7 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
     await api?.close();
     await health?.close();
     await consumer.stop().catch(() => undefined);
-    await ch.close();
+    await closeBoth(ch, ddl);
     throw err;
   }
   const address = api.server.address();
@@ -271,7 +301,7 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
         clearTimeout(abort);
         await api.close();
         await health.close();
-        await ch.close();
+        await closeBoth(ch, ddl);
       }
       log.info('recorder stopped');
       settle?.resolve();

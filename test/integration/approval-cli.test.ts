@@ -14,6 +14,7 @@ import {
   AUDIENCE,
   approvalTestConfig,
   ddlRequest,
+  ensureApprovalRequestsTopic,
   folded,
   startTestApprovalService,
   startTestIdp,
@@ -21,7 +22,7 @@ import {
   testSigningKey,
 } from '../support/approval.js';
 import { uniqueTopic } from '../support/kafka.js';
-import { kafkaBrokers, PROJECT_ROOT } from '../support/stack.js';
+import { kafkaConnection, PROJECT_ROOT } from '../support/stack.js';
 
 let idp: RunningIdp;
 let topic: string;
@@ -148,11 +149,16 @@ describe('gatehouse approval --config FILE', () => {
       [
         'instanceId: approval-cli-test',
         'logLevel: warn',
-        'kafka:',
-        `  brokers: [${kafkaBrokers().join(', ')}]`,
-        '  topics:',
-        `    approvals: ${topic}`,
-        '    provision: false',
+        // JSON is YAML: brokers and this service's own credentials (a password file, never inline).
+        `kafka: ${JSON.stringify({
+          ...kafkaConnection('approval'),
+          topics: {
+            approvals: topic,
+            approvalRequests: await ensureApprovalRequestsTopic(topic),
+            provision: false,
+          },
+        })}`,
+        `relay: { groupId: test-relay-cli-${topic} }`,
         'oidc:',
         `  issuer: ${idp.issuer}`,
         `  audience: ${AUDIENCE}`,

@@ -11,12 +11,12 @@ import { parseRecorderConfig } from '../../services/recorder/config.js';
 import { startRecorder } from '../../services/recorder/recorder.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
 import { runReplay } from '../../services/recorder/cli/run-replay.js';
-import { testDatabase } from '../support/clickhouse.js';
+import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
 import { pgClient, psql, run } from '../support/clients.js';
 import { startGatewayFixture } from '../support/gateway.js';
 import type { GatewayFixture } from '../support/gateway.js';
 import { testKafka, testLogger } from '../support/kafka.js';
-import { kafkaBrokers, stackValue } from '../support/stack.js';
+import { kafkaConnection, stackValue } from '../support/stack.js';
 
 let fx: GatewayFixture;
 let recorder: Recorder;
@@ -66,12 +66,12 @@ beforeAll(async () => {
   recorder = await startRecorder(
     parseRecorderConfig({
       nodeId: 'rec-e2e',
-      groupId: `e2e-recorder-${Date.now()}`,
+      groupId: `test-e2e-recorder-${Date.now()}`,
       kafka: {
-        brokers: kafkaBrokers(),
+        ...kafkaConnection('recorder'),
         topics: { sessions: fx.sessionsTopic, approvals: `${fx.sessionsTopic}.approvals`, provision: false },
       },
-      clickhouse: { url: db.opts.url, database: db.opts.database },
+      clickhouse: recorderClickHouse(db.opts),
       batch: { maxRows: 500, maxDelayMs: 200 },
       http: { port: 0 },
       health: { port: 0 },

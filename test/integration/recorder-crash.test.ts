@@ -14,9 +14,9 @@ import { encodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
-import { testDatabase } from '../support/clickhouse.js';
+import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
 import { testKafka, testLogger } from '../support/kafka.js';
-import { kafkaBrokers, PROJECT_ROOT } from '../support/stack.js';
+import { kafkaConnection, PROJECT_ROOT } from '../support/stack.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -123,8 +123,8 @@ describe('recorder: crash and restart', () => {
         nodeId: 'crash-test',
         logLevel: 'warn',
         groupId,
-        kafka: { brokers: kafkaBrokers(), topics: { ...topics, provision: false } },
-        clickhouse: { url: db.opts.url, database: db.opts.database },
+        kafka: { ...kafkaConnection('recorder'), topics: { ...topics, provision: false } },
+        clickhouse: recorderClickHouse(db.opts),
         // Small fetches and batches, so the kill lands while the stream is half written.
         consumer: { partitionsConcurrently: 1, maxBytesPerPartition: 4096, sessionTimeoutMs: 6000 },
         batch: { maxRows: 20, maxDelayMs: 20, retryMinMs: 50, retryMaxMs: 500 },

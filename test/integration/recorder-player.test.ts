@@ -14,9 +14,9 @@ import { postgresScenario } from '../../services/recorder/testing/session-scenar
 import { sshShellScenario } from '../../services/recorder/testing/ssh-scenario.js';
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
-import { testDatabase } from '../support/clickhouse.js';
+import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
 import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
-import { kafkaBrokers } from '../support/stack.js';
+import { kafkaConnection } from '../support/stack.js';
 import { startRecorderAuth } from '../support/recorder-auth.js';
 import type { RecorderAuth } from '../support/recorder-auth.js';
 
@@ -139,8 +139,8 @@ describe('recorder: SSH session → ClickHouse → asciicast and the web player'
       parseRecorderConfig({
         nodeId: 'rec-player-test',
         groupId: `test-recorder-player-${randomUUID().slice(0, 8)}`,
-        kafka: { brokers: kafkaBrokers(), topics: { ...topics, provision: false } },
-        clickhouse: { url: db.opts.url, database: db.opts.database },
+        kafka: { ...kafkaConnection('recorder'), topics: { ...topics, provision: false } },
+        clickhouse: recorderClickHouse(db.opts),
         consumer: { sessionTimeoutMs: 10_000 },
         batch: { maxRows: 100, maxDelayMs: 100, retryMinMs: 50, retryMaxMs: 500 },
         http: { port: 0 },

@@ -15,8 +15,8 @@ import { approvalStream, postgresScenario } from '../../services/recorder/testin
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
-import { testDatabase } from '../support/clickhouse.js';
-import { kafkaBrokers } from '../support/stack.js';
+import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
+import { kafkaConnection } from '../support/stack.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
 import { testKafka, testLogger } from '../support/kafka.js';
 import { startRecorderAuth } from '../support/recorder-auth.js';
@@ -68,8 +68,8 @@ function recorderConfig(
   return parseRecorderConfig({
     nodeId: 'rec-test',
     groupId: `test-recorder-${randomUUID().slice(0, 8)}`,
-    kafka: { brokers: kafkaBrokers(), topics: { ...topics, provision: false } },
-    clickhouse,
+    kafka: { ...kafkaConnection('recorder'), topics: { ...topics, provision: false } },
+    clickhouse: recorderClickHouse(clickhouse),
     consumer: { sessionTimeoutMs: 10_000, partitionsConcurrently: 3 },
     batch: { maxRows: 100, maxDelayMs: 100, retryMinMs: 50, retryMaxMs: 500 },
     http: { port: 0 },

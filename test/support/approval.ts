@@ -20,8 +20,24 @@ import {
   publicKeyText,
 } from '../../services/shared/signing/signing-keys.js';
 import type { SigningKey, TrustedKeys } from '../../services/shared/signing/signing-keys.js';
-import { testKafka, testLogger } from './kafka.js';
-import { kafkaBrokers } from './stack.js';
+import { ensureTopics } from '../../services/shared/log/topics.js';
+import { brokerCount, testKafka, testLogger } from './kafka.js';
+import { kafkaConnection } from './stack.js';
+
+/** The approval-requests topic that goes with a test's approvals topic. */
+export function approvalRequestsTopic(approvalsTopic: string): string {
+  return `${approvalsTopic}.requests`;
+}
+
+/** Creates the approval-requests topic of `approvalsTopic` (as admin; idempotent). */
+export async function ensureApprovalRequestsTopic(approvalsTopic: string): Promise<string> {
+  const name = approvalRequestsTopic(approvalsTopic);
+  const rf = Math.min(3, brokerCount());
+  await ensureTopics(testKafka(), [
+    { name, partitions: 3, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
+  ]);
+  return name;
+}
 
 export const AUDIENCE = 'gatehouse';
 
@@ -88,9 +104,13 @@ export function approvalTestConfig(opts: {
     instanceId: opts.instanceId ?? `approval-test-${randomUUID().slice(0, 8)}`,
     logLevel: 'silent',
     kafka: {
-      brokers: kafkaBrokers(),
+      ...kafkaConnection('approval'),
       clientId: 'gatehouse-test',
-      topics: { approvals: opts.topic, provision: false },
+      topics: {
+        approvals: opts.topic,
+        approvalRequests: approvalRequestsTopic(opts.topic),
+        provision: false,
+      },
       publisher: { durableTimeoutMs: 15_000 },
     },
     oidc: { issuer: opts.idp.issuer, audience: AUDIENCE },
@@ -98,6 +118,8 @@ export function approvalTestConfig(opts: {
     http: { port: 0 },
     grpc: { port: 0 },
     health: { port: 0 },
+    // One relay group per approvals topic: the instances of one test share it, as production instances do.
+    relay: { groupId: `test-relay-${opts.topic}` },
     webhooks: opts.webhooks ?? [],
     notify: {
       groupId: opts.notifyGroupId ?? `test-notify-${randomUUID()}`,
@@ -112,6 +134,7 @@ export function approvalTestConfig(opts: {
 
 /** Starts an instance and waits until it has read the approval log. */
 export async function startTestApprovalService(config: ApprovalConfig): Promise<RunningApprovalService> {
+  await ensureApprovalRequestsTopic(config.kafka.topics.approvals);
   const service = await startApprovalService(config, testLogger);
   await service.ready;
   return service;
@@ -125,13 +148,17 @@ export async function startTestWaiter(opts: {
   logTimeoutMs?: number;
   trustedKeys?: TrustedKeys;
 }) {
-  const publisher = new KafkaPublisher(testKafka('test-gateway'), testLogger, { durableTimeoutMs: 15_000 });
+  const requestTopic = await ensureApprovalRequestsTopic(opts.topic);
+  const publisher = new KafkaPublisher(testKafka('test-gateway', 'gateway'), testLogger, {
+    durableTimeoutMs: 15_000,
+  });
   publisher.start();
   const waiter = new ApprovalWaiter({
-    kafka: testKafka('test-gateway'),
+    kafka: testKafka('test-gateway', 'gateway'),
     publisher,
     log: testLogger,
     topic: opts.topic,
+    requestTopic,
     nodeId: opts.nodeId ?? `gw-test-${randomUUID().slice(0, 8)}`,
     approvalUrl: opts.approvalUrl,
     trustedKeys: opts.trustedKeys ?? loadTrustedKeys(testTrustedKeys()),

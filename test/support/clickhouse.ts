@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import {
   connectClickHouse,
   dropDatabase,
@@ -17,8 +18,28 @@ export function testClickHouseOptions(prefix = 'gatehouse_test'): ClickHouseOpti
     url: clickhouseUrl(),
     database: `${prefix}_${randomBytes(5).toString('hex')}`,
     username: stackEnv().GATEHOUSE_CLICKHOUSE_USER ?? 'default',
-    password: '',
+    password: adminPasswordFile() === undefined ? '' : readFileSync(adminPasswordFile()!, 'utf8').trim(),
     requestTimeoutMs: 30_000,
+  };
+}
+
+/** The administrator's password file (`default`), or undefined on a stack without ClickHouse passwords. */
+function adminPasswordFile(): string | undefined {
+  return stackEnv().GATEHOUSE_CLICKHOUSE_PASSWORD_FILE || undefined;
+}
+
+/**
+ * The recorder's `clickhouse` config section for a test database. Tests use databases of their own
+ * (`gatehouse_test_<random>`), which only the administrator may use: the stack's `gatehouse_recorder` user is
+ * limited to the `gatehouse` database (test/integration/stack-auth.test.ts checks those rights).
+ */
+export function recorderClickHouse(opts: Pick<ClickHouseOptions, 'url' | 'database'>) {
+  const file = adminPasswordFile();
+  return {
+    url: opts.url,
+    database: opts.database,
+    user: stackEnv().GATEHOUSE_CLICKHOUSE_USER ?? 'default',
+    ...(file === undefined ? {} : { password: { file } }),
   };
 }
 

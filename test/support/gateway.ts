@@ -13,9 +13,14 @@ import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
-import { approvalTestConfig, startTestApprovalService, testTrustedKeys } from './approval.js';
+import {
+  approvalRequestsTopic,
+  approvalTestConfig,
+  startTestApprovalService,
+  testTrustedKeys,
+} from './approval.js';
 import { brokerCount, testKafka } from './kafka.js';
-import { kafkaBrokers, PROJECT_ROOT, stackValue } from './stack.js';
+import { kafkaConnection, PROJECT_ROOT, stackValue } from './stack.js';
 
 /**
  * Builds the example policy bundle with the stack's opa into a temporary folder. `editData` may change the
@@ -117,10 +122,11 @@ export async function startGatewayFixture(
       ...(opts.loginAudit ? { loginAudit: opts.loginAudit } : {}),
       oidc: { issuer: idp.issuer, audience: 'gatehouse', clockToleranceSeconds: 0 },
       kafka: {
-        brokers: kafkaBrokers(),
+        ...kafkaConnection('gateway'),
         topics: {
           sessions: sessionsTopic,
           approvals: approvalsTopic,
+          approvalRequests: approvalRequestsTopic(approvalsTopic),
           partitions: 6,
           replicationFactor: rf,
           minInsyncReplicas: rf >= 3 ? 2 : 1,

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createKafka } from '../../services/shared/log/kafka.js';
+import { kafkaSecurity } from '../../services/shared/log/kafka-security.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
 import { createLogger } from '../../services/shared/logger.js';
 import type { Logger } from '../../services/shared/logger.js';
-import { kafkaBrokers, stackEnv } from './stack.js';
+import { kafkaConnection, stackEnv } from './stack.js';
+import type { KafkaRole } from './stack.js';
 
 export const testLogger: Logger = createLogger({
   service: 'test',
@@ -11,11 +13,18 @@ export const testLogger: Logger = createLogger({
 });
 
 export function brokerCount(): number {
-  return Number(stackEnv().GATEHOUSE_KAFKA_BROKER_COUNT ?? kafkaBrokers().length);
+  return Number(stackEnv().GATEHOUSE_KAFKA_BROKER_COUNT ?? kafkaConnection('admin').brokers.length);
 }
 
-export function testKafka(clientId = 'gatehouse-test') {
-  return createKafka({ brokers: kafkaBrokers(), clientId, logger: testLogger });
+/** A kafkajs client of the stack, as `role` (default admin, a super user: topics, offsets, forged records). */
+export function testKafka(clientId = 'gatehouse-test', role: KafkaRole = 'admin') {
+  const connection = kafkaConnection(role);
+  return createKafka({
+    brokers: connection.brokers,
+    clientId,
+    security: kafkaSecurity(connection),
+    logger: testLogger,
+  });
 }
 
 /** A fresh topic for one test, replicated like production on the three-broker stack. */

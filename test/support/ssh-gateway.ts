@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../services/shared/config/load-config.js';
 import { createTokenVerifier } from '../../services/shared/identity/index.js';
 import { createKafka } from '../../services/shared/log/kafka.js';
+import { kafkaSecurity } from '../../services/shared/log/kafka-security.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import type { EventPublisher } from '../../services/shared/log/publisher.js';
 import { createLogger } from '../../services/shared/logger.js';
@@ -24,9 +25,14 @@ import { startGateway } from '../../services/gateway/gateway.js';
 import type { RunningGateway } from '../../services/gateway/gateway.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
-import { approvalTestConfig, startTestApprovalService, testTrustedKeys } from './approval.js';
+import {
+  approvalRequestsTopic,
+  approvalTestConfig,
+  startTestApprovalService,
+  testTrustedKeys,
+} from './approval.js';
 import { brokerCount, testKafka, uniqueTopic } from './kafka.js';
-import { kafkaBrokers, PROJECT_ROOT, stackValue } from './stack.js';
+import { kafkaConnection, PROJECT_ROOT, stackValue } from './stack.js';
 
 /** An SSH gateway node in process (the listener wired as services/gateway/gateway.ts does), real IdP and Kafka. */
 export type SshGatewayFixture = {
@@ -115,8 +121,12 @@ export async function startSshGatewayFixture(
           : { clockToleranceSeconds: opts.clockToleranceSeconds }),
       },
       kafka: {
-        brokers: kafkaBrokers(),
-        topics: { sessions: sessionsTopic, approvals: `${sessionsTopic}.approvals` },
+        ...kafkaConnection('gateway'),
+        topics: {
+          sessions: sessionsTopic,
+          approvals: `${sessionsTopic}.approvals`,
+          approvalRequests: approvalRequestsTopic(`${sessionsTopic}.approvals`),
+        },
       },
       policy: { bundleDir: '/nonexistent' },
       connections: [
@@ -141,7 +151,12 @@ export async function startSshGatewayFixture(
     },
   });
   const log = createLogger({ service: 'gateway', nodeId: config.nodeId, level: 'debug', destination });
-  const kafka = createKafka({ brokers: config.kafka.brokers, clientId: 'ssh-test-gateway', logger: log });
+  const kafka = createKafka({
+    brokers: config.kafka.brokers,
+    clientId: 'ssh-test-gateway',
+    security: kafkaSecurity(config.kafka),
+    logger: log,
+  });
   const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
   publisher.start();
   const policy = opts.policy ?? (await loadPolicyBundle(buildPolicyBundle()));
@@ -235,10 +250,11 @@ export async function startSshGatewayNode(): Promise<SshGatewayNode> {
       listeners: { ssh: { port: 0, hostKey: generateKey(dir, 'gateway_host_key') } },
       oidc: { issuer: idp.issuer, audience: 'gatehouse' },
       kafka: {
-        brokers: kafkaBrokers(),
+        ...kafkaConnection('gateway'),
         topics: {
           sessions: sessionsTopic,
           approvals: approvalsTopic,
+          approvalRequests: approvalRequestsTopic(approvalsTopic),
           partitions: 6,
           replicationFactor: rf,
           minInsyncReplicas: rf >= 3 ? 2 : 1,

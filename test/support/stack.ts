@@ -36,3 +36,35 @@ export function kafkaBrokers(): string[] {
 export function stackCommand(...args: string[]): string {
   return execFileSync('bash', [STACK_SCRIPT, ...args], { encoding: 'utf8', timeout: 180_000, stdio: 'pipe' });
 }
+
+/** The principals of the stack's Kafka (deploy/stack/kafka-auth.sh): one per service, and admin (a super user). */
+export type KafkaRole = 'admin' | 'gateway' | 'recorder' | 'approval';
+
+export type KafkaAuthConfig = {
+  ssl?: { caFile: string };
+  sasl?: { mechanism: 'scram-sha-512'; username: string; password: { file: string } };
+};
+
+/**
+ * `kafka.ssl` and `kafka.sasl` for a service config acting as `role`, from `.stack/env`. Empty for a stack without
+ * authentication (written before it had any), so the same tests run against both.
+ */
+export function kafkaAuthConfig(role: KafkaRole): KafkaAuthConfig {
+  const env = stackEnv();
+  const caFile = env.GATEHOUSE_KAFKA_CA_FILE;
+  if (!caFile) return {};
+  const R = role.toUpperCase();
+  return {
+    ssl: { caFile },
+    sasl: {
+      mechanism: 'scram-sha-512',
+      username: stackValue(`GATEHOUSE_KAFKA_${R}_USER`),
+      password: { file: stackValue(`GATEHOUSE_KAFKA_${R}_PASSWORD_FILE`) },
+    },
+  };
+}
+
+/** `brokers` plus the credentials of `role`: the start of a service's `kafka` config section in tests. */
+export function kafkaConnection(role: KafkaRole): { brokers: string[] } & KafkaAuthConfig {
+  return { brokers: kafkaBrokers(), ...kafkaAuthConfig(role) };
+}

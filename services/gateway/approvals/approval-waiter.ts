@@ -51,8 +51,11 @@ type Held = {
  * Approved decisions with a reuse window become grants (`grantsFor`), which the policy may reuse.
  */
 export class ApprovalWaiter {
-  readonly #o: Required<Omit<ApprovalWaiterOptions, 'onOrphanDecision' | 'onRefusedDecision' | 'now'>> &
+  readonly #o: Required<
+    Omit<ApprovalWaiterOptions, 'onOrphanDecision' | 'onRefusedDecision' | 'now' | 'requestTopic'>
+  > &
     Pick<ApprovalWaiterOptions, 'onOrphanDecision' | 'onRefusedDecision'>;
+  readonly #requestTopic: string;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #tail: LogTail;
@@ -76,6 +79,7 @@ export class ApprovalWaiter {
       approvalUrl: opts.approvalUrl.replace(/\/+$/, ''),
     };
     this.#log = opts.log.child({ component: 'approval-waiter' });
+    this.#requestTopic = opts.requestTopic ?? opts.topic;
     this.#now = opts.now ?? Date.now;
     this.#grants = new GrantCache(this.#o.maxGrants);
     this.#tail = new LogTail({
@@ -189,7 +193,11 @@ export class ApprovalWaiter {
     let published: Promise<boolean>;
     try {
       published = this.#o.publisher
-        .publishDurable({ topic: this.#o.topic, key: approvalId, value: Buffer.from(encodeEvent(event)) })
+        .publishDurable({
+          topic: this.#requestTopic,
+          key: approvalId,
+          value: Buffer.from(encodeEvent(event)),
+        })
         .then(
           () => true,
           (err: unknown) => this.#publishFailed(approvalId, err),
@@ -263,7 +271,7 @@ export class ApprovalWaiter {
     });
     try {
       this.#o.publisher.publishBatched({
-        topic: this.#o.topic,
+        topic: this.#requestTopic,
         key: held.request.approvalId,
         value: Buffer.from(encodeEvent(event)),
       });

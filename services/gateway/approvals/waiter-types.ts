@@ -16,8 +16,13 @@ export type ApprovalWaiterOptions = {
   /** The node's publisher (acks=all for `publishDurable`). */
   publisher: EventPublisher;
   log: Logger;
-  /** The approvals topic (`kafka.topics.approvals`). */
+  /** The approvals log the waiter reads decisions from (`kafka.topics.approvals`). */
   topic: string;
+  /**
+   * Where requests and notices are published (`kafka.topics.approvalRequests`); the approval service relays them
+   * into `topic`, which gateways may read but not write. Default: `topic` (a cluster without ACLs).
+   */
+  requestTopic?: string;
   nodeId: string;
   /** Public base URL of the approval service; approve links are `<approvalUrl>/approvals/<id>`. */
   approvalUrl: string;
@@ -60,7 +65,7 @@ export type PendingApproval = {
   readonly expiresAt: Date;
   /** The `approval.requested` body as published (record it on the session stream too). */
   readonly requested: ApprovalRequested;
-  /** true once the request is durable in the approvals topic; false when publishing failed (outcome: unavailable). */
+  /** true once the request is durable in the requests topic; false when publishing failed (outcome: unavailable). */
   readonly published: Promise<boolean>;
   /** Never rejects. */
   readonly outcome: Promise<ApprovalOutcome>;

@@ -1,19 +1,39 @@
 import { z } from 'zod';
 import { DEFAULT_PUBLISHER_OPTIONS } from '../log/publisher.js';
+import { secretRefSchema } from './secrets.js';
 
 const d = DEFAULT_PUBLISHER_OPTIONS;
 /** Room left in a topic's `max.message.bytes` for the record batch's own headers. */
 const BATCH_OVERHEAD = 4096;
+
+/** TLS to the brokers. Present: every connection is TLS and the broker certificate is verified. */
+export const kafkaSslSchema = z.strictObject({
+  /** PEM file of the CA(s) that signed the broker certificates; absent: Node's default CAs. Not a secret. */
+  caFile: z.string().min(1).optional(),
+});
+
+/** SASL authentication (over TLS only): the service's own principal. */
+export const kafkaSaslSchema = z.strictObject({
+  mechanism: z.enum(['scram-sha-512', 'scram-sha-256']).default('scram-sha-512'),
+  username: z.string().min(1),
+  /** `{file: ...}` or `{env: ...}`, never inline. */
+  password: secretRefSchema,
+});
 
 /** The Kafka part of every service's configuration, with documented defaults. */
 export const kafkaConfigSchema = z
   .strictObject({
     brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1),
     clientId: z.string().default('gatehouse'),
+    ssl: kafkaSslSchema.optional(),
+    sasl: kafkaSaslSchema.optional(),
     topics: z
       .strictObject({
         sessions: z.string().default('gatehouse.sessions'),
+        /** Decisions (and the requests the approval service relays): written only by the approval service. */
         approvals: z.string().default('gatehouse.approvals'),
+        /** Approval requests as gateways write them; the approval service relays them into `approvals`. */
+        approvalRequests: z.string().default('gatehouse.approval-requests'),
         policies: z.string().default('gatehouse.policies'),
         partitions: z.number().int().min(1).default(12),
         replicationFactor: z.number().int().min(1).default(3),
@@ -58,6 +78,13 @@ export const kafkaConfigSchema = z
       .prefault({}),
   })
   .superRefine((k, ctx) => {
+    if (k.sasl !== undefined && k.ssl === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sasl'],
+        message: 'SASL credentials are only sent over TLS: set kafka.ssl too',
+      });
+    }
     if (k.publisher.maxEventBytes > k.publisher.maxBatchBytes) {
       ctx.addIssue({
         code: 'custom',

@@ -53,3 +53,10 @@ export class PublishRefusedError extends GatehouseError {
     this.reason = reason;
   }
 }
+
+/** `kafka.ssl` / `kafka.sasl` cannot be used (unreadable CA file). */
+export class KafkaSecurityConfigError extends GatehouseError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GH_ERR_KAFKA_SECURITY_CONFIG', message, options);
+  }
+}

@@ -1,12 +1,15 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { KafkaConfig, LogEntry } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import type { KafkaSecurity } from './kafka-security.js';
 
 export type KafkaClientOptions = {
   brokers: readonly string[];
   clientId: string;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** TLS and SASL settings (`kafkaSecurity(config.kafka)`); absent: plaintext and anonymous. */
+  security?: KafkaSecurity;
   logger: Logger;
 };
 
@@ -25,6 +28,8 @@ export function createKafka(opts: KafkaClientOptions): Kafka {
     brokers: [...opts.brokers],
     connectionTimeout: opts.connectionTimeoutMs ?? 3000,
     requestTimeout: opts.requestTimeoutMs ?? 10_000,
+    ...(opts.security?.ssl ? { ssl: opts.security.ssl } : {}),
+    ...(opts.security?.sasl ? { sasl: opts.security.sasl } : {}),
     logLevel: logLevel.WARN,
     logCreator:
       () =>
