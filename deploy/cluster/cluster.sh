@@ -66,6 +66,15 @@ write_configs() {
   OPA_BIN="$OPA_BIN" bash "$PROJECT_ROOT/policies/build.sh" "$CLUSTER_DIR/policy" >/dev/null
   local brokers rf isr
   brokers=$(printf '"%s",' ${GATEHOUSE_KAFKA_BROKERS//,/ })
+  [[ -n ${GATEHOUSE_KAFKA_CA_FILE:-} && -n ${GATEHOUSE_CLICKHOUSE_RECORDER_PASSWORD_FILE:-} ]] ||
+    die "the stack's env has no Kafka/ClickHouse credentials; restart it (npm run stack:down && npm run stack:up)"
+  # The Kafka lines of one service: brokers, TLS (the stack's CA) and the service's own SCRAM principal.
+  kafka_yaml() { # kafka_yaml <USER env prefix>
+    local user_var="GATEHOUSE_KAFKA_${1}_USER" file_var="GATEHOUSE_KAFKA_${1}_PASSWORD_FILE"
+    printf '  brokers: [%s]\n  ssl: { caFile: %s }\n' "${brokers%,}" "$GATEHOUSE_KAFKA_CA_FILE"
+    printf '  sasl: { mechanism: %s, username: %s, password: { file: %s } }\n' \
+      "$GATEHOUSE_KAFKA_SASL_MECHANISM" "${!user_var}" "${!file_var}"
+  }
   rf=$((GATEHOUSE_KAFKA_BROKER_COUNT >= 3 ? 3 : 1))
   isr=$((rf >= 3 ? 2 : 1))
   cat >"$CLUSTER_DIR/gateway.yaml" <<YAML
@@ -85,7 +94,7 @@ oidc:
   issuer: http://$BIND_HOST:$IDP_PORT
   audience: gatehouse
 kafka:
-  brokers: [${brokers%,}]
+$(kafka_yaml GATEWAY)
   topics: { replicationFactor: $rf, minInsyncReplicas: $isr }
 policy:
   bundleDir: $CLUSTER_DIR/policy
@@ -124,10 +133,13 @@ YAML
   cat >"$CLUSTER_DIR/recorder.yaml" <<YAML
 # Written by deploy/cluster/cluster.sh.
 kafka:
-  brokers: [${brokers%,}]
+$(kafka_yaml RECORDER)
   topics: { replicationFactor: $rf, minInsyncReplicas: $isr }
 clickhouse:
   url: $GATEHOUSE_CLICKHOUSE_URL
+  user: $GATEHOUSE_CLICKHOUSE_RECORDER_USER
+  password: { file: $GATEHOUSE_CLICKHOUSE_RECORDER_PASSWORD_FILE }
+  ddl: { user: $GATEHOUSE_CLICKHOUSE_DDL_USER, password: { file: $GATEHOUSE_CLICKHOUSE_DDL_PASSWORD_FILE } }
 http: { host: $BIND_HOST, port: $REC_PORT }
 health: { host: $BIND_HOST, port: $REC_HEALTH_PORT }
 api: # nobody reads the audit without identity: analysts of group soc (tokens or web login)
@@ -139,7 +151,7 @@ YAML
 # Written by deploy/cluster/cluster.sh.
 instanceId: local-approval-1
 kafka:
-  brokers: [${brokers%,}]
+$(kafka_yaml APPROVAL)
   topics: { replicationFactor: $rf, minInsyncReplicas: $isr }
 oidc: { issuer: http://$BIND_HOST:$IDP_PORT, audience: gatehouse }
 signing: { keyId: local-dev-1, privateKey: { file: $CLUSTER_DIR/approval-signing.key } }
