@@ -34,7 +34,7 @@ export async function ensureApprovalRequestsTopic(approvalsTopic: string): Promi
   const name = approvalRequestsTopic(approvalsTopic);
   const rf = Math.min(3, brokerCount());
   await ensureTopics(testKafka(), [
-    { name, partitions: 3, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
+    { name, partitions: 6, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
   ]);
   return name;
 }
