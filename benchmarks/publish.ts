@@ -1,6 +1,9 @@
 /**
  * Batched publish throughput at acks=all: Gatehouse's KafkaPublisher vs Kafka's own Java producer
- * (ProducerPerformance from kafka-tools) with the same record size, side by side in one run.
+ * (ProducerPerformance from kafka-tools) with the same record size, side by side in one run. Both run over the
+ * stack's SASL_SSL listener (SCRAM-SHA-512, admin principal); when the stack was started with a benchmark-only
+ * plaintext listener (GATEHOUSE_STACK_KAFKA_BENCH_PLAINTEXT_PORT), a second column shows the same without TLS and
+ * SASL.
  *
  *   npm run stack:up && npm run bench:publish -- [--records 200000] [--size 512]
  */
@@ -8,9 +11,11 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Kafka } from 'kafkajs';
+import { createKafka } from '../services/shared/log/kafka.js';
 import { KafkaPublisher } from '../services/shared/log/publisher.js';
 import { testKafka, testLogger, uniqueTopic } from '../test/support/kafka.js';
-import { kafkaBrokers, PROJECT_ROOT } from '../test/support/stack.js';
+import { kafkaBrokers, PROJECT_ROOT, stackEnv } from '../test/support/stack.js';
 
 const { values } = parseArgs({
   options: { records: { type: 'string', default: '200000' }, size: { type: 'string', default: '512' } },
@@ -18,9 +23,17 @@ const { values } = parseArgs({
 const records = Number(values.records);
 const size = Number(values.size);
 
-async function gatehouse(): Promise<number> {
+type Route = {
+  name: string;
+  kafka: () => Kafka;
+  /** ProducerPerformance `--producer-props` and, for SASL_SSL, a `--producer.config` file. */
+  javaProps: string[];
+  javaConfig?: string;
+};
+
+async function gatehouse(route: Route): Promise<number> {
   const topic = await uniqueTopic('bench-gh', 12);
-  const publisher = new KafkaPublisher(testKafka('bench'), testLogger, { maxBufferedEvents: 50_000 });
+  const publisher = new KafkaPublisher(route.kafka(), testLogger, { maxBufferedEvents: 50_000 });
   publisher.start();
   const payload = Buffer.alloc(size, 7);
   const keys = Array.from({ length: 1000 }, () => randomUUID());
@@ -42,7 +55,7 @@ async function gatehouse(): Promise<number> {
   return records / seconds;
 }
 
-async function javaProducer(): Promise<number> {
+async function javaProducer(route: Route): Promise<number> {
   const topic = await uniqueTopic('bench-java', 12);
   const libs = join(PROJECT_ROOT, '.stack', 'kafka', 'libs', '*');
   const out = execFileSync(
@@ -60,8 +73,9 @@ async function javaProducer(): Promise<number> {
       String(size),
       '--throughput',
       '-1',
+      ...(route.javaConfig ? ['--producer.config', route.javaConfig] : []),
       '--producer-props',
-      `bootstrap.servers=${kafkaBrokers().join(',')}`,
+      ...route.javaProps,
       'acks=all',
       'enable.idempotence=true',
       'linger.ms=5',
@@ -74,10 +88,37 @@ async function javaProducer(): Promise<number> {
   return Number(m[1]);
 }
 
-const gh = await gatehouse();
-const java = await javaProducer();
-const row = (name: string, v: number) => `${name.padEnd(34)} ${v.toFixed(0).padStart(10)} events/s`;
+const routes: Route[] = [];
+const adminProps = stackEnv().GATEHOUSE_KAFKA_ADMIN_CLIENT_PROPERTIES;
+routes.push({
+  name: adminProps ? 'SASL_SSL' : 'plaintext',
+  kafka: () => testKafka('bench'),
+  javaProps: [`bootstrap.servers=${kafkaBrokers().join(',')}`],
+  ...(adminProps ? { javaConfig: adminProps } : {}),
+});
+const plain = stackEnv().GATEHOUSE_KAFKA_BENCH_PLAINTEXT_BROKERS;
+if (adminProps && plain) {
+  routes.push({
+    name: 'plaintext',
+    kafka: () => createKafka({ brokers: plain.split(','), clientId: 'bench-plain', logger: testLogger }),
+    javaProps: [`bootstrap.servers=${plain}`],
+  });
+}
+
+const results: { gh: number; java: number }[] = [];
+for (const route of routes) results.push({ gh: await gatehouse(route), java: await javaProducer(route) });
+const cell = (v: number) => `${v.toFixed(0).padStart(12)}`;
+const row = (name: string, pick: (r: { gh: number; java: number }) => number) =>
+  `${name.padEnd(34)}${results.map((r) => cell(pick(r))).join('')}  events/s`;
 console.log(`\nbatched publish, acks=all, ${records} records of ${size} bytes, 12 partitions`);
-console.log(row('gatehouse KafkaPublisher (kafkajs)', gh));
-console.log(row('kafka ProducerPerformance (Java)', java));
-console.log(`ratio gatehouse/java: ${(gh / java).toFixed(2)}`);
+console.log(`${''.padEnd(34)}${routes.map((r) => r.name.padStart(12)).join('')}`);
+console.log(row('gatehouse KafkaPublisher (kafkajs)', (r) => r.gh));
+console.log(row('kafka ProducerPerformance (Java)', (r) => r.java));
+console.log(
+  `${'ratio gatehouse/java'.padEnd(34)}${results.map((r) => (r.gh / r.java).toFixed(2).padStart(12)).join('')}`,
+);
+if (results.length === 2) {
+  const cost = (pick: (r: { gh: number; java: number }) => number) =>
+    `${((1 - pick(results[0]!) / pick(results[1]!)) * 100).toFixed(1)}%`;
+  console.log(`TLS+SASL cost: gatehouse ${cost((r) => r.gh)}, java ${cost((r) => r.java)} fewer events/s`);
+}

@@ -25,6 +25,23 @@ KAFKA_AUTH_LAYOUT=1
 
 kafka_password_file() { echo "$SECRETS_DIR/kafka-$1-password"; }
 
+# Benchmarks only (GATEHOUSE_STACK_KAFKA_BENCH_PLAINTEXT_PORT, port of node 1, node i uses +i-1): an extra
+# PLAINTEXT listener without authentication whose anonymous clients are super users, to measure what TLS and SASL
+# cost. Off by default; never in CI.
+kafka_bench_port() { # kafka_bench_port <node>; prints nothing when the bench listener is off
+  [[ -n ${GATEHOUSE_STACK_KAFKA_BENCH_PLAINTEXT_PORT:-} ]] || return 0
+  validate_port GATEHOUSE_STACK_KAFKA_BENCH_PLAINTEXT_PORT "$GATEHOUSE_STACK_KAFKA_BENCH_PLAINTEXT_PORT"
+  echo $((GATEHOUSE_STACK_KAFKA_BENCH_PLAINTEXT_PORT + $1 - 1))
+}
+
+kafka_bench_bootstrap() {
+  local i out=()
+  [[ -n ${GATEHOUSE_STACK_KAFKA_BENCH_PLAINTEXT_PORT:-} ]] || return 0
+  for ((i = 1; i <= KAFKA_N; i++)); do out+=("$BIND_HOST:$(kafka_bench_port "$i")"); done
+  local IFS=,
+  echo "${out[*]}"
+}
+
 kafka_auth_secrets() {
   local u f
   mkdir -p "$KAFKA_TLS_SECRETS" "$KAFKA_TLS_PUBLIC"
@@ -83,11 +100,15 @@ EOF
 # The part of server.properties about listeners and security. Secrets are read from .stack/secrets by Kafka's
 # DirectoryConfigProvider, so the generated file holds none.
 kafka_security_props() { # kafka_security_props <node>
-  local i=$1
+  local i=$1 bench='' super=''
+  if [[ -n $(kafka_bench_port "$i") ]]; then
+    bench=",PLAINTEXT://$BIND_HOST:$(kafka_bench_port "$i")"
+    super=';User:ANONYMOUS'
+  fi
   cat <<EOF
-listeners=SASL_SSL://$BIND_HOST:$(kafka_broker_port "$i"),CONTROLLER://$BIND_HOST:$(kafka_controller_port "$i")
-advertised.listeners=SASL_SSL://$BIND_HOST:$(kafka_broker_port "$i")
-listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL
+listeners=SASL_SSL://$BIND_HOST:$(kafka_broker_port "$i"),CONTROLLER://$BIND_HOST:$(kafka_controller_port "$i")$bench
+advertised.listeners=SASL_SSL://$BIND_HOST:$(kafka_broker_port "$i")$bench
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL,PLAINTEXT:PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=SASL_SSL
 config.providers=secrets
@@ -105,7 +126,7 @@ listener.name.controller.ssl.client.auth=required
 
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 allow.everyone.if.no.acl.found=false
-super.users=User:admin;User:broker;User:CN=$KAFKA_BROKER_CERT_CN
+super.users=User:admin;User:broker;User:CN=$KAFKA_BROKER_CERT_CN$super
 EOF
 }
 
