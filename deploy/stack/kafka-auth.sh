@@ -165,25 +165,26 @@ kafka_auth_reformat() {
 # ---------------------------------------------------------------- ACLs
 
 # One line per grant: <principal> <resource type> <pattern type> <name> <operation>...
-# Production topic names (kafka.topics defaults) and consumer-group prefixes; the `test.` topics and `test-` groups
+# Production topic names (kafka.topics defaults) and consumer-group prefixes; DescribeConfigs everywhere for the
+# services' start-up check of max.message.bytes; the `test.` topics and `test-` groups
 # are the integration tests' per-test names, granted per service with the same split of rights.
 kafka_acl_spec() {
   cat <<'EOF'
-gateway topic literal gatehouse.sessions Write Describe Create
-gateway topic literal gatehouse.approval-requests Write Describe Create
-gateway topic literal gatehouse.approvals Read Describe Create
+gateway topic literal gatehouse.sessions Write Describe Create DescribeConfigs
+gateway topic literal gatehouse.approval-requests Write Describe Create DescribeConfigs
+gateway topic literal gatehouse.approvals Read Describe Create DescribeConfigs
 gateway group prefixed gatehouse-gateway- Read
-approval topic literal gatehouse.approval-requests Read Describe Create
-approval topic literal gatehouse.approvals Read Write Describe Create
+approval topic literal gatehouse.approval-requests Read Describe Create DescribeConfigs
+approval topic literal gatehouse.approvals Read Write Describe Create DescribeConfigs
 approval group prefixed gatehouse-approval- Read
-recorder topic literal gatehouse.sessions Read Describe
-recorder topic literal gatehouse.approvals Read Describe
+recorder topic literal gatehouse.sessions Read Describe DescribeConfigs
+recorder topic literal gatehouse.approvals Read Describe DescribeConfigs
 recorder group prefixed gatehouse-recorder Read
-gateway topic prefixed test. Write Read Describe Create
+gateway topic prefixed test. Write Read Describe Create DescribeConfigs
 gateway group prefixed test- Read
-approval topic prefixed test. Write Read Describe Create
+approval topic prefixed test. Write Read Describe Create DescribeConfigs
 approval group prefixed test- Read
-recorder topic prefixed test. Read Describe
+recorder topic prefixed test. Read Describe DescribeConfigs
 recorder group prefixed test- Read
 EOF
 }

@@ -11,12 +11,12 @@ import type { Recorder } from '../../services/recorder/recorder.js';
 import type { RecordedEvent } from '../../services/recorder/replay/recorded-event.js';
 import { joinContinuations } from '../../services/recorder/replay/join-continuations.js';
 import { closedSessions, readTopic, reassemble, sessionStream } from '../support/audit-log.js';
-import { testDatabase } from '../support/clickhouse.js';
+import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
 import { pgClient, psql } from '../support/clients.js';
 import { startGatewayFixture } from '../support/gateway.js';
 import type { GatewayFixture } from '../support/gateway.js';
 import { brokerCount, testKafka, testLogger } from '../support/kafka.js';
-import { kafkaBrokers } from '../support/stack.js';
+import { kafkaConnection } from '../support/stack.js';
 
 const MAX_EVENT = 512 * 1024; // the default kafka.publisher.maxEventBytes
 
@@ -70,12 +70,12 @@ beforeAll(async () => {
   recorder = await startRecorder(
     parseRecorderConfig({
       nodeId: 'rec-bounds',
-      groupId: `bounds-recorder-${Date.now()}`,
+      groupId: `test-bounds-recorder-${Date.now()}`,
       kafka: {
-        brokers: kafkaBrokers(),
+        ...kafkaConnection('recorder'),
         topics: { sessions: fx.sessionsTopic, approvals: `${fx.sessionsTopic}.approvals`, provision: false },
       },
-      clickhouse: { url: db.opts.url, database: db.opts.database },
+      clickhouse: recorderClickHouse(db.opts),
       batch: { maxRows: 500, maxDelayMs: 200 },
       http: { port: 0 },
       health: { port: 0 },
