@@ -32,7 +32,7 @@ export type RunningApprovalService = {
   /** `host:port` of the gRPC API. */
   readonly grpcAddress: string;
   readonly healthPort: number;
-  /** Resolves once the approval log was read to its end (the APIs answer 503 before). */
+  /** Resolves once the approval log was read to its end (the APIs answer 503 before) and the request relay joined its group. */
   readonly ready: Promise<void>;
   isReady(): boolean;
   /** Resolves once the notification consumer joined its group (immediately when no webhooks are configured). */
@@ -186,7 +186,7 @@ export async function startApprovalService(
     })
     .catch((err: unknown) => onFailure(err, 'cannot read the approvals topic'));
   cleanups.push(() => tail.stop());
-  const ready = tail.caughtUp.then(() => {
+  const caughtUpReady = tail.caughtUp.then(() => {
     caughtUp = true;
     metrics.caughtUp.set(1);
     sweeper.start();
@@ -261,6 +261,8 @@ export async function startApprovalService(
     to: topic,
     groupId: config.relay.groupId,
   });
+  // Ready once the log was read and the relay is a member of its group (its rebalance is over).
+  const ready = Promise.all([caughtUpReady, relay.joined]).then(() => undefined);
   void relay
     .start()
     .catch((err: unknown) =>

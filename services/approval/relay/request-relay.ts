@@ -69,6 +69,9 @@ export class RequestRelay {
       fromBeginning: true,
       sessionTimeoutMs: 10_000,
       maxBytesPerPartition: 1024 * 1024,
+      // Instances join and leave the shared group; short fetches make members rejoin a rebalance quickly, so
+      // relaying pauses as briefly as possible.
+      maxWaitTimeMs: 500,
     });
     const k = this.#consumer.kafkaConsumer;
     k.on(k.events.GROUP_JOIN, () => this.#resolveJoined());

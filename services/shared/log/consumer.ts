@@ -30,6 +30,8 @@ export type EventConsumerOptions = {
   sessionTimeoutMs?: number;
   /** Most bytes fetched per partition per batch (bounds memory per batch). */
   maxBytesPerPartition?: number;
+  /** Longest a fetch waits for records; also how late a member notices a rebalance (kafkajs default 5 s). */
+  maxWaitTimeMs?: number;
 };
 
 /**
@@ -51,6 +53,7 @@ export class EventConsumer {
       sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: 1_000,
       maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      ...(opts.maxWaitTimeMs === undefined ? {} : { maxWaitTimeInMs: opts.maxWaitTimeMs }),
       allowAutoTopicCreation: false,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
