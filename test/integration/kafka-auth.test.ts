@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decidedEvent } from '../../services/approval/log/approval-events.js';
 import { draftDecision } from '../../services/approval/model/decision.js';
@@ -32,6 +32,8 @@ import type { KafkaRole } from '../support/stack.js';
  * by ACLs (deploy/stack/kafka-auth.sh). Production topic names are the defaults of `kafka.topics`.
  */
 const defaults = parseConfig(kafkaConfigSchema, { brokers: ['127.0.0.1:1'] }, 'defaults').topics;
+
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 function clientAs(role: KafkaRole, clientId = `auth-test-${role}`): Kafka {
   return testKafka(clientId, role);
