@@ -22,6 +22,7 @@ import {
   startTestApprovalService,
   startTestIdp,
   startTestWaiter,
+  testSigningKey,
 } from '../support/approval.js';
 import { brokerCount, testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
 import { kafkaAuthConfig, kafkaBrokers } from '../support/stack.js';
@@ -267,8 +268,9 @@ describe('approval request relay', () => {
     expect(await pending.published).toBe(true);
     const record = await folded(service, pending.approvalId);
     expect(record.decision).toBeUndefined();
-    // A gateway principal forges an approval onto the topic it may write.
-    const forged = decidedEvent(record, 'forger', draftDecision(record, 'expired'));
+    // A gateway principal puts a decision (even one signed with the approval service's key) on the topic it may
+    // write: decisions never come from there.
+    const forged = decidedEvent(record, 'forger', draftDecision(record, 'expired'), testSigningKey().key);
     await produceOnce(
       clientAs('gateway'),
       approvalRequestsTopic(topic),

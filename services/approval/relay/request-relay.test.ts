@@ -41,7 +41,23 @@ describe('relayVerdict', () => {
       value: create(ApprovalDecidedSchema, { approvalId: 'a1', outcome: 'approved' }),
     });
     expect(relayVerdict({ key: Buffer.from('a1'), value: decided })).toEqual({
-      dropped: 'not a request (approvalDecided)',
+      dropped: 'not a request or a gateway notice (approvalDecided)',
+    });
+  });
+
+  it("relays a gateway's unsigned abandoned/waited notice, but not a signed one", () => {
+    const notice = (outcome: string, keyId = '') =>
+      event({
+        case: 'approvalDecided',
+        value: create(ApprovalDecidedSchema, { approvalId: 'a1', outcome, keyId }),
+      });
+    expect(relayVerdict({ key: Buffer.from('a1'), value: notice('abandoned') })).toEqual({ id: 'a1' });
+    expect(relayVerdict({ key: Buffer.from('a1'), value: notice('waited') })).toEqual({ id: 'a1' });
+    expect(relayVerdict({ key: Buffer.from('a1'), value: notice('abandoned', 'k1') })).toEqual({
+      dropped: 'not a request or a gateway notice (approvalDecided)',
+    });
+    expect(relayVerdict({ key: Buffer.from('a1'), value: notice('rejected') })).toEqual({
+      dropped: 'not a request or a gateway notice (approvalDecided)',
     });
   });
 
