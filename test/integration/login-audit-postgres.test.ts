@@ -8,9 +8,9 @@ import { startIdp } from '../../services/idp/index.js';
 import { sql } from '../../services/recorder/clickhouse/quote.js';
 import { parseRecorderConfig } from '../../services/recorder/config.js';
 import { startRecorder } from '../../services/recorder/recorder.js';
-import { testDatabase } from '../support/clickhouse.js';
+import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
 import { testLogger } from '../support/kafka.js';
-import { kafkaBrokers } from '../support/stack.js';
+import { kafkaConnection } from '../support/stack.js';
 import { run } from '../support/clients.js';
 import { collectEvents } from '../support/event-collector.js';
 import type { Collected, EventCollector } from '../support/event-collector.js';
@@ -280,16 +280,16 @@ describe('refused PostgreSQL logins become login_refused events', () => {
     const recorder = await startRecorder(
       parseRecorderConfig({
         nodeId: 'rec-login-audit',
-        groupId: `login-audit-${Date.now()}`,
+        groupId: `test-login-audit-${Date.now()}`,
         kafka: {
-          brokers: kafkaBrokers(),
+          ...kafkaConnection('recorder'),
           topics: {
             sessions: fx.sessionsTopic,
             approvals: `${fx.sessionsTopic}.approvals`,
             provision: false,
           },
         },
-        clickhouse: { url: db.opts.url, database: db.opts.database },
+        clickhouse: recorderClickHouse(db.opts),
         batch: { maxRows: 500, maxDelayMs: 100 },
         http: { port: 0 },
         health: { port: 0 },

@@ -18,9 +18,9 @@ import {
   startTestApprovalService,
   startTestWaiter,
 } from '../support/approval.js';
-import { testDatabase } from '../support/clickhouse.js';
+import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
 import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
-import { kafkaBrokers, stackEnv } from '../support/stack.js';
+import { kafkaConnection, stackEnv } from '../support/stack.js';
 
 type Playwright = typeof PlaywrightCore;
 
@@ -93,9 +93,9 @@ describe.skipIf(skipReason !== undefined)('web login (OIDC code + PKCE) in Chrom
     const recorder = await startRecorder(
       parseRecorderConfig({
         nodeId: 'rec-web-login',
-        groupId: `web-login-${randomUUID().slice(0, 8)}`,
-        kafka: { brokers: kafkaBrokers(), topics: { ...topics, provision: false } },
-        clickhouse: { url: db.opts.url, database: db.opts.database },
+        groupId: `test-web-login-${randomUUID().slice(0, 8)}`,
+        kafka: { ...kafkaConnection('recorder'), topics: { ...topics, provision: false } },
+        clickhouse: recorderClickHouse(db.opts),
         batch: { maxRows: 100, maxDelayMs: 100 },
         http: { port: 0 },
         health: { port: 0 },
