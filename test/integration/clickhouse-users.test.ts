@@ -11,6 +11,8 @@ import { postgresScenario } from '../../services/recorder/testing/session-scenar
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import { clickhouseUrl } from '../support/clickhouse.js';
+import { startRecorderAuth } from '../support/recorder-auth.js';
+import type { RecorderAuth } from '../support/recorder-auth.js';
 import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
 import { kafkaConnection, stackEnv, stackValue } from '../support/stack.js';
 
@@ -139,7 +141,11 @@ describe('gatehouse_ddl', () => {
 
 describe('a recorder with the split users', () => {
   let recorder: Recorder | undefined;
-  afterAll(async () => recorder?.stop());
+  let auth: RecorderAuth | undefined;
+  afterAll(async () => {
+    await recorder?.stop();
+    await auth?.idp.stop();
+  });
 
   it('migrates as gatehouse_ddl, writes as gatehouse_recorder, and soc reads what it wrote', async () => {
     const topics = {
@@ -162,6 +168,7 @@ describe('a recorder with the split users', () => {
     } finally {
       await publisher.close(10_000);
     }
+    auth = await startRecorderAuth();
     recorder = await startRecorder(
       parseRecorderConfig({
         nodeId: 'ch-users-test',
@@ -178,6 +185,7 @@ describe('a recorder with the split users', () => {
         http: { port: 0 },
         health: { port: 0 },
         retentionDays: 1,
+        api: auth.api,
       }),
       testLogger,
     );
