@@ -6,9 +6,9 @@ import { sql as chSql } from '../../services/recorder/clickhouse/quote.js';
 import { parseRecorderConfig } from '../../services/recorder/config.js';
 import { startRecorder } from '../../services/recorder/recorder.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
-import { testDatabase } from '../support/clickhouse.js';
+import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
 import { testLogger } from '../support/kafka.js';
-import { kafkaBrokers } from '../support/stack.js';
+import { kafkaConnection } from '../support/stack.js';
 import { pgClient, psql } from '../support/clients.js';
 import { startGatewayFixture } from '../support/gateway.js';
 import type { GatewayFixture } from '../support/gateway.js';
@@ -49,16 +49,17 @@ beforeAll(async () => {
   recorder = await startRecorder(
     parseRecorderConfig({
       nodeId: 'rec-masking',
-      groupId: `masking-recorder-${Date.now()}`,
+      groupId: `test-masking-recorder-${Date.now()}`,
       kafka: {
-        brokers: kafkaBrokers(),
+        ...kafkaConnection('recorder'),
         topics: { sessions: fx.sessionsTopic, approvals: `${fx.sessionsTopic}.approvals`, provision: false },
       },
-      clickhouse: { url: db.opts.url, database: db.opts.database },
+      clickhouse: recorderClickHouse(db.opts),
       batch: { maxRows: 500, maxDelayMs: 200 },
       http: { port: 0 },
       health: { port: 0 },
       retentionDays: 0,
+      api: { oidc: { issuer: fx.idp.issuer, audience: 'gatehouse' } },
     }),
     testLogger,
   );
