@@ -5,18 +5,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Event } from '../../services/shared/events/codec.js';
-import { parseRecorderConfig } from '../../services/recorder/config.js';
-import { startRecorder } from '../../services/recorder/recorder.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
 import type { RecordedEvent } from '../../services/recorder/replay/recorded-event.js';
 import { joinContinuations } from '../../services/recorder/replay/join-continuations.js';
 import { closedSessions, readTopic, reassemble, sessionStream } from '../support/audit-log.js';
-import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
+import { testDatabase } from '../support/clickhouse.js';
 import { pgClient, psql } from '../support/clients.js';
-import { startGatewayFixture } from '../support/gateway.js';
+import { startFixtureRecorder, startGatewayFixture } from '../support/gateway.js';
 import type { GatewayFixture } from '../support/gateway.js';
-import { brokerCount, testKafka, testLogger } from '../support/kafka.js';
-import { kafkaConnection } from '../support/stack.js';
+import { brokerCount, testKafka } from '../support/kafka.js';
 
 const MAX_EVENT = 512 * 1024; // the default kafka.publisher.maxEventBytes
 
@@ -67,23 +64,7 @@ function requestTexts(events: readonly Event[]): string[] {
 beforeAll(async () => {
   fx = await startGatewayFixture();
   db = await testDatabase('gatehouse_bounds');
-  recorder = await startRecorder(
-    parseRecorderConfig({
-      nodeId: 'rec-bounds',
-      groupId: `test-bounds-recorder-${Date.now()}`,
-      kafka: {
-        ...kafkaConnection('recorder'),
-        topics: { sessions: fx.sessionsTopic, approvals: `${fx.sessionsTopic}.approvals`, provision: false },
-      },
-      clickhouse: recorderClickHouse(db.opts),
-      batch: { maxRows: 500, maxDelayMs: 200 },
-      http: { port: 0 },
-      health: { port: 0 },
-      retentionDays: 0,
-      api: { oidc: { issuer: fx.idp.issuer, audience: 'gatehouse' } },
-    }),
-    testLogger,
-  );
+  recorder = await startFixtureRecorder(fx, 'bounds', db.opts);
   agentToken = await fx.idp.issueToken({ user: 'agent-bounds', agent: true, groups: ['agents'] });
   analystToken = await fx.idp.issueToken({ user: 'soc-bounds', groups: ['soc'] });
 }, 120_000);

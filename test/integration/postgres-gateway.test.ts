@@ -7,16 +7,14 @@ import type { Event } from '../../services/shared/events/codec.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
 import { startIdp } from '../../services/idp/index.js';
 import { sql } from '../../services/recorder/clickhouse/quote.js';
-import { parseRecorderConfig } from '../../services/recorder/config.js';
-import { startRecorder } from '../../services/recorder/recorder.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
 import { runReplay } from '../../services/recorder/cli/run-replay.js';
-import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
+import { testDatabase } from '../support/clickhouse.js';
 import { pgClient, psql, run } from '../support/clients.js';
-import { startGatewayFixture } from '../support/gateway.js';
+import { startFixtureRecorder, startGatewayFixture } from '../support/gateway.js';
 import type { GatewayFixture } from '../support/gateway.js';
 import { testKafka, testLogger } from '../support/kafka.js';
-import { kafkaConnection, stackValue } from '../support/stack.js';
+import { stackValue } from '../support/stack.js';
 
 let fx: GatewayFixture;
 let recorder: Recorder;
@@ -63,23 +61,7 @@ beforeAll(async () => {
   upstreamPassword = readFileSync(stackValue('PG_TARGET_PASSWORD_FILE'), 'utf8').trim();
   fx = await startGatewayFixture();
   db = await testDatabase('gatehouse_pg_e2e');
-  recorder = await startRecorder(
-    parseRecorderConfig({
-      nodeId: 'rec-e2e',
-      groupId: `test-e2e-recorder-${Date.now()}`,
-      kafka: {
-        ...kafkaConnection('recorder'),
-        topics: { sessions: fx.sessionsTopic, approvals: `${fx.sessionsTopic}.approvals`, provision: false },
-      },
-      clickhouse: recorderClickHouse(db.opts),
-      batch: { maxRows: 500, maxDelayMs: 200 },
-      http: { port: 0 },
-      health: { port: 0 },
-      retentionDays: 0,
-      api: { oidc: { issuer: fx.idp.issuer, audience: 'gatehouse' } },
-    }),
-    testLogger,
-  );
+  recorder = await startFixtureRecorder(fx, 'e2e', db.opts);
   agentToken = await fx.idp.issueToken({ user: 'agent-7', agent: true, groups: ['agents'] });
   humanToken = await fx.idp.issueToken({
     user: 'alice',

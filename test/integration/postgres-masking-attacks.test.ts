@@ -3,14 +3,10 @@ import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql as chSql } from '../../services/recorder/clickhouse/quote.js';
-import { parseRecorderConfig } from '../../services/recorder/config.js';
-import { startRecorder } from '../../services/recorder/recorder.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
-import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
-import { testLogger } from '../support/kafka.js';
-import { kafkaConnection } from '../support/stack.js';
+import { testDatabase } from '../support/clickhouse.js';
 import { pgClient, psql } from '../support/clients.js';
-import { startGatewayFixture } from '../support/gateway.js';
+import { startFixtureRecorder, startGatewayFixture } from '../support/gateway.js';
 import type { GatewayFixture } from '../support/gateway.js';
 import { direct, directRows, isMaskedValue, leaks, texts, topicRecords } from '../support/pg-masking.js';
 
@@ -46,23 +42,7 @@ beforeAll(async () => {
   });
   agentToken = await fx.idp.issueToken({ user: 'agent-7', agent: true, groups: ['agents'] });
   db = await testDatabase('gatehouse_masking');
-  recorder = await startRecorder(
-    parseRecorderConfig({
-      nodeId: 'rec-masking',
-      groupId: `test-masking-recorder-${Date.now()}`,
-      kafka: {
-        ...kafkaConnection('recorder'),
-        topics: { sessions: fx.sessionsTopic, approvals: `${fx.sessionsTopic}.approvals`, provision: false },
-      },
-      clickhouse: recorderClickHouse(db.opts),
-      batch: { maxRows: 500, maxDelayMs: 200 },
-      http: { port: 0 },
-      health: { port: 0 },
-      retentionDays: 0,
-      api: { oidc: { issuer: fx.idp.issuer, audience: 'gatehouse' } },
-    }),
-    testLogger,
-  );
+  recorder = await startFixtureRecorder(fx, 'masking', db.opts);
   human = await pgClient(fx.pgPort, 'demo-pg', humanToken);
   // `binary` is a runtime option of pg.Client that its type definitions lack.
   const binaryConfig: pg.ClientConfig & { binary: boolean } = {

@@ -71,12 +71,11 @@ export function testTrustedKeys(): Record<string, string> {
 }
 
 /**
- * A producer with the credentials of a principal that IS allowed to write to the approvals topic (the approval
- * service's). The shared stack's Kafka has no authentication yet, so today any client is such a principal; once the
- * stack has SASL/ACLs this is the one place that must use the approval service's credentials.
+ * A producer with the credentials of a principal that IS allowed to write to the approvals topic: the approval
+ * service's own SASL principal. Forged decisions in tests come from here, so signatures are what stops them.
  */
 export function approvalTopicWriter(): KafkaPublisher {
-  const publisher = new KafkaPublisher(testKafka('test-approval-principal'), testLogger, {
+  const publisher = new KafkaPublisher(testKafka('test-approval-principal', 'approval'), testLogger, {
     durableTimeoutMs: 15_000,
   });
   publisher.start();

@@ -31,7 +31,7 @@ function adminPasswordFile(): string | undefined {
 /**
  * The recorder's `clickhouse` config section for a test database. Tests use databases of their own
  * (`gatehouse_test_<random>`), which only the administrator may use: the stack's `gatehouse_recorder` user is
- * limited to the `gatehouse` database (test/integration/stack-auth.test.ts checks those rights).
+ * limited to the `gatehouse` database (test/integration/clickhouse-users.test.ts checks those rights).
  */
 export function recorderClickHouse(opts: Pick<ClickHouseOptions, 'url' | 'database'>) {
   const file = adminPasswordFile();

@@ -13,13 +13,18 @@ import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
+import type { ClickHouseOptions } from '../../services/recorder/clickhouse/client.js';
+import { parseRecorderConfig } from '../../services/recorder/config.js';
+import { startRecorder } from '../../services/recorder/recorder.js';
+import type { Recorder } from '../../services/recorder/recorder.js';
 import {
   approvalRequestsTopic,
   approvalTestConfig,
   startTestApprovalService,
   testTrustedKeys,
 } from './approval.js';
-import { brokerCount, testKafka } from './kafka.js';
+import { brokerCount, testKafka, testLogger } from './kafka.js';
+import { recorderClickHouse } from './clickhouse.js';
 import { kafkaConnection, PROJECT_ROOT, stackValue } from './stack.js';
 
 /**
@@ -187,4 +192,32 @@ export async function startGatewayFixture(
       await idp.stop();
     },
   };
+}
+
+/**
+ * A recorder of the fixture's sessions topic into a test database (the `opts` of `testDatabase()`), with the
+ * recorder's own Kafka principal and its replay API behind the fixture's IdP (analysts need group soc).
+ */
+export function startFixtureRecorder(
+  fx: GatewayFixture,
+  name: string,
+  database: Pick<ClickHouseOptions, 'url' | 'database'>,
+): Promise<Recorder> {
+  return startRecorder(
+    parseRecorderConfig({
+      nodeId: `rec-${name}`,
+      groupId: `test-${name}-recorder-${Date.now()}`,
+      kafka: {
+        ...kafkaConnection('recorder'),
+        topics: { sessions: fx.sessionsTopic, approvals: `${fx.sessionsTopic}.approvals`, provision: false },
+      },
+      clickhouse: recorderClickHouse(database),
+      batch: { maxRows: 500, maxDelayMs: 200 },
+      http: { port: 0 },
+      health: { port: 0 },
+      retentionDays: 0,
+      api: { oidc: { issuer: fx.idp.issuer, audience: 'gatehouse' } },
+    }),
+    testLogger,
+  );
 }

@@ -149,14 +149,19 @@ export class SshSession {
     } catch (err) {
       this.#o.log.error({ err: { message: (err as Error).message } }, 'could not record session close');
     }
+    // The channels say goodbye (stderr line, exit status, close) first; then the client gets the grace time to
+    // hang up itself. OpenSSH exits on a DISCONNECT without writing out channel data it has not printed yet, so
+    // disconnecting at once could swallow the goodbye line.
+    const conn = this.#o.conn;
     let timer: NodeJS.Timeout | undefined;
+    const hungUp = new Promise<void>((resolve) => conn.once('close', () => resolve()));
     void Promise.race([
-      Promise.all(goodbyes),
+      Promise.all(goodbyes).then(() => (message ? hungUp : undefined)),
       new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS))),
     ]).finally(() => {
       clearTimeout(timer);
       this.#o.upstream.end();
-      this.#o.conn.end();
+      conn.end();
     });
     this.#o.onClose(reason);
   }
