@@ -15,6 +15,7 @@ import type { Event } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
 import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
+import { startRecorderAuth } from '../support/recorder-auth.js';
 import { testKafka, testLogger } from '../support/kafka.js';
 import { kafkaConnection, PROJECT_ROOT } from '../support/stack.js';
 
@@ -117,6 +118,8 @@ describe('recorder: crash and restart', () => {
     cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
     const configFile = join(dir, 'recorder.yaml');
     const groupId = `test-recorder-crash-${randomUUID().slice(0, 8)}`;
+    const auth = await startRecorderAuth();
+    cleanups.push(() => auth.idp.stop());
     writeFileSync(
       configFile,
       stringify({
@@ -131,6 +134,7 @@ describe('recorder: crash and restart', () => {
         http: { port: 0 },
         health: { port: 0 },
         retentionDays: 0,
+        api: auth.api,
       }),
     );
 
