@@ -199,9 +199,7 @@ describe('SSH through the gateway (real OpenSSH client, sshd, IdP and Kafka)', (
     }
   });
 
-  // retry: under CI load an OpenSSH exec through the gateway rarely ends with status 255 and no message (an open
-  // defect, see the SSH README); one retry keeps CI honest about everything else these tests check.
-  it('passes non-zero exit statuses and exit signals through', { retry: 1 }, async () => {
+  it('passes non-zero exit statuses and exit signals through', async () => {
     const ls = await runSsh(fx.port, 'demo-ssh', await token('agent-ls', { agent: true }), [
       'ls /nonexistent',
     ]);

@@ -3,11 +3,14 @@ import type { Logger } from '../../shared/logger.js';
 import type { ChannelAudit } from './channel-audit.js';
 import { ChannelOutput } from './channel-output.js';
 import type { StreamMasker } from './stream-masker.js';
+import type { UpstreamExit } from './upstream-exit.js';
 
 export type ChannelBridgeOptions = {
   /** The client's channel (server side) and the gateway's channel on the upstream connection. */
   client: ServerChannel;
   upstream: ClientChannel;
+  /** How the upstream command ended, once it has (see watchExit: recorded from the moment the channel opened). */
+  exit: () => UpstreamExit | undefined;
   audit: ChannelAudit;
   requestId: number;
   revision: string;
@@ -20,8 +23,6 @@ export type ChannelBridgeOptions = {
   /** Called once the exit status went to the client and its channel was ended. */
   onFinished: () => void;
 };
-
-type Exit = { code: number } | { signal: string; dump: boolean; desc: string };
 
 /** Bound on waiting for the last output to reach the client before the exit status is sent. */
 const FLUSH_TIMEOUT_MS = 10_000;
@@ -37,7 +38,6 @@ export class ChannelBridge {
   readonly #outputs: [ChannelOutput, ChannelOutput];
   readonly #paused = new Set<string>();
   readonly #abort = new AbortController();
-  #exit: Exit | undefined;
   #stopped = false;
 
   constructor(opts: ChannelBridgeOptions) {
@@ -65,10 +65,6 @@ export class ChannelBridge {
     upstream.on('error', (err: Error) =>
       log.warn({ err: err.message, request: requestId }, 'upstream channel error'),
     );
-    upstream.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
-      this.#exit =
-        code !== null ? { code } : { signal: signal ?? 'SIGKILL', dump: dump === true, desc: desc ?? '' };
-    });
     let ended = 0;
     const onEnd = (): void => {
       if (++ended === 3) void this.#finish();
@@ -166,7 +162,7 @@ export class ChannelBridge {
     if (this.#stopped) return;
     this.#stopped = true;
     const { client, audit, requestId, revision } = this.#o;
-    const exit = this.#exit;
+    const exit = this.#o.exit();
     try {
       if (exit && 'code' in exit) {
         audit.note(requestId, 'exit_status', { code: String(exit.code) }, revision);

@@ -16,6 +16,11 @@ import { ChannelBridge } from './channel-bridge.js';
 import { describeRequest, EXIT_DENIED, EXIT_GATEWAY_ERROR } from './ssh-decider.js';
 import type { SshDecider, SshVerdict } from './ssh-decider.js';
 import type { StreamMasker } from './stream-masker.js';
+import { watchExit } from './upstream-exit.js';
+import type { UpstreamExit } from './upstream-exit.js';
+
+/** An upstream channel, with its exit recorded from the moment it opened. */
+type OpenedChannel = { channel: ClientChannel; exit: () => UpstreamExit | undefined };
 
 /** What a session channel needs from its SSH session. */
 export type ChannelDeps = {
@@ -146,7 +151,7 @@ export class SessionChannel {
     if (this.#closed()) return;
     this.#revision = verdict.revision;
     if (!verdict.allow) return this.#refuse(verdict);
-    let upstream: ClientChannel;
+    let upstream: OpenedChannel;
     try {
       upstream = await this.#open(detail);
     } catch (err) {
@@ -157,8 +162,8 @@ export class SessionChannel {
       return this.#fail(`gatehouse: the upstream host refused the ${describeRequest(detail).kind} request`);
     }
     if (this.#closed()) {
-      upstream.on('error', () => undefined);
-      upstream.close();
+      upstream.channel.on('error', () => undefined);
+      upstream.channel.close();
       return;
     }
     try {
@@ -190,26 +195,26 @@ export class SessionChannel {
     });
     if (this.#closed()) return;
     this.#revision = verdict.revision;
-    let upstream: ClientChannel | undefined;
+    let upstream: OpenedChannel | undefined;
     if (verdict.allow) {
-      upstream = await new Promise<ClientChannel | undefined>((resolve) => {
+      upstream = await new Promise<OpenedChannel | undefined>((resolve) => {
         const timer = setTimeout(() => resolve(undefined), OPEN_TIMEOUT_MS);
         this.#d.upstream.subsys(name, (err, ch) => {
           clearTimeout(timer);
-          resolve(err ? undefined : ch);
+          resolve(err ? undefined : { channel: ch, exit: watchExit(ch) });
         });
       });
     }
     if (!upstream || this.#closed()) {
       // Refuse the request (a subsystem speaks a binary protocol: no stderr message).
-      upstream?.close();
+      upstream?.channel.close();
       if (reject) reject();
       else accept()?.end();
       this.close();
       return;
     }
     this.#client = accept();
-    if (!this.#client) return void upstream.close();
+    if (!this.#client) return void upstream.channel.close();
     this.#client.on('error', (err: Error) => this.#d.log.debug({ err: err.message }, 'client channel error'));
     // Subsystems (sftp) speak binary protocols: recorded, never masked (masking would corrupt them).
     this.#run(upstream, []);
@@ -226,14 +231,14 @@ export class SessionChannel {
       this.#d.log.warn({ request: requestId, type: detail.type }, 'allowed by policy, not supported');
   }
 
-  #open(detail: SshRequestDetail): Promise<ClientChannel> {
+  #open(detail: SshRequestDetail): Promise<OpenedChannel> {
     const up = this.#d.upstream;
     const p = this.#pty;
     const pty: PseudoTtyOptions | undefined = p
       ? { rows: p.rows, cols: p.cols, width: p.width, height: p.height, term: p.term, modes: p.modes }
       : undefined;
     const env = { ...this.#env };
-    return new Promise<ClientChannel>((resolve, reject) => {
+    return new Promise<OpenedChannel>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error('timed out opening the upstream channel')),
         OPEN_TIMEOUT_MS,
@@ -241,19 +246,20 @@ export class SessionChannel {
       const done = (err: Error | undefined, ch: ClientChannel): void => {
         clearTimeout(timer);
         if (err) reject(err);
-        else resolve(ch);
+        else resolve({ channel: ch, exit: watchExit(ch) });
       };
       if (detail.type === 'exec') up.exec(detail.command, { ...(pty ? { pty } : {}), env }, done);
       else up.shell(pty ?? false, { env }, done);
     });
   }
 
-  #run(upstream: ClientChannel, detectors: readonly string[]): void {
+  #run(upstream: OpenedChannel, detectors: readonly string[]): void {
     const d = this.#d;
     this.#state = ChannelState.Running;
     this.#bridge = new ChannelBridge({
       client: this.#client!,
-      upstream,
+      upstream: upstream.channel,
+      exit: upstream.exit,
       audit: d.audit,
       requestId: this.#requestId,
       revision: this.#revision,
