@@ -1,4 +1,4 @@
-import type { RowField } from '../postgres/codec/backend-decoders.js';
+import type { RowField } from '../../shared/pg-wire/index.js';
 
 /** Where a result column comes from, as the gateway knows it from the catalog. */
 export interface ColumnOrigin {

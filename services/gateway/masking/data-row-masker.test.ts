@@ -1,9 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dataRow } from '../postgres/codec/backend-builders.js';
-import { DataRowView } from '../postgres/codec/backend-decoders.js';
-import type { RowField } from '../postgres/codec/backend-decoders.js';
-import { PgProtocolError } from '../postgres/codec/errors.js';
+import { dataRow, DataRowView, PgProtocolError } from '../../shared/pg-wire/index.js';
+import type { RowField } from '../../shared/pg-wire/index.js';
 import type { ColumnCatalog } from './column-match.js';
 import { createDataRowMasker } from './data-row-masker.js';
 import { resolveDetectors } from './registry.js';

@@ -1,5 +1,5 @@
-import type { RowField } from '../postgres/codec/backend-decoders.js';
-import { PgProtocolError } from '../postgres/codec/errors.js';
+import type { RowField } from '../../shared/pg-wire/index.js';
+import { PgProtocolError } from '../../shared/pg-wire/index.js';
 import { matchColumns } from './column-match.js';
 import type { ColumnCatalog } from './column-match.js';
 import type { Detector } from './detector.js';

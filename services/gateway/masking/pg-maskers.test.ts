@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dataRow } from '../postgres/codec/backend-builders.js';
-import { decodeDataRow } from '../postgres/codec/backend-decoders.js';
-import type { RowField } from '../postgres/codec/backend-decoders.js';
-import { PgProtocolError } from '../postgres/codec/errors.js';
+import { dataRow, decodeDataRow, PgProtocolError } from '../../shared/pg-wire/index.js';
+import type { RowField } from '../../shared/pg-wire/index.js';
 import { UnknownDetectorError } from './errors.js';
 import { createCopyMasker, createRowMaskerFactory } from './pg-maskers.js';
 

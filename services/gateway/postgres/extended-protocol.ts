@@ -4,7 +4,7 @@ import { RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { SqlAnalysis } from '../sql/index.js';
 import type { SessionAudit } from '../session-audit.js';
-import { applyResultFormats } from './codec/index.js';
+import { applyResultFormats } from '../../shared/pg-wire/index.js';
 import type { NameEffect, NameRegistry, PortalEntry, StatementEntry } from './name-registry.js';
 import { effectsOf, protocolUse } from './name-resolution.js';
 import type { Denial, ResponsePipeline } from './response-pipeline.js';

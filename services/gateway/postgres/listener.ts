@@ -19,7 +19,7 @@ import {
   errorResponse,
   parameterStatus,
   readyForQuery,
-} from './codec/index.js';
+} from '../../shared/pg-wire/index.js';
 import { PgClientError } from './errors.js';
 import { CancelHandled, login, newLoginAttempt } from './login.js';
 import type { LoginAttempt, LoginResult } from './login.js';

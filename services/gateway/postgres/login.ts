@@ -10,8 +10,8 @@ import {
   gssEncResponse,
   PgProtocolError,
   sslResponse,
-} from './codec/index.js';
-import type { CancelRequestMessage, FrontendMessage, StartupMessage } from './codec/index.js';
+} from '../../shared/pg-wire/index.js';
+import type { CancelRequestMessage, FrontendMessage, StartupMessage } from '../../shared/pg-wire/index.js';
 import { printable } from '../login-audit/index.js';
 import { PgClientError } from './errors.js';
 import { vetStartupParameters } from './startup-params.js';

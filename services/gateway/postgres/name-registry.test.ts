@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeSqlSync, loadSqlParser } from '../sql/index.js';
-import { BackendCode } from './codec/index.js';
+import { BackendCode } from '../../shared/pg-wire/index.js';
 import { NameRegistry } from './name-registry.js';
 import { effectsOf, protocolUse, resolveStatements } from './name-resolution.js';
 import { boundText } from './sql-decider.js';

@@ -1,6 +1,6 @@
 import type { SqlStatementAnalysis } from '../sql/index.js';
-import { BackendCode } from './codec/index.js';
-import type { RowField } from './codec/index.js';
+import { BackendCode } from '../../shared/pg-wire/index.js';
+import type { RowField } from '../../shared/pg-wire/index.js';
 import type { SqlVerdict } from './verdict.js';
 
 /*

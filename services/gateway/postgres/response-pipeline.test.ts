@@ -10,8 +10,8 @@ import {
   noticeResponse,
   readyForQuery,
   rowDescription,
-} from './codec/index.js';
-import type { BackendFrame } from './codec/index.js';
+} from '../../shared/pg-wire/index.js';
+import type { BackendFrame } from '../../shared/pg-wire/index.js';
 import { ResponsePipeline } from './response-pipeline.js';
 import type { MaskSpec } from './response-pipeline.js';
 

@@ -10,8 +10,8 @@ import {
   decodeNoticeFields,
   decodeRowDescription,
   errorResponse,
-} from './codec/index.js';
-import type { BackendFrame, RowField } from './codec/index.js';
+} from '../../shared/pg-wire/index.js';
+import type { BackendFrame, RowField } from '../../shared/pg-wire/index.js';
 import { maskServerText } from './server-text.js';
 
 /** Rewrites one DataRow message (returns the same buffer when nothing was masked). */

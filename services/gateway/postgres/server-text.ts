@@ -1,7 +1,7 @@
 import type { Detector } from '../masking/index.js';
 import { maskText } from '../masking/index.js';
-import { BackendCode, errorResponse, noticeResponse } from './codec/index.js';
-import type { NoticeFields, Severity } from './codec/index.js';
+import { BackendCode, errorResponse, noticeResponse } from '../../shared/pg-wire/index.js';
+import type { NoticeFields, Severity } from '../../shared/pg-wire/index.js';
 
 const SEVERITIES = new Set<string>(['ERROR', 'FATAL', 'PANIC', 'WARNING', 'NOTICE', 'DEBUG', 'INFO', 'LOG']);
 

@@ -15,7 +15,7 @@ import {
   FrontendParser,
   parameterStatus,
   readyForQuery,
-} from './codec/index.js';
+} from '../../shared/pg-wire/index.js';
 import { PgSession } from './session.js';
 import type { SqlDecider } from './verdict.js';
 

@@ -13,8 +13,8 @@ import {
   errorResponse,
   noticeResponse,
   PgProtocolError,
-} from './codec/index.js';
-import type { FrontendMessage, FrontendParser } from './codec/index.js';
+} from '../../shared/pg-wire/index.js';
+import type { FrontendMessage, FrontendParser } from '../../shared/pg-wire/index.js';
 import type { SqlAnalysis } from '../sql/index.js';
 import { ExtendedProtocol } from './extended-protocol.js';
 import { NameRegistry } from './name-registry.js';

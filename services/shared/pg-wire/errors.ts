@@ -1,4 +1,4 @@
-import { GatehouseError } from '../../../shared/errors.js';
+import { GatehouseError } from '../errors.js';
 
 /**
  * SQLSTATE the gateway should send to the client when it rejects the connection because of a protocol error:
