@@ -1,10 +1,9 @@
 import { create } from '@bufbuild/protobuf';
-import { serialize } from 'pg-protocol';
 import { RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { SqlAnalysis } from '../sql/index.js';
 import type { SessionAudit } from '../session-audit.js';
-import { applyResultFormats } from '../../shared/pg-wire/index.js';
+import { applyResultFormats, bindMessage, describeMessage } from '../../shared/pg-wire/index.js';
 import type { NameEffect, NameRegistry, PortalEntry, StatementEntry } from './name-registry.js';
 import { effectsOf, protocolUse } from './name-resolution.js';
 import type { Denial, ResponsePipeline } from './response-pipeline.js';
@@ -117,7 +116,7 @@ export class ExtendedProtocol {
   #failExtended(denial: Denial): void {
     this.#s.pipeline.expect({ kind: 'bind', denial });
     this.#s.names.expect('bind');
-    this.#s.forward(serialize.bind({ portal: '', statement: denial.token, values: [] }));
+    this.#s.forward(bindMessage('', denial.token));
     this.#s.skip();
   }
 
@@ -192,7 +191,7 @@ export class ExtendedProtocol {
     if (mask && !portal.fields && !statement.fields) {
       // The columns are needed to mask: ask for them first and keep the answer from the client.
       this.#s.pipeline.expect({ kind: 'describe', injected: true, onFields: (f) => (portal.fields = f) });
-      this.#s.forward(serialize.describe({ type: 'P', name: portalName }));
+      this.#s.forward(describeMessage('P', portalName));
     }
     this.#s.pipeline.expect({
       kind: 'execute',

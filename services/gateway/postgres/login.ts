@@ -217,11 +217,9 @@ export function login(raw: Socket, opts: LoginOptions): Promise<LoginResult> {
             ? err
             : new PgClientError(
                 'GH_ERR_PG_PROTOCOL',
-                (err as PgProtocolError).sqlstate ?? '08P01',
-                (err as Error).message,
-                {
-                  severity: 'FATAL',
-                },
+                err instanceof PgProtocolError ? err.sqlstate : '08P01',
+                err instanceof Error ? err.message : String(err),
+                { severity: 'FATAL' },
               ),
         );
       }

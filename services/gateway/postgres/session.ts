@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
-import { serialize } from 'pg-protocol';
 import { ResponseSchema, SessionClosedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { Logger } from '../../shared/logger.js';
@@ -13,6 +12,7 @@ import {
   errorResponse,
   noticeResponse,
   PgProtocolError,
+  queryMessage,
 } from '../../shared/pg-wire/index.js';
 import type { FrontendMessage, FrontendParser } from '../../shared/pg-wire/index.js';
 import type { SqlAnalysis } from '../sql/index.js';
@@ -219,7 +219,7 @@ export class PgSession {
         );
         this.#pipeline.expect({ kind: 'query', requestId: ++this.#requestId, mask: null, denial });
         this.#names.expectQuery([]);
-        return this.#forward(serialize.query(`SELECT "${denial.token}"`));
+        return this.#forward(queryMessage(`SELECT "${denial.token}"`));
       }
       default:
         throw new PgProtocolError(`unexpected ${msg.type} message after login`);
@@ -281,7 +281,7 @@ export class PgSession {
       }
       this.#pipeline.expect({ kind: 'query', requestId, mask: null, denial: refused });
       this.#names.expectQuery([]);
-      this.#forward(serialize.query(`SELECT "${refused.token}"`));
+      this.#forward(queryMessage(`SELECT "${refused.token}"`));
     };
     return verdict instanceof Promise ? verdict.then(apply) : apply(verdict);
   }

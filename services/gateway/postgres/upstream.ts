@@ -1,9 +1,16 @@
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { serialize } from 'pg-protocol';
-import { Parser } from 'pg-protocol/dist/parser.js';
-import type { BackendMessage } from 'pg-protocol/dist/messages.js';
+import {
+  BackendSplitter,
+  cancelRequest,
+  decodeBackendMessage,
+  passwordMessage,
+  saslInitialResponse,
+  saslResponse,
+  startupMessage,
+} from '../../shared/pg-wire/index.js';
+import type { AuthenticationRequest, BackendMessage } from '../../shared/pg-wire/index.js';
 import { UpstreamUnavailableError } from './errors.js';
 
 type ScramSession = { response: string; mechanism: string };
@@ -50,7 +57,7 @@ export function connectUpstream(
   return new Promise<UpstreamSession>((resolve, reject) => {
     const socket = connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
-    const parser = new Parser();
+    const splitter = new BackendSplitter();
     const parameters = new Map<string, string>();
     let scram: ScramSession | undefined;
     let backendPid = 0;
@@ -64,51 +71,56 @@ export function connectUpstream(
       reject(new UpstreamUnavailableError(target.connection, { cause: sanitize(cause) }));
     };
     const timer = setTimeout(() => fail(new Error('connect timeout')), target.connectTimeoutMs);
-    const onMessage = (msg: BackendMessage): void => {
-      switch (msg.name) {
-        case 'authenticationCleartextPassword':
-          socket.write(serialize.password(password));
+    const onAuthentication = (req: AuthenticationRequest): void => {
+      switch (req.kind) {
+        case 'cleartext-password':
+          socket.write(passwordMessage(password));
           break;
-        case 'authenticationMD5Password': {
+        case 'md5-password':
           fail(new Error('upstream asked for MD5 authentication; SCRAM-SHA-256 is required'));
           break;
-        }
-        case 'authenticationSASL':
-          scram = sasl.startSession((msg as unknown as { mechanisms: string[] }).mechanisms);
-          socket.write(serialize.sendSASLInitialResponseMessage(scram.mechanism, scram.response));
+        case 'sasl':
+          scram = sasl.startSession([...req.mechanisms]);
+          socket.write(saslInitialResponse(scram.mechanism, scram.response));
           break;
-        case 'authenticationSASLContinue':
+        case 'sasl-continue':
           if (!scram) return fail(new Error('SASL continue without a session'));
           sasl
-            .continueSession(scram, password, (msg as unknown as { data: string }).data)
-            .then(() => socket.write(serialize.sendSCRAMClientFinalMessage(scram!.response)))
+            .continueSession(scram, password, req.data.toString('utf8'))
+            .then(() => socket.write(saslResponse(scram!.response)))
             .catch(fail);
           break;
-        case 'authenticationSASLFinal':
+        case 'sasl-final':
           try {
             if (!scram) throw new Error('SASL final without a session');
-            sasl.finalizeSession(scram, (msg as unknown as { data: string }).data);
+            sasl.finalizeSession(scram, req.data.toString('utf8'));
           } catch (err) {
             fail(err);
           }
           break;
-        case 'authenticationOk':
+        case 'unsupported':
+          fail(new Error(`upstream asked for unsupported authentication method ${req.method}`));
           break;
-        case 'parameterStatus': {
-          const p = msg as unknown as { parameterName: string; parameterValue: string };
-          parameters.set(p.parameterName, p.parameterValue);
+        case 'ok':
           break;
-        }
-        case 'backendKeyData': {
-          const k = msg as unknown as { processID: number; secretKey: number };
-          backendPid = k.processID;
-          backendSecret = k.secretKey;
+      }
+    };
+    const onMessage = (msg: BackendMessage): void => {
+      switch (msg.type) {
+        case 'Authentication':
+          onAuthentication(msg.request);
           break;
-        }
-        case 'error':
-          fail(new Error(`upstream refused login: ${(msg as unknown as { code: string }).code}`));
+        case 'ParameterStatus':
+          parameters.set(msg.name, msg.value);
           break;
-        case 'readyForQuery':
+        case 'BackendKeyData':
+          backendPid = msg.processId;
+          backendSecret = msg.secretKey;
+          break;
+        case 'ErrorResponse':
+          fail(new Error(`upstream refused login: ${msg.fields.code}`));
+          break;
+        case 'ReadyForQuery':
           if (done) return;
           done = true;
           clearTimeout(timer);
@@ -123,7 +135,7 @@ export function connectUpstream(
     };
     const onData = (chunk: Buffer): void => {
       try {
-        parser.parse(chunk, onMessage);
+        for (const frame of splitter.feed(chunk)) onMessage(decodeBackendMessage(frame));
       } catch (err) {
         fail(err);
       }
@@ -133,7 +145,7 @@ export function connectUpstream(
     socket.on('error', fail);
     socket.on('close', onClose);
     socket.on('connect', () => {
-      socket.write(serialize.startup({ ...startupParams, user: target.user, database: target.database }));
+      socket.write(startupMessage({ ...startupParams, user: target.user, database: target.database }));
     });
   });
 }
@@ -143,7 +155,7 @@ export function cancelUpstream(target: UpstreamTarget, pid: number, secret: numb
   const socket = connect({ host: target.host, port: target.port });
   socket.setTimeout(target.connectTimeoutMs, () => socket.destroy());
   socket.on('error', () => socket.destroy());
-  socket.on('connect', () => socket.end(serialize.cancel(pid, secret)));
+  socket.on('connect', () => socket.end(cancelRequest(pid, secret)));
 }
 
 /** Keeps the error's kind and message, drops anything else a driver may have attached. */

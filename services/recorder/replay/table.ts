@@ -1,4 +1,4 @@
-import type { PgField } from './pg-messages.js';
+import type { RowField } from '../../shared/pg-wire/index.js';
 import { safeInline } from './safe-text.js';
 
 // Types psql right-aligns: int2, int4, int8, oid, float4, float8, numeric, money.
@@ -24,7 +24,7 @@ function center(text: string, width: number): string {
  * `(N rows)`. `hiddenRows` adds a line for rows that were received but not printed.
  */
 export function renderTable(
-  fields: readonly PgField[],
+  fields: readonly RowField[],
   rows: readonly (readonly string[])[],
   hiddenRows = 0,
 ): string[] {

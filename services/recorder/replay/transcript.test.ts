@@ -4,7 +4,11 @@ import { RequestSchema, ResponseSchema } from '../../../proto/gen/gatehouse/v1/e
 import { SessionEvents } from '../../shared/events/session-events.js';
 import { recordEvents } from '../testing/recorded.js';
 import { approvalStream, postgresScenario } from '../testing/session-scenario.js';
-import { ERROR_RESPONSE, NOTICE_RESPONSE, SELECT_RESPONSE } from './fixtures/postgres15.js';
+import {
+  ERROR_RESPONSE,
+  NOTICE_RESPONSE,
+  SELECT_RESPONSE,
+} from '../../shared/pg-wire/fixtures/postgres15.js';
 import { renderTranscript } from './transcript.js';
 
 const recorded = recordEvents;

@@ -1,6 +1,6 @@
 import { joinContinuations } from './join-continuations.js';
-import { decodeBackendMessages } from './pg-messages.js';
-import type { PgField, PgMessage, PgNotice } from './pg-messages.js';
+import { decodeBackendMessages } from '../../shared/pg-wire/index.js';
+import type { BackendMessage, NoticeFields, RowField } from '../../shared/pg-wire/index.js';
 import type { RecordedEvent } from './recorded-event.js';
 import { safeBlock, safeInline } from './safe-text.js';
 import { formatValue, renderTable } from './table.js';
@@ -11,6 +11,9 @@ export type TranscriptOptions = {
 };
 
 const SHELL_FRAMES = new Set(['stdout', 'stderr']);
+
+/** Largest wire message decoded from a recorded frame: no frame is bigger than what the gateway allows. */
+const MAX_RECORDED_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 function isoTime(micros: number): string {
   return new Date(Math.floor(micros / 1000)).toISOString();
@@ -39,7 +42,7 @@ function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-function noticeLine(prefix: string, n: PgNotice): string[] {
+function noticeLine(prefix: string, n: NoticeFields): string[] {
   const lines = [
     `${prefix}${safeInline(n.severity || 'ERROR')}${n.code ? ` ${safeInline(n.code)}` : ''}: ${safeInline(n.message)}`,
   ];
@@ -53,7 +56,7 @@ export function renderTranscript(events: readonly RecordedEvent[], opts: Transcr
   return new TranscriptWriter(opts.maxRowsPerResult ?? 200).render(events);
 }
 
-type ResultSet = { fields: PgField[]; rows: string[][]; hidden: number };
+type ResultSet = { fields: readonly RowField[]; rows: string[][]; hidden: number };
 
 class TranscriptWriter {
   readonly #maxRows: number;
@@ -198,9 +201,9 @@ class TranscriptWriter {
       this.#shellFrame(e, payload);
       return;
     }
-    let messages: PgMessage[];
+    let messages: BackendMessage[];
     try {
-      messages = decodeBackendMessages(payload);
+      messages = decodeBackendMessages(payload, { maxMessageSize: MAX_RECORDED_MESSAGE_BYTES });
     } catch (err) {
       this.#endBlock();
       this.#out.push(
@@ -229,14 +232,14 @@ class TranscriptWriter {
     }
   }
 
-  #pgMessage(e: RecordedEvent, m: PgMessage): void {
+  #pgMessage(e: RecordedEvent, m: BackendMessage): void {
     switch (m.type) {
-      case 'row_description':
+      case 'RowDescription':
         this.#endBlock();
         this.#out.push(`${this.#at(e)} result:`);
         this.#result = { fields: m.fields, rows: [], hidden: 0 };
         return;
-      case 'data_row': {
+      case 'DataRow': {
         const rs = (this.#result ??= { fields: m.values.map((_, i) => unnamed(i)), rows: [], hidden: 0 });
         if (rs.rows.length < this.#maxRows) {
           rs.rows.push(m.values.map((v, i) => formatValue(v, rs.fields[i]?.format ?? 0)));
@@ -245,24 +248,22 @@ class TranscriptWriter {
         }
         return;
       }
-      case 'command_complete':
+      case 'CommandComplete':
         this.#endBlock();
         this.#out.push(`${this.#at(e)} ${safeInline(m.tag)}`);
         return;
-      case 'error':
+      case 'ErrorResponse':
         this.#endBlock();
-        this.#out.push(...noticeLine(`${this.#at(e)} `, m.notice));
+        this.#out.push(...noticeLine(`${this.#at(e)} `, m.fields));
         return;
-      case 'notice':
-        this.#out.push(...noticeLine(`${this.#at(e)} `, m.notice));
+      case 'NoticeResponse':
+        this.#out.push(...noticeLine(`${this.#at(e)} `, m.fields));
         return;
-      case 'empty_query':
+      case 'EmptyQueryResponse':
         this.#out.push(`${this.#at(e)} (empty query)`);
         return;
-      case 'ready':
-      case 'parameter_status':
-      case 'other':
-        return;
+      default:
+        return; // ReadyForQuery, ParameterStatus and the rest print nothing
     }
   }
 
@@ -313,14 +314,14 @@ class TranscriptWriter {
   }
 }
 
-function unnamed(i: number): PgField {
+function unnamed(i: number): RowField {
   return {
     name: `?column${i + 1}?`,
     tableOid: 0,
     columnAttr: 0,
     typeOid: 0,
     typeSize: -1,
-    typeModifier: -1,
+    typeMod: -1,
     format: 0,
   };
 }

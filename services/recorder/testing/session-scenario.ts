@@ -15,11 +15,14 @@ import { SessionEvents } from '../../shared/events/session-events.js';
 import {
   commandComplete,
   dataRow,
-  noticeMessage,
-  PG_TYPES,
+  errorResponse,
+  noticeResponse,
   readyForQuery,
   rowDescription,
-} from '../replay/pg-encode.js';
+} from '../../shared/pg-wire/index.js';
+
+/** Type OIDs of the scenario's columns. */
+const PG_TYPES = { int4: 23, text: 25 } as const;
 
 /**
  * Test fixtures: the event stream of a realistic Postgres session (an allowed SELECT with rows, a denied DELETE,
@@ -120,7 +123,7 @@ export function postgresScenario(opts: ScenarioOptions = {}): Event[] {
   }
   tick(100);
   response(1, 'command_complete', commandComplete(`SELECT ${total}`), { text: `SELECT ${total}` });
-  response(1, 'ready', readyForQuery());
+  response(1, 'ready', readyForQuery('I'));
 
   // 2: denied DELETE
   tick(2_000_000);
@@ -145,7 +148,7 @@ export function postgresScenario(opts: ScenarioOptions = {}): Event[] {
   response(
     2,
     'error',
-    noticeMessage('error', {
+    errorResponse({
       severity: 'ERROR',
       code: '42501',
       message: 'denied by policy: DELETE without WHERE',
@@ -153,7 +156,7 @@ export function postgresScenario(opts: ScenarioOptions = {}): Event[] {
     }),
     { text: 'denied by policy: DELETE without WHERE', code: '42501' },
   );
-  response(2, 'ready', readyForQuery());
+  response(2, 'ready', readyForQuery('I'));
 
   // 3: UPDATE after approval
   tick(1_000_000);
@@ -209,10 +212,10 @@ export function postgresScenario(opts: ScenarioOptions = {}): Event[] {
   response(
     3,
     'notice',
-    noticeMessage('notice', { severity: 'NOTICE', code: '00000', message: 'trigger audit_users fired' }),
+    noticeResponse({ severity: 'NOTICE', code: '00000', message: 'trigger audit_users fired' }),
   );
   response(3, 'command_complete', commandComplete('UPDATE 1'), { text: 'UPDATE 1' });
-  response(3, 'ready', readyForQuery());
+  response(3, 'ready', readyForQuery('I'));
 
   tick(5_000_000);
   push({

@@ -1,11 +1,12 @@
+import type { BackendMessage } from 'pg-protocol/dist/messages.js';
 import { Parser } from 'pg-protocol/dist/parser.js';
 import { describe, expect, it } from 'vitest';
 import * as b from './backend-builders.js';
 
 /** Decodes backend bytes with the `pg` driver's own parser, as a real client would. */
-function pgParse(bytes: Buffer): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  new Parser().parse(bytes, (m) => out.push(m as unknown as Record<string, unknown>));
+function pgParse(bytes: Buffer): BackendMessage[] {
+  const out: BackendMessage[] = [];
+  new Parser().parse(bytes, (m) => out.push(m));
   return out;
 }
 

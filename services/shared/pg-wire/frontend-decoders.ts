@@ -1,5 +1,11 @@
 import { PgProtocolError } from './errors.js';
-import type { FrontendMessage, DescribeTarget, StartupMessage } from './frontend-messages.js';
+import type {
+  FrontendMessage,
+  DescribeTarget,
+  PasswordMessage,
+  SaslInitialResponse,
+  StartupMessage,
+} from './frontend-messages.js';
 import { FrontendCode, StartupCode } from './message-codes.js';
 import { PayloadReader } from './payload-reader.js';
 
@@ -160,4 +166,18 @@ function cleartextPassword(data: Buffer): string | null {
   const nul = data.indexOf(0);
   if (nul !== data.length - 1) return null;
   return data.toString('utf8', 0, nul);
+}
+
+/**
+ * Reads a PasswordMessage as SASLInitialResponse (what 'p' holds after AuthenticationSASL): the mechanism name and
+ * the client-first message, `null` when the client sent none (length -1).
+ */
+export function decodeSaslInitialResponse(msg: PasswordMessage): SaslInitialResponse {
+  const r = new PayloadReader(msg.data, 'SASLInitialResponse');
+  const mechanism = r.cstring();
+  const len = r.int32();
+  if (len < -1) r.fail(`invalid data length ${len}`);
+  const data = len === -1 ? null : r.bytes(len);
+  r.done();
+  return { mechanism, data };
 }

@@ -135,6 +135,15 @@ export interface PasswordMessage {
   readonly raw: Buffer;
 }
 
+/**
+ * The content of a PasswordMessage sent after AuthenticationSASL (see `decodeSaslInitialResponse`); the later
+ * SASLResponse messages carry only `PasswordMessage.data`. Holds authentication data: never log it.
+ */
+export interface SaslInitialResponse {
+  readonly mechanism: string;
+  readonly data: Buffer | null;
+}
+
 export interface CopyDataMessage {
   readonly type: 'CopyData';
   readonly data: Buffer;
