@@ -1,6 +1,46 @@
+import { readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
+
+/**
+ * Import boundaries between services. Every folder under `services/` except `shared/` is a service; a service may
+ * import `services/shared/**` and `proto/gen/**`, never another service, and `services/shared` imports no service.
+ * Exception: `services/cli` is the composition root (the `gatehouse` command) and may import each service's public
+ * entry point — its `main.ts` or `index.ts`, and `idp/request-token.ts` (`gatehouse token`, which must not load the
+ * dev IdP's server). Services never import tests or benchmarks. Read from the tree, so a new service is covered.
+ */
+const SERVICES = readdirSync(new URL('./services/', import.meta.url), { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== 'shared')
+  .map((d) => d.name);
+const CLI_ENTRY_POINTS = { idp: ['./main.ts', './index.ts', './request-token.ts'] };
+
+const serviceBoundaries = [
+  ...SERVICES.flatMap((service) =>
+    SERVICES.filter((other) => other !== service).map((other) => ({
+      target: `./services/${service}`,
+      from: `./services/${other}`,
+      ...(service === 'cli'
+        ? {
+            except: CLI_ENTRY_POINTS[other] ?? ['./main.ts', './index.ts'],
+            message: `The CLI imports a service only through its entry point (main.ts or index.ts).`,
+          }
+        : {
+            message: `A service imports only services/shared and proto/gen: move what ${service} needs from ${other} into services/shared.`,
+          }),
+    })),
+  ),
+  {
+    target: './services/shared',
+    from: SERVICES.map((service) => `./services/${service}`),
+    message: 'services/shared is imported by the services and imports none of them.',
+  },
+  {
+    target: './services',
+    from: ['./test', './benchmarks'],
+    message: 'Services do not import tests or benchmarks.',
+  },
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.stack/', 'proto/gen/', 'bin/', 'eslint.config.js'] },
@@ -9,6 +49,19 @@ export default tseslint.config(
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX },
+    settings: {
+      // Resolve the `.js` specifiers of NodeNext imports to their `.ts` sources and parse those, so that the
+      // import-x rules (no-cycle, no-restricted-paths) see the project's own modules.
+      'import-x/extensions': ['.ts', '.js', '.mjs', '.cjs'],
+      'import-x/external-module-folders': ['node_modules', 'node_modules/@types'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [
+        createNodeResolver({
+          extensions: ['.ts', '.js', '.mjs', '.cjs', '.json', '.node'],
+          extensionAlias: { '.js': ['.ts', '.js'] },
+        }),
+      ],
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
@@ -16,6 +69,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
       'import-x/no-default-export': 'error',
+      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: serviceBoundaries }],
       'no-console': 'error',
     },
   },
