@@ -12,6 +12,8 @@ import {
 import type { LogRecord } from './log-record.js';
 import { PartitionLookup } from './partition-lookup.js';
 import { isolateRefused, reportRefusals } from './refusals.js';
+import { SendQueue } from './send-queue.js';
+import type { Pending, Waiter } from './send-queue.js';
 
 export type { LogRecord, RecordOwner } from './log-record.js';
 export { recordBytes } from './log-record.js';
@@ -76,16 +78,6 @@ export const DEFAULT_PUBLISHER_OPTIONS: Readonly<PublisherOptions> = Object.free
   durableTimeoutMs: 10_000,
 });
 
-type Waiter = { resolve: () => void; reject: (err: Error) => void };
-type Pending = {
-  record: LogRecord;
-  bytes: number;
-  waiter: Waiter | undefined;
-  /** Delivered (or refused) by an earlier attempt of its batch: not sent again. */
-  done?: boolean;
-  refused?: PublishRefusedError;
-};
-
 const RECREATE_ON = new Set([
   'OUT_OF_ORDER_SEQUENCE_NUMBER',
   'INVALID_PRODUCER_EPOCH',
@@ -96,8 +88,9 @@ const RECREATE_ON = new Set([
 
 /**
  * Batches events across sessions into produce requests with one request in flight at a time (so per-key order
- * holds across retries), using kafkajs' idempotent producer with acks=all. A failed batch stays at the head of the
- * queue and is retried with backoff; nothing is dropped. New work is refused (typed errors) when the bounded buffer
+ * holds across retries), using kafkajs' idempotent producer with acks=all. Batches take records round-robin across
+ * keys (see SendQueue), so one session's backlog does not delay another session's durable record. A failed batch
+ * stays buffered and is retried with backoff; nothing is dropped. New work is refused (typed errors) when the bounded buffer
  * is full or Kafka has been unreachable longer than `failClosedAfterMs`.
  */
 export class KafkaPublisher implements EventPublisher {
@@ -106,10 +99,7 @@ export class KafkaPublisher implements EventPublisher {
   readonly #opts: PublisherOptions;
   #producer: Producer | undefined;
   #connected = false;
-  readonly #queue: Pending[] = [];
-  #head = 0;
-  #bytes = 0;
-  #urgent = 0;
+  readonly #queue = new SendQueue();
   #closed = false;
   #unavailableSince: number | undefined;
   #lastError: Error | undefined;
@@ -145,11 +135,10 @@ export class KafkaPublisher implements EventPublisher {
       if (down > this.#opts.failClosedAfterMs)
         throw new PublishUnavailableError(down, { cause: this.#lastError });
     }
-    const events = this.#queue.length - this.#head;
-    if (events + 1 > this.#opts.maxBufferedEvents) {
+    if (this.#queue.events + 1 > this.#opts.maxBufferedEvents) {
       throw new PublishBufferFullError(`${this.#opts.maxBufferedEvents} events`);
     }
-    if (this.#bytes + bytes > this.#opts.maxBufferedBytes) {
+    if (this.#queue.bytes + bytes > this.#opts.maxBufferedBytes) {
       throw new PublishBufferFullError(`${this.#opts.maxBufferedBytes} bytes`);
     }
   }
@@ -191,8 +180,8 @@ export class KafkaPublisher implements EventPublisher {
 
   stats(): PublisherStats {
     return {
-      bufferedEvents: this.#queue.length - this.#head,
-      bufferedBytes: this.#bytes,
+      bufferedEvents: this.#queue.events,
+      bufferedBytes: this.#queue.bytes,
       sentEvents: this.#sentEvents,
       sentBatches: this.#sentBatches,
       failedSends: this.#failedSends,
@@ -209,11 +198,10 @@ export class KafkaPublisher implements EventPublisher {
     const deadline = sleep(timeoutMs, 'timeout' as const);
     const done = this.#pump ?? Promise.resolve();
     const outcome = await Promise.race([done.then(() => 'done' as const), deadline]);
-    const unflushed = this.#queue.length - this.#head;
+    const unflushed = this.#queue.events;
     if (outcome === 'timeout' || unflushed > 0) {
       this.#log.error({ unflushed }, 'publisher closed with events that Kafka did not acknowledge');
-      for (let i = this.#head; i < this.#queue.length; i++)
-        this.#queue[i]?.waiter?.reject(new PublisherClosedError());
+      for (const p of this.#queue.all()) p.waiter?.reject(new PublisherClosedError());
     }
     await this.#producer?.disconnect().catch(() => undefined);
     await this.#partitionLookup.close();
@@ -231,10 +219,8 @@ export class KafkaPublisher implements EventPublisher {
     }
     this.assertAccepting(bytes);
     this.#queue.push({ record, bytes, waiter });
-    this.#bytes += bytes;
-    if (waiter) this.#urgent++;
-    if (waiter || this.#queue.length - this.#head >= this.#opts.maxBatchEvents) this.#wake?.();
-    else if (this.#wake && this.#queue.length - this.#head === 1) this.#wakeAfterLinger();
+    if (waiter || this.#queue.events >= this.#opts.maxBatchEvents) this.#wake?.();
+    else if (this.#wake && this.#queue.events === 1) this.#wakeAfterLinger();
   }
 
   #lingerTimer: NodeJS.Timeout | undefined;
@@ -259,17 +245,13 @@ export class KafkaPublisher implements EventPublisher {
       await this.#resetProducer();
     }
     for (;;) {
-      if (this.#head >= this.#queue.length) {
+      if (this.#queue.events === 0) {
         if (this.#closed) return;
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = undefined;
         continue;
       }
-      if (
-        !this.#closed &&
-        this.#urgent === 0 &&
-        this.#queue.length - this.#head < this.#opts.maxBatchEvents
-      ) {
+      if (!this.#closed && this.#queue.urgent === 0 && this.#queue.events < this.#opts.maxBatchEvents) {
         // Give batched events a moment to gather; a durable publish or a full batch cuts it short.
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
@@ -277,10 +259,10 @@ export class KafkaPublisher implements EventPublisher {
         });
         this.#wake = undefined;
       }
-      const batch = this.#takeBatch();
+      const batch = this.#queue.take(this.#opts.maxBatchEvents, this.#opts.maxBatchBytes);
       try {
         await this.#send(batch);
-        this.#settle(batch.length);
+        this.#settle(batch);
         backoff = 100;
       } catch (err) {
         this.#failedSends++;
@@ -297,18 +279,6 @@ export class KafkaPublisher implements EventPublisher {
         backoff = Math.min(backoff * 2, 2_000);
       }
     }
-  }
-
-  #takeBatch(): Pending[] {
-    const batch: Pending[] = [];
-    let bytes = 0;
-    for (let i = this.#head; i < this.#queue.length && batch.length < this.#opts.maxBatchEvents; i++) {
-      const p = this.#queue[i]!;
-      if (batch.length > 0 && bytes + p.bytes > this.#opts.maxBatchBytes) break;
-      batch.push(p);
-      bytes += p.bytes;
-    }
-    return batch;
   }
 
   /**
@@ -361,24 +331,15 @@ export class KafkaPublisher implements EventPublisher {
     if (outage !== undefined) throw outage;
   }
 
-  #settle(count: number): void {
+  #settle(batch: readonly Pending[]): void {
     this.#unavailableSince = undefined;
     this.#lastError = undefined;
-    this.#sentEvents += count;
+    this.#sentEvents += batch.length;
     this.#sentBatches++;
-    for (let i = 0; i < count; i++) {
-      const p = this.#queue[this.#head]!;
-      this.#bytes -= p.bytes;
-      if (p.waiter) {
-        this.#urgent--;
-        if (p.refused) p.waiter.reject(p.refused);
-        else p.waiter.resolve();
-      }
-      this.#head++;
-    }
-    if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
-      this.#queue.splice(0, this.#head);
-      this.#head = 0;
+    this.#queue.settle(batch);
+    for (const p of batch) {
+      if (p.refused) p.waiter?.reject(p.refused);
+      else p.waiter?.resolve();
     }
   }
 
