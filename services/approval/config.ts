@@ -1,8 +1,15 @@
-import { hostname } from 'node:os';
 import { z } from 'zod';
 import { kafkaConfigSchema } from '../shared/config/kafka-config.js';
 import { loadConfigFile, parseConfig } from '../shared/config/load-config.js';
 import { secretRefSchema } from '../shared/config/secrets.js';
+import {
+  healthSchema,
+  listenFields,
+  logLevelSchema,
+  nodeIdSchema,
+  oidcSchema,
+  shutdownSchema,
+} from '../shared/config/sections.js';
 import { keyIdSchema, publicKeyTextSchema } from '../shared/signing/signing-keys.js';
 import { webLoginSchema } from '../shared/web-login/index.js';
 
@@ -10,9 +17,7 @@ const tlsSchema = z.strictObject({ cert: z.string().min(1), key: z.string().min(
 
 const listenSchema = (port: number) =>
   z.strictObject({
-    host: z.string().min(1).default('127.0.0.1'),
-    /** 0 picks a free port (tests). */
-    port: z.number().int().min(0).max(65535).default(port),
+    ...listenFields(port),
     /** PEM files; without them the listener is plain (put it behind a TLS-terminating proxy). */
     tls: tlsSchema.optional(),
   });
@@ -24,17 +29,11 @@ const httpUrl = z.url({ protocol: /^https?$/ });
  */
 export const approvalConfigSchema = z.strictObject({
   /** Names this instance in logs, on the events it publishes (`node_id`) and in the Kafka client id. */
-  instanceId: z.string().min(1).default(`${hostname()}-${process.pid}`),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  instanceId: nodeIdSchema,
+  logLevel: logLevelSchema,
   kafka: kafkaConfigSchema,
   /** Reviewers authenticate with access tokens from this issuer for this audience. */
-  oidc: z.strictObject({
-    issuer: httpUrl,
-    audience: z.string().min(1),
-    jwksUri: httpUrl.optional(),
-    agentClaim: z.string().min(1).default('gatehouse_agent'),
-    groupsClaim: z.string().min(1).default('groups'),
-  }),
+  oidc: oidcSchema,
   /**
    * Every `approval.decided` is signed (Ed25519) with this key; gateways pin its public key by `keyId`
    * (`approvals.trustedKeys`). Rotation: services/approval/README.md, "Signed decisions".
@@ -60,12 +59,9 @@ export const approvalConfigSchema = z.strictObject({
   /** gRPC API (gatehouse.v1.ApprovalService). */
   grpc: listenSchema(8621).prefault({}),
   /** /healthz, /readyz, /metrics. */
-  health: z
-    .strictObject({
-      host: z.string().min(1).default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(9620),
-    })
-    .prefault({}),
+  health: healthSchema(9620),
+  /** SIGTERM: API calls and streams get `drainTimeoutMs` to finish, then the publisher is flushed. */
+  shutdown: shutdownSchema(10_000),
   /** The URL reviewers reach the web page at (approve links in notifications). Default: the HTTP listener. */
   publicUrl: httpUrl.optional(),
   /**

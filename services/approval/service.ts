@@ -1,14 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import { resolveSecret } from '../shared/config/secrets.js';
+import { tokenVerifierOptions } from '../shared/config/sections.js';
 import { decodeEvent } from '../shared/events/codec.js';
 import { createTokenVerifier } from '../shared/identity/token-verifier.js';
 import { createKafka } from '../shared/log/kafka.js';
 import { kafkaSecurity } from '../shared/log/kafka-security.js';
 import { KafkaPublisher } from '../shared/log/publisher.js';
 import { ensureTopics } from '../shared/log/topics.js';
+import { createLogger } from '../shared/logger.js';
 import type { Logger } from '../shared/logger.js';
 import { loadSigningKey, loadTrustedKeys, publicKeyText } from '../shared/signing/signing-keys.js';
 import { startHealthServer } from '../shared/runtime/health-server.js';
+import type { StartableService } from '../shared/runtime/run-service.js';
 import type { ApprovalConfig } from './config.js';
 import { ApprovalStartError } from './errors.js';
 import { closeGrpc, buildGrpcApi, listenGrpc } from './grpc/grpc-server.js';
@@ -46,11 +49,32 @@ export type RunningApprovalService = {
 
 const PRUNE_INTERVAL_MS = 10 * 60_000;
 
-/** Starts one approval-service instance (an app factory kept apart from the CLI). */
-export async function startApprovalService(
+/** The parts of an approval service a caller may inject; each defaults to the real one built from the config. */
+export type ApprovalDeps = {
+  /** Default: a pino logger at `logLevel` on stdout. */
+  logger?: Logger;
+};
+
+/**
+ * One approval-service instance wired from a validated configuration (an app factory kept apart from the CLI, which
+ * runs it with runService); `start()` reads the log, listens, and resolves with the running instance.
+ */
+export function buildApproval(
   config: ApprovalConfig,
-  baseLog: Logger,
-): Promise<RunningApprovalService> {
+  deps: ApprovalDeps = {},
+): StartableService<RunningApprovalService> {
+  const logger =
+    deps.logger ??
+    createLogger({ service: 'approval', nodeId: config.instanceId, level: config.logLevel });
+  return { start: () => start(config, logger) };
+}
+
+/** Builds and starts an approval-service instance (`buildApproval(config, { logger }).start()`). */
+export function startApprovalService(config: ApprovalConfig, logger: Logger): Promise<RunningApprovalService> {
+  return buildApproval(config, { logger }).start();
+}
+
+async function start(config: ApprovalConfig, baseLog: Logger): Promise<RunningApprovalService> {
   const log = baseLog.child({ instance: config.instanceId });
   const topic = config.kafka.topics.approvals;
   const kafka = createKafka({
@@ -98,13 +122,7 @@ export async function startApprovalService(
   const metrics = createApprovalMetrics();
   const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
   publisher.start();
-  const verifier = createTokenVerifier({
-    issuer: config.oidc.issuer,
-    audience: config.oidc.audience,
-    ...(config.oidc.jwksUri ? { jwksUri: config.oidc.jwksUri } : {}),
-    agentClaim: config.oidc.agentClaim,
-    groupsClaim: config.oidc.groupsClaim,
-  });
+  const verifier = createTokenVerifier(tokenVerifierOptions(config.oidc));
   const L = config.limits;
   const store = new ApprovalStore({
     log,
@@ -323,7 +341,7 @@ export async function startApprovalService(
     async stop(opts = {}) {
       if (stopped) return;
       stopped = true;
-      const timeoutMs = opts.timeoutMs ?? 10_000;
+      const timeoutMs = opts.timeoutMs ?? config.shutdown.drainTimeoutMs;
       stopTimers();
       streams.closeAll();
       await Promise.all([http.close(), closeGrpc(grpc, timeoutMs)]);

@@ -1,11 +1,16 @@
-import { hostname } from 'node:os';
 import { z } from 'zod';
 import { keyIdSchema, publicKeyTextSchema } from '../shared/signing/signing-keys.js';
 import type { Frozen } from '../shared/config/load-config.js';
 import { kafkaConfigSchema } from '../shared/config/kafka-config.js';
 import { secretRefSchema } from '../shared/config/secrets.js';
-
-const hostPort = { host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) };
+import {
+  healthSchema,
+  listenFields,
+  logLevelSchema,
+  nodeIdSchema,
+  oidcSchema,
+  shutdownSchema,
+} from '../shared/config/sections.js';
 
 const postgresUpstreamSchema = z.strictObject({
   host: z.string(),
@@ -71,14 +76,15 @@ const connectionSchema = z.discriminatedUnion('protocol', [
 
 export const gatewayConfigSchema = z
   .strictObject({
-    nodeId: z.string().default(`${hostname()}-${process.pid}`),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    health: z.strictObject({ ...hostPort, port: hostPort.port.default(9480) }).prefault({}),
+    nodeId: nodeIdSchema,
+    logLevel: logLevelSchema,
+    health: healthSchema(9480),
+    /** SIGTERM: sessions get `drainTimeoutMs` to finish, then the audit log is flushed. */
+    shutdown: shutdownSchema(10_000),
     listeners: z.strictObject({
       postgres: z
         .strictObject({
-          ...hostPort,
-          port: hostPort.port.default(6432),
+          ...listenFields(6432),
           /** PEM certificate and key files. Required unless `allowPlaintext`. */
           tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
           /** Accept connections without TLS (the token then crosses the network in clear): local development only. */
@@ -100,6 +106,12 @@ export const gatewayConfigSchema = z
           /** Most prepared statements plus cursors/portals one session may hold (SQL and protocol level); beyond
            * it PREPARE/DECLARE/Parse/Bind of a new name is refused with 54000. */
           maxNamesPerSession: z.number().int().min(1).default(1000),
+          /** Largest upstream (server → client) message, as its length field; larger ends the session with 54000. */
+          maxBackendMessageBytes: z
+            .number()
+            .int()
+            .min(64 * 1024)
+            .default(256 * 1024 * 1024),
           /** Rows per `data_rows` audit event (one event per batch, not per row). */
           auditRowBatch: z.number().int().min(1).default(500),
           /** Bytes per `data_rows` audit event. */
@@ -112,8 +124,7 @@ export const gatewayConfigSchema = z
         .optional(),
       ssh: z
         .strictObject({
-          ...hostPort,
-          port: hostPort.port.default(2222),
+          ...listenFields(2222),
           /** The gateway's own SSH host private key file (generate one with `ssh-keygen -t ed25519 -N '' -f FILE`). */
           hostKey: z.string().min(1),
           maxSessions: z.number().int().min(1).default(1000),
@@ -150,16 +161,7 @@ export const gatewayConfigSchema = z
         })
         .optional(),
     }),
-    oidc: z.strictObject({
-      issuer: z.url(),
-      audience: z.string().min(1),
-      jwksUri: z.url().optional(),
-      /** Claim that marks an agent token (besides client-credentials tokens). */
-      agentClaim: z.string().default('gatehouse_agent'),
-      groupsClaim: z.string().default('groups'),
-      /** Leeway for exp/nbf/iat checks between this node's clock and the issuer's. */
-      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
-    }),
+    oidc: oidcSchema,
     kafka: kafkaConfigSchema,
     /**
      * Refused logins (every listener) become `login_refused` events. Per client address, `burst` are recorded one
@@ -184,6 +186,20 @@ export const gatewayConfigSchema = z
         maxPending: z.number().int().min(1).default(1000),
         /** Held requests fail as unavailable once the approvals topic could not be read this long. */
         logTimeoutMs: z.number().int().min(1000).default(15_000),
+        /** Reusable grants remembered. */
+        maxGrants: z.number().int().min(1).default(10_000),
+        /** Decided approval ids remembered (first decision wins). */
+        maxDecidedIds: z.number().int().min(1).default(100_000),
+        /** Refused decisions recorded (log line and security event) per held request; more are only counted. */
+        maxRefusalsPerRequest: z.number().int().min(1).default(100),
+        /** Longest request text published in an approval request (UTF-16 units); longer text is cut and marked. */
+        maxRequestTextLength: z
+          .number()
+          .int()
+          .min(1024)
+          .default(256 * 1024),
+        /** How long start-up waits to join the approvals topic. */
+        startTimeoutMs: z.number().int().min(1000).default(30_000),
         /**
          * The approval service's decision-signing public keys by key id: SPKI PEM text, base64url raw Ed25519, or
          * `{file: PATH}` of a PEM (`openssl pkey -in KEY -pubout`). A held
@@ -195,6 +211,19 @@ export const gatewayConfigSchema = z
           .refine((keys) => Object.keys(keys).length > 0, 'pin at least one approval-service public key'),
       })
       .optional(),
+    /** SQL analysis for policy and masking (PostgreSQL connections). */
+    sql: z
+      .strictObject({
+        /** Parsed statements remembered (by text, least recently used first out). */
+        analysisCacheEntries: z.number().int().min(1).default(1000),
+        /** Column lineages remembered per connection. */
+        lineageCacheEntries: z.number().int().min(1).default(1000),
+        /** Statement texts longer than this (characters) are analysed every time, never cached. */
+        maxCachedTextLength: z.number().int().min(1).default(8192),
+        /** A lookup of an unknown table reloads the upstream's catalog at most this often. */
+        catalogRefreshMinMs: z.number().int().min(0).default(1_000),
+      })
+      .prefault({}),
     policy: z.strictObject({
       /** Folder with policy.wasm, data.json and revision, as written by policies/build.sh. */
       bundleDir: z.string(),

@@ -1,28 +1,31 @@
-import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../shared/config/load-config.js';
-import { createLogger } from '../shared/logger.js';
-import { handleShutdown } from '../shared/runtime/shutdown.js';
+import { runService } from '../shared/runtime/run-service.js';
+import type { RunnerIo } from '../shared/runtime/run-service.js';
 import { gatewayConfigSchema } from './config.js';
-import { startGateway } from './gateway.js';
+import { buildGateway } from './gateway.js';
+
+export const GATEWAY_USAGE = `usage: gatehouse gateway --config FILE
+
+Runs a gateway node: the PostgreSQL and SSH listeners, OIDC logins, policy, approvals, masking, and the audit log
+on Kafka. Runs until SIGTERM/SIGINT (drains, then exits 0); exit codes: README.md, "Exit codes".
+`;
 
 /** `gatehouse gateway --config FILE` */
-export async function runGateway(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } } });
-  if (!values.config) {
-    process.stderr.write('usage: gatehouse gateway --config FILE\n');
-    return 2;
-  }
-  const config = loadConfigFile(gatewayConfigSchema, values.config);
-  const log = createLogger({ service: 'gateway', nodeId: config.nodeId, level: config.logLevel });
-  const gateway = await startGateway(config, log);
-  handleShutdown(log, () => [
+export function runGateway(argv: readonly string[], io?: RunnerIo): Promise<number> {
+  return runService(
     {
-      name: 'drain sessions and flush audit log',
-      run: async () => {
-        const { unflushed } = await gateway.stop();
-        if (unflushed > 0) throw new Error(`${unflushed} audit events were not acknowledged by Kafka`);
-      },
+      name: 'gateway',
+      usage: GATEWAY_USAGE,
+      schema: gatewayConfigSchema,
+      nodeId: (config) => config.nodeId,
+      build: (config, deps) => buildGateway(config, deps),
+      running: (gateway) => ({
+        async stop(drainMs) {
+          const { unflushed } = await gateway.stop(drainMs);
+          if (unflushed > 0) throw new Error(`${unflushed} audit events were not acknowledged by Kafka`);
+        },
+      }),
     },
-  ]);
-  return new Promise<number>(() => undefined); // runs until a signal
+    argv,
+    io,
+  );
 }

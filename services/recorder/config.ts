@@ -1,26 +1,24 @@
-import { hostname } from 'node:os';
 import { z } from 'zod';
 import { kafkaConfigSchema } from '../shared/config/kafka-config.js';
 import { loadConfigFile, parseConfig } from '../shared/config/load-config.js';
 import { secretRefSchema } from '../shared/config/secrets.js';
+import {
+  healthSchema,
+  listenSchema,
+  logLevelSchema,
+  nodeIdSchema,
+  oidcSchema,
+  shutdownSchema,
+} from '../shared/config/sections.js';
 import { webLoginSchema } from '../shared/web-login/index.js';
-
-const httpUrl = z.url({ protocol: /^https?$/ });
-
-const listenSchema = (port: number) =>
-  z.strictObject({
-    host: z.string().min(1).default('127.0.0.1'),
-    /** 0 picks a free port (tests). */
-    port: z.number().int().min(0).max(65535).default(port),
-  });
 
 /**
  * `gatehouse recorder --config FILE` (YAML). Every default is here; see services/recorder/README.md.
  */
 export const recorderConfigSchema = z.strictObject({
   /** Names this instance in logs and as the Kafka client id suffix. */
-  nodeId: z.string().min(1).default(hostname()),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  nodeId: nodeIdSchema,
+  logLevel: logLevelSchema,
   /** Consumer group shared by all recorder instances (they split the partitions). */
   groupId: z.string().min(1).default('gatehouse-recorder'),
   kafka: kafkaConfigSchema,
@@ -82,20 +80,18 @@ export const recorderConfigSchema = z.strictObject({
    * authorization-code flow (PKCE) when `web` is set. Either way the identity must be in one of `allowedGroups`.
    */
   api: z.strictObject({
-    oidc: z.strictObject({
-      issuer: httpUrl,
-      audience: z.string().min(1),
-      jwksUri: httpUrl.optional(),
-      agentClaim: z.string().min(1).default('gatehouse_agent'),
-      groupsClaim: z.string().min(1).default('groups'),
-      clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
-    }),
+    oidc: oidcSchema,
     allowedGroups: z.array(z.string().min(1)).min(1).default(['soc']),
     /** Web login for the player pages; without it the pages answer 401 (API tokens only). */
     web: webLoginSchema.optional(),
   }),
   /** /healthz, /readyz, /metrics. */
-  health: listenSchema(9610).prefault({}),
+  health: healthSchema(9610),
+  /**
+   * SIGTERM: the write in progress gets `drainTimeoutMs`; a write still failing then is abandoned uncommitted (its
+   * records are redelivered to the next recorder).
+   */
+  shutdown: shutdownSchema(25_000),
   /** Days of recordings kept; older daily partitions are dropped. 0 keeps everything. */
   retentionDays: z.number().int().min(0).default(90),
   retentionCheckIntervalMs: z

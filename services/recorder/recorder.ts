@@ -2,13 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import { resolveSecret } from '../shared/config/secrets.js';
+import { tokenVerifierOptions } from '../shared/config/sections.js';
 import { EventConsumer } from '../shared/log/consumer.js';
 import type { BatchHandler } from '../shared/log/consumer.js';
 import { createKafka } from '../shared/log/kafka.js';
 import { kafkaSecurity } from '../shared/log/kafka-security.js';
 import { ensureTopics } from '../shared/log/topics.js';
+import { createLogger } from '../shared/logger.js';
 import type { Logger } from '../shared/logger.js';
 import { startHealthServer } from '../shared/runtime/health-server.js';
+import type { StartableService } from '../shared/runtime/run-service.js';
 import { connectClickHouse, ensureDatabase } from './clickhouse/client.js';
 import type { ClickHouse, ClickHouseOptions } from './clickhouse/client.js';
 import { applyMigrations, defaultMigrationsDir, loadMigrations } from './clickhouse/migrations.js';
@@ -35,7 +38,8 @@ export type Recorder = {
   readonly metrics: RecorderMetrics;
   readonly queries: SessionQueries;
   /**
-   * Drains: stops consuming, finishes the write in progress, commits, closes. After `timeoutMs` (default 25 s) a
+   * Drains: stops consuming, finishes the write in progress, commits, closes. After `timeoutMs` (default
+   * `shutdown.drainTimeoutMs`) a
    * write that still fails is abandoned uncommitted (its records are redelivered to the next recorder).
    */
   stop(opts?: { timeoutMs?: number }): Promise<void>;
@@ -119,11 +123,29 @@ async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<vo
   }
 }
 
+/** The parts of a recorder a caller may inject; each defaults to the real one built from the configuration. */
+export type RecorderDeps = {
+  /** Default: a pino logger at `logLevel` on stdout. */
+  logger?: Logger;
+};
+
 /**
- * Starts a recorder: ClickHouse schema, Kafka consumer (group `config.groupId`), batch writer, retention job,
- * replay API and health server. Resolves once consuming has started.
+ * A recorder wired from a validated configuration; `start()` brings up the ClickHouse schema, the Kafka consumer
+ * (group `config.groupId`), batch writer, retention job, replay API and health server, and resolves once consuming
+ * has started. The CLI runs it with runService; tests call `start()` themselves.
  */
-export async function startRecorder(config: RecorderConfig, logger: Logger): Promise<Recorder> {
+export function buildRecorder(config: RecorderConfig, deps: RecorderDeps = {}): StartableService<Recorder> {
+  const logger =
+    deps.logger ?? createLogger({ service: 'recorder', nodeId: config.nodeId, level: config.logLevel });
+  return { start: () => start(config, logger) };
+}
+
+/** Builds and starts a recorder (`buildRecorder(config, { logger }).start()`). */
+export function startRecorder(config: RecorderConfig, logger: Logger): Promise<Recorder> {
+  return buildRecorder(config, { logger }).start();
+}
+
+async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> {
   const log = logger.child({ component: 'recorder' });
   const security = kafkaSecurity(config.kafka); // before any connection: a missing secret fails at once
   const { ch, ddl } = await prepareClickHouse(config, log);
@@ -248,14 +270,7 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
         detail: { clickhouse: clickhouseOk && !writeFailing, kafka: joined },
       }),
     });
-    const verifier = createTokenVerifier({
-      issuer: config.api.oidc.issuer,
-      audience: config.api.oidc.audience,
-      ...(config.api.oidc.jwksUri ? { jwksUri: config.api.oidc.jwksUri } : {}),
-      agentClaim: config.api.oidc.agentClaim,
-      groupsClaim: config.api.oidc.groupsClaim,
-      clockToleranceSeconds: config.api.oidc.clockToleranceSeconds,
-    });
+    const verifier = createTokenVerifier(tokenVerifierOptions(config.api.oidc));
     const listening: { url?: string } = {};
     api = buildReplayApi({
       queries,
@@ -293,7 +308,10 @@ export async function startRecorder(config: RecorderConfig, logger: Logger): Pro
       clearInterval(retentionTimer);
       clearInterval(pingTimer);
       batcher.drain();
-      const abort = setTimeout(() => void batcher.close({ abort: true }), opts.timeoutMs ?? 25_000);
+      const abort = setTimeout(
+        () => void batcher.close({ abort: true }),
+        opts.timeoutMs ?? config.shutdown.drainTimeoutMs,
+      );
       try {
         await consumer.stop();
         await batcher.close({ abort: true });

@@ -266,7 +266,7 @@ export class PgListener {
         rowsPerEvent: d.config.auditRowBatch,
         bytesPerEvent: d.config.auditBatchBytes,
         idleTimeoutMs: d.config.idleTimeoutMs,
-        maxBackendMessageBytes: 256 * 1024 * 1024,
+        maxBackendMessageBytes: d.config.maxBackendMessageBytes,
         maxNames: d.config.maxNamesPerSession,
       },
       onClose: (reason) => {
