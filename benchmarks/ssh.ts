@@ -10,8 +10,12 @@
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { runSsh, SSH_CLIENT_OPTIONS, startSshGatewayFixture } from '../test/support/ssh-gateway.js';
-import { stackValue } from '../test/support/stack.js';
+import {
+  directSshArgs,
+  runSsh,
+  SSH_CLIENT_OPTIONS,
+  startSshGatewayFixture,
+} from '../test/support/ssh-gateway.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,31 +51,14 @@ function measure(
   );
 }
 
-const directArgs = (remote: string): string[] => [
-  '-i',
-  stackValue('SSH_TARGET_KEY_FILE'),
-  '-p',
-  stackValue('SSH_TARGET_PORT'),
-  '-o',
-  'StrictHostKeyChecking=no',
-  '-o',
-  'UserKnownHostsFile=/dev/null',
-  '-o',
-  'LogLevel=ERROR',
-  '-o',
-  'BatchMode=yes',
-  `${stackValue('SSH_TARGET_USER')}@${stackValue('SSH_TARGET_HOST')}`,
-  remote,
-];
-
 function best(samples: Sample[]): Sample {
   return samples.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 }
 
 // 3 random bytes become 4 base64 characters; 100 characters per line plus the newline.
 const rawBytes = Math.round((megabytes * 1e6 * 3) / 4 / (101 / 100));
-await measure('ssh', directArgs(`head -c ${rawBytes} /dev/urandom | base64 -w 100 > ${file}`));
-await measure('ssh', directArgs(`cat ${file}`)); // warm-up: the file in the page cache for every path
+await measure('ssh', directSshArgs(`head -c ${rawBytes} /dev/urandom | base64 -w 100 > ${file}`));
+await measure('ssh', directSshArgs(`cat ${file}`)); // warm-up: the file in the page cache for every path
 const fx = await startSshGatewayFixture({ listener: { idleTimeoutMs: 0 } });
 const rows: { name: string; sample: Sample }[] = [];
 try {
@@ -102,7 +89,7 @@ try {
     );
   const samples = { direct: [] as Sample[], human: [] as Sample[], agent: [] as Sample[] };
   for (let i = 0; i < runs; i++) {
-    samples.direct.push(await measure('ssh', directArgs(`cat ${file}`)));
+    samples.direct.push(await measure('ssh', directSshArgs(`cat ${file}`)));
     samples.human.push(await viaGateway(human));
     samples.agent.push(await viaGateway(agent));
   }
@@ -130,6 +117,6 @@ try {
   );
 } finally {
   await fx.stop();
-  if (!values.keep) await measure('ssh', directArgs(`rm -f ${file}`)).catch(() => undefined);
+  if (!values.keep) await measure('ssh', directSshArgs(`rm -f ${file}`)).catch(() => undefined);
 }
 process.exit(0);

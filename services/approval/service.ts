@@ -64,13 +64,15 @@ export function buildApproval(
   deps: ApprovalDeps = {},
 ): StartableService<RunningApprovalService> {
   const logger =
-    deps.logger ??
-    createLogger({ service: 'approval', nodeId: config.instanceId, level: config.logLevel });
+    deps.logger ?? createLogger({ service: 'approval', nodeId: config.instanceId, level: config.logLevel });
   return { start: () => start(config, logger) };
 }
 
 /** Builds and starts an approval-service instance (`buildApproval(config, { logger }).start()`). */
-export function startApprovalService(config: ApprovalConfig, logger: Logger): Promise<RunningApprovalService> {
+export function startApprovalService(
+  config: ApprovalConfig,
+  logger: Logger,
+): Promise<RunningApprovalService> {
   return buildApproval(config, { logger }).start();
 }
 

@@ -105,7 +105,8 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
   });
   let policy: PolicyEngine | undefined = deps.policy;
   const currentPolicy = (): PolicyEngine => {
-    if (!policy) throw new PolicyLoadError(PolicyLoadErrorCode.bundleNotFound, 'no policy loaded: not started');
+    if (!policy)
+      throw new PolicyLoadError(PolicyLoadErrorCode.bundleNotFound, 'no policy loaded: not started');
     return policy;
   };
   const pgConnections = postgresConnections(config, log);
@@ -150,7 +151,11 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
     for (const catalog of pgConnections.catalogs.values()) await catalog.refresh();
 
     const postgresPort = await pg?.listen();
-    if (pg) log.info({ port: postgresPort, tls: config.listeners.postgres?.tls !== undefined }, 'postgres listener ready');
+    if (pg)
+      log.info(
+        { port: postgresPort, tls: config.listeners.postgres?.tls !== undefined },
+        'postgres listener ready',
+      );
     const sshPort = await ssh?.listen();
     if (ssh) log.info({ port: sshPort }, 'ssh listener ready');
 

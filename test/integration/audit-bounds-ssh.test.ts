@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedSessions, readTopic, reassemble, sessionStream } from '../support/audit-log.js';
-import { runSsh, startSshGatewayNode } from '../support/ssh-gateway.js';
+import { runSsh, sshDirect, startSshGatewayNode } from '../support/ssh-gateway.js';
 import type { SshGatewayNode } from '../support/ssh-gateway.js';
 import { brokerCount, testKafka } from '../support/kafka.js';
-import { stackValue } from '../support/stack.js';
 
 const MAX_EVENT = 512 * 1024; // the default kafka.publisher.maxEventBytes
 const TEN_MIB = 10 * 1024 * 1024;
@@ -17,45 +15,22 @@ const file = `~/logs/bounds-${randomUUID().slice(0, 8)}.log`;
 const small = `~/logs/bounds-${randomUUID().slice(0, 8)}.log`;
 const EMAIL = 'line.without.end@example.org';
 
-/** Runs a command on the SSH target directly (not through the gateway), to prepare and clean up. */
-function direct(command: string): Promise<number | null> {
-  const child = spawn(
-    'ssh',
-    [
-      '-i',
-      stackValue('SSH_TARGET_KEY_FILE'),
-      '-p',
-      stackValue('SSH_TARGET_PORT'),
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'BatchMode=yes',
-      `${stackValue('SSH_TARGET_USER')}@${stackValue('SSH_TARGET_HOST')}`,
-      command,
-    ],
-    { stdio: 'ignore' },
-  );
-  return new Promise((resolve) => child.on('close', resolve));
-}
-
 beforeAll(async () => {
   node = await startSshGatewayNode();
   // 10 MiB on one line, no newline anywhere, with an e-mail address in the middle (agents get it masked).
   const half = 5 * 1024 * 1024;
-  const status = await direct(
-    `mkdir -p ~/logs && { head -c ${half} /dev/zero | tr '\\0' a; printf ' ${EMAIL} '; ` +
-      `head -c ${TEN_MIB - half - EMAIL.length - 2} /dev/zero | tr '\\0' b; } > ${file}`,
-  );
+  const status = (
+    await sshDirect(
+      `mkdir -p ~/logs && { head -c ${half} /dev/zero | tr '\\0' a; printf ' ${EMAIL} '; ` +
+        `head -c ${TEN_MIB - half - EMAIL.length - 2} /dev/zero | tr '\\0' b; } > ${file}`,
+    )
+  ).status;
   expect(status).toBe(0);
-  expect(await direct(`head -c 50000 /dev/zero | tr '\\0' c > ${small}`)).toBe(0);
+  expect((await sshDirect(`head -c 50000 /dev/zero | tr '\\0' c > ${small}`)).status).toBe(0);
 }, 120_000);
 
 afterAll(async () => {
-  await direct(`rm -f ${file} ${small}`);
+  await sshDirect(`rm -f ${file} ${small}`);
   await node?.stop();
 });
 

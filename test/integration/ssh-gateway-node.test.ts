@@ -3,36 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, eventually } from '../support/approval.js';
-import { runSsh, SSH_CLIENT_OPTIONS, startSshGatewayNode } from '../support/ssh-gateway.js';
+import { runSsh, SSH_CLIENT_OPTIONS, sshDirect, startSshGatewayNode } from '../support/ssh-gateway.js';
 import type { SshGatewayNode } from '../support/ssh-gateway.js';
-import { stackValue } from '../support/stack.js';
 
 let node: SshGatewayNode;
 const run = randomUUID().slice(0, 6);
-
-function direct(command: string): Promise<number | null> {
-  const child = spawn(
-    'ssh',
-    [
-      '-i',
-      stackValue('SSH_TARGET_KEY_FILE'),
-      '-p',
-      stackValue('SSH_TARGET_PORT'),
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'BatchMode=yes',
-      `${stackValue('SSH_TARGET_USER')}@${stackValue('SSH_TARGET_HOST')}`,
-      command,
-    ],
-    { stdio: 'ignore' },
-  );
-  return new Promise((resolve) => child.on('close', resolve));
-}
 
 const WAITING = /gatehouse: waiting for approval ([0-9a-f-]{36}) at (\S+)/;
 
@@ -74,7 +49,7 @@ describe('SSH on a whole gateway node (startGateway wiring, approval service)', 
 
   it('holds a command that needs approval, runs it once an oncall reviewer approves', async () => {
     const marker = `/tmp/gh-ssh-approve-${run}`;
-    expect(await direct(`touch ${marker}`)).toBe(0);
+    expect((await sshDirect(`touch ${marker}`)).status).toBe(0);
     const carol = await node.idp.issueToken({
       user: 'carol',
       email: 'carol@example.test',
@@ -91,7 +66,7 @@ describe('SSH on a whole gateway node (startGateway wiring, approval service)', 
 
   it('refuses the command (126) when the reviewer rejects it', async () => {
     const marker = `/tmp/gh-ssh-reject-${run}`;
-    expect(await direct(`touch ${marker}`)).toBe(0);
+    expect((await sshDirect(`touch ${marker}`)).status).toBe(0);
     const carol = await node.idp.issueToken({
       user: 'carol',
       email: 'carol@example.test',
@@ -104,12 +79,12 @@ describe('SSH on a whole gateway node (startGateway wiring, approval service)', 
       /gatehouse: denied: approval [0-9a-f-]{36} rejected by carol@example\.test: not now/,
     );
     expect(existsSync(marker)).toBe(true);
-    await direct(`rm -f ${marker}`);
+    await sshDirect(`rm -f ${marker}`);
   });
 
   it('an SSH client that goes away while its command waits leaves an abandoned approval (late approve: 409)', async () => {
     const marker = `/tmp/gh-ssh-gone-${run}`;
-    expect(await direct(`touch ${marker}`)).toBe(0);
+    expect((await sshDirect(`touch ${marker}`)).status).toBe(0);
     const agent = await node.idp.issueToken({ user: `agent-g-${run}`, agent: true, groups: ['agents'] });
     const carol = await node.idp.issueToken({
       user: 'carol',
@@ -140,6 +115,6 @@ describe('SSH on a whole gateway node (startGateway wiring, approval service)', 
     const late = await api(node.approval.url, 'POST', `/v1/approvals/${id}/approve`, carol);
     expect(late.status).toBe(409);
     expect(existsSync(marker)).toBe(true);
-    await direct(`rm -f ${marker}`);
+    await sshDirect(`rm -f ${marker}`);
   });
 });

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +8,7 @@ import { toAsciicast } from '../../services/recorder/asciicast.js';
 import { decodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
-import { masked, runSsh, startSshGatewayFixture } from '../support/ssh-gateway.js';
+import { masked, runSsh, sshDirect, startSshGatewayFixture } from '../support/ssh-gateway.js';
 import type { SshGatewayFixture } from '../support/ssh-gateway.js';
 import { testKafka, testLogger } from '../support/kafka.js';
 import { stackValue } from '../support/stack.js';
@@ -26,36 +25,6 @@ function token(name: string, opts: { agent?: boolean; groups?: string[] } = {}):
     agent: opts.agent ?? false,
     groups: opts.groups ?? (opts.agent ? ['agents'] : ['engineering']),
   });
-}
-
-/** Runs a command on the stack's sshd directly, with the key only the gateway is meant to hold (setup, comparison). */
-function direct(command: string): Promise<{ status: number | null; stdout: Buffer; stderr: string }> {
-  const child = spawn('ssh', [
-    '-i',
-    stackValue('SSH_TARGET_KEY_FILE'),
-    '-p',
-    stackValue('SSH_TARGET_PORT'),
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'LogLevel=ERROR',
-    '-o',
-    'BatchMode=yes',
-    `${stackValue('SSH_TARGET_USER')}@${stackValue('SSH_TARGET_HOST')}`,
-    command,
-  ]);
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (b: Buffer) => out.push(b));
-  child.stderr.on('data', (b: Buffer) => err.push(b));
-  child.stdin.end();
-  return new Promise((resolve) =>
-    child.on('close', (status) =>
-      resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }),
-    ),
-  );
 }
 
 /** The recorded events of the sessions of `name`, once `done(events)` holds (or after 30 s). */
@@ -142,7 +111,7 @@ describe('SSH through the gateway (real OpenSSH client, sshd, IdP and Kafka)', (
     expect(uname.status).toBe(0);
     expect(uname.stdout.toString()).toBe('Linux\n');
 
-    const expected = await direct('cat ~/logs/app.log');
+    const expected = await sshDirect('cat ~/logs/app.log');
     expect(expected.stdout.toString()).toContain('mary.johnson@example.org');
     const cat = await runSsh(fx.port, 'demo-ssh', agent, ['cat ~/logs/app.log']);
     expect(cat.status).toBe(0);
@@ -180,11 +149,11 @@ describe('SSH through the gateway (real OpenSSH client, sshd, IdP and Kafka)', (
   it('masks values split across SSH packets in large output', async () => {
     const lines = 3_000;
     const file = `~/logs/split-${run}.log`;
-    await direct(
+    await sshDirect(
       `for i in $(seq 1 ${lines}); do echo "line $i user$i@example.com card 4111111111111111 end"; done > ${file}`,
     );
     try {
-      const expected = (await direct(`cat ${file}`)).stdout.toString();
+      const expected = (await sshDirect(`cat ${file}`)).stdout.toString();
       const r = await runSsh(fx.port, 'demo-ssh', await token('agent-split', { agent: true }), [
         `cat ${file}`,
       ]);
@@ -195,7 +164,7 @@ describe('SSH through the gateway (real OpenSSH client, sshd, IdP and Kafka)', (
       expect(seen).not.toMatch(/@example\.com|4111111111111111/);
       expect(seen.split('\n')).toHaveLength(lines + 1);
     } finally {
-      await direct(`rm -f ${file}`);
+      await sshDirect(`rm -f ${file}`);
     }
   });
 
@@ -212,7 +181,7 @@ describe('SSH through the gateway (real OpenSSH client, sshd, IdP and Kafka)', (
 
     const killed = `perl -e 'kill "TERM", $$'`;
     const viaGateway = await runSsh(fx.port, 'demo-ssh', human, [killed]);
-    const directly = await direct(killed);
+    const directly = await sshDirect(killed);
     expect(directly.status).toBe(255); // OpenSSH reports an exit signal as 255
     expect(viaGateway.status).toBe(directly.status);
     const events = await eventsOf('human-exit', (e) => closedCount(e) >= 2);
@@ -221,7 +190,7 @@ describe('SSH through the gateway (real OpenSSH client, sshd, IdP and Kafka)', (
 
   it('refuses a denied command with a clear stderr line and status 126; nothing runs', async () => {
     const marker = `/tmp/gh-ssh-denied-${run}`;
-    await direct(`touch ${marker}`);
+    await sshDirect(`touch ${marker}`);
     const agent = await token('agent-rm', { agent: true });
     const r = await runSsh(fx.port, 'demo-ssh', agent, [`rm -rf ${marker}`]);
     expect(r.status).toBe(126);
@@ -229,7 +198,7 @@ describe('SSH through the gateway (real OpenSSH client, sshd, IdP and Kafka)', (
       'gatehouse: denied: command rm requires approval by oncall; approval required from oncall',
     );
     expect(existsSync(marker)).toBe(true);
-    await direct(`rm -f ${marker}`);
+    await sshDirect(`rm -f ${marker}`);
 
     const peek = await runSsh(fx.port, 'demo-ssh', agent, ['cat /etc/passwd']);
     expect(peek.status).toBe(126);

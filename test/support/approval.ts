@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseApprovalConfig } from '../../services/approval/config.js';
 import type { ApprovalConfig, ApprovalConfigInput } from '../../services/approval/config.js';
-import { startApprovalService } from '../../services/approval/service.js';
+import { buildApproval } from '../../services/approval/service.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import type { ApprovalView } from '../../services/approval/model/view.js';
 import { ApprovalWaiter } from '../../services/gateway/approvals/approval-waiter.js';
@@ -134,7 +134,7 @@ export function approvalTestConfig(opts: {
 /** Starts an instance and waits until it has read the approval log. */
 export async function startTestApprovalService(config: ApprovalConfig): Promise<RunningApprovalService> {
   await ensureApprovalRequestsTopic(config.kafka.topics.approvals);
-  const service = await startApprovalService(config, testLogger);
+  const service = await buildApproval(config, { logger: testLogger }).start();
   await service.ready;
   return service;
 }

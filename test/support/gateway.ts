@@ -7,15 +7,16 @@ import { randomUUID } from 'node:crypto';
 import { parseConfig } from '../../services/shared/config/load-config.js';
 import { createLogger } from '../../services/shared/logger.js';
 import { gatewayConfigSchema } from '../../services/gateway/config.js';
-import { startGateway } from '../../services/gateway/gateway.js';
-import type { RunningGateway } from '../../services/gateway/gateway.js';
+import type { GatewayConfig } from '../../services/gateway/config.js';
+import { buildGateway } from '../../services/gateway/gateway.js';
+import type { GatewayDeps, RunningGateway } from '../../services/gateway/gateway.js';
 import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
 import type { ClickHouseOptions } from '../../services/recorder/clickhouse/client.js';
 import { parseRecorderConfig } from '../../services/recorder/config.js';
-import { startRecorder } from '../../services/recorder/recorder.js';
+import { buildRecorder } from '../../services/recorder/recorder.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
 import {
   approvalRequestsTopic,
@@ -79,6 +80,72 @@ export function selfSignedCert(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
+/** A log destination that keeps every line (JSON), so tests can search what the service logged. */
+export function captureLogs(): { logs: string[]; destination: Writable } {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { logs, destination };
+}
+
+/** A fresh sessions topic name; its approvals topics are `<name>.approvals` and `<name>.approvals.requests`. */
+export function fixtureSessionsTopic(prefix: string): string {
+  return `test.${prefix}.${randomUUID().slice(0, 8)}`;
+}
+
+/** The `kafka` section of a test gateway: the gateway's principal, its topics (created at start, as in production). */
+export function fixtureKafkaSection(sessionsTopic: string) {
+  const rf = Math.min(3, brokerCount());
+  const approvals = `${sessionsTopic}.approvals`;
+  return {
+    ...kafkaConnection('gateway'),
+    topics: {
+      sessions: sessionsTopic,
+      approvals,
+      approvalRequests: approvalRequestsTopic(approvals),
+      partitions: 6,
+      replicationFactor: rf,
+      minInsyncReplicas: rf >= 3 ? 2 : 1,
+    },
+  };
+}
+
+/** An approval service on the approvals topic of `sessionsTopic`, trusted by the fixture's gateway. */
+export async function startFixtureApproval(
+  sessionsTopic: string,
+  idp: RunningIdp,
+): Promise<RunningApprovalService> {
+  const topic = `${sessionsTopic}.approvals`;
+  const rf = Math.min(3, brokerCount());
+  await ensureTopics(testKafka(), [
+    { name: topic, partitions: 6, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
+  ]);
+  return startTestApprovalService(approvalTestConfig({ topic, idp }));
+}
+
+/** The `approvals` section that points a test gateway at `approval`. */
+export function fixtureApprovalsSection(approval: RunningApprovalService) {
+  return { url: approval.url, trustedKeys: testTrustedKeys() };
+}
+
+/**
+ * Starts a gateway node the way `gatehouse gateway` does (buildGateway → start), logging into `logs` (level debug)
+ * unless `deps.logger` is given.
+ */
+export async function startFixtureGateway(
+  config: GatewayConfig,
+  deps: GatewayDeps = {},
+): Promise<{ gateway: RunningGateway; logs: string[] }> {
+  const { logs, destination } = captureLogs();
+  const logger = createLogger({ service: 'gateway', nodeId: config.nodeId, level: 'debug', destination });
+  const gateway = await buildGateway(config, { logger, ...deps }).start();
+  return { gateway, logs };
+}
+
 /** Everything a gateway test needs: a real OIDC provider, a real gateway node, and the captured log lines. */
 export type GatewayFixture = {
   idp: RunningIdp;
@@ -105,16 +172,8 @@ export async function startGatewayFixture(
   const idp = await startIdp({ port: 0, audience: 'gatehouse' });
   const bundleDir = buildPolicyBundle(opts.editPolicyData);
   const tls = selfSignedCert(dir);
-  const sessionsTopic = `test.sessions.${randomUUID().slice(0, 8)}`;
-  const approvalsTopic = `${sessionsTopic}.approvals`;
-  const rf = Math.min(3, brokerCount());
-  let approval: RunningApprovalService | undefined;
-  if (opts.approvals) {
-    await ensureTopics(testKafka(), [
-      { name: approvalsTopic, partitions: 6, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
-    ]);
-    approval = await startTestApprovalService(approvalTestConfig({ topic: approvalsTopic, idp }));
-  }
+  const sessionsTopic = fixtureSessionsTopic('sessions');
+  const approval = opts.approvals ? await startFixtureApproval(sessionsTopic, idp) : undefined;
   const config = parseConfig(
     gatewayConfigSchema,
     {
@@ -127,19 +186,11 @@ export async function startGatewayFixture(
       ...(opts.loginAudit ? { loginAudit: opts.loginAudit } : {}),
       oidc: { issuer: idp.issuer, audience: 'gatehouse', clockToleranceSeconds: 0 },
       kafka: {
-        ...kafkaConnection('gateway'),
-        topics: {
-          sessions: sessionsTopic,
-          approvals: approvalsTopic,
-          approvalRequests: approvalRequestsTopic(approvalsTopic),
-          partitions: 6,
-          replicationFactor: rf,
-          minInsyncReplicas: rf >= 3 ? 2 : 1,
-        },
+        ...fixtureKafkaSection(sessionsTopic),
         ...(opts.publisher ? { publisher: opts.publisher } : {}),
       },
       policy: { bundleDir },
-      ...(approval ? { approvals: { url: approval.url, trustedKeys: testTrustedKeys() } } : {}),
+      ...(approval ? { approvals: fixtureApprovalsSection(approval) } : {}),
       connections: [
         {
           name: 'demo-pg',
@@ -168,15 +219,7 @@ export async function startGatewayFixture(
     },
     'test gateway config',
   );
-  const logs: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  const log = createLogger({ service: 'gateway', nodeId: 'test-node', level: 'debug', destination });
-  const gateway = await startGateway(config, log);
+  const { gateway, logs } = await startFixtureGateway(config);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   return {
     idp,
@@ -203,7 +246,7 @@ export function startFixtureRecorder(
   name: string,
   database: Pick<ClickHouseOptions, 'url' | 'database'>,
 ): Promise<Recorder> {
-  return startRecorder(
+  return buildRecorder(
     parseRecorderConfig({
       nodeId: `rec-${name}`,
       groupId: `test-${name}-recorder-${Date.now()}`,
@@ -218,6 +261,6 @@ export function startFixtureRecorder(
       retentionDays: 0,
       api: { oidc: { issuer: fx.idp.issuer, audience: 'gatehouse' } },
     }),
-    testLogger,
-  );
+    { logger: testLogger },
+  ).start();
 }

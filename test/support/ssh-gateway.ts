@@ -2,42 +2,36 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { parseConfig } from '../../services/shared/config/load-config.js';
-import { createTokenVerifier } from '../../services/shared/identity/index.js';
-import { createKafka } from '../../services/shared/log/kafka.js';
-import { kafkaSecurity } from '../../services/shared/log/kafka-security.js';
-import { KafkaPublisher } from '../../services/shared/log/publisher.js';
-import type { EventPublisher } from '../../services/shared/log/publisher.js';
-import { createLogger } from '../../services/shared/logger.js';
+import type { EventPublisher, KafkaPublisher } from '../../services/shared/log/publisher.js';
 import { gatewayConfigSchema } from '../../services/gateway/config.js';
 import type { SshListenerConfig } from '../../services/gateway/config.js';
-import { loadPolicyBundle } from '../../services/gateway/policy/index.js';
+import type { RunningGateway } from '../../services/gateway/gateway.js';
 import type { PolicyEngine } from '../../services/gateway/policy/index.js';
-import { LoginRefusals } from '../../services/gateway/login-audit/index.js';
-import { createSshDecider, SshListener, sshConnectionsFromConfig } from '../../services/gateway/ssh/index.js';
 import type { ContentMaskerFactory, SshApprovalHook } from '../../services/gateway/ssh/index.js';
 import { detectorsFor, maskBytes } from '../../services/gateway/masking/index.js';
 import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
-import { randomUUID } from 'node:crypto';
-import { startGateway } from '../../services/gateway/gateway.js';
-import type { RunningGateway } from '../../services/gateway/gateway.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
-import { ensureTopics } from '../../services/shared/log/topics.js';
 import {
-  approvalRequestsTopic,
-  approvalTestConfig,
-  startTestApprovalService,
-  testTrustedKeys,
-} from './approval.js';
-import { brokerCount, testKafka, uniqueTopic } from './kafka.js';
-import { kafkaConnection, PROJECT_ROOT, stackValue } from './stack.js';
+  buildPolicyBundle,
+  fixtureApprovalsSection,
+  fixtureKafkaSection,
+  fixtureSessionsTopic,
+  startFixtureApproval,
+  startFixtureGateway,
+} from './gateway.js';
+import { stackValue } from './stack.js';
 
-/** An SSH gateway node in process (the listener wired as services/gateway/gateway.ts does), real IdP and Kafka. */
+/**
+ * A gateway node with the SSH listener, started as `gatehouse gateway` starts one (buildGateway → start), a real IdP
+ * and Kafka; with `approvals`, an approval service too.
+ */
 export type SshGatewayFixture = {
   idp: RunningIdp;
-  listener: SshListener;
+  gateway: RunningGateway;
+  approval: RunningApprovalService | undefined;
+  /** The node's Kafka publisher (stats). */
   publisher: KafkaPublisher;
   port: number;
   sessionsTopic: string;
@@ -50,6 +44,8 @@ export type SshGatewayFixture = {
 };
 
 export type SshGatewayFixtureOptions = {
+  /** Start an approval service and point the gateway's `approvals` section at it. */
+  approvals?: boolean;
   /** Replaces the example policy bundle (e.g. a stub that allows forwarding). */
   policy?: PolicyEngine;
   contentMasker?: ContentMaskerFactory;
@@ -63,16 +59,6 @@ export type SshGatewayFixtureOptions = {
   clockToleranceSeconds?: number;
 };
 
-/** Builds the example policy bundle with the stack's opa into a temporary folder. */
-export function buildPolicyBundle(): string {
-  const out = mkdtempSync(join(tmpdir(), 'gatehouse-policy-'));
-  execFileSync('bash', [join(PROJECT_ROOT, 'policies', 'build.sh'), out], {
-    env: { ...process.env, OPA_BIN: stackValue('OPA_BIN') },
-    stdio: 'pipe',
-  });
-  return out;
-}
-
 /** A fresh ed25519 key pair in `dir` (`name` and `name.pub`). */
 export function generateKey(dir: string, name: string): string {
   const file = join(dir, name);
@@ -80,7 +66,7 @@ export function generateKey(dir: string, name: string): string {
   return file;
 }
 
-/** The content masker of services/gateway/masking, as gateway.ts wires it. */
+/** The content masker of services/gateway/masking, as the gateway wires it. */
 export const contentMasker: ContentMaskerFactory = (names) => {
   const detectors = detectorsFor(names);
   return (data) => maskBytes(data, detectors);
@@ -98,7 +84,8 @@ export async function startSshGatewayFixture(
   const hostKey = generateKey(dir, 'gateway_host_key');
   const otherKey = generateKey(dir, 'not_the_upstream_host_key');
   const idp = await startIdp({ port: 0, audience: 'gatehouse' });
-  const sessionsTopic = await uniqueTopic('ssh-sessions');
+  const sessionsTopic = fixtureSessionsTopic('ssh-sessions');
+  const approval = opts.approvals ? await startFixtureApproval(sessionsTopic, idp) : undefined;
   const upstream = {
     host: stackValue('SSH_TARGET_HOST'),
     port: Number(stackValue('SSH_TARGET_PORT')),
@@ -112,6 +99,7 @@ export async function startSshGatewayFixture(
     {
       nodeId: 'ssh-test-node',
       logLevel: 'debug',
+      health: { port: 0 },
       listeners: { ssh: { port: 0, hostKey, ...opts.listener } },
       oidc: {
         issuer: idp.issuer,
@@ -120,15 +108,9 @@ export async function startSshGatewayFixture(
           ? {}
           : { clockToleranceSeconds: opts.clockToleranceSeconds }),
       },
-      kafka: {
-        ...kafkaConnection('gateway'),
-        topics: {
-          sessions: sessionsTopic,
-          approvals: `${sessionsTopic}.approvals`,
-          approvalRequests: approvalRequestsTopic(`${sessionsTopic}.approvals`),
-        },
-      },
-      policy: { bundleDir: '/nonexistent' },
+      kafka: fixtureKafkaSection(sessionsTopic),
+      policy: { bundleDir: opts.policy ? '/nonexistent' : buildPolicyBundle() },
+      ...(approval ? { approvals: fixtureApprovalsSection(approval) } : {}),
       connections: [
         { name: 'demo-ssh', protocol: 'ssh', upstream, tags: { env: 'demo' } },
         // Same host, but the pinned key is another one: every login must fail.
@@ -143,163 +125,38 @@ export async function startSshGatewayFixture(
     },
     'ssh test gateway config',
   );
-  const logs: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      cb();
-    },
+  const { gateway, logs } = await startFixtureGateway(config, {
+    ...(opts.policy ? { policy: opts.policy } : {}),
+    ...(opts.contentMasker ? { contentMasker: opts.contentMasker } : {}),
+    ...(opts.awaitApproval ? { sshApproval: opts.awaitApproval } : {}),
+    ...(opts.wrapPublisher ? { sessionPublisher: opts.wrapPublisher } : {}),
   });
-  const log = createLogger({ service: 'gateway', nodeId: config.nodeId, level: 'debug', destination });
-  const kafka = createKafka({
-    brokers: config.kafka.brokers,
-    clientId: 'ssh-test-gateway',
-    security: kafkaSecurity(config.kafka),
-    logger: log,
-  });
-  const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
-  publisher.start();
-  const policy = opts.policy ?? (await loadPolicyBundle(buildPolicyBundle()));
-  const verifier = createTokenVerifier({
-    issuer: config.oidc.issuer,
-    audience: config.oidc.audience,
-    agentClaim: config.oidc.agentClaim,
-    groupsClaim: config.oidc.groupsClaim,
-    clockToleranceSeconds: config.oidc.clockToleranceSeconds,
-  });
-  const sshConfig = config.listeners.ssh!;
-  const listener = new SshListener({
-    config: sshConfig,
-    nodeId: config.nodeId,
-    hostKey: readFileSync(sshConfig.hostKey),
-    connections: sshConnectionsFromConfig(config.connections),
-    maxEventBytes: config.kafka.publisher.maxEventBytes,
-    verifyToken: (token) => verifier.verify(token),
-    publisher: opts.wrapPublisher ? opts.wrapPublisher(publisher) : publisher,
-    sessionsTopic,
-    auditBacklog: () => publisher.stats().bufferedBytes,
-    decider: ({ audit, identity, connection, clientAddr, log: sessionLog }) =>
-      createSshDecider({
-        policy: () => policy,
-        audit,
-        identity,
-        connection,
-        clientAddr,
-        startedAt: Math.floor(Date.now() / 1000),
-        log: sessionLog,
-        onDecision: () => undefined,
-        awaitApproval: opts.awaitApproval,
-      }),
-    contentMasker: opts.contentMasker ?? contentMasker,
-    log: log.child({ listener: 'ssh' }),
-    metrics: { sessionOpened: () => undefined, sessionClosed: () => undefined, loginFailed: () => undefined },
-    refusals: new LoginRefusals({
-      nodeId: config.nodeId,
-      publisher,
-      topic: sessionsTopic,
-      log: log.child({ component: 'login-audit' }),
-      limits: config.loginAudit,
-    }),
-  });
-  const port = await listener.listen();
   return {
     idp,
-    listener,
-    publisher,
-    port,
+    gateway,
+    approval,
+    publisher: gateway.publisher,
+    port: gateway.sshPort!,
     sessionsTopic,
     logs,
     dir,
     upstreamKey: readFileSync(stackValue('SSH_TARGET_KEY_FILE'), 'utf8'),
     async stop() {
-      await listener.stopAccepting();
-      await listener.drain(2_000);
-      await publisher.close();
+      await gateway.stop(2_000);
+      await approval?.stop();
       await idp.stop();
     },
   };
 }
 
-/** A whole gateway node (services/gateway/gateway.ts: startGateway) with only the SSH listener, and approvals. */
-export type SshGatewayNode = {
-  idp: RunningIdp;
-  gateway: RunningGateway;
-  approval: RunningApprovalService;
-  port: number;
-  sessionsTopic: string;
-  logs: string[];
-  stop(): Promise<void>;
-};
+/** The SSH fixture with an approval service (the whole node: metrics, approvals, the approval service). */
+export type SshGatewayNode = SshGatewayFixture & { approval: RunningApprovalService };
 
 export async function startSshGatewayNode(): Promise<SshGatewayNode> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ssh-node-'));
-  const idp = await startIdp({ port: 0, audience: 'gatehouse' });
-  const sessionsTopic = `test.ssh-node.${randomUUID().slice(0, 8)}`;
-  const approvalsTopic = `${sessionsTopic}.approvals`;
-  const rf = Math.min(3, brokerCount());
-  await ensureTopics(testKafka(), [
-    { name: approvalsTopic, partitions: 6, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
-  ]);
-  const approval = await startTestApprovalService(approvalTestConfig({ topic: approvalsTopic, idp }));
-  const config = parseConfig(
-    gatewayConfigSchema,
-    {
-      nodeId: 'ssh-node',
-      logLevel: 'debug',
-      health: { port: 0 },
-      listeners: { ssh: { port: 0, hostKey: generateKey(dir, 'gateway_host_key') } },
-      oidc: { issuer: idp.issuer, audience: 'gatehouse' },
-      kafka: {
-        ...kafkaConnection('gateway'),
-        topics: {
-          sessions: sessionsTopic,
-          approvals: approvalsTopic,
-          approvalRequests: approvalRequestsTopic(approvalsTopic),
-          partitions: 6,
-          replicationFactor: rf,
-          minInsyncReplicas: rf >= 3 ? 2 : 1,
-        },
-      },
-      policy: { bundleDir: buildPolicyBundle() },
-      approvals: { url: approval.url, trustedKeys: testTrustedKeys() },
-      connections: [
-        {
-          name: 'demo-ssh',
-          protocol: 'ssh',
-          upstream: {
-            host: stackValue('SSH_TARGET_HOST'),
-            port: Number(stackValue('SSH_TARGET_PORT')),
-            user: stackValue('SSH_TARGET_USER'),
-            privateKey: { file: stackValue('SSH_TARGET_KEY_FILE') },
-            hostKey: { file: stackValue('SSH_TARGET_HOST_KEY_FILE') },
-          },
-        },
-      ],
-    },
-    'ssh node test config',
-  );
-  const logs: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  const log = createLogger({ service: 'gateway', nodeId: config.nodeId, level: 'debug', destination });
-  const gateway = await startGateway(config, log);
-  return {
-    idp,
-    gateway,
-    approval,
-    port: gateway.sshPort!,
-    sessionsTopic,
-    logs,
-    async stop() {
-      await gateway.stop(2_000);
-      await approval.stop();
-      await idp.stop();
-    },
-  };
+  const fx = await startSshGatewayFixture({ approvals: true });
+  const { approval } = fx;
+  if (!approval) throw new Error('the fixture started no approval service');
+  return { ...fx, approval };
 }
 
 export type SshRun = { status: number | null; stdout: Buffer; stderr: string };
@@ -321,6 +178,31 @@ export const SSH_CLIENT_OPTIONS = [
   '-o',
   'ConnectTimeout=10',
 ] as const;
+
+/** OpenSSH arguments that run `command` on the stack's sshd directly, with the key only the gateway is meant to hold. */
+export function directSshArgs(command: string): string[] {
+  return [
+    '-i',
+    stackValue('SSH_TARGET_KEY_FILE'),
+    '-p',
+    stackValue('SSH_TARGET_PORT'),
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'BatchMode=yes',
+    `${stackValue('SSH_TARGET_USER')}@${stackValue('SSH_TARGET_HOST')}`,
+    command,
+  ];
+}
+
+/** Runs a command on the stack's sshd directly, not through the gateway (set-up, clean-up, comparison). */
+export function sshDirect(command: string): Promise<SshRun> {
+  return collect(spawn('ssh', directSshArgs(command), { stdio: ['pipe', 'pipe', 'pipe'] }), {});
+}
 
 /**
  * Runs the real OpenSSH client through `sshpass -e` (the token is SSHPASS) — asynchronously, so the in-process
@@ -351,19 +233,27 @@ export function runSsh(
     ['-e', 'ssh', '-p', String(port), ...options, `${user}@127.0.0.1`, ...args],
     { env: { ...process.env, SSHPASS: token }, stdio: ['pipe', 'pipe', 'pipe'] },
   );
+  return collect(child, opts);
+}
+
+/** Feeds `stdin`, collects stdout and stderr, and kills the client after `timeoutMs` (default 60 s). */
+function collect(
+  child: ReturnType<typeof spawn>,
+  opts: { stdin?: string | Buffer; timeoutMs?: number; onStderr?: (textSoFar: string) => void },
+): Promise<SshRun> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stdout.on('data', (b: Buffer) => out.push(b));
-  child.stderr.on('data', (b: Buffer) => {
+  child.stdout?.on('data', (b: Buffer) => out.push(b));
+  child.stderr?.on('data', (b: Buffer) => {
     err.push(b);
     opts.onStderr?.(Buffer.concat(err).toString('utf8'));
   });
-  child.stdin.on('error', () => undefined);
-  if (opts.stdin !== undefined) child.stdin.end(opts.stdin);
-  else child.stdin.end();
+  child.stdin?.on('error', () => undefined);
+  if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
+  else child.stdin?.end();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.on('close', (status) => {
+    child.on('close', (status: number | null) => {
       clearTimeout(timer);
       resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
     });
