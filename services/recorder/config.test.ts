@@ -35,6 +35,9 @@ describe('recorder config', () => {
     expect(c.api.web).toBeUndefined();
     expect(c.kafka.topics.sessions).toBe('gatehouse.sessions');
     expect(Object.isFrozen(c.batch)).toBe(true);
+    expect(c.shutdown).toEqual({ drainTimeoutMs: 25_000, exitTimeoutMs: 30_000 });
+    expect(c.api.oidc.clockToleranceSeconds).toBe(30);
+    expect(parseRecorderConfig({ ...minimal, logLevel: 'silent' }).logLevel).toBe('silent');
   });
 
   it('reports every problem at once, with its path', () => {
