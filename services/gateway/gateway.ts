@@ -200,7 +200,3 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
   return { start };
 }
 
-/** Builds and starts a gateway node (`buildGateway(config, { logger: log }).start()`). */
-export function startGateway(config: GatewayConfig, log: Logger): Promise<RunningGateway> {
-  return buildGateway(config, { logger: log }).start();
-}

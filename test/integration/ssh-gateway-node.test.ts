@@ -36,7 +36,7 @@ afterAll(async () => {
   await node?.stop();
 });
 
-describe('SSH on a whole gateway node (startGateway wiring, approval service)', () => {
+describe('SSH on a whole gateway node (buildGateway wiring, approval service)', () => {
   it('serves allowed commands and counts them in the metrics', async () => {
     const agent = await node.idp.issueToken({ user: `agent-m-${run}`, agent: true, groups: ['agents'] });
     const r = await runSsh(node.port, 'demo-ssh', agent, ['cat ~/logs/app.log']);
