@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { topicSpecs } from '../shared/config/kafka-config.js';
 import { resolveSecret } from '../shared/config/secrets.js';
 import { tokenVerifierOptions } from '../shared/config/sections.js';
 import { decodeEvent } from '../shared/events/codec.js';
@@ -87,17 +88,7 @@ async function start(config: ApprovalConfig, baseLog: Logger): Promise<RunningAp
   });
   const t = config.kafka.topics;
   if (t.provision) {
-    await ensureTopics(
-      kafka,
-      [topic, t.approvalRequests].map((name) => ({
-        name,
-        partitions: t.partitions,
-        replicationFactor: t.replicationFactor,
-        minInsyncReplicas: t.minInsyncReplicas,
-        retentionMs: t.retentionHours * 3_600_000,
-        maxMessageBytes: t.maxMessageBytes,
-      })),
-    );
+    await ensureTopics(kafka, topicSpecs(t, [topic, t.approvalRequests]));
   }
   const targets = config.webhooks.map((w) => ({
     group: w.group,

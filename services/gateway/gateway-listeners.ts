@@ -46,6 +46,15 @@ const defaultContentMasker: ContentMaskerFactory = (names) => {
   return (data) => maskBytes(data, detectors);
 };
 
+/** A listener's session and login counters. */
+function listenerMetrics(metrics: GatewayMetrics, protocol: 'postgres' | 'ssh') {
+  return {
+    sessionOpened: () => metrics.sessions.inc({ protocol }),
+    sessionClosed: () => metrics.sessions.dec({ protocol }),
+    loginFailed: (code: string) => metrics.logins.inc({ protocol, code }),
+  };
+}
+
 /** The PostgreSQL connections with their catalog caches (to load before listening: unknown relations mask whole). */
 export function postgresConnections(config: GatewayConfig, log: Logger) {
   const analyses = new SqlAnalysisCache({
@@ -117,11 +126,7 @@ export function buildPgListener(p: ListenerParts, pg: PostgresConnections): PgLi
     maskers: (connection) => createRowMaskerFactory(pg.catalogs.get(connection.name)!.lookup),
     copyMasker: createCopyMasker,
     log: p.log.child({ listener: 'postgres' }),
-    metrics: {
-      sessionOpened: () => metrics.sessions.inc({ protocol: 'postgres' }),
-      sessionClosed: () => metrics.sessions.dec({ protocol: 'postgres' }),
-      loginFailed: (code) => metrics.logins.inc({ protocol: 'postgres', code }),
-    },
+    metrics: listenerMetrics(metrics, 'postgres'),
     refusals: p.refusals,
   });
 }
@@ -159,11 +164,7 @@ export function buildSshListener(p: ListenerParts): SshListener | undefined {
       }),
     contentMasker: p.deps.contentMasker ?? defaultContentMasker,
     log: p.log.child({ listener: 'ssh' }),
-    metrics: {
-      sessionOpened: () => metrics.sessions.inc({ protocol: 'ssh' }),
-      sessionClosed: () => metrics.sessions.dec({ protocol: 'ssh' }),
-      loginFailed: (code) => metrics.logins.inc({ protocol: 'ssh', code }),
-    },
+    metrics: listenerMetrics(metrics, 'ssh'),
     refusals: p.refusals,
   });
 }

@@ -1,4 +1,5 @@
 import type { Kafka } from 'kafkajs';
+import { topicSpecs } from '../shared/config/kafka-config.js';
 import { resolveSecret } from '../shared/config/secrets.js';
 import { tokenVerifierOptions } from '../shared/config/sections.js';
 import { createTokenVerifier } from '../shared/identity/index.js';
@@ -128,17 +129,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
 
   async function start(): Promise<RunningGateway> {
     if (t.provision) {
-      await ensureTopics(
-        kafka,
-        [t.sessions, t.approvals, t.approvalRequests].map((name) => ({
-          name,
-          partitions: t.partitions,
-          replicationFactor: t.replicationFactor,
-          minInsyncReplicas: t.minInsyncReplicas,
-          retentionMs: t.retentionHours * 3_600_000,
-          maxMessageBytes: t.maxMessageBytes,
-        })),
-      );
+      await ensureTopics(kafka, topicSpecs(t, [t.sessions, t.approvals, t.approvalRequests]));
     }
     publisher.start();
     await approvals?.start();
@@ -199,4 +190,3 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
   }
   return { start };
 }
-

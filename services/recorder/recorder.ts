@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
+import { topicSpecs } from '../shared/config/kafka-config.js';
 import { resolveSecret } from '../shared/config/secrets.js';
 import { tokenVerifierOptions } from '../shared/config/sections.js';
 import { EventConsumer } from '../shared/log/consumer.js';
@@ -103,18 +104,10 @@ async function closeBoth(ch: ClickHouse, ddl: ClickHouse): Promise<void> {
 async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<void> {
   const t = config.kafka.topics;
   if (!t.provision) return;
-  const spec = (name: string) => ({
-    name,
-    partitions: t.partitions,
-    replicationFactor: t.replicationFactor,
-    minInsyncReplicas: t.minInsyncReplicas,
-    retentionMs: Math.round(t.retentionHours * 3_600_000),
-    maxMessageBytes: t.maxMessageBytes,
-  });
   // Right after CreateTopics the leader wait can fail while metadata propagates; a second pass finds the topics.
   for (let attempt = 1; ; attempt++) {
     try {
-      await ensureTopics(kafka, [spec(t.sessions), spec(t.approvals)]);
+      await ensureTopics(kafka, topicSpecs(t, [t.sessions, t.approvals]));
       return;
     } catch (err) {
       if (attempt >= PROVISION_ATTEMPTS) throw err;

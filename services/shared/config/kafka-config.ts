@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PUBLISHER_OPTIONS } from '../log/publisher.js';
+import type { TopicSpec } from '../log/topics.js';
 import { secretRefSchema } from './secrets.js';
 
 const d = DEFAULT_PUBLISHER_OPTIONS;
@@ -102,3 +103,15 @@ export const kafkaConfigSchema = z
   });
 
 export type KafkaConfig = z.output<typeof kafkaConfigSchema>;
+
+/** How a service creates (or checks) `names` from its `kafka.topics` section at start (`provision: true`). */
+export function topicSpecs(topics: KafkaConfig['topics'], names: readonly string[]): TopicSpec[] {
+  return names.map((name) => ({
+    name,
+    partitions: topics.partitions,
+    replicationFactor: topics.replicationFactor,
+    minInsyncReplicas: topics.minInsyncReplicas,
+    retentionMs: Math.round(topics.retentionHours * 3_600_000),
+    maxMessageBytes: topics.maxMessageBytes,
+  }));
+}
