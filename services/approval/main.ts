@@ -9,8 +9,8 @@ export {
   REJECT_USAGE,
 } from './cli/run-reviewer.js';
 export type { ApprovalCliIo } from './cli/cli-io.js';
-export { startApprovalService } from './service.js';
-export type { RunningApprovalService } from './service.js';
+export { buildApproval, startApprovalService } from './service.js';
+export type { ApprovalDeps, RunningApprovalService } from './service.js';
 export { approvalConfigSchema, loadApprovalConfig, parseApprovalConfig } from './config.js';
 export type { ApprovalConfig, ApprovalConfigInput } from './config.js';
 export { ApprovalGrpcClient } from './grpc/grpc-client.js';

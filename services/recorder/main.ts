@@ -2,8 +2,8 @@
 export { runRecorder } from './cli/run-recorder.js';
 export { runSessions } from './cli/run-sessions.js';
 export { runReplay } from './cli/run-replay.js';
-export { startRecorder } from './recorder.js';
-export type { Recorder } from './recorder.js';
+export { buildRecorder, startRecorder } from './recorder.js';
+export type { Recorder, RecorderDeps } from './recorder.js';
 export { renderTranscript } from './replay/transcript.js';
 export type { RecordedEvent, SessionSummary } from './replay/recorded-event.js';
 export { loadRecorderConfig, parseRecorderConfig, recorderConfigSchema } from './config.js';
