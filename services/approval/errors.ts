@@ -1,4 +1,5 @@
 import { GatehouseError } from '../shared/errors.js';
+import type { ErrorCode } from '../shared/errors.js';
 
 /**
  * Errors the reviewer APIs return. `status` is the HTTP status; the gRPC layer maps it to a status code. Messages are
@@ -7,7 +8,7 @@ import { GatehouseError } from '../shared/errors.js';
 export class ApprovalApiError extends GatehouseError {
   readonly status: number;
 
-  constructor(code: string, status: number, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, status: number, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.status = status;
   }
@@ -25,7 +26,7 @@ export const ApprovalErrorCode = {
   notReady: 'GH_ERR_APPROVAL_NOT_READY',
   tooManyStreams: 'GH_ERR_APPROVAL_TOO_MANY_STREAMS',
   internal: 'GH_ERR_APPROVAL_INTERNAL',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 export const unauthenticated = (message: string, cause?: unknown) =>
   new ApprovalApiError(ApprovalErrorCode.unauthenticated, 401, message, { cause });

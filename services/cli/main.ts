@@ -1,4 +1,5 @@
 import { COMMANDS } from './commands.js';
+import { GatehouseError } from '../shared/errors.js';
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
@@ -21,11 +22,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     // Expected failures (bad config, unreachable dependency) get their message; anything else its stack too.
-    const e = err as Error & { code?: string };
     process.stderr.write(
-      e.code?.startsWith('GH_ERR_')
-        ? `gatehouse ${name}: ${e.message}\n`
-        : `gatehouse ${name}: ${e.stack ?? String(err)}\n`,
+      err instanceof GatehouseError
+        ? `gatehouse ${name}: ${err.message}\n`
+        : `gatehouse ${name}: ${(err as Error).stack ?? String(err)}\n`,
     );
     return 1;
   }

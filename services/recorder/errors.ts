@@ -1,4 +1,4 @@
-import { GatehouseError } from '../shared/errors.js';
+import { GatehouseError, ProtocolError } from '../shared/errors.js';
 
 /** A value cannot be written as a ClickHouse literal (e.g. a non-integer number, an invalid identifier). */
 export class SqlQuoteError extends GatehouseError {
@@ -29,7 +29,7 @@ export class MigrationError extends GatehouseError {
 }
 
 /** Backend (Postgres wire) bytes in a recorded payload are malformed. */
-export class PgDecodeError extends GatehouseError {
+export class PgDecodeError extends ProtocolError {
   constructor(message: string) {
     super('GH_ERR_PG_DECODE', message);
   }

@@ -1,4 +1,5 @@
-import { GatehouseError } from '../../shared/errors.js';
+import { PolicyError } from '../../shared/errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
 
 /**
  * Stable codes of policy bundle load failures. Never reused. (Evaluation failures are not thrown: they come back
@@ -13,12 +14,12 @@ export const PolicyLoadErrorCode = {
   unsupportedBuiltin: 'GH_ERR_POLICY_UNSUPPORTED_BUILTIN',
   revisionMismatch: 'GH_ERR_POLICY_REVISION_MISMATCH',
   optionsInvalid: 'GH_ERR_POLICY_OPTIONS_INVALID',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 export type PolicyLoadErrorCode = (typeof PolicyLoadErrorCode)[keyof typeof PolicyLoadErrorCode];
 
 /** A policy bundle could not be loaded. The message names the file and the problem, never policy data. */
-export class PolicyLoadError extends GatehouseError {
+export class PolicyLoadError extends PolicyError {
   declare readonly code: PolicyLoadErrorCode;
 
   constructor(code: PolicyLoadErrorCode, message: string, options?: { cause?: unknown }) {

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../shared/errors.js';
 import type { ColumnReference } from '../sql/lineage/index.js';
 /**
  * The policy contract: the `input` document the gateway builds for every request and the `decision` the policy
@@ -195,7 +196,7 @@ export const PolicyFailureCode = {
   evalFailed: 'GH_ERR_POLICY_EVAL_FAILED',
   decisionUndefined: 'GH_ERR_POLICY_DECISION_UNDEFINED',
   decisionInvalid: 'GH_ERR_POLICY_DECISION_INVALID',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 export type PolicyFailureCode = (typeof PolicyFailureCode)[keyof typeof PolicyFailureCode];
 

@@ -1,4 +1,5 @@
 import { GatehouseError } from '../../shared/errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
 
 /**
  * An error the Postgres client may see: `sqlstate` and `message` go into an ErrorResponse. Messages never contain
@@ -9,7 +10,7 @@ export class PgClientError extends GatehouseError {
   readonly severity: 'ERROR' | 'FATAL';
 
   constructor(
-    code: string,
+    code: ErrorCode,
     sqlstate: string,
     message: string,
     options?: { cause?: unknown; severity?: 'ERROR' | 'FATAL' },

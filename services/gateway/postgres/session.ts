@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { ResponseSchema, SessionClosedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { AuditUnavailableError } from '../../shared/errors.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { Logger } from '../../shared/logger.js';
 import { auditRefusedMessage } from '../session-audit.js';
@@ -320,8 +321,7 @@ export class PgSession {
       // Audit first: bytes the log refused never reach the client.
       for (const e of events) this.#o.audit.batched(e);
     } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      if (code.startsWith('GH_ERR_PUBLISH')) {
+      if (err instanceof AuditUnavailableError) {
         this.#fatal(
           '57P03',
           'audit log unavailable: gatehouse cannot record this session',

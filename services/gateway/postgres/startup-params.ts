@@ -1,4 +1,5 @@
 import { PgClientError } from './errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
 
 /*
  * The client's StartupMessage parameters, vetted. The gateway owns every setting that changes how SQL is lexed or
@@ -47,7 +48,7 @@ export type VettedStartup = {
   readonly dropped: readonly string[];
 };
 
-function refuse(code: string, sqlstate: string, message: string): never {
+function refuse(code: ErrorCode, sqlstate: string, message: string): never {
   throw new PgClientError(code, sqlstate, message, { severity: 'FATAL' });
 }
 

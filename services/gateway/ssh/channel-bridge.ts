@@ -1,4 +1,5 @@
 import type { ClientChannel, ServerChannel, WindowChangeInfo } from 'ssh2';
+import { AuditUnavailableError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ChannelAudit } from './channel-audit.js';
 import { ChannelOutput } from './channel-output.js';
@@ -174,7 +175,7 @@ export class ChannelBridge {
         client.exit(name, exit.dump, exit.desc);
       }
     } catch (err) {
-      if ((err as { code?: string }).code?.startsWith('GH_ERR_PUBLISH')) return this.#o.auditFailed(err);
+      if (err instanceof AuditUnavailableError) return this.#o.auditFailed(err);
       this.#o.log.debug({ err: (err as Error).message }, 'could not pass the exit status on');
     }
     client.end();

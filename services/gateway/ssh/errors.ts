@@ -1,4 +1,5 @@
 import { GatehouseError } from '../../shared/errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
 
 /** Stable codes of the SSH listener. Never reused. */
 export const SshErrorCode = {
@@ -22,7 +23,7 @@ export const SshErrorCode = {
   authTimeout: 'GH_ERR_SSH_AUTH_TIMEOUT',
   /** The node is shutting down. */
   stopping: 'GH_ERR_SSH_STOPPING',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 export type SshErrorCode = (typeof SshErrorCode)[keyof typeof SshErrorCode];
 

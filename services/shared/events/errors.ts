@@ -1,6 +1,7 @@
-import { GatehouseError } from '../errors.js';
+import { GatehouseError, ProtocolError } from '../errors.js';
 
-export class EventDecodeError extends GatehouseError {
+/** Bytes read from the log are not a valid event. */
+export class EventDecodeError extends ProtocolError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('GH_ERR_EVENT_DECODE', message, options);
   }

@@ -1,4 +1,5 @@
-import { GatehouseError } from '../errors.js';
+import { AuthError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import type { Identity } from './identity.js';
 
 /** Stable codes of token verification failures. Never reused; safe to show to a client. */
@@ -7,7 +8,7 @@ export const TokenErrorCode = {
   expired: 'GH_ERR_TOKEN_EXPIRED',
   audience: 'GH_ERR_TOKEN_AUDIENCE',
   jwksUnavailable: 'GH_ERR_JWKS_UNAVAILABLE',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 export type TokenErrorCode = (typeof TokenErrorCode)[keyof typeof TokenErrorCode];
 
@@ -16,7 +17,7 @@ export type TokenErrorCode = (typeof TokenErrorCode)[keyof typeof TokenErrorCode
  * ever contains the token or any part of it (header, claims, signature): causes are rebuilt from library error
  * codes, never passed through, because library errors may carry the decoded payload in enumerable fields.
  */
-export class TokenError extends GatehouseError {
+export class TokenError extends AuthError {
   declare readonly code: TokenErrorCode;
   /**
    * The identity the token claims, set only when its signature verified with the issuer's key and a claim check
@@ -36,7 +37,7 @@ export class TokenError extends GatehouseError {
 }
 
 /** Fetching identity-provider metadata, keys or a token failed. `reason` is stable; no body is ever included. */
-export class IdentityFetchError extends GatehouseError {
+export class IdentityFetchError extends AuthError {
   readonly reason: 'timeout' | 'network' | 'http_status' | 'too_large' | 'not_json' | 'invalid';
 
   constructor(reason: IdentityFetchError['reason'], message: string, options?: { cause?: unknown }) {

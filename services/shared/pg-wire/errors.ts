@@ -1,4 +1,4 @@
-import { GatehouseError } from '../errors.js';
+import { ProtocolError } from '../errors.js';
 
 /**
  * SQLSTATE the gateway should send to the client when it rejects the connection because of a protocol error:
@@ -12,7 +12,7 @@ export type PgProtocolSqlState = '08P01' | '54000' | '0A000';
  * and the sizes involved, never payload bytes (which may hold passwords or tokens). After this error the byte
  * stream is no longer framed: the connection must be closed (after a FATAL ErrorResponse with `sqlstate`).
  */
-export class PgProtocolError extends GatehouseError {
+export class PgProtocolError extends ProtocolError {
   readonly sqlstate: PgProtocolSqlState;
 
   constructor(message: string, sqlstate: PgProtocolSqlState = '08P01', options?: { cause?: unknown }) {

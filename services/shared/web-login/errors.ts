@@ -1,4 +1,5 @@
-import { GatehouseError } from '../errors.js';
+import { AuthError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 
 /** Stable codes of HTTP authentication. Never reused. */
 export const WebAuthErrorCode = {
@@ -10,12 +11,12 @@ export const WebAuthErrorCode = {
   idpUnavailable: 'GH_ERR_IDP_UNAVAILABLE',
   /** The OIDC login redirect came back wrong (state, PKCE, code) or the provider refused it (HTTP 400). */
   loginFailed: 'GH_ERR_WEB_LOGIN_FAILED',
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 export type WebAuthErrorCode = (typeof WebAuthErrorCode)[keyof typeof WebAuthErrorCode];
 
 /** An authentication failure with a client-safe message (never token or cookie content). */
-export class WebAuthError extends GatehouseError {
+export class WebAuthError extends AuthError {
   declare readonly code: WebAuthErrorCode;
   readonly status: 400 | 401 | 403 | 503;
 
