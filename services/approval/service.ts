@@ -27,6 +27,7 @@ import { DecisionSweeper } from './review/decision-sweeper.js';
 import { RequestRelay } from './relay/request-relay.js';
 import { ReviewDesk } from './review/review-desk.js';
 import { ApprovalStore } from './store/approval-store.js';
+import { logError } from '../shared/log-error.js';
 
 export type RunningApprovalService = {
   readonly instanceId: string;
@@ -256,11 +257,7 @@ async function start(config: ApprovalConfig, baseLog: Logger): Promise<RunningAp
     });
     notifyJoined = notify.joined;
     const n = notify;
-    void n
-      .start()
-      .catch((err: unknown) =>
-        log.error({ err: { message: (err as Error).message } }, 'notification consumer failed'),
-      );
+    void n.start().catch((err: unknown) => logError(log, err, 'notification consumer failed'));
   }
 
   const relay = new RequestRelay({
@@ -274,11 +271,7 @@ async function start(config: ApprovalConfig, baseLog: Logger): Promise<RunningAp
   });
   // Ready once the log was read and the relay is a member of its group (its rebalance is over).
   const ready = Promise.all([caughtUpReady, relay.joined]).then(() => undefined);
-  void relay
-    .start()
-    .catch((err: unknown) =>
-      log.error({ err: { message: (err as Error).message } }, 'approval request relay failed'),
-    );
+  void relay.start().catch((err: unknown) => logError(log, err, 'approval request relay failed'));
 
   const gauges = setInterval(() => {
     metrics.pending.set(store.pendingCount());

@@ -30,6 +30,7 @@ import { createTokenVerifier } from '../shared/identity/index.js';
 import { EventWriter } from './store/event-writer.js';
 import { dropExpiredPartitions } from './store/retention.js';
 import { SessionQueries } from './store/session-queries.js';
+import { logError } from '../shared/log-error.js';
 
 export type Recorder = {
   /** Port of the replay API. */
@@ -211,7 +212,7 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
   k.on(k.events.CRASH, ({ payload }) => {
     joined = false;
     if (!payload.restart) {
-      log.fatal({ err: { name: payload.error.name, message: payload.error.message } }, 'consumer crashed');
+      logError(log, payload.error, 'consumer crashed', { level: 'fatal' });
       settle?.reject(payload.error);
     }
   });
@@ -239,10 +240,7 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
       const dropped = await dropExpiredPartitions(ddl, config.clickhouse.database, config.retentionDays, log);
       for (const d of dropped) metrics.partitionsDropped.inc({ table: d.table });
     } catch (err) {
-      log.error(
-        { err: { message: (err as Error).message } },
-        'retention job failed; retrying at the next interval',
-      );
+      logError(log, err, 'retention job failed; retrying at the next interval');
     }
   };
   const retentionTimer = setInterval(() => void retention(), config.retentionCheckIntervalMs).unref();

@@ -28,6 +28,7 @@ import type { ReviewDesk } from '../review/review-desk.js';
 import type { ApprovalStore } from '../store/approval-store.js';
 import { approvalServiceDefinition } from './service-definition.js';
 import { toProtoApproval } from './to-proto.js';
+import { logError } from '../../shared/log-error.js';
 
 export type GrpcApiOptions = {
   desk: ReviewDesk;
@@ -62,7 +63,7 @@ function grpcStatusOf(status: number): GrpcStatus {
 function toServiceError(err: unknown, log: Logger): { code: GrpcStatus; details: string } {
   if (err instanceof ApprovalApiError)
     return { code: grpcStatusOf(err.status), details: `${err.code}: ${err.message}` };
-  log.error({ err: { name: (err as Error).name, message: (err as Error).message } }, 'gRPC call failed');
+  logError(log, err, 'gRPC call failed');
   return { code: GrpcStatus.INTERNAL, details: `${ApprovalErrorCode.internal}: internal error` };
 }
 

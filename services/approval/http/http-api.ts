@@ -16,6 +16,7 @@ import { APP_JS } from '../web/app-js.js';
 import { PAGE_CSS, PAGE_HTML } from '../web/page-html.js';
 import { openEventStream } from './event-stream.js';
 import type { StreamRegistry } from './stream-registry.js';
+import { logError } from '../../shared/log-error.js';
 
 export type HttpApiOptions = {
   desk: ReviewDesk;
@@ -113,10 +114,7 @@ export function buildHttpApi(opts: HttpApiOptions): FastifyInstance {
         (err as Error).message,
       );
     }
-    log.error(
-      { err: { name: (err as Error).name, message: (err as Error).message }, url: request.url },
-      'request failed',
-    );
+    logError(log, err, 'request failed', { url: request.url });
     return sendError(reply, 500, ApprovalErrorCode.internal, 'internal error');
   });
   app.setNotFoundHandler((request, reply) =>

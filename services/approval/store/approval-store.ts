@@ -4,6 +4,7 @@ import type { TrustedKeys } from '../../shared/signing/signing-keys.js';
 import { approvalIdOf, foldApproval } from '../model/fold.js';
 import type { FoldResult } from '../model/fold.js';
 import type { ApprovalRecord, HistoryEntry } from '../model/types.js';
+import { logError } from '../../shared/log-error.js';
 
 export type StoreChange = {
   readonly kind: 'requested' | 'reviewed' | 'decided';
@@ -86,10 +87,7 @@ export class ApprovalStore {
         try {
           listener(change);
         } catch (err) {
-          this.#opts.log.error(
-            { err: { message: (err as Error).message } },
-            'approval change listener failed',
-          );
+          logError(this.#opts.log, err, 'approval change listener failed');
         }
       }
     }

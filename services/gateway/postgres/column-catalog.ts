@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { ColumnCatalog, ColumnOrigin } from '../masking/index.js';
 import type { CatalogRelation, LineageCatalog } from '../sql/lineage/index.js';
 import type { UpstreamTarget } from './upstream.js';
+import { logError } from '../../shared/log-error.js';
 
 const QUERY = `
   SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS table, a.attnum::int4 AS attnum, a.attname AS column
@@ -86,10 +87,10 @@ export class ColumnCatalogCache implements LineageCatalog {
     this.#lastRefresh = Date.now();
     this.#refreshing = this.#load()
       .catch((err: unknown) => {
-        this.#log.warn(
-          { connection: this.#target.connection, err: (err as Error).message },
-          'column catalog refresh failed',
-        );
+        logError(this.#log, err, 'column catalog refresh failed', {
+          level: 'warn',
+          connection: this.#target.connection,
+        });
       })
       .finally(() => (this.#refreshing = undefined));
     return this.#refreshing;

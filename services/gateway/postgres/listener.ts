@@ -28,6 +28,7 @@ import { PgSession } from './session.js';
 import { cancelUpstream, connectUpstream } from './upstream.js';
 import type { UpstreamTarget } from './upstream.js';
 import type { SqlDecider } from './verdict.js';
+import { logError } from '../../shared/log-error.js';
 
 export type PgConnection = {
   name: string;
@@ -62,10 +63,7 @@ export type PgListenerDeps = {
 };
 
 function log0(d: PgListenerDeps, err: unknown): void {
-  d.log.error(
-    { err: { message: (err as Error).message, stack: (err as Error).stack } },
-    'session start failed',
-  );
+  logError(d.log, err, 'session start failed', { withStack: true });
 }
 
 type CancelTarget = { target: UpstreamTarget; pid: number; secret: number };
@@ -152,7 +150,7 @@ export class PgListener {
           attributes: attempt.attributes,
         });
       } else {
-        log.debug({ client: clientAddr, reason: (err as Error).message }, 'connection closed before login');
+        logError(log, err, 'connection closed before login', { level: 'debug', client: clientAddr });
       }
       // A PgClientError was already sent with the connection's end; anything else just closes it.
       if (!e) socket.destroy();

@@ -24,6 +24,7 @@ import { pinnedStatusChange } from './pinned-settings.js';
 import { ResponsePipeline } from './response-pipeline.js';
 import type { CopyMasker, Denial, MaskerFactory, MaskSpec } from './response-pipeline.js';
 import type { SqlDecider, SqlVerdict } from './verdict.js';
+import { logError } from '../../shared/log-error.js';
 
 export const SessionState = {
   Active: 'active',
@@ -110,8 +111,8 @@ export class PgSession {
     upstream.on('data', (chunk: Buffer) => this.#onUpstream(chunk));
     client.on('close', () => this.close('client closed'));
     upstream.on('close', () => this.close('upstream closed'));
-    client.on('error', (err) => this.#o.log.debug({ err: err.message }, 'client socket error'));
-    upstream.on('error', (err) => this.#o.log.warn({ err: err.message }, 'upstream socket error'));
+    client.on('error', (err) => logError(this.#o.log, err, 'client socket error', { level: 'debug' }));
+    upstream.on('error', (err) => logError(this.#o.log, err, 'upstream socket error', { level: 'warn' }));
     client.on('drain', () => upstream.resume());
     upstream.on('drain', () => client.resume());
     if (this.#o.limits.idleTimeoutMs > 0) {
@@ -152,10 +153,7 @@ export class PgSession {
       } catch (err) {
         if (err instanceof PgProtocolError) this.#fatal(err.sqlstate, err.message, 'protocol error');
         else {
-          this.#o.log.error(
-            { err: { message: (err as Error).message, stack: (err as Error).stack } },
-            'session failed',
-          );
+          logError(this.#o.log, err, 'session failed', { withStack: true });
           this.#fatal('XX000', 'internal gateway error', 'internal error');
         }
       } finally {
@@ -328,7 +326,7 @@ export class PgSession {
           'audit unavailable',
         );
       } else {
-        this.#o.log.error({ err: { message: (err as Error).message } }, 'upstream stream failed');
+        logError(this.#o.log, err, 'upstream stream failed');
         this.#fatal('08P01', 'invalid data from the upstream server', 'upstream protocol error');
       }
       return;
@@ -362,7 +360,7 @@ export class PgSession {
         }),
       });
     } catch (err) {
-      this.#o.log.error({ err: { message: (err as Error).message } }, 'could not record session close');
+      logError(this.#o.log, err, 'could not record session close');
     }
     this.#o.onClose(reason);
   }

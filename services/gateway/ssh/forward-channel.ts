@@ -9,6 +9,7 @@ import type {
 import type { Logger } from '../../shared/logger.js';
 import type { ChannelAudit } from './channel-audit.js';
 import type { SshDecider } from './ssh-decider.js';
+import { logError } from '../../shared/log-error.js';
 
 export type ForwardDeps = {
   upstream: Client;
@@ -81,7 +82,7 @@ export async function openLocalForward(
     to.on('drain', () => from.resume());
     from.on('end', () => to.end());
     from.on('error', (err: Error) =>
-      d.log.debug({ err: err.message, request: requestId }, 'forward channel error'),
+      logError(d.log, err, 'forward channel error', { level: 'debug', request: requestId }),
     );
     from.on('close', close);
   };

@@ -24,6 +24,7 @@ import { StreamMasker } from './stream-masker.js';
 import type { ContentMaskerFactory } from './stream-masker.js';
 import { connectUpstream } from './upstream.js';
 import type { SshUpstreamTarget } from './upstream.js';
+import { logError } from '../../shared/log-error.js';
 
 /** One configured SSH connection: the SSH user name a client logs in with selects it. */
 export type SshConnection = {
@@ -113,13 +114,13 @@ export class SshListener {
     this.#server = new ssh2.Server({ hostKeys: [deps.hostKey], ident: 'Gatehouse' }, (conn, info) =>
       this.#accept(conn, info),
     );
-    this.#server.on('error', (err: Error) => deps.log.error({ err: err.message }, 'ssh listener error'));
+    this.#server.on('error', (err: Error) => logError(deps.log, err, 'ssh listener error'));
     // Our own TCP server hands sockets to ssh2, so the auth timer starts at accept: ssh2 reports a connection only
     // once its identification line arrived, and a client that never sends one would otherwise be held forever.
     this.#tcp = createServer((socket) => this.#tcpAccept(socket));
     // A hard bound on TCP connections (authenticated or not); the soft bound with a message is `maxSessions`.
     this.#tcp.maxConnections = deps.config.maxSessions * 2;
-    this.#tcp.on('error', (err: Error) => deps.log.error({ err: err.message }, 'ssh listener error'));
+    this.#tcp.on('error', (err: Error) => logError(deps.log, err, 'ssh listener error'));
   }
 
   get sessions(): number {
@@ -186,7 +187,7 @@ export class SshListener {
     const d = this.#d;
     const clientAddr = `${info.ip}:${info.port}`;
     conn.on('error', (err: Error) =>
-      d.log.debug({ client: clientAddr, err: err.message }, 'ssh connection error'),
+      logError(d.log, err, 'ssh connection error', { level: 'debug', client: clientAddr }),
     );
     const pending = this.#pending.get(clientAddr);
     if (!pending) {
@@ -355,11 +356,8 @@ export class SshListener {
     try {
       upstream = await connectUpstream(connection.target, d.log);
     } catch (err) {
-      const e = err as { code?: string; message: string; cause?: unknown };
-      d.log.warn(
-        { connection: connection.name, code: e.code, cause: (e.cause as Error | undefined)?.message },
-        'upstream login failed',
-      );
+      const e = err as { code?: string; message: string };
+      logError(d.log, err, 'upstream login failed', { level: 'warn', connection: connection.name });
       return {
         ok: false,
         code: e.code ?? SshErrorCode.upstream,

@@ -18,6 +18,7 @@ import type { SshDecider, SshVerdict } from './ssh-decider.js';
 import type { StreamMasker } from './stream-masker.js';
 import { watchExit } from './upstream-exit.js';
 import type { UpstreamExit } from './upstream-exit.js';
+import { logError } from '../../shared/log-error.js';
 
 /** An upstream channel, with its exit recorded from the moment it opened. */
 type OpenedChannel = { channel: ClientChannel; exit: () => UpstreamExit | undefined };
@@ -141,7 +142,9 @@ export class SessionChannel {
 
   async #start(client: ServerChannel, detail: SshRequestDetail): Promise<void> {
     this.#client = client;
-    client.on('error', (err: Error) => this.#d.log.debug({ err: err.message }, 'client channel error'));
+    client.on('error', (err: Error) =>
+      logError(this.#d.log, err, 'client channel error', { level: 'debug' }),
+    );
     this.#state = ChannelState.Deciding;
     this.#requestId = this.#d.nextRequestId();
     const verdict = await this.#d.decide(detail, this.#requestId, {
@@ -155,10 +158,7 @@ export class SessionChannel {
     try {
       upstream = await this.#open(detail);
     } catch (err) {
-      this.#d.log.warn(
-        { err: (err as Error).message, request: this.#requestId },
-        'upstream refused the channel',
-      );
+      logError(this.#d.log, err, 'upstream refused the channel', { level: 'warn', request: this.#requestId });
       return this.#fail(`gatehouse: the upstream host refused the ${describeRequest(detail).kind} request`);
     }
     if (this.#closed()) {
@@ -215,7 +215,9 @@ export class SessionChannel {
     }
     this.#client = accept();
     if (!this.#client) return void upstream.channel.close();
-    this.#client.on('error', (err: Error) => this.#d.log.debug({ err: err.message }, 'client channel error'));
+    this.#client.on('error', (err: Error) =>
+      logError(this.#d.log, err, 'client channel error', { level: 'debug' }),
+    );
     // Subsystems (sftp) speak binary protocols: recorded, never masked (masking would corrupt them).
     this.#run(upstream, []);
   }
@@ -313,7 +315,7 @@ export class SessionChannel {
         this.#d.audit.data(this.#requestId, 'stderr', bytes, this.#revision);
         this.#d.audit.note(this.#requestId, 'exit_status', { code: String(status) }, this.#revision);
       } catch (err) {
-        this.#d.log.warn({ err: (err as Error).message }, 'refusal not recorded');
+        logError(this.#d.log, err, 'refusal not recorded', { level: 'warn' });
       }
     }
     await new Promise<void>((resolve) => {
@@ -340,10 +342,7 @@ export class SessionChannel {
   }
 
   #internalError(err: unknown): void {
-    this.#d.log.error(
-      { err: { message: (err as Error).message, stack: (err as Error).stack } },
-      'ssh channel failed',
-    );
+    logError(this.#d.log, err, 'ssh channel failed', { withStack: true });
     if (this.#client) void this.#fail('gatehouse: internal gateway error');
     else this.close();
   }

@@ -8,6 +8,7 @@ import { openLocalForward } from './forward-channel.js';
 import { SessionChannel } from './session-channel.js';
 import type { SshDecider } from './ssh-decider.js';
 import type { StreamMasker } from './stream-masker.js';
+import { logError } from '../../shared/log-error.js';
 
 export type SshSessionOptions = {
   conn: Connection;
@@ -80,7 +81,7 @@ export class SshSession {
           if (closer) this.#forwards.add(closer);
         },
         (err: unknown) => {
-          log.error({ err: (err as Error).message }, 'port forward failed');
+          logError(log, err, 'port forward failed');
           reject();
         },
       );
@@ -102,14 +103,14 @@ export class SshSession {
           if (v.allow)
             log.warn({ request: requestId }, 'remote port forwarding allowed by policy, not supported');
         })
-        .catch((err: unknown) => log.error({ err: (err as Error).message }, 'remote forward decision failed'))
+        .catch((err: unknown) => logError(log, err, 'remote forward decision failed'))
         .finally(() => reject?.());
     });
     conn.on('close', () => this.close('client closed'));
-    conn.on('error', (err: Error) => log.debug({ err: err.message }, 'client connection error'));
+    conn.on('error', (err: Error) => logError(log, err, 'client connection error', { level: 'debug' }));
     upstream.on('close', () => this.close('upstream closed', 'gatehouse: upstream connection lost'));
     upstream.on('error', (err: Error) =>
-      log.warn({ err: err.message, stack: err.stack }, 'upstream connection error'),
+      logError(log, err, 'upstream connection error', { level: 'warn', withStack: true }),
     );
     if (this.#o.idleTimeoutMs > 0) {
       this.#idle = setTimeout(
@@ -120,10 +121,7 @@ export class SshSession {
   }
 
   #auditFailed(err: unknown): void {
-    this.#o.log.error(
-      { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
-      'audit log unavailable: closing the session',
-    );
+    logError(this.#o.log, err, 'audit log unavailable: closing the session');
     this.close('audit unavailable', 'gatehouse: audit log unavailable: session closed');
   }
 
@@ -147,7 +145,7 @@ export class SshSession {
         }),
       });
     } catch (err) {
-      this.#o.log.error({ err: { message: (err as Error).message } }, 'could not record session close');
+      logError(this.#o.log, err, 'could not record session close');
     }
     // The channels say goodbye (stderr line, exit status, close) first; then the client gets the grace time to
     // hang up itself. OpenSSH exits on a DISCONNECT without writing out channel data it has not printed yet, so

@@ -16,6 +16,7 @@ import { recordedToAsciicast } from '../asciicast.js';
 import { allEvents } from './all-events.js';
 import { renderTranscript } from './transcript.js';
 import { registerWebUi } from './web-ui.js';
+import { logError } from '../../shared/log-error.js';
 
 /**
  * The replay API (JSON over HTTP):
@@ -135,17 +136,14 @@ export function buildReplayApi(opts: ReplayApiOptions): FastifyInstance {
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof BadRequest) return sendError(reply, 400, 'GH_ERR_BAD_REQUEST', err.message);
     if (err instanceof ClickHouseError) {
-      log.error({ err: { code: err.code, message: err.message }, url: request.url }, 'replay query failed');
+      logError(log, err, 'replay query failed', { url: request.url });
       return sendError(reply, 503, 'GH_ERR_STORE_UNAVAILABLE', 'the recording store is unavailable');
     }
     const e = err as { statusCode?: number; message?: string };
     if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
       return sendError(reply, e.statusCode, 'GH_ERR_BAD_REQUEST', e.message ?? 'bad request');
     }
-    log.error(
-      { err: { name: (err as Error).name, message: (err as Error).message }, url: request.url },
-      'replay API error',
-    );
+    logError(log, err, 'replay API error', { url: request.url });
     return sendError(reply, 500, 'GH_ERR_INTERNAL', 'internal error');
   });
   app.setNotFoundHandler((_request, reply) => sendError(reply, 404, 'GH_ERR_NOT_FOUND', 'no such route'));

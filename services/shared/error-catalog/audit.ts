@@ -27,7 +27,8 @@ export const auditErrors = {
   },
   GH_ERR_PG_AUDIT_UNAVAILABLE: {
     meaning: 'the audit log refused a PostgreSQL session or statement',
-    client: 'PostgreSQL `57P03` (`ERROR` per statement, `FATAL` at login or mid-result), `54000`/`58000` if refused',
+    client:
+      'PostgreSQL `57P03` (`ERROR` per statement, `FATAL` at login or mid-result), `54000`/`58000` if refused',
   },
   GH_ERR_SSH_AUDIT_UNAVAILABLE: {
     meaning: 'the audit log refused an SSH session or request',

@@ -9,7 +9,10 @@ export const authErrors = {
     client: PG_SSH_HTTP_401,
   },
   GH_ERR_TOKEN_EXPIRED: { meaning: 'the access token is expired or not yet valid', client: PG_SSH_HTTP_401 },
-  GH_ERR_TOKEN_AUDIENCE: { meaning: 'the access token was issued for another audience', client: PG_SSH_HTTP_401 },
+  GH_ERR_TOKEN_AUDIENCE: {
+    meaning: 'the access token was issued for another audience',
+    client: PG_SSH_HTTP_401,
+  },
   GH_ERR_JWKS_UNAVAILABLE: {
     meaning: "the identity provider's discovery document or keys cannot be fetched: no token is accepted",
     client: 'PostgreSQL `FATAL 28P01`; SSH: authentication fails; HTTP 503',
@@ -22,7 +25,10 @@ export const authErrors = {
     meaning: 'an HTTP request has no valid bearer token or login session',
     client: 'HTTP 401 with `WWW-Authenticate: Bearer`',
   },
-  GH_ERR_FORBIDDEN: { meaning: 'the caller is authenticated but not in an allowed group', client: 'HTTP 403' },
+  GH_ERR_FORBIDDEN: {
+    meaning: 'the caller is authenticated but not in an allowed group',
+    client: 'HTTP 403',
+  },
   GH_ERR_IDP_UNAVAILABLE: {
     meaning: 'the identity provider cannot be reached, or too many web logins are in progress',
     client: 'HTTP 503',

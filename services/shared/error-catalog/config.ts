@@ -4,13 +4,22 @@ const NO_START = '— (the service does not start; the message on stderr, exit 1
 
 /** Configuration, keys or schema files are invalid: found at start-up. */
 export const configErrors = {
-  GH_ERR_CONFIG: { meaning: 'the configuration is invalid (every bad field listed with its path)', client: NO_START },
-  GH_ERR_SECRET_UNAVAILABLE: { meaning: 'a secret named by the configuration is not available', client: NO_START },
+  GH_ERR_CONFIG: {
+    meaning: 'the configuration is invalid (every bad field listed with its path)',
+    client: NO_START,
+  },
+  GH_ERR_SECRET_UNAVAILABLE: {
+    meaning: 'a secret named by the configuration is not available',
+    client: NO_START,
+  },
   GH_ERR_KAFKA_SECURITY_CONFIG: {
     meaning: '`kafka.ssl` / `kafka.sasl` cannot be used (e.g. an unreadable CA file)',
     client: NO_START,
   },
-  GH_ERR_SSH_HOST_KEY: { meaning: "the SSH listener's host key file is missing or unreadable", client: NO_START },
+  GH_ERR_SSH_HOST_KEY: {
+    meaning: "the SSH listener's host key file is missing or unreadable",
+    client: NO_START,
+  },
   GH_ERR_SSH_PINNED_KEY_INVALID: {
     meaning: 'a pinned upstream host key is not an OpenSSH public key line',
     client: NO_START,
@@ -23,5 +32,8 @@ export const configErrors = {
     meaning: 'a ClickHouse migration file is malformed, or an applied one was changed',
     client: NO_START,
   },
-  GH_ERR_IDP_KEYS: { meaning: "the dev IdP's signing key file cannot be read, parsed or written", client: NO_START },
+  GH_ERR_IDP_KEYS: {
+    meaning: "the dev IdP's signing key file cannot be read, parsed or written",
+    client: NO_START,
+  },
 } as const satisfies FamilyEntries;

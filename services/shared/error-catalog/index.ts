@@ -45,7 +45,10 @@ export type ErrorCode = ErrorCodeOf<ErrorFamily>;
 export type CatalogEntry = ErrorEntry & { readonly code: ErrorCode; readonly family: ErrorFamily };
 
 const entries = new Map<string, CatalogEntry>();
-for (const [family, codes] of Object.entries(errorFamilies) as [ErrorFamily, Record<ErrorCode, ErrorEntry>][]) {
+for (const [family, codes] of Object.entries(errorFamilies) as [
+  ErrorFamily,
+  Record<ErrorCode, ErrorEntry>,
+][]) {
   for (const [code, entry] of Object.entries(codes) as [ErrorCode, ErrorEntry][]) {
     entries.set(code, { code, family, ...entry });
   }

@@ -18,5 +18,8 @@ export const lifecycleErrors = {
     meaning: 'the approval service could not start (topic, listeners, identity provider, key)',
     client: '— (the service exits 1)',
   },
-  GH_ERR_IDP_START: { meaning: 'the dev IdP could not start (port taken, bad options)', client: '— (exits 1)' },
+  GH_ERR_IDP_START: {
+    meaning: 'the dev IdP could not start (port taken, bad options)',
+    client: '— (exits 1)',
+  },
 } as const satisfies FamilyEntries;

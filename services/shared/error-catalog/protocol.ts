@@ -4,7 +4,8 @@ import type { FamilyEntries } from './entry.js';
 export const protocolErrors = {
   GH_ERR_PG_PROTOCOL: {
     meaning: 'malformed, truncated, oversized or unknown PostgreSQL protocol input: the connection is closed',
-    client: 'PostgreSQL `FATAL 08P01`, `54000` (too large) or `0A000` (protocol version); other sessions unaffected',
+    client:
+      'PostgreSQL `FATAL 08P01`, `54000` (too large) or `0A000` (protocol version); other sessions unaffected',
   },
   GH_ERR_PG_DECODE: {
     meaning: 'recorded PostgreSQL backend bytes are malformed',

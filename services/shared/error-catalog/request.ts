@@ -12,7 +12,8 @@ export const requestErrors = {
   },
   GH_ERR_PG_STARTUP_PARAMETER: {
     meaning: 'a startup parameter is not on the allowlist, or a protocol option (`_pq_.…`) was asked for',
-    client: 'PostgreSQL `FATAL 42501 startup parameter "…" is not allowed by gatehouse` (`08P01` for `_pq_.…`)',
+    client:
+      'PostgreSQL `FATAL 42501 startup parameter "…" is not allowed by gatehouse` (`08P01` for `_pq_.…`)',
   },
   GH_ERR_PG_CLIENT_ENCODING: { meaning: '`client_encoding` is not UTF8', client: 'PostgreSQL `FATAL 22023`' },
   GH_ERR_BAD_REQUEST: { meaning: 'a replay API request is invalid', client: 'HTTP 400' },
@@ -32,7 +33,8 @@ export const requestErrors = {
   },
   GH_ERR_APPROVAL_NOT_FOUND: { meaning: 'no approval has this id', client: 'HTTP 404; gRPC NOT_FOUND' },
   GH_ERR_APPROVAL_CONFLICT: {
-    meaning: 'the approval is already decided, settled, expired or abandoned, or the reviewer already decided',
+    meaning:
+      'the approval is already decided, settled, expired or abandoned, or the reviewer already decided',
     client: 'HTTP 409; gRPC FAILED_PRECONDITION',
   },
 } as const satisfies FamilyEntries;

@@ -18,7 +18,10 @@ export const upstreamErrors = {
     meaning: 'ClickHouse answered with an error or cannot be reached (retried when retriable)',
     client: '— (replay API: `GH_ERR_STORE_UNAVAILABLE`)',
   },
-  GH_ERR_STORE_UNAVAILABLE: { meaning: 'the recording store cannot answer a replay query', client: 'HTTP 503' },
+  GH_ERR_STORE_UNAVAILABLE: {
+    meaning: 'the recording store cannot answer a replay query',
+    client: 'HTTP 503',
+  },
   GH_ERR_APPROVAL_UNAVAILABLE: {
     meaning: 'the approval service cannot reach Kafka or the identity provider',
     client: 'HTTP 503; gRPC UNAVAILABLE',

@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { retryRetriable } from './retry.js';
+import { logError } from '../log-error.js';
 
 export type ConsumedRecord = {
   topic: string;
@@ -98,14 +99,10 @@ export class EventConsumer {
     try {
       if (records.length > 0) await handler(records, { heartbeat: () => payload.heartbeat() });
     } catch (err) {
-      this.#log.error(
-        {
-          err: { name: (err as Error).name, message: (err as Error).message },
-          topic: batch.topic,
-          partition: batch.partition,
-        },
-        'batch handler failed; offsets not committed, batch will be redelivered',
-      );
+      logError(this.#log, err, 'batch handler failed; offsets not committed, batch will be redelivered', {
+        topic: batch.topic,
+        partition: batch.partition,
+      });
       throw err; // kafkajs restarts the consumer from the last committed offset
     }
     const last = batch.lastOffset();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { retryRetriable } from './retry.js';
+import { logError } from '../log-error.js';
 
 export type TailRecord = {
   readonly partition: number;
@@ -112,10 +113,7 @@ export class LogTail {
       this.#checkCaughtUp();
     });
     consumer.on(consumer.events.CRASH, (e) => {
-      this.#log.error(
-        { err: { message: e.payload.error.message }, restart: e.payload.restart },
-        'approval log consumer crashed',
-      );
+      logError(this.#log, e.payload.error, 'approval log consumer crashed', { restart: e.payload.restart });
       if (!e.payload.restart && !this.#stopped) this.#scheduleRestart(consumer);
     });
     await consumer.connect();
@@ -137,10 +135,7 @@ export class LogTail {
         if (this.#stopped) return;
         // A new group reads from the beginning again; consumers of the tail de-duplicate on event ids.
         await this.#run().catch((err: unknown) => {
-          this.#log.error(
-            { err: { message: (err as Error).message } },
-            'approval log consumer restart failed',
-          );
+          logError(this.#log, err, 'approval log consumer restart failed');
           this.#scheduleRestart(old);
         });
       })();
@@ -156,10 +151,7 @@ export class LogTail {
           this.#onRecord?.({ partition: batch.partition, offset: m.offset, key: m.key, value: m.value });
         } catch (err) {
           // The handler folds; it must not throw. A bug there must not stall the whole topic.
-          this.#log.error(
-            { err: { message: (err as Error).message }, partition: batch.partition, offset: m.offset },
-            'record handler failed',
-          );
+          logError(this.#log, err, 'record handler failed', { partition: batch.partition, offset: m.offset });
         }
       }
       this.#positions.set(batch.partition, BigInt(m.offset) + 1n);

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import { PublishRefusedError } from './errors.js';
 import type { LogRecord, RecordOwner } from './log-record.js';
+import { logError } from '../log-error.js';
 
 /**
  * Broker errors that refuse particular records for good. Retrying them cannot help, and they say nothing about the
@@ -106,7 +107,7 @@ export function reportRefusals(refused: readonly Refusal<RefusableItem>[], log: 
     try {
       owner?.refused(err, records);
     } catch (e) {
-      log.error({ err: { message: (e as Error).message } }, 'record owner failed on a refusal');
+      logError(log, e, 'record owner failed on a refusal');
     }
   }
   return refused.length;

@@ -1,0 +1,50 @@
+import type { Level } from 'pino';
+import type { Logger } from './logger.js';
+
+/** How an error appears in every log line: `{ err: LoggedError }`. */
+export type LoggedError = {
+  /** The `GH_ERR_*` code, or a library's string code (`ECONNRESET`); absent when the error has none. */
+  code?: string;
+  message: string;
+  /** The error's id, when it has one (the id a client was told). */
+  id?: string;
+  cause?: LoggedError;
+  /** Only where asked for (`withStack`): unexpected errors, where the stack is the point. */
+  stack?: string;
+};
+
+/** Bounds: a foreign error's message may be long; causes may nest. */
+const MAX_MESSAGE_CHARS = 1_000;
+const MAX_CAUSE_DEPTH = 3;
+
+/**
+ * The loggable fields of a thrown value: code, message, id and the cause chain, nothing else. Enumerable fields of
+ * library errors (which may carry request bodies, rows or token claims) and stacks are left out on purpose.
+ */
+export function errorFields(err: unknown, depth = 0): LoggedError {
+  if (typeof err !== 'object' || err === null) return { message: String(err).slice(0, MAX_MESSAGE_CHARS) };
+  const e = err as { code?: unknown; message?: unknown; id?: unknown; cause?: unknown; name?: unknown };
+  const message = typeof e.message === 'string' ? e.message : typeof e.name === 'string' ? e.name : 'error';
+  const fields: LoggedError = { message: message.slice(0, MAX_MESSAGE_CHARS) };
+  if (typeof e.code === 'string') fields.code = e.code;
+  if (typeof e.id === 'string') fields.id = e.id;
+  if (e.cause !== undefined && depth < MAX_CAUSE_DEPTH) fields.cause = errorFields(e.cause, depth + 1);
+  return fields;
+}
+
+export type LogErrorOptions = {
+  /** `error` unless said otherwise. */
+  level?: Level;
+  /** Adds the stack (for unexpected errors only; a stack holds no payload). */
+  withStack?: boolean;
+  /** Further fields of the line (request id, connection…); never payloads or secrets. */
+  [field: string]: unknown;
+};
+
+/** Logs `err` in the one shape every service uses: `{ ...fields, err: { code, message, id?, cause? } }`. */
+export function logError(log: Logger, err: unknown, msg: string, options: LogErrorOptions = {}): void {
+  const { level = 'error', withStack = false, ...fields } = options;
+  const logged = errorFields(err);
+  if (withStack && err instanceof Error && err.stack !== undefined) logged.stack = err.stack;
+  log[level]({ ...fields, err: logged }, msg);
+}
