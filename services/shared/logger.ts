@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import { serializeErr } from './log-error.js';
 
 export type { Logger } from 'pino';
 
@@ -30,6 +31,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       level: opts.level ?? 'info',
       base: { service: opts.service, node: opts.nodeId },
       redact: { paths: REDACT, censor: '[redacted]' },
+      serializers: { err: serializeErr },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     opts.destination ?? process.stdout,
