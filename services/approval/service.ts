@@ -169,10 +169,11 @@ async function start(config: ApprovalConfig, baseLog: Logger): Promise<RunningAp
         event = decodeEvent(r.value);
       } catch (err) {
         metrics.folded.inc({ kind: 'undecodable' });
-        log.warn(
-          { partition: r.partition, offset: r.offset, err: { message: (err as Error).message } },
-          'undecodable approval event skipped',
-        );
+        logError(log, err, 'undecodable approval event skipped', {
+          level: 'warn',
+          partition: r.partition,
+          offset: r.offset,
+        });
         return;
       }
       const result = store.apply(event);

@@ -167,11 +167,7 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
       onRetry: (err, attempt, delayMs) => {
         writeFailing = true;
         metrics.insertFailures.inc();
-        const e = err as { code?: string; message?: string };
-        log.warn(
-          { err: { code: e.code, message: e.message }, attempt, delayMs },
-          'write to ClickHouse failed; retrying',
-        );
+        logError(log, err, 'write to ClickHouse failed; retrying', { level: 'warn', attempt, delayMs });
       },
     },
   );

@@ -4,6 +4,7 @@ import { dueDecision } from '../model/decision.js';
 import type { DecisionDraft } from '../model/decision.js';
 import type { ApprovalStore } from '../store/approval-store.js';
 import type { ReviewDesk } from './review-desk.js';
+import { logError } from '../../shared/log-error.js';
 
 export type DecisionSweeperOptions = {
   store: ApprovalStore;
@@ -49,10 +50,10 @@ export class DecisionSweeper {
     try {
       await this.#o.desk.publishDecision(current, draft, 'sweep');
     } catch (err) {
-      this.#o.log.warn(
-        { approval: id, err: { message: (err as Error).message } },
-        'could not publish a due decision; will retry',
-      );
+      logError(this.#o.log, err, 'could not publish a due decision; will retry', {
+        level: 'warn',
+        approval: id,
+      });
     }
   }
 

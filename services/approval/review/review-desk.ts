@@ -26,6 +26,7 @@ import type { ApprovalRecord, ApprovalState, Verdict } from '../model/types.js';
 import { stateOf } from '../model/types.js';
 import { canSee } from '../model/view.js';
 import type { ApprovalStore } from '../store/approval-store.js';
+import { logError } from '../../shared/log-error.js';
 
 export type ReviewDeskOptions = {
   store: ApprovalStore;
@@ -192,10 +193,7 @@ export class ReviewDesk {
         await this.publishDecision(now, draftDecision(now, settled.outcome), 'review');
       } catch (err) {
         // The review is in the log and settled the outcome; any instance publishes the decision after the grace.
-        this.#o.log.warn(
-          { approval: id, err: { message: (err as Error).message } },
-          'could not publish the decision yet',
-        );
+        logError(this.#o.log, err, 'could not publish the decision yet', { level: 'warn', approval: id });
       }
       now = this.#o.store.get(id) ?? now;
       if (now.decision && now.decision.outcome !== settled.outcome) {
