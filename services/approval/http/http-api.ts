@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ErrorCode } from '../../shared/errors.js';
 import { fastify } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -59,7 +60,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   );
 }
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+function sendError(reply: FastifyReply, status: number, code: ErrorCode, message: string): FastifyReply {
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
   return reply
     .code(status)

@@ -1,4 +1,5 @@
 import { fastify } from 'fastify';
+import type { ErrorCode } from '../../shared/errors.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Identity } from '../../shared/identity/index.js';
@@ -117,7 +118,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   );
 }
 
-function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+function sendError(reply: FastifyReply, status: number, code: ErrorCode, message: string): FastifyReply {
   return reply.code(status).type('application/json').send({ error: { code, message } });
 }
 
