@@ -4,6 +4,7 @@ import { resolveSecret } from '../shared/config/secrets.js';
 import { tokenVerifierOptions } from '../shared/config/sections.js';
 import { decodeEvent } from '../shared/events/codec.js';
 import { createTokenVerifier } from '../shared/identity/token-verifier.js';
+import { logError } from '../shared/log-error.js';
 import { createKafka } from '../shared/log/kafka.js';
 import { kafkaSecurity } from '../shared/log/kafka-security.js';
 import { KafkaPublisher } from '../shared/log/publisher.js';
@@ -27,7 +28,6 @@ import { DecisionSweeper } from './review/decision-sweeper.js';
 import { RequestRelay } from './relay/request-relay.js';
 import { ReviewDesk } from './review/review-desk.js';
 import { ApprovalStore } from './store/approval-store.js';
-import { logError } from '../shared/log-error.js';
 
 export type RunningApprovalService = {
   readonly instanceId: string;

@@ -1,5 +1,5 @@
-import { COMMANDS } from './commands.js';
 import { GatehouseError } from '../shared/errors.js';
+import { COMMANDS } from './commands.js';
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);

@@ -27,10 +27,10 @@ import { createRecorderMetrics } from './metrics.js';
 import type { RecorderMetrics } from './metrics.js';
 import { buildReplayApi } from './replay/http-api.js';
 import { createTokenVerifier } from '../shared/identity/index.js';
+import { logError } from '../shared/log-error.js';
 import { EventWriter } from './store/event-writer.js';
 import { dropExpiredPartitions } from './store/retention.js';
 import { SessionQueries } from './store/session-queries.js';
-import { logError } from '../shared/log-error.js';
 
 export type Recorder = {
   /** Port of the replay API. */

@@ -18,6 +18,7 @@ import type {
   WatchDecisionsRequest,
   WatchDecisionsResponse,
 } from '../../../proto/gen/gatehouse/v1/approvals_pb.js';
+import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import { ApprovalApiError, ApprovalErrorCode, badRequest } from '../errors.js';
 import type { StreamRegistry } from '../http/stream-registry.js';
@@ -28,7 +29,6 @@ import type { ReviewDesk } from '../review/review-desk.js';
 import type { ApprovalStore } from '../store/approval-store.js';
 import { approvalServiceDefinition } from './service-definition.js';
 import { toProtoApproval } from './to-proto.js';
-import { logError } from '../../shared/log-error.js';
 
 export type GrpcApiOptions = {
   desk: ReviewDesk;

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { ErrorCode } from '../../shared/errors.js';
 import { fastify } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { ErrorCode } from '../../shared/errors.js';
 import type { Identity } from '../../shared/identity/index.js';
+import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import { registerWebLogin } from '../../shared/web-login/index.js';
 import type { WebLoginConfig } from '../../shared/web-login/index.js';
@@ -17,7 +18,6 @@ import { APP_JS } from '../web/app-js.js';
 import { PAGE_CSS, PAGE_HTML } from '../web/page-html.js';
 import { openEventStream } from './event-stream.js';
 import type { StreamRegistry } from './stream-registry.js';
-import { logError } from '../../shared/log-error.js';
 
 export type HttpApiOptions = {
   desk: ReviewDesk;

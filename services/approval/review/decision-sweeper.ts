@@ -1,10 +1,10 @@
+import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import { microsNow } from '../log/approval-events.js';
 import { dueDecision } from '../model/decision.js';
 import type { DecisionDraft } from '../model/decision.js';
 import type { ApprovalStore } from '../store/approval-store.js';
 import type { ReviewDesk } from './review-desk.js';
-import { logError } from '../../shared/log-error.js';
 
 export type DecisionSweeperOptions = {
   store: ApprovalStore;

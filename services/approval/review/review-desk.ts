@@ -4,6 +4,7 @@ import type { Event } from '../../shared/events/codec.js';
 import { TokenError, TokenErrorCode } from '../../shared/identity/errors.js';
 import type { Identity } from '../../shared/identity/identity.js';
 import type { TokenVerifier } from '../../shared/identity/token-verifier.js';
+import { logError } from '../../shared/log-error.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SigningKey } from '../../shared/signing/signing-keys.js';
@@ -26,7 +27,6 @@ import type { ApprovalRecord, ApprovalState, Verdict } from '../model/types.js';
 import { stateOf } from '../model/types.js';
 import { canSee } from '../model/view.js';
 import type { ApprovalStore } from '../store/approval-store.js';
-import { logError } from '../../shared/log-error.js';
 
 export type ReviewDeskOptions = {
   store: ApprovalStore;

@@ -1,10 +1,10 @@
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { TrustedKeys } from '../../shared/signing/signing-keys.js';
 import { approvalIdOf, foldApproval } from '../model/fold.js';
 import type { FoldResult } from '../model/fold.js';
 import type { ApprovalRecord, HistoryEntry } from '../model/types.js';
-import { logError } from '../../shared/log-error.js';
 
 export type StoreChange = {
   readonly kind: 'requested' | 'reviewed' | 'decided';

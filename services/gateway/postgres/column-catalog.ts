@@ -1,9 +1,9 @@
 import pg from 'pg';
+import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ColumnCatalog, ColumnOrigin } from '../masking/index.js';
 import type { CatalogRelation, LineageCatalog } from '../sql/lineage/index.js';
 import type { UpstreamTarget } from './upstream.js';
-import { logError } from '../../shared/log-error.js';
 
 const QUERY = `
   SELECT c.oid::int8 AS oid, n.nspname AS schema, c.relname AS table, a.attnum::int4 AS attnum, a.attname AS column

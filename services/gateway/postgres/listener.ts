@@ -5,6 +5,7 @@ import { create } from '@bufbuild/protobuf';
 import { SessionOpenedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { SessionEvents } from '../../shared/events/session-events.js';
 import type { Identity } from '../../shared/identity/index.js';
+import { logError } from '../../shared/log-error.js';
 import { PublishRefusedError } from '../../shared/log/errors.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
@@ -28,7 +29,6 @@ import { PgSession } from './session.js';
 import { cancelUpstream, connectUpstream } from './upstream.js';
 import type { UpstreamTarget } from './upstream.js';
 import type { SqlDecider } from './verdict.js';
-import { logError } from '../../shared/log-error.js';
 
 export type PgConnection = {
   name: string;

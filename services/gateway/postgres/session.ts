@@ -4,6 +4,7 @@ import { create } from '@bufbuild/protobuf';
 import { ResponseSchema, SessionClosedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { AuditUnavailableError } from '../../shared/errors.js';
 import type { EventBody } from '../../shared/events/session-events.js';
+import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import { auditRefusedMessage } from '../session-audit.js';
 import type { SessionAudit } from '../session-audit.js';
@@ -24,7 +25,6 @@ import { pinnedStatusChange } from './pinned-settings.js';
 import { ResponsePipeline } from './response-pipeline.js';
 import type { CopyMasker, Denial, MaskerFactory, MaskSpec } from './response-pipeline.js';
 import type { SqlDecider, SqlVerdict } from './verdict.js';
-import { logError } from '../../shared/log-error.js';
 
 export const SessionState = {
   Active: 'active',

@@ -1,5 +1,5 @@
-import { PgClientError } from './errors.js';
 import type { ErrorCode } from '../../shared/errors.js';
+import { PgClientError } from './errors.js';
 
 /*
  * The client's StartupMessage parameters, vetted. The gateway owns every setting that changes how SQL is lexed or

@@ -6,10 +6,10 @@ import type {
   ServerChannel,
   TcpipRequestInfo,
 } from 'ssh2';
+import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ChannelAudit } from './channel-audit.js';
 import type { SshDecider } from './ssh-decider.js';
-import { logError } from '../../shared/log-error.js';
 
 export type ForwardDeps = {
   upstream: Client;

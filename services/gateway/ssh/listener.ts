@@ -7,6 +7,7 @@ import { SessionClosedSchema, SessionOpenedSchema } from '../../../proto/gen/gat
 import { SessionEvents } from '../../shared/events/session-events.js';
 import { TokenError } from '../../shared/identity/index.js';
 import type { Identity } from '../../shared/identity/index.js';
+import { logError } from '../../shared/log-error.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SshListenerConfig } from '../config.js';
@@ -24,7 +25,6 @@ import { StreamMasker } from './stream-masker.js';
 import type { ContentMaskerFactory } from './stream-masker.js';
 import { connectUpstream } from './upstream.js';
 import type { SshUpstreamTarget } from './upstream.js';
-import { logError } from '../../shared/log-error.js';
 
 /** One configured SSH connection: the SSH user name a client logs in with selects it. */
 export type SshConnection = {

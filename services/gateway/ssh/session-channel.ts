@@ -9,6 +9,7 @@ import type {
   Session,
   WindowChangeInfo,
 } from 'ssh2';
+import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SshRequestDetail } from '../policy/index.js';
 import type { ChannelAudit } from './channel-audit.js';
@@ -18,7 +19,6 @@ import type { SshDecider, SshVerdict } from './ssh-decider.js';
 import type { StreamMasker } from './stream-masker.js';
 import { watchExit } from './upstream-exit.js';
 import type { UpstreamExit } from './upstream-exit.js';
-import { logError } from '../../shared/log-error.js';
 
 /** An upstream channel, with its exit recorded from the moment it opened. */
 type OpenedChannel = { channel: ClientChannel; exit: () => UpstreamExit | undefined };

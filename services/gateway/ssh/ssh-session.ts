@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { Client, Connection } from 'ssh2';
 import { SessionClosedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SessionAudit } from '../session-audit.js';
 import type { ChannelAudit } from './channel-audit.js';
@@ -8,7 +9,6 @@ import { openLocalForward } from './forward-channel.js';
 import { SessionChannel } from './session-channel.js';
 import type { SshDecider } from './ssh-decider.js';
 import type { StreamMasker } from './stream-masker.js';
-import { logError } from '../../shared/log-error.js';
 
 export type SshSessionOptions = {
   conn: Connection;

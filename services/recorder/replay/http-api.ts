@@ -1,8 +1,9 @@
 import { fastify } from 'fastify';
-import type { ErrorCode } from '../../shared/errors.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import type { ErrorCode } from '../../shared/errors.js';
 import type { Identity } from '../../shared/identity/index.js';
+import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import {
   bearerChallenge,
@@ -17,7 +18,6 @@ import { recordedToAsciicast } from '../asciicast.js';
 import { allEvents } from './all-events.js';
 import { renderTranscript } from './transcript.js';
 import { registerWebUi } from './web-ui.js';
-import { logError } from '../../shared/log-error.js';
 
 /**
  * The replay API (JSON over HTTP):

@@ -1,7 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { logError } from '../log-error.js';
 import type { Logger } from '../logger.js';
 import { retryRetriable } from './retry.js';
-import { logError } from '../log-error.js';
 
 export type ConsumedRecord = {
   topic: string;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { logError } from '../log-error.js';
 import type { Logger } from '../logger.js';
 import { retryRetriable } from './retry.js';
-import { logError } from '../log-error.js';
 
 export type TailRecord = {
   readonly partition: number;

@@ -1,7 +1,7 @@
+import { logError } from '../log-error.js';
 import type { Logger } from '../logger.js';
 import { PublishRefusedError } from './errors.js';
 import type { LogRecord, RecordOwner } from './log-record.js';
-import { logError } from '../log-error.js';
 
 /**
  * Broker errors that refuse particular records for good. Retrying them cannot help, and they say nothing about the
