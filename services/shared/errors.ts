@@ -1,4 +1,4 @@
-import type { ErrorCode, ErrorCodeOf } from './error-catalog/index.js';
+import type { ErrorCode, ErrorCodeOf, ErrorFamily } from './error-catalog/index.js';
 
 export type { ErrorCode, ErrorCodeOf, ErrorFamily } from './error-catalog/index.js';
 
@@ -21,38 +21,25 @@ export class GatehouseError extends Error {
   }
 }
 
-/** The audit log cannot take the work (buffer full, Kafka gone, not acknowledged, closed, refused): fail closed. */
-export class AuditUnavailableError extends GatehouseError {
-  declare readonly code: ErrorCodeOf<'audit'>;
+/** A base class whose `code` is one of the family's codes (checked by the compiler at every `new`). */
+function familyBase<F extends ErrorFamily>() {
+  return class extends GatehouseError {
+    declare readonly code: ErrorCodeOf<F>;
 
-  constructor(code: ErrorCodeOf<'audit'>, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
+    constructor(code: ErrorCodeOf<F>, message: string, options?: ErrorOptions) {
+      super(code, message, options);
+    }
+  };
 }
+
+/** The audit log cannot take the work (buffer full, Kafka gone, not acknowledged, closed, refused): fail closed. */
+export class AuditUnavailableError extends familyBase<'audit'>() {}
 
 /** A policy bundle cannot be loaded or used as the decision asks. */
-export class PolicyError extends GatehouseError {
-  declare readonly code: ErrorCodeOf<'policy'>;
-
-  constructor(code: ErrorCodeOf<'policy'>, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class PolicyError extends familyBase<'policy'>() {}
 
 /** Bytes on a wire or in a record do not follow their protocol. */
-export class ProtocolError extends GatehouseError {
-  declare readonly code: ErrorCodeOf<'protocol'>;
-
-  constructor(code: ErrorCodeOf<'protocol'>, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class ProtocolError extends familyBase<'protocol'>() {}
 
 /** A token or login was refused, or the identity provider cannot be asked. */
-export class AuthError extends GatehouseError {
-  declare readonly code: ErrorCodeOf<'auth'>;
-
-  constructor(code: ErrorCodeOf<'auth'>, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class AuthError extends familyBase<'auth'>() {}
