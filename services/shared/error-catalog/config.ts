@@ -1,6 +1,6 @@
 import type { FamilyEntries } from './entry.js';
 
-const NO_START = '— (the service does not start; the message on stderr, exit 1)';
+const NO_START = '— (the service does not start; the message on stderr)';
 
 /** Configuration, keys or schema files are invalid: found at start-up. */
 export const configErrors = {

@@ -16,10 +16,10 @@ export const lifecycleErrors = {
   },
   GH_ERR_APPROVAL_START: {
     meaning: 'the approval service could not start (topic, listeners, identity provider, key)',
-    client: '— (the service exits 1)',
+    client: '— (the service does not start)',
   },
   GH_ERR_IDP_START: {
     meaning: 'the dev IdP could not start (port taken, bad options)',
-    client: '— (exits 1)',
+    client: '— (it does not start)',
   },
 } as const satisfies FamilyEntries;

@@ -36,6 +36,6 @@ export const upstreamErrors = {
   },
   GH_ERR_IDP_TOKEN_REQUEST: {
     meaning: 'a token request to the identity provider was refused or failed (dev IdP CLI)',
-    client: 'CLI: the message on stderr, exit 1',
+    client: 'CLI: the message on stderr',
   },
 } as const satisfies FamilyEntries;
