@@ -1,4 +1,4 @@
-import { GatehouseError, ProtocolError } from '../shared/errors.js';
+import { GatehouseError } from '../shared/errors.js';
 
 /** A value cannot be written as a ClickHouse literal (e.g. a non-integer number, an invalid identifier). */
 export class SqlQuoteError extends GatehouseError {
@@ -25,13 +25,6 @@ export class ClickHouseError extends GatehouseError {
 export class MigrationError extends GatehouseError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('GH_ERR_MIGRATION', message, options);
-  }
-}
-
-/** Backend (Postgres wire) bytes in a recorded payload are malformed. */
-export class PgDecodeError extends ProtocolError {
-  constructor(message: string) {
-    super('GH_ERR_PG_DECODE', message);
   }
 }
 

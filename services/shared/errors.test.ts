@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PgProtocolError } from '../gateway/postgres/codec/errors.js';
+import { PgProtocolError } from './pg-wire/errors.js';
 import { PolicyLoadError } from '../gateway/policy/errors.js';
 import { UnknownDetectorError } from '../gateway/masking/errors.js';
 import { describeError } from './error-catalog/index.js';
