@@ -84,7 +84,7 @@ export async function socketPair(): Promise<[Socket, Socket]> {
 }
 
 /** Waits until `ready()` holds, polling; fails naming `what` after `timeoutMs`. */
-export async function waitUntil(ready: () => boolean, what: () => string, timeoutMs = 5_000): Promise<void> {
+export async function waitUntil(ready: () => boolean, what: () => string, timeoutMs = 2_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ready()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting: ${what()}`);
@@ -147,7 +147,7 @@ export class ClientPeer extends Peer {
   untilReady(n = 1): Promise<void> {
     return waitUntil(
       () => this.frames.filter((f) => f.code === 0x5a).length >= n,
-      () => `ReadyForQuery #${n}; got ${this.frames.map((f) => String.fromCharCode(f.code)).join('')}`,
+      () => `ReadyForQuery #${n}; got ${JSON.stringify(this.bytes().toString('latin1'))}`,
     );
   }
 }
@@ -259,7 +259,7 @@ export async function startSessionHarness(opts: HarnessOptions = {}): Promise<Se
     parser,
     audit,
     decide,
-    maskers: () => createRowMaskerFactory(),
+    maskers: createRowMaskerFactory(),
     copyMasker: createCopyMasker,
     log: createLogger({ service: 'test', level: 'silent' }),
     limits: {
