@@ -15,9 +15,12 @@ export class RawPgClient {
   #pending: BackendMessage[] = [];
   #waiter: ((msgs: BackendMessage[]) => void) | null = null;
   #onPassword: (() => void) | null = null;
+  readonly #closed: Promise<void>;
 
   private constructor(socket: Socket) {
     this.#socket = socket;
+    this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) =>
       this.#parser.parse(chunk, (m) => {
         this.#pending.push(m);
@@ -65,6 +68,17 @@ export class RawPgClient {
     const done = this.#untilReady();
     this.#socket.write(Buffer.concat(messages));
     return done;
+  }
+
+  /** Writes raw bytes (a malformed or oversized message) without waiting for an answer. */
+  write(bytes: Buffer): void {
+    this.#socket.write(bytes);
+  }
+
+  /** Resolves once the gateway closed the connection, with the messages received since the last round trip. */
+  async closed(): Promise<BackendMessage[]> {
+    await this.#closed;
+    return this.#pending;
   }
 
   close(): void {

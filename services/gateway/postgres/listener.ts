@@ -117,6 +117,11 @@ export class PgListener {
     if (this.#sockets >= config.maxSessions) {
       const message = 'too many sessions on this gatehouse node';
       socket.end(errorResponse({ severity: 'FATAL', code: '53300', message }));
+      // Drop what the client already sent so its close is seen (unread bytes would hold the socket, and the
+      // listener's close, forever); a client that never closes is cut off at the auth timeout.
+      socket.resume();
+      const cutOff = setTimeout(() => socket.destroy(), config.authTimeoutMs);
+      socket.once('close', () => clearTimeout(cutOff));
       this.#d.metrics.loginFailed('GH_ERR_PG_TOO_MANY_SESSIONS');
       this.#d.refusals.record({
         protocol: 'postgres',

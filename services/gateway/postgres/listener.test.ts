@@ -12,6 +12,7 @@ import {
   authenticationOk,
   backendKeyData,
   decodeBackendKeyData,
+  errorResponse,
   FrontendParser,
   parameterStatus,
   readyForQuery,
@@ -21,6 +22,7 @@ import type { CancelRequestMessage } from './codec/index.js';
 import { PgListener } from './listener.js';
 
 /*
+ * The listener's own socket handling, against a scripted fake upstream: refusals beyond maxSessions, and
  * CancelRequest routing through the real listener: the client only ever sees the gateway's own (pid, secret); a
  * CancelRequest with that pair is sent, on a fresh connection, to the upstream backend of that session with the
  * upstream's pair; anything else reaches no backend. The upstream is a scripted fake PostgreSQL server.
@@ -28,6 +30,7 @@ import { PgListener } from './listener.js';
 
 const UPSTREAM_PID = 4242;
 const UPSTREAM_SECRET = 777;
+const AUTH_TIMEOUT_MS = 500;
 
 /** A fake PostgreSQL server: cleartext login, fixed BackendKeyData, records the CancelRequests it receives. */
 function fakeUpstream(): { server: Server; cancels: CancelRequestMessage[] } {
@@ -88,9 +91,9 @@ beforeAll(async () => {
       port: 0,
       allowPlaintext: true,
       maxMessageBytes: 1024 * 1024,
-      maxSessions: 10,
+      maxSessions: 2,
       idleTimeoutMs: 0,
-      authTimeoutMs: 2_000,
+      authTimeoutMs: AUTH_TIMEOUT_MS,
       maxNamesPerSession: 100,
       auditRowBatch: 100,
       auditBatchBytes: 64 * 1024,
@@ -187,5 +190,42 @@ describe('PgListener CancelRequest routing', () => {
     expect(upstream.cancels.length).toBe(before);
     // A cancel connection is no login attempt: nothing recorded as refused.
     expect(refusals).toEqual([]);
+  });
+});
+
+describe('PgListener beyond maxSessions', () => {
+  it('refuses with FATAL 53300 and closes the connection even if the client keeps its end open', async () => {
+    const held = [await login(), await login()];
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    const extra = new ClientPeer(socket);
+    let ended = false;
+    socket.once('end', () => (ended = true)); // the gateway's FIN: this client does not answer it
+    extra.write(serialize.startup({ user: 'gatehouse', database: 'fake-pg' }));
+    await waitUntil(
+      () => ended,
+      () => 'the refusal',
+    );
+    expect(extra.bytes()).toEqual(
+      errorResponse({
+        severity: 'FATAL',
+        code: '53300',
+        message: 'too many sessions on this gatehouse node',
+      }),
+    );
+    // The bytes the client sent before the refusal must not hold the gateway's socket open: by the auth timeout
+    // it is gone, and the next byte this client sends is answered with a reset.
+    await sleep(AUTH_TIMEOUT_MS + 200);
+    extra.write(Buffer.from([0]));
+    await sleep(100);
+    extra.write(Buffer.from([0])); // after the reset: EPIPE
+    await extra.untilClosed(1_000);
+    expect(refusals.map((r) => [r.reason, r.code])).toEqual([
+      ['too_many_sessions', 'GH_ERR_PG_TOO_MANY_SESSIONS'],
+    ]);
+    for (const { client } of held) client.write(serialize.end());
+    await waitUntil(
+      () => listener.sessions === 0,
+      () => 'the sessions to end',
+    );
   });
 });
