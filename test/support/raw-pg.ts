@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { serialize } from 'pg-protocol';
+import { DatabaseError, serialize } from 'pg-protocol';
 import { Parser } from 'pg-protocol/dist/parser.js';
 import type { BackendMessage } from 'pg-protocol/dist/messages.js';
 
@@ -19,7 +19,15 @@ export class RawPgClient {
 
   private constructor(socket: Socket) {
     this.#socket = socket;
-    this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    this.#closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        // A round trip the gateway ended (e.g. with a FATAL) resolves with what arrived, instead of hanging.
+        const w = this.#waiter;
+        this.#waiter = null;
+        w?.(this.#pending.splice(0));
+        resolve();
+      }),
+    );
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) =>
       this.#parser.parse(chunk, (m) => {
@@ -55,7 +63,11 @@ export class RawPgClient {
     // The only question during login is the cleartext password (the token).
     client.#onPassword = () => tls.write(serialize.password(token));
     tls.write(serialize.startup({ user: 'gatehouse', database }));
-    await login;
+    const loggedIn = await login;
+    if (loggedIn.at(-1)?.name !== 'readyForQuery') {
+      const error = loggedIn.find((m) => m instanceof DatabaseError);
+      throw new Error(`login refused: ${error ? `${error.code} ${error.message}` : 'connection closed'}`);
+    }
     return client;
   }
 
