@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { serialize } from 'pg-protocol';
 import type { BackendMessage } from 'pg-protocol/dist/messages.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackendSplitter, decodeNoticeFields } from '../../services/gateway/postgres/codec/index.js';
+import { BackendSplitter, decodeNoticeFields } from '../../services/shared/pg-wire/index.js';
 import { collectEvents } from '../support/event-collector.js';
 import type { EventCollector } from '../support/event-collector.js';
 import { startGatewayFixture } from '../support/gateway.js';

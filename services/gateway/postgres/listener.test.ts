@@ -3,7 +3,12 @@ import type { Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allow, ClientPeer, MemoryPublisher, waitUntil } from '../../../test/support/pg-session-harness.js';
+import {
+  allow,
+  ClientPeer,
+  MemoryPublisher,
+  waitUntil,
+} from '../../../dev/pg-session-fixtures/session-harness.js';
 import { createLogger } from '../../shared/logger.js';
 import type { LoginRefusal } from '../login-audit/index.js';
 import { loadSqlParser } from '../sql/index.js';
@@ -17,8 +22,8 @@ import {
   parameterStatus,
   readyForQuery,
   StartupCode,
-} from './codec/index.js';
-import type { CancelRequestMessage } from './codec/index.js';
+} from '../../shared/pg-wire/index.js';
+import type { CancelRequestMessage } from '../../shared/pg-wire/index.js';
 import { PgListener } from './listener.js';
 
 /*

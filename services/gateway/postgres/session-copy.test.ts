@@ -1,17 +1,16 @@
 import { serialize } from 'pg-protocol';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   allow,
   copyData,
   copyDone,
   copyInResponse,
   copyOutResponse,
-  startSessionHarness,
+  useSessionHarness,
   waitUntil,
-} from '../../../test/support/pg-session-harness.js';
-import type { SessionHarness } from '../../../test/support/pg-session-harness.js';
-import { loadSqlParser } from '../sql/index.js';
-import { commandComplete, dataRow, readyForQuery, rowDescription } from './codec/index.js';
+} from '../../../dev/pg-session-fixtures/session-harness.js';
+import type { SessionHarness } from '../../../dev/pg-session-fixtures/session-harness.js';
+import { commandComplete, dataRow, readyForQuery, rowDescription } from '../../shared/pg-wire/index.js';
 import type { MaskSpec } from './response-pipeline.js';
 
 /*
@@ -20,17 +19,12 @@ import type { MaskSpec } from './response-pipeline.js';
  * `rowsPerEvent` rows / `bytesPerEvent` bytes, the completion travelling with the last batch.
  */
 
-beforeAll(async () => {
-  await loadSqlParser();
-});
-
-let h: SessionHarness | undefined;
-afterEach(() => h?.destroy());
+const start = useSessionHarness();
 
 const SECRET = 'alice@example.com';
 
 async function copyOut(mask: MaskSpec | null, rows: string[]): Promise<SessionHarness> {
-  const t = (h = await startSessionHarness({ policy: () => allow(mask) }));
+  const t = await start({ policy: () => allow(mask) });
   t.client.write(serialize.query('COPY (SELECT id, email FROM users) TO STDOUT'));
   await t.backend.untilUnits(1);
   t.backend.write(
@@ -120,7 +114,7 @@ describe('PgSession COPY OUT masking', () => {
 
 describe('PgSession COPY IN', () => {
   it('forwards the client data as sent and records each CopyData', async () => {
-    const t = (h = await startSessionHarness());
+    const t = await start();
     t.client.write(serialize.query('COPY t FROM STDIN'));
     await t.backend.untilUnits(1);
     t.backend.write(copyInResponse(1));
@@ -146,7 +140,7 @@ describe('PgSession COPY IN', () => {
 
 describe('PgSession audit batch bounds', () => {
   it('publishes DataRows in events of at most rowsPerEvent rows, the completion with the last', async () => {
-    const t = (h = await startSessionHarness({ limits: { rowsPerEvent: 3 } }));
+    const t = await start({ limits: { rowsPerEvent: 3 } });
     t.client.write(serialize.query('SELECT x FROM generate_series(1, 7) x'));
     await t.backend.untilUnits(1);
     const rows = [1, 2, 3, 4, 5, 6, 7].map((i) => dataRow([String(i)]));
@@ -170,7 +164,7 @@ describe('PgSession audit batch bounds', () => {
   });
 
   it('closes a batch once it reaches bytesPerEvent', async () => {
-    const t = (h = await startSessionHarness({ limits: { rowsPerEvent: 100, bytesPerEvent: 1000 } }));
+    const t = await start({ limits: { rowsPerEvent: 100, bytesPerEvent: 1000 } });
     t.client.write(serialize.query('SELECT repeat(x, 400)'));
     await t.backend.untilUnits(1);
     const rows = [1, 2, 3, 4, 5].map((i) => dataRow([String(i).repeat(400)]));
@@ -190,7 +184,7 @@ describe('PgSession audit batch bounds', () => {
   });
 
   it('bounds COPY OUT batches the same way', async () => {
-    const t = (h = await startSessionHarness({ limits: { rowsPerEvent: 2 } }));
+    const t = await start({ limits: { rowsPerEvent: 2 } });
     t.client.write(serialize.query('COPY t TO STDOUT'));
     await t.backend.untilUnits(1);
     const rows = ['1\n', '2\n', '3\n'];

@@ -1,14 +1,20 @@
 import { serialize } from 'pg-protocol';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   allow,
   deny,
-  startSessionHarness,
+  missingStatement,
+  useSessionHarness,
   undefinedColumn,
-} from '../../../test/support/pg-session-harness.js';
-import type { Policy, SessionHarness } from '../../../test/support/pg-session-harness.js';
-import { loadSqlParser } from '../sql/index.js';
-import { commandComplete, dataRow, errorResponse, readyForQuery, rowDescription } from './codec/index.js';
+} from '../../../dev/pg-session-fixtures/session-harness.js';
+import type { Policy, SessionHarness } from '../../../dev/pg-session-fixtures/session-harness.js';
+import {
+  commandComplete,
+  dataRow,
+  errorResponse,
+  readyForQuery,
+  rowDescription,
+} from '../../shared/pg-wire/index.js';
 
 /*
  * The denial probe, byte for byte: a refused request is never forwarded; the session sends a probe in its place
@@ -16,12 +22,7 @@ import { commandComplete, dataRow, errorResponse, readyForQuery, rowDescription 
  * server answers it with — and only that error — for the policy's error.
  */
 
-beforeAll(async () => {
-  await loadSqlParser();
-});
-
-let h: SessionHarness | undefined;
-afterEach(() => h?.destroy());
+const start = useSessionHarness();
 
 /** Refuses DELETE statements (by their analysis, as policy sees them), allows everything else. */
 const noDeletes: Policy = (_sql, _kind, analysis) =>
@@ -45,14 +46,14 @@ const ONE_ROW = [
 
 describe('PgSession denial probe (simple query)', () => {
   it('forwards a probe instead of the refused query and swaps its error for the policy error', async () => {
-    const t = (h = await startSessionHarness({ policy: noDeletes }));
+    const t = await start({ policy: noDeletes });
     t.client.write(serialize.query('DELETE FROM accounts'));
     const [probe] = await t.backend.untilUnits(1);
     const [token] = t.backend.tokens();
     expect(probe!.raw).toEqual(serialize.query(`SELECT "${token}"`));
     expect(t.backend.bytes().toString('latin1')).not.toContain('accounts');
 
-    t.backend.write(errorResponse(undefinedColumn(token!)), readyForQuery('I'));
+    t.backend.write(undefinedColumn(token!), readyForQuery('I'));
     await t.client.untilReady();
     expect(t.client.bytes()).toEqual(Buffer.concat([policyError(t, 1), readyForQuery('I')]));
     expect(t.publisher.responses()).toMatchObject([
@@ -63,7 +64,7 @@ describe('PgSession denial probe (simple query)', () => {
   });
 
   it('keeps pipelined queries in order around a refused one', async () => {
-    const t = (h = await startSessionHarness({ policy: noDeletes }));
+    const t = await start({ policy: noDeletes });
     t.client.write(
       serialize.query('SELECT 1'),
       serialize.query('DELETE FROM accounts'),
@@ -77,13 +78,7 @@ describe('PgSession denial probe (simple query)', () => {
       serialize.query('SELECT 3'),
     ]);
     const third = [rowDescription([{ name: 'x', typeOid: 23 }]), dataRow(['3']), commandComplete('SELECT 1')];
-    t.backend.write(
-      ...ONE_ROW,
-      errorResponse(undefinedColumn(token!)),
-      readyForQuery('I'),
-      ...third,
-      readyForQuery('I'),
-    );
+    t.backend.write(...ONE_ROW, undefinedColumn(token!), readyForQuery('I'), ...third, readyForQuery('I'));
     await t.client.untilReady(3);
     expect(t.client.bytes()).toEqual(
       Buffer.concat([...ONE_ROW, policyError(t, 2), readyForQuery('I'), ...third, readyForQuery('I')]),
@@ -99,7 +94,7 @@ describe('PgSession denial probe (simple query)', () => {
   });
 
   it("passes the server's own error on the probe through unchanged (aborted transaction)", async () => {
-    const t = (h = await startSessionHarness({ policy: noDeletes }));
+    const t = await start({ policy: noDeletes });
     t.client.write(serialize.query('DELETE FROM accounts'));
     await t.backend.untilUnits(1);
     const aborted = errorResponse({
@@ -114,13 +109,13 @@ describe('PgSession denial probe (simple query)', () => {
   });
 
   it('refuses the fast-path FunctionCall protocol through a probe, whatever policy says', async () => {
-    const t = (h = await startSessionHarness());
+    const t = await start();
     const call = Buffer.from([0x46, 0, 0, 0, 14, 0, 0, 0x04, 0xd2, 0, 0, 0, 0, 0, 0]); // oid 1234, no args
     t.client.write(call);
     const [probe] = await t.backend.untilUnits(1);
     const [token] = t.backend.tokens();
     expect(probe!.raw).toEqual(serialize.query(`SELECT "${token}"`));
-    t.backend.write(errorResponse(undefinedColumn(token!)), readyForQuery('I'));
+    t.backend.write(undefinedColumn(token!), readyForQuery('I'));
     await t.client.untilReady();
     const refused = errorResponse({
       severity: 'ERROR',
@@ -135,7 +130,7 @@ describe('PgSession denial probe (simple query)', () => {
 
 describe('PgSession denial probe (extended protocol)', () => {
   it('refuses a Parse with a Bind of the token, skips to Sync, and carries on after it', async () => {
-    const t = (h = await startSessionHarness({ policy: noDeletes }));
+    const t = await start({ policy: noDeletes });
     t.client.write(
       serialize.parse({ name: 's1', text: 'DELETE FROM accounts' }),
       serialize.bind({ portal: 'p1', statement: 's1' }),
@@ -151,15 +146,7 @@ describe('PgSession denial probe (extended protocol)', () => {
       serialize.sync(),
       serialize.query('SELECT 1'),
     ]);
-    t.backend.write(
-      errorResponse({
-        severity: 'ERROR',
-        code: '26000',
-        message: `prepared statement "${token}" does not exist`,
-      }),
-      readyForQuery('I'),
-      ...ONE_ROW,
-    );
+    t.backend.write(missingStatement(token!), readyForQuery('I'), ...ONE_ROW);
     await t.client.untilReady(2);
     expect(t.client.bytes()).toEqual(Buffer.concat([policyError(t, 1), readyForQuery('I'), ...ONE_ROW]));
     // The skipped Bind and Execute were never decided (the server would not have run them either).
@@ -171,7 +158,7 @@ describe('PgSession denial probe (extended protocol)', () => {
   });
 
   it('refuses a Bind of a SQL-prepared statement, decided as the statement behind the name', async () => {
-    const t = (h = await startSessionHarness({ policy: noDeletes }));
+    const t = await start({ policy: noDeletes });
     t.client.write(serialize.query('PREPARE d AS DELETE FROM accounts'));
     await t.backend.untilUnits(1);
     t.backend.write(commandComplete('PREPARE'), readyForQuery('I'));
@@ -187,14 +174,7 @@ describe('PgSession denial probe (extended protocol)', () => {
       serialize.bind({ portal: '', statement: token, values: [] }),
       serialize.sync(),
     ]);
-    t.backend.write(
-      errorResponse({
-        severity: 'ERROR',
-        code: '26000',
-        message: `prepared statement "${token}" does not exist`,
-      }),
-      readyForQuery('I'),
-    );
+    t.backend.write(missingStatement(token!), readyForQuery('I'));
     await t.client.untilReady(2);
     const prepared = Buffer.concat([commandComplete('PREPARE'), readyForQuery('I')]);
     expect(t.client.bytes()).toEqual(Buffer.concat([prepared, policyError(t, 2), readyForQuery('I')]));

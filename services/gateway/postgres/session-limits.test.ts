@@ -1,21 +1,15 @@
 import { serialize } from 'pg-protocol';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startSessionHarness } from '../../../test/support/pg-session-harness.js';
-import type { SessionHarness } from '../../../test/support/pg-session-harness.js';
-import { loadSqlParser } from '../sql/index.js';
-import { errorResponse, readyForQuery } from './codec/index.js';
+import { describe, expect, it } from 'vitest';
+import { useSessionHarness } from '../../../dev/pg-session-fixtures/session-harness.js';
+import type { SessionHarness } from '../../../dev/pg-session-fixtures/session-harness.js';
+import { errorResponse, readyForQuery } from '../../shared/pg-wire/index.js';
 
 /*
  * How a session ends, at the byte level: one FATAL ErrorResponse with the promised SQLSTATE, both connections
  * closed, and a `session_closed` event with the reason.
  */
 
-beforeAll(async () => {
-  await loadSqlParser();
-});
-
-let h: SessionHarness | undefined;
-afterEach(() => h?.destroy());
+const start = useSessionHarness();
 
 function fatal(code: string, message: string): Buffer {
   return errorResponse({ severity: 'FATAL', code, message });
@@ -32,14 +26,14 @@ async function expectEnded(t: SessionHarness, reason: string, client: Buffer): P
 
 describe('PgSession limits', () => {
   it('closes an idle session with FATAL 57P05', async () => {
-    const t = (h = await startSessionHarness({ limits: { idleTimeoutMs: 150 } }));
+    const t = await start({ limits: { idleTimeoutMs: 150 } });
     const t0 = Date.now();
     await expectEnded(t, 'idle timeout', fatal('57P05', 'terminating connection due to idle timeout'));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
   });
 
   it('refuses a client message over maxMessageBytes with FATAL 54000 once its header arrives', async () => {
-    const t = (h = await startSessionHarness({ maxMessageBytes: 1024 }));
+    const t = await start({ maxMessageBytes: 1024 });
     const header = Buffer.from([0x51, 0x40, 0, 0, 0]); // Query of 1 GiB: only the header is ever sent
     t.client.write(header);
     await expectEnded(
@@ -51,7 +45,7 @@ describe('PgSession limits', () => {
   });
 
   it('ends the session with FATAL 08P01 on malformed client bytes, dropping the rest of that batch', async () => {
-    const t = (h = await startSessionHarness());
+    const t = await start();
     t.client.write(serialize.sync(), Buffer.from([0x01, 0, 0, 0, 4]));
     await expectEnded(t, 'protocol error', fatal('08P01', 'invalid frontend message type 1'));
     // The Sync before the bad bytes was still corked when the session failed: the upstream never sees it.
@@ -59,7 +53,7 @@ describe('PgSession limits', () => {
   });
 
   it('ends the session with FATAL 08P01 when the server sends a message over maxBackendMessageBytes', async () => {
-    const t = (h = await startSessionHarness({ limits: { maxBackendMessageBytes: 4096 } }));
+    const t = await start({ limits: { maxBackendMessageBytes: 4096 } });
     t.client.write(serialize.query('SELECT 1'));
     await t.backend.untilUnits(1);
     t.backend.write(Buffer.from([0x44, 0, 0, 0x40, 0])); // a 16 KiB DataRow header
@@ -67,12 +61,11 @@ describe('PgSession limits', () => {
   });
 
   it('closes the upstream when the client goes away, and the client when the upstream does', async () => {
-    const a = (h = await startSessionHarness());
+    const a = await start();
     a.client.socket.destroy();
     await expect(a.closed).resolves.toBe('client closed');
     await a.backend.untilClosed();
-    a.destroy();
-    const b = (h = await startSessionHarness());
+    const b = await start();
     b.client.write(serialize.query('SELECT 1'));
     await b.backend.untilUnits(1);
     b.backend.write(readyForQuery('I'));

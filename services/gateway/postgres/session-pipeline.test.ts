@@ -1,8 +1,12 @@
 import { serialize } from 'pg-protocol';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { allow, deny, startSessionHarness } from '../../../test/support/pg-session-harness.js';
-import type { Policy, SessionHarness } from '../../../test/support/pg-session-harness.js';
-import { loadSqlParser } from '../sql/index.js';
+import { describe, expect, it } from 'vitest';
+import {
+  allow,
+  deny,
+  missingStatement,
+  useSessionHarness,
+} from '../../../dev/pg-session-fixtures/session-harness.js';
+import type { Policy } from '../../../dev/pg-session-fixtures/session-harness.js';
 import type { MaskSpec } from './response-pipeline.js';
 import {
   bindComplete,
@@ -14,7 +18,7 @@ import {
   parseComplete,
   readyForQuery,
   rowDescription,
-} from './codec/index.js';
+} from '../../shared/pg-wire/index.js';
 
 /*
  * The expected-response queue, byte for byte: what the session forwards for an extended-protocol pipeline, which
@@ -22,12 +26,7 @@ import {
  * skips to Sync) or a refusal (the session skips to Sync itself).
  */
 
-beforeAll(async () => {
-  await loadSqlParser();
-});
-
-let h: SessionHarness | undefined;
-afterEach(() => h?.destroy());
+const start = useSessionHarness();
 
 const SECRET = 'alice@example.com';
 /** The first output column masked whole (a lineage mask), as policy asks for `users.email`. */
@@ -54,7 +53,7 @@ function extended(name: string, sql: string): Buffer[] {
 
 describe('PgSession Describe', () => {
   it('passes a statement Describe through and remembers the columns for the name', async () => {
-    const t = (h = await startSessionHarness({ policy }));
+    const t = await start({ policy });
     const sent = [
       serialize.parse({ name: 's1', text: 'SELECT name FROM t WHERE id = $1' }),
       serialize.describe({ type: 'S', name: 's1' }),
@@ -75,7 +74,7 @@ describe('PgSession Describe', () => {
   });
 
   it('passes NoData through for a statement without a result', async () => {
-    const t = (h = await startSessionHarness({ policy }));
+    const t = await start({ policy });
     t.client.write(
       serialize.parse({ name: 'u', text: 'UPDATE t SET x = 1 WHERE id = 2' }),
       serialize.describe({ type: 'S', name: 'u' }),
@@ -90,7 +89,7 @@ describe('PgSession Describe', () => {
   });
 
   it('injects a portal Describe to learn the columns of a masked Execute, and keeps its answer', async () => {
-    const t = (h = await startSessionHarness({ policy }));
+    const t = await start({ policy });
     t.client.write(...extended('', 'SELECT email FROM users'));
     const sent = await t.backend.untilUnits(1);
     expect(sent.map((m) => m.raw)).toEqual([
@@ -124,7 +123,7 @@ describe('PgSession Describe', () => {
   });
 
   it("answers the client's own portal Describe and still masks by the injected one's columns", async () => {
-    const t = (h = await startSessionHarness({ policy }));
+    const t = await start({ policy });
     const [parse, bind, execute, sync] = extended('', 'SELECT email FROM users');
     t.client.write(parse!, bind!, serialize.describe({ type: 'P', name: '' }), execute!, sync!);
     const sent = await t.backend.untilUnits(1);
@@ -153,7 +152,7 @@ describe('PgSession Describe', () => {
   });
 
   it('sends no Describe of its own for an Execute without masking', async () => {
-    const t = (h = await startSessionHarness({ policy }));
+    const t = await start({ policy });
     t.client.write(...extended('', 'SELECT 1'));
     const sent = await t.backend.untilUnits(1);
     expect(sent.map((m) => m.type)).toEqual(['Parse', 'Bind', 'Execute', 'Sync']);
@@ -162,7 +161,7 @@ describe('PgSession Describe', () => {
 
 describe('PgSession errors mid-pipeline', () => {
   it('realigns the queue after a server error: later units get their own masks', async () => {
-    const t = (h = await startSessionHarness({ policy }));
+    const t = await start({ policy });
     t.client.write(
       ...extended('a', 'SELECT x FROM t'),
       ...extended('b', 'SELECT email FROM users WHERE id = 1'),
@@ -236,7 +235,7 @@ describe('PgSession errors mid-pipeline', () => {
   });
 
   it('ends a failed simple query at ReadyForQuery, after the statements before the error', async () => {
-    const t = (h = await startSessionHarness({ policy }));
+    const t = await start({ policy });
     t.client.write(serialize.query('SELECT 1; SELECT 1/0; SELECT 3'));
     await t.backend.untilUnits(1);
     const answer = [
@@ -269,7 +268,7 @@ describe('PgSession audit attribution (open defect)', () => {
   // An error answering a Parse or a Bind is recorded under the request id of the last Execute or Query whose
   // results arrived (the pipeline learns request ids only from those), not under the failed unit's own request.
   it.fails('records an error answering a Bind under the request of its own unit', async () => {
-    const t = (h = await startSessionHarness({ policy }));
+    const t = await start({ policy });
     t.client.write(...extended('a', 'SELECT 1'), ...extended('b', 'SELECT 2'));
     await t.backend.untilUnits(2);
     const bad = errorResponse({ severity: 'ERROR', code: '22P02', message: 'invalid input syntax' });
@@ -283,7 +282,7 @@ describe('PgSession audit attribution (open defect)', () => {
 
 describe('PgSession skip-until-Sync', () => {
   it('drops every message after a refusal up to Sync, undecided, as the server would', async () => {
-    const t = (h = await startSessionHarness({ policy }));
+    const t = await start({ policy });
     t.client.write(
       serialize.parse({ name: 'd', text: 'DELETE FROM t' }),
       serialize.flush(),
@@ -301,11 +300,7 @@ describe('PgSession skip-until-Sync', () => {
     expect(t.decided.map((d) => d.sql)).toEqual(['DELETE FROM t', 'SELECT 2']);
     const [token] = t.backend.tokens();
     t.backend.write(
-      errorResponse({
-        severity: 'ERROR',
-        code: '26000',
-        message: `prepared statement "${token}" does not exist`,
-      }),
+      missingStatement(token!),
       readyForQuery('I'),
       rowDescription([{ name: 'x' }]),
       dataRow(['2']),
@@ -320,7 +315,7 @@ describe('PgSession skip-until-Sync', () => {
   });
 
   it('still honours a Terminate while skipping', async () => {
-    const t = (h = await startSessionHarness({ policy }));
+    const t = await start({ policy });
     t.client.write(serialize.parse({ name: '', text: 'DELETE FROM t' }), serialize.end());
     await expect(t.closed).resolves.toBe('client terminated');
     await t.backend.untilClosed();

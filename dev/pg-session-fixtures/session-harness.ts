@@ -2,27 +2,28 @@ import { connect, createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serialize } from 'pg-protocol';
+import { afterEach, beforeAll } from 'vitest';
 import { decodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { SessionEvents } from '../../services/shared/events/session-events.js';
 import type { EventPublisher, LogRecord, PublisherStats } from '../../services/shared/log/publisher.js';
 import { createLogger } from '../../services/shared/logger.js';
 import { createCopyMasker, createRowMaskerFactory } from '../../services/gateway/masking/index.js';
-import { BackendSplitter, FrontendParser } from '../../services/gateway/postgres/codec/index.js';
-import type { BackendFrame, FrontendMessage } from '../../services/gateway/postgres/codec/index.js';
+import { BackendSplitter, errorResponse, FrontendParser } from '../../services/shared/pg-wire/index.js';
+import type { BackendFrame, FrontendMessage } from '../../services/shared/pg-wire/index.js';
 import type { MaskSpec } from '../../services/gateway/postgres/response-pipeline.js';
 import { PgSession } from '../../services/gateway/postgres/session.js';
 import type { PgSessionOptions } from '../../services/gateway/postgres/session.js';
 import type { SqlDecider, SqlRequestKind, SqlVerdict } from '../../services/gateway/postgres/verdict.js';
 import { SessionAudit } from '../../services/gateway/session-audit.js';
-import { analyzeSqlSync } from '../../services/gateway/sql/index.js';
+import { analyzeSqlSync, loadSqlParser } from '../../services/gateway/sql/index.js';
 import type { SqlAnalysis } from '../../services/gateway/sql/index.js';
 
 /*
  * A PostgreSQL session below any client: the test holds the client's end of one socket pair and the upstream's
  * end of another, writes frontend byte fixtures on one and scripted backend byte fixtures on the other, and reads
- * exactly what `PgSession` passed through. Audit events land in an in-memory publisher. Call `loadSqlParser()`
- * once (beforeAll) before starting a session: the decider analyses SQL as the real one does.
+ * exactly what `PgSession` passed through. Audit events land in an in-memory publisher. A test file calls
+ * `useSessionHarness()` once at its top level and starts sessions with the function it returns.
  */
 
 /** Records every published record; durable publishes resolve at once. */
@@ -288,9 +289,35 @@ export async function startSessionHarness(opts: HarnessOptions = {}): Promise<Se
   return h;
 }
 
-/** The probe's error as PostgreSQL reports an unknown column (what the denial swap looks for). */
-export function undefinedColumn(token: string): { severity: 'ERROR'; code: string; message: string } {
-  return { severity: 'ERROR', code: '42703', message: `column "${token}" does not exist` };
+/**
+ * Registers the hooks of a test file (the SQL parser loaded once, every session destroyed after its test) and
+ * returns the function that starts a session.
+ */
+export function useSessionHarness(): (opts?: HarnessOptions) => Promise<SessionHarness> {
+  const started: SessionHarness[] = [];
+  beforeAll(() => loadSqlParser());
+  afterEach(() => {
+    for (const h of started.splice(0)) h.destroy();
+  });
+  return async (opts) => {
+    const h = await startSessionHarness(opts);
+    started.push(h);
+    return h;
+  };
+}
+
+/** The server's answer to a simple-query probe: the token is an unknown column (what the denial swap looks for). */
+export function undefinedColumn(token: string): Buffer {
+  return errorResponse({ severity: 'ERROR', code: '42703', message: `column "${token}" does not exist` });
+}
+
+/** The server's answer to an extended-protocol probe (a Bind of the statement named by the token). */
+export function missingStatement(token: string): Buffer {
+  return errorResponse({
+    severity: 'ERROR',
+    code: '26000',
+    message: `prepared statement "${token}" does not exist`,
+  });
 }
 
 /** Backend messages the codec has no builder for (COPY), as the server sends them. */
