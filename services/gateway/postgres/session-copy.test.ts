@@ -138,19 +138,24 @@ describe('PgSession COPY IN', () => {
   });
 });
 
+/** A simple query answered with one text column `x`, `rows` and `SELECT <n>`, all in one upstream write. */
+async function selectRows(t: SessionHarness, rows: Buffer[]): Promise<void> {
+  t.client.write(serialize.query('SELECT x FROM t'));
+  await t.backend.untilUnits(1);
+  t.backend.write(
+    rowDescription([{ name: 'x' }]),
+    ...rows,
+    commandComplete(`SELECT ${rows.length}`),
+    readyForQuery('I'),
+  );
+  await t.client.untilReady();
+}
+
 describe('PgSession audit batch bounds', () => {
   it('publishes DataRows in events of at most rowsPerEvent rows, the completion with the last', async () => {
     const t = await start({ limits: { rowsPerEvent: 3 } });
-    t.client.write(serialize.query('SELECT x FROM generate_series(1, 7) x'));
-    await t.backend.untilUnits(1);
     const rows = [1, 2, 3, 4, 5, 6, 7].map((i) => dataRow([String(i)]));
-    t.backend.write(
-      rowDescription([{ name: 'x' }]),
-      ...rows,
-      commandComplete('SELECT 7'),
-      readyForQuery('I'),
-    );
-    await t.client.untilReady();
+    await selectRows(t, rows);
     const events = t.publisher.responses();
     expect(events.map((r) => [r.frame, r.rows, r.text])).toEqual([
       ['row_description', 0, 'x'],
@@ -165,17 +170,9 @@ describe('PgSession audit batch bounds', () => {
 
   it('closes a batch once it reaches bytesPerEvent', async () => {
     const t = await start({ limits: { rowsPerEvent: 100, bytesPerEvent: 1000 } });
-    t.client.write(serialize.query('SELECT repeat(x, 400)'));
-    await t.backend.untilUnits(1);
     const rows = [1, 2, 3, 4, 5].map((i) => dataRow([String(i).repeat(400)]));
     const size = rows[0]!.length; // 411: three rows reach the bound
-    t.backend.write(
-      rowDescription([{ name: 'x' }]),
-      ...rows,
-      commandComplete('SELECT 5'),
-      readyForQuery('I'),
-    );
-    await t.client.untilReady();
+    await selectRows(t, rows);
     const events = t.publisher.responses().slice(1);
     expect(events.map((r) => [r.frame, r.rows, r.data.length])).toEqual([
       ['data_rows', 3, 3 * size],

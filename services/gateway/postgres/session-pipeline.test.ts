@@ -41,6 +41,9 @@ const policy: Policy = (sql, _kind, analysis) => {
   return /\busers\b/.test(sql) ? allow(EMAIL_MASK) : allow();
 };
 const EMAIL_COLUMN = rowDescription([{ name: 'email' }]);
+/** One row of an Execute to the end of its unit, as the server sends it and as the client must get it masked. */
+const secretRow = [dataRow([SECRET]), commandComplete('SELECT 1'), readyForQuery('I')];
+const maskedRow = [dataRow(['***']), commandComplete('SELECT 1'), readyForQuery('I')];
 
 function extended(name: string, sql: string): Buffer[] {
   return [
@@ -99,24 +102,9 @@ describe('PgSession Describe', () => {
       serialize.execute({ portal: '' }),
       serialize.sync(),
     ]);
-    t.backend.write(
-      parseComplete(),
-      bindComplete(),
-      EMAIL_COLUMN,
-      dataRow([SECRET]),
-      commandComplete('SELECT 1'),
-      readyForQuery('I'),
-    );
+    t.backend.write(parseComplete(), bindComplete(), EMAIL_COLUMN, ...secretRow);
     await t.client.untilReady();
-    expect(t.client.bytes()).toEqual(
-      Buffer.concat([
-        parseComplete(),
-        bindComplete(),
-        dataRow(['***']),
-        commandComplete('SELECT 1'),
-        readyForQuery('I'),
-      ]),
-    );
+    expect(t.client.bytes()).toEqual(Buffer.concat([parseComplete(), bindComplete(), ...maskedRow]));
     const results = t.publisher.responses();
     expect(results.map((r) => r.frame)).toEqual(['result']);
     expect(Buffer.from(results[0]!.data).includes(SECRET)).toBe(false);
@@ -129,25 +117,10 @@ describe('PgSession Describe', () => {
     const sent = await t.backend.untilUnits(1);
     // The client's Describe is answered before the Execute runs: the session cannot know the columns yet.
     expect(sent.map((m) => m.type)).toEqual(['Parse', 'Bind', 'Describe', 'Describe', 'Execute', 'Sync']);
-    t.backend.write(
-      parseComplete(),
-      bindComplete(),
-      EMAIL_COLUMN,
-      EMAIL_COLUMN,
-      dataRow([SECRET]),
-      commandComplete('SELECT 1'),
-      readyForQuery('I'),
-    );
+    t.backend.write(parseComplete(), bindComplete(), EMAIL_COLUMN, EMAIL_COLUMN, ...secretRow);
     await t.client.untilReady();
     expect(t.client.bytes()).toEqual(
-      Buffer.concat([
-        parseComplete(),
-        bindComplete(),
-        EMAIL_COLUMN,
-        dataRow(['***']),
-        commandComplete('SELECT 1'),
-        readyForQuery('I'),
-      ]),
+      Buffer.concat([parseComplete(), bindComplete(), EMAIL_COLUMN, ...maskedRow]),
     );
   });
 
@@ -172,53 +145,23 @@ describe('PgSession errors mid-pipeline', () => {
     expect(sent.map((m) => m.type).join(',')).toBe(
       'Parse,Bind,Execute,Sync,Parse,Bind,Describe,Execute,Sync,Parse,Bind,Describe,Execute,Sync,Query',
     );
-    const bad = errorResponse({ severity: 'ERROR', code: '22P02', message: 'invalid input syntax' });
-    t.backend.write(
-      // a: plain rows
+    const done = [commandComplete('SELECT 1'), readyForQuery('I')];
+    // a: plain rows
+    const a = [parseComplete(), bindComplete(), dataRow([SECRET]), ...done];
+    // b: the Bind fails; the server skips the Describe and the Execute
+    const b = [
       parseComplete(),
-      bindComplete(),
-      dataRow([SECRET]),
-      commandComplete('SELECT 1'),
+      errorResponse({ severity: 'ERROR', code: '22P02', message: 'invalid input syntax' }),
       readyForQuery('I'),
-      // b: the Bind fails; the server skips the Describe and the Execute
-      parseComplete(),
-      bad,
-      readyForQuery('I'),
-      // c: masked rows
-      parseComplete(),
-      bindComplete(),
-      EMAIL_COLUMN,
-      dataRow([SECRET]),
-      commandComplete('SELECT 1'),
-      readyForQuery('I'),
-      // the simple query: plain again
-      rowDescription([{ name: 'x' }]),
-      dataRow([SECRET]),
-      commandComplete('SELECT 1'),
-      readyForQuery('I'),
-    );
+    ];
+    // c: the injected Describe's answer stays with the gateway, the row is masked
+    const c = [parseComplete(), bindComplete(), EMAIL_COLUMN, dataRow([SECRET]), ...done];
+    const cMasked = [parseComplete(), bindComplete(), dataRow(['***']), ...done];
+    // the simple query: plain again
+    const q = [rowDescription([{ name: 'x' }]), dataRow([SECRET]), ...done];
+    t.backend.write(...a, ...b, ...c, ...q);
     await t.client.untilReady(4);
-    expect(t.client.bytes()).toEqual(
-      Buffer.concat([
-        parseComplete(),
-        bindComplete(),
-        dataRow([SECRET]),
-        commandComplete('SELECT 1'),
-        readyForQuery('I'),
-        parseComplete(),
-        bad,
-        readyForQuery('I'),
-        parseComplete(),
-        bindComplete(),
-        dataRow(['***']),
-        commandComplete('SELECT 1'),
-        readyForQuery('I'),
-        rowDescription([{ name: 'x' }]),
-        dataRow([SECRET]),
-        commandComplete('SELECT 1'),
-        readyForQuery('I'),
-      ]),
-    );
+    expect(t.client.bytes()).toEqual(Buffer.concat([...a, ...b, ...cMasked, ...q]));
     const frames = t.publisher.responses().map((r) => [r.frame, r.code]);
     expect(frames).toEqual([
       ['result', ''],
