@@ -100,6 +100,7 @@ beforeAll(async () => {
       idleTimeoutMs: 0,
       authTimeoutMs: AUTH_TIMEOUT_MS,
       maxNamesPerSession: 100,
+      maxBackendMessageBytes: 1024 * 1024,
       auditRowBatch: 100,
       auditBatchBytes: 64 * 1024,
     },

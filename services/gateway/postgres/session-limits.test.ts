@@ -52,11 +52,21 @@ describe('PgSession limits', () => {
     expect(t.backend.messages).toEqual([]);
   });
 
-  it('ends the session with FATAL 08P01 when the server sends a message over maxBackendMessageBytes', async () => {
+  it('ends the session with FATAL 54000 when the server sends a message over maxBackendMessageBytes', async () => {
     const t = await start({ limits: { maxBackendMessageBytes: 4096 } });
     t.client.write(serialize.query('SELECT 1'));
     await t.backend.untilUnits(1);
     t.backend.write(Buffer.from([0x44, 0, 0, 0x40, 0])); // a 16 KiB DataRow header
+    const message =
+      'gatehouse: server message of type 68 and 16384 bytes exceeds the limit of 4096; session closed';
+    await expectEnded(t, 'upstream message too large', fatal('54000', message));
+  });
+
+  it('ends the session with FATAL 08P01 when the server sends malformed bytes', async () => {
+    const t = await start();
+    t.client.write(serialize.query('SELECT 1'));
+    await t.backend.untilUnits(1);
+    t.backend.write(Buffer.from([0x44, 0, 0, 0, 2])); // a length below 4
     await expectEnded(t, 'upstream protocol error', fatal('08P01', 'invalid data from the upstream server'));
   });
 

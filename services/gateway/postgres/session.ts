@@ -325,6 +325,9 @@ export class PgSession {
           'audit log unavailable: gatehouse cannot record this session',
           'audit unavailable',
         );
+      } else if (err instanceof PgProtocolError && err.sqlstate === '54000') {
+        // A server message over maxBackendMessageBytes (the error names sizes only, never payload).
+        this.#fatal('54000', `gatehouse: ${err.message}; session closed`, 'upstream message too large');
       } else {
         logError(this.#o.log, err, 'upstream stream failed');
         this.#fatal('08P01', 'invalid data from the upstream server', 'upstream protocol error');
