@@ -141,6 +141,41 @@ describe('createRequestPipeline: evaluate and record', () => {
   });
 });
 
+describe('createRequestPipeline: evaluate and recordRequest', () => {
+  it('evaluates without events, metrics or grants', () => {
+    const approvals = new MemoryApprovals();
+    approvals.grants = [grant('ap-1')];
+    const t = testSession(decision({ allow: true, reasons: ['listed'] }), { approvals });
+    const result = createRequestPipeline(t.session).evaluate({ protocol: 'ssh', request: SSH });
+    expect(result.decision).toMatchObject({ allow: true, reasons: ['listed'] });
+    expect(t.inputs[0]!.grants).toEqual([]);
+    expect(approvals.lookups).toEqual([]);
+    expect(t.publisher.calls).toEqual([]);
+    expect(t.results).toEqual([]);
+  });
+
+  it('records only the request event of a message answered without a decision', () => {
+    const t = testSession(decision({}));
+    createRequestPipeline(t.session).recordRequest({
+      requestId: 3,
+      kind: 'ssh.exec',
+      text: 'x',
+      request: SSH,
+    });
+    expect(t.publisher.bodies().map((b) => [b.mode, b.body.case])).toEqual([['batched', 'request']]);
+    expect(t.inputs).toEqual([]);
+  });
+
+  it("sets a protocol's own decision fields, but never over the pipeline's", async () => {
+    const t = testSession(decision({ allow: true, reasons: ['ok'], audit: 'batched' }));
+    await createRequestPipeline(t.session).decide(
+      describeExec({ durability: 'batched', decisionFields: { grantApprovalId: 'forged', evalMicros: 1 } }),
+      hooks(),
+    );
+    expect(recordedGrant(t)).toBe('');
+  });
+});
+
 describe('createRequestPipeline: grants', () => {
   it('offers the grants for the subject, connection and fingerprint as input.grants', async () => {
     const approvals = new MemoryApprovals();

@@ -57,7 +57,7 @@ export function createRequestPipeline(s: PipelineSession): RequestPipeline {
     try {
       s.audit.assertAccepting();
       s.audit.batched(requestEvent(r.requestId, r.kind, r.text, r.request), revision);
-      const decisionBody = decisionEvent(r.requestId, result, reasons, grant);
+      const decisionBody = decisionEvent(r.requestId, result, reasons, grant, r.decisionFields);
       // Something may run upstream: forward only once the request and its decision are durable.
       if ((decision.allow && !batched) || approvals)
         return s.audit.durable(decisionBody, revision).then(ruling, unavailable);
@@ -73,6 +73,8 @@ export function createRequestPipeline(s: PipelineSession): RequestPipeline {
 
   return {
     rule,
+    evaluate: (r) => s.policy().evaluate(policyInput({ ...s, protocol: r.protocol }, r.request, [])),
+    recordRequest: (r) => s.audit.batched(requestEvent(r.requestId, r.kind, r.text, r.request)),
     decide: (request, hooks) => {
       const ruling = rule(request);
       return ruling instanceof Promise ? ruling.then((x) => settle(x, hooks)) : settle(ruling, hooks);

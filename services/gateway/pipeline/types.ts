@@ -9,6 +9,8 @@
  * between (grants, the fail-closed log line, metrics, event publishing, the approval wait and its events) happens
  * here, identically for every protocol. This file is stable: changes are additive only.
  */
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import type { DecisionSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ApprovalRequestOptions } from '../approvals/requested-event.js';
@@ -65,7 +67,15 @@ export type RequestDescription = {
    * with exactly these reasons and no approval.
    */
   readonly protocolDenials?: readonly string[];
+  /**
+   * Protocol-specific fields set on this request's `decision` event (its own reserved proto fields, e.g. an MCP
+   * arguments digest). The pipeline's own fields win over these.
+   */
+  readonly decisionFields?: DecisionEventFields;
 };
+
+/** Fields of the `decision` event body (proto `Decision`) a protocol may add. */
+export type DecisionEventFields = Partial<Omit<MessageInitShape<typeof DecisionSchema>, '$typeName'>>;
 
 /** How a held request reaches the client while it waits for approval. */
 export type HoldHooks = {
@@ -236,6 +246,18 @@ export type RequestPipeline = {
   readonly decide: Decide;
   /** `decide` without the approval wait: a `held` ruling is returned for the caller to `wait` on later. */
   readonly rule: (request: RequestDescription) => Ruling | Promise<Ruling>;
+  /**
+   * Evaluates the policy only: no events, no metrics, no grants offered (e.g. to filter a listing: may this item
+   * be shown?). Never throws; a failure is the fail-closed result.
+   */
+  readonly evaluate: (request: Pick<RequestDescription, 'protocol' | 'request'>) => PolicyResult;
+  /**
+   * Records only the `request` event (batched) of a message the protocol answers itself without a decision (e.g. an
+   * unknown method). Throws the audit log's refusal (the protocol then refuses the message).
+   */
+  readonly recordRequest: (
+    request: Pick<RequestDescription, 'requestId' | 'kind' | 'text' | 'request'>,
+  ) => void;
 };
 
 export type CreateRequestPipeline = (session: PipelineSession) => RequestPipeline;
