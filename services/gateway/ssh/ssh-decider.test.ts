@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryApprovals } from '../../../test/support/memory-approvals.js';
-import { decision, ONCALL_APPROVAL, testSession } from '../../../test/support/pipeline-session.js';
+import { MemoryApprovals } from '../../../dev/pipeline-fixtures/memory-approvals.js';
+import { decision, ONCALL_APPROVAL, testSession } from '../../../dev/pipeline-fixtures/pipeline-session.js';
 import type { Decision } from '../policy/index.js';
 import { createSshDecider, EXIT_DENIED, EXIT_GATEWAY_ERROR } from './ssh-decider.js';
 
