@@ -187,7 +187,7 @@ describe('grant recording on SSH', () => {
     service = await startTestApprovalService(approvalTestConfig({ topic, idp: reviewerIdp }));
     side = await startTestWaiter({ topic, approvalUrl: service.url });
     // The gateway's approvals are this waiter: a grant it learned is one the SSH decider offers the policy.
-    fx = await startSshGatewayFixture({ approvals: side.waiter });
+    fx = await startSshGatewayFixture({ approvalService: side.waiter });
     reader = new SessionEventReader(fx.sessionsTopic);
     agent = await fx.idp.issueToken({ user: sub, agent: true, groups: ['agents'] });
     carol = await reviewerIdp.issueToken({ user: 'carol', email: 'carol@example.test', groups: ['oncall'] });
