@@ -103,6 +103,12 @@ satisfied contains a if {
 
 pending := approvals - satisfied
 
+# The grants this decision relies on: those that satisfied a requirement of an allowed request. A grant that
+# merely exists (the request was allowed for another reason) is not used, and is not named.
+grants_used := sort({id | some a in satisfied; some id in common.satisfying_grant_ids(a)}) if {
+	allow
+} else := []
+
 grant_reasons contains msg if {
 	some a in satisfied
 	some id in common.satisfying_grant_ids(a)
@@ -157,4 +163,5 @@ decision := {
 		"detectors": sort(detectors),
 	},
 	"audit": audit,
+	"grants_used": grants_used,
 }

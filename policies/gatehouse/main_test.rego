@@ -17,7 +17,8 @@ complete(d) if {
 	is_array(d.mask.fields)
 	is_array(d.mask.detectors)
 	d.audit in {"sync", "batched"}
-	count(object.keys(d)) == 5
+	is_array(d.grants_used)
+	count(object.keys(d)) == 6
 }
 
 test_decision_is_complete_for_any_input if {

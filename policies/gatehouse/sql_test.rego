@@ -148,6 +148,21 @@ test_matching_grant_allows_ddl if {
 	d.allow == true
 	d.reasons == ["approved earlier (grant grant-1): DDL on connection demo-pg requires approval by dba"]
 	d.approval == t.no_approval
+	d.grants_used == ["grant-1"]
+}
+
+test_grant_not_named_when_allowed_for_another_reason if {
+	inp := object.union(t.sql_input(t.human, t.demo_pg, [t.select_customers]), {"grants": [t.dba_grant("alice")]})
+	d := decision with input as inp
+	d.allow == true
+	d.grants_used == []
+}
+
+test_grant_not_named_when_denied if {
+	inp := object.union(t.sql_input(t.human, t.demo_pg, [t.delete_without_where]), {"grants": [t.dba_grant("alice")]})
+	d := decision with input as inp
+	d.allow == false
+	d.grants_used == []
 }
 
 test_grant_not_reused_when_it_does_not_match if {

@@ -187,3 +187,29 @@ test_missing_approval_rule_denies if {
 	d.allow == false
 	d.reasons == ["command requires approval but no ssh approval rule is configured"]
 }
+
+oncall_grant := {
+	"id": "grant-ssh",
+	"sub": "alice",
+	"connection": "demo-ssh",
+	"fingerprint": "fp-ssh",
+	"groups": ["oncall"],
+	"approvals": 1,
+	"approved_at": t.now.unix - 60,
+	"expires_at": t.now.unix + 3600,
+}
+
+test_grant_reused_and_named_for_ssh if {
+	inp := object.union(t.ssh_exec(t.human, "systemctl restart nginx"), {"grants": [oncall_grant]})
+	d := decision with input as inp
+	d.allow == true
+	d.grants_used == ["grant-ssh"]
+	d.reasons == ["approved earlier (grant grant-ssh): command systemctl requires approval by oncall"]
+}
+
+test_grant_not_named_when_ssh_allowed_for_another_reason if {
+	inp := object.union(t.ssh_exec(t.human, "uname -a"), {"grants": [oncall_grant]})
+	d := decision with input as inp
+	d.allow == true
+	d.grants_used == []
+}

@@ -1,7 +1,8 @@
 import type { EventPublisher, KafkaPublisher } from '../shared/log/publisher.js';
 import type { Logger } from '../shared/logger.js';
 import type { PolicyEngine } from './policy/index.js';
-import type { ContentMaskerFactory, SshApprovalHook } from './ssh/index.js';
+import type { ApprovalService } from './pipeline/index.js';
+import type { ContentMaskerFactory } from './ssh/index.js';
 
 /**
  * The parts of a gateway node a caller may inject (tests, benchmarks, embedded mode); each defaults to the real one
@@ -16,8 +17,12 @@ export type GatewayDeps = {
   sessionPublisher?: (publisher: KafkaPublisher) => EventPublisher;
   /** SSH output masking. Default: the content detectors of services/gateway/masking. */
   contentMasker?: ContentMaskerFactory;
-  /** Holds an SSH command for approval. Default: the approval waiter (`approvals` section); without it, refused. */
-  sshApproval?: SshApprovalHook;
+  /**
+   * The approval service the request pipeline holds requests with and takes reuse grants from (every protocol).
+   * Default: the waiter of the `approvals` section, started and stopped with the node; without one, requests that
+   * need approval are refused. An injected one is the caller's to start and stop.
+   */
+  approvals?: ApprovalService;
   /** Milliseconds since the epoch. Default: `Date.now`. */
   clock?: () => number;
 };

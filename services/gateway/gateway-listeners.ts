@@ -4,10 +4,10 @@ import { resolveSecret } from '../shared/config/secrets.js';
 import type { TokenVerifier } from '../shared/identity/index.js';
 import type { EventPublisher } from '../shared/log/publisher.js';
 import type { Logger } from '../shared/logger.js';
-import type { ApprovalWaiter } from './approvals/approval-waiter.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayDeps } from './gateway-deps.js';
 import type { LoginRefusals } from './login-audit/index.js';
+import type { ApprovalService } from './pipeline/index.js';
 import { createCopyMasker, createRowMaskerFactory, detectorsFor, maskBytes } from './masking/index.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PolicyEngine } from './policy/index.js';
@@ -17,12 +17,7 @@ import type { PgConnection } from './postgres/listener.js';
 import { createSqlDecider } from './postgres/sql-decider.js';
 import { SqlAnalysisCache } from './sql/index.js';
 import { LineageCache } from './sql/lineage/index.js';
-import {
-  createSshApprovalHook,
-  createSshDecider,
-  SshListener,
-  sshConnectionsFromConfig,
-} from './ssh/index.js';
+import { createSshDecider, SshListener, sshConnectionsFromConfig } from './ssh/index.js';
 import type { ContentMaskerFactory } from './ssh/index.js';
 
 /** What both listeners share: built once by buildGateway. */
@@ -34,7 +29,7 @@ export type ListenerParts = {
   publisher: EventPublisher;
   auditBacklog: () => number;
   policy: () => PolicyEngine;
-  approvals: ApprovalWaiter | undefined;
+  approvals: ApprovalService | undefined;
   refusals: LoginRefusals;
   metrics: GatewayMetrics;
   deps: GatewayDeps;
@@ -136,7 +131,6 @@ export function buildSshListener(p: ListenerParts): SshListener | undefined {
   const sshConfig = p.config.listeners.ssh;
   if (!sshConfig) return undefined;
   const { metrics, approvals } = p;
-  const awaitApproval = p.deps.sshApproval ?? (approvals ? createSshApprovalHook(approvals) : undefined);
   return new SshListener({
     config: sshConfig,
     nodeId: p.config.nodeId,
@@ -156,10 +150,7 @@ export function buildSshListener(p: ListenerParts): SshListener | undefined {
         clientAddr,
         startedAt: Math.floor(p.now() / 1000),
         log: sessionLog,
-        awaitApproval,
-        grants: approvals
-          ? (sub, name, fingerprint) => approvals.grantsFor(sub, name, fingerprint)
-          : undefined,
+        approvals,
         onDecision: (r) => metrics.recordDecision('ssh', r),
       }),
     contentMasker: p.deps.contentMasker ?? defaultContentMasker,

@@ -118,7 +118,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
     publisher: deps.sessionPublisher ? deps.sessionPublisher(publisher) : publisher,
     auditBacklog: () => publisher.stats().bufferedBytes,
     policy: currentPolicy,
-    approvals,
+    approvals: deps.approvals ?? approvals,
     refusals,
     metrics,
     deps,

@@ -8,7 +8,8 @@ import { gatewayConfigSchema } from '../../services/gateway/config.js';
 import type { SshListenerConfig } from '../../services/gateway/config.js';
 import type { RunningGateway } from '../../services/gateway/gateway.js';
 import type { PolicyEngine } from '../../services/gateway/policy/index.js';
-import type { ContentMaskerFactory, SshApprovalHook } from '../../services/gateway/ssh/index.js';
+import type { ApprovalService } from '../../services/gateway/pipeline/index.js';
+import type { ContentMaskerFactory } from '../../services/gateway/ssh/index.js';
 import { detectorsFor, maskBytes } from '../../services/gateway/masking/index.js';
 import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
@@ -49,7 +50,8 @@ export type SshGatewayFixtureOptions = {
   /** Replaces the example policy bundle (e.g. a stub that allows forwarding). */
   policy?: PolicyEngine;
   contentMasker?: ContentMaskerFactory;
-  awaitApproval?: SshApprovalHook;
+  /** The approval service the gateway holds requests with (instead of one built from an `approvals` section). */
+  approvalService?: ApprovalService;
   /** Wraps the Kafka publisher the listener uses (e.g. to make it refuse, as it does when Kafka is gone). */
   wrapPublisher?: (publisher: EventPublisher) => EventPublisher;
   listener?: Partial<
@@ -128,7 +130,7 @@ export async function startSshGatewayFixture(
   const { gateway, logs } = await startFixtureGateway(config, {
     ...(opts.policy ? { policy: opts.policy } : {}),
     ...(opts.contentMasker ? { contentMasker: opts.contentMasker } : {}),
-    ...(opts.awaitApproval ? { sshApproval: opts.awaitApproval } : {}),
+    ...(opts.approvalService ? { approvals: opts.approvalService } : {}),
     ...(opts.wrapPublisher ? { sessionPublisher: opts.wrapPublisher } : {}),
   });
   return {

@@ -30,6 +30,15 @@ describe('parseDecision', () => {
     expect(parseDecision(approvalDecision)).toEqual({ ok: true, decision: approvalDecision });
   });
 
+  it('accepts the grants an allow relied on, and only with allow', () => {
+    const reused = { ...allowDecision, grants_used: ['ap-1'] };
+    expect(parseDecision(reused)).toEqual({ ok: true, decision: reused });
+    expect(problemOf({ ...approvalDecision, grants_used: ['ap-1'] })).toBe(
+      'grants_used: must be empty unless allow is true',
+    );
+    expect(problemOf({ ...allowDecision, grants_used: [''] })).toBe('grants_used.0: too small (min 1)');
+  });
+
   it('names the first bad field without echoing its value', () => {
     expect(problemOf({ ...allowDecision, allow: 'yes-secret-value' })).toBe('allow: expected boolean');
     expect(problemOf({ ...allowDecision, audit: 'later' })).toBe('audit: not an allowed value');

@@ -9,6 +9,8 @@ export const DECISION_LIMITS = {
   maxGroups: 256,
   maxMaskEntries: 10_000,
   maxNameLength: 1024,
+  /** Grants one decision may name in `grants_used`. */
+  maxGrantsUsed: 100,
   /** 30 days: the longest approval wait or grant reuse a decision may ask for. */
   maxSeconds: 30 * 24 * 3600,
 } as const;
@@ -31,9 +33,10 @@ const maskSchema = z.strictObject({
 });
 
 /**
- * The decision shape, strict: every field required, no unknown fields, and the combinations the gateway relies
- * on: at least one reason; `allow` and `approval.required` never both true; a required approval names at least
- * one group, needs at least one approval and has a positive ttl.
+ * The decision shape, strict: every field required (but the optional `grants_used`), no unknown fields, and the
+ * combinations the gateway relies on: at least one reason; `allow` and `approval.required` never both true;
+ * `grants_used` only with `allow`; a required approval names at least one group, needs at least one approval and
+ * has a positive ttl.
  */
 export const decisionSchema = z
   .strictObject({
@@ -45,6 +48,7 @@ export const decisionSchema = z
     approval: approvalSchema,
     mask: maskSchema,
     audit: z.enum(['sync', 'batched']),
+    grants_used: z.array(name).max(DECISION_LIMITS.maxGrantsUsed).optional(),
   })
   .superRefine((d, ctx) => {
     if (d.allow && d.approval.required) {
@@ -53,6 +57,9 @@ export const decisionSchema = z
         path: ['approval', 'required'],
         message: 'must be false when allow is true',
       });
+    }
+    if (!d.allow && (d.grants_used?.length ?? 0) > 0) {
+      ctx.addIssue({ code: 'custom', path: ['grants_used'], message: 'must be empty unless allow is true' });
     }
     if (d.approval.required) {
       if (d.approval.groups.length === 0) {

@@ -185,6 +185,12 @@ export type Decision = {
   readonly mask: MaskSpec;
   /** sync: publish request+decision with acks=all before forwarding; batched: via the bounded batch buffer. */
   readonly audit: AuditMode;
+  /**
+   * Ids of the `input.grants` this decision relies on (an allow that a reused approval made possible). Optional,
+   * default none; only with `allow`. The gateway records the first one that is in `input.grants` as the decision
+   * event's `grant_approval_id`: a grant that merely exists is never recorded.
+   */
+  readonly grants_used?: readonly string[];
 };
 
 // ---- engine result ----------------------------------------------------------------------------------------

@@ -2,8 +2,6 @@ export { SshListener } from './listener.js';
 export type { SshConnection, SshListenerDeps } from './listener.js';
 export { createSshDecider, describeRequest, EXIT_DENIED, EXIT_GATEWAY_ERROR } from './ssh-decider.js';
 export type { SshDecider, SshDeciderDeps, SshVerdict, SshDecideHooks } from './ssh-decider.js';
-export type { SshApprovalHook, SshApprovalRequest, SshApprovalOutcome } from './approval-hook.js';
-export { createSshApprovalHook } from './approval-adapter.js';
 export { StreamMasker } from './stream-masker.js';
 export type { ContentMaskerFactory, StreamMaskerOptions } from './stream-masker.js';
 export { parsePinnedHostKeys, hostKeyFingerprint, isPinned } from './host-key.js';

@@ -1,17 +1,7 @@
-import type { Identity } from '../../shared/identity/index.js';
-import type { Logger } from '../../shared/logger.js';
 import { sshFingerprint } from '../policy/index.js';
-import { decisionEvent, requestEvent } from '../policy/decision-events.js';
-import { policyInput } from '../policy/policy-input.js';
-import type {
-  PolicyEngine,
-  PolicyGrant,
-  PolicyResult,
-  SshRequest,
-  SshRequestDetail,
-} from '../policy/index.js';
-import type { SessionAudit } from '../session-audit.js';
-import type { SshApprovalHook } from './approval-hook.js';
+import type { SshRequest, SshRequestDetail } from '../policy/index.js';
+import { AUDIT_UNAVAILABLE, createRequestPipeline } from '../pipeline/index.js';
+import type { PipelineSession, Verdict } from '../pipeline/index.js';
 
 /** Exit status of a command the gateway refused (policy, approval): "command cannot execute", as in POSIX shells. */
 export const EXIT_DENIED = 126;
@@ -43,21 +33,8 @@ export type SshDecider = (
   hooks: SshDecideHooks,
 ) => Promise<SshVerdict>;
 
-export type SshDeciderDeps = {
-  policy: () => PolicyEngine;
-  audit: SessionAudit;
-  identity: Identity;
-  connection: { name: string; tags: Readonly<Record<string, string>> };
-  clientAddr: string;
-  startedAt: number;
-  log: Logger;
-  onDecision: (result: PolicyResult) => void;
-  awaitApproval?: SshApprovalHook | undefined;
-  /** `input.grants`: earlier approvals that may be reused (ApprovalWaiter.grantsFor). */
-  grants?: ((sub: string, connection: string, fingerprint: string) => PolicyGrant[]) | undefined;
-};
-
-const AUDIT_UNAVAILABLE = 'audit log unavailable: request not forwarded';
+/** The session's side of the request pipeline (policy, audit, identity, connection, approvals). */
+export type SshDeciderDeps = PipelineSession;
 
 /** `Request.kind` and `Request.text` of a request, as the audit log and the transcript show them. */
 export function describeRequest(detail: SshRequestDetail): { kind: string; text: string } {
@@ -82,83 +59,66 @@ export function describeRequest(detail: SshRequestDetail): { kind: string; text:
 }
 
 /**
- * One policy evaluation per SSH request (exec, shell, subsystem, forwarding). The `request` event is batched and
- * the `decision` event durable when the request is allowed, so nothing runs upstream before both are acknowledged
- * by Kafka; refusals are published batched (nothing runs). A refused publish refuses the request (fail closed).
- * Approval-required decisions go to `awaitApproval` when there is one, else they are refused with the reasons and
- * the approver groups.
+ * The SSH side of the request pipeline (services/gateway/pipeline): one policy evaluation per SSH request (exec,
+ * shell, subsystem, forwarding). Input: the request detail and its fingerprint; nothing SSH runs is provably
+ * read-only, so an allowed request's decision is durable before anything runs upstream. Wire: `allow`/`approved`
+ * run with the decision's content detectors; `deny` and `abandoned` exit 126 with the reasons; `error` (audit log
+ * unavailable) exits 255. A held request tells the client on stderr why it waits and where to approve.
  */
 export function createSshDecider(d: SshDeciderDeps): SshDecider {
+  const pipeline = createRequestPipeline(d);
   return async (detail, requestId, hooks) => {
     const request: SshRequest = { kind: 'ssh', fingerprint: sshFingerprint(detail), ssh: detail };
-    const input = policyInput(
-      { ...d, protocol: 'ssh' },
-      request,
-      d.grants?.(d.identity.sub, d.connection.name, request.fingerprint) ?? [],
-    );
-    const result = d.policy().evaluate(input);
-    d.onDecision(result);
-    if (result.failedClosed)
-      d.log.warn({ failure: result.failure, request: requestId }, 'policy failed closed');
-    const { decision, revision } = result;
     const { kind, text } = describeRequest(detail);
-    const needsApproval = !decision.allow && decision.approval.required;
-    const waiter = needsApproval ? d.awaitApproval : undefined;
-    const reasons =
-      needsApproval && !waiter
-        ? [
-            ...decision.reasons,
-            `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`,
-          ]
-        : decision.reasons;
-    const requestBody = requestEvent(requestId, kind, text, request);
-    const decisionBody = decisionEvent(requestId, result, reasons);
-    try {
-      d.audit.assertAccepting();
-      d.audit.batched(requestBody, revision);
-      // Allowed (or possibly allowed after approval): the decision is durable before anything runs upstream.
-      if (decision.allow || waiter) await d.audit.durable(decisionBody, revision);
-      else d.audit.batched(decisionBody, revision);
-    } catch (err) {
-      d.log.warn(
-        { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
-        AUDIT_UNAVAILABLE,
-      );
-      return refused([AUDIT_UNAVAILABLE], revision, EXIT_GATEWAY_ERROR);
-    }
-    const detectors = [...decision.mask.detectors];
-    if (decision.allow) return { allow: true, reasons, detectors, revision, exitStatus: 0 };
-    if (!waiter) return refused(reasons, revision, EXIT_DENIED);
-    hooks.notify(`gatehouse: approval required: ${decision.reasons.join('; ')}`);
-    let outcome: Awaited<ReturnType<SshApprovalHook>>;
-    try {
-      outcome = await waiter({
-        audit: d.audit,
+    const verdict = await pipeline.decide(
+      {
+        protocol: 'ssh',
         requestId,
         kind,
         text,
         request,
-        decision,
-        revision,
-        identity: d.identity,
-        connection: d.connection,
+        durability: 'durable',
+        reviewText: text === '' ? kind : text,
+      },
+      {
+        onHeld: (h) => {
+          hooks.notify(`gatehouse: approval required: ${h.reasons.join('; ')}`);
+          hooks.notify(`gatehouse: waiting for approval ${h.approvalId} at ${h.approveUrl}`);
+        },
         signal: hooks.signal,
-        onPending: ({ approvalId, url }) =>
-          hooks.notify(`gatehouse: waiting for approval ${approvalId} at ${url}`),
-      });
-    } catch (err) {
-      d.log.error(
-        { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
-        'approval wait failed',
-      );
-      return refused(['approval could not be obtained'], revision, EXIT_GATEWAY_ERROR);
-    }
-    if (!outcome.approved)
-      return refused(outcome.reasons.length > 0 ? outcome.reasons : ['not approved'], revision, EXIT_DENIED);
-    return { allow: true, reasons: outcome.reasons, detectors, revision, exitStatus: 0 };
+      },
+    );
+    return sshVerdict(verdict);
   };
 }
 
-function refused(reasons: readonly string[], revision: string, exitStatus: number): SshVerdict {
-  return { allow: false, reasons, detectors: [], revision, exitStatus };
+/** The pipeline's verdict on the SSH wire. */
+function sshVerdict(v: Verdict): SshVerdict {
+  const refused = (reasons: readonly string[], exitStatus: number): SshVerdict => ({
+    allow: false,
+    reasons,
+    detectors: [],
+    revision: v.revision,
+    exitStatus,
+  });
+  switch (v.kind) {
+    case 'allow':
+    case 'approved':
+      return {
+        allow: true,
+        reasons: v.reasons,
+        detectors: [...v.decision.mask.detectors],
+        revision: v.revision,
+        exitStatus: 0,
+      };
+    case 'deny':
+    case 'abandoned':
+      return refused(v.reasons, EXIT_DENIED);
+    case 'error':
+      return refused([AUDIT_UNAVAILABLE], EXIT_GATEWAY_ERROR);
+    default: {
+      const unexpected: never = v;
+      throw new Error(`unexpected verdict ${JSON.stringify(unexpected)}`);
+    }
+  }
 }

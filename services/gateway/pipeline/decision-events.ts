@@ -1,7 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
-import type { PolicyRequest, PolicyResult } from './types.js';
+import type { PolicyRequest, PolicyResult } from '../policy/types.js';
+import type { DecisionEventFields } from './types.js';
 
 /** The `request` event of any protocol: the text as sent and the parsed request as policy saw it. */
 export function requestEvent(
@@ -22,11 +23,13 @@ export function decisionEvent(
   result: PolicyResult,
   reasons: readonly string[],
   grantApprovalId = '',
+  extra: DecisionEventFields = {},
 ): EventBody {
   const { decision } = result;
   return {
     case: 'decision',
     value: create(DecisionSchema, {
+      ...extra,
       requestId,
       allow: decision.allow,
       reasons: [...reasons],
