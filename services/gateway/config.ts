@@ -11,6 +11,7 @@ import {
   oidcSchema,
   shutdownSchema,
 } from '../shared/config/sections.js';
+import { mcpConnectionSchema, mcpListenerSchema } from './mcp/config.js';
 
 const postgresUpstreamSchema = z.strictObject({
   host: z.string(),
@@ -72,6 +73,7 @@ const connectionSchema = z.discriminatedUnion('protocol', [
     upstream: sshUpstreamSchema,
     tags: z.record(z.string(), z.string()).default({}),
   }),
+  mcpConnectionSchema,
 ]);
 
 export const gatewayConfigSchema = z
@@ -160,6 +162,8 @@ export const gatewayConfigSchema = z
           maskFlushMs: z.number().int().min(1).default(50),
         })
         .optional(),
+      /** MCP over Streamable HTTP (services/gateway/mcp/config.ts). */
+      mcp: mcpListenerSchema.optional(),
     }),
     oidc: oidcSchema,
     kafka: kafkaConfigSchema,
@@ -239,6 +243,14 @@ export const gatewayConfigSchema = z
         message: 'TLS certificate and key are required (or set allowPlaintext: true for local development)',
       });
     }
+    const mcp = cfg.listeners.mcp;
+    if (mcp && !mcp.tls && !mcp.allowPlaintext) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listeners', 'mcp', 'tls'],
+        message: 'TLS certificate and key are required (or set allowPlaintext: true for local development)',
+      });
+    }
     const seen = new Set<string>();
     cfg.connections.forEach((c, i) => {
       if (seen.has(c.name)) {
@@ -257,3 +269,4 @@ export type PostgresListenerConfig = NonNullable<GatewayConfig['listeners']['pos
 export type ConnectionConfig = GatewayConfig['connections'][number];
 export type SshListenerConfig = NonNullable<GatewayConfig['listeners']['ssh']>;
 export type SshConnectionConfig = Extract<ConnectionConfig, { protocol: 'ssh' }>;
+export type McpConnection = Extract<ConnectionConfig, { protocol: 'mcp' }>;

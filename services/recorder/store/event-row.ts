@@ -89,6 +89,7 @@ const KINDS = {
   auditFailure: 'audit_failure',
   security: 'security',
   loginRefused: 'login_refused',
+  mcpToolChanged: 'mcp_tool_changed',
 } as const satisfies Record<NonNullable<Event['body']['case']>, string>;
 
 /**
@@ -246,6 +247,13 @@ export function toEventRow(event: Event, at: KafkaPosition, statements: Statemen
       row.approval_id = body.value.approvalId;
       row.code = body.value.code;
       row.text = body.value.reason;
+      break;
+    case 'mcpToolChanged':
+      // `text` names the tool, `code` the pinned → listed digests, `reasons` what changed.
+      row.request_id = body.value.requestId;
+      row.text = `${body.value.server}/${body.value.tool}`;
+      row.code = `${body.value.pinnedDigest.slice(0, 12)}→${body.value.digest.slice(0, 12)}`;
+      row.reasons = [...body.value.changed];
       break;
     case 'loginRefused':
       // Like session_opened, `text` is the client address; `code` is the reason, `reasons` the explanation.
