@@ -8,10 +8,28 @@ export type Customer = {
 };
 
 const SEED: readonly Customer[] = [
-  { id: 1, name: 'Mary Johnson', email: 'mary.johnson@example.org', card_number: '4111111111111111', city: 'Leeds' },
-  { id: 2, name: 'Omar Haddad', email: 'omar.haddad@example.com', card_number: '5555555555554444', city: 'Lyon' },
+  {
+    id: 1,
+    name: 'Mary Johnson',
+    email: 'mary.johnson@example.org',
+    card_number: '4111111111111111',
+    city: 'Leeds',
+  },
+  {
+    id: 2,
+    name: 'Omar Haddad',
+    email: 'omar.haddad@example.com',
+    card_number: '5555555555554444',
+    city: 'Lyon',
+  },
   { id: 3, name: 'Ana Souza', email: 'ana.souza@example.net', card_number: '378282246310005', city: 'Porto' },
-  { id: 4, name: 'Kenji Sato', email: 'kenji.sato@example.org', card_number: '6011111111111117', city: 'Osaka' },
+  {
+    id: 4,
+    name: 'Kenji Sato',
+    email: 'kenji.sato@example.org',
+    card_number: '6011111111111117',
+    city: 'Osaka',
+  },
 ];
 
 /** The customer table of one demo server. */

@@ -17,6 +17,7 @@ import type { GatewayConfig } from './config.js';
 import type { GatewayDeps } from './gateway-deps.js';
 import { buildPgListener, buildSshListener, postgresConnections } from './gateway-listeners.js';
 import { LoginRefusals } from './login-audit/index.js';
+import { buildMcpListener } from './mcp/start-mcp.js';
 import { createGatewayMetrics } from './metrics.js';
 import type { GatewayMetrics } from './metrics.js';
 import { loadPolicyBundle, PolicyLoadError, PolicyLoadErrorCode } from './policy/index.js';
@@ -28,6 +29,8 @@ export type { GatewayDeps } from './gateway-deps.js';
 export type RunningGateway = {
   postgresPort: number | undefined;
   sshPort: number | undefined;
+  /** The MCP listener's port and public origin (endpoints: `<origin>/mcp/<connection>`). */
+  mcp: { port: number; origin: string } | undefined;
   healthPort: number;
   publisher: KafkaPublisher;
   /** Stop accepting, let sessions finish within `drainMs` (default `shutdown.drainTimeoutMs`), flush the audit log. */
@@ -126,6 +129,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
   };
   const pg = buildPgListener(parts, pgConnections);
   const ssh = buildSshListener(parts);
+  const mcp = buildMcpListener(parts);
 
   async function start(): Promise<RunningGateway> {
     if (t.provision) {
@@ -149,6 +153,8 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
       );
     const sshPort = await ssh?.listen();
     if (ssh) log.info({ port: sshPort }, 'ssh listener ready');
+    const mcpPort = await mcp?.listen();
+    if (mcp) log.info({ port: mcpPort, origin: mcp.origin }, 'mcp listener ready');
 
     const health = await startHealthServer({
       host: config.health.host,
@@ -173,6 +179,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
     return {
       postgresPort,
       sshPort,
+      mcp: mcp && mcpPort !== undefined ? { port: mcpPort, origin: mcp.origin } : undefined,
       healthPort: health.port,
       publisher,
       async stop(drainMs = config.shutdown.drainTimeoutMs) {
@@ -180,6 +187,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
         await pg?.stopAccepting();
         await pg?.drain(drainMs);
         await sshDrained;
+        await mcp?.stop(drainMs);
         await approvals?.stop();
         refusals.stop();
         const result = await publisher.close();

@@ -50,8 +50,9 @@ export const mcpListenerSchema = z.strictObject({
   /** Accept plain HTTP (tokens then cross the network in clear): local development only. */
   allowPlaintext: z.boolean().default(false),
   /**
-   * The gateway's public base URL (what clients use; the resource identifiers and RFC 9728 metadata URLs are built
-   * from it). Default: `http(s)://<host>:<port>` of this listener.
+   * The gateway's public origin as clients reach it (`https://mcp.example.com`; a path is ignored): resource
+   * identifiers (`<origin>/mcp/<connection>`) and RFC 9728 metadata URLs are built from it. Default:
+   * `http(s)://<host>:<port>` of this listener.
    */
   publicUrl: z.url().optional(),
   /** Largest request body; larger ones get 413 and a JSON-RPC error, unread. */
@@ -69,11 +70,18 @@ export const mcpListenerSchema = z.strictObject({
   /** Audit sessions (one per token and connection) open on this node at once; beyond, the idlest is closed. */
   maxSessions: z.number().int().min(1).default(10_000),
   /** An audit session without a message this long is closed (`session.closed`). */
-  idleTimeoutMs: z.number().int().min(1000).default(5 * 60_000),
+  idleTimeoutMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(5 * 60_000),
   /** Tool definitions remembered per connection for change detection; more are not pinned (and flagged). */
   maxToolsPerConnection: z.number().int().min(1).default(1000),
-  /** Concurrent requests held for approval per audit session. */
-  maxHeldPerSession: z.number().int().min(1).default(4),
+  /**
+   * Browser origins allowed to call the endpoint (DNS-rebinding protection, as the MCP transport requires): a request
+   * with an `Origin` header not listed here gets 403. Agents and CLI clients send no Origin.
+   */
+  allowedOrigins: z.array(z.url()).default([]),
 });
 
 export type McpListenerConfig = Frozen<z.output<typeof mcpListenerSchema>>;

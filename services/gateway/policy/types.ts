@@ -104,8 +104,38 @@ export type SshRequest = {
   readonly ssh: SshRequestDetail;
 };
 
-/** `input.request`: one variant per protocol, told apart by `kind` (http/k8s/grpc/mcp come later). */
-export type PolicyRequest = SqlRequest | SshRequest;
+/** One JSON-RPC message from an MCP client (services/gateway/mcp/README.md). */
+export type McpRequestDetail = {
+  /** `request`, `notification` or `response` (a client's answer to a server request). */
+  readonly message_type: 'request' | 'notification' | 'response';
+  /** JSON-RPC method (`tools/call`, `tools/list`, `initialize`, …); '' for a response. */
+  readonly method: string;
+  /** `tools/call` and `prompts/get`: `params.name`; else null. */
+  readonly tool: string | null;
+  /** `resources/read`, `resources/subscribe`: `params.uri`; else null. */
+  readonly resource: string | null;
+  /** `tools/call`: `params.arguments` as parsed JSON (`{}` when absent); `prompts/get` likewise; else null. */
+  readonly arguments: unknown;
+  /** sha256 hex of the canonical JSON of `arguments` (keys sorted); '' when there are none. */
+  readonly arguments_digest: string;
+  /** The connection name of the upstream MCP server. */
+  readonly server: string;
+  /** The tool's definition changed since this gateway node first saw it (possible tool poisoning). */
+  readonly tool_changed: boolean;
+  /** `list`: the gateway asks whether to show this tool in a `tools/list` result; `call`: a real message. */
+  readonly phase: 'call' | 'list';
+  /** The MCP-Protocol-Version the client named ('' when none: an `initialize` or an old client). */
+  readonly protocol_version: string;
+};
+
+export type McpRequest = {
+  readonly kind: 'mcp';
+  readonly fingerprint: string;
+  readonly mcp: McpRequestDetail;
+};
+
+/** `input.request`: one variant per protocol, told apart by `kind` (http/k8s/grpc come later). */
+export type PolicyRequest = SqlRequest | SshRequest | McpRequest;
 
 export type Weekday = 'Sunday' | 'Monday' | 'Tuesday' | 'Wednesday' | 'Thursday' | 'Friday' | 'Saturday';
 

@@ -1,0 +1,208 @@
+import type { ServerResponse } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
+import { requestEvent } from '../policy/decision-events.js';
+import type { McpAuditSession } from './audit-sessions.js';
+import type { McpConnection } from './connections.js';
+import { McpErrorCode, McpUpstreamError } from './errors.js';
+import type { JsonRpcId, McpMessage } from './jsonrpc-message.js';
+import { RpcCode, rpcErrorText } from './jsonrpc-message.js';
+import { isKnownNotification, KNOWN_REQUEST_METHODS } from './known-methods.js';
+import type { McpDecider } from './mcp-decider.js';
+import { describeMcp, mcpRequestOf } from './mcp-request.js';
+import type { McpRequestContext } from './mcp-request.js';
+import { createMcpMasker } from './result-masker.js';
+import { recordDelivered, relayServerMessage } from './server-messages.js';
+import type { RelayContext } from './server-messages.js';
+import { encodeSseEvent, SseParser } from './sse.js';
+import type { ToolRegistry } from './tool-registry.js';
+import { relayedHeaders } from './upstream.js';
+import type { UpstreamReply } from './upstream.js';
+
+export type PostExchange = {
+  readonly session: McpAuditSession;
+  readonly connection: McpConnection;
+  readonly message: McpMessage;
+  readonly clientHeaders: Readonly<Record<string, string | string[] | undefined>>;
+  readonly protocolVersion: string;
+  readonly res: ServerResponse;
+  readonly signal: AbortSignal;
+  readonly decider: McpDecider;
+  readonly tools: ToolRegistry;
+  readonly maxUpstreamMessageBytes: number;
+};
+
+const rpcIdOf = (m: McpMessage): JsonRpcId | undefined => (m.type === 'notification' ? undefined : m.id);
+
+/** Writes one JSON reply (and records it as delivered). */
+function answer(x: PostExchange, requestId: number, status: number, text: string): void {
+  try {
+    recordDelivered(x.session, requestId, text, JSON.parse(text) as Record<string, unknown>);
+  } catch (err) {
+    x.session.log.warn({ err: { message: (err as Error).message } }, 'gateway answer not recorded');
+  }
+  x.res.writeHead(status, { 'content-type': 'application/json' });
+  x.res.end(text);
+}
+
+/** The gateway's own JSON-RPC error for this message (a notification gets an HTTP error status, no JSON-RPC id). */
+function refuse(x: PostExchange, requestId: number, code: number, message: string, data?: unknown): void {
+  const isRequest = x.message.type === 'request';
+  const status = isRequest ? 200 : code === RpcCode.denied ? 403 : 503;
+  answer(x, requestId, status, rpcErrorText(rpcIdOf(x.message) ?? null, code, message, data));
+}
+
+/**
+ * One POSTed client message after authentication and validation: policy (held for approval when it says so),
+ * forwarded upstream with the gateway's credentials (the message as parsed, re-serialised: the upstream acts on
+ * exactly what policy saw), and every server message relayed back masked and recorded, as JSON or as SSE.
+ */
+export async function runPostExchange(x: PostExchange): Promise<void> {
+  const { session, message } = x;
+  const requestId = ++session.requests;
+  session.lastUsed = Date.now();
+  const requestContext: McpRequestContext = {
+    server: x.connection.name,
+    protocolVersion: x.protocolVersion,
+    toolChanged: (tool) => x.tools.isChanged(x.connection.name, tool),
+  };
+  const request = mcpRequestOf(message, requestContext);
+  const forwarded = JSON.stringify(message.body);
+  const method = message.type === 'response' ? '' : message.method;
+  const kind = message.type === 'response' ? 'mcp.response' : `mcp.${method}`;
+  if (
+    (message.type === 'request' && !KNOWN_REQUEST_METHODS.has(method)) ||
+    (message.type === 'notification' && !isKnownNotification(method))
+  ) {
+    // Recorded like any request; never forwarded: policy cannot reason about a method it does not know.
+    try {
+      session.audit.batched(requestEvent(requestId, kind, forwarded, request));
+    } catch {
+      refuse(x, requestId, RpcCode.auditUnavailable, 'gatehouse: audit log unavailable');
+      return;
+    }
+    refuse(x, requestId, RpcCode.methodNotFound, `Method not found: ${method} (not relayed by the gateway)`);
+    return;
+  }
+  session.held++;
+  let verdict;
+  try {
+    verdict = await x.decider.decide({
+      audit: session.audit,
+      requestId,
+      kind,
+      text: forwarded,
+      display: describeMcp(request.mcp),
+      request,
+      identity: session.identity,
+      connection: session.connection,
+      clientAddr: session.clientAddr,
+      startedAt: session.startedAt,
+      signal: x.signal,
+      log: session.log,
+    });
+  } finally {
+    session.held--;
+    session.lastUsed = Date.now();
+  }
+  if (x.signal.aborted) return;
+  if (!verdict.allow) {
+    const code = verdict.unavailable ? RpcCode.auditUnavailable : RpcCode.denied;
+    refuse(x, requestId, code, `gatehouse: denied: ${verdict.reasons.join('; ')}`, {
+      reasons: verdict.reasons,
+      policyRevision: verdict.revision,
+    });
+    return;
+  }
+  const relay: RelayContext = {
+    session,
+    requestId,
+    method,
+    rpcId: rpcIdOf(message),
+    masker: createMcpMasker(verdict.decision.mask.fields, verdict.decision.mask.detectors),
+    requestContext,
+    decider: x.decider,
+    tools: x.tools,
+  };
+  let reply: UpstreamReply;
+  try {
+    reply = await x.connection.upstream.send('POST', relayedHeaders(x.clientHeaders), forwarded, x.signal);
+  } catch (err) {
+    session.log.warn(
+      { err: { code: (err as McpUpstreamError).code, message: (err as Error).message } },
+      'upstream failed',
+    );
+    refuse(x, requestId, RpcCode.upstream, 'gatehouse: the upstream MCP server is unavailable');
+    return;
+  }
+  try {
+    await relayReply(x, reply, relay);
+  } catch (err) {
+    reply.body.destroy();
+    session.log.warn(
+      { err: { code: (err as McpUpstreamError).code, message: (err as Error).message } },
+      'relay failed',
+    );
+    if (!x.res.headersSent)
+      refuse(x, requestId, RpcCode.upstream, 'gatehouse: the upstream MCP server sent an invalid reply');
+    else x.res.destroy();
+  }
+}
+
+async function relayReply(x: PostExchange, reply: UpstreamReply, relay: RelayContext): Promise<void> {
+  const headers: Record<string, string> = {};
+  if (reply.sessionId !== undefined) headers['mcp-session-id'] = reply.sessionId;
+  if (reply.status === 401 || reply.status === 403) {
+    await reply.body.dump();
+    relay.session.log.warn({ status: reply.status }, 'the upstream refused the gateway credentials');
+    throw new McpUpstreamError(
+      McpErrorCode.upstreamUnavailable,
+      'the upstream refused the gateway credentials',
+    );
+  }
+  if (reply.contentType.startsWith('text/event-stream')) {
+    x.res.writeHead(reply.status, {
+      ...headers,
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+    });
+    const parser = new SseParser(x.maxUpstreamMessageBytes);
+    const decoder = new StringDecoder('utf8');
+    for await (const chunk of reply.body) {
+      for (const e of parser.push(decoder.write(chunk as Buffer))) {
+        const out = relayServerMessage(e.data, relay);
+        if (!x.res.write(encodeSseEvent({ event: e.event, data: out, id: e.id }))) {
+          await new Promise((resolve) => x.res.once('drain', resolve));
+        }
+      }
+    }
+    x.res.end();
+    return;
+  }
+  const text = await readBounded(reply, x.maxUpstreamMessageBytes);
+  if (text.trim() === '') {
+    x.res.writeHead(reply.status, headers);
+    x.res.end();
+    return;
+  }
+  if (!reply.contentType.startsWith('application/json')) {
+    throw new McpUpstreamError(
+      McpErrorCode.upstreamProtocol,
+      `unexpected upstream content type ${reply.contentType}`,
+    );
+  }
+  const out = relayServerMessage(text, relay);
+  x.res.writeHead(reply.status, { ...headers, 'content-type': 'application/json' });
+  x.res.end(out);
+}
+
+async function readBounded(reply: UpstreamReply, max: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of reply.body) {
+    n += (chunk as Buffer).length;
+    if (n > max)
+      throw new McpUpstreamError(McpErrorCode.upstreamTooLarge, `an upstream reply exceeds ${max} bytes`);
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
