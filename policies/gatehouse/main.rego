@@ -8,10 +8,11 @@
 package gatehouse.main
 
 import data.gatehouse.common
+import data.gatehouse.mcp
 import data.gatehouse.sql
 import data.gatehouse.ssh
 
-handled_kinds := {"sql", "ssh"}
+handled_kinds := {"sql", "ssh", "mcp"}
 
 default request_kind := ""
 
@@ -30,6 +31,11 @@ deny contains r if {
 deny contains r if {
 	request_kind == "ssh"
 	some r in ssh.deny
+}
+
+deny contains r if {
+	request_kind == "mcp"
+	some r in mcp.deny
 }
 
 deny contains "request kind is missing" if request_kind == ""
@@ -56,6 +62,11 @@ allow_reasons contains r if {
 	some r in ssh.allow
 }
 
+allow_reasons contains r if {
+	request_kind == "mcp"
+	some r in mcp.allow
+}
+
 approvals contains a if {
 	request_kind == "sql"
 	some a in sql.approvals
@@ -66,6 +77,11 @@ approvals contains a if {
 	some a in ssh.approvals
 }
 
+approvals contains a if {
+	request_kind == "mcp"
+	some a in mcp.approvals
+}
+
 mask_columns contains c if {
 	request_kind == "sql"
 	some c in sql.mask_columns
@@ -74,6 +90,11 @@ mask_columns contains c if {
 mask_fields contains f if {
 	request_kind == "ssh"
 	some f in ssh.mask_fields
+}
+
+mask_fields contains f if {
+	request_kind == "mcp"
+	some f in mcp.mask_fields
 }
 
 # Content detectors are always on for agents, whatever the protocol.
@@ -92,6 +113,11 @@ read_only if {
 read_only if {
 	request_kind == "ssh"
 	ssh.read_only
+}
+
+read_only if {
+	request_kind == "mcp"
+	mcp.read_only
 }
 
 # ---- approvals and earlier grants -------------------------------------------------------------------

@@ -46,10 +46,10 @@ test_empty_input_denied if {
 }
 
 test_unknown_request_kind_denied if {
-	inp := json.patch(t.sql_input(t.human, t.demo_pg, [t.select_customers]), [{"op": "replace", "path": "/request/kind", "value": "mcp"}])
+	inp := json.patch(t.sql_input(t.human, t.demo_pg, [t.select_customers]), [{"op": "replace", "path": "/request/kind", "value": "grpc"}])
 	d := decision with input as inp
 	d.allow == false
-	d.reasons == ["no policy handles request kind 'mcp'"]
+	d.reasons == ["no policy handles request kind 'grpc'"]
 	d.mask.columns == []
 }
 

@@ -101,3 +101,24 @@ dba_grant(sub) := {
 }
 
 no_approval := {"required": false, "groups": [], "approvals_needed": 0, "ttl_seconds": 0, "reuse_seconds": 0}
+
+demo_mcp := {"name": "demo-mcp", "protocol": "mcp", "tags": {}}
+
+# An MCP message input (phase "call" unless given).
+mcp_msg(identity, detail) := {
+	"identity": identity,
+	"connection": demo_mcp,
+	"session": session,
+	"request": {"kind": "mcp", "fingerprint": "f-mcp", "mcp": object.union(
+		{
+			"message_type": "request", "method": "", "tool": null, "resource": null, "arguments": null,
+			"arguments_digest": "", "server": "demo-mcp", "tool_changed": false, "phase": "call",
+			"protocol_version": "2026-07-28",
+		},
+		detail,
+	)},
+	"time": now,
+	"grants": [],
+}
+
+mcp_call(identity, tool, args) := mcp_msg(identity, {"method": "tools/call", "tool": tool, "arguments": args})
