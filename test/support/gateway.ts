@@ -242,7 +242,7 @@ export async function startGatewayFixture(
  * recorder's own Kafka principal and its replay API behind the fixture's IdP (analysts need group soc).
  */
 export function startFixtureRecorder(
-  fx: GatewayFixture,
+  fx: Pick<GatewayFixture, 'sessionsTopic' | 'idp'>,
   name: string,
   database: Pick<ClickHouseOptions, 'url' | 'database'>,
 ): Promise<Recorder> {
