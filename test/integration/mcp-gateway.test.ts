@@ -362,8 +362,29 @@ describe('MCP tool definitions and recording', () => {
     );
     const transcript = await res.text();
     expect(res.status).toBe(200);
-    expect(transcript).toContain('tools/call');
-    expect(transcript).toContain('delete_customer');
-    expect(transcript).toContain('denied');
+    expect(transcript).toContain('> tools/call delete_customer {"id":2}');
+    expect(transcript).toMatch(/decision: DENY .*tool delete_customer is denied for agents/);
+    expect(transcript).toMatch(/ERROR -32003: gatehouse: denied: tool delete_customer is denied for agents/);
+    // `gatehouse sessions` (the replay API's session list) shows the MCP session.
+    const listed = await fetch(
+      `http://127.0.0.1:${recorder.httpPort}/v1/sessions?identity=${encodeURIComponent(`agent-c-${run}`)}`,
+      { headers: { authorization: `Bearer ${analyst}` } },
+    );
+    const sessions = ((await listed.json()) as { sessions: { sessionId?: string; protocol: string }[] })
+      .sessions;
+    expect(sessions.map((x) => x.protocol)).toEqual(['mcp']);
+    // The agent's masked listing as the client saw it, replayed.
+    const a = await db.ch.query<{ session_id: string }>(
+      sql`SELECT session_id FROM events WHERE identity_sub = ${`agent-a-${run}`} AND kind = 'session_opened'`,
+    );
+    const replay = await (
+      await fetch(`http://127.0.0.1:${recorder.httpPort}/v1/sessions/${a[0]!.session_id}/transcript`, {
+        headers: { authorization: `Bearer ${analyst}` },
+      })
+    ).text();
+    expect(replay).toContain('> tools/call list_customers {"limit":2}');
+    expect(replay).toMatch(/result \(\d+ value\(s\) masked\):/);
+    expect(replay).toContain('"card_number": "***"');
+    expect(replay).not.toContain('4111111111111111');
   });
 });

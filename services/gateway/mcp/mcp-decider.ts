@@ -51,6 +51,8 @@ export type McpDeciderDeps = {
 export type McpDecider = {
   /** Decides one client message and records its `request` and `decision` (and approval) events. */
   decide(req: McpDecideRequest): Promise<McpVerdict>;
+  /** Records the `request` event of a message the gateway answers itself (unknown method): never decided. */
+  recordUndecided(req: Pick<McpDecideRequest, 'audit' | 'requestId' | 'kind' | 'text' | 'request'>): void;
   /** Evaluates without recording (tools/list filtering: may this listed tool be shown?). */
   evaluate(
     req: Pick<McpDecideRequest, 'audit' | 'request' | 'identity' | 'connection' | 'clientAddr' | 'startedAt'>,
@@ -75,6 +77,9 @@ export function createMcpDecider(d: McpDeciderDeps): McpDecider {
 
   return {
     evaluate,
+    recordUndecided(req) {
+      req.audit.batched(requestEvent(req.requestId, req.kind, req.text, req.request));
+    },
     async decide(req) {
       const result = evaluate(req);
       d.onDecision(result);

@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
-import { requestEvent } from '../policy/decision-events.js';
 import type { McpAuditSession } from './audit-sessions.js';
 import type { McpConnection } from './connections.js';
 import { McpErrorCode, McpUpstreamError } from './errors.js';
@@ -75,7 +74,7 @@ export async function runPostExchange(x: PostExchange): Promise<void> {
   ) {
     // Recorded like any request; never forwarded: policy cannot reason about a method it does not know.
     try {
-      session.audit.batched(requestEvent(requestId, kind, forwarded, request));
+      x.decider.recordUndecided({ audit: session.audit, requestId, kind, text: forwarded, request });
     } catch {
       refuse(x, requestId, RpcCode.auditUnavailable, 'gatehouse: audit log unavailable');
       return;

@@ -1,4 +1,5 @@
 import { joinContinuations } from './join-continuations.js';
+import { mcpRequestLines, mcpResponseLines } from './mcp-lines.js';
 import { decodeBackendMessages } from '../../shared/pg-wire/index.js';
 import type { BackendMessage, NoticeFields, RowField } from '../../shared/pg-wire/index.js';
 import type { RecordedEvent } from './recorded-event.js';
@@ -179,6 +180,11 @@ class TranscriptWriter {
         );
         return;
       }
+      case 'mcp_tool_changed':
+        this.#out.push(
+          `${this.#at(e)} TOOL DEFINITION CHANGED ${safeInline(e.text)}: ${safeInline(e.reasons.join(', '))} (${safeInline(e.code)})`,
+        );
+        return;
       default:
         this.#out.push(`${this.#at(e)} ${safeInline(e.kind)} event`);
     }
@@ -186,6 +192,7 @@ class TranscriptWriter {
 
   #statementLines(e: RecordedEvent): string[] {
     if (e.statement === '') return e.requestKind === 'ssh.shell' ? ['> (interactive shell)'] : ['> (empty)'];
+    if (e.protocol === 'mcp') return mcpRequestLines(e.statement);
     return safeBlock(e.statement)
       .split('\n')
       .map((l) => `> ${l}`);
@@ -193,6 +200,11 @@ class TranscriptWriter {
 
   #response(e: RecordedEvent): void {
     const payload = Buffer.from(e.payload, 'base64');
+    if (e.frame.startsWith('mcp.')) {
+      this.#endBlock();
+      this.#out.push(...mcpResponseLines(this.#at(e), e.frame, payload, e.code, e.text));
+      return;
+    }
     if (
       e.protocol === 'ssh' ||
       SHELL_FRAMES.has(e.frame) ||
