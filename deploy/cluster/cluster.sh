@@ -24,6 +24,7 @@ REC_HEALTH_PORT="${GATEHOUSE_RECORDER_HEALTH_PORT:-19482}"
 APPROVAL_PORT="${GATEHOUSE_APPROVAL_PORT:-19483}"
 APPROVAL_GRPC_PORT="${GATEHOUSE_APPROVAL_GRPC_PORT:-19484}"
 APPROVAL_HEALTH_PORT="${GATEHOUSE_APPROVAL_HEALTH_PORT:-19485}"
+MCP_PORT="${GATEHOUSE_MCP_PORT:-19486}"
 GATEHOUSE=(node "$PROJECT_ROOT/bin/gatehouse.js")
 SERVICES=(idp approval gateway recorder)
 
@@ -75,6 +76,15 @@ write_configs() {
     printf '  sasl: { mechanism: %s, username: %s, password: { file: %s } }\n' \
       "$GATEHOUSE_KAFKA_SASL_MECHANISM" "${!user_var}" "${!file_var}"
   }
+  # MCP (services/gateway/mcp): only when the stack runs the demo MCP server (deploy/stack/mcp-demo.sh).
+  local mcp_listener='' mcp_connection=''
+  if [[ -n ${MCP_TARGET_URL:-} ]]; then
+    mcp_listener="  mcp: { host: $BIND_HOST, port: $MCP_PORT, allowPlaintext: true } # loopback only"
+    mcp_connection="  - name: demo-mcp
+    protocol: mcp
+    upstream: { url: $MCP_TARGET_URL, auth: { type: bearer, token: { file: $MCP_TARGET_TOKEN_FILE } } }
+    tags: { env: demo }"
+  fi
   rf=$((GATEHOUSE_KAFKA_BROKER_COUNT >= 3 ? 3 : 1))
   isr=$((rf >= 3 ? 2 : 1))
   cat >"$CLUSTER_DIR/gateway.yaml" <<YAML
@@ -90,6 +100,7 @@ listeners:
     host: $BIND_HOST
     port: $SSH_PORT
     hostKey: $CLUSTER_DIR/ssh_host_ed25519_key
+$mcp_listener
 oidc:
   issuer: http://$BIND_HOST:$IDP_PORT
   audience: gatehouse
@@ -129,6 +140,7 @@ connections:
       privateKey: { file: $SSH_TARGET_KEY_FILE }
       hostKey: { file: $SSH_TARGET_HOST_KEY_FILE }
     tags: { env: demo }
+$mcp_connection
 YAML
   cat >"$CLUSTER_DIR/recorder.yaml" <<YAML
 # Written by deploy/cluster/cluster.sh.
@@ -182,7 +194,7 @@ start_service() { # start_service <name> <args>...
 append_env() {
   local tmp
   tmp=$(mktemp)
-  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_SSH_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_APPROVAL_URL|GATEHOUSE_CLUSTER_DIR)=' "$ENV_FILE" >"$tmp" || true
+  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_SSH_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_APPROVAL_URL|GATEHOUSE_CLUSTER_DIR|GATEHOUSE_MCP_URL)=' "$ENV_FILE" >"$tmp" || true
   cat >>"$tmp" <<ENV
 GATEHOUSE_OIDC_ISSUER=http://$BIND_HOST:$IDP_PORT
 GATEHOUSE_PG_HOST=$BIND_HOST
@@ -193,6 +205,8 @@ GATEHOUSE_GATEWAY_HEALTH_URL=http://$BIND_HOST:$GW_HEALTH_PORT
 GATEHOUSE_APPROVAL_URL=http://$BIND_HOST:$APPROVAL_PORT
 GATEHOUSE_CLUSTER_DIR=$CLUSTER_DIR
 ENV
+  # The gateway's MCP endpoint for the demo upstream (clients present a token from the IdP as a bearer token).
+  [[ -z ${MCP_TARGET_URL:-} ]] || echo "GATEHOUSE_MCP_URL=http://$BIND_HOST:$MCP_PORT/mcp/demo-mcp" >>"$tmp"
   mv "$tmp" "$ENV_FILE"
 }
 
