@@ -24,6 +24,23 @@ export const KNOWN_REQUEST_METHODS: ReadonlySet<string> = new Set([
   'tasks/cancel',
 ]);
 
+/**
+ * Requests the gateway can prove change nothing upstream (handshakes and listings): with a policy saying `audit:
+ * batched` their events go through the batch buffer. Every other message is decided durably (a tool's
+ * `readOnlyHint` is the server's claim, not a proof).
+ */
+export const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'server/discover',
+  'tools/list',
+  'resources/list',
+  'resources/templates/list',
+  'prompts/list',
+  'tasks/get',
+  'tasks/list',
+]);
+
 export function isKnownNotification(method: string): boolean {
   return /^notifications\/[a-z_/]+$/i.test(method) && method.length <= 128;
 }

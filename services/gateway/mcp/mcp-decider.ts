@@ -17,8 +17,8 @@ export type McpVerdict = {
   readonly allow: boolean;
   /** Shown to the client on refusal (JSON-RPC error message) and recorded. */
   readonly reasons: readonly string[];
-  /** The policy's decision (masking: `mask.fields`, `mask.detectors`). */
-  readonly decision: Decision;
+  /** The policy's decision when allowed (masking: `mask.fields`, `mask.detectors`). */
+  readonly decision: Decision | undefined;
   readonly revision: string;
   /** true when the refusal is the gateway's failure (audit log or approval service unavailable), not policy. */
   readonly unavailable: boolean;
@@ -34,6 +34,8 @@ export type McpDecideRequest = {
   /** What a reviewer is shown and an approval's digest covers: `server: tools/call tool {args}`. */
   readonly display: string;
   readonly request: McpRequest;
+  /** The protocol proved the message read-only (listings, handshakes): its events may be batched. */
+  readonly readOnly: boolean;
   readonly identity: Identity;
   readonly connection: { readonly name: string; readonly tags: Readonly<Record<string, string>> };
   readonly clientAddr: string;
@@ -98,7 +100,7 @@ export function createMcpDecider(d: McpDeciderDeps): McpDecider {
       const verdict = (allow: boolean, why: readonly string[], unavailable = false): McpVerdict => ({
         allow,
         reasons: why,
-        decision,
+        decision: allow ? decision : undefined,
         revision,
         unavailable,
       });

@@ -5,7 +5,7 @@ import type { McpConnection } from './connections.js';
 import { McpErrorCode, McpUpstreamError } from './errors.js';
 import type { JsonRpcId, McpMessage } from './jsonrpc-message.js';
 import { RpcCode, rpcErrorText } from './jsonrpc-message.js';
-import { isKnownNotification, KNOWN_REQUEST_METHODS } from './known-methods.js';
+import { isKnownNotification, KNOWN_REQUEST_METHODS, READ_ONLY_METHODS } from './known-methods.js';
 import type { McpDecider } from './mcp-decider.js';
 import { describeMcp, mcpRequestOf } from './mcp-request.js';
 import type { McpRequestContext } from './mcp-request.js';
@@ -92,6 +92,7 @@ export async function runPostExchange(x: PostExchange): Promise<void> {
       text: forwarded,
       display: describeMcp(request.mcp),
       request,
+      readOnly: message.type === 'request' && READ_ONLY_METHODS.has(method),
       identity: session.identity,
       connection: session.connection,
       clientAddr: session.clientAddr,
@@ -117,7 +118,7 @@ export async function runPostExchange(x: PostExchange): Promise<void> {
     requestId,
     method,
     rpcId: rpcIdOf(message),
-    masker: createMcpMasker(verdict.decision.mask.fields, verdict.decision.mask.detectors),
+    masker: createMcpMasker(verdict.decision?.mask.fields ?? [], verdict.decision?.mask.detectors ?? []),
     requestContext,
     decider: x.decider,
     tools: x.tools,
