@@ -243,14 +243,6 @@ export const gatewayConfigSchema = z
         message: 'TLS certificate and key are required (or set allowPlaintext: true for local development)',
       });
     }
-    const mcp = cfg.listeners.mcp;
-    if (mcp && !mcp.tls && !mcp.allowPlaintext) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['listeners', 'mcp', 'tls'],
-        message: 'TLS certificate and key are required (or set allowPlaintext: true for local development)',
-      });
-    }
     const seen = new Set<string>();
     cfg.connections.forEach((c, i) => {
       if (seen.has(c.name)) {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { startDemoMcpServer } from '../../services/demo-mcp/demo-server.js';
 import type { RunningDemoServer } from '../../services/demo-mcp/demo-server.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
@@ -13,7 +12,6 @@ import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
 import { parseConfig } from '../../services/shared/config/load-config.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
-import { createLogger } from '../../services/shared/logger.js';
 import {
   approvalRequestsTopic,
   approvalTestConfig,
@@ -21,7 +19,7 @@ import {
   testTrustedKeys,
 } from './approval.js';
 import { buildPolicyBundle } from './gateway.js';
-import { brokerCount, testKafka } from './kafka.js';
+import { brokerCount, testKafka, testLogger } from './kafka.js';
 import { kafkaConnection } from './stack.js';
 
 /** A gateway node with only the MCP listener, in front of a real demo MCP server, with approvals. */
@@ -35,7 +33,6 @@ export type McpGatewayFixture = {
   sessionsTopic: string;
   /** `<origin>/mcp/<connection>` */
   endpoint(connection?: string): string;
-  logs: string[];
   stop(): Promise<void>;
 };
 
@@ -57,7 +54,6 @@ export async function startMcpGatewayFixture(): Promise<McpGatewayFixture> {
     gatewayConfigSchema,
     {
       nodeId: 'test-mcp-node',
-      logLevel: 'debug',
       health: { port: 0 },
       listeners: { mcp: { port: 0, allowPlaintext: true, maxBodyBytes: 64 * 1024, idleTimeoutMs: 60_000 } },
       oidc: { issuer: idp.issuer, audience: 'gatehouse', clockToleranceSeconds: 0 },
@@ -92,15 +88,7 @@ export async function startMcpGatewayFixture(): Promise<McpGatewayFixture> {
     },
     'test MCP gateway config',
   );
-  const logs: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  const log = createLogger({ service: 'gateway', nodeId: 'test-mcp-node', level: 'debug', destination });
-  const gateway = await startGateway(config, log);
+  const gateway = await startGateway(config, testLogger);
   const origin = gateway.mcp!.origin;
   return {
     idp,
@@ -109,7 +97,6 @@ export async function startMcpGatewayFixture(): Promise<McpGatewayFixture> {
     upstream,
     upstreamToken,
     sessionsTopic,
-    logs,
     endpoint: (connection = 'demo-mcp') => `${origin}/mcp/${connection}`,
     async stop() {
       await gateway.stop(2_000);

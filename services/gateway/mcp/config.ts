@@ -42,47 +42,52 @@ export const mcpConnectionSchema = z.strictObject({
   tags: z.record(z.string(), z.string()).default({}),
 });
 
-export const mcpListenerSchema = z.strictObject({
-  host: z.string().default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(8480),
-  /** PEM certificate and key files. Required unless `allowPlaintext`. */
-  tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
-  /** Accept plain HTTP (tokens then cross the network in clear): local development only. */
-  allowPlaintext: z.boolean().default(false),
-  /**
-   * The gateway's public origin as clients reach it (`https://mcp.example.com`; a path is ignored): resource
-   * identifiers (`<origin>/mcp/<connection>`) and RFC 9728 metadata URLs are built from it. Default:
-   * `http(s)://<host>:<port>` of this listener.
-   */
-  publicUrl: z.url().optional(),
-  /** Largest request body; larger ones get 413 and a JSON-RPC error, unread. */
-  maxBodyBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .default(1024 * 1024),
-  /** Largest single upstream message (a JSON body or one SSE event); larger ones fail the exchange (502). */
-  maxUpstreamMessageBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .default(8 * 1024 * 1024),
-  /** Audit sessions (one per token and connection) open on this node at once; beyond, the idlest is closed. */
-  maxSessions: z.number().int().min(1).default(10_000),
-  /** An audit session without a message this long is closed (`session.closed`). */
-  idleTimeoutMs: z
-    .number()
-    .int()
-    .min(1000)
-    .default(5 * 60_000),
-  /** Tool definitions remembered per connection for change detection; more are not pinned (and flagged). */
-  maxToolsPerConnection: z.number().int().min(1).default(1000),
-  /**
-   * Browser origins allowed to call the endpoint (DNS-rebinding protection, as the MCP transport requires): a request
-   * with an `Origin` header not listed here gets 403. Agents and CLI clients send no Origin.
-   */
-  allowedOrigins: z.array(z.url()).default([]),
-});
+export const mcpListenerSchema = z
+  .strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8480),
+    /** PEM certificate and key files. Required unless `allowPlaintext`. */
+    tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
+    /** Accept plain HTTP (tokens then cross the network in clear): local development only. */
+    allowPlaintext: z.boolean().default(false),
+    /**
+     * The gateway's public origin as clients reach it (`https://mcp.example.com`; a path is ignored): resource
+     * identifiers (`<origin>/mcp/<connection>`) and RFC 9728 metadata URLs are built from it. Default:
+     * `http(s)://<host>:<port>` of this listener.
+     */
+    publicUrl: z.url().optional(),
+    /** Largest request body; larger ones get 413 and a JSON-RPC error, unread. */
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024),
+    /** Largest single upstream message (a JSON body or one SSE event); larger ones fail the exchange (502). */
+    maxUpstreamMessageBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(8 * 1024 * 1024),
+    /** Audit sessions (one per token and connection) open on this node at once; beyond, the idlest is closed. */
+    maxSessions: z.number().int().min(1).default(10_000),
+    /** An audit session without a message this long is closed (`session.closed`). */
+    idleTimeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(5 * 60_000),
+    /** Tool definitions remembered per connection for change detection; more are not pinned (and flagged). */
+    maxToolsPerConnection: z.number().int().min(1).default(1000),
+    /**
+     * Browser origins allowed to call the endpoint (DNS-rebinding protection, as the MCP transport requires): a request
+     * with an `Origin` header not listed here gets 403. Agents and CLI clients send no Origin.
+     */
+    allowedOrigins: z.array(z.url()).default([]),
+  })
+  .refine((l) => l.tls !== undefined || l.allowPlaintext, {
+    path: ['tls'],
+    message: 'TLS certificate and key are required (or set allowPlaintext: true for local development)',
+  });
 
 export type McpListenerConfig = Frozen<z.output<typeof mcpListenerSchema>>;
 export type McpConnectionConfig = Frozen<z.output<typeof mcpConnectionSchema>>;
