@@ -268,6 +268,17 @@ describe('MCP gateway over raw HTTP', () => {
       body: '{}',
     });
     expect(type.status).toBe(415);
+    // Each refused message is recorded as sent, with the error the client got.
+    const evs = await recorded(
+      'raw-f',
+      (e) => bodies(e, 'request').filter((x) => x.kind === 'mcp.invalid').length >= 4,
+    );
+    const refusedMsgs = bodies(evs, 'request').filter((x) => x.kind === 'mcp.invalid');
+    expect(refusedMsgs.map((x) => x.text)).toContain('{"jsonrpc":"2.0",');
+    const errors = bodies(evs, 'response').filter((x) =>
+      refusedMsgs.some((i) => i.requestId === x.requestId),
+    );
+    expect(errors.map((x) => x.code)).toEqual(expect.arrayContaining(['-32700', '-32600']));
     expect(fx.upstream.state.store.list(10).map((c) => c.id)).toContain(1);
   });
 

@@ -18,6 +18,7 @@ import type { McpDecider } from './mcp-decider.js';
 import { runPostExchange } from './post-exchange.js';
 import { bearerChallenge, METADATA_PREFIX, protectedResourceMetadata } from './protected-resource.js';
 import { routingHeaderProblem } from './routing-headers.js';
+import { recordRefusedMessage } from './server-messages.js';
 import type { ToolRegistry } from './tool-registry.js';
 
 /** Revisions served: 2026-07-28 and the SDK's 2025-era list (2025-11-25 … 2024-11-05). */
@@ -145,11 +146,21 @@ export class McpListener {
           ),
         );
     }
-    const invalid = (status: number, code: number, message: string, id: string | number | null = null) =>
-      void reply
-        .code(status)
-        .type('application/json')
-        .send(rpcErrorText(id, code, message));
+    const openSession = () =>
+      d.sessions.open(bearerOf(req)!, identity, connection, req.ip, {
+        protocol_version: single(req.headers['mcp-protocol-version']) ?? '',
+        user_agent: (single(req.headers['user-agent']) ?? '').slice(0, 255),
+      });
+    // A message refused before policy is still recorded (as sent, with the error the client got).
+    const invalid = (status: number, code: number, message: string, id: string | number | null = null) => {
+      const text = rpcErrorText(id, code, message);
+      try {
+        recordRefusedMessage(openSession(), typeof req.body === 'string' ? req.body : '', text);
+      } catch (err) {
+        d.log.warn({ err: { message: (err as Error).message } }, 'refused mcp message not recorded');
+      }
+      void reply.code(status).type('application/json').send(text);
+    };
     const version = single(req.headers['mcp-protocol-version']) ?? '';
     if (version !== '' && !SERVED_PROTOCOL_VERSIONS.includes(version)) {
       return invalid(
@@ -185,17 +196,19 @@ export class McpListener {
       );
     let session;
     try {
-      session = d.sessions.open(bearerOf(req)!, identity, connection, req.ip, {
-        protocol_version: version,
-        user_agent: (single(req.headers['user-agent']) ?? '').slice(0, 255),
-      });
+      session = openSession();
     } catch (err) {
       d.log.warn({ err: { message: (err as Error).message } }, 'mcp session could not be recorded');
-      return invalid(
-        503,
-        RpcCode.auditUnavailable,
-        'gatehouse: audit log unavailable: request not forwarded',
-      );
+      return void reply
+        .code(503)
+        .type('application/json')
+        .send(
+          rpcErrorText(
+            null,
+            RpcCode.auditUnavailable,
+            'gatehouse: audit log unavailable: request not forwarded',
+          ),
+        );
     }
     const abort = new AbortController();
     this.#inflight.add(abort);

@@ -1,5 +1,9 @@
 import { create } from '@bufbuild/protobuf';
-import { McpToolChangedSchema, ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import {
+  McpToolChangedSchema,
+  RequestSchema,
+  ResponseSchema,
+} from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { McpAuditSession } from './audit-sessions.js';
 import { McpErrorCode, McpUpstreamError } from './errors.js';
 import type { JsonRpcId } from './jsonrpc-message.js';
@@ -57,6 +61,21 @@ export function recordDelivered(
       text: summary ?? f.text,
     }),
   });
+}
+
+/**
+ * Records a client message the gateway refused before policy (malformed JSON, invalid JSON-RPC, a batch, routing
+ * headers that disagree with the body, an unsupported revision): `request` kind `mcp.invalid` with the body as
+ * received, and the JSON-RPC error the client got. Throws when the audit log refuses.
+ */
+export function recordRefusedMessage(session: McpAuditSession, body: string, errorText: string): void {
+  const requestId = ++session.requests;
+  session.lastUsed = Date.now();
+  session.audit.batched({
+    case: 'request',
+    value: create(RequestSchema, { requestId, kind: 'mcp.invalid', text: body }),
+  });
+  recordDelivered(session, requestId, errorText, JSON.parse(errorText) as Record<string, unknown>);
 }
 
 /**
