@@ -316,6 +316,18 @@ describe('MCP gateway over raw HTTP', () => {
     });
   });
 
+  it('GET (no standalone server stream) is 405; DELETE is relayed with the gateway credential', async () => {
+    const get = await fetch(fx.endpoint(), { headers: { ...auth(), accept: 'text/event-stream' } });
+    expect(get.status).toBe(405);
+    const before = fx.upstream.seenAuthorizations.length;
+    const del = await fetch(fx.endpoint(), {
+      method: 'DELETE',
+      headers: { ...auth(), 'mcp-session-id': 'abc' },
+    });
+    expect(del.status).toBe(405); // the stateless demo server has no sessions to end
+    expect(fx.upstream.seenAuthorizations.slice(before)).toEqual([`Bearer ${fx.upstreamToken}`]);
+  });
+
   it('an unknown method is answered -32601 by the gateway, recorded, and not forwarded', async () => {
     const before = fx.upstream.seenAuthorizations.length;
     const r = await post('{"jsonrpc":"2.0","id":"u1","method":"admin/drop_all","params":{}}', auth());
