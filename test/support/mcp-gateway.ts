@@ -6,19 +6,13 @@ import { startDemoMcpServer } from '../../services/demo-mcp/demo-server.js';
 import type { RunningDemoServer } from '../../services/demo-mcp/demo-server.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { gatewayConfigSchema } from '../../services/gateway/config.js';
-import { startGateway } from '../../services/gateway/gateway.js';
 import type { RunningGateway } from '../../services/gateway/gateway.js';
 import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
 import { parseConfig } from '../../services/shared/config/load-config.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
-import {
-  approvalRequestsTopic,
-  approvalTestConfig,
-  startTestApprovalService,
-  testTrustedKeys,
-} from './approval.js';
-import { buildPolicyBundle } from './gateway.js';
+import { approvalRequestsTopic, approvalTestConfig, startTestApprovalService } from './approval.js';
+import { buildPolicyBundle, fixtureApprovalsSection, startFixtureGateway } from './gateway.js';
 import { brokerCount, testKafka, testLogger } from './kafka.js';
 import { kafkaConnection } from './stack.js';
 
@@ -69,7 +63,7 @@ export async function startMcpGatewayFixture(): Promise<McpGatewayFixture> {
         },
       },
       policy: { bundleDir: buildPolicyBundle() },
-      approvals: { url: approval.url, trustedKeys: testTrustedKeys() },
+      approvals: fixtureApprovalsSection(approval),
       connections: [
         {
           name: 'demo-mcp',
@@ -88,7 +82,7 @@ export async function startMcpGatewayFixture(): Promise<McpGatewayFixture> {
     },
     'test MCP gateway config',
   );
-  const gateway = await startGateway(config, testLogger);
+  const { gateway } = await startFixtureGateway(config, { logger: testLogger });
   const origin = gateway.mcp!.origin;
   return {
     idp,
