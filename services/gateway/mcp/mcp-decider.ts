@@ -48,6 +48,8 @@ export type McpDeciderDeps = {
   policy: () => PolicyEngine;
   approvals: ApprovalWaiter | undefined;
   onDecision: (result: PolicyResult) => void;
+  /** For evaluations outside a session's own log (tools/list filtering). */
+  log: Logger;
 };
 
 export type McpDecider = {

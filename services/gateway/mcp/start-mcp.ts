@@ -19,6 +19,7 @@ export function buildMcpListener(p: ListenerParts): McpListener | undefined {
       policy: p.policy,
       approvals: p.approvals,
       onDecision: (r) => m.recordDecision('mcp', r),
+      log,
     }),
     sessions: new McpAuditSessions({
       nodeId: p.config.nodeId,
