@@ -204,6 +204,11 @@ describe('MCP gateway with the SDK client', () => {
       'demo-mcp: tools/call delete_customer {"id":3}',
     );
     expect(bodies(evs, 'approvalDecided')[0]!.outcome).toBe('approved');
+    // While it waited, the client was told why and where to approve (a log notification on the SSE reply).
+    const notice = bodies(evs, 'response').find((x) => x.frame === 'mcp.notification')!;
+    expect(Buffer.from(notice.data).toString()).toContain(
+      `waiting for approval ${pending.id} at ${fx.approval.url}`,
+    );
   });
 });
 

@@ -9,6 +9,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { LoginRefusals } from '../login-audit/index.js';
 import { RefusalReason, tokenRefusalReason } from '../login-audit/refusal-reason.js';
 import type { McpAuditSessions } from './audit-sessions.js';
+import { ClientWire } from './client-wire.js';
 import type { McpListenerConfig } from './config.js';
 import type { McpConnection } from './connections.js';
 import { McpErrorCode } from './errors.js';
@@ -224,7 +225,7 @@ export class McpListener {
         message,
         clientHeaders: req.headers,
         protocolVersion: version,
-        res,
+        wire: new ClientWire(res, single(req.headers.accept)),
         signal: abort.signal,
         decider: d.decider,
         tools: d.tools,

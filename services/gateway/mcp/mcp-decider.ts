@@ -42,6 +42,8 @@ export type McpDecideRequest = {
   readonly startedAt: number;
   readonly signal: AbortSignal;
   readonly log: Logger;
+  /** Called once a held request's approval request is published: tell the client why it waits and where. */
+  readonly onHeld: (held: { approvalId: string; approveUrl: string; reasons: readonly string[] }) => void;
 };
 
 export type McpDeciderDeps = {
@@ -164,6 +166,7 @@ async function hold(
   try {
     req.audit.batched({ case: 'approvalRequested', value: pending.requested }, revision);
     req.log.info({ approval: pending.approvalId, url: pending.approveUrl }, 'mcp request held for approval');
+    req.onHeld({ approvalId: pending.approvalId, approveUrl: pending.approveUrl, reasons: decision.reasons });
     const o = await pending.outcome;
     await req.audit.durable(
       { case: 'approvalDecided', value: sessionDecidedBody(pending.approvalId, req.requestId, o) },

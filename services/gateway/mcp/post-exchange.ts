@@ -1,6 +1,6 @@
-import type { ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import type { McpAuditSession } from './audit-sessions.js';
+import type { ClientWire } from './client-wire.js';
 import type { McpConnection } from './connections.js';
 import { McpErrorCode, McpUpstreamError } from './errors.js';
 import type { JsonRpcId, McpMessage } from './jsonrpc-message.js';
@@ -12,7 +12,7 @@ import type { McpRequestContext } from './mcp-request.js';
 import { createMcpMasker } from './result-masker.js';
 import { recordDelivered, relayServerMessage } from './server-messages.js';
 import type { RelayContext } from './server-messages.js';
-import { encodeSseEvent, SseParser } from './sse.js';
+import { SseParser } from './sse.js';
 import type { ToolRegistry } from './tool-registry.js';
 import { relayedHeaders } from './upstream.js';
 import type { UpstreamReply } from './upstream.js';
@@ -23,7 +23,7 @@ export type PostExchange = {
   readonly message: McpMessage;
   readonly clientHeaders: Readonly<Record<string, string | string[] | undefined>>;
   readonly protocolVersion: string;
-  readonly res: ServerResponse;
+  readonly wire: ClientWire;
   readonly signal: AbortSignal;
   readonly decider: McpDecider;
   readonly tools: ToolRegistry;
@@ -39,8 +39,7 @@ function answer(x: PostExchange, requestId: number, status: number, text: string
   } catch (err) {
     x.session.log.warn({ err: { message: (err as Error).message } }, 'gateway answer not recorded');
   }
-  x.res.writeHead(status, { 'content-type': 'application/json' });
-  x.res.end(text);
+  x.wire.final(status, text);
 }
 
 /** The gateway's own JSON-RPC error for this message (a notification gets an HTTP error status, no JSON-RPC id). */
@@ -99,6 +98,25 @@ export async function runPostExchange(x: PostExchange): Promise<void> {
       startedAt: session.startedAt,
       signal: x.signal,
       log: session.log,
+      onHeld: (h) => {
+        // Tell the waiting client why and where, as a log notification ahead of the final message (when it reads SSE).
+        if (message.type !== 'request' || !x.wire.stream()) return;
+        const notice = JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'notifications/message',
+          params: {
+            level: 'notice',
+            logger: 'gatehouse',
+            data: `gatehouse: approval required (${h.reasons.join('; ')}); waiting for approval ${h.approvalId} at ${h.approveUrl}`,
+          },
+        });
+        try {
+          recordDelivered(session, requestId, notice, JSON.parse(notice) as Record<string, unknown>);
+        } catch (err) {
+          session.log.warn({ err: { message: (err as Error).message } }, 'approval notice not recorded');
+        }
+        void x.wire.event(notice);
+      },
     });
   } finally {
     session.held--;
@@ -142,9 +160,9 @@ export async function runPostExchange(x: PostExchange): Promise<void> {
       { err: { code: (err as McpUpstreamError).code, message: (err as Error).message } },
       'relay failed',
     );
-    if (!x.res.headersSent)
+    if (!x.wire.headersSent)
       refuse(x, requestId, RpcCode.upstream, 'gatehouse: the upstream MCP server sent an invalid reply');
-    else x.res.destroy();
+    else x.wire.destroy();
   }
 }
 
@@ -160,28 +178,20 @@ async function relayReply(x: PostExchange, reply: UpstreamReply, relay: RelayCon
     );
   }
   if (reply.contentType.startsWith('text/event-stream')) {
-    x.res.writeHead(reply.status, {
-      ...headers,
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-    });
+    x.wire.stream(headers, true);
     const parser = new SseParser(x.maxUpstreamMessageBytes);
     const decoder = new StringDecoder('utf8');
     for await (const chunk of reply.body) {
       for (const e of parser.push(decoder.write(chunk as Buffer))) {
-        const out = relayServerMessage(e.data, relay);
-        if (!x.res.write(encodeSseEvent({ event: e.event, data: out, id: e.id }))) {
-          await new Promise((resolve) => x.res.once('drain', resolve));
-        }
+        await x.wire.event(relayServerMessage(e.data, relay), e.id, e.event);
       }
     }
-    x.res.end();
+    x.wire.empty(200);
     return;
   }
   const text = await readBounded(reply, x.maxUpstreamMessageBytes);
   if (text.trim() === '') {
-    x.res.writeHead(reply.status, headers);
-    x.res.end();
+    x.wire.empty(reply.status, headers);
     return;
   }
   if (!reply.contentType.startsWith('application/json')) {
@@ -190,9 +200,7 @@ async function relayReply(x: PostExchange, reply: UpstreamReply, relay: RelayCon
       `unexpected upstream content type ${reply.contentType}`,
     );
   }
-  const out = relayServerMessage(text, relay);
-  x.res.writeHead(reply.status, { ...headers, 'content-type': 'application/json' });
-  x.res.end(out);
+  x.wire.final(reply.status, relayServerMessage(text, relay), headers);
 }
 
 async function readBounded(reply: UpstreamReply, max: number): Promise<string> {
