@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Frozen } from '../../shared/config/load-config.js';
 import { secretRefSchema } from '../../shared/config/secrets.js';
+import { listenFields } from '../../shared/config/sections.js';
 
 /**
  * The MCP parts of the gateway configuration (kept in this one file; services/gateway/config.ts only plugs them in):
@@ -44,8 +45,7 @@ export const mcpConnectionSchema = z.strictObject({
 
 export const mcpListenerSchema = z
   .strictObject({
-    host: z.string().default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8480),
+    ...listenFields(8480),
     /** PEM certificate and key files. Required unless `allowPlaintext`. */
     tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
     /** Accept plain HTTP (tokens then cross the network in clear): local development only. */
