@@ -1,18 +1,17 @@
 import { GatehouseError } from '../../shared/errors.js';
+import type { ErrorCodeOf } from '../../shared/errors.js';
 
-/** Stable codes of the MCP gateway's own failures (never reused). */
+/** Stable codes of the MCP gateway's upstream failures (catalogued in services/shared/error-catalog/upstream.ts). */
 export const McpErrorCode = {
-  upstreamUnavailable: 'GH_ERR_MCP_UPSTREAM_UNAVAILABLE',
+  /** The upstream MCP server cannot be reached, timed out, or refused the gateway's credential. */
+  upstreamUnavailable: 'GH_ERR_MCP_UPSTREAM',
+  /** The upstream answered something the gateway cannot relay (not JSON-RPC, wrong type, too large). */
   upstreamProtocol: 'GH_ERR_MCP_UPSTREAM_PROTOCOL',
-  upstreamTooLarge: 'GH_ERR_MCP_UPSTREAM_TOO_LARGE',
-  sseEventTooLarge: 'GH_ERR_MCP_SSE_EVENT_TOO_LARGE',
-  /** A request to an MCP endpoint without a bearer token (answered 401 with the RFC 9728 challenge). */
-  noToken: 'GH_ERR_MCP_NO_TOKEN',
-} as const;
+} as const satisfies Record<string, ErrorCodeOf<'upstream'>>;
 
 export type McpErrorCode = (typeof McpErrorCode)[keyof typeof McpErrorCode];
 
-/** The upstream MCP server could not be reached or answered something the gateway cannot relay. */
+/** The upstream MCP server could not be used. `message` holds no address, credential or payload. */
 export class McpUpstreamError extends GatehouseError {
   declare readonly code: McpErrorCode;
 

@@ -12,7 +12,6 @@ import type { McpAuditSessions } from './audit-sessions.js';
 import { ClientWire } from './client-wire.js';
 import type { McpListenerConfig } from './config.js';
 import type { McpConnection } from './connections.js';
-import { McpErrorCode } from './errors.js';
 import { parseMcpBody, RpcCode, rpcErrorText } from './jsonrpc-message.js';
 import { MODERN_PROTOCOL_VERSION } from './known-methods.js';
 import type { McpDecider } from './mcp-decider.js';
@@ -301,7 +300,7 @@ export class McpListener {
       return undefined;
     };
     if (token === undefined)
-      return refuse(RefusalReason.noToken, McpErrorCode.noToken, 'a bearer token is required');
+      return refuse(RefusalReason.noToken, 'GH_ERR_UNAUTHENTICATED', 'a bearer token is required');
     try {
       return await connection.verify(token);
     } catch (err) {

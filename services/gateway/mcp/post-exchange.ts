@@ -209,7 +209,7 @@ async function readBounded(reply: UpstreamReply, max: number): Promise<string> {
   for await (const chunk of reply.body) {
     n += (chunk as Buffer).length;
     if (n > max)
-      throw new McpUpstreamError(McpErrorCode.upstreamTooLarge, `an upstream reply exceeds ${max} bytes`);
+      throw new McpUpstreamError(McpErrorCode.upstreamProtocol, `an upstream reply exceeds ${max} bytes`);
     parts.push(chunk as Buffer);
   }
   return Buffer.concat(parts).toString('utf8');

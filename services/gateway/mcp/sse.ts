@@ -33,7 +33,7 @@ export class SseParser {
     }
     if (this.#buffer.length + this.#dataLength > this.#max) {
       throw new McpUpstreamError(
-        McpErrorCode.sseEventTooLarge,
+        McpErrorCode.upstreamProtocol,
         `an upstream event exceeds ${this.#max} bytes`,
       );
     }

@@ -14,6 +14,15 @@ export const upstreamErrors = {
     meaning: 'the upstream SSH host presented a key other than the pinned one',
     client: 'SSH: `gatehouse: upstream host key … does not match the pinned key`, exit 255',
   },
+  GH_ERR_MCP_UPSTREAM: {
+    meaning: "the upstream MCP server cannot be reached, timed out, or refused the gateway's own credential",
+    client: 'MCP: JSON-RPC error `-32004` `gatehouse: the upstream MCP server is unavailable`',
+  },
+  GH_ERR_MCP_UPSTREAM_PROTOCOL: {
+    meaning:
+      'the upstream MCP server answered something the gateway cannot relay (not JSON-RPC, wrong content type, larger than `maxUpstreamMessageBytes`)',
+    client: 'MCP: JSON-RPC error `-32004` (or the stream is cut when it had started)',
+  },
   GH_ERR_CLICKHOUSE: {
     meaning: 'ClickHouse answered with an error or cannot be reached (retried when retriable)',
     client: '— (replay API: `GH_ERR_STORE_UNAVAILABLE`)',
