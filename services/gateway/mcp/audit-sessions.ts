@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { logError } from '../../shared/log-error.js';
 import { SessionClosedSchema, SessionOpenedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/index.js';
 import { SessionEvents } from '../../shared/events/session-events.js';
@@ -125,7 +126,7 @@ export class McpAuditSessions {
         }),
       });
     } catch (err) {
-      session.log.warn({ err: { message: (err as Error).message } }, 'session.closed not recorded');
+      logError(session.log, err, 'session.closed not recorded', { level: 'warn' });
     }
     session.log.info({ reason, requests: session.requests }, 'mcp session closed');
   }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { logError } from '../../shared/log-error.js';
 import type { AddressInfo } from 'node:net';
 import { fastify } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -68,7 +69,7 @@ export class McpListener {
           : status < 500
             ? 'Invalid request'
             : 'Internal error';
-      if (status >= 500) d.log.error({ err: { code: err.code, message: err.message } }, 'mcp listener error');
+      if (status >= 500) logError(d.log, err, 'mcp listener error');
       void reply
         .code(status)
         .type('application/json')
@@ -157,7 +158,7 @@ export class McpListener {
       try {
         recordRefusedMessage(openSession(), typeof req.body === 'string' ? req.body : '', text);
       } catch (err) {
-        d.log.warn({ err: { message: (err as Error).message } }, 'refused mcp message not recorded');
+        logError(d.log, err, 'refused mcp message not recorded', { level: 'warn' });
       }
       void reply.code(status).type('application/json').send(text);
     };
@@ -198,7 +199,7 @@ export class McpListener {
     try {
       session = openSession();
     } catch (err) {
-      d.log.warn({ err: { message: (err as Error).message } }, 'mcp session could not be recorded');
+      logError(d.log, err, 'mcp session could not be recorded', { level: 'warn' });
       return void reply
         .code(503)
         .type('application/json')
@@ -231,10 +232,7 @@ export class McpListener {
         maxUpstreamMessageBytes: d.config.maxUpstreamMessageBytes,
       });
     } catch (err) {
-      session.log.error(
-        { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
-        'mcp exchange failed',
-      );
+      logError(session.log, err, 'mcp exchange failed');
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(rpcErrorText(null, RpcCode.internalError, 'Internal error'));

@@ -1,4 +1,5 @@
 import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
+import { logError } from '../../shared/log-error.js';
 import { sessionDecidedBody } from '../approvals/approval-notices.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
@@ -67,10 +68,6 @@ export type McpDecider = {
 
 const AUDIT_UNAVAILABLE = 'audit log unavailable: request not forwarded';
 
-function errInfo(err: unknown): { code: string | undefined; message: string } {
-  return { code: (err as { code?: string }).code, message: (err as Error).message };
-}
-
 export function createMcpDecider(d: McpDeciderDeps): McpDecider {
   const evaluate: McpDecider['evaluate'] = (req) => {
     const grants =
@@ -121,7 +118,7 @@ export function createMcpDecider(d: McpDeciderDeps): McpDecider {
           await req.audit.durable(decisionBody, revision);
         else req.audit.batched(decisionBody, revision);
       } catch (err) {
-        req.log.warn({ err: errInfo(err) }, AUDIT_UNAVAILABLE);
+        logError(req.log, err, AUDIT_UNAVAILABLE, { level: 'warn' });
         return verdict(false, [AUDIT_UNAVAILABLE], true);
       }
       if (decision.allow) return verdict(true, reasons);
@@ -129,7 +126,7 @@ export function createMcpDecider(d: McpDeciderDeps): McpDecider {
       return hold(waiter, req, decision, revision).then(
         (o) => verdict(o.approved, o.reasons, o.unavailable),
         (err: unknown) => {
-          req.log.error({ err: errInfo(err) }, 'approval wait failed');
+          logError(req.log, err, 'approval wait failed');
           return verdict(false, ['approval could not be obtained'], true);
         },
       );

@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { logError } from '../../shared/log-error.js';
 import type { McpAuditSession } from './audit-sessions.js';
 import type { ClientWire } from './client-wire.js';
 import type { McpConnection } from './connections.js';
@@ -37,7 +38,7 @@ function answer(x: PostExchange, requestId: number, status: number, text: string
   try {
     recordDelivered(x.session, requestId, text, JSON.parse(text) as Record<string, unknown>);
   } catch (err) {
-    x.session.log.warn({ err: { message: (err as Error).message } }, 'gateway answer not recorded');
+    logError(x.session.log, err, 'gateway answer not recorded', { level: 'warn' });
   }
   x.wire.final(status, text);
 }
@@ -113,7 +114,7 @@ export async function runPostExchange(x: PostExchange): Promise<void> {
         try {
           recordDelivered(session, requestId, notice, JSON.parse(notice) as Record<string, unknown>);
         } catch (err) {
-          session.log.warn({ err: { message: (err as Error).message } }, 'approval notice not recorded');
+          logError(session.log, err, 'approval notice not recorded', { level: 'warn' });
         }
         void x.wire.event(notice);
       },
@@ -145,10 +146,7 @@ export async function runPostExchange(x: PostExchange): Promise<void> {
   try {
     reply = await x.connection.upstream.send('POST', relayedHeaders(x.clientHeaders), forwarded, x.signal);
   } catch (err) {
-    session.log.warn(
-      { err: { code: (err as McpUpstreamError).code, message: (err as Error).message } },
-      'upstream failed',
-    );
+    logError(session.log, err, 'upstream failed', { level: 'warn' });
     refuse(x, requestId, RpcCode.upstream, 'gatehouse: the upstream MCP server is unavailable');
     return;
   }
@@ -156,10 +154,7 @@ export async function runPostExchange(x: PostExchange): Promise<void> {
     await relayReply(x, reply, relay);
   } catch (err) {
     reply.body.destroy();
-    session.log.warn(
-      { err: { code: (err as McpUpstreamError).code, message: (err as Error).message } },
-      'relay failed',
-    );
+    logError(session.log, err, 'relay failed', { level: 'warn' });
     if (!x.wire.headersSent)
       refuse(x, requestId, RpcCode.upstream, 'gatehouse: the upstream MCP server sent an invalid reply');
     else x.wire.destroy();
