@@ -1,17 +1,16 @@
-import type { ApprovalWaiter } from '../approvals/approval-waiter.js';
-import { logError } from '../../shared/log-error.js';
-import { sessionDecidedBody } from '../approvals/approval-notices.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
-import { decisionEvent, requestEvent } from '../policy/decision-events.js';
-import { policyInput } from '../policy/policy-input.js';
+import { requestEvent } from '../pipeline/decision-events.js';
+import { createRequestPipeline } from '../pipeline/index.js';
+import type { ApprovalService, PipelineSession, Verdict } from '../pipeline/index.js';
 import type { Decision, McpRequest, PolicyEngine, PolicyResult } from '../policy/index.js';
 import type { SessionAudit } from '../session-audit.js';
 
 /**
- * The MCP gateway's one call into the decision machinery (policy → request/decision events → approval hold →
- * verdict). It is the adapter to swap for the protocol-neutral request pipeline (services/gateway/pipeline) once
- * that lands: nothing else in services/gateway/mcp evaluates policy or publishes request/decision events.
+ * The MCP gateway's one call into the decision machinery: the protocol-neutral request pipeline
+ * (services/gateway/pipeline: policy → request/decision events → approval hold → verdict). Nothing else in
+ * services/gateway/mcp evaluates policy or publishes request/decision events; this file maps the pipeline's
+ * verdict onto what the JSON-RPC wire needs.
  */
 
 export type McpVerdict = {
@@ -49,7 +48,7 @@ export type McpDecideRequest = {
 
 export type McpDeciderDeps = {
   policy: () => PolicyEngine;
-  approvals: ApprovalWaiter | undefined;
+  approvals: ApprovalService | undefined;
   onDecision: (result: PolicyResult) => void;
   /** For evaluations outside a session's own log (tools/list filtering). */
   log: Logger;
@@ -66,141 +65,89 @@ export type McpDecider = {
   ): PolicyResult;
 };
 
-const AUDIT_UNAVAILABLE = 'audit log unavailable: request not forwarded';
+function onWire(v: Verdict): McpVerdict {
+  switch (v.kind) {
+    case 'allow':
+    case 'approved':
+      return {
+        allow: true,
+        reasons: v.reasons,
+        decision: v.decision,
+        revision: v.revision,
+        unavailable: false,
+      };
+    case 'deny':
+      return {
+        allow: false,
+        reasons: v.reasons,
+        decision: undefined,
+        revision: v.revision,
+        unavailable: false,
+      };
+    case 'abandoned':
+    case 'error':
+      return {
+        allow: false,
+        reasons: v.reasons,
+        decision: undefined,
+        revision: v.revision,
+        unavailable: true,
+      };
+    default: {
+      const unexpected: never = v;
+      throw new Error(`unexpected verdict ${JSON.stringify(unexpected)}`);
+    }
+  }
+}
 
 export function createMcpDecider(d: McpDeciderDeps): McpDecider {
-  const evaluate: McpDecider['evaluate'] = (req) => {
-    const grants =
-      req.request.mcp.phase === 'call'
-        ? (d.approvals?.grantsFor(req.identity.sub, req.connection.name, req.request.fingerprint) ?? [])
-        : [];
-    const input = policyInput({ ...req, protocol: 'mcp' }, req.request, grants);
-    return d.policy().evaluate(input);
+  const pipelineOf = (
+    req: Pick<McpDecideRequest, 'audit' | 'identity' | 'connection' | 'clientAddr' | 'startedAt'> & {
+      log?: Logger;
+    },
+  ) => {
+    const session: PipelineSession = {
+      policy: d.policy,
+      audit: req.audit,
+      identity: req.identity,
+      connection: req.connection,
+      clientAddr: req.clientAddr,
+      startedAt: req.startedAt,
+      log: req.log ?? d.log,
+      onDecision: d.onDecision,
+      approvals: d.approvals,
+    };
+    return createRequestPipeline(session);
   };
-
   return {
-    evaluate,
+    evaluate: (req) => pipelineOf(req).evaluate({ protocol: 'mcp', request: req.request }),
     recordUndecided(req) {
       req.audit.batched(requestEvent(req.requestId, req.kind, req.text, req.request));
     },
     async decide(req) {
-      const result = evaluate(req);
-      d.onDecision(result);
-      if (result.failedClosed)
-        req.log.warn({ failure: result.failure, request: req.requestId }, 'policy failed closed');
-      const { decision, revision } = result;
-      const needsApproval = !decision.allow && decision.approval.required;
-      const waiter = needsApproval ? d.approvals : undefined;
-      const reasons =
-        needsApproval && !waiter
-          ? [
-              ...decision.reasons,
-              `approval required from ${decision.approval.groups.join(', ') || 'a reviewer'}`,
-            ]
-          : decision.reasons;
-      const verdict = (allow: boolean, why: readonly string[], unavailable = false): McpVerdict => ({
-        allow,
-        reasons: why,
-        decision: allow ? decision : undefined,
-        revision,
-        unavailable,
-      });
-      const decisionBody = decisionEvent(req.requestId, result, reasons);
-      if (decisionBody.case === 'decision') {
-        decisionBody.value.argumentsDigest = req.request.mcp.arguments_digest;
-        decisionBody.value.toolChanged = req.request.mcp.tool_changed;
-      }
-      try {
-        req.audit.assertAccepting();
-        req.audit.batched(requestEvent(req.requestId, req.kind, req.text, req.request), revision);
-        // Anything that may reach the upstream is durable first (acks=all); read-only calls may be batched.
-        if ((decision.allow && decision.audit === 'sync') || waiter)
-          await req.audit.durable(decisionBody, revision);
-        else req.audit.batched(decisionBody, revision);
-      } catch (err) {
-        logError(req.log, err, AUDIT_UNAVAILABLE, { level: 'warn' });
-        return verdict(false, [AUDIT_UNAVAILABLE], true);
-      }
-      if (decision.allow) return verdict(true, reasons);
-      if (!waiter) return verdict(false, reasons);
-      return hold(waiter, req, decision, revision).then(
-        (o) => verdict(o.approved, o.reasons, o.unavailable),
-        (err: unknown) => {
-          logError(req.log, err, 'approval wait failed');
-          return verdict(false, ['approval could not be obtained'], true);
+      const verdict = await pipelineOf(req).decide(
+        {
+          protocol: 'mcp',
+          requestId: req.requestId,
+          kind: req.kind,
+          text: req.text,
+          request: req.request,
+          durability: req.readOnly ? 'batched' : 'durable',
+          reviewText: req.display,
+          decisionFields: {
+            argumentsDigest: req.request.mcp.arguments_digest,
+            toolChanged: req.request.mcp.tool_changed,
+          },
+        },
+        {
+          signal: req.signal,
+          onHeld: (h) => {
+            req.log.info({ approval: h.approvalId, url: h.approveUrl }, 'mcp request held for approval');
+            req.onHeld({ approvalId: h.approvalId, approveUrl: h.approveUrl, reasons: h.reasons });
+          },
         },
       );
+      return onWire(verdict);
     },
   };
-}
-
-/** Publishes the approval request (bound to the exact display text and its fingerprint) and waits for the outcome. */
-async function hold(
-  waiter: ApprovalWaiter,
-  req: McpDecideRequest,
-  decision: Decision,
-  revision: string,
-): Promise<{ approved: boolean; reasons: string[]; unavailable: boolean }> {
-  const a = decision.approval;
-  const pending = waiter.request({
-    sessionId: req.audit.sessionId,
-    requester: req.identity,
-    connection: req.connection,
-    protocol: 'mcp',
-    requestText: req.display,
-    fingerprint: req.request.fingerprint,
-    reasons: decision.reasons,
-    groups: a.groups,
-    approvalsNeeded: a.approvals_needed,
-    ttlSeconds: a.ttl_seconds,
-    reuseSeconds: a.reuse_seconds,
-    requestId: req.requestId,
-    policyRevision: revision,
-    onRefused: (security) => req.audit.batched({ case: 'security', value: security }, revision),
-  });
-  const onAbort = (): void => waiter.cancel(pending.approvalId);
-  req.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    req.audit.batched({ case: 'approvalRequested', value: pending.requested }, revision);
-    req.log.info({ approval: pending.approvalId, url: pending.approveUrl }, 'mcp request held for approval');
-    req.onHeld({ approvalId: pending.approvalId, approveUrl: pending.approveUrl, reasons: decision.reasons });
-    const o = await pending.outcome;
-    await req.audit.durable(
-      { case: 'approvalDecided', value: sessionDecidedBody(pending.approvalId, req.requestId, o) },
-      revision,
-    );
-    const who = (o.approvers.length > 0 ? o.approvers : o.reviewer ? [o.reviewer] : []).map(
-      (x) => x.email || x.sub,
-    );
-    switch (o.outcome) {
-      case 'approved':
-        return {
-          approved: true,
-          reasons: [`approved by ${who.join(', ') || 'a reviewer'} (approval ${pending.approvalId})`],
-          unavailable: false,
-        };
-      case 'rejected':
-        return {
-          approved: false,
-          reasons: [
-            `approval ${pending.approvalId} rejected by ${who.join(', ') || 'a reviewer'}: ${o.reason}`,
-          ],
-          unavailable: false,
-        };
-      case 'expired':
-        return {
-          approved: false,
-          reasons: [`approval ${pending.approvalId} expired without a decision`],
-          unavailable: false,
-        };
-      default:
-        return {
-          approved: false,
-          reasons: [`approval service unavailable: ${o.reason || 'no decision could be obtained'}`],
-          unavailable: true,
-        };
-    }
-  } finally {
-    req.signal.removeEventListener('abort', onAbort);
-  }
 }
