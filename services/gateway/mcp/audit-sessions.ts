@@ -5,19 +5,16 @@ import type { Identity } from '../../shared/identity/index.js';
 import { SessionEvents } from '../../shared/events/session-events.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
+import type { PipelineSession } from '../pipeline/index.js';
 import { SessionAudit } from '../session-audit.js';
 import { sha256Hex } from './canonical-json.js';
 
 /** One recorded MCP session: the messages of one bearer token on one connection, on this node, until idle. */
-export type McpAuditSession = {
+export type McpAuditSession = Pick<
+  PipelineSession,
+  'audit' | 'identity' | 'connection' | 'clientAddr' | 'startedAt' | 'log'
+> & {
   readonly key: string;
-  readonly audit: SessionAudit;
-  readonly identity: Identity;
-  readonly connection: { readonly name: string; readonly tags: Readonly<Record<string, string>> };
-  readonly clientAddr: string;
-  /** Unix seconds. */
-  readonly startedAt: number;
-  readonly log: Logger;
   requests: number;
   lastUsed: number;
   /** Requests of this session currently held for approval. */
