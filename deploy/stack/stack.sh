@@ -31,6 +31,8 @@ source "$STACK_SCRIPT_DIR/postgres.sh"
 source "$STACK_SCRIPT_DIR/sshd.sh"
 # shellcheck source=deploy/stack/opa.sh
 source "$STACK_SCRIPT_DIR/opa.sh"
+# shellcheck source=deploy/stack/mcp-demo.sh
+source "$STACK_SCRIPT_DIR/mcp-demo.sh"
 
 SETTINGS_FILE="$STACK_DIR/settings"
 SETTING_NAMES=(
@@ -44,6 +46,7 @@ settings_from_env() {
   clickhouse_settings
   postgres_settings
   sshd_settings
+  mcp_demo_settings
 }
 
 settings_save() {
@@ -125,6 +128,7 @@ write_env() {
     env_line SSH_TARGET_HOST_KEY_FILE "$SSH_HOST_PUB"
     env_line OPA_BIN "$OPA_BIN"
     env_line CHROMIUM_BIN "$(chromium_bin)"
+    mcp_demo_env
   } >"$tmp"
   chmod 644 "$tmp"
   mv "$tmp" "$ENV_FILE"
@@ -155,6 +159,8 @@ cmd_up() {
   timed "ready: ClickHouse" clickhouse_wait_ready
   timed "ready: PostgreSQL provisioned" postgres_provision
   timed "ready: sshd" sshd_wait_ready
+  timed "start: mcp-demo launched" mcp_demo_up
+  timed "ready: mcp-demo" mcp_demo_wait_ready
   timed "ready: Kafka ($KAFKA_N nodes registered)" kafka_wait_ready "${KAFKA_NODES[@]}"
   timed "ready: Kafka ACLs" kafka_apply_acls
   write_env
@@ -190,6 +196,7 @@ cmd_down() {
   clickhouse_down
   postgres_down
   sshd_down
+  mcp_demo_down
   local left
   mapfile -t left < <(leftover_pids)
   if ((${#left[@]})); then
