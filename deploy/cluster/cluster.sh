@@ -212,7 +212,7 @@ ENV
 
 cmd_up() {
   bash "$STACK_SCRIPT" up
-  (cd "$PROJECT_ROOT" && npm run --silent build) # the services run from dist/
+  (cd "$PROJECT_ROOT" && npm run --silent build:dev) # the services (and the dev IdP) run from dist/
   write_configs
   start_service idp idp --port "$IDP_PORT" --host "$BIND_HOST" --jwks-file "$CLUSTER_DIR/idp-jwks.json"
   start_service approval approval --config "$CLUSTER_DIR/approval.yaml"

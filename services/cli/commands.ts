@@ -1,6 +1,10 @@
 import type { Command } from './command.js';
+import { devCommand } from './dev-command.js';
 
-/** Every `gatehouse` command. Implementations are imported lazily, so `gatehouse token` does not load Kafka. */
+/**
+ * Every `gatehouse` command. Implementations are imported lazily, so `gatehouse approve` does not load Kafka; `idp`
+ * and `token` live in the dev-only tree (see dev-command.ts).
+ */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   gateway: {
     summary: 'run a gateway node (--config FILE)',
@@ -34,14 +38,13 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'reject a held request (ID --reason TEXT)',
     run: async (argv) => (await import('../approval/main.js')).runReject(argv),
   },
-  idp: {
-    summary: 'run the local development OIDC provider',
-    run: async (argv) => (await import('../idp/main.js')).runIdp(argv),
-  },
-  token: {
-    summary: 'print an access token from the local development OIDC provider',
-    run: async (argv) => (await import('./token.js')).runToken(argv),
-  },
+  idp: devCommand('idp', 'run the local development OIDC provider', 'idp/main.js', 'runIdp'),
+  token: devCommand(
+    'token',
+    'print an access token from the local development OIDC provider',
+    'idp/run-token.js',
+    'runToken',
+  ),
   version: {
     summary: 'print the version',
     run: () => {

@@ -5,7 +5,7 @@ import type { Event } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import { SessionEvents } from '../shared/events/session-events.js';
 import { buildAsciicast, fromEvent, recordedToAsciicast, toAsciicast } from './asciicast.js';
 import { toEventRow, toRecordedEvent } from './store/event-row.js';
-import { sshShellScenario } from './testing/ssh-scenario.js';
+import { sshShellScenario } from '../../dev/recorder-fixtures/ssh-scenario.js';
 
 function session(start = 1_700_000_000_000_000n) {
   let t = start;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runApproval, runApprovals, runApprove, runReject } from '../../services/approval/main.js';
 import type { ApprovalCliIo } from '../../services/approval/main.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
-import type { RunningIdp } from '../../services/idp/start-idp.js';
+import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import {
   AUDIENCE,
   approvalTestConfig,

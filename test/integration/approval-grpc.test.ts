@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WatchDecisionsResponse } from '../../proto/gen/gatehouse/v1/approvals_pb.js';
 import { ApprovalGrpcClient } from '../../services/approval/grpc/grpc-client.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
-import type { RunningIdp } from '../../services/idp/start-idp.js';
+import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import {
   approvalTestConfig,
   ddlRequest,

@@ -3,7 +3,7 @@ import type * as PlaywrightCore from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApprovalService } from '../../services/approval/service.js';
-import type { RunningIdp } from '../../services/idp/start-idp.js';
+import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import {
   approvalTestConfig,
   ddlRequest,

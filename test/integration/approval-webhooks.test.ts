@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApprovalService } from '../../services/approval/service.js';
-import type { RunningIdp } from '../../services/idp/start-idp.js';
+import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import {
   api,
   approvalTestConfig,

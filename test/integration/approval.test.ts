@@ -4,7 +4,7 @@ import { draftDecision } from '../../services/approval/model/decision.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
-import type { RunningIdp } from '../../services/idp/start-idp.js';
+import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import {
   api,
   approvalTestConfig,

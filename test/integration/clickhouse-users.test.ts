@@ -7,7 +7,7 @@ import { ident, sql } from '../../services/recorder/clickhouse/quote.js';
 import { parseRecorderConfig } from '../../services/recorder/config.js';
 import { startRecorder } from '../../services/recorder/recorder.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
-import { postgresScenario } from '../../services/recorder/testing/session-scenario.js';
+import { postgresScenario } from '../../dev/recorder-fixtures/session-scenario.js';
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import { clickhouseUrl } from '../support/clickhouse.js';

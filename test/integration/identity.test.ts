@@ -17,12 +17,12 @@ import {
 } from 'jose';
 import type { JWK, JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIdp } from '../../services/idp/start-idp.js';
-import type { RunningIdp } from '../../services/idp/start-idp.js';
-import { requestToken } from '../../services/idp/request-token.js';
-import { runIdp } from '../../services/idp/main.js';
-import { IdpTokenRequestError, IdpUsageError } from '../../services/idp/errors.js';
-import type { PrivateJwks } from '../../services/idp/keys.js';
+import { startIdp } from '../../dev/idp/start-idp.js';
+import type { RunningIdp } from '../../dev/idp/start-idp.js';
+import { requestToken } from '../../dev/idp/request-token.js';
+import { runIdp } from '../../dev/idp/main.js';
+import { IdpTokenRequestError, IdpUsageError } from '../../dev/idp/errors.js';
+import type { PrivateJwks } from '../../dev/idp/keys.js';
 import { createTokenVerifier } from '../../services/shared/identity/token-verifier.js';
 import type { TokenVerifier } from '../../services/shared/identity/token-verifier.js';
 import { TokenError } from '../../services/shared/identity/errors.js';

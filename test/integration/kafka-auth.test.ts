@@ -8,7 +8,7 @@ import type { RunningApprovalService } from '../../services/approval/service.js'
 import { parseConfig } from '../../services/shared/config/load-config.js';
 import { kafkaConfigSchema } from '../../services/shared/config/kafka-config.js';
 import { encodeEvent } from '../../services/shared/events/codec.js';
-import type { RunningIdp } from '../../services/idp/start-idp.js';
+import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import { createKafka } from '../../services/shared/log/kafka.js';
 import { kafkaSecurity } from '../../services/shared/log/kafka-security.js';
 import { retryRetriable } from '../../services/shared/log/retry.js';

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Event } from '../../services/shared/events/codec.js';
-import { startIdp } from '../../services/idp/index.js';
+import { startIdp } from '../../dev/idp/index.js';
 import { sql } from '../../services/recorder/clickhouse/quote.js';
 import { parseRecorderConfig } from '../../services/recorder/config.js';
 import { startRecorder } from '../../services/recorder/recorder.js';

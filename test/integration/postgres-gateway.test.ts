@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
-import { startIdp } from '../../services/idp/index.js';
+import { startIdp } from '../../dev/idp/index.js';
 import { sql } from '../../services/recorder/clickhouse/quote.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
 import { runReplay } from '../../services/recorder/cli/run-replay.js';

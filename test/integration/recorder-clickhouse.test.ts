@@ -14,8 +14,8 @@ import { MigrationError } from '../../services/recorder/errors.js';
 import { toEventRow } from '../../services/recorder/store/event-row.js';
 import { EventWriter } from '../../services/recorder/store/event-writer.js';
 import { dropExpiredPartitions } from '../../services/recorder/store/retention.js';
-import { NO_STATEMENTS } from '../../services/recorder/testing/recorded.js';
-import { postgresScenario } from '../../services/recorder/testing/session-scenario.js';
+import { NO_STATEMENTS } from '../../dev/recorder-fixtures/recorded.js';
+import { postgresScenario } from '../../dev/recorder-fixtures/session-scenario.js';
 import { testDatabase } from '../support/clickhouse.js';
 import { testLogger } from '../support/kafka.js';
 

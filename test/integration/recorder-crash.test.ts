@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { ClickHouse } from '../../services/recorder/clickhouse/client.js';
 import { sql } from '../../services/recorder/clickhouse/quote.js';
-import { postgresScenario } from '../../services/recorder/testing/session-scenario.js';
+import { postgresScenario } from '../../dev/recorder-fixtures/session-scenario.js';
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';

@@ -11,7 +11,7 @@ import type { RecordedEvent, SessionSummary } from '../../services/recorder/repl
 import { runReplay } from '../../services/recorder/cli/run-replay.js';
 import { runSessions } from '../../services/recorder/cli/run-sessions.js';
 import type { CliIo } from '../../services/recorder/cli/cli-io.js';
-import { approvalStream, postgresScenario } from '../../services/recorder/testing/session-scenario.js';
+import { approvalStream, postgresScenario } from '../../dev/recorder-fixtures/session-scenario.js';
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';

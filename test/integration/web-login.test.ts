@@ -4,11 +4,11 @@ import type * as PlaywrightCore from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApprovalService } from '../../services/approval/service.js';
-import { startIdp } from '../../services/idp/index.js';
-import type { RunningIdp } from '../../services/idp/index.js';
+import { startIdp } from '../../dev/idp/index.js';
+import type { RunningIdp } from '../../dev/idp/index.js';
 import { parseRecorderConfig } from '../../services/recorder/config.js';
 import { startRecorder } from '../../services/recorder/recorder.js';
-import { postgresScenario } from '../../services/recorder/testing/session-scenario.js';
+import { postgresScenario } from '../../dev/recorder-fixtures/session-scenario.js';
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import {

@@ -10,8 +10,8 @@ import type { RunningApprovalService } from '../../services/approval/service.js'
 import type { ApprovalView } from '../../services/approval/model/view.js';
 import { ApprovalWaiter } from '../../services/gateway/approvals/approval-waiter.js';
 import type { ApprovalRequestOptions } from '../../services/gateway/approvals/approval-waiter.js';
-import { startIdp } from '../../services/idp/start-idp.js';
-import type { RunningIdp } from '../../services/idp/start-idp.js';
+import { startIdp } from '../../dev/idp/start-idp.js';
+import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import type { Identity } from '../../services/shared/identity/identity.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import {

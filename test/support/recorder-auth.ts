@@ -1,5 +1,5 @@
-import { startIdp } from '../../services/idp/index.js';
-import type { RunningIdp } from '../../services/idp/index.js';
+import { startIdp } from '../../dev/idp/index.js';
+import type { RunningIdp } from '../../dev/idp/index.js';
 
 /** A dev IdP and an analyst's token for recorder tests (the replay API needs a token of group soc). */
 export type RecorderAuth = {

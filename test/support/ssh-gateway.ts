@@ -11,8 +11,8 @@ import type { PolicyEngine } from '../../services/gateway/policy/index.js';
 import type { ApprovalService } from '../../services/gateway/pipeline/index.js';
 import type { ContentMaskerFactory } from '../../services/gateway/ssh/index.js';
 import { detectorsFor, maskBytes } from '../../services/gateway/masking/index.js';
-import { startIdp } from '../../services/idp/index.js';
-import type { RunningIdp } from '../../services/idp/index.js';
+import { startIdp } from '../../dev/idp/index.js';
+import type { RunningIdp } from '../../dev/idp/index.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import {
   buildPolicyBundle,

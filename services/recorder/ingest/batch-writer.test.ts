@@ -4,7 +4,7 @@ import { createLogger } from '../../shared/logger.js';
 import { createRecorderMetrics } from '../metrics.js';
 import type { EventRow } from '../store/event-row.js';
 import type { DeadLetter, EventWriter } from '../store/event-writer.js';
-import { approvalStream, postgresScenario } from '../testing/session-scenario.js';
+import { approvalStream, postgresScenario } from '../../../dev/recorder-fixtures/session-scenario.js';
 import { BatchWriter } from './batch-writer.js';
 import type { IngestItem } from './decode-records.js';
 import { StatementCache } from './statement-cache.js';

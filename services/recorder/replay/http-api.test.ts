@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logger.js';
 import { ClickHouseError } from '../errors.js';
-import { recordEvents } from '../testing/recorded.js';
+import { recordEvents } from '../../../dev/recorder-fixtures/recorded.js';
 import type { EventCursor, ReplayStore, SessionFilter } from '../store/session-queries.js';
-import { postgresScenario } from '../testing/session-scenario.js';
+import { postgresScenario } from '../../../dev/recorder-fixtures/session-scenario.js';
 import { buildReplayApi, decodeCursor, encodeCursor, parseTime } from './http-api.js';
-import { asAnalyst, TEST_AUTH } from '../testing/test-auth.js';
+import { asAnalyst, TEST_AUTH } from '../../../dev/recorder-fixtures/test-auth.js';
 import type { RecordedEvent } from './recorded-event.js';
 
 const SESSION = '00000000-0000-4000-8000-0000000000aa';

@@ -5,7 +5,7 @@ import type { Event } from '../../shared/events/codec.js';
 import { SessionEvents } from '../../shared/events/session-events.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import { splitEvent } from '../../shared/events/split-event.js';
-import { recordEvents } from '../testing/recorded.js';
+import { recordEvents } from '../../../dev/recorder-fixtures/recorded.js';
 import { joinContinuations } from './join-continuations.js';
 import { renderTranscript } from './transcript.js';
 

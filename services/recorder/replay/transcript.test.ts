@@ -2,8 +2,8 @@ import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { RequestSchema, ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { SessionEvents } from '../../shared/events/session-events.js';
-import { recordEvents } from '../testing/recorded.js';
-import { approvalStream, postgresScenario } from '../testing/session-scenario.js';
+import { recordEvents } from '../../../dev/recorder-fixtures/recorded.js';
+import { approvalStream, postgresScenario } from '../../../dev/recorder-fixtures/session-scenario.js';
 import {
   ERROR_RESPONSE,
   NOTICE_RESPONSE,

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logger.js';
 import type { EventCursor, ReplayStore } from '../store/session-queries.js';
-import { recordEvents } from '../testing/recorded.js';
-import { postgresScenario } from '../testing/session-scenario.js';
-import { sshShellScenario } from '../testing/ssh-scenario.js';
+import { recordEvents } from '../../../dev/recorder-fixtures/recorded.js';
+import { postgresScenario } from '../../../dev/recorder-fixtures/session-scenario.js';
+import { sshShellScenario } from '../../../dev/recorder-fixtures/ssh-scenario.js';
 import { buildReplayApi } from './http-api.js';
-import { asAnalyst, TEST_AUTH } from '../testing/test-auth.js';
+import { asAnalyst, TEST_AUTH } from '../../../dev/recorder-fixtures/test-auth.js';
 import type { RecordedEvent, SessionSummary } from './recorded-event.js';
 import { escapeHtml } from './web-pages.js';
 

@@ -5,8 +5,8 @@ import {
   LoginRefusedSchema,
   ResponseSchema,
 } from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import { NO_STATEMENTS } from '../testing/recorded.js';
-import { postgresScenario } from '../testing/session-scenario.js';
+import { NO_STATEMENTS } from '../../../dev/recorder-fixtures/recorded.js';
+import { postgresScenario } from '../../../dev/recorder-fixtures/session-scenario.js';
 import { decisionLabel, EVENT_COLUMNS, eventRowValues, requestKey, toEventRow } from './event-row.js';
 
 const at = { topic: 'gatehouse.sessions', partition: 4, offset: '1234' };

@@ -1,7 +1,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { TokenError, TokenErrorCode } from '../../shared/identity/index.js';
-import type { Identity } from '../../shared/identity/index.js';
-import type { ReplayApiAuth } from '../replay/http-api.js';
+import { TokenError, TokenErrorCode } from '../../services/shared/identity/index.js';
+import type { Identity } from '../../services/shared/identity/index.js';
+import type { ReplayApiAuth } from '../../services/recorder/replay/http-api.js';
 
 const identity = (sub: string, groups: string[]): Identity => ({
   sub,

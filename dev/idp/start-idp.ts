@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { errors, Provider } from 'oidc-provider';
 import type { ClientMetadata, IssuedToken, ResourceServerInfo } from 'oidc-provider';
-import type { Logger } from '../shared/logger.js';
-import { GATEHOUSE_AGENT_CLAIM } from '../shared/identity/identity.js';
+import type { Logger } from '../../services/shared/logger.js';
+import { GATEHOUSE_AGENT_CLAIM } from '../../services/shared/identity/identity.js';
 import {
   AGENT_CLIENT_ID,
   AGENT_CLIENT_SECRET,

@@ -9,9 +9,9 @@ import {
   ResponseSchema,
   SessionClosedSchema,
   SessionOpenedSchema,
-} from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import type { Event } from '../../shared/events/codec.js';
-import { SessionEvents } from '../../shared/events/session-events.js';
+} from '../../proto/gen/gatehouse/v1/events_pb.js';
+import type { Event } from '../../services/shared/events/codec.js';
+import { SessionEvents } from '../../services/shared/events/session-events.js';
 import {
   commandComplete,
   dataRow,
@@ -19,7 +19,7 @@ import {
   noticeResponse,
   readyForQuery,
   rowDescription,
-} from '../../shared/pg-wire/index.js';
+} from '../../services/shared/pg-wire/index.js';
 
 /** Type OIDs of the scenario's columns. */
 const PG_TYPES = { int4: 23, text: 25 } as const;

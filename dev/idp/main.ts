@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createLogger } from '../shared/logger.js';
+import { createLogger } from '../../services/shared/logger.js';
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_AUDIENCE } from './constants.js';
 import { IdpUsageError } from './errors.js';
 import { startIdp } from './start-idp.js';

@@ -5,9 +5,9 @@ import {
   ResponseSchema,
   SessionClosedSchema,
   SessionOpenedSchema,
-} from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import type { Event } from '../../shared/events/codec.js';
-import { SessionEvents } from '../../shared/events/session-events.js';
+} from '../../proto/gen/gatehouse/v1/events_pb.js';
+import type { Event } from '../../services/shared/events/codec.js';
+import { SessionEvents } from '../../services/shared/events/session-events.js';
 
 /**
  * Test fixture: the event stream of a realistic interactive SSH session as the gateway publishes it

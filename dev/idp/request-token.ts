@@ -1,5 +1,5 @@
-import { discoverProvider } from '../shared/identity/discovery.js';
-import { fetchJson } from '../shared/identity/fetch-json.js';
+import { discoverProvider } from '../../services/shared/identity/discovery.js';
+import { fetchJson } from '../../services/shared/identity/fetch-json.js';
 import {
   AGENT_CLIENT_ID,
   AGENT_CLIENT_SECRET,

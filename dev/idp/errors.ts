@@ -1,4 +1,4 @@
-import { GatehouseError } from '../shared/errors.js';
+import { GatehouseError } from '../../services/shared/errors.js';
 
 /** The signing key file cannot be read, parsed or written. The message names the file, never key material. */
 export class IdpKeysError extends GatehouseError {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { requestToken } from '../idp/request-token.js';
+import { requestToken } from './request-token.js';
 
 const USAGE = `usage: gatehouse token --user NAME [--groups a,b] [--email E] [--agent] [--ttl SECONDS] [--issuer URL]
        gatehouse token --client-credentials [--issuer URL]

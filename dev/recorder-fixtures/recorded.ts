@@ -1,7 +1,7 @@
-import type { Event } from '../../shared/events/codec.js';
-import type { RecordedEvent } from '../replay/recorded-event.js';
-import { approvalKey, requestKey, toEventRow, toRecordedEvent } from '../store/event-row.js';
-import type { StatementLookup } from '../store/event-row.js';
+import type { Event } from '../../services/shared/events/codec.js';
+import type { RecordedEvent } from '../../services/recorder/replay/recorded-event.js';
+import { approvalKey, requestKey, toEventRow, toRecordedEvent } from '../../services/recorder/store/event-row.js';
+import type { StatementLookup } from '../../services/recorder/store/event-row.js';
 
 /** A lookup that knows no statements. */
 export const NO_STATEMENTS: StatementLookup = { byRequest: () => undefined, byApproval: () => undefined };
