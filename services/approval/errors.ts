@@ -54,10 +54,3 @@ export class ApprovalStartError extends GatehouseError {
     super('GH_ERR_APPROVAL_START', message, options);
   }
 }
-
-/** A CLI was called wrongly (exit code 2). */
-export class ApprovalUsageError extends GatehouseError {
-  constructor(message: string) {
-    super('GH_ERR_APPROVAL_USAGE', message);
-  }
-}

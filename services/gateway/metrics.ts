@@ -100,4 +100,3 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
   return { registry, sessions, logins, refusedDecisions, loginRefusals, recordDecision };
 }
 
-export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -11,16 +11,6 @@ import {
   WatchDecisionsRequestSchema,
   WatchDecisionsResponseSchema,
 } from '../../../proto/gen/gatehouse/v1/approvals_pb.js';
-import type {
-  DecideRequest,
-  DecideResponse,
-  GetRequest,
-  GetResponse,
-  ListRequest,
-  ListResponse,
-  WatchDecisionsRequest,
-  WatchDecisionsResponse,
-} from '../../../proto/gen/gatehouse/v1/approvals_pb.js';
 
 export const APPROVAL_SERVICE_NAME = 'gatehouse.v1.ApprovalService';
 
@@ -52,10 +42,3 @@ export const approvalServiceDefinition = {
   Decide: method('Decide', DecideRequestSchema, DecideResponseSchema, false),
   WatchDecisions: method('WatchDecisions', WatchDecisionsRequestSchema, WatchDecisionsResponseSchema, true),
 } as const;
-
-export type ApprovalServiceMessages = {
-  List: [ListRequest, ListResponse];
-  Get: [GetRequest, GetResponse];
-  Decide: [DecideRequest, DecideResponse];
-  WatchDecisions: [WatchDecisionsRequest, WatchDecisionsResponse];
-};

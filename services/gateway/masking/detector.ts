@@ -46,13 +46,3 @@ export function isDigit(b: number): boolean {
 export function isUpper(b: number): boolean {
   return b >= 65 && b <= 90;
 }
-
-/** Next index of any of `needles` in buf[from, to), or -1. */
-export function indexOfAny(buf: Buffer, needles: readonly Buffer[], from: number, to: number): number {
-  let best = -1;
-  for (const n of needles) {
-    const i = buf.indexOf(n, from);
-    if (i !== -1 && i + n.length <= to && (best === -1 || i < best)) best = i;
-  }
-  return best;
-}

@@ -2,7 +2,6 @@
  * PostgreSQL built-in type OIDs (pg_type.dat) as they matter for masking DataRow values.
  */
 
-export const TEXT_OID = 25;
 export const BYTEA_OID = 17;
 export const JSON_OID = 114;
 export const JSONB_OID = 3802;

@@ -37,8 +37,6 @@ export type CopyMasker = ((data: Buffer) => Buffer) | null;
  * replaced by this error, so the client sees it exactly where the statement's own result would have been. */
 export type Denial = { token: string; sqlstate: string; message: string; detail: string };
 
-export type PortalState = { fields: readonly RowField[] | null; resultFormats: readonly (0 | 1)[] };
-
 /** What the gateway expects upstream to answer, in the order it forwarded the messages. */
 export type Expectation =
   | { kind: 'query'; requestId: number; mask: MaskSpec | null; denial: Denial | null }

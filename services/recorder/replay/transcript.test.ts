@@ -8,7 +8,7 @@ import {
   ERROR_RESPONSE,
   NOTICE_RESPONSE,
   SELECT_RESPONSE,
-} from '../../shared/pg-wire/fixtures/postgres15.js';
+} from '../../../dev/pg-wire-fixtures/postgres15.js';
 import { renderTranscript } from './transcript.js';
 
 const recorded = recordEvents;

@@ -35,7 +35,6 @@ export const kafkaConfigSchema = z
         approvals: z.string().default('gatehouse.approvals'),
         /** Approval requests as gateways write them; the approval service relays them into `approvals`. */
         approvalRequests: z.string().default('gatehouse.approval-requests'),
-        policies: z.string().default('gatehouse.policies'),
         partitions: z.number().int().min(1).default(12),
         replicationFactor: z.number().int().min(1).default(3),
         minInsyncReplicas: z.number().int().min(1).default(2),

@@ -14,7 +14,11 @@ import {
 } from './backend-builders.js';
 import { decodeBackendMessages } from './backend-messages.js';
 import { PgProtocolError } from './errors.js';
-import { ERROR_RESPONSE, NOTICE_RESPONSE, SELECT_RESPONSE } from './fixtures/postgres15.js';
+import {
+  ERROR_RESPONSE,
+  NOTICE_RESPONSE,
+  SELECT_RESPONSE,
+} from '../../../dev/pg-wire-fixtures/postgres15.js';
 
 const text = (b: Buffer | null | undefined): string | null =>
   b === null || b === undefined ? null : b.toString('utf8');
