@@ -13,30 +13,15 @@ import { postgresScenario } from '../../dev/recorder-fixtures/session-scenario.j
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
-import { ensureTopics } from '../../services/shared/log/topics.js';
 import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
 import { startRecorderAuth } from '../support/recorder-auth.js';
-import { testKafka, testLogger } from '../support/kafka.js';
+import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
 import { kafkaConnection, PROJECT_ROOT } from '../support/stack.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
-
-/** See recorder.test.ts: retries the leader wait that can fail right after CreateTopics. */
-async function uniqueTopic(prefix: string, partitions: number): Promise<string> {
-  const name = `test.${prefix}.${randomUUID().slice(0, 8)}`;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await ensureTopics(testKafka(), [{ name, partitions, replicationFactor: 3, minInsyncReplicas: 2 }]);
-      return name;
-    } catch (err) {
-      if (attempt >= 10) throw err;
-      await sleep(500);
-    }
-  }
-}
 
 type Child = {
   proc: ChildProcess;

@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type * as PlaywrightCore from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../services/recorder/cli/cli-io.js';
@@ -16,6 +15,7 @@ import { encodeEvent } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
 import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
+import { waitFor } from '../support/wait.js';
 import { kafkaConnection } from '../support/stack.js';
 import { startRecorderAuth } from '../support/recorder-auth.js';
 import type { RecorderAuth } from '../support/recorder-auth.js';
@@ -61,27 +61,6 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-async function topic(prefix: string): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await uniqueTopic(prefix, 3);
-    } catch (err) {
-      if (attempt >= 10) throw err;
-      await sleep(500);
-    }
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const v = await probe();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
-
 function cliIo(): CliIo & { out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
@@ -121,7 +100,10 @@ describe('recorder: SSH session → ClickHouse → asciicast and the web player'
   beforeAll(async () => {
     const db = await testDatabase();
     cleanups.push(db.drop);
-    const topics = { sessions: await topic('player-sessions'), approvals: await topic('player-approvals') };
+    const topics = {
+      sessions: await uniqueTopic('player-sessions', 3),
+      approvals: await uniqueTopic('player-approvals', 3),
+    };
     const records = [...ssh.events, ...pg].map((e) => ({
       topic: topics.sessions,
       key: e.sessionId,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafka } from '../../services/shared/log/kafka.js';
 import { kafkaSecurity } from '../../services/shared/log/kafka-security.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
@@ -27,12 +28,22 @@ export function testKafka(clientId = 'gatehouse-test', role: KafkaRole = 'admin'
   });
 }
 
-/** A fresh topic for one test, replicated like production on the three-broker stack. */
+/**
+ * A fresh topic for one test, replicated like production on the three-broker stack. Retries ensureTopics on the
+ * same name: right after CreateTopics, kafkajs' leader wait can fail with UNKNOWN_TOPIC_OR_PARTITION while the
+ * metadata propagates.
+ */
 export async function uniqueTopic(prefix: string, partitions = 6): Promise<string> {
   const name = `test.${prefix}.${randomUUID().slice(0, 8)}`;
   const rf = Math.min(3, brokerCount());
-  await ensureTopics(testKafka(), [
-    { name, partitions, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
-  ]);
-  return name;
+  const spec = { name, partitions, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ensureTopics(testKafka(), [spec]);
+      return name;
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await sleep(500);
+    }
+  }
 }

@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-import type { Server as NetServer, Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import ssh2 from 'ssh2';
 import type { Client, ClientInfo, Connection, Server } from 'ssh2';
@@ -22,6 +20,8 @@ import { SshErrorCode } from './errors.js';
 import type { SshDecider } from './ssh-decider.js';
 import { SshSession } from './ssh-session.js';
 import { StreamMasker } from './stream-masker.js';
+import { TcpAcceptor } from './tcp-acceptor.js';
+import type { PendingLogin } from './tcp-acceptor.js';
 import type { ContentMaskerFactory } from './stream-masker.js';
 import { connectUpstream } from './upstream.js';
 import type { SshUpstreamTarget } from './upstream.js';
@@ -62,19 +62,6 @@ export type SshListenerDeps = {
   refusals: { record(r: LoginRefusal): void };
 };
 
-/** A TCP connection not yet logged in: its auth timer runs from accept, before the SSH identification line. */
-type Pending = {
-  socket: Socket;
-  timer: NodeJS.Timeout;
-  clientAddr: string;
-  /** The last SSH user name (connection) the client tried. */
-  username: string;
-  /** The client's identification line arrived. */
-  identified: boolean;
-  clientVersion: string;
-  cancel?: () => void;
-};
-
 type Opened = {
   identity: Identity;
   connection: SshConnection;
@@ -105,9 +92,7 @@ export class SshListener {
   #pendingLogins = 0;
   #stopping = false;
 
-  readonly #tcp: NetServer;
-  /** TCP connections not yet logged in, by "ip:port". */
-  readonly #pending = new Map<string, Pending>();
+  readonly #tcp: TcpAcceptor;
 
   constructor(deps: SshListenerDeps) {
     this.#d = deps;
@@ -115,12 +100,23 @@ export class SshListener {
       this.#accept(conn, info),
     );
     this.#server.on('error', (err: Error) => logError(deps.log, err, 'ssh listener error'));
-    // Our own TCP server hands sockets to ssh2, so the auth timer starts at accept: ssh2 reports a connection only
-    // once its identification line arrived, and a client that never sends one would otherwise be held forever.
-    this.#tcp = createServer((socket) => this.#tcpAccept(socket));
-    // A hard bound on TCP connections (authenticated or not); the soft bound with a message is `maxSessions`.
-    this.#tcp.maxConnections = deps.config.maxSessions * 2;
-    this.#tcp.on('error', (err: Error) => logError(deps.log, err, 'ssh listener error'));
+    this.#tcp = new TcpAcceptor({
+      authTimeoutMs: deps.config.authTimeoutMs,
+      // A hard bound on TCP connections (authenticated or not); the soft bound with a message is `maxSessions`.
+      maxConnections: deps.config.maxSessions * 2,
+      log: deps.log,
+      onSocket: (socket) => this.#server.injectSocket(socket),
+      onTimeout: (pending) => {
+        deps.metrics.loginFailed(SshErrorCode.authTimeout);
+        this.#refuse(pending, {
+          reason: RefusalReason.authTimeout,
+          code: SshErrorCode.authTimeout,
+          message: pending.identified
+            ? 'gatehouse: login timed out'
+            : 'gatehouse: login timed out (no SSH identification line)',
+        });
+      },
+    });
   }
 
   get sessions(): number {
@@ -128,20 +124,13 @@ export class SshListener {
   }
 
   listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.#tcp.once('error', reject);
-      this.#tcp.listen(this.#d.config.port, this.#d.config.host, () => {
-        this.#tcp.off('error', reject);
-        const address = this.#tcp.address();
-        resolve(typeof address === 'object' && address ? address.port : this.#d.config.port);
-      });
-    });
+    return this.#tcp.listen(this.#d.config.port, this.#d.config.host);
   }
 
   /** Stops accepting; existing sessions continue until they end or `drain` closes them. */
   stopAccepting(): Promise<void> {
     this.#stopping = true;
-    return new Promise((resolve) => this.#tcp.close(() => resolve()));
+    return this.#tcp.close();
   }
 
   /** Waits up to `timeoutMs` for sessions to end on their own, then closes the rest with a message. */
@@ -151,45 +140,13 @@ export class SshListener {
     for (const s of this.#sessions) s.close('gateway shutting down', 'gatehouse: gateway shutting down');
   }
 
-  #tcpAccept(socket: Socket): void {
-    const d = this.#d;
-    const clientAddr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
-    socket.on('error', () => socket.destroy());
-    const pending: Pending = {
-      socket,
-      clientAddr,
-      username: '',
-      identified: false,
-      clientVersion: '',
-      timer: setTimeout(() => {
-        this.#pending.delete(clientAddr);
-        pending.cancel?.();
-        d.metrics.loginFailed(SshErrorCode.authTimeout);
-        this.#refuse(pending, {
-          reason: RefusalReason.authTimeout,
-          code: SshErrorCode.authTimeout,
-          message: pending.identified
-            ? 'gatehouse: login timed out'
-            : 'gatehouse: login timed out (no SSH identification line)',
-        });
-        socket.destroy();
-      }, d.config.authTimeoutMs),
-    };
-    this.#pending.set(clientAddr, pending);
-    socket.once('close', () => {
-      clearTimeout(pending.timer);
-      if (this.#pending.get(clientAddr) === pending) this.#pending.delete(clientAddr);
-    });
-    this.#server.injectSocket(socket);
-  }
-
   #accept(conn: Connection, info: ClientInfo): void {
     const d = this.#d;
     const clientAddr = `${info.ip}:${info.port}`;
     conn.on('error', (err: Error) =>
       logError(d.log, err, 'ssh connection error', { level: 'debug', client: clientAddr }),
     );
-    const pending = this.#pending.get(clientAddr);
+    const pending = this.#tcp.pending(clientAddr);
     if (!pending) {
       d.log.warn({ client: clientAddr }, 'ssh connection whose TCP connection already timed out or closed');
       conn.end();
@@ -230,8 +187,7 @@ export class SshListener {
           }
         : undefined,
       onSuccess: (opened) => {
-        clearTimeout(pending.timer);
-        this.#pending.delete(clientAddr);
+        this.#tcp.loggedIn(pending);
         this.#startSession(conn, opened);
       },
       onFailure: (code) => d.metrics.loginFailed(code),
@@ -248,7 +204,7 @@ export class SshListener {
 
   /** Records one refused login of this TCP connection. */
   #refuse(
-    pending: Pending,
+    pending: PendingLogin,
     r: { reason: RefusalReason; code: string; message: string; identity?: Identity | undefined },
   ): void {
     this.#d.refusals.record({

@@ -1,169 +1,32 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../services/recorder/clickhouse/quote.js';
 import type { ClickHouse } from '../../services/recorder/clickhouse/client.js';
-import { parseRecorderConfig } from '../../services/recorder/config.js';
-import type { RecorderConfig } from '../../services/recorder/config.js';
-import { startRecorder } from '../../services/recorder/recorder.js';
-import type { Recorder } from '../../services/recorder/recorder.js';
 import type { RecordedEvent, SessionSummary } from '../../services/recorder/replay/recorded-event.js';
 import { runReplay } from '../../services/recorder/cli/run-replay.js';
 import { runSessions } from '../../services/recorder/cli/run-sessions.js';
-import type { CliIo } from '../../services/recorder/cli/cli-io.js';
-import { approvalStream, postgresScenario } from '../../dev/recorder-fixtures/session-scenario.js';
-import { encodeEvent } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
-import { KafkaPublisher } from '../../services/shared/log/publisher.js';
-import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
-import { kafkaConnection } from '../support/stack.js';
-import { ensureTopics } from '../../services/shared/log/topics.js';
-import { testKafka, testLogger } from '../support/kafka.js';
-import { startRecorderAuth } from '../support/recorder-auth.js';
+import { startRecordedScenario } from '../support/recorded-scenario.js';
+import type { RecordedScenario } from '../support/recorded-scenario.js';
 import type { RecorderAuth } from '../support/recorder-auth.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
+let fx: RecordedScenario;
 let auth: RecorderAuth;
+let ch: ClickHouse;
+let base: string;
+let sessions: Event[][];
+let approvals: Event[];
+let corruptOffsetTopic: string;
+let cliIo: RecordedScenario['cliIo'];
+
 beforeAll(async () => {
-  auth = await startRecorderAuth();
-  cleanups.push(() => auth.idp.stop());
+  fx = await startRecordedScenario();
+  ({ auth, ch, base, sessions, approvals, cliIo } = fx);
+  corruptOffsetTopic = fx.topics.sessions;
 });
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
+afterAll(() => fx.stop());
 
-/**
- * A fresh topic (RF 3, min ISR 2). Retries ensureTopics on the same name: right after CreateTopics, kafkajs'
- * leader wait could fail with UNKNOWN_TOPIC_OR_PARTITION while the metadata propagates.
- */
-async function uniqueTopic(prefix: string, partitions: number): Promise<string> {
-  const name = `test.${prefix}.${randomUUID().slice(0, 8)}`;
-  const spec = { name, partitions, replicationFactor: 3, minInsyncReplicas: 2 };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await ensureTopics(testKafka(), [spec]);
-      return name;
-    } catch (err) {
-      if (attempt >= 10) throw err;
-      await sleep(500);
-    }
-  }
-}
-
-async function publishAll(records: { topic: string; key: string; value: Buffer }[]): Promise<void> {
-  const p = new KafkaPublisher(testKafka('recorder-test-publisher'), testLogger, { lingerMs: 5 });
-  p.start();
-  try {
-    for (const r of records.slice(0, -1)) p.publishBatched(r);
-    await p.publishDurable(records.at(-1)!); // acknowledged only after everything before it (sent in order)
-  } finally {
-    await p.close(10_000);
-  }
-}
-
-function recorderConfig(
-  clickhouse: { url: string; database: string },
-  topics: { sessions: string; approvals: string },
-): RecorderConfig {
-  return parseRecorderConfig({
-    nodeId: 'rec-test',
-    groupId: `test-recorder-${randomUUID().slice(0, 8)}`,
-    kafka: { ...kafkaConnection('recorder'), topics: { ...topics, provision: false } },
-    clickhouse: recorderClickHouse(clickhouse),
-    consumer: { sessionTimeoutMs: 10_000, partitionsConcurrently: 3 },
-    batch: { maxRows: 100, maxDelayMs: 100, retryMinMs: 50, retryMaxMs: 500 },
-    http: { port: 0 },
-    health: { port: 0 },
-    retentionDays: 0,
-    api: auth.api,
-  });
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T>,
-  done: (v: T) => boolean,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!done(last)) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await sleep(200);
-    last = await probe();
-  }
-  return last;
-}
-
-const distinctEvents = async (ch: ClickHouse): Promise<number> =>
-  Number((await ch.query<{ n: string }>(sql`SELECT uniqExact(event_id) AS n FROM events`))[0]!.n);
-
-function cliIo(env: Record<string, string>): CliIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    env: { GATEHOUSE_TOKEN: auth.token, ...env },
-    stdout: (t) => void out.push(t),
-    stderr: (t) => void err.push(t),
-    fetch: (input, init) => fetch(input, init),
-    now: () => new Date(),
-    out,
-    err,
-  };
-}
-
-describe('recorder: Kafka → ClickHouse → replay', () => {
-  let ch: ClickHouse;
-  let recorder: Recorder;
-  let base: string;
-  const sessions: Event[][] = [];
-  const approvals: Event[] = [];
-  let corruptOffsetTopic = '';
-  let topicNames = { sessions: '', approvals: '' };
-
-  beforeAll(async () => {
-    const db = await testDatabase();
-    cleanups.push(db.drop);
-    ch = db.ch;
-    const topics = {
-      sessions: await uniqueTopic('rec-sessions', 6),
-      approvals: await uniqueTopic('rec-approvals', 3),
-    };
-    corruptOffsetTopic = topics.sessions;
-    topicNames = topics;
-    approvals.push(...approvalStream('apr-77', 'gw-session-1'));
-    for (let i = 0; i < 5; i++)
-      sessions.push(postgresScenario({ rows: 150 + i, email: `user${i}@example.com` }));
-    const records = sessions
-      .flat()
-      .map((e) => ({ topic: topics.sessions, key: e.sessionId, value: Buffer.from(encodeEvent(e)) }));
-    // A producer retry after a lost acknowledgement: the same event twice.
-    records.push({ ...records[3]! });
-    for (const e of approvals)
-      records.push({ topic: topics.approvals, key: 'apr-77', value: Buffer.from(encodeEvent(e)) });
-    records.push({ topic: topics.sessions, key: 'garbage', value: Buffer.from([0xff, 0x01, 0x02, 0x03]) });
-    await publishAll(records);
-    recorder = await startRecorder(
-      recorderConfig({ url: db.opts.url, database: db.opts.database }, topics),
-      testLogger,
-    );
-    cleanups.push(() => recorder.stop());
-    base = `http://127.0.0.1:${recorder.httpPort}`;
-    const total = sessions.flat().length + approvals.length;
-    await waitFor(
-      'all events',
-      () => distinctEvents(ch),
-      (n) => n === total,
-    );
-    await waitFor(
-      'dead letter',
-      async () =>
-        Number((await ch.query<{ n: string }>(sql`SELECT count() AS n FROM dead_letters FINAL`))[0]!.n),
-      (n) => n === 1,
-    );
-  });
-
+describe('recorder: Kafka → ClickHouse → replay API and CLI', () => {
   it('the replay API needs an analyst token: 401 with a challenge, 403 for other groups, 200 for soc', async () => {
     const url = `${base}/v1/sessions/${sessions[0]![0]!.sessionId}/events`;
     const none = await fetch(url);
@@ -338,68 +201,5 @@ describe('recorder: Kafka → ClickHouse → replay', () => {
     const missingIo = cliIo({});
     expect(await runReplay(['nope', '--recorder', base], missingIo)).toBe(1);
     expect(missingIo.err.join('')).toContain('no recorded session');
-  });
-
-  it('retries a failing ClickHouse write without losing or committing, then recovers', async () => {
-    const health = `http://127.0.0.1:${recorder.healthPort}`;
-    await ch.command(sql`RENAME TABLE events TO events_parked`);
-    let restored = false;
-    try {
-      const extra = postgresScenario({ rows: 5, email: 'late@example.com' });
-      await publishAll(
-        extra.map((e) => ({
-          topic: topicNames.sessions,
-          key: e.sessionId,
-          value: Buffer.from(encodeEvent(e)),
-        })),
-      );
-      await waitFor(
-        'failed writes',
-        async () =>
-          /gatehouse_recorder_insert_failures_total (\d+)/.exec(
-            await (await fetch(`${health}/metrics`)).text(),
-          )?.[1],
-        (n) => Number(n) >= 2,
-        30_000,
-      );
-      expect((await fetch(`${health}/readyz`)).status).toBe(503);
-      await ch.command(sql`RENAME TABLE events_parked TO events`);
-      restored = true;
-      await waitFor(
-        'the late session',
-        async () =>
-          Number(
-            (
-              await ch.query<{ n: string }>(
-                sql`SELECT uniqExact(event_id) AS n FROM events WHERE session_id = ${extra[0]!.sessionId}`,
-              )
-            )[0]!.n,
-          ),
-        (n) => n === extra.length,
-        30_000,
-      );
-      await waitFor(
-        'ready again',
-        async () => (await fetch(`${health}/readyz`)).status,
-        (s) => s === 200,
-        20_000,
-      );
-    } finally {
-      if (!restored) await ch.command(sql`RENAME TABLE events_parked TO events`).catch(() => undefined);
-    }
-  });
-
-  it('exposes metrics and readiness', async () => {
-    const health = `http://127.0.0.1:${recorder.healthPort}`;
-    const ready = await waitFor(
-      'ready',
-      async () => (await fetch(`${health}/readyz`)).status,
-      (s) => s === 200,
-      20_000,
-    );
-    expect(ready).toBe(200);
-    const metrics = await (await fetch(`${health}/metrics`)).text();
-    expect(metrics).toMatch(/gatehouse_recorder_dead_letters_total\{topic="[^"]+"\} 1/);
-    expect(metrics).toContain('gatehouse_recorder_insert_batch_rows_bucket');
   });
 });

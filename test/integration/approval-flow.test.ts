@@ -1,9 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decidedEvent } from '../../services/approval/log/approval-events.js';
-import { draftDecision } from '../../services/approval/model/decision.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
-import { encodeEvent } from '../../services/shared/events/codec.js';
-import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import {
   api,
@@ -12,11 +8,10 @@ import {
   folded,
   identity,
   startTestApprovalService,
-  startTestIdp,
   startTestWaiter,
-  testSigningKey,
 } from '../support/approval.js';
-import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
+import { startApprovalFlowFixture } from '../support/approval-flow.js';
+import type { ApprovalFlowFixture } from '../support/approval-flow.js';
 
 /**
  * Just-in-time approvals against real Kafka and a real OpenID Provider: the gateway-side waiter publishes the
@@ -25,38 +20,16 @@ import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
 let idp: RunningIdp;
 let topic: string;
 let service: RunningApprovalService;
-let gw: Awaited<ReturnType<typeof startTestWaiter>>;
-const tokens: Record<string, string> = {};
-const cleanups: (() => Promise<unknown>)[] = [];
+let gw: ApprovalFlowFixture['gw'];
+let tokens: Record<string, string>;
+let fx: ApprovalFlowFixture;
 
 beforeAll(async () => {
-  idp = await startTestIdp();
-  cleanups.push(() => idp.stop());
-  topic = await uniqueTopic('approvals');
-  service = await startTestApprovalService(approvalTestConfig({ topic, idp }));
-  cleanups.push(() => service.stop({ timeoutMs: 5_000 }));
-  gw = await startTestWaiter({ topic, approvalUrl: service.url });
-  cleanups.push(() => gw.stop());
-  const users: [string, string[], boolean?][] = [
-    ['bob', ['dba']],
-    ['carol', ['dba', 'oncall']],
-    ['dave', ['dev']],
-    ['alice', ['dev', 'dba']], // the requester, also a dba member
-    ['robot', ['dba'], true],
-  ];
-  for (const [user, groups, agent] of users) {
-    tokens[user] = await idp.issueToken({
-      user,
-      groups,
-      email: `${user}@example.test`,
-      agent: agent ?? false,
-    });
-  }
+  fx = await startApprovalFlowFixture();
+  ({ idp, topic, service, gw, tokens } = fx);
 });
 
-afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
+afterAll(() => fx.stop());
 
 describe('approval flow', () => {
   it('a dba member approves over HTTP and the waiting request resolves approved, with a reuse grant', async () => {
@@ -263,7 +236,8 @@ describe('approval flow', () => {
   });
 });
 
-describe('approval service instances', () => {
+// These build on the approvals decided above (two approved requests; alice's grant for fingerprint a…a).
+describe('approval history', () => {
   it('rebuilds from the log after a crash: a pending request is still pending and approvable', async () => {
     const crashing = await startTestApprovalService(approvalTestConfig({ topic, idp }));
     const pending = gw.waiter.request(ddlRequest({ requestText: 'DROP INDEX users_email_idx' }));
@@ -293,123 +267,6 @@ describe('approval service instances', () => {
     } finally {
       await restarted.stop({ timeoutMs: 5_000 });
     }
-  });
-
-  it('two instances deciding the same request at once produce exactly one outcome', async () => {
-    const other = await startTestApprovalService(approvalTestConfig({ topic, idp }));
-    try {
-      for (let round = 0; round < 3; round++) {
-        const pending = gw.waiter.request(ddlRequest({ fingerprint: `${round}`.repeat(64) }));
-        await folded(service, pending.approvalId);
-        await folded(other, pending.approvalId);
-        const path = (verdict: string) => `/v1/approvals/${pending.approvalId}/${verdict}`;
-        const [a, b] = await Promise.all([
-          api(service.url, 'POST', path('approve'), tokens.bob),
-          api(other.url, 'POST', path('reject'), tokens.carol, { reason: 'no' }),
-        ]);
-        const statuses = [a.status, b.status].sort();
-        expect(statuses).toEqual([200, 409]);
-        const winner = a.status === 200 ? a.body.approval.state : b.body.approval.state;
-        expect(['approved', 'rejected']).toContain(winner);
-        const outcome = await pending.outcome;
-        expect(outcome.outcome).toBe(winner);
-        // both instances agree, and at most one decision counted
-        for (const s of [service, other]) {
-          const r = await folded(s, pending.approvalId);
-          const settled = await (async () => {
-            for (let i = 0; i < 100 && !s.store.get(pending.approvalId)?.decision; i++) {
-              await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-            return s.store.get(pending.approvalId) ?? r;
-          })();
-          expect(settled.decision?.outcome).toBe(winner);
-          const counted = settled.history.filter((h) => h.kind === 'decided' && h.ignored === '');
-          expect(counted).toHaveLength(1);
-        }
-      }
-    } finally {
-      await other.stop({ timeoutMs: 5_000 });
-    }
-  });
-});
-
-describe('conflicting decisions', () => {
-  it('two decisions published at once resolve the same everywhere: the first in log order', async () => {
-    const other = await startTestApprovalService(approvalTestConfig({ topic, idp }));
-    const publishers = [0, 1].map(() => {
-      const p = new KafkaPublisher(testKafka('test-forger'), testLogger, { durableTimeoutMs: 15_000 });
-      p.start();
-      return p;
-    });
-    try {
-      const pending = gw.waiter.request(ddlRequest({ fingerprint: 'e'.repeat(64) }));
-      const record = await folded(service, pending.approvalId);
-      await folded(other, pending.approvalId);
-      const bob = identity('bob', ['dba']);
-      const approved = decidedEvent(
-        record,
-        'instance-1',
-        {
-          outcome: 'approved',
-          reviewer: bob,
-          reason: '',
-          approvers: [bob],
-          approverGroups: ['dba'],
-        },
-        testSigningKey().key,
-      );
-      const expired = decidedEvent(
-        record,
-        'instance-2',
-        draftDecision(record, 'expired'),
-        testSigningKey().key,
-      );
-      await Promise.all(
-        [approved, expired].map((e, i) =>
-          publishers[i]!.publishDurable({
-            topic,
-            key: pending.approvalId,
-            value: Buffer.from(encodeEvent(e)),
-          }),
-        ),
-      );
-      const outcome = await pending.outcome;
-      const decisions = async (s: RunningApprovalService) => {
-        for (let i = 0; i < 100; i++) {
-          const r = s.store.get(pending.approvalId);
-          if (r && r.history.filter((h) => h.kind === 'decided').length === 2) return r;
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        throw new Error('decisions not folded');
-      };
-      const [a, b] = [await decisions(service), await decisions(other)];
-      const order = (r: typeof a) =>
-        r.history.filter((h) => h.kind === 'decided').map((h) => [h.outcome, h.ignored]);
-      expect(order(a)).toEqual(order(b));
-      const counted = order(a).filter(([, ignored]) => ignored === '');
-      expect(counted).toHaveLength(1);
-      expect(a.decision?.outcome).toBe(counted[0]![0]);
-      expect(outcome.outcome).toBe(counted[0]![0]);
-      expect(gw.waiter.grantsFor('alice', 'demo-pg', 'e'.repeat(64)).length).toBe(
-        outcome.outcome === 'approved' ? 1 : 0,
-      );
-    } finally {
-      await Promise.all(publishers.map((p) => p.close(5_000)));
-      await other.stop({ timeoutMs: 5_000 });
-    }
-  });
-});
-
-describe('approval waiter', () => {
-  it('resolves unavailable when the request cannot be published', async () => {
-    const local = await startTestWaiter({ topic, approvalUrl: service.url });
-    await local.publisher.close(1_000);
-    const pending = local.waiter.request(ddlRequest());
-    expect(await pending.published).toBe(false);
-    const outcome = await pending.outcome;
-    expect(outcome.outcome).toBe('unavailable');
-    expect(outcome.reason).toMatch(/approval log cannot be reached/);
-    await local.waiter.stop();
   });
 
   it('learns grants from history when it starts after the decision', async () => {
