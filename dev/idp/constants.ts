@@ -1,6 +1,6 @@
 /**
  * Names shared by the dev IdP and its clients. The dev-user grant and these default secrets exist ONLY in the local
- * development IdP (`services/idp`); a real deployment uses the organisation's OpenID Provider.
+ * development IdP (`dev/idp`); a real deployment uses the organisation's OpenID Provider.
  */
 
 /** Custom grant type: issues a JWT access token for any user name, groups and email the caller asks for. */

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import type * as PlaywrightCore from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApprovalService } from '../../services/approval/service.js';
@@ -13,36 +11,14 @@ import {
   startTestWaiter,
 } from '../support/approval.js';
 import { uniqueTopic } from '../support/kafka.js';
-import { stackEnv } from '../support/stack.js';
+import { chromiumSkipReason, launchChromium } from '../support/chromium.js';
 
-type Playwright = typeof PlaywrightCore;
-
-/** The reviewer page in headless Chromium. Needs the `playwright-core` package and /usr/bin/chromium. */
-const playwright: Playwright | undefined = await import('playwright-core').then(
-  (m) => m,
-  () => undefined,
-);
-const CHROMIUM = process.env.CHROMIUM_BIN ?? stackEnv().CHROMIUM_BIN ?? '/usr/bin/chromium';
-const skipReason = !playwright
-  ? 'playwright-core is not installed (npm i -D playwright-core)'
-  : !existsSync(CHROMIUM)
-    ? `no Chromium at ${CHROMIUM} (set CHROMIUM_BIN)`
-    : undefined;
-if (skipReason) console.warn(`approval-web.test.ts skipped: ${skipReason}`);
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+if (chromiumSkipReason) console.warn(`approval-web.test.ts skipped: ${chromiumSkipReason}`);
 
 const HOSTILE_SQL =
   'DROP TABLE "x"; -- </pre><script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> & &amp;';
 
-describe.skipIf(skipReason !== undefined)('reviewer web page (headless Chromium)', () => {
+describe.skipIf(chromiumSkipReason !== undefined)('reviewer web page (headless Chromium)', () => {
   let idp: RunningIdp;
   let service: RunningApprovalService;
   let gw: Awaited<ReturnType<typeof startTestWaiter>>;
@@ -57,7 +33,7 @@ describe.skipIf(skipReason !== undefined)('reviewer web page (headless Chromium)
     cleanups.push(() => service.stop({ timeoutMs: 3_000 }));
     gw = await startTestWaiter({ topic, approvalUrl: service.url });
     cleanups.push(() => gw.stop());
-    browser = await playwright!.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     cleanups.push(() => browser.close());
   });
 

@@ -1,8 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type * as PlaywrightCore from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../services/recorder/cli/cli-io.js';
 import { runReplay } from '../../services/recorder/cli/run-replay.js';
@@ -19,6 +18,7 @@ import { waitFor } from '../support/wait.js';
 import { kafkaConnection } from '../support/stack.js';
 import { startRecorderAuth } from '../support/recorder-auth.js';
 import type { RecorderAuth } from '../support/recorder-auth.js';
+import { chromiumSkipReason, launchChromium } from '../support/chromium.js';
 
 /**
  * An SSH shell session published to Kafka the way the gateway does, recorded into ClickHouse by an in-process
@@ -26,27 +26,7 @@ import type { RecorderAuth } from '../support/recorder-auth.js';
  * asciinema-player in headless Chromium.
  */
 
-type Playwright = typeof PlaywrightCore;
-const playwright: Playwright | undefined = await import('playwright-core').then(
-  (m) => m,
-  () => undefined,
-);
-const CHROMIUM = '/usr/bin/chromium';
-const browserSkip = !playwright
-  ? 'playwright-core is not installed'
-  : !existsSync(CHROMIUM)
-    ? `no Chromium at ${CHROMIUM}`
-    : undefined;
-if (browserSkip) console.warn(`recorder-player.test.ts: browser test skipped: ${browserSkip}`);
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+if (chromiumSkipReason) console.warn(`recorder-player.test.ts: browser test skipped: ${chromiumSkipReason}`);
 
 /** Recorded output that would run script if any layer put it into the page as markup. */
 const HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
@@ -211,10 +191,10 @@ describe('recorder: SSH session → ClickHouse → asciicast and the web player'
     expect(sql).not.toContain('id="player"');
   });
 
-  it.skipIf(browserSkip !== undefined)(
+  it.skipIf(chromiumSkipReason !== undefined)(
     'plays the recording in headless Chromium with asciinema-player',
     async () => {
-      const browser = await playwright!.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      const browser = await launchChromium();
       cleanups.push(() => browser.close());
       // The login flow itself is tested in web-login.test.ts; here the API token rides along as a header.
       const context = await browser.newContext({

@@ -2,18 +2,19 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { masked, runSsh, sshDirect } from '../support/ssh-gateway.js';
 import type { SshGatewayFixture } from '../support/ssh-gateway.js';
-import { clientStderr, closedCount, responses, startSshTestBed } from '../support/ssh-test-bed.js';
+import { clientStderr, closed, closedCount, responses, startSshTestBed } from '../support/ssh-test-bed.js';
 import type { SshTestBed } from '../support/ssh-test-bed.js';
 
 let bed: SshTestBed;
 let fx: SshGatewayFixture;
+let raw: Buffer[];
 let run: string;
 let token: SshTestBed['token'];
 let eventsOf: SshTestBed['eventsOf'];
 
 beforeAll(async () => {
   bed = await startSshTestBed();
-  ({ fx, run, token, eventsOf } = bed);
+  ({ fx, raw, run, token, eventsOf } = bed);
 });
 
 afterAll(() => bed?.stop());
@@ -129,5 +130,24 @@ describe('SSH exec through the gateway (real OpenSSH client, sshd, IdP and Kafka
     ]);
     expect(responses(events, 'exit_status').map((x) => x.code)).toEqual(['126', '126']);
     expect(responses(events, 'stderr')[0]!.data.toString()).toContain('gatehouse: denied: command rm');
+  });
+
+  it('never publishes or logs the upstream private key or a token', async () => {
+    await eventsOf('agent-split', closed); // the largest masked outputs of this file have arrived
+    const keyBody = fx.upstreamKey
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('-----'))
+      .map((l) => l.trim());
+    expect(keyBody.length).toBeGreaterThan(2);
+    const token = await fx.idp.issueToken({ user: `probe-${run}` });
+    await runSsh(fx.port, 'demo-ssh', token, ['uname']);
+    await eventsOf('probe', closed);
+    const haystacks = [...raw.map((b) => b.toString('latin1')), ...fx.logs];
+    expect(raw.length).toBeGreaterThan(20);
+    for (const h of haystacks) {
+      for (const line of keyBody) expect(h).not.toContain(line);
+      expect(h).not.toContain(token);
+      expect(h).not.toContain('BEGIN OPENSSH PRIVATE KEY');
+    }
   });
 });

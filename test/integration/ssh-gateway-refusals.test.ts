@@ -2,20 +2,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSsh } from '../support/ssh-gateway.js';
 import type { SshGatewayFixture } from '../support/ssh-gateway.js';
-import { clientStderr, closed, startSshTestBed } from '../support/ssh-test-bed.js';
+import { clientStderr, startSshTestBed } from '../support/ssh-test-bed.js';
 import type { SshTestBed } from '../support/ssh-test-bed.js';
 import { stackValue } from '../support/stack.js';
 
 let bed: SshTestBed;
 let fx: SshGatewayFixture;
-let raw: Buffer[];
-let run: string;
 let token: SshTestBed['token'];
-let eventsOf: SshTestBed['eventsOf'];
 
 beforeAll(async () => {
   bed = await startSshTestBed();
-  ({ fx, raw, run, token, eventsOf } = bed);
+  ({ fx, token } = bed);
 });
 
 afterAll(() => bed?.stop());
@@ -82,24 +79,5 @@ describe('SSH refusals and secrets through the gateway', () => {
     const done = await slow;
     expect(done.status).toBe(0);
     expect(done.stdout.toString()).toBe('slow-done\n');
-  });
-
-  it('never publishes or logs the upstream private key or a token', async () => {
-    await eventsOf('human-busy', closed);
-    const keyBody = fx.upstreamKey
-      .split('\n')
-      .filter((l) => l !== '' && !l.startsWith('-----'))
-      .map((l) => l.trim());
-    expect(keyBody.length).toBeGreaterThan(2);
-    const token = await fx.idp.issueToken({ user: `probe-${run}` });
-    await runSsh(fx.port, 'demo-ssh', token, ['uname']);
-    await eventsOf('probe', closed);
-    const haystacks = [...raw.map((b) => b.toString('latin1')), ...fx.logs];
-    expect(raw.length).toBeGreaterThan(20);
-    for (const h of haystacks) {
-      for (const line of keyBody) expect(h).not.toContain(line);
-      expect(h).not.toContain(token);
-      expect(h).not.toContain('BEGIN OPENSSH PRIVATE KEY');
-    }
   });
 });

@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import type * as PlaywrightCore from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningApprovalService } from '../../services/approval/service.js';
@@ -20,21 +18,8 @@ import {
 } from '../support/approval.js';
 import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
 import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
-import { kafkaConnection, stackEnv } from '../support/stack.js';
-
-type Playwright = typeof PlaywrightCore;
-
-const playwright: Playwright | undefined = await import('playwright-core').then(
-  (m) => m,
-  () => undefined,
-);
-const CHROMIUM = process.env.CHROMIUM_BIN ?? stackEnv().CHROMIUM_BIN ?? '/usr/bin/chromium';
-const skipReason = !playwright
-  ? 'playwright-core is not installed'
-  : !existsSync(CHROMIUM)
-    ? `no Chromium at ${CHROMIUM} (set CHROMIUM_BIN)`
-    : undefined;
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'];
+import { kafkaConnection } from '../support/stack.js';
+import { chromiumSkipReason, launchChromium } from '../support/chromium.js';
 
 /** Logs in at the dev IdP's login form (any password) and grants consent, if asked. */
 async function loginAtIdp(page: Page, idp: RunningIdp, user: string): Promise<void> {
@@ -47,7 +32,7 @@ async function loginAtIdp(page: Page, idp: RunningIdp, user: string): Promise<vo
   if (page.url().startsWith(idp.issuer) && (await consent.count()) > 0) await consent.click();
 }
 
-describe.skipIf(skipReason !== undefined)('web login (OIDC code + PKCE) in Chromium', () => {
+describe.skipIf(chromiumSkipReason !== undefined)('web login (OIDC code + PKCE) in Chromium', () => {
   let idp: RunningIdp;
   let approval: RunningApprovalService;
   let gw: Awaited<ReturnType<typeof startTestWaiter>>;
@@ -106,7 +91,7 @@ describe.skipIf(skipReason !== undefined)('web login (OIDC code + PKCE) in Chrom
     );
     cleanups.push(() => recorder.stop());
     recorderUrl = `http://127.0.0.1:${recorder.httpPort}`;
-    browser = await playwright!.chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     cleanups.push(() => browser.close());
   }, 120_000);
 

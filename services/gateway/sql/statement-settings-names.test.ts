@@ -111,25 +111,22 @@ describe('opaque code is write + DDL', () => {
 });
 
 describe('name_ref: prepared statements and cursors', () => {
-  it('PREPARE keeps the statement behind the name, with its own text', () => {
-    const s = one('PREPARE /* c */ "Del" (int, text) AS DELETE FROM t');
-    expect(s.name_ref).toMatchObject({ op: 'prepare', kind: 'statement', name: 'Del', hold: false });
-    expect(s.name_ref?.statement).toMatchObject({
-      type: 'delete',
-      text: 'DELETE FROM t',
-      has_where: false,
-      writes: ['t'],
-    });
-  });
-
-  it('DECLARE with a keyword-named cursor, HOLD and non-ASCII text', () => {
-    const s = one("DECLARE cursor BINARY CURSOR WITH HOLD FOR SELECT 'é' AS x FROM t");
-    expect(s.name_ref).toMatchObject({ op: 'declare', kind: 'cursor', name: 'cursor', hold: true });
-    expect(s.name_ref?.statement).toMatchObject({
-      type: 'select',
-      text: "SELECT 'é' AS x FROM t",
-      read_only: true,
-    });
+  it.each([
+    [
+      'PREPARE /* c */ "Del" (int, text) AS DELETE FROM t',
+      { op: 'prepare', kind: 'statement', name: 'Del', hold: false },
+      { type: 'delete', text: 'DELETE FROM t', has_where: false, writes: ['t'] },
+    ],
+    [
+      // a keyword-named cursor, HOLD and non-ASCII text
+      "DECLARE cursor BINARY CURSOR WITH HOLD FOR SELECT 'é' AS x FROM t",
+      { op: 'declare', kind: 'cursor', name: 'cursor', hold: true },
+      { type: 'select', text: "SELECT 'é' AS x FROM t", read_only: true },
+    ],
+  ])('%s keeps the statement behind the name, with its own text', (sql, ref, statement) => {
+    const s = one(sql);
+    expect(s.name_ref).toMatchObject(ref);
+    expect(s.name_ref?.statement).toMatchObject(statement);
   });
 
   it.each([

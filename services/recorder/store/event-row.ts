@@ -274,36 +274,74 @@ export function eventRowValues(
   return EVENT_COLUMNS.map((c) => row[c]);
 }
 
-/** The replay API's view of a row (what a query returns for it). Pure; used by tests and tools. */
-export function toRecordedEvent(row: EventRow): RecordedEvent {
+/**
+ * The columns of an events row as this module builds them (EventRow) or as a query reads them back from ClickHouse
+ * (integers as strings, booleans as 0/1).
+ */
+export type EventColumns = Pick<
+  EventRow,
+  | 'event_id'
+  | 'session_id'
+  | 'node_id'
+  | 'kind'
+  | 'protocol'
+  | 'connection'
+  | 'identity_sub'
+  | 'identity_email'
+  | 'identity_groups'
+  | 'request_kind'
+  | 'decision'
+  | 'reasons'
+  | 'policy_revision'
+  | 'statement'
+  | 'approval_id'
+  | 'reviewer'
+  | 'frame'
+  | 'code'
+  | 'text'
+> & {
+  seq: bigint | string;
+  ts_micros: bigint | string;
+  is_agent: boolean | number;
+  request_id: number | string;
+  rows: number | string;
+};
+
+/** The replay API's view of an events row: the one mapping for built rows and rows read back. Pure. */
+export function recordedEvent(r: EventColumns, payload: Uint8Array, event: unknown): RecordedEvent {
   return {
-    eventId: row.event_id,
-    sessionId: row.session_id,
-    seq: Number(row.seq),
-    tsMicros: Number(row.ts_micros),
-    nodeId: row.node_id,
-    kind: row.kind,
-    protocol: row.protocol,
-    connection: row.connection,
+    eventId: r.event_id,
+    sessionId: r.session_id,
+    seq: Number(r.seq),
+    tsMicros: Number(r.ts_micros),
+    nodeId: r.node_id,
+    kind: r.kind,
+    protocol: r.protocol,
+    connection: r.connection,
     identity: {
-      sub: row.identity_sub,
-      email: row.identity_email,
-      groups: row.identity_groups,
-      agent: row.is_agent,
+      sub: r.identity_sub,
+      email: r.identity_email,
+      groups: r.identity_groups,
+      agent: Number(r.is_agent) === 1,
     },
-    requestId: row.request_id,
-    requestKind: row.request_kind,
-    decision: row.decision,
-    reasons: row.reasons,
-    policyRevision: row.policy_revision,
-    statement: row.statement,
-    approvalId: row.approval_id,
-    reviewer: row.reviewer,
-    frame: row.frame,
-    rows: row.rows,
-    code: row.code,
-    text: row.text,
-    payload: Buffer.from(row.payload).toString('base64'),
-    event: JSON.parse(row.event_json) as unknown,
+    requestId: Number(r.request_id),
+    requestKind: r.request_kind,
+    decision: r.decision,
+    reasons: r.reasons,
+    policyRevision: r.policy_revision,
+    statement: r.statement,
+    approvalId: r.approval_id,
+    reviewer: r.reviewer,
+    frame: r.frame,
+    rows: Number(r.rows),
+    code: r.code,
+    text: r.text,
+    payload: Buffer.from(payload).toString('base64'),
+    event,
   };
+}
+
+/** The replay API's view of a row built here (what a query returns for it). Pure; used by tests and tools. */
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return recordedEvent(row, row.payload, JSON.parse(row.event_json) as unknown);
 }

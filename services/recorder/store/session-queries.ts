@@ -2,6 +2,8 @@ import type { ClickHouse } from '../clickhouse/client.js';
 import { joinSql, sql } from '../clickhouse/quote.js';
 import type { Sql } from '../clickhouse/quote.js';
 import type { RecordedEvent, SessionSummary } from '../replay/recorded-event.js';
+import { recordedEvent } from './event-row.js';
+import type { EventColumns } from './event-row.js';
 
 /** The read side of the recording store (replay API). Every query de-duplicates redelivered rows. */
 
@@ -45,34 +47,8 @@ type SessionRow = {
   close_reason: string;
 };
 
-type EventDbRow = {
-  event_id: string;
-  session_id: string;
-  seq: string;
-  ts_micros: string;
-  node_id: string;
-  kind: string;
-  protocol: string;
-  connection: string;
-  identity_sub: string;
-  identity_email: string;
-  identity_groups: string[];
-  is_agent: number;
-  request_id: number;
-  request_kind: string;
-  decision: string;
-  reasons: string[];
-  policy_revision: string;
-  statement: string;
-  approval_id: string;
-  reviewer: string;
-  frame: string;
-  rows: number;
-  code: string;
-  text: string;
-  payload_hex: string;
-  event_json: string;
-};
+/** An events row as `sessionEvents` selects it (the payload as hex). */
+type EventDbRow = EventColumns & { payload_hex: string; event_json: string };
 
 const SESSION_COLUMNS = sql`session_id, toUInt32(started_at) AS started, started_micros, toUInt32(ended_at) AS ended,
   closed, toUInt32(last_event_at) AS last_event, identity_sub, identity_email, identity_groups, is_agent, connection,
@@ -121,36 +97,7 @@ function parseJson(text: string): unknown {
 }
 
 function toRecorded(r: EventDbRow): RecordedEvent {
-  return {
-    eventId: r.event_id,
-    sessionId: r.session_id,
-    seq: Number(r.seq),
-    tsMicros: Number(r.ts_micros),
-    nodeId: r.node_id,
-    kind: r.kind,
-    protocol: r.protocol,
-    connection: r.connection,
-    identity: {
-      sub: r.identity_sub,
-      email: r.identity_email,
-      groups: r.identity_groups,
-      agent: Number(r.is_agent) === 1,
-    },
-    requestId: Number(r.request_id),
-    requestKind: r.request_kind,
-    decision: r.decision,
-    reasons: r.reasons,
-    policyRevision: r.policy_revision,
-    statement: r.statement,
-    approvalId: r.approval_id,
-    reviewer: r.reviewer,
-    frame: r.frame,
-    rows: Number(r.rows),
-    code: r.code,
-    text: r.text,
-    payload: Buffer.from(r.payload_hex, 'hex').toString('base64'),
-    event: parseJson(r.event_json),
-  };
+  return recordedEvent(r, Buffer.from(r.payload_hex, 'hex'), parseJson(r.event_json));
 }
 
 /** What the replay API reads (implemented by SessionQueries over ClickHouse). */
