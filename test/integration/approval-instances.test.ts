@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decidedEvent } from '../../services/approval/log/approval-events.js';
 import { draftDecision } from '../../services/approval/model/decision.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { encodeEvent } from '../../services/shared/events/codec.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
-import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import {
   api,
   approvalTestConfig,
@@ -16,39 +15,26 @@ import {
   testSigningKey,
 } from '../support/approval.js';
 import { testKafka, testLogger } from '../support/kafka.js';
-import { startApprovalFlowFixture } from '../support/approval-flow.js';
-import type { ApprovalFlowFixture } from '../support/approval-flow.js';
+import { useApprovalFlowFixture } from '../support/approval-flow.js';
 
 /**
  * Approval service instances against real Kafka: a restart rebuilds from the log, two instances deciding at once
  * and two decisions published at once resolve to one outcome everywhere; the gateway-side waiter's own failures.
  */
-let idp: RunningIdp;
-let topic: string;
-let service: RunningApprovalService;
-let gw: ApprovalFlowFixture['gw'];
-let tokens: Record<string, string>;
-let fx: ApprovalFlowFixture;
-
-beforeAll(async () => {
-  fx = await startApprovalFlowFixture();
-  ({ idp, topic, service, gw, tokens } = fx);
-});
-
-afterAll(() => fx.stop());
+const fx = useApprovalFlowFixture();
 
 describe('approval service instances', () => {
   it('two instances deciding the same request at once produce exactly one outcome', async () => {
-    const other = await startTestApprovalService(approvalTestConfig({ topic, idp }));
+    const other = await startTestApprovalService(approvalTestConfig(fx));
     try {
       for (let round = 0; round < 3; round++) {
-        const pending = gw.waiter.request(ddlRequest({ fingerprint: `${round}`.repeat(64) }));
-        await folded(service, pending.approvalId);
+        const pending = fx.gw.waiter.request(ddlRequest({ fingerprint: `${round}`.repeat(64) }));
+        await folded(fx.service, pending.approvalId);
         await folded(other, pending.approvalId);
         const path = (verdict: string) => `/v1/approvals/${pending.approvalId}/${verdict}`;
         const [a, b] = await Promise.all([
-          api(service.url, 'POST', path('approve'), tokens.bob),
-          api(other.url, 'POST', path('reject'), tokens.carol, { reason: 'no' }),
+          api(fx.service.url, 'POST', path('approve'), fx.tokens.bob),
+          api(other.url, 'POST', path('reject'), fx.tokens.carol, { reason: 'no' }),
         ]);
         const statuses = [a.status, b.status].sort();
         expect(statuses).toEqual([200, 409]);
@@ -57,7 +43,7 @@ describe('approval service instances', () => {
         const outcome = await pending.outcome;
         expect(outcome.outcome).toBe(winner);
         // both instances agree, and at most one decision counted
-        for (const s of [service, other]) {
+        for (const s of [fx.service, other]) {
           const r = await folded(s, pending.approvalId);
           const settled = await (async () => {
             for (let i = 0; i < 100 && !s.store.get(pending.approvalId)?.decision; i++) {
@@ -78,15 +64,15 @@ describe('approval service instances', () => {
 
 describe('conflicting decisions', () => {
   it('two decisions published at once resolve the same everywhere: the first in log order', async () => {
-    const other = await startTestApprovalService(approvalTestConfig({ topic, idp }));
+    const other = await startTestApprovalService(approvalTestConfig(fx));
     const publishers = [0, 1].map(() => {
       const p = new KafkaPublisher(testKafka('test-forger'), testLogger, { durableTimeoutMs: 15_000 });
       p.start();
       return p;
     });
     try {
-      const pending = gw.waiter.request(ddlRequest({ fingerprint: 'e'.repeat(64) }));
-      const record = await folded(service, pending.approvalId);
+      const pending = fx.gw.waiter.request(ddlRequest({ fingerprint: 'e'.repeat(64) }));
+      const record = await folded(fx.service, pending.approvalId);
       await folded(other, pending.approvalId);
       const bob = identity('bob', ['dba']);
       const approved = decidedEvent(
@@ -110,7 +96,7 @@ describe('conflicting decisions', () => {
       await Promise.all(
         [approved, expired].map((e, i) =>
           publishers[i]!.publishDurable({
-            topic,
+            topic: fx.topic,
             key: pending.approvalId,
             value: Buffer.from(encodeEvent(e)),
           }),
@@ -125,7 +111,7 @@ describe('conflicting decisions', () => {
         }
         throw new Error('decisions not folded');
       };
-      const [a, b] = [await decisions(service), await decisions(other)];
+      const [a, b] = [await decisions(fx.service), await decisions(other)];
       const order = (r: typeof a) =>
         r.history.filter((h) => h.kind === 'decided').map((h) => [h.outcome, h.ignored]);
       expect(order(a)).toEqual(order(b));
@@ -133,7 +119,7 @@ describe('conflicting decisions', () => {
       expect(counted).toHaveLength(1);
       expect(a.decision?.outcome).toBe(counted[0]![0]);
       expect(outcome.outcome).toBe(counted[0]![0]);
-      expect(gw.waiter.grantsFor('alice', 'demo-pg', 'e'.repeat(64)).length).toBe(
+      expect(fx.gw.waiter.grantsFor('alice', 'demo-pg', 'e'.repeat(64)).length).toBe(
         outcome.outcome === 'approved' ? 1 : 0,
       );
     } finally {
@@ -145,7 +131,7 @@ describe('conflicting decisions', () => {
 
 describe('approval waiter', () => {
   it('resolves unavailable when the request cannot be published', async () => {
-    const local = await startTestWaiter({ topic, approvalUrl: service.url });
+    const local = await startTestWaiter({ topic: fx.topic, approvalUrl: fx.service.url });
     await local.publisher.close(1_000);
     const pending = local.waiter.request(ddlRequest());
     expect(await pending.published).toBe(false);

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import { approvalTestConfig, startTestApprovalService, startTestIdp, startTestWaiter } from './approval.js';
@@ -51,4 +52,14 @@ export async function startApprovalFlowFixture(): Promise<ApprovalFlowFixture> {
     await stop();
     throw err;
   }
+}
+
+/** Registers this file's beforeAll/afterAll and returns the fixture, filled in once beforeAll has run. */
+export function useApprovalFlowFixture(): ApprovalFlowFixture {
+  const fx = {} as ApprovalFlowFixture;
+  beforeAll(async () => {
+    Object.assign(fx, await startApprovalFlowFixture());
+  });
+  afterAll(() => fx.stop?.());
+  return fx;
 }
