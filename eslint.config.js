@@ -7,13 +7,12 @@ import importX, { createNodeResolver } from 'eslint-plugin-import-x';
  * Import boundaries between services. Every folder under `services/` except `shared/` is a service; a service may
  * import `services/shared/**` and `proto/gen/**`, never another service, and `services/shared` imports no service.
  * Exception: `services/cli` is the composition root (the `gatehouse` command) and may import each service's public
- * entry point — its `main.ts` or `index.ts`, and `idp/request-token.ts` (`gatehouse token`, which must not load the
- * dev IdP's server). Services never import tests or benchmarks. Read from the tree, so a new service is covered.
+ * entry point — its `main.ts` or `index.ts`. Services never import tests or benchmarks, and production code never
+ * imports the dev-only tree `dev/` (their unit tests may). Read from the tree, so a new service is covered.
  */
 const SERVICES = readdirSync(new URL('./services/', import.meta.url), { withFileTypes: true })
   .filter((d) => d.isDirectory() && d.name !== 'shared')
   .map((d) => d.name);
-const CLI_ENTRY_POINTS = { idp: ['./main.ts', './index.ts', './request-token.ts'] };
 
 const serviceBoundaries = [
   ...SERVICES.flatMap((service) =>
@@ -22,7 +21,7 @@ const serviceBoundaries = [
       from: `./services/${other}`,
       ...(service === 'cli'
         ? {
-            except: CLI_ENTRY_POINTS[other] ?? ['./main.ts', './index.ts'],
+            except: ['./main.ts', './index.ts'],
             message: `The CLI imports a service only through its entry point (main.ts or index.ts).`,
           }
         : {
@@ -41,6 +40,13 @@ const serviceBoundaries = [
     message: 'Services do not import tests or benchmarks.',
   },
 ];
+
+/** Production code (not its unit tests) never imports the dev-only tree, which the production build leaves out. */
+const devBoundary = {
+  target: './services',
+  from: './dev',
+  message: 'Production code does not import dev/ (left out of the production build); tests may.',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.stack/', 'proto/gen/', 'bin/', 'eslint.config.js'] },
@@ -69,13 +75,17 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
       'import-x/no-default-export': 'error',
-      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: serviceBoundaries }],
+      'import-x/no-restricted-paths': [
+        'error',
+        { basePath: import.meta.dirname, zones: [...serviceBoundaries, devBoundary] },
+      ],
       'no-console': 'error',
     },
   },
   {
     files: ['test/**', 'benchmarks/**', '**/*.test.ts', 'vitest.config.ts'],
     rules: {
+      'import-x/no-restricted-paths': ['error', { basePath: import.meta.dirname, zones: serviceBoundaries }],
       'no-console': 'off',
       'import-x/no-default-export': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

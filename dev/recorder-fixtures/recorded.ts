@@ -1,6 +1,11 @@
 import type { Event } from '../../services/shared/events/codec.js';
 import type { RecordedEvent } from '../../services/recorder/replay/recorded-event.js';
-import { approvalKey, requestKey, toEventRow, toRecordedEvent } from '../../services/recorder/store/event-row.js';
+import {
+  approvalKey,
+  requestKey,
+  toEventRow,
+  toRecordedEvent,
+} from '../../services/recorder/store/event-row.js';
 import type { StatementLookup } from '../../services/recorder/store/event-row.js';
 
 /** A lookup that knows no statements. */

@@ -99,4 +99,3 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
   };
   return { registry, sessions, logins, refusedDecisions, loginRefusals, recordDecision };
 }
-
