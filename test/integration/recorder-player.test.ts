@@ -11,10 +11,10 @@ import type { RecordedEvent } from '../../services/recorder/replay/recorded-even
 import { postgresScenario } from '../../dev/recorder-fixtures/session-scenario.js';
 import { sshShellScenario } from '../../dev/recorder-fixtures/ssh-scenario.js';
 import { encodeEvent } from '../../services/shared/events/codec.js';
-import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import { recorderClickHouse, testDatabase } from '../support/clickhouse.js';
-import { testKafka, testLogger, uniqueTopic } from '../support/kafka.js';
+import { testLogger, uniqueTopic } from '../support/kafka.js';
 import { waitFor } from '../support/wait.js';
+import { publishAll } from '../support/recorded-scenario.js';
 import { kafkaConnection } from '../support/stack.js';
 import { startRecorderAuth } from '../support/recorder-auth.js';
 import type { RecorderAuth } from '../support/recorder-auth.js';
@@ -89,14 +89,7 @@ describe('recorder: SSH session → ClickHouse → asciicast and the web player'
       key: e.sessionId,
       value: Buffer.from(encodeEvent(e)),
     }));
-    const publisher = new KafkaPublisher(testKafka('recorder-player-test'), testLogger, { lingerMs: 5 });
-    publisher.start();
-    try {
-      for (const r of records.slice(0, -1)) publisher.publishBatched(r);
-      await publisher.publishDurable(records.at(-1)!);
-    } finally {
-      await publisher.close(10_000);
-    }
+    await publishAll(records);
     const recorder = await startRecorder(
       parseRecorderConfig({
         nodeId: 'rec-player-test',
