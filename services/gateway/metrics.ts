@@ -99,3 +99,5 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
   };
   return { registry, sessions, logins, refusedDecisions, loginRefusals, recordDecision };
 }
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
