@@ -58,6 +58,7 @@ describe('SQL decisions (wasm)', () => {
       approval: { required: false, groups: [], approvals_needed: 0, ttl_seconds: 0, reuse_seconds: 0 },
       mask: { columns: PII_COLUMNS, fields: [], detectors: AGENT_DETECTORS },
       audit: 'batched',
+      grants_used: [],
     });
     expect(result.revision).toBe(engine.revision);
     expect(result.evalMicros).toBeGreaterThan(0);
