@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The demo upstream MCP server for the local stack (services/demo-mcp, built on the MCP TypeScript SDK v2):
+# The demo upstream MCP server for the local stack (dev/demo-mcp, built on the MCP TypeScript SDK v2):
 # Streamable HTTP at http://127.0.0.1:<port>/mcp with the tools list_customers and delete_customer. Sourced by
 # stack.sh; standalone: `bash deploy/stack/mcp-demo.sh up|down|env`.
 #
@@ -33,7 +33,7 @@ mcp_demo_up() {
   chmod 600 "$MCP_DEMO_TOKEN_FILE"
   log "mcp-demo: starting (port $MCP_DEMO_PORT)"
   start_detached "$MCP_DEMO_PIDFILE" "$MCP_DEMO_LOG" env -C "$PROJECT_ROOT" node --import tsx \
-    services/demo-mcp/main.ts --host "$BIND_HOST" --port "$MCP_DEMO_PORT" --token-file "$MCP_DEMO_TOKEN_FILE"
+    dev/demo-mcp/main.ts --host "$BIND_HOST" --port "$MCP_DEMO_PORT" --token-file "$MCP_DEMO_TOKEN_FILE"
 }
 
 mcp_demo_wait_ready() {

@@ -3,10 +3,7 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serialize } from 'pg-protocol';
 import { afterEach, beforeAll } from 'vitest';
-import { decodeEvent } from '../../services/shared/events/codec.js';
-import type { Event } from '../../services/shared/events/codec.js';
 import { SessionEvents } from '../../services/shared/events/session-events.js';
-import type { EventPublisher, LogRecord, PublisherStats } from '../../services/shared/log/publisher.js';
 import { createLogger } from '../../services/shared/logger.js';
 import { createCopyMasker, createRowMaskerFactory } from '../../services/gateway/masking/index.js';
 import { BackendSplitter, errorResponse, FrontendParser } from '../../services/shared/pg-wire/index.js';
@@ -16,6 +13,7 @@ import { PgSession } from '../../services/gateway/postgres/session.js';
 import type { PgSessionOptions } from '../../services/gateway/postgres/session.js';
 import type { SqlDecider, SqlRequestKind, SqlVerdict } from '../../services/gateway/postgres/verdict.js';
 import { SessionAudit } from '../../services/gateway/session-audit.js';
+import { MemoryPublisher } from '../memory-publisher.js';
 import { analyzeSqlSync, loadSqlParser } from '../../services/gateway/sql/index.js';
 import type { SqlAnalysis } from '../../services/gateway/sql/index.js';
 
@@ -25,51 +23,6 @@ import type { SqlAnalysis } from '../../services/gateway/sql/index.js';
  * exactly what `PgSession` passed through. Audit events land in an in-memory publisher. A test file calls
  * `useSessionHarness()` once at its top level and starts sessions with the function it returns.
  */
-
-/** Records every published record; durable publishes resolve at once. */
-export class MemoryPublisher implements EventPublisher {
-  readonly records: LogRecord[] = [];
-
-  publishBatched(record: LogRecord): void {
-    this.records.push(record);
-  }
-
-  publishDurable(record: LogRecord): Promise<void> {
-    this.records.push(record);
-    return Promise.resolve();
-  }
-
-  assertAccepting(): void {}
-
-  stats(): PublisherStats {
-    return {
-      bufferedEvents: 0,
-      bufferedBytes: 0,
-      sentEvents: this.records.length,
-      sentBatches: 0,
-      failedSends: 0,
-      refusedRecords: 0,
-      unavailableForMs: 0,
-      lastBatchLatencyMs: 0,
-    };
-  }
-
-  close(): Promise<{ unflushed: number }> {
-    return Promise.resolve({ unflushed: 0 });
-  }
-
-  /** The published envelopes, decoded. */
-  events(): Event[] {
-    return this.records.map((r) => decodeEvent(r.value));
-  }
-
-  /** The `response` bodies published so far, in order. */
-  responses(): Extract<Event['body'], { case: 'response' }>['value'][] {
-    const out = [];
-    for (const e of this.events()) if (e.body.case === 'response') out.push(e.body.value);
-    return out;
-  }
-}
 
 /** Two connected TCP sockets on 127.0.0.1 (a listener on port 0, closed once the pair exists). */
 export async function socketPair(): Promise<[Socket, Socket]> {

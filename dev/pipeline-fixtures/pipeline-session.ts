@@ -11,7 +11,7 @@ import type {
 import type { ConnectionProtocol } from '../../services/gateway/policy/index.js';
 import { SessionAudit } from '../../services/gateway/session-audit.js';
 import type { MemoryApprovals } from './memory-approvals.js';
-import { MemoryPublisher } from './memory-publisher.js';
+import { MemoryPublisher } from '../memory-publisher.js';
 
 export const NO_APPROVAL = {
   required: false,

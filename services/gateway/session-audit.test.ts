@@ -8,36 +8,8 @@ import {
 import { decodeEvent } from '../shared/events/codec.js';
 import { SessionEvents } from '../shared/events/session-events.js';
 import { PublishRefusedError } from '../shared/log/errors.js';
-import type { EventPublisher, LogRecord, PublisherStats } from '../shared/log/publisher.js';
+import { MemoryPublisher } from '../../dev/memory-publisher.js';
 import { SessionAudit } from './session-audit.js';
-
-/** Records what is published; durable publishes resolve at once. */
-class MemoryPublisher implements EventPublisher {
-  readonly records: LogRecord[] = [];
-  publishBatched(record: LogRecord): void {
-    this.records.push(record);
-  }
-  publishDurable(record: LogRecord): Promise<void> {
-    this.records.push(record);
-    return Promise.resolve();
-  }
-  assertAccepting(): void {}
-  stats(): PublisherStats {
-    return {
-      bufferedEvents: 0,
-      bufferedBytes: 0,
-      sentEvents: 0,
-      sentBatches: 0,
-      failedSends: 0,
-      refusedRecords: 0,
-      unavailableForMs: 0,
-      lastBatchLatencyMs: 0,
-    };
-  }
-  close() {
-    return Promise.resolve({ unflushed: 0 });
-  }
-}
 
 const MAX = 32 * 1024;
 

@@ -3,12 +3,8 @@ import type { Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allow,
-  ClientPeer,
-  MemoryPublisher,
-  waitUntil,
-} from '../../../dev/pg-session-fixtures/session-harness.js';
+import { allow, ClientPeer, waitUntil } from '../../../dev/pg-session-fixtures/session-harness.js';
+import { MemoryPublisher } from '../../../dev/memory-publisher.js';
 import { createLogger } from '../../shared/logger.js';
 import type { LoginRefusal } from '../login-audit/index.js';
 import { loadSqlParser } from '../sql/index.js';

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../shared/logger.js';
+import { createLogger } from '../../services/shared/logger.js';
 import { startDemoMcpServer } from './demo-server.js';
 
 /**
- * `node --import tsx services/demo-mcp/main.ts --port N --token-file FILE [--host ADDR]`: the demo upstream MCP
+ * `node --import tsx dev/demo-mcp/main.ts --port N --token-file FILE [--host ADDR]`: the demo upstream MCP
  * server of the local stack (deploy/stack/mcp-demo.sh). Serves until SIGINT/SIGTERM.
  */
 const { values } = parseArgs({

@@ -1,6 +1,6 @@
-import { decodeEvent } from '../../services/shared/events/codec.js';
-import type { Event } from '../../services/shared/events/codec.js';
-import type { EventPublisher, LogRecord, PublisherStats } from '../../services/shared/log/publisher.js';
+import { decodeEvent } from '../services/shared/events/codec.js';
+import type { Event } from '../services/shared/events/codec.js';
+import type { EventPublisher, LogRecord, PublisherStats } from '../services/shared/log/publisher.js';
 
 /** One publish a `MemoryPublisher` saw: how, and what. */
 export type PublishedRecord = { readonly mode: 'batched' | 'durable'; readonly record: LogRecord };
@@ -43,6 +43,23 @@ export class MemoryPublisher implements EventPublisher {
 
   close(): Promise<{ unflushed: number }> {
     return Promise.resolve({ unflushed: 0 });
+  }
+
+  /** Every record published, in order. */
+  get records(): LogRecord[] {
+    return this.calls.map((c) => c.record);
+  }
+
+  /** The published envelopes, decoded. */
+  events(): Event[] {
+    return this.calls.map((c) => decodeEvent(c.record.value));
+  }
+
+  /** The `response` bodies published so far, in order. */
+  responses(): Extract<Event['body'], { case: 'response' }>['value'][] {
+    const out = [];
+    for (const e of this.events()) if (e.body.case === 'response') out.push(e.body.value);
+    return out;
   }
 
   /** The decoded event bodies, in publish order, with how each was published. */
