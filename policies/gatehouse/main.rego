@@ -8,11 +8,12 @@
 package gatehouse.main
 
 import data.gatehouse.common
+import data.gatehouse.http
 import data.gatehouse.mcp
 import data.gatehouse.sql
 import data.gatehouse.ssh
 
-handled_kinds := {"sql", "ssh", "mcp"}
+handled_kinds := {"sql", "ssh", "mcp", "http"}
 
 default request_kind := ""
 
@@ -36,6 +37,11 @@ deny contains r if {
 deny contains r if {
 	request_kind == "mcp"
 	some r in mcp.deny
+}
+
+deny contains r if {
+	request_kind == "http"
+	some r in http.deny
 }
 
 deny contains "request kind is missing" if request_kind == ""
@@ -65,6 +71,16 @@ allow_reasons contains r if {
 allow_reasons contains r if {
 	request_kind == "mcp"
 	some r in mcp.allow
+}
+
+allow_reasons contains r if {
+	request_kind == "http"
+	some r in http.allow
+}
+
+approvals contains a if {
+	request_kind == "http"
+	some a in http.approvals
 }
 
 approvals contains a if {
@@ -97,6 +113,11 @@ mask_fields contains f if {
 	some f in mcp.mask_fields
 }
 
+mask_fields contains f if {
+	request_kind == "http"
+	some f in http.mask_fields
+}
+
 # Content detectors are always on for agents, whatever the protocol.
 detectors contains d if {
 	common.is_agent
@@ -104,6 +125,11 @@ detectors contains d if {
 }
 
 default read_only := false
+
+read_only if {
+	request_kind == "http"
+	http.read_only
+}
 
 read_only if {
 	request_kind == "sql"

@@ -11,6 +11,7 @@ import {
   oidcSchema,
   shutdownSchema,
 } from '../shared/config/sections.js';
+import { httpConnectionSchema, httpListenerSchema } from './http/config.js';
 import { mcpConnectionSchema, mcpListenerSchema } from './mcp/config.js';
 
 const postgresUpstreamSchema = z.strictObject({
@@ -74,6 +75,7 @@ const connectionSchema = z.discriminatedUnion('protocol', [
     tags: z.record(z.string(), z.string()).default({}),
   }),
   mcpConnectionSchema,
+  httpConnectionSchema,
 ]);
 
 export const gatewayConfigSchema = z
@@ -164,6 +166,8 @@ export const gatewayConfigSchema = z
         .optional(),
       /** MCP over Streamable HTTP (services/gateway/mcp/config.ts). */
       mcp: mcpListenerSchema.optional(),
+      /** HTTP reverse proxy for internal APIs (services/gateway/http/config.ts). */
+      http: httpListenerSchema.optional(),
     }),
     oidc: oidcSchema,
     kafka: kafkaConfigSchema,

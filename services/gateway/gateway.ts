@@ -17,6 +17,7 @@ import type { GatewayConfig } from './config.js';
 import type { GatewayDeps } from './gateway-deps.js';
 import { buildPgListener, buildSshListener, postgresConnections } from './gateway-listeners.js';
 import { LoginRefusals } from './login-audit/index.js';
+import { buildHttpListener } from './http/start-http.js';
 import { buildMcpListener } from './mcp/start-mcp.js';
 import { createGatewayMetrics } from './metrics.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -31,6 +32,8 @@ export type RunningGateway = {
   sshPort: number | undefined;
   /** The MCP listener's port and public origin (endpoints: `<origin>/mcp/<connection>`). */
   mcp: { port: number; origin: string } | undefined;
+  /** The HTTP reverse proxy's port (endpoints: `<origin>/<connection>/<path>`). */
+  httpPort: number | undefined;
   healthPort: number;
   publisher: KafkaPublisher;
   /** Stop accepting, let sessions finish within `drainMs` (default `shutdown.drainTimeoutMs`), flush the audit log. */
@@ -130,6 +133,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
   const pg = buildPgListener(parts, pgConnections);
   const ssh = buildSshListener(parts);
   const mcp = buildMcpListener(parts);
+  const http = buildHttpListener(parts);
 
   async function start(): Promise<RunningGateway> {
     if (t.provision) {
@@ -155,6 +159,9 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
     if (ssh) log.info({ port: sshPort }, 'ssh listener ready');
     const mcpPort = await mcp?.listen();
     if (mcp) log.info({ port: mcpPort, origin: mcp.origin }, 'mcp listener ready');
+    const httpPort = await http?.listen();
+    if (http)
+      log.info({ port: httpPort, tls: config.listeners.http?.tls !== undefined }, 'http listener ready');
 
     const health = await startHealthServer({
       host: config.health.host,
@@ -180,6 +187,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
       postgresPort,
       sshPort,
       mcp: mcp && mcpPort !== undefined ? { port: mcpPort, origin: mcp.origin } : undefined,
+      httpPort,
       healthPort: health.port,
       publisher,
       async stop(drainMs = config.shutdown.drainTimeoutMs) {
@@ -188,6 +196,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
         await pg?.drain(drainMs);
         await sshDrained;
         await mcp?.stop(drainMs);
+        await http?.stop(drainMs);
         await approvals?.stop();
         refusals.stop();
         const result = await publisher.close();

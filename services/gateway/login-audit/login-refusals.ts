@@ -12,7 +12,7 @@ import type { Suppressed } from './source-limiter.js';
 
 /** One refused login, as a listener saw it. */
 export type LoginRefusal = {
-  protocol: 'postgres' | 'ssh' | 'mcp';
+  protocol: 'postgres' | 'ssh' | 'mcp' | 'http';
   reason: RefusalReason;
   /** The stable GH_ERR_* code. */
   code: string;

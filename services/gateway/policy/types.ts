@@ -134,8 +134,34 @@ export type McpRequest = {
   readonly mcp: McpRequestDetail;
 };
 
-/** `input.request`: one variant per protocol, told apart by `kind` (http/k8s/grpc come later). */
-export type PolicyRequest = SqlRequest | SshRequest | McpRequest;
+/** One HTTP request through the reverse proxy (services/gateway/http/README.md). */
+export type HttpRequestDetail = {
+  /** Upper case: `GET`, `DELETE`, … */
+  readonly method: string;
+  /** The path below the connection, decoded once, starting with `/` (`/customers/3`). */
+  readonly path: string;
+  /** Path segments (`["customers", "3"]`), for rules such as Kubernetes-style resource paths. */
+  readonly segments: readonly string[];
+  /** Query parameters; a repeated name keeps every value in order. */
+  readonly query: Readonly<Record<string, readonly string[]>>;
+  /** The allowlisted request headers (lower-case names; `listeners.http.policyHeaders`). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The media type without parameters (`application/json`), '' when there is no body. */
+  readonly content_type: string;
+  /** The parsed body when it is JSON, else null. */
+  readonly json: unknown;
+  /** Body length in bytes. */
+  readonly body_bytes: number;
+};
+
+export type HttpRequest = {
+  readonly kind: 'http';
+  readonly fingerprint: string;
+  readonly http: HttpRequestDetail;
+};
+
+/** `input.request`: one variant per protocol, told apart by `kind` (k8s/grpc come later). */
+export type PolicyRequest = SqlRequest | SshRequest | McpRequest | HttpRequest;
 
 export type Weekday = 'Sunday' | 'Monday' | 'Tuesday' | 'Wednesday' | 'Thursday' | 'Friday' | 'Saturday';
 

@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { fastify } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../../shared/identity/index.js';
+import { TokenError } from '../../shared/identity/index.js';
+import type { Logger } from '../../shared/logger.js';
+import type { LoginRefusals } from '../login-audit/index.js';
+import { RefusalReason, tokenRefusalReason } from '../login-audit/refusal-reason.js';
+import type { HttpAuditSessions } from './audit-sessions.js';
+import { TooManySessionsError } from './audit-sessions.js';
+import type { HttpListenerConfig } from './config.js';
+import { HttpProxyErrorCode } from './errors.js';
+import { sendAnswer } from './gateway-answers.js';
+import { runExchange } from './proxy-exchange.js';
+import type { HttpUpstream } from './upstream.js';
+
+/** One `protocol: http` connection as the listener uses it. */
+export type HttpConnection = {
+  readonly name: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly upstream: HttpUpstream;
+};
+
+export type HttpListenerDeps = {
+  config: HttpListenerConfig;
+  connections: ReadonlyMap<string, HttpConnection>;
+  verifyToken: (token: string) => Promise<Identity>;
+  sessions: HttpAuditSessions;
+  log: Logger;
+  refusals?: LoginRefusals | undefined;
+  metrics?: { loginFailed(code: string): void };
+};
+
+type Authenticated = { connection: HttpConnection; identity: Identity; token: string };
+
+const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+const quoted = (s: string): string => `"${s.replace(/["\\\r\n]/g, ' ')}"`;
+
+/** RFC 6750 §3: no `error` when no token was sent; `invalid_token` with a client-safe description otherwise. */
+export function bearerChallenge(error?: string): string {
+  return error === undefined
+    ? 'Bearer realm="gatehouse"'
+    : `Bearer realm="gatehouse", error="invalid_token", error_description=${quoted(error)}`;
+}
+
+export function bearerOf(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(header);
+  return m ? m[1] : undefined;
+}
+
+/**
+ * The HTTP reverse proxy: `<origin>/<connection>/<path>` reaches `<upstream url>/<path>`. Authentication runs
+ * before the body is read (`onRequest`), so an unauthenticated client cannot make the gateway buffer anything.
+ */
+export class HttpListener {
+  readonly #d: HttpListenerDeps;
+  readonly #app: FastifyInstance;
+  readonly #auth = new WeakMap<FastifyRequest, Authenticated>();
+  readonly #inflight = new Set<AbortController>();
+
+  constructor(d: HttpListenerDeps) {
+    this.#d = d;
+    const c = d.config;
+    const https = c.tls ? { cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key) } : null;
+    this.#app = fastify({ bodyLimit: c.maxRequestBodyBytes, logger: false, ...(https ? { https } : {}) });
+    // Bodies stay bytes: the upstream gets exactly what the client sent; policy parses JSON itself.
+    this.#app.removeAllContentTypeParsers();
+    this.#app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    this.#app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
+      const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+      const status = tooLarge ? 413 : (err.statusCode ?? 500);
+      if (status >= 500)
+        d.log.error({ err: { code: err.code, message: err.message } }, 'http listener error');
+      sendAnswer(reply.raw, status, {
+        error: tooLarge ? 'body_too_large' : status >= 500 ? 'internal' : 'bad_request',
+        message: tooLarge
+          ? `gatehouse: request body larger than ${c.maxRequestBodyBytes} bytes`
+          : status >= 500
+            ? 'gatehouse: internal error'
+            : 'gatehouse: invalid request',
+      });
+      reply.hijack();
+    });
+    this.#app.addHook('onRequest', async (req, reply) => this.#authenticate(req, reply));
+    const handler = (req: FastifyRequest, reply: FastifyReply) => this.#serve(req, reply);
+    this.#app.all('/:connection', handler);
+    this.#app.all('/:connection/*', handler);
+  }
+
+  async listen(): Promise<number> {
+    await this.#app.listen({ host: this.#d.config.host, port: this.#d.config.port });
+    return (this.#app.server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting, waits for in-flight exchanges up to `drainMs`, then aborts them and closes the sessions. */
+  async stop(drainMs: number): Promise<void> {
+    const closing = this.#app.close();
+    const deadline = Date.now() + drainMs;
+    while (this.#inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const a of this.#inflight) a.abort();
+    await closing;
+    this.#d.sessions.closeAll('gateway stopping');
+    await Promise.all([...this.#d.connections.values()].map((c) => c.upstream.close()));
+  }
+
+  async #authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const d = this.#d;
+    const name = decodeURIComponent((req.url.split('?')[0] ?? '').split('/')[1] ?? '');
+    const connection = d.connections.get(name);
+    if (!connection) {
+      sendAnswer(reply.raw, 404, { error: 'unknown_connection', message: 'gatehouse: unknown connection' });
+      return reply.hijack();
+    }
+    const token = bearerOf(single(req.headers.authorization));
+    const refuse = (reason: RefusalReason, code: string, detail: string, identity?: Identity) => {
+      d.metrics?.loginFailed(code);
+      d.refusals?.record({
+        protocol: 'http',
+        reason,
+        code,
+        clientAddr: `${req.ip}:${req.socket.remotePort ?? 0}`,
+        connection: connection.name,
+        tags: connection.tags,
+        detail,
+        identity,
+      });
+      sendAnswer(
+        reply.raw,
+        401,
+        { error: 'unauthorized', message: `gatehouse: ${detail}` },
+        { 'www-authenticate': bearerChallenge(token === undefined ? undefined : detail) },
+      );
+      return reply.hijack();
+    };
+    if (token === undefined)
+      return refuse(RefusalReason.noToken, HttpProxyErrorCode.noToken, 'a bearer token is required');
+    try {
+      this.#auth.set(req, { connection, identity: await d.verifyToken(token), token });
+    } catch (err) {
+      if (!(err instanceof TokenError)) throw err;
+      return refuse(tokenRefusalReason(err), err.code, err.message, err.verifiedIdentity);
+    }
+  }
+
+  async #serve(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const d = this.#d;
+    const auth = this.#auth.get(req);
+    if (!auth) throw new Error('request reached the proxy unauthenticated');
+    const { connection, identity, token } = auth;
+    const raw = req.raw.url ?? '/';
+    const rest = raw.slice(1 + (/^\/[^/?]*/.exec(raw)?.[0].length ?? 1) - 1);
+    const target = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
+    reply.hijack();
+    const res = reply.raw;
+    let session;
+    try {
+      session = d.sessions.open(req.socket, token, identity, connection, req.ip, {
+        user_agent: (single(req.headers['user-agent']) ?? '').slice(0, 255),
+      });
+    } catch (err) {
+      const busy = err instanceof TooManySessionsError;
+      d.log.warn({ err: { message: (err as Error).message } }, 'http session could not be opened');
+      sendAnswer(res, 503, {
+        error: busy ? 'too_many_sessions' : 'audit_unavailable',
+        message: busy
+          ? 'gatehouse: too many sessions on this node'
+          : 'gatehouse: audit log unavailable: request not forwarded',
+      });
+      return;
+    }
+    const abort = new AbortController();
+    this.#inflight.add(abort);
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    try {
+      await runExchange({
+        session,
+        upstream: connection.upstream,
+        incoming: {
+          method: req.method,
+          target,
+          headers: req.headers,
+          body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+        },
+        res,
+        signal: abort.signal,
+        config: d.config,
+      });
+    } catch (err) {
+      session.log.error(
+        { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
+        'http exchange failed',
+      );
+      if (!res.headersSent) sendAnswer(res, 500, { error: 'internal', message: 'gatehouse: internal error' });
+      else res.destroy();
+    } finally {
+      this.#inflight.delete(abort);
+    }
+  }
+}

@@ -1,0 +1,157 @@
+import type { ServerResponse } from 'node:http';
+import type { Verdict } from '../pipeline/index.js';
+import type { HttpAuditSession } from './audit-sessions.js';
+import type { HttpListenerConfig } from './config.js';
+import { HttpProxyError, HttpProxyErrorCode } from './errors.js';
+import { sendAnswer } from './gateway-answers.js';
+import type { GatewayAnswer } from './gateway-answers.js';
+import { httpRequestOf, requestText, reviewTextOf, SAFE_METHODS } from './http-request.js';
+import type { IncomingHttp } from './http-request.js';
+import { relayResponse } from './relay-response.js';
+import { recordGatewayAnswer } from './response-events.js';
+import { createHttpMasker } from './response-masker.js';
+import type { HttpUpstream, UpstreamResponse } from './upstream.js';
+import { forwardedHeaders } from './upstream.js';
+
+export type Exchange = {
+  readonly session: HttpAuditSession;
+  readonly upstream: HttpUpstream;
+  readonly incoming: IncomingHttp;
+  readonly res: ServerResponse;
+  /** Aborted when the client goes away or the gateway stops. */
+  readonly signal: AbortSignal;
+  readonly config: HttpListenerConfig;
+};
+
+/** Answers with a gateway JSON body and records it (`http.error`). */
+function answer(x: Exchange, requestId: number, status: number, body: GatewayAnswer): void {
+  const text = sendAnswer(x.res, status, body);
+  try {
+    recordGatewayAnswer(x.session.audit, requestId, status, text);
+  } catch (err) {
+    x.session.log.warn({ err: { message: (err as Error).message } }, 'gateway answer not recorded');
+  }
+}
+
+/** The refusals of the verdict → wire table in pipeline/types.ts: deny 403, abandoned and error 503. */
+function refusal(v: Exclude<Verdict, { kind: 'allow' | 'approved' }>): {
+  status: number;
+  body: GatewayAnswer;
+} {
+  const common = { reasons: v.reasons, policyRevision: v.revision };
+  switch (v.kind) {
+    case 'deny':
+      return {
+        status: 403,
+        body: {
+          error: 'denied',
+          message: `gatehouse: denied: ${v.reasons.join('; ')}`,
+          ...common,
+          ...(v.approvalId ? { approvalId: v.approvalId } : {}),
+        },
+      };
+    case 'abandoned':
+      return {
+        status: 503,
+        body: {
+          error: 'approval_unavailable',
+          message: `gatehouse: ${v.reasons.join('; ')}`,
+          ...common,
+          approvalId: v.approvalId,
+        },
+      };
+    case 'error':
+      return {
+        status: 503,
+        body: { error: 'audit_unavailable', message: `gatehouse: ${v.reasons.join('; ')}`, ...common },
+      };
+    default: {
+      const unexpected: never = v;
+      throw new Error(`unexpected verdict ${JSON.stringify(unexpected)}`);
+    }
+  }
+}
+
+/**
+ * One authenticated request with its body read: policy through the request pipeline (a held request keeps the
+ * client waiting, bounded by `maxHoldMs` and the policy's ttl), then forwarded with the gateway's credential and
+ * the upstream's response relayed back (masked when the decision says so) and recorded.
+ */
+export async function runExchange(x: Exchange): Promise<void> {
+  const { session, incoming } = x;
+  const requestId = ++session.requests;
+  const request = httpRequestOf(incoming, x.config.policyHeaders);
+  const method = request.http.method;
+  const holdSignal = AbortSignal.any([x.signal, AbortSignal.timeout(x.config.maxHoldMs)]);
+  const verdict = await session.pipeline.decide(
+    {
+      protocol: 'http',
+      requestId,
+      kind: `http.${method}`,
+      text: requestText(incoming),
+      request,
+      durability: SAFE_METHODS.has(method) ? 'batched' : 'durable',
+      reviewText: reviewTextOf(session.connection.name, incoming),
+    },
+    {
+      onHeld: (h) =>
+        session.log.info(
+          { request: requestId, approval: h.approvalId, url: h.approveUrl },
+          'request held for approval',
+        ),
+      signal: holdSignal,
+    },
+  );
+  if (x.signal.aborted) return;
+  if (verdict.kind !== 'allow' && verdict.kind !== 'approved') {
+    const r = refusal(verdict);
+    answer(x, requestId, r.status, r.body);
+    return;
+  }
+  const masker = createHttpMasker(verdict.decision.mask.fields, verdict.decision.mask.detectors);
+  let upstream: UpstreamResponse;
+  try {
+    upstream = await x.upstream.send(
+      method,
+      incoming.target,
+      forwardedHeaders(incoming.headers, x.config.forwardHeaders),
+      incoming.body,
+      x.signal,
+    );
+  } catch (err) {
+    if (x.signal.aborted) return;
+    const timeout = err instanceof HttpProxyError && err.code === HttpProxyErrorCode.upstreamTimeout;
+    session.log.warn(
+      { err: { code: (err as HttpProxyError).code, message: (err as Error).message } },
+      'upstream failed',
+    );
+    answer(x, requestId, timeout ? 504 : 502, {
+      error: timeout ? 'upstream_timeout' : 'upstream_unavailable',
+      message: timeout
+        ? 'gatehouse: the upstream did not answer in time'
+        : 'gatehouse: the upstream is unavailable',
+    });
+    return;
+  }
+  try {
+    await relayResponse({ ...x, requestId, method, masker, response: upstream });
+  } catch (err) {
+    upstream.body.destroy();
+    if (x.signal.aborted) return;
+    const unmaskable = err instanceof HttpProxyError && err.code === HttpProxyErrorCode.unmaskable;
+    session.log.warn(
+      { err: { code: (err as HttpProxyError).code, message: (err as Error).message } },
+      'relay failed',
+    );
+    if (x.res.headersSent) {
+      x.res.destroy();
+      return;
+    }
+    answer(x, requestId, 502, {
+      error: unmaskable ? 'response_unmaskable' : 'upstream_unavailable',
+      message: unmaskable
+        ? 'gatehouse: the response must be masked but cannot be (too large or not JSON)'
+        : 'gatehouse: the upstream failed while answering',
+    });
+  }
+}

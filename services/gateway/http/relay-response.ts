@@ -1,0 +1,124 @@
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import type { Exchange } from './proxy-exchange.js';
+import { HttpProxyError, HttpProxyErrorCode } from './errors.js';
+import { isJsonType, mediaType } from './http-request.js';
+import { recordBody, recordHead } from './response-events.js';
+import type { HttpMasker } from './response-masker.js';
+import type { UpstreamResponse } from './upstream.js';
+import { relayedResponseHeaders } from './upstream.js';
+
+export type Relay = Omit<Exchange, 'upstream'> & {
+  readonly requestId: number;
+  readonly method: string;
+  readonly masker: HttpMasker;
+  readonly response: UpstreamResponse;
+};
+
+const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/** Reads a whole body up to `limit` bytes; more, and the response cannot be masked. */
+async function readBounded(body: Readable, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of body) {
+    const b = chunk as Buffer;
+    n += b.length;
+    if (n > limit)
+      throw new HttpProxyError(
+        HttpProxyErrorCode.unmaskable,
+        `response body larger than ${limit} bytes must be masked`,
+      );
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks, n);
+}
+
+/** Masks a buffered body: JSON by field path and detectors, anything else (text) by the detectors. */
+function maskBody(masker: HttpMasker, contentType: string, body: Buffer): Buffer {
+  const text = body.toString('utf8');
+  if (isJsonType(contentType)) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text) as unknown;
+    } catch (cause) {
+      throw new HttpProxyError(
+        HttpProxyErrorCode.unmaskable,
+        'a JSON response that must be masked does not parse',
+        {
+          cause,
+        },
+      );
+    }
+    return Buffer.from(JSON.stringify(masker.maskJson(parsed)));
+  }
+  return Buffer.from(masker.maskText(text));
+}
+
+function record(fn: () => void): void {
+  try {
+    fn();
+  } catch (cause) {
+    throw new HttpProxyError(HttpProxyErrorCode.auditUnavailable, 'the audit log refused the response', {
+      cause,
+    });
+  }
+}
+
+/**
+ * Relays the upstream's response. When the decision masks and the body is JSON or text, the body is read whole
+ * (bounded by `maxMaskedResponseBytes`; compressed bodies cannot be masked), masked, and sent with its new length.
+ * Other types (binary: images, archives, octet streams) are never masked. Otherwise the body is streamed through with backpressure (memory bounded by the streams' high-water marks, however
+ * large the body and however slow the client), and its first `recordResponseBytes` are recorded.
+ */
+export async function relayResponse(r: Relay): Promise<void> {
+  const { response: upstream, res, session, requestId } = r;
+  const headers = relayedResponseHeaders(upstream.headers);
+  const contentType = mediaType(single(upstream.headers['content-type']));
+  const noBody = r.method === 'HEAD' || upstream.status === 204 || upstream.status === 304;
+  const recorded = r.config.recordResponseHeaders;
+  // A body without a type counts as text: an unlabelled JSON body must not slip past the masks.
+  const maskable = contentType === '' || isJsonType(contentType) || contentType.startsWith('text/');
+  if (r.masker.active && !noBody && maskable) {
+    if (upstream.headers['content-encoding'] !== undefined)
+      throw new HttpProxyError(HttpProxyErrorCode.unmaskable, 'a compressed response cannot be masked');
+    const masked = maskBody(
+      r.masker,
+      contentType,
+      await readBounded(upstream.body, r.config.maxMaskedResponseBytes),
+    );
+    headers['content-length'] = String(masked.length);
+    record(() => recordHead(session.audit, requestId, upstream.status, headers, recorded));
+    res.writeHead(upstream.status, headers);
+    res.end(masked);
+    record(() => recordBody(session.audit, requestId, masked, masked.length));
+    return;
+  }
+  const length = single(upstream.headers['content-length']);
+  if (length !== undefined) headers['content-length'] = length;
+  record(() => recordHead(session.audit, requestId, upstream.status, headers, recorded));
+  res.writeHead(upstream.status, headers);
+  const limit = r.config.recordResponseBytes;
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let total = 0;
+  try {
+    for await (const chunk of upstream.body) {
+      const b = chunk as Buffer;
+      total += b.length;
+      if (keptBytes < limit) {
+        const part = b.subarray(0, limit - keptBytes);
+        kept.push(part);
+        keptBytes += part.length;
+      }
+      if (!res.write(b)) await once(res, 'drain', { signal: r.signal });
+    }
+    res.end();
+  } finally {
+    try {
+      recordBody(session.audit, requestId, Buffer.concat(kept, keptBytes), total);
+    } catch (err) {
+      session.log.warn({ err: { message: (err as Error).message } }, 'response body not recorded');
+    }
+  }
+}
