@@ -3,7 +3,7 @@
 # Example rules a team starts from (configuration under gatehouse.config.http):
 #   - reads (GET, HEAD, OPTIONS) are allowed to everyone;
 #   - agents may not change anything: other methods are denied;
-#   - people's changes need approval (config http.approval, default group "oncall");
+#   - people's changes need approval (config http.approval) unless listed in http.people_writes;
 #   - JSON responses are masked by field path (config http.mask_fields, per connection) for callers outside
 #     the PII reader groups; agents also get the content detectors (main.rego).
 package gatehouse.http
@@ -44,13 +44,26 @@ deny contains "HTTP change requires approval but no http approval rule is config
 	common.is_human
 	http_present
 	not method in safe_methods
+	not configured_write
 	not approval_rule
 }
+
+# People's writes the configuration allows without approval: "METHOD /path-prefix" per connection.
+configured_write if {
+	common.is_human
+	some w in object.get(object.get(cfg, "people_writes", {}), input.connection.name, [])
+	parts := split(w, " ")
+	parts[0] == method
+	startswith(input.request.http.path, parts[1])
+}
+
+allow contains "HTTP write allowed for people by configuration" if configured_write
 
 approvals contains a if {
 	common.is_human
 	http_present
 	not method in safe_methods
+	not configured_write
 	reason := concat("", [method, " ", input.request.http.path, " requires approval by ", concat(", ", approval_rule.groups)])
 	a := common.approval_requirement(reason, approval_rule)
 }

@@ -37,3 +37,13 @@ test_pii_reader_unmasked if {
 	d.allow
 	d.mask.fields == []
 }
+
+test_person_configured_write_allowed if {
+	d := main.decision with input as http_input("POST", "/upload", false, [])
+	d.allow
+}
+
+test_agent_configured_write_still_denied if {
+	d := main.decision with input as http_input("POST", "/upload", true, [])
+	not d.allow
+}
