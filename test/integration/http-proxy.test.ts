@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { request } from 'undici';
@@ -27,20 +30,26 @@ async function token(name: string, opts: { agent?: boolean; groups?: string[] } 
   return t;
 }
 
-/** curl: status, headers (lower-case names) and body. */
+/** curl: status, headers (lower-case names, the last response's block) and body. */
 async function curl(
   args: string[],
   input?: Buffer,
 ): Promise<{ status: number; headers: string; body: string }> {
-  const p = exec('curl', ['-sS', '-D', '/dev/stderr', '-w', '\n%{http_code}', ...args], {
+  const headerFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-curl-')), 'headers');
+  const p = exec('curl', ['-sS', '-D', headerFile, '-w', '\n%{http_code}', ...args], {
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (input) {
-    p.child.stdin!.end(input);
-  }
-  const { stdout, stderr } = await p;
+  p.child.stdin!.end(input ?? Buffer.alloc(0));
+  const { stdout } = await p;
   const i = stdout.lastIndexOf('\n');
-  return { status: Number(stdout.slice(i + 1)), headers: stderr.toLowerCase(), body: stdout.slice(0, i) };
+  const blocks = readFileSync(headerFile, 'utf8')
+    .trim()
+    .split(/\r\n\r\n/);
+  return {
+    status: Number(stdout.slice(i + 1)),
+    headers: blocks.at(-1)!.toLowerCase(),
+    body: stdout.slice(0, i),
+  };
 }
 
 const of = (name: string) => (e: Event) => e.identity?.sub === `${name}-${run}`;
