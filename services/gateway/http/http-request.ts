@@ -81,11 +81,17 @@ export function httpRequestOf(x: IncomingHttp, policyHeaders: readonly string[])
   };
 }
 
+/** NUL and the C0 controls other than tab, line feeds and carriage return: a binary body. */
+function hasControlBytes(body: Buffer): boolean {
+  for (const b of body) if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) return true;
+  return false;
+}
+
 /** The body as recorded and shown: UTF-8 text when it decodes cleanly, else a size and digest line. */
 export function bodyText(body: Buffer): string {
   if (body.length === 0) return '';
   const text = body.toString('utf8');
-  if (!text.includes('\uFFFD') && !/[\x00-\x08\x0e-\x1f]/.test(text)) return text;
+  if (!text.includes('\uFFFD') && !hasControlBytes(body)) return text;
   return `<${body.length} bytes binary, sha256 ${createHash('sha256').update(body).digest('hex')}>`;
 }
 

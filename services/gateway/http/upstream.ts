@@ -81,7 +81,7 @@ export class HttpUpstream {
   ): Promise<UpstreamResponse> {
     try {
       const res = await request(this.urlOf(target), {
-        method: method as Dispatcher.HttpMethod,
+        method,
         headers: { ...headers, ...credentialOf(this.#auth) },
         body: body.length > 0 || !['GET', 'HEAD'].includes(method) ? body : null,
         dispatcher: this.#agent,
