@@ -169,6 +169,45 @@ describe('HTTP proxy: policy, masking, credentials', () => {
     expect(responses(evs, 'http.head')[0]!.code).toBe('204');
   });
 
+  it("a person's PATCH rejected by the reviewer gets 403 with the rejection; nothing reaches the upstream", async () => {
+    const requester = await token('person-l');
+    const reviewer = await token('oncall-m', { groups: ['oncall'] });
+    const before = fx.upstream.seen.length;
+    const call = request(`${fx.base()}/customers/1`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${requester}`, 'content-type': 'application/json' },
+      body: '{"email":"new@example.com"}',
+      headersTimeout: 60_000,
+    });
+    const pending = await eventually(
+      async () => {
+        const r = await api(fx.approval.url, 'GET', '/v1/approvals?state=pending', reviewer);
+        return r.body.approvals?.find((a) => a.requester.sub === `person-l-${run}`);
+      },
+      30_000,
+      'the held PATCH',
+    );
+    // The reviewer sees the body and its digest: the approval is bound to these exact bytes.
+    const patch = '{"email":"new@example.com"}';
+    const digest = createHash('sha256').update(patch).digest('hex');
+    expect(pending.request.text).toBe(
+      `demo-http: PATCH /customers/1\nbody sha256 ${digest} (${patch.length} bytes)\n${patch}`,
+    );
+    const no = await api(fx.approval.url, 'POST', `/v1/approvals/${pending.id}/reject`, reviewer, {
+      reason: 'not during the freeze',
+    });
+    expect(no.status).toBe(200);
+    const r = await call;
+    expect(r.statusCode).toBe(403);
+    const body = (await r.body.json()) as { error: string; approvalId: string };
+    expect(body).toMatchObject({ error: 'denied', approvalId: pending.id });
+    expect(seenSince(before)).toEqual([]);
+    const evs = await recorded('person-l', (e) => responses(e, 'http.error').length > 0);
+    const req = bodies(evs, 'request')[0]!;
+    expect(JSON.parse(req.parsedJson)).toMatchObject({ http: { json: { email: 'new@example.com' } } });
+    expect(bodies(evs, 'approvalDecided')[0]!.outcome).toBe('rejected');
+  });
+
   it('a missing or forged token gets 401 with a Bearer challenge; nothing reaches the upstream', async () => {
     const before = fx.upstream.seen.length;
     const none = await curl([`${fx.base()}/customers`]);
