@@ -70,8 +70,25 @@ const responses = (evs: Event[], frame: string) => bodies(evs, 'response').filte
 
 const seenSince = (n: number) => fx.upstream.seen.slice(n);
 
+/** While true, durable publishes fail (the audit log cannot acknowledge): the gateway must fail closed. */
+let refuseDurable = false;
+
 beforeAll(async () => {
-  fx = await startHttpGatewayFixture({ maxRequestBodyBytes: 1024 * 1024 });
+  fx = await startHttpGatewayFixture(
+    { maxRequestBodyBytes: 1024 * 1024 },
+    {
+      sessionPublisher: (p) => ({
+        publishBatched: (r) => p.publishBatched(r),
+        publishDurable: (r) =>
+          refuseDurable
+            ? Promise.reject(new Error('test: the audit log is unavailable'))
+            : p.publishDurable(r),
+        assertAccepting: (bytes) => p.assertAccepting(bytes),
+        stats: () => p.stats(),
+        close: (ms) => p.close(ms),
+      }),
+    },
+  );
   events = collectEvents(fx.sessionsTopic);
 }, 120_000);
 
@@ -252,6 +269,30 @@ describe('HTTP proxy: bodies and upstream failures', () => {
     const evs = await recorded('person-f', (e) => responses(e, 'http.body').length > 0);
     const req = bodies(evs, 'request')[0]!;
     expect(req.text).toMatch(/^POST \/upload\n\n<307200 bytes binary, sha256 [0-9a-f]{64}>$/);
+  });
+
+  it('a write whose decision the audit log cannot acknowledge gets 503 and is not forwarded (fail closed)', async () => {
+    const t = await token('person-n');
+    const before = fx.upstream.seen.length;
+    refuseDurable = true;
+    try {
+      const r = await curl([
+        '-X',
+        'POST',
+        '-H',
+        `Authorization: Bearer ${t}`,
+        '-H',
+        'Content-Type: text/plain',
+        '--data-binary',
+        'hello',
+        `${fx.base()}/upload`,
+      ]);
+      expect(r.status).toBe(503);
+      expect(JSON.parse(r.body)).toMatchObject({ error: 'audit_unavailable' });
+    } finally {
+      refuseDurable = false;
+    }
+    expect(seenSince(before)).toEqual([]);
   });
 
   it('a body over maxRequestBodyBytes gets 413 and is not forwarded', async () => {

@@ -8,21 +8,18 @@ import { startDemoHttpServer } from '../../services/demo-http/demo-server.js';
 import type { RunningDemoHttp } from '../../services/demo-http/demo-server.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { gatewayConfigSchema } from '../../services/gateway/config.js';
-import { startGateway } from '../../services/gateway/gateway.js';
-import type { RunningGateway } from '../../services/gateway/gateway.js';
+import type { GatewayDeps, RunningGateway } from '../../services/gateway/gateway.js';
 import { startIdp } from '../../services/idp/index.js';
 import type { RunningIdp } from '../../services/idp/index.js';
 import { parseConfig } from '../../services/shared/config/load-config.js';
-import { ensureTopics } from '../../services/shared/log/topics.js';
 import {
-  approvalRequestsTopic,
-  approvalTestConfig,
-  startTestApprovalService,
-  testTrustedKeys,
-} from './approval.js';
-import { buildPolicyBundle } from './gateway.js';
-import { brokerCount, testKafka, testLogger } from './kafka.js';
-import { kafkaConnection } from './stack.js';
+  buildPolicyBundle,
+  fixtureApprovalsSection,
+  fixtureKafkaSection,
+  fixtureSessionsTopic,
+  startFixtureApproval,
+  startFixtureGateway,
+} from './gateway.js';
 
 /** A gateway node with only the HTTP proxy, in front of the real demo API, with approvals. */
 export type HttpGatewayFixture = {
@@ -33,6 +30,7 @@ export type HttpGatewayFixture = {
   /** The gateway's credential for the upstream (never any client's token). */
   upstreamToken: string;
   sessionsTopic: string;
+  logs: string[];
   /** `http://127.0.0.1:<port>/<connection>` */
   base(connection?: string): string;
   stop(): Promise<void>;
@@ -47,8 +45,13 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * Connections: `demo-http` (the demo API, bearer credential), `demo-http-down` (nothing listens) and `demo-http-slow`
+ * (the demo API with a 500 ms headers timeout).
+ */
 export async function startHttpGatewayFixture(
   listener: Record<string, unknown> = {},
+  deps: GatewayDeps = {},
 ): Promise<HttpGatewayFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-http-'));
   const upstreamToken = `upstream-${randomUUID()}`;
@@ -56,13 +59,8 @@ export async function startHttpGatewayFixture(
   writeFileSync(tokenFile, `${upstreamToken}\n`, { mode: 0o600 });
   const upstream = await startDemoHttpServer({ token: upstreamToken });
   const idp = await startIdp({ port: 0, audience: 'gatehouse' });
-  const sessionsTopic = `test.http.${randomUUID().slice(0, 8)}`;
-  const approvalsTopic = `${sessionsTopic}.approvals`;
-  const rf = Math.min(3, brokerCount());
-  await ensureTopics(testKafka(), [
-    { name: approvalsTopic, partitions: 6, replicationFactor: rf, minInsyncReplicas: rf >= 3 ? 2 : 1 },
-  ]);
-  const approval = await startTestApprovalService(approvalTestConfig({ topic: approvalsTopic, idp }));
+  const sessionsTopic = fixtureSessionsTopic('http');
+  const approval = await startFixtureApproval(sessionsTopic, idp);
   const auth = { type: 'bearer', token: { file: tokenFile } };
   const config = parseConfig(
     gatewayConfigSchema,
@@ -71,19 +69,9 @@ export async function startHttpGatewayFixture(
       health: { port: 0 },
       listeners: { http: { port: 0, allowPlaintext: true, ...listener } },
       oidc: { issuer: idp.issuer, audience: 'gatehouse', clockToleranceSeconds: 0 },
-      kafka: {
-        ...kafkaConnection('gateway'),
-        topics: {
-          sessions: sessionsTopic,
-          approvals: approvalsTopic,
-          approvalRequests: approvalRequestsTopic(approvalsTopic),
-          partitions: 6,
-          replicationFactor: rf,
-          minInsyncReplicas: rf >= 3 ? 2 : 1,
-        },
-      },
+      kafka: fixtureKafkaSection(sessionsTopic),
       policy: { bundleDir: buildPolicyBundle() },
-      approvals: { url: approval.url, trustedKeys: testTrustedKeys() },
+      approvals: fixtureApprovalsSection(approval),
       connections: [
         { name: 'demo-http', protocol: 'http', upstream: { url: upstream.url, auth }, tags: { env: 'demo' } },
         {
@@ -100,7 +88,7 @@ export async function startHttpGatewayFixture(
     },
     'test HTTP gateway config',
   );
-  const gateway = await startGateway(config, testLogger);
+  const { gateway, logs } = await startFixtureGateway(config, deps);
   const origin = `http://127.0.0.1:${gateway.httpPort!}`;
   return {
     idp,
@@ -109,6 +97,7 @@ export async function startHttpGatewayFixture(
     upstream,
     upstreamToken,
     sessionsTopic,
+    logs,
     base: (connection = 'demo-http') => `${origin}/${connection}`,
     async stop() {
       await gateway.stop(2_000);
