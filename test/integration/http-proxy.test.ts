@@ -68,6 +68,18 @@ const bodies = <C extends NonNullable<Event['body']['case']>>(evs: Event[], c: C
 
 const responses = (evs: Event[], frame: string) => bodies(evs, 'response').filter((r) => r.frame === frame);
 
+/** The pending approval of `name`'s held request, as the reviewer sees it. */
+function pendingOf(name: string, reviewer: string) {
+  return eventually(
+    async () => {
+      const r = await api(fx.approval.url, 'GET', '/v1/approvals?state=pending', reviewer);
+      return r.body.approvals?.find((a) => a.requester.sub === `${name}-${run}`);
+    },
+    30_000,
+    `the held request of ${name}`,
+  );
+}
+
 const seenSince = (n: number) => fx.upstream.seen.slice(n);
 
 /** While true, durable publishes fail (the audit log cannot acknowledge): the gateway must fail closed. */
@@ -162,14 +174,7 @@ describe('HTTP proxy: policy, masking, credentials', () => {
       headers: { authorization: `Bearer ${requester}` },
       headersTimeout: 60_000,
     });
-    const pending = await eventually(
-      async () => {
-        const r = await api(fx.approval.url, 'GET', '/v1/approvals?state=pending', reviewer);
-        return r.body.approvals?.find((a) => a.requester.sub === `person-c-${run}`);
-      },
-      30_000,
-      'the held DELETE',
-    );
+    const pending = await pendingOf('person-c', reviewer);
     expect(pending.request.text).toBe('demo-http: DELETE /customers/3');
     expect(pending.protocol).toBe('http');
     expect(pending.reasons).toEqual(['DELETE /customers/3 requires approval by oncall']);
@@ -196,14 +201,7 @@ describe('HTTP proxy: policy, masking, credentials', () => {
       body: '{"email":"new@example.com"}',
       headersTimeout: 60_000,
     });
-    const pending = await eventually(
-      async () => {
-        const r = await api(fx.approval.url, 'GET', '/v1/approvals?state=pending', reviewer);
-        return r.body.approvals?.find((a) => a.requester.sub === `person-l-${run}`);
-      },
-      30_000,
-      'the held PATCH',
-    );
+    const pending = await pendingOf('person-l', reviewer);
     // The reviewer sees the body and its digest: the approval is bound to these exact bytes.
     const patch = '{"email":"new@example.com"}';
     const digest = createHash('sha256').update(patch).digest('hex');

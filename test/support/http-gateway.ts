@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemoHttpServer } from '../../services/demo-http/demo-server.js';
@@ -36,17 +34,8 @@ export type HttpGatewayFixture = {
   stop(): Promise<void>;
 };
 
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 /**
- * Connections: `demo-http` (the demo API, bearer credential), `demo-http-down` (nothing listens) and `demo-http-slow`
+ * Connections: `demo-http` (the demo API, bearer credential), `demo-http-down` (port 9: nothing listens) and `demo-http-slow`
  * (the demo API with a 500 ms headers timeout).
  */
 export async function startHttpGatewayFixture(
@@ -77,7 +66,7 @@ export async function startHttpGatewayFixture(
         {
           name: 'demo-http-down',
           protocol: 'http',
-          upstream: { url: `http://127.0.0.1:${await closedPort()}`, auth },
+          upstream: { url: 'http://127.0.0.1:9', auth }, // discard port: nothing listens
         },
         {
           name: 'demo-http-slow',
