@@ -10,7 +10,6 @@ import { RefusalReason, tokenRefusalReason } from '../login-audit/refusal-reason
 import type { HttpAuditSessions } from './audit-sessions.js';
 import { TooManySessionsError } from './audit-sessions.js';
 import type { HttpListenerConfig } from './config.js';
-import { HttpProxyErrorCode } from './errors.js';
 import { sendAnswer } from './gateway-answers.js';
 import { runExchange } from './proxy-exchange.js';
 import type { HttpUpstream } from './upstream.js';
@@ -135,7 +134,7 @@ export class HttpListener {
       return reply.hijack();
     };
     if (token === undefined)
-      return refuse(RefusalReason.noToken, HttpProxyErrorCode.noToken, 'a bearer token is required');
+      return refuse(RefusalReason.noToken, 'GH_ERR_UNAUTHENTICATED', 'a bearer token is required');
     try {
       this.#auth.set(req, { connection, identity: await d.verifyToken(token), token });
     } catch (err) {

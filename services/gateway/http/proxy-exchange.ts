@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { AuditUnavailableError } from '../../shared/errors.js';
 import type { Verdict } from '../pipeline/index.js';
 import type { HttpAuditSession } from './audit-sessions.js';
 import type { HttpListenerConfig } from './config.js';
@@ -139,6 +140,7 @@ export async function runExchange(x: Exchange): Promise<void> {
     upstream.body.destroy();
     if (x.signal.aborted) return;
     const unmaskable = err instanceof HttpProxyError && err.code === HttpProxyErrorCode.unmaskable;
+    const audit = err instanceof AuditUnavailableError;
     session.log.warn(
       { err: { code: (err as HttpProxyError).code, message: (err as Error).message } },
       'relay failed',
@@ -147,11 +149,19 @@ export async function runExchange(x: Exchange): Promise<void> {
       x.res.destroy();
       return;
     }
-    answer(x, requestId, 502, {
-      error: unmaskable ? 'response_unmaskable' : 'upstream_unavailable',
-      message: unmaskable
-        ? 'gatehouse: the response must be masked but cannot be (too large or not JSON)'
-        : 'gatehouse: the upstream failed while answering',
-    });
+    answer(
+      x,
+      requestId,
+      audit ? 503 : 502,
+      audit
+        ? { error: 'audit_unavailable', message: 'gatehouse: audit log unavailable: response withheld' }
+        : unmaskable
+          ? {
+              error: 'response_unmaskable',
+              message:
+                'gatehouse: the response must be masked but cannot be (too large, compressed or not JSON)',
+            }
+          : { error: 'upstream_unavailable', message: 'gatehouse: the upstream failed while answering' },
+    );
   }
 }

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { Exchange } from './proxy-exchange.js';
-import { HttpProxyError, HttpProxyErrorCode } from './errors.js';
+import { httpAuditUnavailable, HttpProxyError, HttpProxyErrorCode } from './errors.js';
 import { isJsonType, mediaType } from './http-request.js';
 import { recordBody, recordHead } from './response-events.js';
 import type { HttpMasker } from './response-masker.js';
@@ -59,9 +59,7 @@ function record(fn: () => void): void {
   try {
     fn();
   } catch (cause) {
-    throw new HttpProxyError(HttpProxyErrorCode.auditUnavailable, 'the audit log refused the response', {
-      cause,
-    });
+    throw httpAuditUnavailable(cause);
   }
 }
 

@@ -34,6 +34,11 @@ export const auditErrors = {
     meaning: 'the audit log refused an SSH session or request',
     client: 'SSH: refused before the command runs, exit 255',
   },
+  GH_ERR_HTTP_AUDIT_UNAVAILABLE: {
+    meaning: 'the audit log refused an HTTP session, request or response record',
+    client:
+      'HTTP 503 `{"error":"audit_unavailable"}` (nothing forwarded; a response not yet sent is withheld)',
+  },
   GH_ERR_TOPIC_PROVISION: {
     meaning: 'a Kafka topic could not be created or checked at start-up',
     client: '— (the service does not start)',

@@ -47,4 +47,18 @@ export const upstreamErrors = {
     meaning: 'a token request to the identity provider was refused or failed (dev IdP CLI)',
     client: 'CLI: the message on stderr',
   },
+  GH_ERR_HTTP_UPSTREAM: {
+    meaning: 'the upstream HTTP API cannot be reached, or failed before its response headers',
+    client:
+      'HTTP 502 `{"error":"upstream_unavailable"}` (the connection is cut when the response had started)',
+  },
+  GH_ERR_HTTP_UPSTREAM_TIMEOUT: {
+    meaning: 'the upstream HTTP API sent no response headers within `headersTimeoutMs`',
+    client: 'HTTP 504 `{"error":"upstream_timeout"}`',
+  },
+  GH_ERR_HTTP_UPSTREAM_UNMASKABLE: {
+    meaning:
+      'an upstream HTTP response that must be masked is larger than `maxMaskedResponseBytes`, compressed, or not valid JSON',
+    client: 'HTTP 502 `{"error":"response_unmaskable"}`',
+  },
 } as const satisfies FamilyEntries;
