@@ -236,6 +236,16 @@ describe('HTTP proxy: policy, masking, credentials', () => {
     expect(bad.headers).toContain('error="invalid_token"');
     expect(JSON.parse(bad.body)).toMatchObject({ error: 'unauthorized' });
     expect(seenSince(before)).toEqual([]);
+    // Both refusals are recorded (login_refused, protocol http), without the token.
+    const refused = await events.waitFor((records) => {
+      const r = records
+        .map((x) => x.event)
+        .filter((e) => e.connection?.protocol === 'http' && e.body.case === 'loginRefused')
+        .map((e) => e.body.value as { reason: string; code: string });
+      return r.length >= 2 ? r : undefined;
+    });
+    expect(refused.map((r) => r.reason)).toEqual(['no_token', 'bad_token']);
+    expect(refused[0]!.code).toBe('GH_ERR_UNAUTHENTICATED');
   });
 });
 
