@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHttpMasker } from './response-masker.js';
-import { forwardedHeaders, relayedResponseHeaders } from './upstream.js';
+import { forwardedHeaders, HttpUpstream, relayedResponseHeaders } from './upstream.js';
 
 describe('createHttpMasker', () => {
   it('masks JSON by field path, then the detectors over every string', () => {
@@ -48,5 +48,15 @@ describe('headers', () => {
       etag: '"1"',
     });
     expect(out).toEqual({ 'content-type': 'application/json', etag: '"1"' });
+  });
+});
+
+describe('HttpUpstream.urlOf', () => {
+  it("appends the client's target to the base URL's path", async () => {
+    const opts = { auth: { type: 'none' as const }, headersTimeoutMs: 1000, bodyTimeoutMs: 1000 };
+    const u = new HttpUpstream({ ...opts, url: 'http://10.0.0.1:8080/api/' });
+    expect(u.urlOf('/customers?x=1')).toBe('http://10.0.0.1:8080/api/customers?x=1');
+    expect(new HttpUpstream({ ...opts, url: 'http://h' }).urlOf('/')).toBe('http://h/');
+    await u.close();
   });
 });
