@@ -7,8 +7,8 @@ import type { RunningDemoHttp } from '../../services/demo-http/demo-server.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { gatewayConfigSchema } from '../../services/gateway/config.js';
 import type { GatewayDeps, RunningGateway } from '../../services/gateway/gateway.js';
-import { startIdp } from '../../services/idp/index.js';
-import type { RunningIdp } from '../../services/idp/index.js';
+import { startIdp } from '../../dev/idp/index.js';
+import type { RunningIdp } from '../../dev/idp/index.js';
 import { parseConfig } from '../../services/shared/config/load-config.js';
 import {
   buildPolicyBundle,
