@@ -25,6 +25,7 @@ APPROVAL_PORT="${GATEHOUSE_APPROVAL_PORT:-19483}"
 APPROVAL_GRPC_PORT="${GATEHOUSE_APPROVAL_GRPC_PORT:-19484}"
 APPROVAL_HEALTH_PORT="${GATEHOUSE_APPROVAL_HEALTH_PORT:-19485}"
 MCP_PORT="${GATEHOUSE_MCP_PORT:-19486}"
+HTTP_PORT="${GATEHOUSE_HTTP_PORT:-19487}"
 GATEHOUSE=(node "$PROJECT_ROOT/bin/gatehouse.js")
 SERVICES=(idp approval gateway recorder)
 
@@ -85,6 +86,15 @@ write_configs() {
     upstream: { url: $MCP_TARGET_URL, auth: { type: bearer, token: { file: $MCP_TARGET_TOKEN_FILE } } }
     tags: { env: demo }"
   fi
+  # HTTP proxy (services/gateway/http): only when the stack runs the demo HTTP API (deploy/stack/http-demo.sh).
+  local http_listener='' http_connection=''
+  if [[ -n ${HTTP_TARGET_URL:-} ]]; then
+    http_listener="  http: { host: $BIND_HOST, port: $HTTP_PORT, allowPlaintext: true } # loopback only"
+    http_connection="  - name: demo-http
+    protocol: http
+    upstream: { url: $HTTP_TARGET_URL, auth: { type: bearer, token: { file: $HTTP_TARGET_TOKEN_FILE } } }
+    tags: { env: demo }"
+  fi
   rf=$((GATEHOUSE_KAFKA_BROKER_COUNT >= 3 ? 3 : 1))
   isr=$((rf >= 3 ? 2 : 1))
   cat >"$CLUSTER_DIR/gateway.yaml" <<YAML
@@ -101,6 +111,7 @@ listeners:
     port: $SSH_PORT
     hostKey: $CLUSTER_DIR/ssh_host_ed25519_key
 $mcp_listener
+$http_listener
 oidc:
   issuer: http://$BIND_HOST:$IDP_PORT
   audience: gatehouse
@@ -141,6 +152,7 @@ connections:
       hostKey: { file: $SSH_TARGET_HOST_KEY_FILE }
     tags: { env: demo }
 $mcp_connection
+$http_connection
 YAML
   cat >"$CLUSTER_DIR/recorder.yaml" <<YAML
 # Written by deploy/cluster/cluster.sh.
@@ -194,7 +206,7 @@ start_service() { # start_service <name> <args>...
 append_env() {
   local tmp
   tmp=$(mktemp)
-  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_SSH_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_APPROVAL_URL|GATEHOUSE_CLUSTER_DIR|GATEHOUSE_MCP_URL)=' "$ENV_FILE" >"$tmp" || true
+  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_SSH_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_APPROVAL_URL|GATEHOUSE_CLUSTER_DIR|GATEHOUSE_MCP_URL|GATEHOUSE_HTTP_URL)=' "$ENV_FILE" >"$tmp" || true
   cat >>"$tmp" <<ENV
 GATEHOUSE_OIDC_ISSUER=http://$BIND_HOST:$IDP_PORT
 GATEHOUSE_PG_HOST=$BIND_HOST
@@ -207,6 +219,8 @@ GATEHOUSE_CLUSTER_DIR=$CLUSTER_DIR
 ENV
   # The gateway's MCP endpoint for the demo upstream (clients present a token from the IdP as a bearer token).
   [[ -z ${MCP_TARGET_URL:-} ]] || echo "GATEHOUSE_MCP_URL=http://$BIND_HOST:$MCP_PORT/mcp/demo-mcp" >>"$tmp"
+  # The gateway's base URL for the demo HTTP API (`$GATEHOUSE_HTTP_URL/customers`; a bearer token from the IdP).
+  [[ -z ${HTTP_TARGET_URL:-} ]] || echo "GATEHOUSE_HTTP_URL=http://$BIND_HOST:$HTTP_PORT/demo-http" >>"$tmp"
   mv "$tmp" "$ENV_FILE"
 }
 

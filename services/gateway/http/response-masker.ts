@@ -1,7 +1,7 @@
 import { maskText, resolveDetectors } from '../masking/index.js';
 import type { Detector } from '../masking/index.js';
-import { parsePath, replaceAtPath } from './json-paths.js';
-import type { PathSegment } from './json-paths.js';
+import { parsePath, replaceAtPath } from '../mcp/json-paths.js';
+import type { PathSegment } from '../mcp/json-paths.js';
 
 /** What replaces a value selected by a field path. */
 export const MASKED_VALUE = '***';
