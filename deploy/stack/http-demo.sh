@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The demo upstream HTTP API for the local stack (services/demo-http, plain node:http): GET /customers (JSON with
+# The demo upstream HTTP API for the local stack (dev/demo-http, plain node:http): GET /customers (JSON with
 # e-mail addresses and card numbers), DELETE /customers/{id}, POST /upload, GET /large, /slow, /fail. Sourced by
 # stack.sh; standalone: `bash deploy/stack/http-demo.sh up|down|env`.
 #
@@ -34,7 +34,7 @@ http_demo_up() {
   chmod 600 "$HTTP_DEMO_TOKEN_FILE"
   log "http-demo: starting (port $HTTP_DEMO_PORT)"
   start_detached "$HTTP_DEMO_PIDFILE" "$HTTP_DEMO_LOG" env -C "$PROJECT_ROOT" node --import tsx \
-    services/demo-http/main.ts --host "$BIND_HOST" --port "$HTTP_DEMO_PORT" --token-file "$HTTP_DEMO_TOKEN_FILE"
+    dev/demo-http/main.ts --host "$BIND_HOST" --port "$HTTP_DEMO_PORT" --token-file "$HTTP_DEMO_TOKEN_FILE"
 }
 
 http_demo_wait_ready() {

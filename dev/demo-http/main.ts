@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createLogger } from '../shared/logger.js';
+import { createLogger } from '../../services/shared/logger.js';
 import { startDemoHttpServer } from './demo-server.js';
 
 /**
- * `node --import tsx services/demo-http/main.ts --port N --token-file FILE [--host ADDR]`: the demo upstream API of
+ * `node --import tsx dev/demo-http/main.ts --port N --token-file FILE [--host ADDR]`: the demo upstream API of
  * the local stack (deploy/stack/http-demo.sh). Serves until SIGINT/SIGTERM.
  */
 const { values } = parseArgs({
