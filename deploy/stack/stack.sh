@@ -33,6 +33,8 @@ source "$STACK_SCRIPT_DIR/sshd.sh"
 source "$STACK_SCRIPT_DIR/opa.sh"
 # shellcheck source=deploy/stack/mcp-demo.sh
 source "$STACK_SCRIPT_DIR/mcp-demo.sh"
+# shellcheck source=deploy/stack/http-demo.sh
+source "$STACK_SCRIPT_DIR/http-demo.sh"
 
 SETTINGS_FILE="$STACK_DIR/settings"
 SETTING_NAMES=(
@@ -47,6 +49,7 @@ settings_from_env() {
   postgres_settings
   sshd_settings
   mcp_demo_settings
+  http_demo_settings
 }
 
 settings_save() {
@@ -129,6 +132,7 @@ write_env() {
     env_line OPA_BIN "$OPA_BIN"
     env_line CHROMIUM_BIN "$(chromium_bin)"
     mcp_demo_env
+    http_demo_env
   } >"$tmp"
   chmod 644 "$tmp"
   mv "$tmp" "$ENV_FILE"
@@ -161,6 +165,8 @@ cmd_up() {
   timed "ready: sshd" sshd_wait_ready
   timed "start: mcp-demo launched" mcp_demo_up
   timed "ready: mcp-demo" mcp_demo_wait_ready
+  timed "start: http-demo launched" http_demo_up
+  timed "ready: http-demo" http_demo_wait_ready
   timed "ready: Kafka ($KAFKA_N nodes registered)" kafka_wait_ready "${KAFKA_NODES[@]}"
   timed "ready: Kafka ACLs" kafka_apply_acls
   write_env
@@ -197,6 +203,7 @@ cmd_down() {
   postgres_down
   sshd_down
   mcp_demo_down
+  http_demo_down
   local left
   mapfile -t left < <(leftover_pids)
   if ((${#left[@]})); then
