@@ -162,6 +162,16 @@ export const gatewayConfigSchema = z
             .default(64 * 1024),
           /** Masking: a partial line (a prompt) is masked and sent after this much quiet. */
           maskFlushMs: z.number().int().min(1).default(50),
+          /** Masking: bytes kept back after a forced cut of a long line, so a value crossing the cut is seen whole. */
+          maskCarryBytes: z.number().int().min(0).default(1024),
+          /** Most time opening a channel (exec, shell, subsystem, port forward) on the upstream connection may take. */
+          channelOpenTimeoutMs: z.number().int().min(1).default(30_000),
+          /** Most time the last output (or a refusal line) may take to reach the client before the exit status. */
+          outputFlushTimeoutMs: z.number().int().min(1).default(10_000),
+          /** Most time output stays paused waiting for the audit backlog to drain before the session fails closed. */
+          auditBacklogWaitMs: z.number().int().min(1).default(60_000),
+          /** When a session closes with a message, how long the client gets to hang up before it is disconnected. */
+          closeGraceMs: z.number().int().min(0).default(2_000),
         })
         .optional(),
       /** MCP over Streamable HTTP (services/gateway/mcp/config.ts). */

@@ -12,11 +12,11 @@ export type ChannelAuditOptions = {
   backlogBytes: number;
   /** Bytes currently waiting (the publisher's buffer). */
   backlog: () => number;
+  /** Most time output waits for the backlog to shrink before the caller fails the session closed. */
+  backlogWaitMs: number;
 };
 
 const BACKLOG_POLL_MS = 10;
-/** Most time output waits for the audit backlog to shrink before the caller fails the session closed. */
-const BACKLOG_WAIT_MS = 60_000;
 
 /**
  * Records what an SSH session's channels carry as `response` events (batched): the exact bytes the client saw or
@@ -59,7 +59,7 @@ export class ChannelAudit {
 
   /** Resolves once the backlog is below the bound (true), or false after a long wait or when `signal` aborts. */
   async whenRoom(signal: AbortSignal): Promise<boolean> {
-    const deadline = Date.now() + BACKLOG_WAIT_MS;
+    const deadline = Date.now() + this.#o.backlogWaitMs;
     while (this.backlogged) {
       if (signal.aborted || Date.now() > deadline) return false;
       await new Promise((r) => setTimeout(r, BACKLOG_POLL_MS));

@@ -18,15 +18,14 @@ export type ChannelBridgeOptions = {
   /** A masker for one output stream, or null when nothing is masked. */
   masker: () => StreamMasker | null;
   maskFlushMs: number;
+  /** Bound on waiting for the last output to reach the client before the exit status is sent. */
+  flushTimeoutMs: number;
   log: Logger;
   activity: () => void;
   auditFailed: (err: unknown) => void;
   /** Called once the exit status went to the client and its channel was ended. */
   onFinished: () => void;
 };
-
-/** Bound on waiting for the last output to reach the client before the exit status is sent. */
-const FLUSH_TIMEOUT_MS = 10_000;
 
 /**
  * The running data path of one channel, client ⇄ upstream. stdin is recorded and forwarded; stdout and stderr are
@@ -159,7 +158,8 @@ export class ChannelBridge {
     const [stdout, stderr] = this.#outputs;
     stdout.end();
     stderr.end();
-    await Promise.all([stdout.flushed(FLUSH_TIMEOUT_MS), stderr.flushed(FLUSH_TIMEOUT_MS)]);
+    const bound = this.#o.flushTimeoutMs;
+    await Promise.all([stdout.flushed(bound), stderr.flushed(bound)]);
     if (this.#stopped) return;
     this.#stopped = true;
     const { client, audit, requestId, revision } = this.#o;

@@ -9,6 +9,7 @@ import type {
 import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ChannelAudit } from './channel-audit.js';
+import type { SshChannelTimeouts } from './session-channel.js';
 import type { SshDecider } from './ssh-decider.js';
 
 export type ForwardDeps = {
@@ -19,9 +20,8 @@ export type ForwardDeps = {
   log: Logger;
   activity: () => void;
   auditFailed: (err: unknown) => void;
+  timeouts: SshChannelTimeouts;
 };
-
-const OPEN_TIMEOUT_MS = 30_000;
 
 /**
  * A local port forward (`ssh -L`, a `direct-tcpip` channel): decided by policy as
@@ -47,7 +47,7 @@ export async function openLocalForward(
     return null;
   }
   const upstream = await new Promise<ClientChannel | undefined>((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), OPEN_TIMEOUT_MS);
+    const timer = setTimeout(() => resolve(undefined), d.timeouts.openMs);
     d.upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, ch) => {
       clearTimeout(timer);
       resolve(err ? undefined : ch);

@@ -70,8 +70,6 @@ type Opened = {
   clientAddr: string;
 };
 
-/** Bytes kept back after a forced cut of an over-long line (see StreamMasker). */
-const MASK_CARRY_BYTES = 1024;
 const MAX_NAME_IN_MESSAGE = 64;
 
 /** A login failure, with what the attempt established (for the `login_refused` event). */
@@ -355,6 +353,7 @@ export class SshListener {
         chunkBytes: c.auditChunkBytes,
         backlogBytes: c.auditBacklogBytes,
         backlog: d.auditBacklog,
+        backlogWaitMs: c.auditBacklogWaitMs,
       }),
       decide: d.decider({ audit, identity, connection, clientAddr: clientAddr.replace(/:\d+$/, ''), log }),
       maskerFor: (detectors) =>
@@ -362,9 +361,14 @@ export class SshListener {
           ? null
           : new StreamMasker(d.contentMasker(detectors), {
               maxLineBytes: c.maskLineBytes,
-              carryBytes: MASK_CARRY_BYTES,
+              carryBytes: c.maskCarryBytes,
             }),
       maskFlushMs: c.maskFlushMs,
+      timeouts: {
+        openMs: c.channelOpenTimeoutMs,
+        flushMs: c.outputFlushTimeoutMs,
+        closeGraceMs: c.closeGraceMs,
+      },
       idleTimeoutMs: c.idleTimeoutMs,
       log,
       onClose: (reason) => {

@@ -23,6 +23,16 @@ import type { UpstreamExit } from './upstream-exit.js';
 /** An upstream channel, with its exit recorded from the moment it opened. */
 type OpenedChannel = { channel: ClientChannel; exit: () => UpstreamExit | undefined };
 
+/** Bounds of one session's channels (from the SSH listener config). */
+export type SshChannelTimeouts = {
+  /** Opening a channel on the upstream connection. */
+  openMs: number;
+  /** The last output or a refusal line reaching the client before the exit status. */
+  flushMs: number;
+  /** Closing with a message: how long the client gets to hang up before it is disconnected. */
+  closeGraceMs: number;
+};
+
 /** What a session channel needs from its SSH session. */
 export type ChannelDeps = {
   upstream: Client;
@@ -32,6 +42,8 @@ export type ChannelDeps = {
   /** A masker for one output stream, or null when there is nothing to mask. */
   maskerFor: (detectors: readonly string[]) => StreamMasker | null;
   maskFlushMs: number;
+  /** Bounds on opening the upstream channel and on flushing output before the exit status (listener config). */
+  timeouts: SshChannelTimeouts;
   log: Logger;
   /** Any channel traffic (resets the idle timer). */
   activity: () => void;
@@ -43,10 +55,6 @@ export type ChannelDeps = {
 const FORWARDED_ENV = /^(?:LANG|LANGUAGE|LC_[A-Z_]+)$/;
 const MAX_ENV = 32;
 const MAX_ENV_VALUE = 256;
-/** Bound on opening the upstream channel. */
-const OPEN_TIMEOUT_MS = 30_000;
-/** Bound on writing a refusal line before the exit status is sent. */
-const FLUSH_TIMEOUT_MS = 10_000;
 
 export const ChannelState = {
   /** Collecting pty/env before exec, shell or subsystem. */
@@ -198,7 +206,7 @@ export class SessionChannel {
     let upstream: OpenedChannel | undefined;
     if (verdict.allow) {
       upstream = await new Promise<OpenedChannel | undefined>((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), OPEN_TIMEOUT_MS);
+        const timer = setTimeout(() => resolve(undefined), this.#d.timeouts.openMs);
         this.#d.upstream.subsys(name, (err, ch) => {
           clearTimeout(timer);
           resolve(err ? undefined : { channel: ch, exit: watchExit(ch) });
@@ -243,7 +251,7 @@ export class SessionChannel {
     return new Promise<OpenedChannel>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error('timed out opening the upstream channel')),
-        OPEN_TIMEOUT_MS,
+        this.#d.timeouts.openMs,
       );
       const done = (err: Error | undefined, ch: ClientChannel): void => {
         clearTimeout(timer);
@@ -267,6 +275,7 @@ export class SessionChannel {
       revision: this.#revision,
       masker: () => d.maskerFor(detectors),
       maskFlushMs: d.maskFlushMs,
+      flushTimeoutMs: d.timeouts.flushMs,
       log: d.log,
       activity: d.activity,
       auditFailed: d.auditFailed,
@@ -319,7 +328,7 @@ export class SessionChannel {
       }
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, FLUSH_TIMEOUT_MS);
+      const timer = setTimeout(resolve, this.#d.timeouts.flushMs);
       client.stderr.write(bytes, () => {
         clearTimeout(timer);
         resolve();

@@ -7,6 +7,7 @@ import type { SessionAudit } from '../session-audit.js';
 import type { ChannelAudit } from './channel-audit.js';
 import { openLocalForward } from './forward-channel.js';
 import { SessionChannel } from './session-channel.js';
+import type { SshChannelTimeouts } from './session-channel.js';
 import type { SshDecider } from './ssh-decider.js';
 import type { StreamMasker } from './stream-masker.js';
 
@@ -18,14 +19,12 @@ export type SshSessionOptions = {
   decide: SshDecider;
   maskerFor: (detectors: readonly string[]) => StreamMasker | null;
   maskFlushMs: number;
+  timeouts: SshChannelTimeouts;
   /** Close the session after this long without channel traffic. 0 disables. */
   idleTimeoutMs: number;
   log: Logger;
   onClose: (reason: string) => void;
 };
-
-/** How long closing waits for the goodbye lines to reach the clients' channels. */
-const CLOSE_GRACE_MS = 2_000;
 
 /**
  * One authenticated SSH connection and the gateway's own connection to the upstream host. Session channels
@@ -64,6 +63,7 @@ export class SshSession {
       log,
       activity: () => this.#idle?.refresh(),
       auditFailed: (err: unknown) => this.#auditFailed(err),
+      timeouts: this.#o.timeouts,
     };
     conn.on('session', (accept, reject) => {
       if (this.#closed) return reject();
@@ -155,7 +155,7 @@ export class SshSession {
     const hungUp = new Promise<void>((resolve) => conn.once('close', () => resolve()));
     void Promise.race([
       Promise.all(goodbyes).then(() => (message ? hungUp : undefined)),
-      new Promise((r) => (timer = setTimeout(r, CLOSE_GRACE_MS))),
+      new Promise((r) => (timer = setTimeout(r, this.#o.timeouts.closeGraceMs))),
     ]).finally(() => {
       clearTimeout(timer);
       this.#o.upstream.end();
