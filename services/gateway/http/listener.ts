@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { bearerChallenge, bearerToken } from '../../shared/web-login/bearer-auth.js';
 import type { AddressInfo } from 'node:net';
 import { fastify } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -34,20 +35,6 @@ export type HttpListenerDeps = {
 type Authenticated = { connection: HttpConnection; identity: Identity; token: string };
 
 const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
-
-const quoted = (s: string): string => `"${s.replace(/["\\\r\n]/g, ' ')}"`;
-
-/** RFC 6750 §3: no `error` when no token was sent; `invalid_token` with a client-safe description otherwise. */
-export function bearerChallenge(error?: string): string {
-  return error === undefined
-    ? 'Bearer realm="gatehouse"'
-    : `Bearer realm="gatehouse", error="invalid_token", error_description=${quoted(error)}`;
-}
-
-export function bearerOf(header: string | undefined): string | undefined {
-  const m = header === undefined ? null : /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(header);
-  return m ? m[1] : undefined;
-}
 
 /**
  * The HTTP reverse proxy: `<origin>/<connection>/<path>` reaches `<upstream url>/<path>`. Authentication runs
@@ -112,7 +99,7 @@ export class HttpListener {
       sendAnswer(reply.raw, 404, { error: 'unknown_connection', message: 'gatehouse: unknown connection' });
       return reply.hijack();
     }
-    const token = bearerOf(single(req.headers.authorization));
+    const token = bearerToken(single(req.headers.authorization));
     const refuse = (reason: RefusalReason, code: string, detail: string, identity?: Identity) => {
       d.metrics?.loginFailed(code);
       d.refusals?.record({
@@ -129,7 +116,14 @@ export class HttpListener {
         reply.raw,
         401,
         { error: 'unauthorized', message: `gatehouse: ${detail}` },
-        { 'www-authenticate': bearerChallenge(token === undefined ? undefined : detail) },
+        {
+          // RFC 6750 §3: no `error` when no token was sent; `invalid_token` with a client-safe description otherwise.
+          'www-authenticate': bearerChallenge({
+            realm: 'gatehouse',
+            invalidToken: token !== undefined,
+            description: detail,
+          }),
+        },
       );
       return reply.hijack();
     };

@@ -1,3 +1,4 @@
+import { bearerToken } from '../../shared/web-login/bearer-auth.js';
 import { readFileSync } from 'node:fs';
 import { logError } from '../../shared/log-error.js';
 import type { AddressInfo } from 'node:net';
@@ -309,7 +310,5 @@ export class McpListener {
 }
 
 function bearerOf(req: FastifyRequest): string | undefined {
-  const h = single(req.headers.authorization);
-  const m = h === undefined ? null : /^Bearer +([A-Za-z0-9._~+/=-]+) *$/i.exec(h);
-  return m ? m[1] : undefined;
+  return bearerToken(single(req.headers.authorization));
 }

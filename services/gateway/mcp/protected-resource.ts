@@ -3,6 +3,7 @@
  * is one resource, `<origin>/mcp/<connection>`, whose metadata is served at
  * `<origin>/.well-known/oauth-protected-resource/mcp/<connection>` and named in every 401 challenge. Pure.
  */
+import { bearerChallenge as sharedChallenge } from '../../shared/web-login/bearer-auth.js';
 
 export const MCP_PATH_PREFIX = '/mcp/';
 export const METADATA_PREFIX = '/.well-known/oauth-protected-resource';
@@ -29,14 +30,14 @@ export function protectedResourceMetadata(
   };
 }
 
-const quoted = (s: string): string => `"${s.replace(/["\\\r\n]/g, ' ')}"`;
-
 /**
  * The `WWW-Authenticate` value of a 401 (RFC 6750 §3 + RFC 9728 §5.1): without `error` when no token was sent,
  * `error="invalid_token"` with a client-safe description when one was refused.
  */
 export function bearerChallenge(origin: string, connection: string, error?: { description: string }): string {
-  const parts = [`resource_metadata=${quoted(metadataUrl(origin, connection))}`];
-  if (error) parts.push('error="invalid_token"', `error_description=${quoted(error.description)}`);
-  return `Bearer ${parts.join(', ')}`;
+  return sharedChallenge({
+    resourceMetadata: metadataUrl(origin, connection),
+    invalidToken: error !== undefined,
+    ...(error ? { description: error.description } : {}),
+  });
 }

@@ -172,7 +172,10 @@ export function buildReplayApi(opts: ReplayApiOptions): FastifyInstance {
       if (err.status === 401) {
         void reply.header(
           'www-authenticate',
-          bearerChallenge('gatehouse-recorder', request.headers.authorization !== undefined),
+          bearerChallenge({
+            realm: 'gatehouse-recorder',
+            invalidToken: request.headers.authorization !== undefined,
+          }),
         );
       }
       log.info({ code: err.code, url: path }, 'replay access refused');

@@ -28,7 +28,19 @@ describe('bearer authentication', () => {
     await expect(verifyBearer('Bearer x', refuse(TokenErrorCode.jwksUnavailable))).rejects.toMatchObject({
       status: 503,
     });
-    expect(bearerChallenge('r', true)).toBe('Bearer realm="r", error="invalid_token"');
+    expect(bearerChallenge({ realm: 'r', invalidToken: true })).toBe(
+      'Bearer realm="r", error="invalid_token"',
+    );
+    expect(bearerChallenge({ realm: 'r' })).toBe('Bearer realm="r"');
+    expect(
+      bearerChallenge({
+        resourceMetadata: 'http://h/m',
+        invalidToken: true,
+        description: 'bad "sig"\r\nx: y',
+      }),
+    ).toBe(
+      'Bearer resource_metadata="http://h/m", error="invalid_token", error_description="bad  sig   x: y"',
+    );
   });
 
   it('403 outside the allowed groups', () => {

@@ -4,9 +4,29 @@ import { WebAuthError, WebAuthErrorCode } from './errors.js';
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i;
 
-/** The `WWW-Authenticate` challenge of a 401 (RFC 6750): with `error="invalid_token"` when a token was refused. */
-export function bearerChallenge(realm: string, invalidToken: boolean): string {
-  return invalidToken ? `Bearer realm="${realm}", error="invalid_token"` : `Bearer realm="${realm}"`;
+/** What a 401's `WWW-Authenticate: Bearer` challenge says (RFC 6750; `resource_metadata` from RFC 9728). */
+export type BearerChallenge = {
+  realm?: string;
+  /** The protected resource's metadata URL (OAuth 2.1 protected resources: MCP). */
+  resourceMetadata?: string;
+  /** A token was presented and refused: `error="invalid_token"`, with the reason as its description when given. */
+  invalidToken?: boolean;
+  description?: string;
+};
+
+/** A parameter value as an HTTP quoted-string; quotes, backslashes and line breaks become spaces. */
+const quoted = (s: string): string => `"${s.replace(/["\\\r\n]/g, ' ')}"`;
+
+/** The `WWW-Authenticate` header value of a 401. */
+export function bearerChallenge(c: BearerChallenge): string {
+  const parts: string[] = [];
+  if (c.realm !== undefined) parts.push(`realm=${quoted(c.realm)}`);
+  if (c.resourceMetadata !== undefined) parts.push(`resource_metadata=${quoted(c.resourceMetadata)}`);
+  if (c.invalidToken) {
+    parts.push('error="invalid_token"');
+    if (c.description !== undefined) parts.push(`error_description=${quoted(c.description)}`);
+  }
+  return parts.length === 0 ? 'Bearer' : `Bearer ${parts.join(', ')}`;
 }
 
 /** The token of an `Authorization: Bearer …` header, or undefined when there is none (or it is malformed). */
