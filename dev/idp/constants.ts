@@ -29,3 +29,13 @@ export const DEFAULT_WEB_REDIRECT_URIS: readonly string[] = [
   'http://127.0.0.1/auth/callback',
   'http://localhost/auth/callback',
 ];
+
+/**
+ * Public client of `gatehouse login` (a native app, RFC 8252): authorization code + PKCE on a loopback redirect (any
+ * port), the device-authorization grant, and refresh tokens. Registered whenever web login is on.
+ */
+export const CLI_CLIENT_ID = 'gatehouse-cli';
+export const DEFAULT_CLI_REDIRECT_URIS: readonly string[] = [
+  'http://127.0.0.1/callback',
+  'http://localhost/callback',
+];

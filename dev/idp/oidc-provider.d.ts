@@ -20,6 +20,7 @@ declare module 'oidc-provider' {
 
   export interface Client {
     readonly clientId: string;
+    grantTypeAllowed(grantType: string): boolean;
   }
 
   export interface IssuedToken {
@@ -69,6 +70,7 @@ declare module 'oidc-provider' {
       sub: string,
     ) => Promise<{ accountId: string; claims(): Promise<{ sub: string } & Record<string, unknown>> }>;
     pkce?: { required?: (ctx: unknown, client: Client) => boolean };
+    issueRefreshToken?: (ctx: unknown, client: Client, code: unknown) => Promise<boolean>;
     ttl?: Record<string, number | ((ctx: unknown, token: IssuedToken, client: Client) => number)>;
     renderError?: (
       ctx: { type: string; body: unknown },

@@ -18,6 +18,8 @@ import {
   MAX_DEV_TOKEN_TTL_SECONDS,
   DEFAULT_WEB_REDIRECT_URIS,
   WEB_CLIENT_ID,
+  CLI_CLIENT_ID,
+  DEFAULT_CLI_REDIRECT_URIS,
 } from './constants.js';
 import { registerDevUserGrant } from './dev-user-grant.js';
 import type { DevUserClaims } from './dev-user-grant.js';
@@ -79,6 +81,7 @@ export type RunningIdp = {
 };
 
 const STOP_TIMEOUT_MS = 5_000;
+const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 function normalizeIssuerPath(path: string | undefined): string {
   if (path === undefined || path === '' || path === '/') return '';
@@ -122,7 +125,9 @@ function close(server: Server): Promise<void> {
  *   - `client_credentials` for agent clients: `sub` = `client_id`, `gatehouse_agent: true`, `groups` from the client;
  *   - `urn:gatehouse:dev-user` (dev only) for named users: `sub` = user, `groups`, `email`, `gatehouse_agent`.
  *   - the authorization-code flow with PKCE (required) for the web client, through oidc-provider's development login
- *     form, which accepts ANY login name and password (dev only): `sub` = login name, claims from `users`.
+ *     form, which accepts ANY login name and password (dev only): `sub` = login name, claims from `users`;
+ *   - for `gatehouse login` (client `gatehouse-cli`): the same flow on a loopback redirect, the device-authorization
+ *     grant, and refresh tokens.
  */
 export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> {
   const host = opts.host ?? '127.0.0.1';
@@ -195,6 +200,14 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> 
             redirect_uris: [...webClient.redirectUris],
             token_endpoint_auth_method: 'none',
           },
+          {
+            client_id: CLI_CLIENT_ID,
+            application_type: 'native' as const,
+            grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT_TYPE],
+            response_types: ['code'],
+            redirect_uris: [...DEFAULT_CLI_REDIRECT_URIS],
+            token_endpoint_auth_method: 'none',
+          },
         ]
       : []),
     ...agentClients.map((c) => ({
@@ -216,6 +229,8 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> 
     features: {
       devInteractions: { enabled: webClient !== undefined },
       clientCredentials: { enabled: true },
+      // `gatehouse login --device`: the device-authorization grant (RFC 8628), confirmed in the dev login form.
+      deviceFlow: { enabled: webClient !== undefined },
       rpInitiatedLogout: { enabled: false },
       resourceIndicators: {
         enabled: true,
@@ -262,6 +277,8 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> 
       });
     },
     pkce: { required: () => true },
+    // Refresh tokens for every client allowed the grant (the CLI), without demanding `offline_access` consent.
+    issueRefreshToken: (_ctx, client) => Promise.resolve(client.grantTypeAllowed('refresh_token')),
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     findAccount: (_ctx, sub) =>
       Promise.resolve({
@@ -281,8 +298,11 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<RunningIdp> 
   const log = opts.logger;
   provider.on('server_error', (_ctx, err) => log?.error({ err }, 'dev IdP server error'));
   provider.on('grant.error', (_ctx, err) => {
-    const e = err as { error?: string; error_description?: string };
-    log?.debug({ error: e.error, description: e.error_description }, 'dev IdP token request refused');
+    const e = err as { error?: string; error_description?: string; error_detail?: string };
+    log?.debug(
+      { error: e.error, description: e.error_description, detail: e.error_detail },
+      'dev IdP token request refused',
+    );
   });
 
   const callback = provider.callback();

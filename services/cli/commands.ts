@@ -38,6 +38,22 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'reject a held request (ID --reason TEXT)',
     run: async (argv) => (await import('../approval/main.js')).runReject(argv),
   },
+  login: {
+    summary: 'log in at an OpenID provider and cache the token (--device, --client-credentials for agents)',
+    run: async (argv) => (await import('./login/run-login.js')).runLogin(argv),
+  },
+  logout: {
+    summary: 'forget cached tokens ([--issuer URL | --all])',
+    run: async (argv) => (await import('./login/run-login.js')).runLogout(argv),
+  },
+  psql: {
+    summary: 'run psql on a gateway connection with your cached token (CONNECTION [psql arguments])',
+    run: async (argv) => (await import('./login/run-client.js')).runPsql(argv),
+  },
+  ssh: {
+    summary: 'run ssh on a gateway connection with your cached token (CONNECTION [command])',
+    run: async (argv) => (await import('./login/run-client.js')).runSsh(argv),
+  },
   idp: devCommand('idp', 'run the local development OIDC provider', 'idp/main.js', 'runIdp'),
   token: devCommand(
     'token',

@@ -11,6 +11,7 @@ import type { GatewayConfig } from '../../services/gateway/config.js';
 import { buildGateway } from '../../services/gateway/gateway.js';
 import type { GatewayDeps, RunningGateway } from '../../services/gateway/gateway.js';
 import { startIdp } from '../../dev/idp/index.js';
+import type { StartIdpOptions } from '../../dev/idp/index.js';
 import type { RunningIdp } from '../../dev/idp/index.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
@@ -166,10 +167,12 @@ export async function startGatewayFixture(
     publisher?: { failClosedAfterMs?: number; durableTimeoutMs?: number };
     postgres?: { authTimeoutMs?: number; maxSessions?: number };
     loginAudit?: { burst?: number; perSecond?: number; summaryIntervalMs?: number };
+    /** Dev IdP options beyond the port and audience (e.g. `users`, which turns its login form on). */
+    idp?: Pick<StartIdpOptions, 'users'>;
   } = {},
 ): Promise<GatewayFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-gw-'));
-  const idp = await startIdp({ port: 0, audience: 'gatehouse' });
+  const idp = await startIdp({ port: 0, audience: 'gatehouse', ...opts.idp });
   const bundleDir = buildPolicyBundle(opts.editPolicyData);
   const tls = selfSignedCert(dir);
   const sessionsTopic = fixtureSessionsTopic('sessions');

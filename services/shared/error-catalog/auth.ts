@@ -69,4 +69,13 @@ export const authErrors = {
     meaning: 'a reviewer tried to decide their own request',
     client: 'HTTP 403; gRPC PERMISSION_DENIED',
   },
+  GH_ERR_LOGIN: {
+    meaning:
+      '`gatehouse login` could not obtain a token (provider unreachable or refusing, login denied or timed out)',
+    client: 'CLI: the message on stderr, exit 1',
+  },
+  GH_ERR_NOT_LOGGED_IN: {
+    meaning: 'no usable cached token for the issuer and it cannot be renewed: run `gatehouse login`',
+    client: 'CLI: the message on stderr, exit 1',
+  },
 } as const satisfies FamilyEntries;

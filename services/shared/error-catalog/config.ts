@@ -36,4 +36,14 @@ export const configErrors = {
     meaning: "the dev IdP's signing key file cannot be read, parsed or written",
     client: NO_START,
   },
+  GH_ERR_TOKEN_CACHE: {
+    meaning:
+      'the token cache file is unreadable, malformed, or readable by other users (it must be mode 0600)',
+    client: 'CLI: the message (with the file) on stderr, exit 1',
+  },
+  GH_ERR_CLIENT_EXEC: {
+    meaning:
+      'the client program `gatehouse psql` or `gatehouse ssh` runs (psql, ssh) is not installed or cannot start',
+    client: 'CLI: the message on stderr, exit 1',
+  },
 } as const satisfies FamilyEntries;
