@@ -22,6 +22,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'print a recorded session (SESSION_ID [--format text|json|asciicast] [--output FILE])',
     run: async (argv) => (await import('../recorder/main.js')).runReplay(argv),
   },
+  timeline: {
+    summary: "one identity's requests across SQL, SSH, MCP and HTTP (--identity X [--since 1h])",
+    run: async (argv) => (await import('../recorder/main.js')).runTimeline(argv),
+  },
   approval: {
     summary: 'run an approval service (--config FILE)',
     run: async (argv) => (await import('../approval/main.js')).runApproval(argv),

@@ -2,6 +2,7 @@
 export { runRecorder } from './cli/run-recorder.js';
 export { runSessions } from './cli/run-sessions.js';
 export { runReplay } from './cli/run-replay.js';
+export { runTimeline } from './cli/run-timeline.js';
 export { buildRecorder, startRecorder } from './recorder.js';
 export type { Recorder, RecorderDeps } from './recorder.js';
 export { renderTranscript } from './replay/transcript.js';

@@ -1,5 +1,6 @@
 import { ReplayApiError } from '../errors.js';
 import type { RecordedEvent, SessionSummary } from '../replay/recorded-event.js';
+import type { TimelineResponse } from '../replay/timeline-entry.js';
 import type { CliIo, RecorderApi } from './cli-io.js';
 
 const TIMEOUT_MS = 30_000;
@@ -93,4 +94,23 @@ export async function fetchSessionEvents(
     cursor = page.nextCursor;
   } while (cursor !== null && events.length < max);
   return events;
+}
+
+export type TimelineQuery = {
+  identity: string;
+  from: Date;
+  to?: Date | undefined;
+  connection?: string | undefined;
+  protocol?: string | undefined;
+  limit?: number | undefined;
+};
+
+/** One identity's requests across protocols, from `GET /v1/timeline`. */
+export function fetchTimeline(io: CliIo, api: RecorderApi, q: TimelineQuery): Promise<TimelineResponse> {
+  const params = new URLSearchParams({ identity: q.identity, from: q.from.toISOString() });
+  if (q.to !== undefined) params.set('to', q.to.toISOString());
+  if (q.connection !== undefined) params.set('connection', q.connection);
+  if (q.protocol !== undefined) params.set('protocol', q.protocol);
+  if (q.limit !== undefined) params.set('limit', String(q.limit));
+  return getJson<TimelineResponse>(io, api, `/v1/timeline?${params.toString()}`);
 }

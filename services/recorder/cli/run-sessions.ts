@@ -3,6 +3,7 @@ import { GatehouseError } from '../../shared/errors.js';
 import { UsageError } from '../errors.js';
 import type { SessionSummary } from '../replay/recorded-event.js';
 import { safeInline } from '../replay/safe-text.js';
+import { alignedTable } from './aligned-table.js';
 import { processIo, recorderApi } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { fetchSessions } from './replay-client.js';
@@ -42,14 +43,7 @@ export function formatSessions(sessions: readonly SessionSummary[]): string {
       s.closed ? `closed${s.closeReason ? ` (${s.closeReason})` : ''}` : 'open',
     ])
     .map((r) => r.map(safeInline));
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const numeric = new Set([5, 6, 7]);
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
+  return alignedTable(header, rows, new Set([5, 6, 7]));
 }
 
 /** `gatehouse sessions …`: 0 on success, 1 when the recorder fails, 2 on bad arguments. */

@@ -16,6 +16,8 @@ import { ClickHouseError } from '../errors.js';
 import type { EventCursor, ReplayStore } from '../store/session-queries.js';
 import { recordedToAsciicast } from '../asciicast.js';
 import { allEvents } from './all-events.js';
+import { TIMELINE_PROTOCOLS } from './timeline-entry.js';
+import type { TimelineResponse } from './timeline-entry.js';
 import { renderTranscript } from './transcript.js';
 import { registerWebUi } from './web-ui.js';
 
@@ -30,6 +32,10 @@ import { registerWebUi } from './web-ui.js';
  * - `GET /v1/sessions/:id/transcript` → text/plain transcript.
  * - `GET /v1/sessions/:id/asciicast` → asciicast v2 (`application/x-asciicast`) of the session's shell (else first
  *   pty exec, else first exec); 404 when the session has no terminal output.
+ * - `GET /v1/timeline?identity=&from=&to=&connection=&protocol=&limit=` → TimelineResponse: one identity's requests
+ *   (subject or email, exact match) across PostgreSQL, SSH, MCP and HTTP sessions, oldest first; `from` is required,
+ *   `to` defaults to now; `protocol` is postgres, ssh, mcp or http; `limit` 1–1000 (default 200), `truncated` when
+ *   more matched.
  * - `GET /` and `GET /sessions/:id`: the web UI (web-ui.ts).
  *
  * Errors: `{ error: { code, message } }` with 400 (bad parameter), 404 (unknown session or route), 503 (ClickHouse
@@ -57,6 +63,10 @@ export type ReplayApiOptions = {
 
 const DEFAULT_SESSIONS = 100;
 const MAX_SESSIONS = 1000;
+const DEFAULT_TIMELINE = 200;
+const MAX_TIMELINE = 1000;
+/** Most characters of one request text a timeline entry carries (`statement`; `statementChars` has the length). */
+const MAX_TIMELINE_STATEMENT = 16_384;
 const DEFAULT_EVENTS = 1000;
 const MAX_EVENTS = 10_000;
 
@@ -89,6 +99,15 @@ const sessionsQuery = z.strictObject({
   from: timeParam.optional(),
   to: timeParam.optional(),
   limit: limit(DEFAULT_SESSIONS, MAX_SESSIONS),
+});
+
+const timelineQuery = z.strictObject({
+  identity: nonEmpty,
+  from: timeParam,
+  to: timeParam.optional(),
+  connection: nonEmpty.optional(),
+  protocol: z.enum(TIMELINE_PROTOCOLS).optional(),
+  limit: limit(DEFAULT_TIMELINE, MAX_TIMELINE),
 });
 
 const eventsQuery = z.strictObject({
@@ -187,6 +206,15 @@ export function buildReplayApi(opts: ReplayApiOptions): FastifyInstance {
     const q = parse(sessionsQuery, request.query);
     if (q.from && q.to && q.from >= q.to) throw new BadRequest('from: must be before to');
     return { sessions: await queries.listSessions(q) };
+  });
+
+  app.get('/v1/timeline', async (request, reply): Promise<TimelineResponse | FastifyReply> => {
+    if (!queries.timeline) return sendError(reply, 404, 'GH_ERR_NOT_FOUND', 'no timeline in this store');
+    const q = parse(timelineQuery, request.query);
+    const to = q.to ?? new Date();
+    if (q.from >= to) throw new BadRequest('from: must be before to');
+    const found = await queries.timeline({ ...q, to, maxStatementChars: MAX_TIMELINE_STATEMENT });
+    return { identity: q.identity, from: q.from.toISOString(), to: to.toISOString(), ...found };
   });
 
   app.get('/v1/sessions/:id', async (request, reply) => {

@@ -15,22 +15,28 @@ function parse(text: string): Record<string, unknown> | undefined {
 }
 
 /**
- * The `>` lines of an MCP request: `tools/call delete_customer {"id":3}` for a call (tool name and arguments),
- * the method for anything else; the recorded JSON-RPC text itself when it is not a JSON-RPC object.
+ * An MCP request as one line (not yet made safe for a terminal): `tools/call delete_customer {"id":3}` for a call
+ * (tool name and arguments, read with a real JSON parser), the method for anything else, `(response to server
+ * request ID)` for a client's response; undefined when the text is not a JSON-RPC object.
  */
-export function mcpRequestLines(text: string): string[] {
+export function mcpRequestSummary(text: string): string | undefined {
   const m = parse(text);
-  if (!m)
-    return safeBlock(text)
-      .split('\n')
-      .map((l) => `> ${l}`);
-  if (typeof m.method !== 'string')
-    return [`> (response to server request ${safeInline(JSON.stringify(m.id ?? null))})`];
+  if (!m) return undefined;
+  if (typeof m.method !== 'string') return `(response to server request ${JSON.stringify(m.id ?? null)})`;
   const params = (m.params ?? {}) as Record<string, unknown>;
   const parts = [m.method];
   for (const k of ['name', 'uri']) if (typeof params[k] === 'string') parts.push(params[k]);
   if (params.arguments !== undefined) parts.push(JSON.stringify(params.arguments));
-  return [`> ${safeInline(parts.join(' '))}`];
+  return parts.join(' ');
+}
+
+/** The `>` lines of an MCP request (mcpRequestSummary); the recorded text itself when it is not JSON-RPC. */
+export function mcpRequestLines(text: string): string[] {
+  const summary = mcpRequestSummary(text);
+  if (summary !== undefined) return [`> ${safeInline(summary)}`];
+  return safeBlock(text)
+    .split('\n')
+    .map((l) => `> ${l}`);
 }
 
 /** The lines of one server-to-client MCP message as the client received it (already masked). */

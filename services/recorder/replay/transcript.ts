@@ -1,3 +1,4 @@
+import { httpRequestLines, httpResponseLines } from './http-lines.js';
 import { joinContinuations } from './join-continuations.js';
 import { mcpRequestLines, mcpResponseLines } from './mcp-lines.js';
 import { decodeBackendMessages } from '../../shared/pg-wire/index.js';
@@ -192,7 +193,8 @@ class TranscriptWriter {
 
   #statementLines(e: RecordedEvent): string[] {
     if (e.statement === '') return e.requestKind === 'ssh.shell' ? ['> (interactive shell)'] : ['> (empty)'];
-    if (e.protocol === 'mcp') return mcpRequestLines(e.statement);
+    if (e.protocol === 'mcp' || e.requestKind.startsWith('mcp.')) return mcpRequestLines(e.statement);
+    if (e.protocol === 'http' || e.requestKind.startsWith('http.')) return httpRequestLines(e.statement);
     return safeBlock(e.statement)
       .split('\n')
       .map((l) => `> ${l}`);
@@ -203,6 +205,11 @@ class TranscriptWriter {
     if (e.frame.startsWith('mcp.')) {
       this.#endBlock();
       this.#out.push(...mcpResponseLines(this.#at(e), e.frame, payload, e.code, e.text));
+      return;
+    }
+    if (e.frame.startsWith('http.')) {
+      this.#endBlock();
+      this.#out.push(...httpResponseLines(this.#at(e), e.frame, payload, e.code, e.text));
       return;
     }
     if (

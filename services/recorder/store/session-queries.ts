@@ -2,8 +2,11 @@ import type { ClickHouse } from '../clickhouse/client.js';
 import { joinSql, sql } from '../clickhouse/quote.js';
 import type { Sql } from '../clickhouse/quote.js';
 import type { RecordedEvent, SessionSummary } from '../replay/recorded-event.js';
+import type { TimelineEntry } from '../replay/timeline-entry.js';
 import { recordedEvent } from './event-row.js';
 import type { EventColumns } from './event-row.js';
+import { queryTimeline } from './timeline-queries.js';
+import type { TimelineFilter } from './timeline-queries.js';
 
 /** The read side of the recording store (replay API). Every query de-duplicates redelivered rows. */
 
@@ -105,6 +108,8 @@ export interface ReplayStore {
   listSessions(filter: SessionFilter): Promise<SessionSummary[]>;
   getSession(sessionId: string): Promise<SessionSummary | undefined>;
   sessionEvents(sessionId: string, after: EventCursor | undefined, limit: number): Promise<RecordedEvent[]>;
+  /** One identity's requests across protocols (`GET /v1/timeline`); a store without it answers that route 404. */
+  timeline?(filter: TimelineFilter): Promise<{ entries: TimelineEntry[]; truncated: boolean }>;
 }
 
 export class SessionQueries implements ReplayStore {
@@ -141,6 +146,10 @@ export class SessionQueries implements ReplayStore {
       sql`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = ${sessionId} ORDER BY version DESC LIMIT 1`,
     );
     return rows[0] === undefined ? undefined : toSummary(rows[0]);
+  }
+
+  timeline(filter: TimelineFilter): Promise<{ entries: TimelineEntry[]; truncated: boolean }> {
+    return queryTimeline(this.#ch, filter);
   }
 
   /** One page of a session's events in `(seq, event_id)` order, each event once. */
