@@ -3,6 +3,7 @@ import { createLogger } from '../../shared/logger.js';
 import { ClickHouseError } from '../errors.js';
 import { recordEvents } from '../../../dev/recorder-fixtures/recorded.js';
 import type { EventCursor, ReplayStore, SessionFilter } from '../store/session-queries.js';
+import type { TimelineFilter } from '../store/timeline-queries.js';
 import { postgresScenario } from '../../../dev/recorder-fixtures/session-scenario.js';
 import { buildReplayApi, decodeCursor, encodeCursor, parseTime } from './http-api.js';
 import { asAnalyst, TEST_AUTH } from '../../../dev/recorder-fixtures/test-auth.js';
@@ -13,6 +14,11 @@ const EVENTS: RecordedEvent[] = recordEvents(postgresScenario({ sessionId: SESSI
 
 class FakeStore implements ReplayStore {
   filters: SessionFilter[] = [];
+  timelines: TimelineFilter[] = [];
+  timeline(filter: TimelineFilter) {
+    this.timelines.push(filter);
+    return Promise.resolve({ entries: [], truncated: false });
+  }
   failing = false;
   listSessions(filter: SessionFilter) {
     this.filters.push(filter);
@@ -43,6 +49,43 @@ afterAll(() => api.close());
 const app = asAnalyst(api);
 
 describe('replay API', () => {
+  it('validates and passes timeline filters, bounded', async () => {
+    const ok = await app.inject({
+      url: "/v1/timeline?identity=a'%25&from=1714521600&to=2024-05-02T00:00:00Z&protocol=mcp&connection=m",
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({
+      identity: "a'%",
+      from: '2024-05-01T00:00:00.000Z',
+      to: '2024-05-02T00:00:00.000Z',
+      entries: [],
+      truncated: false,
+    });
+    expect(store.timelines.at(-1)).toEqual({
+      identity: "a'%",
+      from: new Date('2024-05-01T00:00:00Z'),
+      to: new Date('2024-05-02T00:00:00Z'),
+      protocol: 'mcp',
+      connection: 'm',
+      limit: 200,
+      maxStatementChars: 16_384,
+    });
+    for (const q of [
+      'from=0',
+      'identity=&from=0',
+      'identity=x',
+      'identity=x&from=0&limit=1001',
+      'identity=x&from=0&limit=0',
+      'identity=x&from=0&protocol=smtp',
+      'identity=x&from=10&to=5',
+      'identity=x&from=0&bogus=1',
+    ]) {
+      const bad = await app.inject({ url: `/v1/timeline?${q}` });
+      expect(bad.statusCode, q).toBe(400);
+      expect(bad.json()).toMatchObject({ error: { code: 'GH_ERR_BAD_REQUEST' } });
+    }
+  });
+
   it('validates and passes session filters', async () => {
     const ok = await app.inject({
       url: '/v1/sessions?identity=a@b.c&connection=pg&from=1714521600&to=2024-05-02T00:00:00Z&limit=5',

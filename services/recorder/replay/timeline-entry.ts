@@ -62,7 +62,7 @@ function oneLine(text: string): string {
 export function timelineText(
   requestKind: string,
   statement: string,
-  complete: boolean,
+  complete = true,
   refusedCode = '',
 ): string {
   if (requestKind === 'login') return oneLine(`login refused: ${refusedCode}`);
