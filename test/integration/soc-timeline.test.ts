@@ -6,6 +6,9 @@ import { runTimeline } from '../../services/recorder/cli/run-timeline.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
 import type { RecordedEvent } from '../../services/recorder/replay/recorded-event.js';
 import type { TimelineResponse } from '../../services/recorder/replay/timeline-entry.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { quoteString, trustedStatement } from '../../services/recorder/clickhouse/quote.js';
 import { chromiumSkipReason, launchChromium } from '../support/chromium.js';
 import { testDatabase } from '../support/clickhouse.js';
 import { psql } from '../support/clients.js';
@@ -13,6 +16,7 @@ import { startFixtureRecorder } from '../support/gateway.js';
 import { startSocGatewayFixture } from '../support/soc-gateway.js';
 import type { SocGatewayFixture } from '../support/soc-gateway.js';
 import { runSsh } from '../support/ssh-gateway.js';
+import { PROJECT_ROOT } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -234,6 +238,22 @@ describe('gatehouse timeline', () => {
   });
 });
 
+describe('the cross-protocol query in README.md', () => {
+  it('returns the same requests, protocols and decisions as the timeline', async () => {
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf("One identity's timeline across protocols"));
+    const query = /```sql\n([\s\S]*?)```/.exec(section)![1]!;
+    const rows = await db.ch.query<{ protocol: string; request_kind: string; verdict: string }>(
+      trustedStatement(
+        query.replaceAll("'agent-1'", quoteString(AGENT)).replaceAll('gatehouse.', `${db.opts.database}.`),
+      ),
+    );
+    expect(rows.map((r) => [r.protocol, r.request_kind, r.verdict])).toEqual(
+      EXPECTED.map(([p, k, d]) => [p, k, d]),
+    );
+  });
+});
+
 describe('HTTP and MCP transcripts', () => {
   async function sessionsOf(protocol: string): Promise<string[]> {
     const t = await timeline(['--identity', AGENT, '--protocol', protocol]);
@@ -256,7 +276,7 @@ describe('HTTP and MCP transcripts', () => {
       const head = events.find((e) => e.frame === 'http.head');
       if (head) expect(head).toMatchObject({ code: '200', protocol: 'http' });
     }
-    expect(requests).toEqual(['http.GET', 'http.DELETE', 'http.POST']);
+    expect(requests.sort()).toEqual(['http.DELETE', 'http.GET', 'http.POST']);
     expect(text).toMatch(/#1 http\.GET @ .*\n> GET \/customers\n\[\+[\d.]+ ms\] decision: ALLOW/);
     expect(text).toMatch(/\] HTTP 200\n {2}content-type: application\/json/);
     expect(text).toMatch(/\] body \(\d+ bytes\):\n {2}\{\n {4}"customers": \[/);

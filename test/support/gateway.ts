@@ -147,6 +147,17 @@ export async function startFixtureGateway(
   return { gateway, logs };
 }
 
+/** The `upstream` of a PostgreSQL connection to the stack's server (default: its demo database). */
+export function stackPgUpstream(database = stackValue('PG_TARGET_DATABASE')) {
+  return {
+    host: stackValue('PG_TARGET_HOST'),
+    port: Number(stackValue('PG_TARGET_PORT')),
+    database,
+    user: stackValue('PG_TARGET_USER'),
+    password: { file: stackValue('PG_TARGET_PASSWORD_FILE') },
+  };
+}
+
 /** Everything a gateway test needs: a real OIDC provider, a real gateway node, and the captured log lines. */
 export type GatewayFixture = {
   idp: RunningIdp;
@@ -198,25 +209,13 @@ export async function startGatewayFixture(
         {
           name: 'demo-pg',
           protocol: 'postgres',
-          upstream: {
-            host: stackValue('PG_TARGET_HOST'),
-            port: Number(stackValue('PG_TARGET_PORT')),
-            database: stackValue('PG_TARGET_DATABASE'),
-            user: stackValue('PG_TARGET_USER'),
-            password: { file: stackValue('PG_TARGET_PASSWORD_FILE') },
-          },
+          upstream: stackPgUpstream(),
           tags: { env: 'demo' },
         },
         {
           name: 'demo-pgbench',
           protocol: 'postgres',
-          upstream: {
-            host: stackValue('PG_TARGET_HOST'),
-            port: Number(stackValue('PG_TARGET_PORT')),
-            database: stackValue('PG_TARGET_PGBENCH_DATABASE'),
-            user: stackValue('PG_TARGET_USER'),
-            password: { file: stackValue('PG_TARGET_PASSWORD_FILE') },
-          },
+          upstream: stackPgUpstream(stackValue('PG_TARGET_PGBENCH_DATABASE')),
         },
       ],
     },

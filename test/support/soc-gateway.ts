@@ -16,6 +16,7 @@ import {
   fixtureKafkaSection,
   fixtureSessionsTopic,
   selfSignedCert,
+  stackPgUpstream,
   startFixtureGateway,
 } from './gateway.js';
 import { generateKey } from './ssh-gateway.js';
@@ -71,13 +72,7 @@ export async function startSocGatewayFixture(): Promise<SocGatewayFixture> {
         {
           name: 'demo-pg',
           protocol: 'postgres',
-          upstream: {
-            host: stackValue('PG_TARGET_HOST'),
-            port: Number(stackValue('PG_TARGET_PORT')),
-            database: stackValue('PG_TARGET_DATABASE'),
-            user: stackValue('PG_TARGET_USER'),
-            password: { file: stackValue('PG_TARGET_PASSWORD_FILE') },
-          },
+          upstream: stackPgUpstream(),
         },
         {
           name: 'demo-ssh',

@@ -1,3 +1,5 @@
+import { UsageError } from '../errors.js';
+
 /** What a CLI command touches outside itself, injectable for tests. */
 export type CliIo = {
   env: Readonly<Record<string, string | undefined>>;
@@ -32,4 +34,31 @@ export function recorderApi(
 ): RecorderApi {
   const token = (flags.token ?? io.env.GATEHOUSE_TOKEN)?.trim();
   return { base: recorderUrl(flags.recorder, io), token: token === '' ? undefined : token };
+}
+
+/** The `parseArgs` options `sessions` and `timeline` share: filters, the replay API, the output format. */
+export const QUERY_OPTIONS = {
+  identity: { type: 'string' },
+  connection: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  limit: { type: 'string' },
+  recorder: { type: 'string' },
+  token: { type: 'string' },
+  format: { type: 'string', default: 'text' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `--format`: text or json. */
+export function queryFormat(format: string): 'text' | 'json' {
+  if (format !== 'text' && format !== 'json') throw new UsageError('--format: text or json');
+  return format;
+}
+
+/** `--limit`: undefined when absent, else a whole number from 1 to `max`. */
+export function parseLimit(text: string | undefined, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > max) throw new UsageError(`--limit: an integer from 1 to ${max}`);
+  return n;
 }

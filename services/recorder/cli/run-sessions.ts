@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import type { SessionSummary } from '../replay/recorded-event.js';
 import { safeInline } from '../replay/safe-text.js';
 import { alignedTable } from './aligned-table.js';
-import { processIo, recorderApi } from './cli-io.js';
+import { parseLimit, processIo, QUERY_OPTIONS, queryFormat, recorderApi } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { fetchSessions } from './replay-client.js';
 import { parseSince } from './time-args.js';
@@ -53,27 +53,14 @@ export async function runSessions(argv: string[], io: CliIo = processIo): Promis
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: {
-        identity: { type: 'string' },
-        connection: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        limit: { type: 'string' },
-        recorder: { type: 'string' },
-        token: { type: 'string' },
-        format: { type: 'string', default: 'text' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: QUERY_OPTIONS,
     });
     if (values.help) {
       io.stdout(SESSIONS_USAGE);
       return 0;
     }
-    if (values.format !== 'text' && values.format !== 'json') throw new UsageError('--format: text or json');
-    const limit = values.limit === undefined ? undefined : Number(values.limit);
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
-      throw new UsageError('--limit: an integer from 1 to 1000');
-    }
+    const format = queryFormat(values.format);
+    const limit = parseLimit(values.limit, 1000);
     const now = io.now();
     const sessions = await fetchSessions(io, recorderApi(values, io), {
       identity: values.identity,
@@ -82,9 +69,7 @@ export async function runSessions(argv: string[], io: CliIo = processIo): Promis
       to: values.until === undefined ? undefined : parseSince(values.until, now),
       limit,
     });
-    io.stdout(
-      values.format === 'json' ? `${JSON.stringify({ sessions }, null, 2)}\n` : formatSessions(sessions),
-    );
+    io.stdout(format === 'json' ? `${JSON.stringify({ sessions }, null, 2)}\n` : formatSessions(sessions));
     return 0;
   } catch (err) {
     return reportCliError(err, io, SESSIONS_USAGE);

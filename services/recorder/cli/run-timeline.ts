@@ -4,7 +4,7 @@ import { safeInline } from '../replay/safe-text.js';
 import { TIMELINE_PROTOCOLS } from '../replay/timeline-entry.js';
 import type { TimelineResponse } from '../replay/timeline-entry.js';
 import { alignedTable } from './aligned-table.js';
-import { processIo, recorderApi } from './cli-io.js';
+import { parseLimit, processIo, QUERY_OPTIONS, queryFormat, recorderApi } from './cli-io.js';
 import type { CliIo } from './cli-io.js';
 import { fetchTimeline } from './replay-client.js';
 import { reportCliError } from './run-sessions.js';
@@ -56,18 +56,7 @@ export async function runTimeline(argv: string[], io: CliIo = processIo): Promis
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: {
-        identity: { type: 'string' },
-        since: { type: 'string', default: '1h' },
-        until: { type: 'string' },
-        connection: { type: 'string' },
-        protocol: { type: 'string' },
-        limit: { type: 'string' },
-        recorder: { type: 'string' },
-        token: { type: 'string' },
-        format: { type: 'string', default: 'text' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: { ...QUERY_OPTIONS, protocol: { type: 'string' } },
     });
     if (values.help) {
       io.stdout(TIMELINE_USAGE);
@@ -76,16 +65,14 @@ export async function runTimeline(argv: string[], io: CliIo = processIo): Promis
     if (values.identity === undefined || values.identity.trim() === '')
       throw new UsageError('--identity: a subject or email is required');
     if (values.identity.length > 512) throw new UsageError('--identity: at most 512 characters');
-    if (values.format !== 'text' && values.format !== 'json') throw new UsageError('--format: text or json');
+    const format = queryFormat(values.format);
     const protocol = values.protocol;
     if (protocol !== undefined && !(TIMELINE_PROTOCOLS as readonly string[]).includes(protocol))
       throw new UsageError(`--protocol: one of ${TIMELINE_PROTOCOLS.join(', ')}`);
     if (values.connection === '') throw new UsageError('--connection: a connection name');
-    const limit = values.limit === undefined ? undefined : Number(values.limit);
-    if (limit !== undefined && (!/^\d+$/.test(values.limit ?? '') || limit < 1 || limit > MAX_LIMIT))
-      throw new UsageError(`--limit: an integer from 1 to ${MAX_LIMIT}`);
+    const limit = parseLimit(values.limit, MAX_LIMIT);
     const now = io.now();
-    const from = parseSince(values.since, now);
+    const from = parseSince(values.since ?? '1h', now);
     const to = values.until === undefined ? undefined : parseSince(values.until, now, '--until');
     if (to !== undefined && from >= to) throw new UsageError('--since must be before --until');
     const timeline = await fetchTimeline(io, recorderApi(values, io), {
@@ -96,7 +83,7 @@ export async function runTimeline(argv: string[], io: CliIo = processIo): Promis
       protocol,
       limit,
     });
-    io.stdout(values.format === 'json' ? `${JSON.stringify(timeline, null, 2)}\n` : formatTimeline(timeline));
+    io.stdout(format === 'json' ? `${JSON.stringify(timeline, null, 2)}\n` : formatTimeline(timeline));
     return 0;
   } catch (err) {
     return reportCliError(err, io, TIMELINE_USAGE);
