@@ -2,6 +2,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../services/recorder/cli/cli-io.js';
 import { runReplay } from '../../services/recorder/cli/run-replay.js';
+import { runSessions } from '../../services/recorder/cli/run-sessions.js';
 import { runTimeline } from '../../services/recorder/cli/run-timeline.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
 import type { RecordedEvent } from '../../services/recorder/replay/recorded-event.js';
@@ -174,6 +175,18 @@ describe('gatehouse timeline', () => {
     expect(text.out).not.toContain('\u001b');
   });
 
+  it('`gatehouse sessions` lists the MCP and HTTP sessions with the same columns as SQL and SSH', async () => {
+    const r = await cli(runSessions, ['--identity', AGENT, '--since', '10m', '--format', 'json']);
+    expect(r.code).toBe(0);
+    const sessions = (
+      JSON.parse(r.out) as { sessions: { protocol: string; connection: string; denied: number }[] }
+    ).sessions;
+    expect(new Set(sessions.map((s) => s.protocol))).toEqual(new Set(['postgres', 'ssh', 'mcp', 'http']));
+    for (const s of sessions) expect(s.connection).toMatch(/^demo-/);
+    const denied = (p: string) => sessions.filter((s) => s.protocol === p).reduce((n, s) => n + s.denied, 0);
+    expect([denied('postgres'), denied('ssh'), denied('mcp'), denied('http')]).toEqual([1, 0, 1, 2]);
+  });
+
   it("never shows another identity's requests, and narrows by protocol, connection and limit", async () => {
     const mine = await timeline(['--identity', AGENT, '--since', '10m']);
     const theirs = await timeline(['--identity', OTHER, '--since', '10m']);
@@ -322,6 +335,17 @@ describe('HTTP and MCP transcripts', () => {
           'ERROR -32003: gatehouse: denied: tool delete_customer is denied for agents',
         ])
           expect(seen.mcp).toContain(line);
+        // The identity's timeline page, from the session list: every protocol, the decisions, links to sessions.
+        await page.goto(`${base}/`);
+        await page.locator(`a[href="/timeline?identity=${AGENT}"]`).first().click();
+        await page.waitForURL(/\/timeline\?identity=/);
+        const rows = page.locator('table.timeline tbody tr');
+        const cells: string[][] = [];
+        for (let i = 0; i < (await rows.count()); i++)
+          cells.push(await rows.nth(i).locator('td').allInnerTexts());
+        expect(cells.map((c) => [c[1], c[4], c[5], c[6]])).toEqual(
+          EXPECTED.map(([p, k, d, t]) => [p, k, d, t]),
+        );
         expect(await page.evaluate('window.__xss')).toBeUndefined();
         expect(await page.locator('pre.transcript img').count()).toBe(0);
         expect(errors).toEqual([]);

@@ -21,13 +21,14 @@ export function escapeHtml(text: string): string {
 }
 
 /** One-line recorded text, safe for HTML. */
-const inline = (text: string): string => escapeHtml(safeInline(text));
+export const inline = (text: string): string => escapeHtml(safeInline(text));
 
 export function sessionPath(sessionId: string): string {
   return `/sessions/${encodeURIComponent(sessionId)}`;
 }
 
-function layout(title: string, body: string, head = ''): string {
+/** A whole page around `body` (already safe HTML). */
+export function layout(title: string, body: string, head = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -52,12 +53,23 @@ function who(s: SessionSummary): string {
   return s.identity.email || s.identity.sub || '(unknown)';
 }
 
+/** The identity of a session, linking to its timeline across protocols. */
+function identityLink(s: SessionSummary): string {
+  const id = s.identity.sub || s.identity.email;
+  if (!id) return inline(who(s));
+  return `<a href="${escapeHtml(timelinePath(id))}">${inline(who(s))}</a>`;
+}
+
+export function timelinePath(identity: string): string {
+  return `/timeline?identity=${encodeURIComponent(identity)}`;
+}
+
 export function renderSessionList(sessions: readonly SessionSummary[]): string {
   const rows = sessions.map(
     (s) => `<tr>
 <td><a href="${escapeHtml(sessionPath(s.sessionId))}">${inline(s.sessionId)}</a></td>
 <td>${inline(s.startedAt)}</td>
-<td>${inline(who(s))}${s.identity.agent ? ' <span class="tag">agent</span>' : ''}</td>
+<td>${identityLink(s)}${s.identity.agent ? ' <span class="tag">agent</span>' : ''}</td>
 <td>${inline(s.connection)}</td>
 <td>${inline(s.protocol)}</td>
 <td class="num">${s.requests}</td>
@@ -152,6 +164,8 @@ header a { color: #fff; text-decoration: none; font-weight: 600; }
 main { padding: 10px 20px 40px; max-width: 1200px; }
 table.sessions { border-collapse: collapse; width: 100%; }
 table.sessions th, table.sessions td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #ddd; }
+table.sessions td.request { font-family: monospace; word-break: break-all; }
+.deny, .refused { color: #a00; }
 td.num { text-align: right; }
 .tag { font-size: 11px; background: #e0e0e0; border-radius: 3px; padding: 0 4px; }
 dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; }

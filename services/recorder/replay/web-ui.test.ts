@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/logger.js';
 import type { EventCursor, ReplayStore } from '../store/session-queries.js';
+import type { TimelineFilter } from '../store/timeline-queries.js';
 import { recordEvents } from '../../../dev/recorder-fixtures/recorded.js';
 import { postgresScenario } from '../../../dev/recorder-fixtures/session-scenario.js';
 import { sshShellScenario } from '../../../dev/recorder-fixtures/ssh-scenario.js';
@@ -43,7 +44,32 @@ function summary(sessionId: string, protocol: string): SessionSummary {
   };
 }
 
+const timelines: TimelineFilter[] = [];
 const store: ReplayStore = {
+  timeline: (f) => {
+    timelines.push(f);
+    return Promise.resolve({
+      truncated: false,
+      entries: [
+        {
+          at: '2024-05-01T12:00:01.000Z',
+          atMicros: 0,
+          protocol: 'http',
+          connection: HOSTILE,
+          sessionId: SSH_ID,
+          requestId: 2,
+          requestKind: 'http.DELETE',
+          text: `DELETE /x body: ${HOSTILE}`,
+          statement: '',
+          statementChars: 0,
+          decision: 'deny',
+          approval: '',
+          reasons: [HOSTILE],
+          identity: { sub: 'u', email: '' },
+        },
+      ],
+    });
+  },
   listSessions: () => Promise.resolve([summary(SSH_ID, 'ssh'), summary(PG_ID, 'postgres')]),
   getSession: (id) =>
     Promise.resolve(id in EVENTS ? summary(id, id === PG_ID ? 'postgres' : 'ssh') : undefined),
@@ -117,6 +143,27 @@ describe('web UI', () => {
     expect(p.body).not.toContain('<script');
     expect(p.body).toContain('SELECT id, name FROM users ORDER BY id');
     expect((await app.inject({ url: '/sessions/nope' })).statusCode).toBe(404);
+  });
+
+  it("shows an identity's timeline, escaped, linking to its sessions", async () => {
+    const res = await app.inject({ url: `/timeline?identity=${encodeURIComponent(HOSTILE)}&hours=2` });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toContain('<script>alert');
+    expect(res.body).toContain(`<code>${escapeHtml(HOSTILE)}</code>`);
+    expect(res.body).toContain(`<td class="request">DELETE /x body: ${escapeHtml(HOSTILE)}</td>`);
+    expect(res.body).toContain(`href="/sessions/${encodeURIComponent(SSH_ID)}"`);
+    expect(timelines.at(-1)).toMatchObject({ identity: HOSTILE, limit: 1000 });
+    const f = timelines.at(-1)!;
+    expect(f.to.getTime() - f.from.getTime()).toBe(2 * 3_600_000);
+    const list = await app.inject({ url: '/' });
+    expect(list.body).toContain('href="/timeline?identity=u"');
+    for (const bad of [
+      '/timeline',
+      '/timeline?identity=',
+      '/timeline?identity=x&hours=721',
+      '/timeline?identity=x&x=1',
+    ])
+      expect((await app.inject({ url: bad })).statusCode, bad).toBe(400);
   });
 
   it('serves the player assets from the package, and nothing else', async () => {

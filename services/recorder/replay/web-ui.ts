@@ -6,17 +6,28 @@ import { recordedToAsciicast } from '../asciicast.js';
 import type { ReplayStore } from '../store/session-queries.js';
 import { allEvents } from './all-events.js';
 import { renderTranscript } from './transcript.js';
-import { renderNotFound, renderSessionList, renderSessionPage, SESSION_JS, STYLE_CSS } from './web-pages.js';
+import { renderTimelinePage } from './timeline-page.js';
+import {
+  layout,
+  renderNotFound,
+  renderSessionList,
+  renderSessionPage,
+  SESSION_JS,
+  STYLE_CSS,
+} from './web-pages.js';
 
 /**
  * The replay web UI on the API's server: `GET /` lists recent sessions, `GET /sessions/:id` shows one (summary,
- * asciinema-player for terminal output, text transcript). The player's JS and CSS are served from the installed
+ * asciinema-player for terminal output, text transcript), `GET /timeline?identity=X&hours=N` one identity's requests
+ * across protocols in the last N hours (default 24, at most 720; at most TIMELINE_LIMIT requests). The player's JS and CSS are served from the installed
  * `asciinema-player` package (no CDN); pages run no inline script (strict CSP).
  */
 
 export type WebUiOptions = { queries: ReplayStore; maxEvents: number };
 
 const LIST_LIMIT = 200;
+const TIMELINE_LIMIT = 1000;
+const TIMELINE_STATEMENT_CHARS = 4096;
 
 /** The player decodes its terminal emulator from inline WebAssembly (hence 'wasm-unsafe-eval') and sets inline styles. */
 const CSP = [
@@ -50,6 +61,10 @@ const ASSETS: Record<string, Asset> = {
 
 const sessionParams = z.strictObject({ id: z.string().min(1).max(256) });
 const assetParams = z.strictObject({ name: z.string().max(64) });
+const timelineParams = z.strictObject({
+  identity: z.string().min(1).max(512),
+  hours: z.coerce.number().int().min(1).max(720).default(24),
+});
 
 function secure(reply: FastifyReply): FastifyReply {
   return reply
@@ -104,6 +119,35 @@ export function registerWebUi(app: FastifyInstance, opts: WebUiOptions): void {
         transcript: renderTranscript(events),
         player,
         truncated: events.length >= maxEvents,
+      }),
+    );
+  });
+
+  app.get('/timeline', async (request, reply) => {
+    const parsed = timelineParams.safeParse(request.query);
+    if (!parsed.success || !queries.timeline) {
+      const why = parsed.success
+        ? 'This store keeps no timeline.'
+        : 'Name an identity: /timeline?identity=SUB_OR_EMAIL&hours=24';
+      return html(reply, parsed.success ? 404 : 400, layout('Timeline', `<h1>Timeline</h1>\n<p>${why}</p>`));
+    }
+    const to = new Date();
+    const from = new Date(to.getTime() - parsed.data.hours * 3_600_000);
+    const found = await queries.timeline({
+      identity: parsed.data.identity,
+      from,
+      to,
+      limit: TIMELINE_LIMIT,
+      maxStatementChars: TIMELINE_STATEMENT_CHARS,
+    });
+    return html(
+      reply,
+      200,
+      renderTimelinePage({
+        identity: parsed.data.identity,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        ...found,
       }),
     );
   });
