@@ -19,6 +19,7 @@ import { kafkaConnection } from '../support/stack.js';
 import { startRecorderAuth } from '../support/recorder-auth.js';
 import type { RecorderAuth } from '../support/recorder-auth.js';
 import { chromiumSkipReason, launchChromium } from '../support/chromium.js';
+import { captureCliIo } from '../support/cli-capture.js';
 
 /**
  * An SSH shell session published to Kafka the way the gateway does, recorded into ClickHouse by an in-process
@@ -42,17 +43,7 @@ afterAll(async () => {
 });
 
 function cliIo(): CliIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    env: { GATEHOUSE_TOKEN: auth.token },
-    stdout: (t) => void out.push(t),
-    stderr: (t) => void err.push(t),
-    fetch: (input, init) => fetch(input, init),
-    now: () => new Date(),
-    out,
-    err,
-  };
+  return captureCliIo({ GATEHOUSE_TOKEN: auth.token });
 }
 
 function outputOf(cast: string): string {

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quoteString, trustedStatement } from '../../services/recorder/clickhouse/quote.js';
 import { chromiumSkipReason, launchChromium } from '../support/chromium.js';
+import { captureCliIo } from '../support/cli-capture.js';
 import { testDatabase } from '../support/clickhouse.js';
 import { psql } from '../support/clients.js';
 import { startFixtureRecorder } from '../support/gateway.js';
@@ -52,25 +53,11 @@ const EXPECTED: [string, string, string, string][] = [
   ['http', 'http.POST', 'deny', `POST /upload body: ${HOSTILE_BODY}`],
 ];
 
-function cliIo(): CliIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    env: { GATEHOUSE_TOKEN: soc, GATEHOUSE_RECORDER_URL: base },
-    stdout: (t) => void out.push(t),
-    stderr: (t) => void err.push(t),
-    fetch: (input, init) => fetch(input, init),
-    now: () => new Date(),
-    out,
-    err,
-  };
-}
-
 async function cli(
   command: (argv: string[], io: CliIo) => Promise<number>,
   argv: string[],
 ): Promise<{ code: number; out: string; err: string }> {
-  const io = cliIo();
+  const io = captureCliIo({ GATEHOUSE_TOKEN: soc, GATEHOUSE_RECORDER_URL: base });
   const code = await command(argv, io);
   return { code, out: io.out.join(''), err: io.err.join('') };
 }

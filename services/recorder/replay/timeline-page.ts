@@ -1,5 +1,5 @@
 import type { TimelineResponse } from './timeline-entry.js';
-import { escapeHtml, inline, layout, sessionPath } from './web-pages.js';
+import { escapeHtml, htmlTable, inline, layout, sessionPath } from './web-pages.js';
 
 /**
  * The web UI's timeline page (`GET /timeline?identity=…`): one identity's requests across SQL, SSH, MCP and HTTP,
@@ -21,15 +21,12 @@ export function renderTimelinePage(t: TimelineResponse): string {
 <td>${inline(e.reasons.join('; '))}</td>
 </tr>`;
   });
-  const table =
-    t.entries.length === 0
-      ? '<p>No requests in this window.</p>'
-      : `<table class="sessions timeline">
-<thead><tr><th>time</th><th>protocol</th><th>connection</th><th>session</th><th>kind</th><th>decision</th><th>request</th><th>reasons</th></tr></thead>
-<tbody>
-${rows.join('\n')}
-</tbody>
-</table>`;
+  const table = htmlTable(
+    'sessions timeline',
+    ['time', 'protocol', 'connection', 'session', 'kind', 'decision', 'request', 'reasons'],
+    rows,
+    '<p>No requests in this window.</p>',
+  );
   const more = t.truncated ? '\n<p class="warn">More requests matched than are shown.</p>' : '';
   return layout(
     `Timeline ${t.identity}`,

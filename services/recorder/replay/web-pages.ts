@@ -53,6 +53,18 @@ function who(s: SessionSummary): string {
   return s.identity.email || s.identity.sub || '(unknown)';
 }
 
+/** A table of `rows` (each a safe `<tr>…</tr>`), or `empty` when there are none. */
+export function htmlTable(
+  className: string,
+  headers: readonly string[],
+  rows: readonly string[],
+  empty: string,
+): string {
+  if (rows.length === 0) return empty;
+  const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  return `<table class="${escapeHtml(className)}">\n<thead><tr>${head}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>`;
+}
+
 /** The identity of a session, linking to its timeline across protocols. */
 function identityLink(s: SessionSummary): string {
   const id = s.identity.sub || s.identity.email;
@@ -77,15 +89,12 @@ export function renderSessionList(sessions: readonly SessionSummary[]): string {
 <td>${s.closed ? inline(s.closeReason || 'closed') : '<span class="tag">open</span>'}</td>
 </tr>`,
   );
-  const table =
-    sessions.length === 0
-      ? '<p>No recorded sessions yet.</p>'
-      : `<table class="sessions">
-<thead><tr><th>session</th><th>started</th><th>identity</th><th>connection</th><th>protocol</th><th>requests</th><th>denied</th><th>state</th></tr></thead>
-<tbody>
-${rows.join('\n')}
-</tbody>
-</table>`;
+  const table = htmlTable(
+    'sessions',
+    ['session', 'started', 'identity', 'connection', 'protocol', 'requests', 'denied', 'state'],
+    rows,
+    '<p>No recorded sessions yet.</p>',
+  );
   return layout('Sessions', `<h1>Recent sessions</h1>\n${table}`);
 }
 
