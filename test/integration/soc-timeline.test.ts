@@ -51,7 +51,11 @@ const EXPECTED: [string, string, string, string][] = [
   ['http', 'http.GET', 'allow', 'GET /customers'],
   ['http', 'http.DELETE', 'deny', 'DELETE /customers/1'],
   ['http', 'http.POST', 'deny', `POST /upload body: ${HOSTILE_BODY}`],
+  // A valid token for a connection that does not exist: the refused login is recorded with its verified identity.
+  ['postgres', 'login', 'refused', 'login refused: unknown_connection'],
 ];
+/** The entries that are requests (the README's query lists requests, not refused logins). */
+const REQUESTS = EXPECTED.filter(([, kind]) => kind !== 'login');
 
 async function cli(
   command: (argv: string[], io: CliIo) => Promise<number>,
@@ -113,6 +117,9 @@ beforeAll(async () => {
   expect(await http(agent, 'GET', '/customers')).toBe(200);
   expect(await http(agent, 'DELETE', '/customers/1')).toBe(403);
   expect(await http(agent, 'POST', '/upload', HOSTILE_BODY)).toBe(403);
+  expect((await psql(fx.pgPort, 'no-such-db', agent, ['select 3'])).stderr).toMatch(
+    /connection "no-such-db" does not exist/,
+  );
   expect((await psql(fx.pgPort, 'demo-pg', other, ['select 2'])).status).toBe(0);
 
   await waitFor(
@@ -143,7 +150,9 @@ describe('gatehouse timeline', () => {
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     for (const e of t.entries) {
       expect(e.identity.sub).toBe(AGENT);
-      expect(e.connection).toBe(`demo-${e.protocol === 'postgres' ? 'pg' : e.protocol}`);
+      const connection =
+        e.requestKind === 'login' ? 'no-such-db' : `demo-${e.protocol === 'postgres' ? 'pg' : e.protocol}`;
+      expect(e.connection).toBe(connection);
       expect(e.reasons.length).toBeGreaterThan(0);
     }
     expect(t.entries[1]!.reasons.join(' ')).toMatch(/agents are read-only/);
@@ -169,7 +178,7 @@ describe('gatehouse timeline', () => {
       JSON.parse(r.out) as { sessions: { protocol: string; connection: string; denied: number }[] }
     ).sessions;
     expect(new Set(sessions.map((s) => s.protocol))).toEqual(new Set(['postgres', 'ssh', 'mcp', 'http']));
-    for (const s of sessions) expect(s.connection).toMatch(/^demo-/);
+    for (const s of sessions) expect(s.connection).toMatch(/^demo-|^no-such-db$/);
     const denied = (p: string) => sessions.filter((s) => s.protocol === p).reduce((n, s) => n + s.denied, 0);
     expect([denied('postgres'), denied('ssh'), denied('mcp'), denied('http')]).toEqual([1, 0, 1, 2]);
   });
@@ -249,7 +258,7 @@ describe('the cross-protocol query in README.md', () => {
       ),
     );
     expect(rows.map((r) => [r.protocol, r.request_kind, r.verdict])).toEqual(
-      EXPECTED.map(([p, k, d]) => [p, k, d]),
+      REQUESTS.map(([p, k, d]) => [p, k, d]),
     );
   });
 });
