@@ -1,170 +1,192 @@
 /**
- * pgbench -S (read-only, prepared) side by side in one run: direct to PostgreSQL, through PgBouncer, and through
- * a Gatehouse node with TLS, token login, per-statement policy, masking and audit to Kafka on — with the ratios,
- * and the in-process policy evaluation time per statement (p50/p99) from the gateway's own histogram data.
+ * Where the time goes on the PostgreSQL path. One run measures `pgbench -S -M prepared` direct to PostgreSQL,
+ * through PgBouncer without and with client TLS, and through a Gatehouse node (TLS, token login, per-statement
+ * policy, masking, audit to Kafka; the recorder writing ClickHouse) — at N clients and at 1 client — and prints for
+ * each path TPS, latency and the CPU µs per transaction of every process on the machine's paths (gateway, each
+ * Kafka broker, recorder, PgBouncer, PostgreSQL with its backends, ClickHouse), read from /proc.
  *
- *   npm run stack:up && npm run bench:pgbench -- [--seconds 15] [--clients 4]
+ *   npm run stack:up && npm run bench:pgbench -- [--seconds 15] [--clients 4] [--single-seconds 10]
+ *        [--warmup 3] [--json FILE] [--profile] [--top 25] [--build]
+ *
+ * The gateway and the recorder run as their own processes (`node bin/gatehouse.js gateway|recorder --config FILE`,
+ * dist/ rebuilt when stale) on the bench's ports (21000-21099), with a fresh sessions topic and ClickHouse database.
+ * `--profile` runs the gateway with `--cpu-prof` (slower: its figures are not comparable) and prints its top
+ * self-time frames. Shared services (brokers, PostgreSQL, ClickHouse) also serve whatever else runs on the machine:
+ * the rows without the gateway show that background.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { loadPolicyBundle, policyTime, sqlFingerprint } from '../services/gateway/policy/index.js';
-import type { PolicyInput } from '../services/gateway/policy/index.js';
-import { analyzeSqlSync, loadSqlParser } from '../services/gateway/sql/index.js';
-import { run } from '../test/support/clients.js';
-import { buildPolicyBundle, startGatewayFixture } from '../test/support/gateway.js';
-import { stackValue } from '../test/support/stack.js';
+import { ensureDist } from './support/build-dist.js';
+import { readCpuProfile, topFrames } from './support/cpu-profile.js';
+import { startPgbenchEnvironment } from './support/pgbench-environment.js';
+import type { PgbenchEnvironment } from './support/pgbench-environment.js';
+import { runPgbench } from './support/pgbench-runner.js';
+import { brokerNames, evaluateTargets, PATHS } from './support/pgbench-targets.js';
+import type { PathId, PathRun } from './support/pgbench-targets.js';
+import { cpuBetween, sampleCpu } from './support/proc-cpu.js';
+import { waitForRecorder } from './support/recorder-catch-up.js';
+import { fmt, printTable, printTargets, writeJson } from './support/report.js';
+import type { Column } from './support/report.js';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '15' }, clients: { type: 'string', default: '4' } },
+  options: {
+    seconds: { type: 'string', default: '15' },
+    clients: { type: 'string', default: '4' },
+    'single-seconds': { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    'catch-up-timeout': { type: 'string', default: '60' },
+    'ready-timeout': { type: 'string', default: '60' },
+    json: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    top: { type: 'string', default: '25' },
+    build: { type: 'boolean', default: false },
+  },
 });
-const seconds = values.seconds;
-const clients = values.clients;
+const opts = {
+  seconds: Number(values.seconds),
+  clients: Number(values.clients),
+  singleSeconds: Number(values['single-seconds']),
+  warmupSeconds: Number(values.warmup),
+  catchUpTimeoutMs: Number(values['catch-up-timeout']) * 1000,
+  readyTimeoutMs: Number(values['ready-timeout']) * 1000,
+  profile: values.profile,
+  top: Number(values.top),
+};
 
-type Result = { tps: number; latencyMs: number };
+ensureDist(values.build);
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
+const profileDir = join(dir, 'profile');
+mkdirSync(profileDir);
+const loadBefore = loadavg();
+const env = await startPgbenchEnvironment({
+  dir,
+  gatewayNodeArgs: opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  readyTimeoutMs: opts.readyTimeoutMs,
+});
 
-/** pgbench runs as a child process without blocking this event loop (the gateway under test runs in it). */
-async function pgbench(
-  port: number,
-  database: string,
-  user: string,
-  password: string,
-  ssl: boolean,
-): Promise<Result> {
-  const r = await run(
-    'pgbench',
-    [
-      '-n',
-      '-S',
-      '-M',
-      'prepared',
-      '-T',
-      seconds,
-      '-c',
-      clients,
-      '-j',
-      '2',
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-U',
-      user,
-      database,
-    ],
-    { ...process.env, PGPASSWORD: password, PGSSLMODE: ssl ? 'require' : 'disable' },
-    (Number(seconds) + 60) * 1000,
-  );
-  const out = r.stdout;
-  if (r.status !== 0) throw new Error(`pgbench failed (${r.status}): ${r.stderr}`);
-  const tps = /tps = ([\d.]+)/.exec(out);
-  const lat = /latency average = ([\d.]+) ms/.exec(out);
-  if (!tps || !lat) throw new Error(`unexpected pgbench output:\n${out}`);
-  return { tps: Number(tps[1]), latencyMs: Number(lat[1]) };
+async function measure(
+  e: PgbenchEnvironment,
+  path: PathId,
+  clients: number,
+  seconds: number,
+): Promise<PathRun> {
+  const logDir = join(e.dir, 'pgbench', `${path}-c${clients}`);
+  const start = sampleCpu(e.probes);
+  const result = await runPgbench(e.targets[path], { seconds, clients, logDir });
+  const catchUp =
+    path === 'gateway'
+      ? await waitForRecorder({
+          admin: e.admin,
+          sessionsTopic: e.names.sessionsTopic,
+          gateway: e.gateway,
+          recorder: e.recorder,
+          timeoutMs: opts.catchUpTimeoutMs,
+        })
+      : undefined;
+  const end = sampleCpu(e.probes);
+  const cpu = cpuBetween(start, end);
+  const tx = Math.max(1, result.transactions);
+  const cpuMicros = Object.fromEntries([...cpu].map(([k, v]) => [k, v ?? null]));
+  const cpuPerTxMicros = Object.fromEntries([...cpu].map(([k, v]) => [k, v === undefined ? null : v / tx]));
+  const label = PATHS.find((p) => p.id === path)!.label;
+  const run: PathRun = {
+    path,
+    label,
+    clients,
+    seconds,
+    result,
+    windowMs: end.at - start.at,
+    cpuMicros,
+    cpuPerTxMicros,
+  };
+  return catchUp ? { ...run, catchUp } : run;
 }
 
-async function startPgBouncer(password: string): Promise<{ port: number; stop(): void }> {
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-pgbouncer-'));
-  const port = 16499;
-  const user = stackValue('PG_TARGET_USER');
-  writeFileSync(join(dir, 'userlist.txt'), `"${user}" "${password}"\n`, { mode: 0o600 });
-  writeFileSync(
-    join(dir, 'pgbouncer.ini'),
-    [
-      '[databases]',
-      `pgbench = host=${stackValue('PG_TARGET_HOST')} port=${stackValue('PG_TARGET_PORT')} dbname=${stackValue('PG_TARGET_PGBENCH_DATABASE')}`,
-      '[pgbouncer]',
-      `listen_addr = 127.0.0.1`,
-      `listen_port = ${port}`,
-      `auth_type = scram-sha-256`,
-      `auth_file = ${join(dir, 'userlist.txt')}`,
-      'pool_mode = session',
-      `unix_socket_dir =`,
-      `logfile = ${join(dir, 'pgbouncer.log')}`,
-      '',
-    ].join('\n'),
-  );
-  execFileSync('chown', ['-R', 'postgres', dir]);
-  const child = spawn('runuser', ['-u', 'postgres', '--', 'pgbouncer', join(dir, 'pgbouncer.ini')], {
-    stdio: 'ignore',
-  });
-  await sleep(1_000);
-  return { port, stop: () => child.kill('SIGTERM') };
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-async function policyEvalTimes(): Promise<{ p50: number; p99: number; analyzeP50: number }> {
-  await loadSqlParser();
-  const engine = await loadPolicyBundle(buildPolicyBundle());
-  const text = 'SELECT abalance FROM pgbench_accounts WHERE aid = $1';
-  const evals: number[] = [];
-  const analyses: number[] = [];
-  for (let i = 0; i < 5_000; i++) {
-    const t0 = performance.now();
-    const sql = analyzeSqlSync(text);
-    analyses.push((performance.now() - t0) * 1000);
-    const input = {
-      identity: { sub: 'agent-1', email: '', groups: ['agents'], agent: true, issuer: 'x', client_id: 'c' },
-      connection: { name: 'demo-pgbench', protocol: 'postgres', tags: {} },
-      session: { id: 's', node: 'n', client_addr: '127.0.0.1', started_at: 0 },
-      request: { kind: 'sql', fingerprint: sqlFingerprint(text), sql },
-      time: policyTime(new Date()),
-      grants: [],
-    } as unknown as PolicyInput;
-    evals.push(engine.evaluate(input).evalMicros);
+const runs: PathRun[] = [];
+let profile: { file: string; busyMs: number; frames: ReturnType<typeof topFrames>['frames'] } | undefined;
+try {
+  for (const clients of [opts.clients, 1]) {
+    for (const { id } of PATHS) {
+      if (clients === opts.clients && opts.warmupSeconds > 0) {
+        const logDir = join(env.dir, 'pgbench', `${id}-warmup`);
+        await runPgbench(env.targets[id], { seconds: opts.warmupSeconds, clients, logDir });
+      }
+      const seconds = clients === 1 ? opts.singleSeconds : opts.seconds;
+      runs.push(await measure(env, id, clients, seconds));
+      console.log(`  measured ${id} at ${clients} client(s)`);
+    }
   }
-  evals.sort((a, b) => a - b);
-  analyses.sort((a, b) => a - b);
-  return { p50: percentile(evals, 50), p99: percentile(evals, 99), analyzeP50: percentile(analyses, 50) };
-}
-
-const password = readFileSync(stackValue('PG_TARGET_PASSWORD_FILE'), 'utf8').trim();
-const user = stackValue('PG_TARGET_USER');
-const direct = await pgbench(
-  Number(stackValue('PG_TARGET_PORT')),
-  stackValue('PG_TARGET_PGBENCH_DATABASE'),
-  user,
-  password,
-  false,
-);
-const bouncer = await startPgBouncer(password);
-let viaBouncer: Result;
-try {
-  viaBouncer = await pgbench(bouncer.port, 'pgbench', user, password, false);
 } finally {
-  bouncer.stop();
+  await env.stop();
 }
-const fx = await startGatewayFixture();
-let viaGateway: Result;
-try {
-  const token = await fx.idp.issueToken({
-    user: 'bench-agent',
-    agent: true,
-    groups: ['agents'],
-    ttlSeconds: 3600,
-  });
-  viaGateway = await pgbench(fx.pgPort, 'demo-pgbench', 'bench-agent', token, true);
-} finally {
-  await fx.stop();
+if (opts.profile) {
+  const { file, json } = readCpuProfile(profileDir);
+  profile = { file, ...topFrames(json, opts.top) };
 }
-const evals = await policyEvalTimes();
+const loadAfter = loadavg();
 
-const row = (name: string, r: Result) =>
-  `${name.padEnd(44)} ${r.tps.toFixed(0).padStart(8)} tps ${r.latencyMs.toFixed(3).padStart(8)} ms  ${(r.tps / direct.tps).toFixed(2)}x`;
-console.log(`\npgbench -S -M prepared, ${clients} clients, ${seconds} s each`);
-console.log(`${'path'.padEnd(44)} ${'TPS'.padStart(12)} ${'latency'.padStart(11)}  vs direct`);
-console.log(row('direct (no TLS)', direct));
-console.log(row('PgBouncer (session pooling, no TLS)', viaBouncer));
-console.log(row('Gatehouse (TLS, policy, masking, audit)', viaGateway));
-console.log(`gateway / pgbouncer: ${(viaGateway.tps / viaBouncer.tps).toFixed(2)}`);
+const processNames = env.probes.map((p) => p.name);
+const cpuColumns = processNames.map((n) => ({ header: n, width: Math.max(9, n.length) }));
+const columns: Column[] = [
+  { header: 'path', width: 40, align: 'left' },
+  { header: 'TPS', width: 8 },
+  { header: 'avg ms', width: 7 },
+  { header: 'p50 µs', width: 7 },
+  { header: 'p99 µs', width: 7 },
+  ...cpuColumns,
+  { header: 'brokers', width: 8 },
+];
+for (const clients of [opts.clients, 1]) {
+  const rows = runs
+    .filter((r) => r.clients === clients)
+    .map((r) => [
+      r.label,
+      fmt(r.result.tps),
+      fmt(r.result.latencyAvgMs, 3),
+      fmt(r.result.p50Us),
+      fmt(r.result.p99Us),
+      ...processNames.map((n) => fmt(r.cpuPerTxMicros[n], 1)),
+      fmt(
+        brokerNames(processNames).reduce((s, n) => s + (r.cpuPerTxMicros[n] ?? 0), 0),
+        1,
+      ),
+    ]);
+  const seconds = clients === 1 ? opts.singleSeconds : opts.seconds;
+  console.log(`\npgbench -S -M prepared, ${clients} client(s), ${seconds} s each; CPU in µs per transaction`);
+  printTable(columns, rows);
+}
+const targets = [...evaluateTargets(runs, opts.clients)];
+printTargets(targets);
 console.log(
-  `policy evaluation per statement (wasm, in-process): p50 ${evals.p50.toFixed(1)} µs, p99 ${evals.p99.toFixed(1)} µs; ` +
-    `SQL analysis p50 ${evals.analyzeP50.toFixed(1)} µs (uncached)`,
+  `\nload average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')} ` +
+    '(a shared machine: TPS is noisy, CPU per transaction less so); logs and configs in ' +
+    dir,
 );
+if (profile) {
+  console.log(
+    `\ngateway CPU profile (${profile.file}; ${fmt(profile.busyMs)} ms busy), top self-time frames:`,
+  );
+  printTable(
+    [
+      { header: 'self ms', width: 9 },
+      { header: '%', width: 5 },
+      { header: 'frame', width: 0, align: 'left' },
+    ],
+    profile.frames.map((f) => [fmt(f.selfMs, 1), fmt(f.percent, 1), f.frame]),
+  );
+}
+if (values.json) {
+  writeJson(values.json, {
+    bench: 'pgbench',
+    at: new Date().toISOString(),
+    options: opts,
+    loadAverage: { before: loadBefore, after: loadAfter },
+    processes: processNames,
+    runs,
+    targets,
+    ...(profile ? { profile } : {}),
+  });
+}
 process.exit(0);

@@ -1,0 +1,204 @@
+/**
+ * Policy evaluation on the real bundle (policies/ built by policies/build.sh, as the gateway loads it): the
+ * gateway's in-process engine in a tight loop vs OPA's own server (`opa run --server`, the same Rego and data) over
+ * HTTP with keep-alive, on the same inputs (SQL analysed by the real parser, SSH, MCP, HTTP requests). Prints
+ * p50/p99 per input and overall, CPU per evaluation, and the ratio; checks both give the same decisions.
+ *
+ *   npm run stack:up && npm run bench:policy -- [--iterations 20000] [--opa-iterations 4000] [--json FILE]
+ */
+import { mkdtempSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_ENTRYPOINT, loadPolicyBundle } from '../services/gateway/policy/index.js';
+import type { PolicyInput } from '../services/gateway/policy/index.js';
+import { buildPolicyBundle } from '../test/support/gateway.js';
+import { BENCH_PORTS } from './support/gatehouse-services.js';
+import { startOpaServer } from './support/opa-server.js';
+import type { OpaServer } from './support/opa-server.js';
+import { benchInputs } from './support/policy-inputs.js';
+import type { NamedInput } from './support/policy-inputs.js';
+import { processCpuMicros } from './support/proc-cpu.js';
+import { check, fmt, printTable, printTargets, writeJson } from './support/report.js';
+import { distribution } from './support/stats.js';
+import type { Distribution } from './support/stats.js';
+
+const { values } = parseArgs({
+  options: {
+    iterations: { type: 'string', default: '20000' },
+    'opa-iterations': { type: 'string', default: '4000' },
+    warmup: { type: 'string', default: '2000' },
+    json: { type: 'string' },
+  },
+});
+const iterations = Number(values.iterations);
+const opaIterations = Number(values['opa-iterations']);
+const warmup = Number(values.warmup);
+
+/** Per-input and overall latencies (µs) of `iterations` calls cycling through the inputs. */
+type Loop = {
+  overall: Distribution;
+  perInput: Distribution[];
+  cpuPerEvalMicros: number;
+  opaCpuPerEvalMicros?: number;
+};
+
+function cpuMicrosOfThisProcess(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+async function timedLoop(
+  inputs: readonly NamedInput[],
+  n: number,
+  call: (input: PolicyInput) => unknown,
+  serverPid?: number,
+): Promise<Loop> {
+  const samples: number[][] = inputs.map(() => []);
+  const cpu0 = cpuMicrosOfThisProcess();
+  const server0 = serverPid === undefined ? undefined : processCpuMicros(serverPid);
+  for (let i = 0; i < n; i++) {
+    const k = i % inputs.length;
+    const t0 = process.hrtime.bigint();
+    const r = call(inputs[k]!.input);
+    if (r instanceof Promise) await r;
+    samples[k]!.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  const cpu = cpuMicrosOfThisProcess() - cpu0;
+  const server1 = serverPid === undefined ? undefined : processCpuMicros(serverPid);
+  return {
+    overall: distribution(samples.flat()),
+    perInput: samples.map((s) => distribution(s)),
+    cpuPerEvalMicros: cpu / n,
+    ...(server0 !== undefined && server1 !== undefined
+      ? { opaCpuPerEvalMicros: (server1 - server0) / n }
+      : {}),
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-policy-'));
+const loadBefore = loadavg();
+const bundleDir = buildPolicyBundle();
+const engine = await loadPolicyBundle(bundleDir);
+const inputs = await benchInputs();
+const opa: OpaServer = await startOpaServer({
+  revision: engine.revision,
+  dir,
+  port: BENCH_PORTS.opa,
+  entrypoint: DEFAULT_ENTRYPOINT,
+  readyTimeoutMs: 30_000,
+});
+
+let wasm: Loop;
+let http: Loop;
+let opaEval: Distribution;
+let opaHandler: Distribution;
+const decisions: { name: string; gatehouse: string; opa: string; same: boolean }[] = [];
+try {
+  // The same decisions from both, or the comparison means nothing.
+  for (const { name, input } of inputs) {
+    const ours = engine.evaluate(input);
+    const theirs = (await opa.evaluate(input)).result as {
+      allow?: unknown;
+      approval?: { required?: unknown };
+    };
+    const summary = (allow: unknown, approval: unknown) =>
+      `allow=${String(allow)} approval=${String(approval)}`;
+    const g = ours.failedClosed
+      ? `failed closed: ${ours.decision.reasons.join('; ')}`
+      : summary(ours.decision.allow, ours.decision.approval.required);
+    const o = summary(theirs?.allow, theirs?.approval?.required);
+    decisions.push({ name, gatehouse: g, opa: o, same: g === o });
+  }
+  await timedLoop(inputs, warmup, (i) => engine.evaluate(i));
+  wasm = await timedLoop(inputs, iterations, (i) => engine.evaluate(i));
+  await timedLoop(inputs, Math.min(warmup, 500), (i) => opa.evaluate(i));
+  http = await timedLoop(inputs, opaIterations, (i) => opa.evaluate(i), opa.pid);
+  // OPA's own timers, from a shorter pass (asking for them costs a little).
+  const evalNs: number[] = [];
+  const handlerNs: number[] = [];
+  for (let i = 0; i < Math.min(opaIterations, 1000); i++) {
+    const m = (await opa.evaluate(inputs[i % inputs.length]!.input, true)).metrics ?? {};
+    evalNs.push((m.timer_rego_query_eval_ns ?? NaN) / 1000);
+    handlerNs.push((m.timer_server_handler_ns ?? NaN) / 1000);
+  }
+  opaEval = distribution(evalNs);
+  opaHandler = distribution(handlerNs);
+} finally {
+  await opa.close();
+  await opa.stop();
+}
+const loadAfter = loadavg();
+
+console.log(`\npolicy evaluation on the real bundle (revision ${engine.revision}), ${inputs.length} inputs`);
+console.log(
+  `Gatehouse: in-process engine, ${iterations} evaluations; OPA: opa run --server, ${opaIterations} requests over one keep-alive HTTP connection\n`,
+);
+const cols = [
+  { header: 'input', width: 36, align: 'left' as const },
+  { header: 'gh p50', width: 7 },
+  { header: 'gh p99', width: 7 },
+  { header: 'opa p50', width: 8 },
+  { header: 'opa p99', width: 8 },
+  { header: 'ratio p50', width: 9 },
+  { header: 'decision (both)', width: 0, align: 'left' as const },
+];
+printTable(cols, [
+  ...inputs.map((x, k) => [
+    x.name,
+    fmt(wasm.perInput[k]!.p50, 1),
+    fmt(wasm.perInput[k]!.p99, 1),
+    fmt(http.perInput[k]!.p50, 0),
+    fmt(http.perInput[k]!.p99, 0),
+    `${fmt(http.perInput[k]!.p50 / wasm.perInput[k]!.p50, 1)}x`,
+    decisions[k]!.same
+      ? decisions[k]!.gatehouse
+      : `DIFFERENT: gatehouse ${decisions[k]!.gatehouse}, opa ${decisions[k]!.opa}`,
+  ]),
+  [
+    'all',
+    fmt(wasm.overall.p50, 1),
+    fmt(wasm.overall.p99, 1),
+    fmt(http.overall.p50, 0),
+    fmt(http.overall.p99, 0),
+    `${fmt(http.overall.p50 / wasm.overall.p50, 1)}x`,
+    '',
+  ],
+]);
+console.log(
+  `\nµs; CPU per evaluation: Gatehouse ${fmt(wasm.cpuPerEvalMicros, 1)} µs; OPA server ${fmt(http.opaCpuPerEvalMicros, 1)} µs ` +
+    `+ its HTTP client here ${fmt(http.cpuPerEvalMicros, 1)} µs. OPA's own timers: query eval p50 ${fmt(opaEval.p50, 1)} ` +
+    `p99 ${fmt(opaEval.p99, 1)} µs, server handler p50 ${fmt(opaHandler.p50, 1)} p99 ${fmt(opaHandler.p99, 1)} µs`,
+);
+const same = decisions.every((d) => d.same);
+if (!same) console.log('WARNING: the two engines disagree on some inputs (see the decision column)');
+const targets = [
+  check('Gatehouse policy evaluation p50', wasm.overall.p50, 20, 'µs'),
+  check('Gatehouse policy evaluation p99', wasm.overall.p99, 100, 'µs'),
+  check('OPA server over HTTP p50 / Gatehouse p50', http.overall.p50 / wasm.overall.p50, 10, 'x'),
+];
+printTargets(targets);
+console.log(
+  `\nload average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
+);
+if (values.json) {
+  writeJson(values.json, {
+    bench: 'policy',
+    at: new Date().toISOString(),
+    revision: engine.revision,
+    options: { iterations, opaIterations, warmup },
+    loadAverage: { before: loadBefore, after: loadAfter },
+    inputs: inputs.map((x, k) => ({
+      name: x.name,
+      gatehouse: wasm.perInput[k],
+      opa: http.perInput[k],
+      decision: decisions[k],
+    })),
+    gatehouse: wasm,
+    opaHttp: http,
+    opaTimers: { queryEvalMicros: opaEval, serverHandlerMicros: opaHandler },
+    sameDecisions: same,
+    targets,
+  });
+}
+process.exit(0);

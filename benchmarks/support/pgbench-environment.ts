@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
+import { startIdp } from '../../dev/idp/index.js';
+import type { RunningIdp } from '../../dev/idp/index.js';
+import { dropDatabase } from '../../services/recorder/clickhouse/client.js';
+import { testClickHouseOptions } from '../../test/support/clickhouse.js';
+import { buildPolicyBundle, selfSignedCert } from '../../test/support/gateway.js';
+import { testKafka } from '../../test/support/kafka.js';
+import { stackValue } from '../../test/support/stack.js';
+import {
+  BENCH_PORTS,
+  benchNames,
+  gatewayConfig,
+  recorderConfig,
+  startGatehouseProcess,
+  upstreamPassword,
+} from './gatehouse-services.js';
+import type { BenchNames, GatehouseProcess } from './gatehouse-services.js';
+import type { PgbenchTarget } from './pgbench-runner.js';
+import type { PathId } from './pgbench-targets.js';
+import { startPgBouncer } from './pgbouncer.js';
+import type { PgBouncer } from './pgbouncer.js';
+import { processProbe } from './proc-cpu.js';
+import type { CpuProbe } from './proc-cpu.js';
+import { clickhouseProcess, kafkaBrokerProcesses, postgresProcess } from './stack-processes.js';
+
+/**
+ * Everything `bench:pgbench` measures, started once: the dev IdP (in this process; only logins use it), PgBouncer,
+ * the gateway and the recorder as processes, a Kafka admin client (high watermarks, clean-up), and a CPU probe per
+ * process on the paths. `stop()` stops what was started, deletes the run's topics and database.
+ */
+export type PgbenchEnvironment = {
+  dir: string;
+  names: BenchNames;
+  targets: Record<PathId, PgbenchTarget>;
+  probes: CpuProbe[];
+  gateway: GatehouseProcess;
+  recorder: GatehouseProcess;
+  admin: Admin;
+  /** Stops every process the bench started; the gateway first, so its CPU profile is written. */
+  stop(): Promise<void>;
+};
+
+export type EnvironmentOptions = {
+  dir: string;
+  /** Extra node flags for the gateway (`--cpu-prof …`). */
+  gatewayNodeArgs: readonly string[];
+  readyTimeoutMs: number;
+};
+
+export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<PgbenchEnvironment> {
+  const names = benchNames(randomBytes(4).toString('hex'));
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        console.error(`clean-up failed: ${(err as Error).message}`);
+      }
+    }
+  };
+  try {
+    const tls = selfSignedCert(o.dir);
+    const bundleDir = buildPolicyBundle();
+    const idp: RunningIdp = await startIdp({ port: BENCH_PORTS.idp, audience: 'gatehouse' });
+    cleanups.push(() => idp.stop());
+    const token = await idp.issueToken({
+      user: 'bench-agent',
+      agent: true,
+      groups: ['agents'],
+      ttlSeconds: 3600,
+    });
+    const password = upstreamPassword();
+    const bouncerDir = join(o.dir, 'pgbouncer');
+    mkdirSync(bouncerDir);
+    chmodSync(o.dir, 0o711); // PgBouncer runs as postgres: it must reach its own folder
+    const pgbouncer: PgBouncer = await startPgBouncer({
+      dir: bouncerDir,
+      port: BENCH_PORTS.pgbouncer,
+      password,
+      tls,
+      readyTimeoutMs: o.readyTimeoutMs,
+    });
+    cleanups.push(() => pgbouncer.stop());
+    const admin = testKafka('gatehouse-bench').admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    cleanups.push(() =>
+      admin.deleteTopics({
+        topics: [names.sessionsTopic, names.approvalsTopic, names.approvalRequestsTopic],
+      }),
+    );
+    cleanups.push(() => dropDatabase({ ...testClickHouseOptions(), database: names.database }));
+    const gateway = await startGatehouseProcess({
+      command: 'gateway',
+      dir: o.dir,
+      config: gatewayConfig({ names, issuer: idp.issuer, tls, bundleDir }),
+      healthPort: BENCH_PORTS.gatewayHealth,
+      nodeArgs: o.gatewayNodeArgs,
+      readyTimeoutMs: o.readyTimeoutMs,
+    });
+    cleanups.push(() => gateway.stop()); // exits after the recorder (clean-ups run in reverse); writes its profile
+    const recorder = await startGatehouseProcess({
+      command: 'recorder',
+      dir: o.dir,
+      config: recorderConfig({ names, issuer: idp.issuer }),
+      healthPort: BENCH_PORTS.recorderHealth,
+      readyTimeoutMs: o.readyTimeoutMs,
+    });
+    cleanups.push(() => recorder.stop());
+    const user = stackValue('PG_TARGET_USER');
+    const targets: Record<PathId, PgbenchTarget> = {
+      direct: {
+        port: Number(stackValue('PG_TARGET_PORT')),
+        database: stackValue('PG_TARGET_PGBENCH_DATABASE'),
+        user,
+        password,
+        sslmode: 'disable',
+      },
+      pgbouncer: { port: pgbouncer.port, database: pgbouncer.database, user, password, sslmode: 'disable' },
+      'pgbouncer-tls': {
+        port: pgbouncer.port,
+        database: pgbouncer.database,
+        user,
+        password,
+        sslmode: 'require',
+      },
+      gateway: {
+        port: BENCH_PORTS.gatewayPostgres,
+        database: 'demo-pgbench',
+        user: 'bench-agent',
+        password: token,
+        sslmode: 'require',
+      },
+    };
+    const clickhouse = clickhouseProcess();
+    const probes: CpuProbe[] = [
+      processProbe('gateway', gateway.pid),
+      ...kafkaBrokerProcesses().map((b) => b.probe),
+      processProbe('recorder', recorder.pid),
+      processProbe('pgbouncer', pgbouncer.pid),
+      postgresProcess().probe,
+      ...(clickhouse ? [clickhouse.probe] : []),
+    ];
+    return { dir: o.dir, names, targets, probes, gateway, recorder, admin, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../../test/support/clients.js';
+import { percentile } from './stats.js';
+
+/** One pgbench run: `-S -M prepared` (read-only, prepared statements), with per-transaction logs (`--log`). */
+export type PgbenchTarget = {
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  /** libpq sslmode: `require` (TLS) or `disable`. */
+  sslmode: 'require' | 'disable';
+};
+
+export type PgbenchResult = {
+  tps: number;
+  transactions: number;
+  latencyAvgMs: number;
+  /** From the per-transaction log (µs). */
+  p50Us: number;
+  p99Us: number;
+};
+
+/** Latencies (µs, the third field) of every line of pgbench's per-transaction logs under `dir`, sorted. */
+export function transactionLatencies(dir: string): number[] {
+  const out: number[] = [];
+  for (const file of readdirSync(dir)) {
+    for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
+      const fields = line.split(' ');
+      if (fields.length >= 6) out.push(Number(fields[2]));
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** Parses pgbench's summary (PostgreSQL 15 wording). */
+export function parsePgbenchSummary(out: string): Omit<PgbenchResult, 'p50Us' | 'p99Us'> {
+  const tps = /tps = ([\d.]+)/.exec(out);
+  const lat = /latency average = ([\d.]+) ms/.exec(out);
+  const tx = /number of transactions actually processed: (\d+)/.exec(out);
+  if (!tps || !lat || !tx) throw new Error(`unexpected pgbench output:\n${out}`);
+  return { tps: Number(tps[1]), latencyAvgMs: Number(lat[1]), transactions: Number(tx[1]) };
+}
+
+export async function runPgbench(
+  target: PgbenchTarget,
+  o: { seconds: number; clients: number; logDir: string },
+): Promise<PgbenchResult> {
+  mkdirSync(o.logDir, { recursive: true });
+  const args = [
+    '-n',
+    '-S',
+    '-M',
+    'prepared',
+    '-T',
+    String(o.seconds),
+    '-c',
+    String(o.clients),
+    '-j',
+    String(Math.min(o.clients, 2)),
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(target.port),
+    '-U',
+    target.user,
+    '--log',
+    `--log-prefix=${join(o.logDir, 'tx')}`,
+    target.database,
+  ];
+  const env = { ...process.env, PGPASSWORD: target.password, PGSSLMODE: target.sslmode };
+  const r = await run('pgbench', args, env, (o.seconds + 60) * 1000);
+  if (r.status !== 0) throw new Error(`pgbench failed (${r.status}): ${r.stderr.trim()}`);
+  const latencies = transactionLatencies(o.logDir);
+  return {
+    ...parsePgbenchSummary(r.stdout),
+    p50Us: percentile(latencies, 50),
+    p99Us: percentile(latencies, 99),
+  };
+}

@@ -1,0 +1,105 @@
+import type { PgbenchResult } from './pgbench-runner.js';
+import type { CatchUp } from './recorder-catch-up.js';
+import { check } from './report.js';
+import type { TargetCheck } from './report.js';
+
+/** The paths `npm run bench:pgbench` compares, in the order it runs them. */
+export const PATHS = [
+  { id: 'direct', label: 'direct (no TLS)' },
+  { id: 'pgbouncer', label: 'PgBouncer (no TLS)' },
+  { id: 'pgbouncer-tls', label: 'PgBouncer (client TLS)' },
+  { id: 'gateway', label: 'Gatehouse (TLS, policy, masking, audit)' },
+] as const;
+
+export type PathId = (typeof PATHS)[number]['id'];
+
+/** One pgbench run of one path, with the CPU every process on the machine's path used in its window. */
+export type PathRun = {
+  path: PathId;
+  label: string;
+  clients: number;
+  seconds: number;
+  result: PgbenchResult;
+  /** Wall time between the two CPU samples (the pgbench run, plus the recorder's catch-up for the gateway). */
+  windowMs: number;
+  /** CPU µs used in the window, by process (null: not running). */
+  cpuMicros: Record<string, number | null>;
+  /** `cpuMicros` divided by the run's transactions. */
+  cpuPerTxMicros: Record<string, number | null>;
+  catchUp?: CatchUp;
+};
+
+/** The processes whose CPU counts as "the brokers". */
+export const brokerNames = (names: readonly string[]) => names.filter((n) => n.startsWith('kafka-'));
+
+const sum = (values: readonly (number | null | undefined)[]) =>
+  values.reduce<number>((s, v) => s + (v ?? 0), 0);
+
+/**
+ * CPU µs per second the brokers spend on other work (the machine is shared: other services use the same brokers),
+ * measured in the runs at `clients` where the gateway is idle.
+ */
+export function brokerBackgroundPerSecond(runs: readonly PathRun[], clients: number): number | undefined {
+  const idle = runs.filter((r) => r.clients === clients && r.path !== 'gateway');
+  if (idle.length === 0) return undefined;
+  const micros = sum(idle.map((r) => sum(brokerNames(Object.keys(r.cpuMicros)).map((n) => r.cpuMicros[n]))));
+  const seconds = sum(idle.map((r) => r.windowMs / 1000));
+  return micros / seconds;
+}
+
+export function findRun(runs: readonly PathRun[], path: PathId, clients: number): PathRun | undefined {
+  return runs.find((r) => r.path === path && r.clients === clients);
+}
+
+/** Brokers' µs per gateway transaction: raw, and net of the background measured in the other rows. */
+export function brokerCostPerTx(
+  runs: readonly PathRun[],
+  clients: number,
+): { raw: number; net: number; backgroundPerSecond: number } | undefined {
+  const gw = findRun(runs, 'gateway', clients);
+  if (!gw) return undefined;
+  const raw = sum(brokerNames(Object.keys(gw.cpuMicros)).map((n) => gw.cpuMicros[n]));
+  const background = brokerBackgroundPerSecond(runs, clients) ?? 0;
+  const tx = Math.max(1, gw.result.transactions);
+  return {
+    raw: raw / tx,
+    net: Math.max(0, raw - (background * gw.windowMs) / 1000) / tx,
+    backgroundPerSecond: background,
+  };
+}
+
+/** The targets of issue 14 (a bench, not a test: printed with pass/fail marks, never failing the run). */
+export function evaluateTargets(runs: readonly PathRun[], clients: number): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const gw = findRun(runs, 'gateway', clients);
+  const tls = findRun(runs, 'pgbouncer-tls', clients);
+  if (gw && tls) {
+    const ratio = gw.result.tps / tls.result.tps;
+    out.push(check(`gateway / PgBouncer-TLS TPS at ${clients} clients`, ratio, 0.5, 'x'));
+  }
+  if (gw) {
+    out.push(check('gateway CPU per transaction', gw.cpuPerTxMicros.gateway, 60, 'µs'));
+    const brokers = brokerCostPerTx(runs, clients);
+    if (brokers) {
+      const note = `raw ${brokers.raw.toFixed(1)} µs; background ${(brokers.backgroundPerSecond / 1000).toFixed(1)} ms CPU/s from the other rows`;
+      out.push(
+        check('Kafka brokers together per transaction, net of background', brokers.net, 40, 'µs', note),
+      );
+    }
+    const c = gw.catchUp;
+    const caught = c?.caughtUp
+      ? `caught up with ${c.records} records in ${c.waitedMs} ms`
+      : `NOT caught up: ${c?.consumed}/${c?.records} records after ${c?.waitedMs} ms`;
+    out.push(
+      check('recorder CPU per transaction', gw.cpuPerTxMicros.recorder, 30, 'µs', c ? caught : undefined),
+    );
+  }
+  const gw1 = findRun(runs, 'gateway', 1);
+  const tls1 = findRun(runs, 'pgbouncer-tls', 1);
+  if (gw1 && tls1) {
+    const p99 = `p99 +${(gw1.result.p99Us - tls1.result.p99Us).toFixed(0)} µs`;
+    const added = gw1.result.p50Us - tls1.result.p50Us;
+    out.push(check('added latency at 1 client, p50 vs PgBouncer-TLS', added, 150, 'µs', p99));
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin } from 'kafkajs';
+import type { GatehouseProcess } from './gatehouse-services.js';
+
+/**
+ * Letting the recorder finish the run's events before its CPU is read: the gateway's publish buffer is empty, and
+ * the recorder has consumed every record of the run's sessions topic (the sum of its partitions' high watermarks,
+ * a fresh topic starting at offset 0) and written them (no pending rows). Every wait is bounded.
+ */
+
+/** Sum of the samples of metric `name` in Prometheus text whose labels contain every `labels` entry. */
+export function metricSum(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    const labelText = rest[0] === '{' ? rest.slice(1, rest.indexOf('}')) : '';
+    if (!wanted.every((w) => labelText.includes(w))) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) sum += value;
+  }
+  return sum;
+}
+
+export async function topicRecordCount(admin: Admin, topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((n, p) => n + Number(p.high), 0);
+}
+
+export type CatchUp = {
+  /** Records on the run's sessions topic. */
+  records: number;
+  /** Records the recorder had consumed when the wait ended. */
+  consumed: number;
+  caughtUp: boolean;
+  waitedMs: number;
+};
+
+async function pollUntil(done: () => Promise<boolean>, deadline: number): Promise<boolean> {
+  for (;;) {
+    if (await done()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+}
+
+export async function waitForRecorder(o: {
+  admin: Admin;
+  sessionsTopic: string;
+  gateway: GatehouseProcess;
+  recorder: GatehouseProcess;
+  timeoutMs: number;
+}): Promise<CatchUp> {
+  const started = Date.now();
+  const deadline = started + o.timeoutMs;
+  await pollUntil(
+    async () => metricSum(await o.gateway.metrics(), 'gatehouse_gateway_publish_buffered_events') === 0,
+    deadline,
+  );
+  const records = await topicRecordCount(o.admin, o.sessionsTopic);
+  let consumed = 0;
+  const caughtUp = await pollUntil(async () => {
+    const text = await o.recorder.metrics();
+    consumed = metricSum(text, 'gatehouse_recorder_records_consumed_total', { topic: o.sessionsTopic });
+    return consumed >= records && metricSum(text, 'gatehouse_recorder_pending_rows') === 0;
+  }, deadline);
+  return { records, consumed, caughtUp, waitedMs: Date.now() - started };
+}
