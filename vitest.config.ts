@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['services/**/*.test.ts', 'dev/**/*.test.ts'],
+          include: ['services/**/*.test.ts', 'dev/**/*.test.ts', 'benchmarks/**/*.test.ts'],
         },
       },
       {
