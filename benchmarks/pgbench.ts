@@ -166,7 +166,7 @@ console.log(
 );
 if (profile) {
   console.log(
-    `\ngateway CPU profile (${profile.file}; ${fmt(profile.busyMs)} ms busy), top self-time frames:`,
+    `\ngateway CPU profile (${profile.file}; whole process life, start-up included; ${fmt(profile.busyMs)} ms busy), top self-time frames:`,
   );
   printTable(
     [

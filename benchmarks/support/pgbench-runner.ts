@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../test/support/clients.js';
 import { percentile } from './stats.js';
@@ -73,6 +73,7 @@ export async function runPgbench(
   const r = await run('pgbench', args, env, (o.seconds + 60) * 1000);
   if (r.status !== 0) throw new Error(`pgbench failed (${r.status}): ${r.stderr.trim()}`);
   const latencies = transactionLatencies(o.logDir);
+  rmSync(o.logDir, { recursive: true, force: true }); // a line per transaction: megabytes per run
   return {
     ...parsePgbenchSummary(r.stdout),
     p50Us: percentile(latencies, 50),
