@@ -76,6 +76,25 @@ async function timedLoop(
   };
 }
 
+/**
+ * CPU time (this process, getrusage) of each of `n` synchronous calls: unlike wall time, it leaves out the time the
+ * process waited for a core, so its p99 means something on a loaded machine too.
+ */
+function cpuTimeLoop(
+  inputs: readonly NamedInput[],
+  n: number,
+  call: (input: PolicyInput) => unknown,
+): Distribution {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const before = process.cpuUsage();
+    call(inputs[i % inputs.length]!.input);
+    const used = process.cpuUsage(before);
+    samples.push(used.user + used.system);
+  }
+  return distribution(samples);
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-policy-'));
 const loadBefore = loadavg();
 const bundleDir = buildPolicyBundle();
@@ -90,6 +109,7 @@ const opa: OpaServer = await startOpaServer({
 });
 
 let wasm: Loop;
+let wasmCpu: Distribution;
 let http: Loop;
 let opaEval: Distribution;
 let opaHandler: Distribution;
@@ -112,6 +132,7 @@ try {
   }
   await timedLoop(inputs, warmup, (i) => engine.evaluate(i));
   wasm = await timedLoop(inputs, iterations, (i) => engine.evaluate(i));
+  wasmCpu = cpuTimeLoop(inputs, iterations, (i) => engine.evaluate(i));
   await timedLoop(inputs, Math.min(warmup, 500), (i) => opa.evaluate(i));
   http = await timedLoop(inputs, opaIterations, (i) => opa.evaluate(i), opa.pid);
   // OPA's own timers, from a shorter pass (asking for them costs a little).
@@ -170,6 +191,10 @@ console.log(
     `+ its HTTP client here ${fmt(http.cpuPerEvalMicros, 1)} µs. OPA's own timers: query eval p50 ${fmt(opaEval.p50, 1)} ` +
     `p99 ${fmt(opaEval.p99, 1)} µs, server handler p50 ${fmt(opaHandler.p50, 1)} p99 ${fmt(opaHandler.p99, 1)} µs`,
 );
+console.log(
+  `Gatehouse process CPU time per evaluation (getrusage around each call, all threads; waiting for a core left out): ` +
+    `p50 ${fmt(wasmCpu.p50, 0)} µs, p99 ${fmt(wasmCpu.p99, 0)} µs`,
+);
 const same = decisions.every((d) => d.same);
 if (!same) console.log('WARNING: the two engines disagree on some inputs (see the decision column)');
 const targets = [
@@ -195,6 +220,7 @@ if (values.json) {
       decision: decisions[k],
     })),
     gatehouse: wasm,
+    gatehouseCpuTime: wasmCpu,
     opaHttp: http,
     opaTimers: { queryEvalMicros: opaEval, serverHandlerMicros: opaHandler },
     sameDecisions: same,
