@@ -6,7 +6,8 @@
  * Kafka broker, recorder, PgBouncer, PostgreSQL with its backends, ClickHouse), read from /proc.
  *
  *   npm run stack:up && npm run bench:pgbench -- [--seconds 15] [--clients 4] [--single-seconds 10]
- *        [--warmup 3] [--json FILE] [--profile] [--top 25] [--build]
+ *        [--warmup 3] [--json FILE] [--profile] [--top 25] [--build] [--catch-up-timeout 60]
+ *        [--paths direct,pgbouncer,pgbouncer-tls,gateway]   (`--single-seconds 0`: no 1-client rows)
  *
  * The gateway and the recorder run as their own processes (`node bin/gatehouse.js gateway|recorder --config FILE`,
  * dist/ rebuilt when stale) on the bench's ports (21000-21099), with a fresh sessions topic and ClickHouse database.
@@ -22,7 +23,7 @@ import { ensureDist } from './support/build-dist.js';
 import { readCpuProfile, topFrames } from './support/cpu-profile.js';
 import { startPgbenchEnvironment } from './support/pgbench-environment.js';
 import type { PgbenchEnvironment } from './support/pgbench-environment.js';
-import { runPgbench } from './support/pgbench-runner.js';
+import { runPgbench, warmUp } from './support/pgbench-runner.js';
 import { brokerNames, evaluateTargets, PATHS } from './support/pgbench-targets.js';
 import type { PathId, PathRun } from './support/pgbench-targets.js';
 import { cpuBetween, sampleCpu } from './support/proc-cpu.js';
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     top: { type: 'string', default: '25' },
     build: { type: 'boolean', default: false },
+    paths: { type: 'string', default: PATHS.map((p) => p.id).join(',') },
   },
 });
 const opts = {
@@ -53,7 +55,11 @@ const opts = {
   readyTimeoutMs: Number(values['ready-timeout']) * 1000,
   profile: values.profile,
   top: Number(values.top),
+  paths: PATHS.filter((p) => values.paths.split(',').includes(p.id)).map((p) => p.id),
+  /** 1-client rows unless `--single-seconds 0`. */
+  clientCounts: Number(values['single-seconds']) > 0 ? [Number(values.clients), 1] : [Number(values.clients)],
 };
+if (opts.paths.length === 0) throw new Error(`--paths names none of ${PATHS.map((p) => p.id).join(', ')}`);
 
 ensureDist(values.build);
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
@@ -107,11 +113,10 @@ async function measure(
 const runs: PathRun[] = [];
 let profile: { file: string; busyMs: number; frames: ReturnType<typeof topFrames>['frames'] } | undefined;
 try {
-  for (const clients of [opts.clients, 1]) {
-    for (const { id } of PATHS) {
+  for (const clients of opts.clientCounts) {
+    for (const id of opts.paths) {
       if (clients === opts.clients && opts.warmupSeconds > 0) {
-        const logDir = join(env.dir, 'pgbench', `${id}-warmup`);
-        await runPgbench(env.targets[id], { seconds: opts.warmupSeconds, clients, logDir });
+        await warmUp(env.targets[id], { seconds: opts.warmupSeconds, clients });
       }
       const seconds = clients === 1 ? opts.singleSeconds : opts.seconds;
       runs.push(await measure(env, id, clients, seconds));
@@ -138,7 +143,7 @@ const columns: Column[] = [
   ...cpuColumns,
   { header: 'brokers', width: 8 },
 ];
-for (const clients of [opts.clients, 1]) {
+for (const clients of opts.clientCounts) {
   const rows = runs
     .filter((r) => r.clients === clients)
     .map((r) => [

@@ -43,20 +43,13 @@ export function parsePgbenchSummary(out: string): Omit<PgbenchResult, 'p50Us' | 
   return { tps: Number(tps[1]), latencyAvgMs: Number(lat[1]), transactions: Number(tx[1]) };
 }
 
-export async function runPgbench(
+/** Runs pgbench; `logDir`: with per-transaction logs there. Returns its standard output. */
+async function execPgbench(
   target: PgbenchTarget,
-  o: { seconds: number; clients: number; logDir: string },
-): Promise<PgbenchResult> {
-  mkdirSync(o.logDir, { recursive: true });
-  const args = [
-    '-n',
-    '-S',
-    '-M',
-    'prepared',
-    '-T',
-    String(o.seconds),
-    '-c',
-    String(o.clients),
+  o: { seconds: number; clients: number; logDir?: string },
+): Promise<string> {
+  const args = ['-n', '-S', '-M', 'prepared', '-T', String(o.seconds), '-c', String(o.clients)];
+  args.push(
     '-j',
     String(Math.min(o.clients, 2)),
     '-h',
@@ -65,17 +58,32 @@ export async function runPgbench(
     String(target.port),
     '-U',
     target.user,
-    '--log',
-    `--log-prefix=${join(o.logDir, 'tx')}`,
-    target.database,
-  ];
+  );
+  if (o.logDir !== undefined) {
+    mkdirSync(o.logDir, { recursive: true });
+    args.push('--log', `--log-prefix=${join(o.logDir, 'tx')}`);
+  }
+  args.push(target.database);
   const env = { ...process.env, PGPASSWORD: target.password, PGSSLMODE: target.sslmode };
   const r = await run('pgbench', args, env, (o.seconds + 60) * 1000);
   if (r.status !== 0) throw new Error(`pgbench failed (${r.status}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** A run whose figures are not kept (warming the path up: logins, JIT, pools); it may complete no transaction. */
+export async function warmUp(target: PgbenchTarget, o: { seconds: number; clients: number }): Promise<void> {
+  await execPgbench(target, o);
+}
+
+export async function runPgbench(
+  target: PgbenchTarget,
+  o: { seconds: number; clients: number; logDir: string },
+): Promise<PgbenchResult> {
+  const stdout = await execPgbench(target, o);
   const latencies = transactionLatencies(o.logDir);
   rmSync(o.logDir, { recursive: true, force: true }); // a line per transaction: megabytes per run
   return {
-    ...parsePgbenchSummary(r.stdout),
+    ...parsePgbenchSummary(stdout),
     p50Us: percentile(latencies, 50),
     p99Us: percentile(latencies, 99),
   };
