@@ -8,6 +8,7 @@
  *   npm run stack:up && npm run bench:pgbench -- [--seconds 15] [--clients 4] [--single-seconds 10]
  *        [--warmup 3] [--json FILE] [--profile] [--top 25] [--build] [--catch-up-timeout 60]
  *        [--paths direct,pgbouncer,pgbouncer-tls,gateway]   (`--single-seconds 0`: no 1-client rows)
+ *        [--rate TPS]   (a fixed total rate, pgbench -R: CPU per transaction compares across runs and loads)
  *
  * The gateway and the recorder run as their own processes (`node bin/gatehouse.js gateway|recorder --config FILE`,
  * dist/ rebuilt when stale) on the bench's ports (21000-21099), with a fresh sessions topic and ClickHouse database.
@@ -27,7 +28,7 @@ import { runPgbench, warmUp } from './support/pgbench-runner.js';
 import { brokerNames, evaluateTargets, PATHS } from './support/pgbench-targets.js';
 import type { PathId, PathRun } from './support/pgbench-targets.js';
 import { cpuBetween, sampleCpu } from './support/proc-cpu.js';
-import { waitForRecorder } from './support/recorder-catch-up.js';
+import { topicRecordCount, waitForRecorder } from './support/recorder-catch-up.js';
 import { fmt, printTable, printTargets, writeJson } from './support/report.js';
 import type { Column } from './support/report.js';
 
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     top: { type: 'string', default: '25' },
     build: { type: 'boolean', default: false },
+    rate: { type: 'string' },
     paths: { type: 'string', default: PATHS.map((p) => p.id).join(',') },
   },
 });
@@ -55,6 +57,8 @@ const opts = {
   readyTimeoutMs: Number(values['ready-timeout']) * 1000,
   profile: values.profile,
   top: Number(values.top),
+  /** A fixed total rate for every run (pgbench -R): CPU per transaction then compares across runs and loads. */
+  ...(values.rate === undefined ? {} : { rate: Number(values.rate) }),
   paths: PATHS.filter((p) => values.paths.split(',').includes(p.id)).map((p) => p.id),
   /** 1-client rows unless `--single-seconds 0`. */
   clientCounts: Number(values['single-seconds']) > 0 ? [Number(values.clients), 1] : [Number(values.clients)],
@@ -79,8 +83,9 @@ async function measure(
   seconds: number,
 ): Promise<PathRun> {
   const logDir = join(e.dir, 'pgbench', `${path}-c${clients}`);
+  const startRecords = path === 'gateway' ? await topicRecordCount(e.admin, e.names.sessionsTopic) : 0;
   const start = sampleCpu(e.probes);
-  const result = await runPgbench(e.targets[path], { seconds, clients, logDir });
+  const result = await runPgbench(e.targets[path], { seconds, clients, logDir, rate: opts.rate });
   const catchUp =
     path === 'gateway'
       ? await waitForRecorder({
@@ -88,6 +93,7 @@ async function measure(
           sessionsTopic: e.names.sessionsTopic,
           gateway: e.gateway,
           recorder: e.recorder,
+          startRecords,
           timeoutMs: opts.catchUpTimeoutMs,
         })
       : undefined;
@@ -116,7 +122,7 @@ try {
   for (const clients of opts.clientCounts) {
     for (const id of opts.paths) {
       if (clients === opts.clients && opts.warmupSeconds > 0) {
-        await warmUp(env.targets[id], { seconds: opts.warmupSeconds, clients });
+        await warmUp(env.targets[id], { seconds: opts.warmupSeconds, clients, rate: opts.rate });
       }
       const seconds = clients === 1 ? opts.singleSeconds : opts.seconds;
       runs.push(await measure(env, id, clients, seconds));
@@ -159,7 +165,10 @@ for (const clients of opts.clientCounts) {
       ),
     ]);
   const seconds = clients === 1 ? opts.singleSeconds : opts.seconds;
-  console.log(`\npgbench -S -M prepared, ${clients} client(s), ${seconds} s each; CPU in µs per transaction`);
+  const rate = opts.rate === undefined ? '' : `, -R ${opts.rate} tx/s`;
+  console.log(
+    `\npgbench -S -M prepared${rate}, ${clients} client(s), ${seconds} s each; CPU in µs per transaction`,
+  );
   printTable(columns, rows);
 }
 const targets = [...evaluateTargets(runs, opts.clients)];

@@ -43,11 +43,11 @@ export function parsePgbenchSummary(out: string): Omit<PgbenchResult, 'p50Us' | 
   return { tps: Number(tps[1]), latencyAvgMs: Number(lat[1]), transactions: Number(tx[1]) };
 }
 
+/** Duration and clients of a run; `rate`: a fixed total rate (transactions/s, `pgbench -R`) instead of flat out. */
+export type PgbenchRun = { seconds: number; clients: number; rate?: number };
+
 /** Runs pgbench; `logDir`: with per-transaction logs there. Returns its standard output. */
-async function execPgbench(
-  target: PgbenchTarget,
-  o: { seconds: number; clients: number; logDir?: string },
-): Promise<string> {
+async function execPgbench(target: PgbenchTarget, o: PgbenchRun & { logDir?: string }): Promise<string> {
   const args = ['-n', '-S', '-M', 'prepared', '-T', String(o.seconds), '-c', String(o.clients)];
   args.push(
     '-j',
@@ -59,6 +59,7 @@ async function execPgbench(
     '-U',
     target.user,
   );
+  if (o.rate !== undefined) args.push('-R', String(o.rate));
   if (o.logDir !== undefined) {
     mkdirSync(o.logDir, { recursive: true });
     args.push('--log', `--log-prefix=${join(o.logDir, 'tx')}`);
@@ -71,13 +72,13 @@ async function execPgbench(
 }
 
 /** A run whose figures are not kept (warming the path up: logins, JIT, pools); it may complete no transaction. */
-export async function warmUp(target: PgbenchTarget, o: { seconds: number; clients: number }): Promise<void> {
+export async function warmUp(target: PgbenchTarget, o: PgbenchRun): Promise<void> {
   await execPgbench(target, o);
 }
 
 export async function runPgbench(
   target: PgbenchTarget,
-  o: { seconds: number; clients: number; logDir: string },
+  o: PgbenchRun & { logDir: string },
 ): Promise<PgbenchResult> {
   const stdout = await execPgbench(target, o);
   const latencies = transactionLatencies(o.logDir);

@@ -32,6 +32,8 @@ export async function topicRecordCount(admin: Admin, topic: string): Promise<num
 export type CatchUp = {
   /** Records on the run's sessions topic. */
   records: number;
+  /** Of those, records published in the measured window (`records` minus the count when it started). */
+  windowRecords: number;
   /** Records the recorder had consumed when the wait ended. */
   consumed: number;
   caughtUp: boolean;
@@ -51,6 +53,8 @@ export async function waitForRecorder(o: {
   sessionsTopic: string;
   gateway: GatehouseProcess;
   recorder: GatehouseProcess;
+  /** Records on the topic when the measured window started. */
+  startRecords: number;
   timeoutMs: number;
 }): Promise<CatchUp> {
   const started = Date.now();
@@ -66,5 +70,11 @@ export async function waitForRecorder(o: {
     consumed = metricSum(text, 'gatehouse_recorder_records_consumed_total', { topic: o.sessionsTopic });
     return consumed >= records && metricSum(text, 'gatehouse_recorder_pending_rows') === 0;
   }, deadline);
-  return { records, consumed, caughtUp, waitedMs: Date.now() - started };
+  return {
+    records,
+    windowRecords: records - o.startRecords,
+    consumed,
+    caughtUp,
+    waitedMs: Date.now() - started,
+  };
 }
