@@ -13,6 +13,7 @@ import {
 } from '../shared/config/sections.js';
 import { httpConnectionSchema, httpListenerSchema } from './http/config.js';
 import { mcpConnectionSchema, mcpListenerSchema } from './mcp/config.js';
+import { decisionMemoSchema } from './pipeline/decision-memo.js';
 
 const postgresUpstreamSchema = z.strictObject({
   host: z.string(),
@@ -242,6 +243,11 @@ export const gatewayConfigSchema = z
         catalogRefreshMinMs: z.number().int().min(0).default(1_000),
       })
       .prefault({}),
+    /**
+     * The decision memo: identical requests reuse a decision when the policy bundle declares itself pure for the
+     * inputs it reads (`gatehouse.memo`, policies/README.md); every request is still recorded.
+     */
+    decisionMemo: decisionMemoSchema,
     policy: z.strictObject({
       /** Folder with policy.wasm, data.json and revision, as written by policies/build.sh. */
       bundleDir: z.string(),

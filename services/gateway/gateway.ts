@@ -19,6 +19,7 @@ import { buildPgListener, buildSshListener, postgresConnections } from './gatewa
 import { LoginRefusals } from './login-audit/index.js';
 import { buildHttpListener } from './http/start-http.js';
 import { buildMcpListener } from './mcp/start-mcp.js';
+import { DecisionMemo, memoisedPolicy } from './pipeline/index.js';
 import { createGatewayMetrics } from './metrics.js';
 import type { GatewayMetrics } from './metrics.js';
 import { loadPolicyBundle, PolicyLoadError, PolicyLoadErrorCode } from './policy/index.js';
@@ -123,7 +124,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
     verifier,
     publisher: deps.sessionPublisher ? deps.sessionPublisher(publisher) : publisher,
     auditBacklog: () => publisher.stats().bufferedBytes,
-    policy: currentPolicy,
+    policy: memoisedPolicy(currentPolicy, new DecisionMemo(config.decisionMemo, metrics.recordMemo)),
     approvals: deps.approvals ?? approvals,
     refusals,
     metrics,

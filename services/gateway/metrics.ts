@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventPublisher } from '../shared/log/publisher.js';
+import type { MemoOutcome } from './pipeline/index.js';
 import type { PolicyResult } from './policy/index.js';
 
 /** The gateway's Prometheus metrics, on their own registry. */
@@ -85,6 +86,13 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
       refusedReported = Math.max(refusedReported, refused);
     },
   });
+  const memoOutcomes = new Counter({
+    name: 'gatehouse_gateway_decision_memo_total',
+    help: 'Policy evaluations through the decision memo: hit (reused), miss (evaluated, remembered), bypass (not memoisable)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const recordMemo = (outcome: MemoOutcome): void => memoOutcomes.inc({ outcome });
   /** Counts one policy result by outcome and observes its evaluation time. */
   const recordDecision = (protocol: string, r: PolicyResult): void => {
     evalSeconds.observe(r.evalMicros / 1e6);
@@ -97,7 +105,7 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
           : 'deny';
     decisions.inc({ protocol, decision });
   };
-  return { registry, sessions, logins, refusedDecisions, loginRefusals, recordDecision };
+  return { registry, sessions, logins, refusedDecisions, loginRefusals, recordDecision, recordMemo };
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

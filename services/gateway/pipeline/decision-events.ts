@@ -17,7 +17,10 @@ export function requestEvent(
   };
 }
 
-/** The `decision` event of any protocol, from the engine's result and the reasons shown to the client. */
+/**
+ * The `decision` event of any protocol, from the engine's result and the reasons shown to the client. A decision
+ * reused from the decision memo (`MemoisedResult.memoHit`) is recorded like any other, marked `memo_hit`.
+ */
 export function decisionEvent(
   requestId: number,
   result: PolicyResult,
@@ -43,6 +46,7 @@ export function decisionEvent(
       policyError: result.failedClosed,
       decisionJson: JSON.stringify(decision),
       grantApprovalId,
+      memoHit: 'memoHit' in result && result.memoHit === true,
     }),
   };
 }

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { parseDecision } from './decision-schema.js';
 import { PolicyLoadError, PolicyLoadErrorCode } from './errors.js';
 import { failClosedResult } from './fail-closed.js';
+import { memoDeclaration } from './memo-declaration.js';
+import type { MemoDeclaration } from './memo-declaration.js';
 import { loadPolicySync, REQUIRED_EXPORTS, requiredBuiltins, SDK_BUILTINS } from './opa-wasm.js';
 import type { LoadedPolicy } from './opa-wasm.js';
 import { bundleRevision } from './revision.js';
@@ -51,6 +53,8 @@ export type PolicyBundle = {
 export type PolicyEngine = {
   readonly revision: string;
   readonly entrypoint: string;
+  /** The bundle's decision memo declaration (`gatehouse.memo`, see memo-declaration.ts); absent or null: none. */
+  readonly memo?: MemoDeclaration | null;
   evaluate(input: PolicyInput): PolicyResult;
 };
 
@@ -79,7 +83,7 @@ export async function createPolicyEngine(
     );
   }
   const data = toArrayBuffer(bundle.data);
-  checkData(data);
+  const memo = checkData(data);
   const module = await compileModule(bundle.wasm);
 
   let policy: LoadedPolicy;
@@ -138,7 +142,7 @@ export async function createPolicyEngine(
     );
   }
   const revision = bundle.revision ?? bundleRevision(bundle.wasm, bundle.data);
-  return new WasmPolicyEngine({ module, data, policy, entrypointId, revision, opts });
+  return new WasmPolicyEngine({ module, data, policy, entrypointId, revision, opts, memo });
 }
 
 type EngineState = {
@@ -148,11 +152,13 @@ type EngineState = {
   entrypointId: number;
   revision: string;
   opts: EngineOptions;
+  memo: MemoDeclaration | null;
 };
 
 class WasmPolicyEngine implements PolicyEngine {
   readonly revision: string;
   readonly entrypoint: string;
+  readonly memo: MemoDeclaration | null;
   readonly #module: WasmModule;
   readonly #data: ArrayBuffer;
   readonly #entrypointId: number;
@@ -164,6 +170,7 @@ class WasmPolicyEngine implements PolicyEngine {
   constructor(state: EngineState) {
     this.revision = state.revision;
     this.entrypoint = state.opts.entrypoint;
+    this.memo = state.memo;
     this.#module = state.module;
     this.#data = state.data;
     this.#entrypointId = state.entrypointId;
@@ -268,7 +275,8 @@ async function compileModule(wasm: Uint8Array): Promise<WasmModule> {
   return module;
 }
 
-function checkData(data: ArrayBuffer): void {
+/** Checks the data document; returns its decision memo declaration (null: none). */
+function checkData(data: ArrayBuffer): MemoDeclaration | null {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
@@ -277,6 +285,11 @@ function checkData(data: ArrayBuffer): void {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new PolicyLoadError(PolicyLoadErrorCode.dataInvalid, 'data.json must hold a JSON object');
+  }
+  try {
+    return memoDeclaration(value);
+  } catch (err) {
+    throw new PolicyLoadError(PolicyLoadErrorCode.dataInvalid, `data.json: ${describe(err)}`, { cause: err });
   }
 }
 

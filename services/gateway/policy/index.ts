@@ -9,3 +9,5 @@ export { policyTime } from './policy-time.js';
 export { fingerprint, sqlFingerprint, sshFingerprint } from './fingerprint.js';
 export { DETECTORS, PolicyFailureCode } from './types.js';
 export type * from './types.js';
+export { memoDeclaration, MEMO_INPUT_PATHS } from './memo-declaration.js';
+export type { MemoDeclaration, MemoInputPath } from './memo-declaration.js';

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import type { PolicyEngine } from '../policy/engine.js';
+import type { MemoDeclaration, MemoInputPath } from '../policy/memo-declaration.js';
+import type { PolicyInput, PolicyResult } from '../policy/types.js';
+
+/** `decisionMemo` in the gateway configuration. */
+export const decisionMemoSchema = z
+  .strictObject({
+    /** Decisions remembered per node (least recently used first out); 0 turns the memo off. */
+    maxEntries: z.number().int().min(0).max(1_000_000).default(10_000),
+    /** A request whose memo key is longer than this (characters) is always evaluated, never remembered. */
+    maxKeyLength: z.number().int().min(256).max(1_048_576).default(16_384),
+  })
+  .prefault({});
+
+export type DecisionMemoOptions = z.output<typeof decisionMemoSchema>;
+
+/** `hit`: reused; `miss`: evaluated and remembered; `bypass`: evaluated, never memoisable (see `memoKey`). */
+export type MemoOutcome = 'hit' | 'miss' | 'bypass';
+
+/** What the memo's engine returns: on a hit, `memoHit` is true (recorded on the `decision` event). */
+export type MemoisedResult = PolicyResult & { readonly memoHit?: boolean };
+
+/**
+ * The decision memo of one node: a bounded LRU of decisions keyed by everything the policy's decision depends on,
+ * as the bundle declares it (`gatehouse.memo`, policy/memo-declaration.ts): the engine (its revision and identity:
+ * a policy swap never serves an old decision), the time bucket, the connection, the declared input paths and the
+ * whole `input.request`. A bundle without a declaration, a request offered grants, a failed evaluation and an
+ * oversized key are never remembered. Every request still gets its own `decision` event; the pipeline marks a
+ * reused one (`memo_hit`).
+ */
+export class DecisionMemo {
+  readonly #opts: DecisionMemoOptions;
+  readonly #onOutcome: (outcome: MemoOutcome) => void;
+  readonly #entries = new Map<string, PolicyResult>();
+  readonly #engines = new WeakMap<PolicyEngine, PolicyEngine>();
+  #current: PolicyEngine | undefined;
+  #generation = 0;
+
+  constructor(opts: DecisionMemoOptions, onOutcome: (outcome: MemoOutcome) => void = () => undefined) {
+    this.#opts = opts;
+    this.#onOutcome = onOutcome;
+  }
+
+  /** Decisions remembered now. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * `engine` evaluating through the memo. A different engine than last time (a policy swap) starts a new
+   * generation: what the old one decided is dropped and can never be served again.
+   */
+  engine(engine: PolicyEngine): PolicyEngine {
+    if (engine !== this.#current) {
+      this.#current = engine;
+      this.#generation++;
+      this.#entries.clear();
+    }
+    const known = this.#engines.get(engine);
+    if (known) return known;
+    const memo = engine.memo ?? null;
+    const wrapped: PolicyEngine =
+      memo === null || this.#opts.maxEntries === 0
+        ? engine
+        : {
+            revision: engine.revision,
+            entrypoint: engine.entrypoint,
+            memo,
+            evaluate: (input) => this.#evaluate(engine, memo, input),
+          };
+    this.#engines.set(engine, wrapped);
+    return wrapped;
+  }
+
+  #evaluate(engine: PolicyEngine, memo: MemoDeclaration, input: PolicyInput): MemoisedResult {
+    const started = performance.now();
+    const key = memoKey(`${this.#generation}\u0000${engine.revision}`, memo, input, this.#opts.maxKeyLength);
+    if (key === null) {
+      this.#onOutcome('bypass');
+      return engine.evaluate(input);
+    }
+    const cached = this.#entries.get(key);
+    if (cached !== undefined) {
+      this.#entries.delete(key);
+      this.#entries.set(key, cached);
+      this.#onOutcome('hit');
+      return { ...cached, evalMicros: (performance.now() - started) * 1000, memoHit: true };
+    }
+    const result = engine.evaluate(input);
+    if (result.failedClosed || engine !== this.#current) {
+      this.#onOutcome('bypass');
+      return result;
+    }
+    this.#onOutcome('miss');
+    this.#entries.set(key, Object.freeze({ ...result, decision: deepFreeze(result.decision) }));
+    if (this.#entries.size > this.#opts.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+    return result;
+  }
+}
+
+/**
+ * A `policy()` getter that evaluates through `memo`: hand it to the listeners in place of the plain getter.
+ */
+export function memoisedPolicy(current: () => PolicyEngine, memo: DecisionMemo): () => PolicyEngine {
+  return () => memo.engine(current());
+}
+
+/**
+ * The memo key of `input` under a declaration, or null when the request must be evaluated: it was offered grants
+ * (they are compared with the time), or its key is longer than `maxLength`. The key is the JSON the policy sees
+ * for each part, so two requests share a key only when every part the policy reads is identical.
+ */
+export function memoKey(
+  prefix: string,
+  memo: MemoDeclaration,
+  input: PolicyInput,
+  maxLength: number,
+): string | null {
+  if (input.grants.length > 0) return null;
+  const bucket = memo.timeBucketSeconds === 0 ? 0 : Math.floor(input.time.unix / memo.timeBucketSeconds);
+  const parts: unknown[] = [bucket, input.connection.name, input.connection.protocol];
+  for (const path of memo.inputs) parts.push(path, pick(input, path) ?? null);
+  parts.push(input.request);
+  const key = `${prefix}\u0000${JSON.stringify(parts)}`;
+  return key.length > maxLength ? null : key;
+}
+
+function pick(input: PolicyInput, path: MemoInputPath): unknown {
+  const [root, field] = path.split('.') as [keyof PolicyInput, string | undefined];
+  const value: unknown = input[root];
+  if (field === undefined) return value;
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[field] : undefined;
+}
+
+/** Remembered decisions are shared by every hit: nobody may change one. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
