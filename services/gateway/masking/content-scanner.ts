@@ -4,8 +4,14 @@ import type { SpanList } from './span-list.js';
 /**
  * Runs a fixed set of detectors over byte ranges. One JavaScript pass over the range first finds which detectors
  * can match at all (a needle occurs, or a long enough digit run); only those run, so a clean value costs that
- * single pass and no allocation.
+ * single pass and no allocation. The same pass notes the lines that hold a long enough digit run: a detector
+ * known only by its digit runs (phone, card, national ids without a needle) runs on those lines alone — its
+ * matches never contain a newline, and a newline is a boundary to it exactly as the end of the range is — so
+ * large output with a few numbers in it is not scanned again by every digit detector.
  */
+/** Ranges at least this long are searched for needles natively rather than in the byte loop. */
+const NATIVE_SEARCH_BYTES = 1024;
+
 export class ContentScanner {
   readonly detectors: readonly Detector[];
   /** For each byte value, the needles starting with it and the bit of their detector. */
@@ -15,6 +21,11 @@ export class ContentScanner {
   readonly #always: number;
   readonly #digitRuns: { min: number; bit: number }[] = [];
   readonly #needleBits: number;
+  /** Shortest digit run any detector needs (Infinity: none). */
+  readonly #minDigitRun: number;
+  /** Lines of the last pass holding a digit run of at least #minDigitRun: [start, end, longest run] triples. */
+  #lines = new Int32Array(48);
+  #lineCount = 0;
 
   constructor(detectors: readonly Detector[]) {
     if (detectors.length > 30) throw new RangeError('at most 30 detectors');
@@ -41,32 +52,62 @@ export class ContentScanner {
     });
     this.#always = always;
     this.#needleBits = needleBits;
+    this.#minDigitRun = Math.min(...this.#digitRuns.map((r) => r.min));
   }
 
   /** Bitmask of the detectors that may match in buf[from, to). */
   candidates(buf: Buffer, from: number, to: number): number {
     let present = this.#always;
     let run = 0;
-    let maxRun = 0;
+    let lineMax = 0;
+    let lineStart = from;
     let afterDigit = false;
     const table = this.#byFirstByte;
     const first = this.#isFirstByte;
     const needleBits = this.#needleBits;
+    const minRun = this.#minDigitRun;
+    // Long ranges look for needles with the native search (one per needle) instead of byte by byte.
+    const native = to - from >= NATIVE_SEARCH_BYTES && needleBits !== 0;
+    this.#lineCount = 0;
     for (let p = from; p < to; p++) {
       const b = buf[p]!;
       if (b >= 48 && b <= 57) {
         run++;
-        if (run > maxRun) maxRun = run;
+        if (run > lineMax) lineMax = run;
         afterDigit = true;
         continue;
       }
+      if (b === 10) {
+        if (lineMax >= minRun) this.#addLine(lineStart, p, lineMax);
+        lineStart = p + 1;
+        lineMax = 0;
+      }
       if (!((b === 32 || b === 45) && afterDigit)) run = 0;
       afterDigit = false;
+      if (native) continue;
       if (first[b] === 1 && (present & needleBits) !== needleBits)
         present |= matching(buf, p, to, table[b]!, present);
     }
-    for (const r of this.#digitRuns) if (maxRun >= r.min) present |= r.bit;
+    if (native) present |= this.#nativeNeedles(buf.subarray(from, to));
+    if (lineMax >= minRun) this.#addLine(lineStart, to, lineMax);
+    if (this.#lineCount > 0) {
+      let maxRun = 0;
+      for (let i = 0; i < this.#lineCount; i++) maxRun = Math.max(maxRun, this.#lines[i * 3 + 2]!);
+      for (const r of this.#digitRuns) if (maxRun >= r.min) present |= r.bit;
+    }
     return present;
+  }
+
+  /** Bitmask of the needle detectors one of whose needles occurs in `range`. */
+  #nativeNeedles(range: Buffer): number {
+    let found = 0;
+    for (const list of this.#byFirstByte) {
+      if (list === undefined) continue;
+      for (const { needle, bit } of list) {
+        if ((found & bit) === 0 && range.indexOf(needle) !== -1) found |= bit;
+      }
+    }
+    return found;
   }
 
   /** Resets `spans` and fills it with the matches in buf[from, to). */
@@ -75,8 +116,44 @@ export class ContentScanner {
     const present = this.candidates(buf, from, to);
     if (present === 0) return;
     for (let k = 0; k < this.detectors.length; k++) {
-      if ((present & (1 << k)) !== 0) this.detectors[k]!.find(buf, from, to, spans, k);
+      if ((present & (1 << k)) === 0) continue;
+      const d = this.detectors[k]!;
+      if (d.needles.length === 0 && d.minDigitRun !== undefined)
+        this.#findInLines(d, d.minDigitRun, buf, spans, k);
+      else d.find(buf, from, to, spans, k);
     }
+  }
+
+  /** Runs a digit-run detector on the noted lines with a run of at least `min` (consecutive lines together). */
+  #findInLines(d: Detector, min: number, buf: Buffer, spans: SpanList, k: number): void {
+    const lines = this.#lines;
+    let start = -1;
+    let end = -1;
+    for (let i = 0; i < this.#lineCount; i++) {
+      if (lines[i * 3 + 2]! < min) continue;
+      const s = lines[i * 3]!;
+      if (start >= 0 && s === end + 1) {
+        end = lines[i * 3 + 1]!;
+        continue;
+      }
+      if (start >= 0) d.find(buf, start, end, spans, k);
+      start = s;
+      end = lines[i * 3 + 1]!;
+    }
+    if (start >= 0) d.find(buf, start, end, spans, k);
+  }
+
+  #addLine(start: number, end: number, longestRun: number): void {
+    const at = this.#lineCount * 3;
+    if (at + 3 > this.#lines.length) {
+      const bigger = new Int32Array(this.#lines.length * 2);
+      bigger.set(this.#lines);
+      this.#lines = bigger;
+    }
+    this.#lines[at] = start;
+    this.#lines[at + 1] = end;
+    this.#lines[at + 2] = longestRun;
+    this.#lineCount++;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   errorResponse,
 } from '../../shared/pg-wire/index.js';
 import type { BackendFrame, RowField } from '../../shared/pg-wire/index.js';
+import { concatAdjacent } from './adjacent-views.js';
 import { maskServerText } from './server-text.js';
 
 /** Rewrites one DataRow message (returns the same buffer when nothing was masked). */
@@ -276,7 +277,7 @@ export class ResponsePipeline {
   /** Emits the pending rows as one event; with `tag`, the batch ends with the CommandComplete (frame `result`). */
   #flushRows(events: EventBody[], tag?: string): void {
     if (this.#rows.length === 0) return;
-    const data = this.#rows.length === 1 ? this.#rows[0]! : Buffer.concat(this.#rows, this.#rowBytes);
+    const data = concatAdjacent(this.#rows, this.#rowBytes);
     const rows = tag === undefined ? this.#rows.length : this.#rows.length - 1;
     const name = tag === undefined ? this.#rowsFrame : this.#rowsFrame === 'copy_out' ? 'copy_out' : 'result';
     events.push(frame(this.#requestId, name, data, rows, tag ?? '', ''));

@@ -18,6 +18,7 @@ import {
 } from '../../shared/pg-wire/index.js';
 import type { FrontendMessage, FrontendParser } from '../../shared/pg-wire/index.js';
 import type { SqlAnalysis } from '../sql/index.js';
+import { joinAdjacent } from './adjacent-views.js';
 import { ExtendedProtocol } from './extended-protocol.js';
 import { NameRegistry } from './name-registry.js';
 import { effectsOf, resolveStatements } from './name-resolution.js';
@@ -335,9 +336,14 @@ export class PgSession {
       return;
     }
     const { client } = this.#o;
-    client.cork();
-    for (const b of out) client.write(b);
-    client.uncork();
+    // Frames that pass unchanged are adjacent views of the upstream chunk: written as one view, not copied.
+    const parts = joinAdjacent(out);
+    if (parts.length === 1) client.write(parts[0]!);
+    else if (parts.length > 1) {
+      client.cork();
+      for (const b of parts) client.write(b);
+      client.uncork();
+    }
     if (client.writableNeedDrain) this.#o.upstream.pause();
   }
 

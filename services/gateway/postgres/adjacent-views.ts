@@ -1,0 +1,35 @@
+/*
+ * Zero-copy forwarding: the frames the backend splitter returns are views of the chunk they arrived in, so frames
+ * that pass unchanged lie one right after the other in that chunk's memory. Joining such neighbours gives back
+ * one view of the chunk — one write to the client and one event payload instead of one per message, and no copy.
+ * A masked or rewritten frame is a buffer of its own, which ends the run.
+ */
+
+/** `parts` with every run of memory-adjacent views joined into one view. No bytes are copied. */
+export function joinAdjacent(parts: readonly Buffer[]): Buffer[] {
+  if (parts.length < 2) return parts as Buffer[];
+  const out: Buffer[] = [];
+  let run = parts[0]!;
+  let end = run.byteOffset + run.length;
+  let joined = false;
+  for (let i = 1; i < parts.length; i++) {
+    const b = parts[i]!;
+    if (b.buffer === run.buffer && b.byteOffset === end) {
+      end += b.length;
+      joined = true;
+      continue;
+    }
+    out.push(joined ? Buffer.from(run.buffer, run.byteOffset, end - run.byteOffset) : run);
+    run = b;
+    end = b.byteOffset + b.length;
+    joined = false;
+  }
+  out.push(joined ? Buffer.from(run.buffer, run.byteOffset, end - run.byteOffset) : run);
+  return out;
+}
+
+/** `parts` (of `totalBytes` bytes) as one buffer: a view when they are adjacent in memory, else one copy. */
+export function concatAdjacent(parts: readonly Buffer[], totalBytes: number): Buffer {
+  const joined = joinAdjacent(parts);
+  return joined.length === 1 ? joined[0]! : Buffer.concat(joined, totalBytes);
+}
