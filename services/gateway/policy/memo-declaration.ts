@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * A bundle's promise that its decision is a pure function of some parts of `input`, which lets the gateway reuse a
  * decision for an identical request (the decision memo, services/gateway/pipeline/decision-memo.ts). Declared in
- * the bundle's data document at `gatehouse.memo` (policies/README.md, "Decision memo"):
+ * the bundle's data document at `gatehouse.memo` (services/gateway/pipeline/README.md, "Decision memo"):
  *
  * ```json
  * { "gatehouse": { "memo": { "inputs": ["identity.groups", "connection.name", "request"], "time_bucket_seconds": 0 } } }
