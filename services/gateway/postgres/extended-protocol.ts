@@ -188,8 +188,9 @@ export class ExtendedProtocol {
   ): void {
     const { statement } = portal;
     const mask = verdict.mask;
-    if (mask && !portal.fields && !statement.fields) {
-      // The columns are needed to mask: ask for them first and keep the answer from the client.
+    if (mask && !portal.fields && !statement.fields && portal.describing !== true) {
+      // The columns are needed to mask: ask for them first and keep the answer from the client (unless the client's
+      // own Describe of this portal is on its way: its answer comes first and sets the portal's columns).
       this.#s.pipeline.expect({ kind: 'describe', injected: true, onFields: (f) => (portal.fields = f) });
       this.#s.forward(describeMessage('P', portalName));
     }

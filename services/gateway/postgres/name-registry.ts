@@ -44,6 +44,11 @@ export type PortalEntry = {
   readonly verdict: SqlVerdict | null;
   fields: readonly RowField[] | null;
   readonly resultFormats: readonly (0 | 1)[];
+  /**
+   * The client's own Describe of this portal is forwarded and not answered yet: its answer (which the server sends
+   * before any Execute of the portal runs) will set `fields`, so an Execute need not inject a Describe of its own.
+   */
+  describing?: boolean;
 };
 
 export type NameEffect =

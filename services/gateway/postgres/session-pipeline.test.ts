@@ -110,17 +110,45 @@ describe('PgSession Describe', () => {
     expect(Buffer.from(results[0]!.data).includes(SECRET)).toBe(false);
   });
 
-  it("answers the client's own portal Describe and still masks by the injected one's columns", async () => {
+  it("masks by the columns of the client's own portal Describe, without a Describe of its own", async () => {
     const t = await start({ policy });
     const [parse, bind, execute, sync] = extended('', 'SELECT email FROM users');
     t.client.write(parse!, bind!, serialize.describe({ type: 'P', name: '' }), execute!, sync!);
     const sent = await t.backend.untilUnits(1);
-    // The client's Describe is answered before the Execute runs: the session cannot know the columns yet.
-    expect(sent.map((m) => m.type)).toEqual(['Parse', 'Bind', 'Describe', 'Describe', 'Execute', 'Sync']);
-    t.backend.write(parseComplete(), bindComplete(), EMAIL_COLUMN, EMAIL_COLUMN, ...secretRow);
+    // The client's Describe is answered before the Execute runs: its answer gives the columns the rows are masked by.
+    expect(sent.map((m) => m.type)).toEqual(['Parse', 'Bind', 'Describe', 'Execute', 'Sync']);
+    t.backend.write(parseComplete(), bindComplete(), EMAIL_COLUMN, ...secretRow);
     await t.client.untilReady();
     expect(t.client.bytes()).toEqual(
       Buffer.concat([parseComplete(), bindComplete(), EMAIL_COLUMN, ...maskedRow]),
+    );
+  });
+
+  it('still injects its own Describe when the portal the client described was bound again', async () => {
+    const t = await start({ policy });
+    const [parse, bind, execute, sync] = extended('', 'SELECT email FROM users');
+    t.client.write(parse!, bind!, serialize.describe({ type: 'P', name: '' }), bind!, execute!, sync!);
+    const sent = await t.backend.untilUnits(1);
+    expect(sent.map((m) => m.type)).toEqual([
+      'Parse',
+      'Bind',
+      'Describe',
+      'Bind',
+      'Describe',
+      'Execute',
+      'Sync',
+    ]);
+    t.backend.write(
+      parseComplete(),
+      bindComplete(),
+      EMAIL_COLUMN,
+      bindComplete(),
+      EMAIL_COLUMN,
+      ...secretRow,
+    );
+    await t.client.untilReady();
+    expect(t.client.bytes()).toEqual(
+      Buffer.concat([parseComplete(), bindComplete(), EMAIL_COLUMN, bindComplete(), ...maskedRow]),
     );
   });
 

@@ -177,8 +177,9 @@ export class PgSession {
       case 'Bind':
         return this.#extended.bind(msg.portal, msg.statement, msg.resultFormats, msg.raw);
       case 'Describe': {
-        const target =
-          msg.target === 'S' ? this.#names.statementFor(msg.name) : this.#names.portalFor(msg.name);
+        const portal = msg.target === 'S' ? undefined : this.#names.portalFor(msg.name);
+        const target = msg.target === 'S' ? this.#names.statementFor(msg.name) : portal;
+        if (portal) portal.describing = true;
         this.#pipeline.expect({
           kind: 'describe',
           injected: false,
