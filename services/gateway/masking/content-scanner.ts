@@ -1,5 +1,5 @@
 import type { Detector } from './detector.js';
-import type { SpanList } from './span-list.js';
+import { SpanList } from './span-list.js';
 
 /**
  * Runs a fixed set of detectors over byte ranges. One JavaScript pass over the range first finds which detectors
@@ -23,9 +23,8 @@ export class ContentScanner {
   readonly #needleBits: number;
   /** Shortest digit run any detector needs (Infinity: none). */
   readonly #minDigitRun: number;
-  /** Lines of the last pass holding a digit run of at least #minDigitRun: [start, end, longest run] triples. */
-  #lines = new Int32Array(48);
-  #lineCount = 0;
+  /** Lines of the last pass holding a digit run of at least #minDigitRun (the third value: its longest run). */
+  readonly #lines = new SpanList();
 
   constructor(detectors: readonly Detector[]) {
     if (detectors.length > 30) throw new RangeError('at most 30 detectors');
@@ -68,7 +67,7 @@ export class ContentScanner {
     const minRun = this.#minDigitRun;
     // Long ranges look for needles with the native search (one per needle) instead of byte by byte.
     const native = to - from >= NATIVE_SEARCH_BYTES && needleBits !== 0;
-    this.#lineCount = 0;
+    this.#lines.reset();
     for (let p = from; p < to; p++) {
       const b = buf[p]!;
       if (b >= 48 && b <= 57) {
@@ -78,7 +77,7 @@ export class ContentScanner {
         continue;
       }
       if (b === 10) {
-        if (lineMax >= minRun) this.#addLine(lineStart, p, lineMax);
+        if (lineMax >= minRun) this.#lines.add(lineStart, p, lineMax);
         lineStart = p + 1;
         lineMax = 0;
       }
@@ -89,10 +88,10 @@ export class ContentScanner {
         present |= matching(buf, p, to, table[b]!, present);
     }
     if (native) present |= this.#nativeNeedles(buf.subarray(from, to));
-    if (lineMax >= minRun) this.#addLine(lineStart, to, lineMax);
-    if (this.#lineCount > 0) {
+    if (lineMax >= minRun) this.#lines.add(lineStart, to, lineMax);
+    if (this.#lines.length > 0) {
       let maxRun = 0;
-      for (let i = 0; i < this.#lineCount; i++) maxRun = Math.max(maxRun, this.#lines[i * 3 + 2]!);
+      for (let i = 0; i < this.#lines.length; i++) maxRun = Math.max(maxRun, this.#lines.detector(i));
       for (const r of this.#digitRuns) if (maxRun >= r.min) present |= r.bit;
     }
     return present;
@@ -129,31 +128,17 @@ export class ContentScanner {
     const lines = this.#lines;
     let start = -1;
     let end = -1;
-    for (let i = 0; i < this.#lineCount; i++) {
-      if (lines[i * 3 + 2]! < min) continue;
-      const s = lines[i * 3]!;
-      if (start >= 0 && s === end + 1) {
-        end = lines[i * 3 + 1]!;
+    for (let i = 0; i < lines.length; i++) {
+      if (lines.detector(i) < min) continue;
+      if (start >= 0 && lines.start(i) === end + 1) {
+        end = lines.end(i);
         continue;
       }
       if (start >= 0) d.find(buf, start, end, spans, k);
-      start = s;
-      end = lines[i * 3 + 1]!;
+      start = lines.start(i);
+      end = lines.end(i);
     }
     if (start >= 0) d.find(buf, start, end, spans, k);
-  }
-
-  #addLine(start: number, end: number, longestRun: number): void {
-    const at = this.#lineCount * 3;
-    if (at + 3 > this.#lines.length) {
-      const bigger = new Int32Array(this.#lines.length * 2);
-      bigger.set(this.#lines);
-      this.#lines = bigger;
-    }
-    this.#lines[at] = start;
-    this.#lines[at + 1] = end;
-    this.#lines[at + 2] = longestRun;
-    this.#lineCount++;
   }
 }
 
