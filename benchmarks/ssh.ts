@@ -5,6 +5,10 @@
  *
  *   npm run stack:up && npx tsx benchmarks/ssh.ts [--mb 200] [--runs 1] [--keep]
  *
+ * `CPU ms/MB` is this process's CPU time (user + system) per MB while the path ran: for the gateway paths the
+ * in-process gateway's cost (independent of how loaded the machine is, unlike MB/s); for direct OpenSSH only this
+ * process reading the pipe.
+ *
  * The file (base64 text of random bytes, lines of 100 characters) is created in the demo user's ~/logs (agents may
  * only `cat` there) with the key the gateway holds, and deleted afterwards unless --keep.
  */
@@ -28,7 +32,8 @@ const megabytes = Number(values.mb);
 const runs = Math.max(1, Number(values.runs));
 const file = `~/logs/gatehouse-bench-${megabytes}mb.txt`;
 
-type Sample = { bytes: number; seconds: number; status: number | null };
+/** `cpuSeconds`: this process's CPU (user + system) while the command ran: the in-process gateway's cost. */
+type Sample = { bytes: number; seconds: number; cpuSeconds: number; status: number | null };
 
 /** Runs a command and counts its stdout bytes without keeping them (the gateway under test shares this loop). */
 function measure(
@@ -42,11 +47,14 @@ function measure(
   child.stdout.on('data', (b: Buffer) => (bytes += b.length));
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   return new Promise((resolve, reject) =>
     child.on('close', (status) => {
       const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       if (status !== 0) reject(new Error(`${command} exited ${status}: ${stderr.trim()}`));
-      else resolve({ bytes, seconds, status });
+      else resolve({ bytes, seconds, cpuSeconds, status });
     }),
   );
 }
@@ -101,14 +109,14 @@ try {
   const stats = fx.publisher.stats();
   console.log(`\ncat of a ${megabytes} MB text file over SSH, best of ${runs} run(s)`);
   console.log(
-    `${'path'.padEnd(42)} ${'MB'.padStart(8)} ${'seconds'.padStart(9)} ${'MB/s'.padStart(9)}  vs direct`,
+    `${'path'.padEnd(42)} ${'MB'.padStart(8)} ${'seconds'.padStart(9)} ${'MB/s'.padStart(9)}  vs direct  ${'CPU ms/MB'.padStart(9)}`,
   );
   const base = rows[0]!.sample;
   for (const { name, sample } of rows) {
     const rate = sample.bytes / 1e6 / sample.seconds;
     const ratio = rate / (base.bytes / 1e6 / base.seconds);
     console.log(
-      `${name.padEnd(42)} ${(sample.bytes / 1e6).toFixed(1).padStart(8)} ${sample.seconds.toFixed(2).padStart(9)} ${rate.toFixed(1).padStart(9)}  ${ratio.toFixed(2)}x`,
+      `${name.padEnd(42)} ${(sample.bytes / 1e6).toFixed(1).padStart(8)} ${sample.seconds.toFixed(2).padStart(9)} ${rate.toFixed(1).padStart(9)}  ${ratio.toFixed(2).padStart(8)}x  ${((sample.cpuSeconds * 1e3) / (sample.bytes / 1e6)).toFixed(1).padStart(9)}`,
     );
   }
   console.log(
