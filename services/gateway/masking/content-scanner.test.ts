@@ -58,8 +58,10 @@ describe('ContentScanner', () => {
     const scanner = new ContentScanner(ALL);
     const spans = new SpanList();
     fc.assert(
-      fc.property(text, fc.nat(5), fc.nat(5), (s, cutFront, cutBack) => {
-        const buf = Buffer.from(`##${s}##`);
+      fc.property(text, fc.nat(5), fc.nat(5), fc.nat(2), (s, cutFront, cutBack, pad) => {
+        // pad 1 and 2 make the range long enough for the native needle and digit-run search.
+        const filler = pad === 0 ? '' : 'lorem ipsum 1-2 3\n'.repeat(60);
+        const buf = Buffer.from(pad === 1 ? `##${filler}${s}##` : `##${s}${filler}##`);
         const from = Math.min(cutFront, buf.length);
         const to = Math.max(from, buf.length - cutBack);
         scanner.scan(buf, from, to, spans);

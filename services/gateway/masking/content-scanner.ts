@@ -23,6 +23,8 @@ export class ContentScanner {
   readonly #needleBits: number;
   /** Shortest digit run any detector needs (Infinity: none). */
   readonly #minDigitRun: number;
+  /** A digit run of at least #minDigitRun (digits, a single space or dash between two of them); null: none needed. */
+  readonly #digitRun: RegExp | null;
   /** Lines of the last pass holding a digit run of at least #minDigitRun (the third value: its longest run). */
   readonly #lines = new SpanList();
 
@@ -52,6 +54,8 @@ export class ContentScanner {
     this.#always = always;
     this.#needleBits = needleBits;
     this.#minDigitRun = Math.min(...this.#digitRuns.map((r) => r.min));
+    this.#digitRun =
+      this.#digitRuns.length === 0 ? null : new RegExp(`[0-9](?:[ -]?[0-9]){${this.#minDigitRun - 1}}`, 'g');
   }
 
   /** Bitmask of the detectors that may match in buf[from, to). */
@@ -66,8 +70,13 @@ export class ContentScanner {
     const needleBits = this.#needleBits;
     const minRun = this.#minDigitRun;
     // Long ranges look for needles with the native search (one per needle) instead of byte by byte.
-    const native = to - from >= NATIVE_SEARCH_BYTES && needleBits !== 0;
+    const native = to - from >= NATIVE_SEARCH_BYTES;
     this.#lines.reset();
+    if (native) {
+      if (needleBits !== 0) present |= this.#nativeNeedles(buf.subarray(from, to));
+      if (this.#digitRun !== null) this.#noteDigitLines(buf, from, to, this.#digitRun);
+      return present | this.#digitBits();
+    }
     for (let p = from; p < to; p++) {
       const b = buf[p]!;
       if (b >= 48 && b <= 57) {
@@ -83,18 +92,39 @@ export class ContentScanner {
       }
       if (!((b === 32 || b === 45) && afterDigit)) run = 0;
       afterDigit = false;
-      if (native) continue;
       if (first[b] === 1 && (present & needleBits) !== needleBits)
         present |= matching(buf, p, to, table[b]!, present);
     }
-    if (native) present |= this.#nativeNeedles(buf.subarray(from, to));
     if (lineMax >= minRun) this.#lines.add(lineStart, to, lineMax);
-    if (this.#lines.length > 0) {
-      let maxRun = 0;
-      for (let i = 0; i < this.#lines.length; i++) maxRun = Math.max(maxRun, this.#lines.detector(i));
-      for (const r of this.#digitRuns) if (maxRun >= r.min) present |= r.bit;
+    return present | this.#digitBits();
+  }
+
+  /** The digit-run detectors whose run length some noted line reaches. */
+  #digitBits(): number {
+    let maxRun = 0;
+    for (let i = 0; i < this.#lines.length; i++) maxRun = Math.max(maxRun, this.#lines.detector(i));
+    let bits = 0;
+    for (const r of this.#digitRuns) if (maxRun >= r.min) bits |= r.bit;
+    return bits;
+  }
+
+  /**
+   * Notes the lines of buf[from, to) holding a digit run of at least #minDigitRun, as the byte loop does, but found
+   * by a regular expression over the range as latin1 (one character per byte, so offsets are byte offsets): the
+   * engine's native scan instead of a JavaScript loop over every byte. Only a line with such a run is read again,
+   * from the run on, for its longest run.
+   */
+  #noteDigitLines(buf: Buffer, from: number, to: number, re: RegExp): void {
+    const text = buf.toString('latin1', from, to);
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const start = text.lastIndexOf('\n', m.index) + 1;
+      const newline = text.indexOf('\n', m.index);
+      const end = newline === -1 ? text.length : newline;
+      this.#lines.add(from + start, from + end, longestRun(text, m.index, end));
+      if (newline === -1) break;
+      re.lastIndex = newline + 1;
     }
-    return present;
   }
 
   /** Bitmask of the needle detectors one of whose needles occurs in `range`. */
@@ -140,6 +170,25 @@ export class ContentScanner {
     }
     if (start >= 0) d.find(buf, start, end, spans, k);
   }
+}
+
+/** The longest digit run in text[from, to), counted as the byte loop counts it. */
+function longestRun(text: string, from: number, to: number): number {
+  let run = 0;
+  let longest = 0;
+  let afterDigit = false;
+  for (let p = from; p < to; p++) {
+    const c = text.charCodeAt(p);
+    if (c >= 48 && c <= 57) {
+      run++;
+      if (run > longest) longest = run;
+      afterDigit = true;
+      continue;
+    }
+    if (!((c === 32 || c === 45) && afterDigit)) run = 0;
+    afterDigit = false;
+  }
+  return longest;
 }
 
 function matching(
