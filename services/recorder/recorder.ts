@@ -1,14 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import type { Kafka } from 'kafkajs';
 import { topicSpecs } from '../shared/config/kafka-config.js';
 import { resolveSecret } from '../shared/config/secrets.js';
 import { tokenVerifierOptions } from '../shared/config/sections.js';
-import { EventConsumer } from '../shared/log/consumer.js';
 import type { BatchHandler } from '../shared/log/consumer.js';
+import type { EventLog } from '../shared/log/event-log.js';
+import { KafkaEventLog } from '../shared/log/kafka-event-log.js';
 import { createKafka } from '../shared/log/kafka.js';
 import { kafkaSecurity } from '../shared/log/kafka-security.js';
-import { ensureTopics } from '../shared/log/topics.js';
 import { createLogger } from '../shared/logger.js';
 import type { Logger } from '../shared/logger.js';
 import { startHealthServer } from '../shared/runtime/health-server.js';
@@ -102,13 +101,13 @@ async function closeBoth(ch: ClickHouse, ddl: ClickHouse): Promise<void> {
   if (ddl !== ch) await ddl.close();
 }
 
-async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<void> {
+async function provisionTopics(eventLog: EventLog, config: RecorderConfig): Promise<void> {
   const t = config.kafka.topics;
   if (!t.provision) return;
   // Right after CreateTopics the leader wait can fail while metadata propagates; a second pass finds the topics.
   for (let attempt = 1; ; attempt++) {
     try {
-      await ensureTopics(kafka, topicSpecs(t, [t.sessions, t.approvals]));
+      await eventLog.ensureTopics(topicSpecs(t, [t.sessions, t.approvals]));
       return;
     } catch (err) {
       if (attempt >= PROVISION_ATTEMPTS) throw err;
@@ -121,6 +120,8 @@ async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<vo
 export type RecorderDeps = {
   /** Default: a pino logger at `logLevel` on stdout. */
   logger?: Logger;
+  /** The event log read from. Default: Kafka, from the `kafka` section; `npm start` injects the embedded log. */
+  eventLog?: EventLog;
 };
 
 /**
@@ -131,7 +132,7 @@ export type RecorderDeps = {
 export function buildRecorder(config: RecorderConfig, deps: RecorderDeps = {}): StartableService<Recorder> {
   const logger =
     deps.logger ?? createLogger({ service: 'recorder', nodeId: config.nodeId, level: config.logLevel });
-  return { start: () => start(config, logger) };
+  return { start: () => start(config, logger, deps) };
 }
 
 /** Builds and starts a recorder (`buildRecorder(config, { logger }).start()`). */
@@ -139,7 +140,7 @@ export function startRecorder(config: RecorderConfig, logger: Logger): Promise<R
   return buildRecorder(config, { logger }).start();
 }
 
-async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> {
+async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps): Promise<Recorder> {
   const log = logger.child({ component: 'recorder' });
   const security = kafkaSecurity(config.kafka); // before any connection: a missing secret fails at once
   const { ch, ddl } = await prepareClickHouse(config, log);
@@ -172,19 +173,23 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
     },
   );
 
-  const kafka = createKafka({
-    brokers: config.kafka.brokers,
-    clientId: `${config.kafka.clientId}-recorder-${config.nodeId}`,
-    security,
-    logger: log,
-  });
+  const eventLog =
+    deps.eventLog ??
+    new KafkaEventLog(
+      createKafka({
+        brokers: config.kafka.brokers,
+        clientId: `${config.kafka.clientId}-recorder-${config.nodeId}`,
+        security,
+        logger: log,
+      }),
+    );
   try {
-    await provisionTopics(kafka, config);
+    await provisionTopics(eventLog, config);
   } catch (err) {
     await closeBoth(ch, ddl);
     throw err;
   }
-  const consumer = new EventConsumer(kafka, log, {
+  const consumer = eventLog.createConsumer(log, {
     groupId: config.groupId,
     topics: [config.kafka.topics.sessions, config.kafka.topics.approvals],
     fromBeginning: config.consumer.fromBeginning,
@@ -197,20 +202,17 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   done.catch(() => undefined); // callers that await `done` still see the rejection; nobody awaiting is not a crash
   let joined = false;
-  const k = consumer.kafkaConsumer;
-  k.on(k.events.GROUP_JOIN, () => (joined = true));
-  k.on(k.events.END_BATCH_PROCESS, ({ payload }) => {
-    metrics.consumerLag.set(
-      { topic: payload.topic, partition: String(payload.partition) },
-      Number(payload.offsetLag),
-    );
-  });
-  k.on(k.events.CRASH, ({ payload }) => {
-    joined = false;
-    if (!payload.restart) {
-      logError(log, payload.error, 'consumer crashed', { level: 'fatal' });
-      settle?.reject(payload.error);
-    }
+  consumer.listen({
+    joined: () => (joined = true),
+    batchDone: (topic, partition, lag) =>
+      metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+    crashed: (error, restarting) => {
+      joined = false;
+      if (!restarting) {
+        logError(log, error, 'consumer crashed', { level: 'fatal' });
+        settle?.reject(error);
+      }
+    },
   });
 
   const handler: BatchHandler = async (records, ctx) => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { logError } from '../log-error.js';
 import type { Logger } from '../logger.js';
+import type { LogReader } from './event-log.js';
 import { retryRetriable } from './retry.js';
 
 export type TailRecord = {
@@ -31,7 +32,7 @@ export type LogTailOptions = {
  * topic: what the approval service's fold and the gateway's waiter need to rebuild their state.
  * `caughtUp` resolves once every partition was read up to its end as of the start.
  */
-export class LogTail {
+export class LogTail implements LogReader {
   readonly #opts: LogTailOptions;
   readonly #log: Logger;
   #consumer: Consumer | undefined;
