@@ -13,7 +13,7 @@ import type { Logger } from '../shared/logger.js';
 import { startHealthServer } from '../shared/runtime/health-server.js';
 import type { StartableService } from '../shared/runtime/run-service.js';
 import { connectClickHouse, ensureDatabase } from './clickhouse/client.js';
-import type { ClickHouse, ClickHouseOptions } from './clickhouse/client.js';
+import type { ClickHouseOptions } from './clickhouse/client.js';
 import { applyMigrations, defaultMigrationsDir, loadMigrations } from './clickhouse/migrations.js';
 import type { RecorderConfig } from './config.js';
 import { Batcher } from './ingest/batcher.js';
@@ -27,9 +27,9 @@ import type { RecorderMetrics } from './metrics.js';
 import { buildReplayApi } from './replay/http-api.js';
 import { createTokenVerifier } from '../shared/identity/index.js';
 import { logError } from '../shared/log-error.js';
-import { EventWriter } from './store/event-writer.js';
-import { dropExpiredPartitions } from './store/retention.js';
-import { SessionQueries } from './store/session-queries.js';
+import { clickHouseStore } from './store/recording-store.js';
+import type { RecordingStore } from './store/recording-store.js';
+import type { ReplayStore } from './store/session-queries.js';
 
 export type Recorder = {
   /** Port of the replay API. */
@@ -37,7 +37,7 @@ export type Recorder = {
   /** Port of /healthz, /readyz, /metrics. */
   readonly healthPort: number;
   readonly metrics: RecorderMetrics;
-  readonly queries: SessionQueries;
+  readonly queries: ReplayStore;
   /**
    * Drains: stops consuming, finishes the write in progress, commits, closes. After `timeoutMs` (default
    * `shutdown.drainTimeoutMs`) a
@@ -75,10 +75,7 @@ export function clickHouseDdlOptions(config: RecorderConfig): ClickHouseOptions 
 }
 
 /** The data client, and the schema client (the same one unless `clickhouse.ddl` names another user). */
-async function prepareClickHouse(
-  config: RecorderConfig,
-  log: Logger,
-): Promise<{ ch: ClickHouse; ddl: ClickHouse }> {
+async function prepareClickHouse(config: RecorderConfig, log: Logger): Promise<RecordingStore> {
   const opts = clickHouseOptions(config);
   const ddlOpts = clickHouseDdlOptions(config);
   if (config.clickhouse.migrate) await ensureDatabase(ddlOpts ?? opts);
@@ -90,15 +87,11 @@ async function prepareClickHouse(
       await applyMigrations(ddl, loadMigrations(dir), log);
     }
   } catch (err) {
-    await closeBoth(ch, ddl);
+    await ch.close();
+    if (ddl !== ch) await ddl.close();
     throw err;
   }
-  return { ch, ddl };
-}
-
-async function closeBoth(ch: ClickHouse, ddl: ClickHouse): Promise<void> {
-  await ch.close();
-  if (ddl !== ch) await ddl.close();
+  return clickHouseStore(ch, ddl, config.clickhouse.database);
 }
 
 async function provisionTopics(eventLog: EventLog, config: RecorderConfig): Promise<void> {
@@ -122,6 +115,11 @@ export type RecorderDeps = {
   logger?: Logger;
   /** The event log read from. Default: Kafka, from the `kafka` section; `npm start` injects the embedded log. */
   eventLog?: EventLog;
+  /**
+   * Where recordings are written and read. Default: ClickHouse, from the `clickhouse` section (migrated at start);
+   * `npm start` injects an embedded DuckDB store, which the recorder then owns (closes it on stop).
+   */
+  store?: RecordingStore;
 };
 
 /**
@@ -143,12 +141,11 @@ export function startRecorder(config: RecorderConfig, logger: Logger): Promise<R
 async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps): Promise<Recorder> {
   const log = logger.child({ component: 'recorder' });
   const security = kafkaSecurity(config.kafka); // before any connection: a missing secret fails at once
-  const { ch, ddl } = await prepareClickHouse(config, log);
+  const store = deps.store ?? (await prepareClickHouse(config, log));
   const metrics = createRecorderMetrics();
-  const writer = new EventWriter(ch);
-  const queries = new SessionQueries(ch);
+  const queries = store.queries;
   const batchWriter = new BatchWriter({
-    writer,
+    writer: store.writer,
     cache: new StatementCache(config.statementCacheSize),
     maxRows: config.batch.maxRows,
     metrics,
@@ -186,7 +183,7 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
   try {
     await provisionTopics(eventLog, config);
   } catch (err) {
-    await closeBoth(ch, ddl);
+    await store.close();
     throw err;
   }
   const consumer = eventLog.createConsumer(log, {
@@ -235,7 +232,7 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
 
   const retention = async (): Promise<void> => {
     try {
-      const dropped = await dropExpiredPartitions(ddl, config.clickhouse.database, config.retentionDays, log);
+      const dropped = await store.dropExpired(config.retentionDays, log);
       for (const d of dropped) metrics.partitionsDropped.inc({ table: d.table });
     } catch (err) {
       logError(log, err, 'retention job failed; retrying at the next interval');
@@ -244,7 +241,7 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
   const retentionTimer = setInterval(() => void retention(), config.retentionCheckIntervalMs).unref();
   void retention();
   const pingTimer = setInterval(() => {
-    void ch.ping().then((ok) => (clickhouseOk = ok));
+    void store.ping().then((ok) => (clickhouseOk = ok));
   }, PING_MS).unref();
 
   let api: FastifyInstance | undefined;
@@ -284,7 +281,7 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
     await api?.close();
     await health?.close();
     await consumer.stop().catch(() => undefined);
-    await closeBoth(ch, ddl);
+    await store.close();
     throw err;
   }
   const address = api.server.address();
@@ -308,7 +305,7 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
         clearTimeout(abort);
         await api.close();
         await health.close();
-        await closeBoth(ch, ddl);
+        await store.close();
       }
       log.info('recorder stopped');
       settle?.resolve();
