@@ -49,7 +49,7 @@ const devBoundary = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.stack/', 'proto/gen/', 'bin/', 'eslint.config.js'] },
+  { ignores: ['node_modules/', 'dist/', '.stack/', '.gatehouse/', 'proto/gen/', 'bin/', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
