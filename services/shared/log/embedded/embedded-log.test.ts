@@ -73,6 +73,18 @@ describe('embedded event log', () => {
     await store.close();
   });
 
+  it('writes batched records on their own, after lingerMs', async () => {
+    const store = await EmbeddedEventLog.open({ dir: fresh(), log });
+    const publisher = store.createPublisher(log, { lingerMs: 5 });
+    publisher.start();
+    publisher.publishBatched({ topic: 't', key: 'a', value: Buffer.from('only') });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await store.end('t')).toBe(1n);
+    expect(publisher.stats()).toMatchObject({ bufferedEvents: 0, sentEvents: 1 });
+    await publisher.close();
+    await store.close();
+  });
+
   it('cuts off a torn tail at open and goes on from the last whole record', async () => {
     const dir = fresh();
     let store = await EmbeddedEventLog.open({ dir, log });

@@ -128,7 +128,9 @@ export class EmbeddedPublisher implements LogPublisher {
     const bytes = recordBytes(record);
     this.assertAccepting(bytes);
     this.#queue.push({ record, bytes, waiter });
-    if (waiter || this.#queue.events >= this.#opts.maxBatchEvents) this.#wake?.();
+    // Wake the sender: at once for a durable publish or a full batch; for the first batched record, so that it
+    // starts lingering (it sleeps while the queue is empty).
+    if (waiter || this.#queue.events === 1 || this.#queue.events >= this.#opts.maxBatchEvents) this.#wake?.();
   }
 
   async #run(): Promise<void> {
