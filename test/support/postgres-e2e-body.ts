@@ -113,15 +113,23 @@ export function describePostgresEndToEnd(
       const table = `gh_e2e_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
       try {
         const held = client.query(`CREATE TEMP TABLE ${table} (id int)`);
+        held.catch(() => undefined); // awaited below; a failure before that must not go unhandled
         let approvalId: string | undefined;
         for (let i = 0; i < 100 && approvalId === undefined; i++) {
           approvalId = /approval ([0-9a-f-]{36})/i.exec(notices.map((n) => n.message).join('\n'))?.[1];
           if (approvalId === undefined) await new Promise((r) => setTimeout(r, 100));
         }
         expect(approvalId, `a NOTICE naming the approval (got ${JSON.stringify(notices)})`).toBeDefined();
-        const pending = await api<{
-          approval: { state: string; request: { text: string }; groups: string[] };
-        }>(`${t().approvalUrl}/v1/approvals/${approvalId}`, dba);
+        // The approval service learns of it from the log (in the cluster: relayed between topics), so poll.
+        type View = { approval: { state: string; request: { text: string }; groups: string[] } };
+        let pending: View | undefined;
+        for (let i = 0; i < 100 && pending === undefined; i++) {
+          pending = await api<View>(`${t().approvalUrl}/v1/approvals/${approvalId}`, dba).catch(
+            () => undefined,
+          );
+          if (pending === undefined) await new Promise((r) => setTimeout(r, 100));
+        }
+        if (!pending) throw new Error(`approval ${approvalId} never reached the approval service`);
         expect(pending.approval).toMatchObject({ state: 'pending', groups: ['dba'] });
         expect(pending.approval.request.text).toContain(table);
         await api(`${t().approvalUrl}/v1/approvals/${approvalId}/approve`, dba, {
@@ -163,11 +171,16 @@ export function describePostgresEndToEnd(
       expect(requests).toEqual(['SELECT id FROM orders ORDER BY id LIMIT 2', 'DELETE FROM orders']);
       expect(events.filter((e) => e.kind === 'decision').map((e) => e.decision)).toEqual(['allow', 'deny']);
       expect(events.at(-1)?.kind).toBe('session_closed');
-      const summary = await api<{ session: { requests: number; denied: number; closed: boolean } }>(
-        `${t().recorderUrl}/v1/sessions/${sessionId}`,
-        soc,
-      );
-      expect(summary.session).toMatchObject({ requests: 2, denied: 1, closed: true });
+      // The summary row is recomputed right after the events are written: poll until it shows the close.
+      type Summary = { session: { requests: number; denied: number; closed: boolean } };
+      let summary: Summary | undefined;
+      for (let i = 0; i < 100 && summary?.session.closed !== true; i++) {
+        summary = await api<Summary>(`${t().recorderUrl}/v1/sessions/${sessionId}`, soc).catch(
+          () => undefined,
+        );
+        if (summary?.session.closed !== true) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(summary?.session).toMatchObject({ requests: 2, denied: 1, closed: true });
     });
   });
 }
