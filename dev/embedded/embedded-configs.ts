@@ -38,8 +38,6 @@ export type ConfigInputs = {
   host: string;
   ports: EmbeddedPorts;
   issuer: string;
-  /** The demo upstream as it listens (its port may have been picked by the OS). */
-  upstream: { host: string; port: number; database: string; user: string };
   /** A file holding the upstream password (PGlite accepts any; the gateway never takes one inline). */
   upstreamPasswordFile: string;
   policyDir: string;
@@ -62,7 +60,12 @@ const oidcOf = (c: ConfigInputs) => ({ issuer: c.issuer, audience: 'gatehouse' }
 // The services' configurations, parsed by their own schemas (every default as in the cluster).
 
 /** The gateway node's: a PostgreSQL listener and the `demo-pg` connection to the demo upstream. */
-export function gatewayConfig(c: ConfigInputs, approvalUrl: string) {
+export function gatewayConfig(
+  c: ConfigInputs,
+  approvalUrl: string,
+  /** The demo upstream as it listens (its port may have been picked by the OS). */
+  upstream: { host: string; port: number; database: string; user: string },
+) {
   const oidc = oidcOf(c);
   return parseConfig(
     gatewayConfigSchema,
@@ -79,7 +82,7 @@ export function gatewayConfig(c: ConfigInputs, approvalUrl: string) {
         {
           name: 'demo-pg',
           protocol: 'postgres',
-          upstream: { ...c.upstream, password: { file: c.upstreamPasswordFile } },
+          upstream: { ...upstream, password: { file: c.upstreamPasswordFile } },
           tags: { env: 'demo' },
         },
       ],

@@ -87,8 +87,14 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbed
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   };
   try {
-    const [upstream, idp, store] = await Promise.all([
-      startPgliteServer({ dataDir: join(opts.dir, 'demo-pg'), host, port: ports.upstream }),
+    // The demo database is the slowest part on a first start (PGlite's initdb): the other services start meanwhile.
+    const upstreamStarting = startPgliteServer({
+      dataDir: join(opts.dir, 'demo-pg'),
+      host,
+      port: ports.upstream,
+    });
+    stops.push(async () => (await upstreamStarting.catch(() => undefined))?.stop());
+    const [idp, store] = await Promise.all([
       startIdp({
         host,
         port: ports.idp,
@@ -98,10 +104,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbed
       }),
       DuckDbStore.open(join(opts.dir, 'recordings.duckdb'), loadMigrations(defaultMigrationsDir())),
     ]);
-    stops.push(
-      () => upstream.stop(),
-      () => idp.stop(),
-    );
+    stops.push(() => idp.stop());
     let storeOwned = false;
     stops.push(() => (storeOwned ? Promise.resolve() : store.close()));
 
@@ -112,7 +115,6 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbed
       host,
       ports,
       issuer: idp.issuer,
-      upstream: toUpstream(upstream),
       upstreamPasswordFile: passwordFile,
       policyDir: opts.policyDir ?? PREBUILT_POLICY_DIR,
       signingKeyFile: key.file,
@@ -125,7 +127,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbed
     storeOwned = true;
     const recorder = await buildRecorder(recorderConfig(inputs), { logger, eventLog, store }).start();
     stops.push(() => recorder.stop());
-    const gwConfig = gatewayConfig(inputs, approval.url);
+    const gwConfig = gatewayConfig(inputs, approval.url, toUpstream(await upstreamStarting));
     const gateway = await buildGateway(gwConfig, { logger, eventLog }).start();
     stops.push(() => gateway.stop());
 
