@@ -66,3 +66,12 @@ export interface EventLog {
   createConsumer(log: Logger, opts: EventConsumerOptions): LogConsumer;
   createReader(opts: LogReaderOptions): LogReader;
 }
+
+/** Resolves true once `done` resolved, false after `timeoutMs` (a reader's `waitCaughtUp`). */
+export async function resolvesWithin(done: Promise<void>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const result = await Promise.race([done.then(() => true as const), timeout]);
+  clearTimeout(timer);
+  return result;
+}

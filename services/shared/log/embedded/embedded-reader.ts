@@ -1,5 +1,6 @@
 import { logError } from '../../log-error.js';
 import type { Logger } from '../../logger.js';
+import { resolvesWithin } from '../event-log.js';
 import type { LogReader, LogReaderOptions } from '../event-log.js';
 import type { TailRecord } from '../log-tail.js';
 import type { EmbeddedEventLog } from './embedded-log.js';
@@ -73,13 +74,8 @@ export class EmbeddedReader implements LogReader {
     this.#resolveCaughtUp();
   }
 
-  async waitCaughtUp(timeoutMs: number): Promise<boolean> {
-    if (this.#caughtUp) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    const result = await Promise.race([this.caughtUp.then(() => true as const), timeout]);
-    clearTimeout(timer);
-    return result;
+  waitCaughtUp(timeoutMs: number): Promise<boolean> {
+    return this.#caughtUp ? Promise.resolve(true) : resolvesWithin(this.caughtUp, timeoutMs);
   }
 
   async stop(): Promise<void> {
