@@ -108,7 +108,7 @@ export class EmbeddedPublisher implements LogPublisher {
     this.#wake?.();
     const outcome = await Promise.race([
       (this.#pump ?? Promise.resolve()).then(() => 'done' as const),
-      sleep(timeoutMs, 'timeout' as const),
+      sleep(timeoutMs, 'timeout' as const, { ref: false }), // must not hold the process open after the flush
     ]);
     const unflushed = this.#queue.events;
     if (outcome === 'timeout' || unflushed > 0) {
