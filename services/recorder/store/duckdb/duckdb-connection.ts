@@ -1,7 +1,7 @@
-import { blobValue, DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
-import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { blobValue, DuckDBInstance, LIST, listValue, timestampValue, VARCHAR } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { ClickHouseError } from '../../errors.js';
-import type { ColumnKind } from './duckdb-schema.js';
+import type { Column, ColumnKind, Table } from './duckdb-schema.js';
 
 const STRINGS = LIST(VARCHAR);
 
@@ -67,6 +67,31 @@ export class DuckDb {
     });
   }
 
+  /**
+   * Appends rows (values in `columns` order) through DuckDB's appender, far faster than INSERT with bound values.
+   * Columns of the table that `columns` leaves out get their zero value, or now for a timestamp (the `DEFAULT now()`
+   * columns).
+   */
+  append(table: Table, columns: readonly string[], rows: readonly (readonly AppendValue[])[]): Promise<void> {
+    return this.#serial(async () => {
+      const at = new Map(columns.map((c, i) => [c, i]));
+      const now = timestampValue(BigInt(Date.now()) * 1000n);
+      const appender = await this.#conn.createAppender(table.name);
+      try {
+        for (const row of rows) {
+          for (const col of table.columns) {
+            const i = at.get(col.name);
+            appendOne(appender, col, i === undefined ? undefined : row[i], now);
+          }
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
+    });
+  }
+
   #serial<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(task).catch((err: unknown) => {
       throw new ClickHouseError(
@@ -87,5 +112,39 @@ export class DuckDb {
       this.#instance.closeSync();
       return Promise.resolve();
     });
+  }
+}
+
+export type AppendValue = string | number | bigint | boolean | Uint8Array | readonly string[];
+
+function appendOne(a: DuckDBAppender, col: Column, v: AppendValue | undefined, now: DuckDBValue): void {
+  const n = (): number => (typeof v === 'boolean' ? (v ? 1 : 0) : Number(v ?? 0));
+  switch (col.duckType) {
+    case 'VARCHAR':
+      return a.appendVarchar(typeof v === 'string' ? v : String(v ?? ''));
+    case 'BLOB':
+      return a.appendBlob(v instanceof Uint8Array ? v : new Uint8Array(0));
+    case 'VARCHAR[]':
+      return a.appendList(listValue(Array.isArray(v) ? (v as readonly string[]) : []), STRINGS);
+    case 'TIMESTAMP':
+      return a.appendValue(v === undefined ? now : timestampValue(BigInt(n()) * 1_000_000n));
+    case 'UTINYINT':
+      return a.appendUTinyInt(n());
+    case 'USMALLINT':
+      return a.appendUSmallInt(n());
+    case 'UINTEGER':
+      return a.appendUInteger(n());
+    case 'UBIGINT':
+      return a.appendUBigInt(typeof v === 'bigint' ? v : BigInt(n()));
+    case 'TINYINT':
+      return a.appendTinyInt(n());
+    case 'SMALLINT':
+      return a.appendSmallInt(n());
+    case 'INTEGER':
+      return a.appendInteger(n());
+    case 'BIGINT':
+      return a.appendBigInt(typeof v === 'bigint' ? v : BigInt(n()));
+    default:
+      throw new Error(`no appender for ${col.duckType} (column ${col.name})`);
   }
 }

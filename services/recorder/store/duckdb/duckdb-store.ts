@@ -7,16 +7,17 @@ import type { EventRow } from '../event-row.js';
 import type { EventStoreWriter, RecordingStore } from '../recording-store.js';
 import type { DroppedPartition } from '../retention.js';
 import { DuckDb, Params } from './duckdb-connection.js';
+import type { AppendValue } from './duckdb-connection.js';
 import { DuckDbQueries, refreshSessionsSql } from './duckdb-queries.js';
 import { translateMigrations } from './duckdb-schema.js';
 import type { Table } from './duckdb-schema.js';
 
-/** Rows per INSERT statement (bounds the parameters of one statement). */
-const ROWS_PER_INSERT = 500;
+/** Rows per appender flush. */
+const ROWS_PER_INSERT = 5_000;
 const SESSIONS_PER_REFRESH = 500;
 const KEYS_PER_LOOKUP = 500;
 
-type Value = string | number | bigint | boolean | Uint8Array | readonly string[];
+type Value = AppendValue;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -53,12 +54,7 @@ export class DuckDbStore implements RecordingStore, EventStoreWriter {
   async #insert(tableName: string, columns: readonly string[], rows: readonly Value[][]): Promise<void> {
     const table = this.#tables.get(tableName);
     if (!table) throw new Error(`no table ${tableName} in the migrations`);
-    const kinds = columns.map((name) => table.columns.find((c) => c.name === name)?.kind);
-    for (const chunk of chunks(rows, ROWS_PER_INSERT)) {
-      const p = new Params();
-      const tuples = chunk.map((row) => `(${row.map((v, i) => p.add(v, kinds[i])).join(', ')})`);
-      await this.#db.run(`INSERT INTO ${table.name} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`, p);
-    }
+    for (const chunk of chunks(rows, ROWS_PER_INSERT)) await this.#db.append(table, columns, chunk);
   }
 
   async insertEvents(rows: readonly EventRow[], maxRows: number): Promise<void> {
