@@ -7,8 +7,8 @@ import { createTokenVerifier } from '../shared/identity/token-verifier.js';
 import { logError } from '../shared/log-error.js';
 import { createKafka } from '../shared/log/kafka.js';
 import { kafkaSecurity } from '../shared/log/kafka-security.js';
-import { KafkaPublisher } from '../shared/log/publisher.js';
-import { ensureTopics } from '../shared/log/topics.js';
+import type { EventLog } from '../shared/log/event-log.js';
+import { KafkaEventLog } from '../shared/log/kafka-event-log.js';
 import { createLogger } from '../shared/logger.js';
 import type { Logger } from '../shared/logger.js';
 import { loadSigningKey, loadTrustedKeys, publicKeyText } from '../shared/signing/signing-keys.js';
@@ -20,7 +20,6 @@ import { closeGrpc, buildGrpcApi, listenGrpc } from './grpc/grpc-server.js';
 import { buildHttpApi } from './http/http-api.js';
 import { StreamRegistry } from './http/stream-registry.js';
 import { microsNow } from './log/approval-events.js';
-import { LogTail } from '../shared/log/log-tail.js';
 import { createApprovalMetrics } from './metrics.js';
 import { NotifyConsumer } from './notify/notify-consumer.js';
 import { WebhookNotifier } from './notify/webhook-notifier.js';
@@ -55,6 +54,8 @@ const PRUNE_INTERVAL_MS = 10 * 60_000;
 export type ApprovalDeps = {
   /** Default: a pino logger at `logLevel` on stdout. */
   logger?: Logger;
+  /** The event log. Default: Kafka, from the `kafka` section; `npm start` injects the embedded log. */
+  eventLog?: EventLog;
 };
 
 /**
@@ -67,7 +68,7 @@ export function buildApproval(
 ): StartableService<RunningApprovalService> {
   const logger =
     deps.logger ?? createLogger({ service: 'approval', nodeId: config.instanceId, level: config.logLevel });
-  return { start: () => start(config, logger) };
+  return { start: () => start(config, logger, deps) };
 }
 
 /** Builds and starts an approval-service instance (`buildApproval(config, { logger }).start()`). */
@@ -78,18 +79,26 @@ export function startApprovalService(
   return buildApproval(config, { logger }).start();
 }
 
-async function start(config: ApprovalConfig, baseLog: Logger): Promise<RunningApprovalService> {
+async function start(
+  config: ApprovalConfig,
+  baseLog: Logger,
+  deps: ApprovalDeps,
+): Promise<RunningApprovalService> {
   const log = baseLog.child({ instance: config.instanceId });
   const topic = config.kafka.topics.approvals;
-  const kafka = createKafka({
-    brokers: config.kafka.brokers,
-    clientId: `${config.kafka.clientId}-approval-${config.instanceId}`,
-    security: kafkaSecurity(config.kafka),
-    logger: log,
-  });
+  const eventLog =
+    deps.eventLog ??
+    new KafkaEventLog(
+      createKafka({
+        brokers: config.kafka.brokers,
+        clientId: `${config.kafka.clientId}-approval-${config.instanceId}`,
+        security: kafkaSecurity(config.kafka),
+        logger: log,
+      }),
+    );
   const t = config.kafka.topics;
   if (t.provision) {
-    await ensureTopics(kafka, topicSpecs(t, [topic, t.approvalRequests]));
+    await eventLog.ensureTopics(topicSpecs(t, [topic, t.approvalRequests]));
   }
   const targets = config.webhooks.map((w) => ({
     group: w.group,
@@ -114,7 +123,7 @@ async function start(config: ApprovalConfig, baseLog: Logger): Promise<RunningAp
   }
 
   const metrics = createApprovalMetrics();
-  const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
+  const publisher = eventLog.createPublisher(log, config.kafka.publisher);
   publisher.start();
   const verifier = createTokenVerifier(tokenVerifierOptions(config.oidc));
   const L = config.limits;
@@ -125,7 +134,11 @@ async function start(config: ApprovalConfig, baseLog: Logger): Promise<RunningAp
     maxWaiters: L.maxWaiters,
     trustedKeys,
   });
-  const tail = new LogTail({ kafka, log, topic, groupIdPrefix: `gatehouse-approval-${config.instanceId}` });
+  const tail = eventLog.createReader({
+    log,
+    topic,
+    groupIdPrefix: `gatehouse-approval-${config.instanceId}`,
+  });
   let caughtUp = false;
   const desk = new ReviewDesk({
     store,
@@ -246,7 +259,7 @@ async function start(config: ApprovalConfig, baseLog: Logger): Promise<RunningAp
   let notifyJoined = Promise.resolve();
   if (targets.length > 0) {
     notify = new NotifyConsumer({
-      kafka,
+      eventLog,
       log,
       topic,
       groupId: config.notify.groupId,
@@ -262,7 +275,7 @@ async function start(config: ApprovalConfig, baseLog: Logger): Promise<RunningAp
   }
 
   const relay = new RequestRelay({
-    kafka,
+    eventLog,
     log,
     publisher,
     metrics,

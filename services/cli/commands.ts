@@ -58,6 +58,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'run ssh on a gateway connection with your cached token (CONNECTION [command])',
     run: async (argv) => (await import('./login/run-client.js')).runSsh(argv),
   },
+  dev: devCommand(
+    'dev',
+    'run everything in one process with embedded parts (what `npm start` runs)',
+    'embedded/main.js',
+    'runEmbedded',
+  ),
   idp: devCommand('idp', 'run the local development OIDC provider', 'idp/main.js', 'runIdp'),
   token: devCommand(
     'token',

@@ -1,4 +1,5 @@
-import type { EventPublisher, KafkaPublisher } from '../shared/log/publisher.js';
+import type { EventLog, LogPublisher } from '../shared/log/event-log.js';
+import type { EventPublisher } from '../shared/log/publisher.js';
 import type { Logger } from '../shared/logger.js';
 import type { PolicyEngine } from './policy/index.js';
 import type { ApprovalService } from './pipeline/index.js';
@@ -14,7 +15,7 @@ export type GatewayDeps = {
   /** Default: the bundle in `policy.bundleDir`, loaded at start. */
   policy?: PolicyEngine;
   /** What the listeners publish session events through. Default: the node's Kafka publisher itself. */
-  sessionPublisher?: (publisher: KafkaPublisher) => EventPublisher;
+  sessionPublisher?: (publisher: LogPublisher) => EventPublisher;
   /** SSH output masking. Default: the content detectors of services/gateway/masking. */
   contentMasker?: ContentMaskerFactory;
   /**
@@ -23,6 +24,8 @@ export type GatewayDeps = {
    * need approval are refused. An injected one is the caller's to start and stop.
    */
   approvals?: ApprovalService;
+  /** The event log (audit, approvals). Default: Kafka, from the `kafka` section; `npm start` injects the embedded log. */
+  eventLog?: EventLog;
   /** Milliseconds since the epoch. Default: `Date.now`. */
   clock?: () => number;
 };

@@ -1,12 +1,11 @@
-import type { Kafka } from 'kafkajs';
 import { topicSpecs } from '../shared/config/kafka-config.js';
 import { resolveSecret } from '../shared/config/secrets.js';
 import { tokenVerifierOptions } from '../shared/config/sections.js';
 import { createTokenVerifier } from '../shared/identity/index.js';
 import { createKafka } from '../shared/log/kafka.js';
 import { kafkaSecurity } from '../shared/log/kafka-security.js';
-import { KafkaPublisher } from '../shared/log/publisher.js';
-import { ensureTopics } from '../shared/log/topics.js';
+import type { EventLog, LogPublisher } from '../shared/log/event-log.js';
+import { KafkaEventLog } from '../shared/log/kafka-event-log.js';
 import { createLogger } from '../shared/logger.js';
 import type { Logger } from '../shared/logger.js';
 import { startHealthServer } from '../shared/runtime/health-server.js';
@@ -36,7 +35,7 @@ export type RunningGateway = {
   /** The HTTP reverse proxy's port (endpoints: `<origin>/<connection>/<path>`). */
   httpPort: number | undefined;
   healthPort: number;
-  publisher: KafkaPublisher;
+  publisher: LogPublisher;
   /** Stop accepting, let sessions finish within `drainMs` (default `shutdown.drainTimeoutMs`), flush the audit log. */
   stop(drainMs?: number): Promise<{ unflushed: number }>;
 };
@@ -45,13 +44,19 @@ export type Gateway = StartableService<RunningGateway>;
 
 function buildApprovalWaiter(
   config: GatewayConfig,
-  parts: { kafka: Kafka; publisher: KafkaPublisher; log: Logger; metrics: GatewayMetrics; now: () => number },
+  parts: {
+    eventLog: EventLog;
+    publisher: LogPublisher;
+    log: Logger;
+    metrics: GatewayMetrics;
+    now: () => number;
+  },
 ): ApprovalWaiter | undefined {
   const a = config.approvals;
   if (!a) return undefined;
   const { log, metrics } = parts;
   return new ApprovalWaiter({
-    kafka: parts.kafka,
+    eventLog: parts.eventLog,
     publisher: parts.publisher,
     log,
     topic: config.kafka.topics.approvals,
@@ -88,16 +93,20 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
   const log =
     deps.logger ?? createLogger({ service: 'gateway', nodeId: config.nodeId, level: config.logLevel });
   const now = deps.clock ?? Date.now;
-  const kafka = createKafka({
-    brokers: config.kafka.brokers,
-    clientId: `${config.kafka.clientId}-gateway`,
-    security: kafkaSecurity(config.kafka),
-    logger: log,
-  });
+  const eventLog =
+    deps.eventLog ??
+    new KafkaEventLog(
+      createKafka({
+        brokers: config.kafka.brokers,
+        clientId: `${config.kafka.clientId}-gateway`,
+        security: kafkaSecurity(config.kafka),
+        logger: log,
+      }),
+    );
   const t = config.kafka.topics;
-  const publisher = new KafkaPublisher(kafka, log, config.kafka.publisher);
+  const publisher = eventLog.createPublisher(log, config.kafka.publisher);
   const metrics = createGatewayMetrics(() => publisher);
-  const approvals = buildApprovalWaiter(config, { kafka, publisher, log, metrics, now });
+  const approvals = buildApprovalWaiter(config, { eventLog, publisher, log, metrics, now });
   const verifier = createTokenVerifier(tokenVerifierOptions(config.oidc));
   const refusals = new LoginRefusals({
     nodeId: config.nodeId,
@@ -138,7 +147,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
 
   async function start(): Promise<RunningGateway> {
     if (t.provision) {
-      await ensureTopics(kafka, topicSpecs(t, [t.sessions, t.approvals, t.approvalRequests]));
+      await eventLog.ensureTopics(topicSpecs(t, [t.sessions, t.approvals, t.approvalRequests]));
     }
     publisher.start();
     await approvals?.start();

@@ -1,20 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import type { Kafka } from 'kafkajs';
 import { topicSpecs } from '../shared/config/kafka-config.js';
 import { resolveSecret } from '../shared/config/secrets.js';
 import { tokenVerifierOptions } from '../shared/config/sections.js';
-import { EventConsumer } from '../shared/log/consumer.js';
 import type { BatchHandler } from '../shared/log/consumer.js';
+import type { EventLog } from '../shared/log/event-log.js';
+import { KafkaEventLog } from '../shared/log/kafka-event-log.js';
 import { createKafka } from '../shared/log/kafka.js';
 import { kafkaSecurity } from '../shared/log/kafka-security.js';
-import { ensureTopics } from '../shared/log/topics.js';
 import { createLogger } from '../shared/logger.js';
 import type { Logger } from '../shared/logger.js';
 import { startHealthServer } from '../shared/runtime/health-server.js';
 import type { StartableService } from '../shared/runtime/run-service.js';
 import { connectClickHouse, ensureDatabase } from './clickhouse/client.js';
-import type { ClickHouse, ClickHouseOptions } from './clickhouse/client.js';
+import type { ClickHouseOptions } from './clickhouse/client.js';
 import { applyMigrations, defaultMigrationsDir, loadMigrations } from './clickhouse/migrations.js';
 import type { RecorderConfig } from './config.js';
 import { Batcher } from './ingest/batcher.js';
@@ -28,9 +27,9 @@ import type { RecorderMetrics } from './metrics.js';
 import { buildReplayApi } from './replay/http-api.js';
 import { createTokenVerifier } from '../shared/identity/index.js';
 import { logError } from '../shared/log-error.js';
-import { EventWriter } from './store/event-writer.js';
-import { dropExpiredPartitions } from './store/retention.js';
-import { SessionQueries } from './store/session-queries.js';
+import { clickHouseStore } from './store/recording-store.js';
+import type { RecordingStore } from './store/recording-store.js';
+import type { ReplayStore } from './store/session-queries.js';
 
 export type Recorder = {
   /** Port of the replay API. */
@@ -38,7 +37,7 @@ export type Recorder = {
   /** Port of /healthz, /readyz, /metrics. */
   readonly healthPort: number;
   readonly metrics: RecorderMetrics;
-  readonly queries: SessionQueries;
+  readonly queries: ReplayStore;
   /**
    * Drains: stops consuming, finishes the write in progress, commits, closes. After `timeoutMs` (default
    * `shutdown.drainTimeoutMs`) a
@@ -76,10 +75,7 @@ export function clickHouseDdlOptions(config: RecorderConfig): ClickHouseOptions 
 }
 
 /** The data client, and the schema client (the same one unless `clickhouse.ddl` names another user). */
-async function prepareClickHouse(
-  config: RecorderConfig,
-  log: Logger,
-): Promise<{ ch: ClickHouse; ddl: ClickHouse }> {
+async function prepareClickHouse(config: RecorderConfig, log: Logger): Promise<RecordingStore> {
   const opts = clickHouseOptions(config);
   const ddlOpts = clickHouseDdlOptions(config);
   if (config.clickhouse.migrate) await ensureDatabase(ddlOpts ?? opts);
@@ -91,24 +87,20 @@ async function prepareClickHouse(
       await applyMigrations(ddl, loadMigrations(dir), log);
     }
   } catch (err) {
-    await closeBoth(ch, ddl);
+    await ch.close();
+    if (ddl !== ch) await ddl.close();
     throw err;
   }
-  return { ch, ddl };
+  return clickHouseStore(ch, ddl, config.clickhouse.database);
 }
 
-async function closeBoth(ch: ClickHouse, ddl: ClickHouse): Promise<void> {
-  await ch.close();
-  if (ddl !== ch) await ddl.close();
-}
-
-async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<void> {
+async function provisionTopics(eventLog: EventLog, config: RecorderConfig): Promise<void> {
   const t = config.kafka.topics;
   if (!t.provision) return;
   // Right after CreateTopics the leader wait can fail while metadata propagates; a second pass finds the topics.
   for (let attempt = 1; ; attempt++) {
     try {
-      await ensureTopics(kafka, topicSpecs(t, [t.sessions, t.approvals]));
+      await eventLog.ensureTopics(topicSpecs(t, [t.sessions, t.approvals]));
       return;
     } catch (err) {
       if (attempt >= PROVISION_ATTEMPTS) throw err;
@@ -121,6 +113,13 @@ async function provisionTopics(kafka: Kafka, config: RecorderConfig): Promise<vo
 export type RecorderDeps = {
   /** Default: a pino logger at `logLevel` on stdout. */
   logger?: Logger;
+  /** The event log read from. Default: Kafka, from the `kafka` section; `npm start` injects the embedded log. */
+  eventLog?: EventLog;
+  /**
+   * Where recordings are written and read. Default: ClickHouse, from the `clickhouse` section (migrated at start);
+   * `npm start` injects an embedded DuckDB store, which the recorder then owns (closes it on stop).
+   */
+  store?: RecordingStore;
 };
 
 /**
@@ -131,7 +130,7 @@ export type RecorderDeps = {
 export function buildRecorder(config: RecorderConfig, deps: RecorderDeps = {}): StartableService<Recorder> {
   const logger =
     deps.logger ?? createLogger({ service: 'recorder', nodeId: config.nodeId, level: config.logLevel });
-  return { start: () => start(config, logger) };
+  return { start: () => start(config, logger, deps) };
 }
 
 /** Builds and starts a recorder (`buildRecorder(config, { logger }).start()`). */
@@ -139,15 +138,14 @@ export function startRecorder(config: RecorderConfig, logger: Logger): Promise<R
   return buildRecorder(config, { logger }).start();
 }
 
-async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> {
+async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps): Promise<Recorder> {
   const log = logger.child({ component: 'recorder' });
   const security = kafkaSecurity(config.kafka); // before any connection: a missing secret fails at once
-  const { ch, ddl } = await prepareClickHouse(config, log);
+  const store = deps.store ?? (await prepareClickHouse(config, log));
   const metrics = createRecorderMetrics();
-  const writer = new EventWriter(ch);
-  const queries = new SessionQueries(ch);
+  const queries = store.queries;
   const batchWriter = new BatchWriter({
-    writer,
+    writer: store.writer,
     cache: new StatementCache(config.statementCacheSize),
     maxRows: config.batch.maxRows,
     metrics,
@@ -172,19 +170,23 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
     },
   );
 
-  const kafka = createKafka({
-    brokers: config.kafka.brokers,
-    clientId: `${config.kafka.clientId}-recorder-${config.nodeId}`,
-    security,
-    logger: log,
-  });
+  const eventLog =
+    deps.eventLog ??
+    new KafkaEventLog(
+      createKafka({
+        brokers: config.kafka.brokers,
+        clientId: `${config.kafka.clientId}-recorder-${config.nodeId}`,
+        security,
+        logger: log,
+      }),
+    );
   try {
-    await provisionTopics(kafka, config);
+    await provisionTopics(eventLog, config);
   } catch (err) {
-    await closeBoth(ch, ddl);
+    await store.close();
     throw err;
   }
-  const consumer = new EventConsumer(kafka, log, {
+  const consumer = eventLog.createConsumer(log, {
     groupId: config.groupId,
     topics: [config.kafka.topics.sessions, config.kafka.topics.approvals],
     fromBeginning: config.consumer.fromBeginning,
@@ -197,20 +199,17 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   done.catch(() => undefined); // callers that await `done` still see the rejection; nobody awaiting is not a crash
   let joined = false;
-  const k = consumer.kafkaConsumer;
-  k.on(k.events.GROUP_JOIN, () => (joined = true));
-  k.on(k.events.END_BATCH_PROCESS, ({ payload }) => {
-    metrics.consumerLag.set(
-      { topic: payload.topic, partition: String(payload.partition) },
-      Number(payload.offsetLag),
-    );
-  });
-  k.on(k.events.CRASH, ({ payload }) => {
-    joined = false;
-    if (!payload.restart) {
-      logError(log, payload.error, 'consumer crashed', { level: 'fatal' });
-      settle?.reject(payload.error);
-    }
+  consumer.listen({
+    joined: () => (joined = true),
+    batchDone: (topic, partition, lag) =>
+      metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
+    crashed: (error, restarting) => {
+      joined = false;
+      if (!restarting) {
+        logError(log, error, 'consumer crashed', { level: 'fatal' });
+        settle?.reject(error);
+      }
+    },
   });
 
   const handler: BatchHandler = async (records, ctx) => {
@@ -233,7 +232,7 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
 
   const retention = async (): Promise<void> => {
     try {
-      const dropped = await dropExpiredPartitions(ddl, config.clickhouse.database, config.retentionDays, log);
+      const dropped = await store.dropExpired(config.retentionDays, log);
       for (const d of dropped) metrics.partitionsDropped.inc({ table: d.table });
     } catch (err) {
       logError(log, err, 'retention job failed; retrying at the next interval');
@@ -242,7 +241,7 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
   const retentionTimer = setInterval(() => void retention(), config.retentionCheckIntervalMs).unref();
   void retention();
   const pingTimer = setInterval(() => {
-    void ch.ping().then((ok) => (clickhouseOk = ok));
+    void store.ping().then((ok) => (clickhouseOk = ok));
   }, PING_MS).unref();
 
   let api: FastifyInstance | undefined;
@@ -282,7 +281,7 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
     await api?.close();
     await health?.close();
     await consumer.stop().catch(() => undefined);
-    await closeBoth(ch, ddl);
+    await store.close();
     throw err;
   }
   const address = api.server.address();
@@ -306,7 +305,7 @@ async function start(config: RecorderConfig, logger: Logger): Promise<Recorder> 
         clearTimeout(abort);
         await api.close();
         await health.close();
-        await closeBoth(ch, ddl);
+        await store.close();
       }
       log.info('recorder stopped');
       settle?.resolve();

@@ -13,6 +13,7 @@ import type { ApprovalRequestOptions } from '../../services/gateway/approvals/ap
 import { startIdp } from '../../dev/idp/start-idp.js';
 import type { RunningIdp } from '../../dev/idp/start-idp.js';
 import type { Identity } from '../../services/shared/identity/identity.js';
+import { KafkaEventLog } from '../../services/shared/log/kafka-event-log.js';
 import { KafkaPublisher } from '../../services/shared/log/publisher.js';
 import {
   loadSigningKey,
@@ -153,7 +154,7 @@ export async function startTestWaiter(opts: {
   });
   publisher.start();
   const waiter = new ApprovalWaiter({
-    kafka: testKafka('test-gateway', 'gateway'),
+    eventLog: new KafkaEventLog(testKafka('test-gateway', 'gateway')),
     publisher,
     log: testLogger,
     topic: opts.topic,

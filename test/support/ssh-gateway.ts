@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../services/shared/config/load-config.js';
-import type { EventPublisher, KafkaPublisher } from '../../services/shared/log/publisher.js';
+import type { LogPublisher } from '../../services/shared/log/event-log.js';
+import type { EventPublisher } from '../../services/shared/log/publisher.js';
 import { gatewayConfigSchema } from '../../services/gateway/config.js';
 import type { SshListenerConfig } from '../../services/gateway/config.js';
 import type { RunningGateway } from '../../services/gateway/gateway.js';
@@ -33,7 +34,7 @@ export type SshGatewayFixture = {
   gateway: RunningGateway;
   approval: RunningApprovalService | undefined;
   /** The node's Kafka publisher (stats). */
-  publisher: KafkaPublisher;
+  publisher: LogPublisher;
   port: number;
   sessionsTopic: string;
   /** Every log line of the gateway (JSON). */

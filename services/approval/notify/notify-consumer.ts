@@ -1,6 +1,5 @@
-import type { Kafka } from 'kafkajs';
 import { decodeEvent } from '../../shared/events/codec.js';
-import { EventConsumer } from '../../shared/log/consumer.js';
+import type { EventLog, LogConsumer } from '../../shared/log/event-log.js';
 import type { Logger } from '../../shared/logger.js';
 import { approvalIdOf } from '../model/fold.js';
 import type { ApprovalStore } from '../store/approval-store.js';
@@ -8,7 +7,7 @@ import { decidedMessage, requestedMessage } from './messages.js';
 import type { WebhookNotifier, WebhookTarget } from './webhook-notifier.js';
 
 export type NotifyConsumerOptions = {
-  kafka: Kafka;
+  eventLog: EventLog;
   log: Logger;
   topic: string;
   groupId: string;
@@ -29,22 +28,21 @@ export type NotifyConsumerOptions = {
  */
 export class NotifyConsumer {
   readonly #o: NotifyConsumerOptions;
-  readonly #consumer: EventConsumer;
+  readonly #consumer: LogConsumer;
   #resolveJoined!: () => void;
   /** Resolves once the consumer joined its group (tests publish after it). */
   readonly joined: Promise<void> = new Promise<void>((resolve) => (this.#resolveJoined = resolve));
 
   constructor(opts: NotifyConsumerOptions) {
     this.#o = opts;
-    this.#consumer = new EventConsumer(opts.kafka, opts.log, {
+    this.#consumer = opts.eventLog.createConsumer(opts.log, {
       groupId: opts.groupId,
       topics: [opts.topic],
       fromBeginning: false,
       sessionTimeoutMs: 10_000,
       maxBytesPerPartition: 1024 * 1024,
     });
-    const k = this.#consumer.kafkaConsumer;
-    k.on(k.events.GROUP_JOIN, () => this.#resolveJoined());
+    this.#consumer.listen({ joined: () => this.#resolveJoined() });
   }
 
   async start(): Promise<void> {

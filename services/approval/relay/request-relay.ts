@@ -1,6 +1,5 @@
-import type { Kafka } from 'kafkajs';
 import { decodeEvent } from '../../shared/events/codec.js';
-import { EventConsumer } from '../../shared/log/consumer.js';
+import type { EventLog, LogConsumer } from '../../shared/log/event-log.js';
 import type { ConsumedRecord } from '../../shared/log/consumer.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
@@ -8,7 +7,7 @@ import type { ApprovalMetrics } from '../metrics.js';
 import { approvalIdOf, NOTICE_ABANDONED, NOTICE_WAITED } from '../model/fold.js';
 
 export type RequestRelayOptions = {
-  kafka: Kafka;
+  eventLog: EventLog;
   log: Logger;
   publisher: EventPublisher;
   metrics: ApprovalMetrics;
@@ -55,7 +54,7 @@ export function relayVerdict(r: Pick<ConsumedRecord, 'key' | 'value'>): { id: st
 export class RequestRelay {
   readonly #o: RequestRelayOptions;
   readonly #log: Logger;
-  readonly #consumer: EventConsumer;
+  readonly #consumer: LogConsumer;
   #resolveJoined!: () => void;
   /** Resolves once the relay joined its group. */
   readonly joined: Promise<void> = new Promise<void>((resolve) => (this.#resolveJoined = resolve));
@@ -63,7 +62,7 @@ export class RequestRelay {
   constructor(opts: RequestRelayOptions) {
     this.#o = opts;
     this.#log = opts.log.child({ component: 'request-relay', from: opts.from });
-    this.#consumer = new EventConsumer(opts.kafka, opts.log, {
+    this.#consumer = opts.eventLog.createConsumer(opts.log, {
       groupId: opts.groupId,
       topics: [opts.from],
       fromBeginning: true,
@@ -73,8 +72,7 @@ export class RequestRelay {
       // relaying pauses as briefly as possible.
       maxWaitTimeMs: 500,
     });
-    const k = this.#consumer.kafkaConsumer;
-    k.on(k.events.GROUP_JOIN, () => this.#resolveJoined());
+    this.#consumer.listen({ joined: () => this.#resolveJoined() });
   }
 
   async start(): Promise<void> {

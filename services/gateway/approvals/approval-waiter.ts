@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeEvent } from '../../shared/events/codec.js';
 import type { Logger } from '../../shared/logger.js';
-import { LogTail } from '../../shared/log/log-tail.js';
+import type { LogReader } from '../../shared/log/event-log.js';
 import type { PolicyGrant } from '../policy/types.js';
 import { DecisionIntake } from './decision-intake.js';
 import { ApprovalLogUnavailableError } from './errors.js';
@@ -35,7 +35,7 @@ export class ApprovalWaiter {
   readonly #requestTopic: string;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #tail: LogTail;
+  readonly #tail: LogReader;
   readonly #held: HeldRequests;
   readonly #grants: GrantCache;
   readonly #intake: DecisionIntake;
@@ -65,8 +65,7 @@ export class ApprovalWaiter {
       log: this.#log,
       now: this.#now,
     });
-    this.#tail = new LogTail({
-      kafka: opts.kafka,
+    this.#tail = opts.eventLog.createReader({
       log: this.#log,
       topic: opts.topic,
       groupIdPrefix: `gatehouse-gateway-${opts.nodeId}`,

@@ -1,4 +1,3 @@
-import type { Kafka } from 'kafkajs';
 import type {
   ApprovalDecided,
   ApprovalRequested,
@@ -7,12 +6,14 @@ import type {
   SecurityEvent,
 } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/identity.js';
+import type { EventLog } from '../../shared/log/event-log.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { TrustedKeys } from '../../shared/signing/signing-keys.js';
 
 export type ApprovalWaiterOptions = {
-  kafka: Kafka;
+  /** The event log the approvals topic is read from. */
+  eventLog: EventLog;
   /** The node's publisher (acks=all for `publishDurable`). */
   publisher: EventPublisher;
   log: Logger;

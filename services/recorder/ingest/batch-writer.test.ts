@@ -3,7 +3,7 @@ import type { Event } from '../../shared/events/codec.js';
 import { createLogger } from '../../shared/logger.js';
 import { createRecorderMetrics } from '../metrics.js';
 import type { EventRow } from '../store/event-row.js';
-import type { DeadLetter, EventWriter } from '../store/event-writer.js';
+import type { DeadLetter } from '../store/event-writer.js';
 import { approvalStream, postgresScenario } from '../../../dev/recorder-fixtures/session-scenario.js';
 import { BatchWriter } from './batch-writer.js';
 import type { IngestItem } from './decode-records.js';
@@ -40,7 +40,7 @@ const items = (events: readonly Event[]): IngestItem[] =>
 function setup(cacheSize = 100) {
   const fake = new FakeWriter();
   const writer = new BatchWriter({
-    writer: fake as unknown as EventWriter,
+    writer: fake,
     cache: new StatementCache(cacheSize),
     maxRows: 10,
     metrics: createRecorderMetrics(),

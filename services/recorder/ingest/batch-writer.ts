@@ -2,7 +2,8 @@ import type { Logger } from '../../shared/logger.js';
 import type { RecorderMetrics } from '../metrics.js';
 import { APPROVAL_STREAM_PREFIX, approvalKey, requestKey, toEventRow } from '../store/event-row.js';
 import type { EventRow, StatementLookup } from '../store/event-row.js';
-import type { DeadLetter, EventWriter } from '../store/event-writer.js';
+import type { DeadLetter } from '../store/event-writer.js';
+import type { EventStoreWriter } from '../store/recording-store.js';
 import type { IngestItem } from './decode-records.js';
 import type { StatementCache } from './statement-cache.js';
 
@@ -12,14 +13,14 @@ import type { StatementCache } from './statement-cache.js';
  * are recomputed, never incremented.
  */
 export class BatchWriter {
-  readonly #writer: EventWriter;
+  readonly #writer: EventStoreWriter;
   readonly #cache: StatementCache;
   readonly #maxRows: number;
   readonly #metrics: RecorderMetrics;
   readonly #log: Logger;
 
   constructor(opts: {
-    writer: EventWriter;
+    writer: EventStoreWriter;
     cache: StatementCache;
     maxRows: number;
     metrics: RecorderMetrics;

@@ -17,7 +17,8 @@ export type DeadLetter = {
   error: string;
 };
 
-const DEAD_LETTER_COLUMNS = [
+/** The `dead_letters` columns the recorder writes, in `deadLetterValues` order. */
+export const DEAD_LETTER_COLUMNS = [
   'kafka_topic',
   'kafka_partition',
   'kafka_offset',
@@ -28,6 +29,23 @@ const DEAD_LETTER_COLUMNS = [
   'error_code',
   'error',
 ] as const;
+
+/** A dead letter's values in `DEAD_LETTER_COLUMNS` order. */
+export function deadLetterValues(
+  d: DeadLetter,
+): [string, number, bigint, number, Uint8Array, Uint8Array, number, string, string] {
+  return [
+    d.topic,
+    d.partition,
+    BigInt(d.offset),
+    Math.max(0, Math.floor(Number(d.timestamp) / 1000) || 0),
+    d.key ?? new Uint8Array(0),
+    d.value,
+    d.value.length,
+    d.errorCode,
+    d.error,
+  ];
+}
 
 /** Sessions recomputed per INSERT … SELECT (keeps the statement well under ClickHouse's 256 KiB query limit). */
 const SESSIONS_PER_REFRESH = 500;
@@ -108,19 +126,7 @@ export class EventWriter {
     await this.#ch.insertValues(
       ident('dead_letters'),
       DEAD_LETTER_COLUMNS,
-      letters.map((d) =>
-        valuesRow([
-          d.topic,
-          d.partition,
-          BigInt(d.offset),
-          Math.max(0, Math.floor(Number(d.timestamp) / 1000) || 0),
-          d.key ?? new Uint8Array(0),
-          d.value,
-          d.value.length,
-          d.errorCode,
-          d.error,
-        ]),
-      ),
+      letters.map((d) => valuesRow(deadLetterValues(d))),
     );
   }
 

@@ -24,7 +24,8 @@ export type SessionFilter = {
 /** Position after the last event of a page: `(seq, event_id)`. */
 export type EventCursor = { seq: bigint; eventId: string };
 
-type SessionRow = {
+/** A `sessions` row as the queries select it (`SESSION_COLUMNS`). */
+export type SessionRow = {
   session_id: string;
   started: number;
   started_micros: string;
@@ -60,7 +61,7 @@ const SESSION_COLUMNS = sql`session_id, toUInt32(started_at) AS started, started
 
 const iso = (unixSeconds: number): string => new Date(Number(unixSeconds) * 1000).toISOString();
 
-function toSummary(r: SessionRow): SessionSummary {
+export function toSummary(r: SessionRow): SessionSummary {
   const closed = Number(r.closed) === 1;
   return {
     sessionId: r.session_id,

@@ -43,6 +43,11 @@ export const auditErrors = {
     meaning: 'a Kafka topic could not be created or checked at start-up',
     client: '— (the service does not start)',
   },
+  GH_ERR_EMBEDDED_LOG: {
+    meaning:
+      'the embedded event log (`npm start`) cannot be opened or used: its folder is locked by another process, or a file is unreadable',
+    client: '— (the service does not start)',
+  },
   GH_ERR_APPROVAL_LOG_UNAVAILABLE: {
     meaning: 'the gateway cannot read the approvals topic (did not join or catch up in time)',
     client: 'PostgreSQL `57P03`; SSH: the request is refused',

@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { logError } from '../log-error.js';
 import type { Logger } from '../logger.js';
+import type { ConsumerListener, LogConsumer } from './event-log.js';
 import { retryRetriable } from './retry.js';
 
 export type ConsumedRecord = {
@@ -40,7 +41,7 @@ export type EventConsumerOptions = {
  * committed only after it succeeded; a failing handler leaves the offset where it was and the batch is retried.
  * `stop()` lets the in-flight batch finish and commit before leaving the group.
  */
-export class EventConsumer {
+export class EventConsumer implements LogConsumer {
   readonly #consumer: Consumer;
   readonly #opts: EventConsumerOptions;
   readonly #log: Logger;
@@ -62,6 +63,17 @@ export class EventConsumer {
 
   get kafkaConsumer(): Consumer {
     return this.#consumer;
+  }
+
+  listen(listener: ConsumerListener): void {
+    const k = this.#consumer;
+    const { joined, batchDone, crashed } = listener;
+    if (joined) k.on(k.events.GROUP_JOIN, () => joined());
+    if (batchDone)
+      k.on(k.events.END_BATCH_PROCESS, ({ payload }) =>
+        batchDone(payload.topic, payload.partition, Number(payload.offsetLag)),
+      );
+    if (crashed) k.on(k.events.CRASH, ({ payload }) => crashed(payload.error, payload.restart));
   }
 
   async start(handler: BatchHandler): Promise<void> {

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { logError } from '../log-error.js';
 import type { Logger } from '../logger.js';
+import { resolvesWithin } from './event-log.js';
+import type { LogReader } from './event-log.js';
 import { retryRetriable } from './retry.js';
 
 export type TailRecord = {
@@ -31,7 +33,7 @@ export type LogTailOptions = {
  * topic: what the approval service's fold and the gateway's waiter need to rebuild their state.
  * `caughtUp` resolves once every partition was read up to its end as of the start.
  */
-export class LogTail {
+export class LogTail implements LogReader {
   readonly #opts: LogTailOptions;
   readonly #log: Logger;
   #consumer: Consumer | undefined;
@@ -171,13 +173,8 @@ export class LogTail {
   }
 
   /** Resolves true once caught up, false after `timeoutMs`. */
-  async waitCaughtUp(timeoutMs: number): Promise<boolean> {
-    if (this.#caughtUp) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    const result = await Promise.race([this.caughtUp.then(() => true as const), timeout]);
-    clearTimeout(timer);
-    return result;
+  waitCaughtUp(timeoutMs: number): Promise<boolean> {
+    return this.#caughtUp ? Promise.resolve(true) : resolvesWithin(this.caughtUp, timeoutMs);
   }
 
   async stop(): Promise<void> {

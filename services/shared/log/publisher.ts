@@ -9,6 +9,7 @@ import {
   PublishTimeoutError,
   PublishUnavailableError,
 } from './errors.js';
+import type { LogPublisher } from './event-log.js';
 import type { LogRecord } from './log-record.js';
 import { PartitionLookup } from './partition-lookup.js';
 import { isolateRefused, reportRefusals } from './refusals.js';
@@ -93,7 +94,7 @@ const RECREATE_ON = new Set([
  * stays buffered and is retried with backoff; nothing is dropped. New work is refused (typed errors) when the bounded buffer
  * is full or Kafka has been unreachable longer than `failClosedAfterMs`.
  */
-export class KafkaPublisher implements EventPublisher {
+export class KafkaPublisher implements LogPublisher {
   readonly #kafka: Kafka;
   readonly #log: Logger;
   readonly #opts: PublisherOptions;

@@ -1,0 +1,127 @@
+import { approvalConfigSchema } from '../../services/approval/config.js';
+import { gatewayConfigSchema } from '../../services/gateway/config.js';
+import { recorderConfigSchema } from '../../services/recorder/config.js';
+import { parseConfig } from '../../services/shared/config/load-config.js';
+
+/** The ports of `npm start` (23000-23099, apart from `cluster:up`'s, so both can run at once). */
+export type EmbeddedPorts = {
+  postgres: number;
+  idp: number;
+  recorder: number;
+  approval: number;
+  approvalGrpc: number;
+  gatewayHealth: number;
+  recorderHealth: number;
+  approvalHealth: number;
+  /** The demo upstream (PGlite) the gateway forwards to. */
+  upstream: number;
+};
+
+export const DEFAULT_PORTS: Readonly<EmbeddedPorts> = Object.freeze({
+  postgres: 23000,
+  idp: 23001,
+  recorder: 23002,
+  approval: 23003,
+  approvalGrpc: 23004,
+  gatewayHealth: 23005,
+  recorderHealth: 23006,
+  approvalHealth: 23007,
+  upstream: 23010,
+});
+
+/** Ports 0 everywhere (tests: the OS picks free ones). */
+export const EPHEMERAL_PORTS: Readonly<EmbeddedPorts> = Object.freeze(
+  Object.fromEntries(Object.keys(DEFAULT_PORTS).map((k) => [k, 0])) as EmbeddedPorts,
+);
+
+export type ConfigInputs = {
+  host: string;
+  ports: EmbeddedPorts;
+  issuer: string;
+  /** A file holding the upstream password (PGlite accepts any; the gateway never takes one inline). */
+  upstreamPasswordFile: string;
+  policyDir: string;
+  signingKeyFile: string;
+  signingPublicKey: string;
+};
+
+const KEY_ID = 'embedded-1';
+/**
+ * The `kafka` section every service schema requires. Its broker is never contacted: the embedded event log is
+ * injected instead. Topic names and publisher bounds still come from here, as in the cluster.
+ */
+const EVENT_LOG_SECTION = {
+  brokers: ['embedded-log:0'],
+  topics: { replicationFactor: 1, minInsyncReplicas: 1 },
+};
+
+const oidcOf = (c: ConfigInputs) => ({ issuer: c.issuer, audience: 'gatehouse' });
+
+// The services' configurations, parsed by their own schemas (every default as in the cluster).
+
+/** The gateway node's: a PostgreSQL listener and the `demo-pg` connection to the demo upstream. */
+export function gatewayConfig(
+  c: ConfigInputs,
+  approvalUrl: string,
+  /** The demo upstream as it listens (its port may have been picked by the OS). */
+  upstream: { host: string; port: number; database: string; user: string },
+) {
+  const oidc = oidcOf(c);
+  return parseConfig(
+    gatewayConfigSchema,
+    {
+      nodeId: 'embedded-gw-1',
+      health: { host: c.host, port: c.ports.gatewayHealth },
+      // Loopback only, without TLS: a trial on one machine (the cluster's listener requires TLS).
+      listeners: { postgres: { host: c.host, port: c.ports.postgres, allowPlaintext: true } },
+      oidc,
+      kafka: EVENT_LOG_SECTION,
+      policy: { bundleDir: c.policyDir },
+      approvals: { url: approvalUrl, trustedKeys: { [KEY_ID]: c.signingPublicKey } },
+      connections: [
+        {
+          name: 'demo-pg',
+          protocol: 'postgres',
+          upstream: { ...upstream, password: { file: c.upstreamPasswordFile } },
+          tags: { env: 'demo' },
+        },
+      ],
+    },
+    'embedded gateway config',
+  );
+}
+
+export function approvalConfig(c: ConfigInputs) {
+  const oidc = oidcOf(c);
+  return parseConfig(
+    approvalConfigSchema,
+    {
+      instanceId: 'embedded-approval-1',
+      kafka: EVENT_LOG_SECTION,
+      oidc,
+      signing: { keyId: KEY_ID, privateKey: { file: c.signingKeyFile } },
+      http: { host: c.host, port: c.ports.approval },
+      grpc: { host: c.host, port: c.ports.approvalGrpc },
+      health: { host: c.host, port: c.ports.approvalHealth },
+      web: {},
+    },
+    'embedded approval config',
+  );
+}
+
+export function recorderConfig(c: ConfigInputs) {
+  const oidc = oidcOf(c);
+  return parseConfig(
+    recorderConfigSchema,
+    {
+      nodeId: 'embedded-recorder-1',
+      kafka: EVENT_LOG_SECTION,
+      // Never contacted: the embedded DuckDB store is injected. (The schema requires the section.)
+      clickhouse: { url: 'http://embedded-store.invalid:1', migrate: false },
+      http: { host: c.host, port: c.ports.recorder },
+      health: { host: c.host, port: c.ports.recorderHealth },
+      api: { oidc, allowedGroups: ['soc'], web: {} },
+    },
+    'embedded recorder config',
+  );
+}

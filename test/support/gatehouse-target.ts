@@ -1,0 +1,76 @@
+import { connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EPHEMERAL_PORTS } from '../../dev/embedded/embedded-configs.js';
+import { startEmbedded } from '../../dev/embedded/start-embedded.js';
+import { requestToken } from '../../dev/idp/index.js';
+import type { TokenRequestOptions } from '../../dev/idp/index.js';
+import { testLogger } from './kafka.js';
+import { stackEnv } from './stack.js';
+
+/**
+ * A running Gatehouse as its users reach it: the addresses of `.gatehouse/env` / `.stack/env`, nothing internal. The
+ * shared end-to-end bodies take one, so the same assertions run against the one-process mode and the cluster.
+ */
+export type GatehouseTarget = {
+  readonly name: 'embedded' | 'cluster';
+  readonly pg: { host: string; port: number; ssl: boolean };
+  readonly issuer: string;
+  readonly recorderUrl: string;
+  readonly approvalUrl: string;
+  token(opts: TokenRequestOptions): Promise<string>;
+  close(): Promise<void>;
+};
+
+function tokenFrom(issuer: string) {
+  return async (opts: TokenRequestOptions): Promise<string> => (await requestToken(issuer, opts)).accessToken;
+}
+
+/** `npm start`'s composition, in this process, with its state in a fresh folder and ports picked by the OS. */
+export async function embeddedTarget(): Promise<GatehouseTarget> {
+  const dir = mkdtempSync(join(tmpdir(), 'gh-embedded-e2e-'));
+  const running = await startEmbedded({ dir, ports: EPHEMERAL_PORTS, logger: testLogger });
+  const e = running.env;
+  return {
+    name: 'embedded',
+    pg: { host: e.GATEHOUSE_PG_HOST, port: Number(e.GATEHOUSE_PG_PORT), ssl: false },
+    issuer: e.GATEHOUSE_OIDC_ISSUER,
+    recorderUrl: e.GATEHOUSE_RECORDER_URL,
+    approvalUrl: e.GATEHOUSE_APPROVAL_URL,
+    token: tokenFrom(e.GATEHOUSE_OIDC_ISSUER),
+    async close() {
+      await running.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1_000 });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+/** The cluster `npm run cluster:up` started (addresses from `.stack/env`), or undefined when it is not running. */
+export async function clusterTarget(): Promise<GatehouseTarget | undefined> {
+  const env = stackEnv();
+  const host = env.GATEHOUSE_PG_HOST;
+  const port = Number(env.GATEHOUSE_PG_PORT);
+  const issuer = env.GATEHOUSE_OIDC_ISSUER;
+  if (!host || !port || !issuer || !env.GATEHOUSE_RECORDER_URL || !env.GATEHOUSE_APPROVAL_URL)
+    return undefined;
+  if (!(await reachable(host, port))) return undefined;
+  return {
+    name: 'cluster',
+    pg: { host, port, ssl: true },
+    issuer,
+    recorderUrl: env.GATEHOUSE_RECORDER_URL,
+    approvalUrl: env.GATEHOUSE_APPROVAL_URL,
+    token: tokenFrom(issuer),
+    close: () => Promise.resolve(),
+  };
+}
