@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
 import { topicSpecs } from '../shared/config/kafka-config.js';
 import { resolveSecret } from '../shared/config/secrets.js';
@@ -65,6 +66,8 @@ function buildApprovalWaiter(
     logTimeoutMs: a.logTimeoutMs,
     maxRequestTextLength: a.maxRequestTextLength,
     startTimeoutMs: a.startTimeoutMs,
+    holdRenewMs: a.holdRenewMs,
+    holdLeaseMs: a.holdLeaseMs,
     trustedKeys: loadTrustedKeys(
       Object.fromEntries(
         Object.entries(a.trustedKeys).map(([kid, k]) => [kid, typeof k === 'string' ? k : resolveSecret(k)]),
@@ -164,6 +167,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
     if (http)
       log.info({ port: httpPort, tls: config.listeners.http?.tls !== undefined }, 'http listener ready');
 
+    let draining = false;
     const health = await startHealthServer({
       host: config.health.host,
       port: config.health.port,
@@ -173,8 +177,9 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
         const kafkaOk = publisher.connected && stats.unavailableForMs === 0;
         const approvalsOk = approvals ? approvals.isHealthy() : true;
         return {
-          ready: kafkaOk && approvalsOk,
+          ready: kafkaOk && approvalsOk && !draining,
           detail: {
+            ...(draining ? { draining: true } : {}),
             kafka: kafkaOk,
             approvals: approvals ? approvalsOk : 'off',
             policyRevision: loaded.revision,
@@ -192,6 +197,12 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
       healthPort: health.port,
       publisher,
       async stop(drainMs = config.shutdown.drainTimeoutMs) {
+        // Out of the balancer's rotation first (`/readyz` 503), then stop accepting and let sessions finish.
+        draining = true;
+        if (config.unreadyBeforeDrainMs > 0) {
+          log.info({ unreadyBeforeDrainMs: config.unreadyBeforeDrainMs }, 'not ready: draining soon');
+          await sleep(config.unreadyBeforeDrainMs);
+        }
         const sshDrained = ssh ? ssh.stopAccepting().then(() => ssh.drain(drainMs)) : undefined;
         await pg?.stopAccepting();
         await pg?.drain(drainMs);
