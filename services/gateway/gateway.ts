@@ -203,10 +203,11 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
           log.info({ unreadyBeforeDrainMs: config.unreadyBeforeDrainMs }, 'not ready: draining soon');
           await sleep(config.unreadyBeforeDrainMs);
         }
-        const sshDrained = ssh ? ssh.stopAccepting().then(() => ssh.drain(drainMs)) : undefined;
-        await pg?.stopAccepting();
-        await pg?.drain(drainMs);
-        await sshDrained;
+        // stopAccepting() closes the listening socket at once but settles only when the last connection ended (net
+        // Server.close), so the drain bound runs beside it, not after it.
+        const closed = [pg?.stopAccepting(), ssh?.stopAccepting()];
+        await Promise.all([pg?.drain(drainMs), ssh?.drain(drainMs)]);
+        await Promise.all(closed);
         await mcp?.stop(drainMs);
         await http?.stop(drainMs);
         await approvals?.stop();
