@@ -124,26 +124,29 @@ write_configs() {
   fi
   rf=$((GATEHOUSE_KAFKA_BROKER_COUNT >= 3 ? 3 : 1))
   isr=$((rf >= 3 ? 2 : 1))
-  local i
+  local i health_port pg_port ssh_port node_mcp node_http
   for ((i = 1; i <= GATEWAYS; i++)); do
+    health_port=$(node_port health "$i") pg_port=$(node_port postgres "$i") ssh_port=$(node_port ssh "$i")
+    node_mcp=${mcp_listener//@PORT@/$(node_port mcp "$i")}
+    node_http=${http_listener//@PORT@/$(node_port http "$i")}
     # Every node: the same TLS certificate, SSH host key and policy (clients see one gateway behind the balancer).
     cat >"$CLUSTER_DIR/gateway-$i.yaml" <<YAML
 # Written by deploy/cluster/cluster.sh. Credentials are references, never values.
 nodeId: local-gw-$i
-health: { host: $BIND_HOST, port: $(node_port health "$i") }
-# SIGTERM: out of HAProxy's rotation (2 failed checks 500 ms apart) before the listeners stop accepting.
+health: { host: $BIND_HOST, port: $health_port }
+# SIGTERM: out of the balancer's rotation (2 failed checks 500 ms apart) before the listeners stop accepting.
 unreadyBeforeDrainMs: 1500
 listeners:
   postgres:
     host: $BIND_HOST
-    port: $(node_port postgres "$i")
+    port: $pg_port
     tls: { cert: $CLUSTER_DIR/tls.crt, key: $CLUSTER_DIR/tls.key }
   ssh:
     host: $BIND_HOST
-    port: $(node_port ssh "$i")
+    port: $ssh_port
     hostKey: $CLUSTER_DIR/ssh_host_ed25519_key
-${mcp_listener//@PORT@/$(node_port mcp "$i")}
-${http_listener//@PORT@/$(node_port http "$i")}
+$node_mcp
+$node_http
 oidc:
   issuer: http://$BIND_HOST:$IDP_PORT
   audience: gatehouse
@@ -307,7 +310,8 @@ cmd_up() {
   done
   [[ $GATEWAYS =~ ^[1-9]$ ]] || die "--gateways must be 1-$MAX_GATEWAYS (got '$GATEWAYS')"
   require_cmd haproxy "the cluster's load balancer (install the Debian package haproxy: npm run stack:up)"
-  bash "$STACK_SCRIPT" up
+  # A healthy stack is left alone (other users may be running tests on it); anything down is (re)started.
+  bash "$STACK_SCRIPT" status >/dev/null 2>&1 || bash "$STACK_SCRIPT" up
   (cd "$PROJECT_ROOT" && npm run --silent build:dev) # the services (and the dev IdP) run from dist/
   write_configs
   stop_service gateway # a single node from before the balancer held the public ports
