@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalView } from '../../services/approval/model/view.js';
 import { api, eventually } from '../support/approval.js';
 import { psql } from '../support/clients.js';
 import { exited, startFleet } from '../support/fleet.js';
 import type { Fleet, FleetNode } from '../support/fleet.js';
-import { stackValue } from '../support/stack.js';
+import { direct } from '../support/pg-masking.js';
 
 // Held requests on a fleet behind HAProxy: a person's DDL on demo-pg waits for a dba. Nodes renew their hold lease
 // every 500 ms for 2 s, so a dead node's approval ends `abandoned` within about 2 s.
@@ -34,25 +32,8 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-/** Runs SQL directly on the upstream database (not through the gateway). */
-async function upstream(sql: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({
-    host: stackValue('PG_TARGET_HOST'),
-    port: Number(stackValue('PG_TARGET_PORT')),
-    database: stackValue('PG_TARGET_DATABASE'),
-    user: stackValue('PG_TARGET_USER'),
-    password: readFileSync(stackValue('PG_TARGET_PASSWORD_FILE'), 'utf8').trim(),
-  });
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 const tableExists = async (table: string) =>
-  (await upstream(`select to_regclass('public.${table}') is not null as present`)).rows[0]?.present === true;
+  (await direct(`select to_regclass('public.${table}') is not null as present`)).rows[0]?.present === true;
 
 async function pendingFor(needle: string): Promise<ApprovalView> {
   return eventually(
@@ -87,7 +68,7 @@ describe('approvals held on a fleet', () => {
       const decided = n.logged('approval decided').filter((l) => l.approval === pending.id);
       expect(decided, n.id).toHaveLength(n === holder ? 1 : 0);
     }
-    await upstream(`drop table if exists ${table}`);
+    await direct(`drop table if exists ${table}`);
   });
 
   it('when the holding node dies, the approval ends abandoned and a late approve answers 409', async () => {

@@ -1,33 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { psql, run } from '../support/clients.js';
-import { collectEvents } from '../support/event-collector.js';
-import type { EventCollector } from '../support/event-collector.js';
-import { exited, sessionStreams, startFleet, streamComplete } from '../support/fleet.js';
+import { exited, sessionStreams, streamComplete, useFleet } from '../support/fleet.js';
 import type { Fleet } from '../support/fleet.js';
 
 // Three gateway processes behind HAProxy (the configuration `npm run cluster:up` uses), driven by real pgbench and
 // psql through the balancer.
 
-let fleet: Fleet;
-let events: EventCollector;
-let token: string;
+const fx = useFleet({ basePort: 22000, nodes: 3 }, 'fleet-agent');
 const SESSIONS_OPENED = 'gatehouse_gateway_sessions_opened_total';
-
-beforeAll(async () => {
-  fleet = await startFleet({ basePort: 22000, nodes: 3 });
-  events = collectEvents(fleet.sessionsTopic);
-  token = await fleet.idp.issueToken({
-    user: 'fleet-agent',
-    agent: true,
-    groups: ['agents'],
-    ttlSeconds: 600,
-  });
-});
-
-afterAll(async () => {
-  await events?.stop();
-  await fleet?.stop();
-});
 
 /** `pgbench -S` through the balancer; `length` is `-T SECONDS` or `-t TRANSACTIONS` per client. */
 function pgbench(length: ['-T' | '-t', number], clients: number) {
@@ -38,10 +18,10 @@ function pgbench(length: ['-T' | '-t', number], clients: number) {
     {
       ...process.env,
       PGHOST: '127.0.0.1',
-      PGPORT: String(fleet.pgPort),
+      PGPORT: String(fx.fleet.pgPort),
       PGUSER: 'fleet-agent',
       PGDATABASE: 'demo-pgbench',
-      PGPASSWORD: token,
+      PGPASSWORD: fx.token,
       PGSSLMODE: 'require',
       PGCONNECT_TIMEOUT: '30', // logins are slow on a loaded 2-core CI machine
     },
@@ -53,6 +33,7 @@ const opened = (n: Fleet['nodes'][number]) => n.metric(SESSIONS_OPENED, 'protoco
 
 describe('gateway nodes behind HAProxy', () => {
   it('pgbench through the balancer spreads its sessions over every node (per-node session counters)', async () => {
+    const { fleet } = fx;
     const before = await Promise.all(fleet.nodes.map(opened));
     const r = await pgbench(['-t', 20], 6);
     expect(r.status, r.stderr).toBe(0);
@@ -68,6 +49,7 @@ describe('gateway nodes behind HAProxy', () => {
   });
 
   it('kill -9 of a node mid-run: its clients get an error at once, new connections land on the others within 2 s, surviving streams are complete', async () => {
+    const { fleet, events, token } = fx;
     const since = BigInt(Date.now()) * 1000n;
     const bench = pgbench(['-T', 10], 6);
     const victim = fleet.nodes[0]!;

@@ -1,44 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pgClient, psql } from '../support/clients.js';
-import { collectEvents } from '../support/event-collector.js';
-import type { EventCollector } from '../support/event-collector.js';
-import { exited, sessionStreams, startFleet, streamComplete } from '../support/fleet.js';
-import type { Fleet } from '../support/fleet.js';
+import { exited, sessionStreams, streamComplete, useFleet } from '../support/fleet.js';
 
 // SIGTERM of a node behind HAProxy: /readyz turns 503 first (HAProxy takes the node out of rotation), then the
 // listeners stop accepting, open sessions get `drainTimeoutMs` to finish, the audit log is flushed, exit 0.
 
 const UNREADY_MS = 1_500;
 const DRAIN_MS = 4_000;
-let fleet: Fleet;
-let events: EventCollector;
-let token: string;
-
-beforeAll(async () => {
-  fleet = await startFleet({
+const fx = useFleet(
+  {
     basePort: 22200,
     nodes: 2,
     gateway: {
       unreadyBeforeDrainMs: UNREADY_MS,
       shutdown: { drainTimeoutMs: DRAIN_MS, exitTimeoutMs: 20_000 },
     },
-  });
-  events = collectEvents(fleet.sessionsTopic);
-  token = await fleet.idp.issueToken({
-    user: 'drain-agent',
-    agent: true,
-    groups: ['agents'],
-    ttlSeconds: 600,
-  });
-});
-
-afterAll(async () => {
-  await events?.stop();
-  await fleet?.stop();
-});
+  },
+  'drain-agent',
+);
 
 describe('draining a node behind HAProxy', () => {
   it('SIGTERM: /readyz 503 first, new clients go elsewhere, open sessions finish or time out, nothing lost', async () => {
+    const { fleet, events, token } = fx;
     const [draining, other] = [fleet.nodes[0]!, fleet.nodes[1]!];
     const since = BigInt(Date.now()) * 1000n;
     // Two sessions on the node to drain: one finishes during the drain, one stays idle and is cut at the bound.

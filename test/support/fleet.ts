@@ -5,12 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll } from 'vitest';
 import { startIdp } from '../../dev/idp/index.js';
 import type { RunningIdp } from '../../dev/idp/index.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
 import { testTrustedKeys } from './approval.js';
+import { collectEvents } from './event-collector.js';
+import type { EventCollector } from './event-collector.js';
 import {
   buildPolicyBundle,
   fixtureKafkaSection,
@@ -300,4 +303,22 @@ export function streamComplete(stream: readonly Event[]): boolean {
     stream[0]?.body.case === 'sessionOpened' &&
     stream.some((e) => e.body.case === 'sessionClosed')
   );
+}
+
+/** What a fleet test file uses: the fleet, a reader of its sessions topic and an agent's token (`user`). */
+export type FleetFixture = { fleet: Fleet; events: EventCollector; token: string };
+
+/** Registers this file's beforeAll/afterAll; the returned fixture is filled in once beforeAll has run. */
+export function useFleet(opts: FleetOptions, user: string): FleetFixture {
+  const fx = {} as FleetFixture;
+  beforeAll(async () => {
+    fx.fleet = await startFleet(opts);
+    fx.events = collectEvents(fx.fleet.sessionsTopic);
+    fx.token = await fx.fleet.idp.issueToken({ user, agent: true, groups: ['agents'], ttlSeconds: 600 });
+  });
+  afterAll(async () => {
+    await fx.events?.stop();
+    await fx.fleet?.stop();
+  });
+  return fx;
 }
