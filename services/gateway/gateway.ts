@@ -205,9 +205,9 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
         }
         // stopAccepting() closes the listening socket at once but settles only when the last connection ended (net
         // Server.close), so the drain bound runs beside it, not after it.
-        const closed = [pg?.stopAccepting(), ssh?.stopAccepting()];
+        const closed = Promise.all([pg?.stopAccepting(), ssh?.stopAccepting()]);
         await Promise.all([pg?.drain(drainMs), ssh?.drain(drainMs)]);
-        await Promise.all(closed);
+        await closed;
         await mcp?.stop(drainMs);
         await http?.stop(drainMs);
         await approvals?.stop();
