@@ -85,8 +85,9 @@ describe('gateway nodes behind HAProxy', () => {
     const startedWait = Date.now();
     const r = await bench;
     expect(Date.now() - startedWait).toBeLessThan(15_000);
-    expect(r.stderr).toMatch(/abort|server closed the connection|connection/i);
-    expect(r.stdout).toMatch(/number of transactions actually processed: [1-9]/);
+    // pgbench reports the lost clients (or gives up on the run when a thread loses its last client); either way
+    // it says why and never waits for the dead node.
+    expect(r.stderr, r.stdout).toMatch(/abort|server closed the connection|connection/i);
 
     // Every session of the surviving nodes is recorded whole: opened, every seq, closed.
     const survivors = fleet.nodes.slice(1).map((n) => n.id);
