@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The local Gatehouse cluster: the stack (Kafka, ClickHouse, PostgreSQL, sshd, opa) plus the development OIDC
-# provider, one gateway node and the recorder, as local processes on 127.0.0.1.
+# provider, the approval service, N gateway nodes behind HAProxy and the recorder, as local processes on 127.0.0.1.
 #
-#   cluster.sh up       start everything (idempotent), append the cluster's URLs to .stack/env, print a psql line
-#   cluster.sh down     stop the cluster's services, then the stack
-#   cluster.sh status   show the cluster's services
+#   cluster.sh up [--gateways N]   start everything (idempotent; N nodes, default 3 or $GATEHOUSE_GATEWAYS; a second
+#                                  `up` with another N adds or drains nodes), append the URLs to .stack/env
+#   cluster.sh stop                stop the cluster's services, leave the stack running
+#   cluster.sh down                stop the cluster's services, then the stack
+#   cluster.sh status              show the cluster's services and HAProxy's view of each node
 #
-# Ports (override with the environment): GATEHOUSE_IDP_PORT 19400, GATEHOUSE_PG_PORT 16432, GATEHOUSE_SSH_PORT 12022,
-# GATEHOUSE_GATEWAY_HEALTH_PORT 19480, GATEHOUSE_RECORDER_PORT 19481, GATEHOUSE_RECORDER_HEALTH_PORT 19482,
-# GATEHOUSE_APPROVAL_PORT 19483, GATEHOUSE_APPROVAL_GRPC_PORT 19484, GATEHOUSE_APPROVAL_HEALTH_PORT 19485.
+# Clients reach the nodes through HAProxy (deploy/cluster/haproxy-config.sh, TCP mode, health checks on each node's
+# /readyz) on the public ports: GATEHOUSE_PG_PORT 16432, GATEHOUSE_SSH_PORT 12022, GATEHOUSE_MCP_PORT 19486,
+# GATEHOUSE_HTTP_PORT 19487; its monitor (GET /readyz, /stats) is GATEHOUSE_GATEWAY_HEALTH_PORT 19480. Node i (1-9)
+# listens on 19410+i (PostgreSQL), 19420+i (SSH), 19430+i (MCP), 19440+i (HTTP), health 19450+i, node id local-gw-i.
+# Other ports (override with the environment): GATEHOUSE_IDP_PORT 19400, GATEHOUSE_RECORDER_PORT 19481,
+# GATEHOUSE_RECORDER_HEALTH_PORT 19482, GATEHOUSE_APPROVAL_PORT 19483, GATEHOUSE_APPROVAL_GRPC_PORT 19484,
+# GATEHOUSE_APPROVAL_HEALTH_PORT 19485.
 set -euo pipefail
 
 # shellcheck source=../stack/lib.sh
@@ -26,13 +32,24 @@ APPROVAL_GRPC_PORT="${GATEHOUSE_APPROVAL_GRPC_PORT:-19484}"
 APPROVAL_HEALTH_PORT="${GATEHOUSE_APPROVAL_HEALTH_PORT:-19485}"
 MCP_PORT="${GATEHOUSE_MCP_PORT:-19486}"
 HTTP_PORT="${GATEHOUSE_HTTP_PORT:-19487}"
+GATEWAYS="${GATEHOUSE_GATEWAYS:-3}"
+MAX_GATEWAYS=9
 GATEHOUSE=(node "$PROJECT_ROOT/bin/gatehouse.js")
-SERVICES=(idp approval gateway recorder)
+
+# Node i's port of a listener: 19410+i PostgreSQL, 19420+i SSH, 19430+i MCP, 19440+i HTTP, 19450+i health.
+node_port() { # node_port <postgres|ssh|mcp|http|health> <i>
+  local base
+  case $1 in
+    postgres) base=19410 ;; ssh) base=19420 ;; mcp) base=19430 ;; http) base=19440 ;; health) base=19450 ;;
+  esac
+  echo $((base + $2))
+}
 
 service_port() {
   case $1 in
     idp) echo "$IDP_PORT" ;;
-    gateway) echo "$GW_HEALTH_PORT" ;;
+    gateway-*) node_port health "${1#gateway-}" ;;
+    haproxy) echo "$GW_HEALTH_PORT" ;;
     recorder) echo "$REC_HEALTH_PORT" ;;
     approval) echo "$APPROVAL_HEALTH_PORT" ;;
   esac
@@ -41,10 +58,20 @@ service_port() {
 ready_url() {
   case $1 in
     idp) echo "http://$BIND_HOST:$IDP_PORT/.well-known/openid-configuration" ;;
-    gateway) echo "http://$BIND_HOST:$GW_HEALTH_PORT/readyz" ;;
+    gateway-* | haproxy) echo "http://$BIND_HOST:$(service_port "$1")/readyz" ;;
     recorder) echo "http://$BIND_HOST:$REC_HEALTH_PORT/readyz" ;;
     approval) echo "http://$BIND_HOST:$APPROVAL_HEALTH_PORT/readyz" ;;
   esac
+}
+
+# The gateway nodes that have a pid file, in order.
+running_gateways() {
+  local f
+  for f in "$RUN_DIR"/gateway-*.pid; do
+    [[ -e $f ]] || continue
+    f=${f##*/}
+    echo "${f%.pid}"
+  done | sort -t- -k2 -n
 }
 
 write_configs() {
@@ -80,7 +107,7 @@ write_configs() {
   # MCP (services/gateway/mcp): only when the stack runs the demo MCP server (deploy/stack/mcp-demo.sh).
   local mcp_listener='' mcp_connection=''
   if [[ -n ${MCP_TARGET_URL:-} ]]; then
-    mcp_listener="  mcp: { host: $BIND_HOST, port: $MCP_PORT, allowPlaintext: true } # loopback only"
+    mcp_listener="  mcp: { host: $BIND_HOST, port: @PORT@, allowPlaintext: true, publicUrl: http://$BIND_HOST:$MCP_PORT }"
     mcp_connection="  - name: demo-mcp
     protocol: mcp
     upstream: { url: $MCP_TARGET_URL, auth: { type: bearer, token: { file: $MCP_TARGET_TOKEN_FILE } } }
@@ -89,7 +116,7 @@ write_configs() {
   # HTTP proxy (services/gateway/http): only when the stack runs the demo HTTP API (deploy/stack/http-demo.sh).
   local http_listener='' http_connection=''
   if [[ -n ${HTTP_TARGET_URL:-} ]]; then
-    http_listener="  http: { host: $BIND_HOST, port: $HTTP_PORT, allowPlaintext: true } # loopback only"
+    http_listener="  http: { host: $BIND_HOST, port: @PORT@, allowPlaintext: true } # loopback only"
     http_connection="  - name: demo-http
     protocol: http
     upstream: { url: $HTTP_TARGET_URL, auth: { type: bearer, token: { file: $HTTP_TARGET_TOKEN_FILE } } }
@@ -97,21 +124,29 @@ write_configs() {
   fi
   rf=$((GATEHOUSE_KAFKA_BROKER_COUNT >= 3 ? 3 : 1))
   isr=$((rf >= 3 ? 2 : 1))
-  cat >"$CLUSTER_DIR/gateway.yaml" <<YAML
+  local i health_port pg_port ssh_port node_mcp node_http
+  for ((i = 1; i <= GATEWAYS; i++)); do
+    health_port=$(node_port health "$i") pg_port=$(node_port postgres "$i") ssh_port=$(node_port ssh "$i")
+    node_mcp=${mcp_listener//@PORT@/$(node_port mcp "$i")}
+    node_http=${http_listener//@PORT@/$(node_port http "$i")}
+    # Every node: the same TLS certificate, SSH host key and policy (clients see one gateway behind the balancer).
+    cat >"$CLUSTER_DIR/gateway-$i.yaml" <<YAML
 # Written by deploy/cluster/cluster.sh. Credentials are references, never values.
-nodeId: local-gw-1
-health: { host: $BIND_HOST, port: $GW_HEALTH_PORT }
+nodeId: local-gw-$i
+health: { host: $BIND_HOST, port: $health_port }
+# SIGTERM: out of the balancer's rotation (2 failed checks 500 ms apart) before the listeners stop accepting.
+unreadyBeforeDrainMs: 1500
 listeners:
   postgres:
     host: $BIND_HOST
-    port: $PG_PORT
+    port: $pg_port
     tls: { cert: $CLUSTER_DIR/tls.crt, key: $CLUSTER_DIR/tls.key }
   ssh:
     host: $BIND_HOST
-    port: $SSH_PORT
+    port: $ssh_port
     hostKey: $CLUSTER_DIR/ssh_host_ed25519_key
-$mcp_listener
-$http_listener
+$node_mcp
+$node_http
 oidc:
   issuer: http://$BIND_HOST:$IDP_PORT
   audience: gatehouse
@@ -154,6 +189,7 @@ connections:
 $mcp_connection
 $http_connection
 YAML
+  done
   cat >"$CLUSTER_DIR/recorder.yaml" <<YAML
 # Written by deploy/cluster/cluster.sh.
 kafka:
@@ -196,11 +232,49 @@ start_service() { # start_service <name> <args>...
     return 0
   fi
   ensure_port_free "$(service_port "$name")" "port of $name" "$name"
-  start_detached "$RUN_DIR/$name.pid" "$LOG_DIR/$name.log" "${GATEHOUSE[@]}" "$@"
+  start_detached "$RUN_DIR/$name.pid" "$LOG_DIR/$name.log" "$@"
   pid=$(read_pid "$RUN_DIR/$name.pid")
   wait_until "$START_TIMEOUT" "$pid" curl -fsS -o /dev/null "$(ready_url "$name")" ||
     fail_with_logs "$name did not become ready" "$LOG_DIR/$name.log"
   log "$name ready (pid $pid)"
+}
+
+stop_service() { # stop_service <name>: SIGTERM (a gateway drains), SIGKILL after $STOP_TIMEOUT s
+  local pid
+  pid=$(read_pid "$RUN_DIR/$1.pid")
+  [[ -n $pid ]] || return 0
+  stop_pids "$STOP_TIMEOUT" "$pid"
+  rm -f "$RUN_DIR/$1.pid"
+  log "$1 stopped"
+}
+
+# HAProxy in front of nodes 1..N, a private process (never the system service). A changed configuration (nodes added
+# or drained) starts a new HAProxy that takes over the ports and lets the old one finish its connections (-sf).
+start_haproxy() {
+  local cfg="$CLUSTER_DIR/haproxy.cfg" listen nodes=() i pid
+  listen="postgres=$PG_PORT,ssh=$SSH_PORT"
+  [[ -z ${MCP_TARGET_URL:-} ]] || listen+=",mcp=$MCP_PORT"
+  [[ -z ${HTTP_TARGET_URL:-} ]] || listen+=",http=$HTTP_PORT"
+  for ((i = 1; i <= GATEWAYS; i++)); do
+    nodes+=(--node "local-gw-$i:$(node_port health "$i"):postgres=$(node_port postgres "$i"),ssh=$(node_port ssh "$i"),mcp=$(node_port mcp "$i"),http=$(node_port http "$i")")
+  done
+  bash "$PROJECT_ROOT/deploy/cluster/haproxy-config.sh" --bind "$BIND_HOST" --monitor "$GW_HEALTH_PORT" \
+    --listen "$listen" "${nodes[@]}" >"$cfg.new"
+  haproxy -c -q -f "$cfg.new" || die "invalid HAProxy configuration $cfg.new"
+  pid=$(read_pid "$RUN_DIR/haproxy.pid")
+  if [[ -n $pid ]] && pid_alive "$pid"; then
+    if cmp -s "$cfg.new" "$cfg"; then
+      rm -f "$cfg.new"
+      log "haproxy already running (pid $pid)"
+      return 0
+    fi
+    mv "$cfg.new" "$cfg"
+    start_detached "$RUN_DIR/haproxy.pid" "$LOG_DIR/haproxy.log" haproxy -f "$cfg" -db -sf "$pid"
+    log "haproxy reloaded with $GATEWAYS nodes (pid $(read_pid "$RUN_DIR/haproxy.pid"))"
+    return 0
+  fi
+  mv "$cfg.new" "$cfg"
+  start_service haproxy haproxy -f "$cfg" -db
 }
 
 append_env() {
@@ -225,17 +299,39 @@ ENV
 }
 
 cmd_up() {
-  bash "$STACK_SCRIPT" up
+  while (($#)); do
+    case $1 in
+      --gateways)
+        GATEWAYS=${2:-}
+        shift 2
+        ;;
+      *) die "usage: cluster.sh up [--gateways N]" ;;
+    esac
+  done
+  [[ $GATEWAYS =~ ^[1-9]$ ]] || die "--gateways must be 1-$MAX_GATEWAYS (got '$GATEWAYS')"
+  require_cmd haproxy "the cluster's load balancer (install the Debian package haproxy: npm run stack:up)"
+  # A healthy stack is left alone (other users may be running tests on it); anything down is (re)started.
+  bash "$STACK_SCRIPT" status >/dev/null 2>&1 || bash "$STACK_SCRIPT" up
   (cd "$PROJECT_ROOT" && npm run --silent build:dev) # the services (and the dev IdP) run from dist/
   write_configs
-  start_service idp idp --port "$IDP_PORT" --host "$BIND_HOST" --jwks-file "$CLUSTER_DIR/idp-jwks.json"
-  start_service approval approval --config "$CLUSTER_DIR/approval.yaml"
-  start_service gateway gateway --config "$CLUSTER_DIR/gateway.yaml"
-  start_service recorder recorder --config "$CLUSTER_DIR/recorder.yaml"
+  stop_service gateway # a single node from before the balancer held the public ports
+  start_service idp "${GATEHOUSE[@]}" idp --port "$IDP_PORT" --host "$BIND_HOST" --jwks-file "$CLUSTER_DIR/idp-jwks.json"
+  start_service approval "${GATEHOUSE[@]}" approval --config "$CLUSTER_DIR/approval.yaml"
+  local i name
+  for ((i = 1; i <= GATEWAYS; i++)); do
+    start_service "gateway-$i" "${GATEHOUSE[@]}" gateway --config "$CLUSTER_DIR/gateway-$i.yaml"
+  done
+  start_haproxy
+  # Scaled down: the nodes beyond N leave HAProxy's configuration first, then drain (SIGTERM).
+  for name in $(running_gateways); do
+    ((${name#gateway-} <= GATEWAYS)) || stop_service "$name"
+  done
+  start_service recorder "${GATEHOUSE[@]}" recorder --config "$CLUSTER_DIR/recorder.yaml"
   append_env
   cat <<EOF_HELP
 
-Gatehouse is running. Connect as an AI agent with psql:
+Gatehouse is running: $GATEWAYS gateway nodes behind HAProxy (stats: http://$BIND_HOST:$GW_HEALTH_PORT/stats).
+Connect as an AI agent with psql:
 
   export PGPASSWORD=\$(node bin/gatehouse.js token --issuer http://$BIND_HOST:$IDP_PORT --user agent-1 --agent)
   psql "host=$BIND_HOST port=$PG_PORT dbname=demo-pg user=agent-1 sslmode=require"
@@ -253,36 +349,45 @@ Approvals (reviewer page): http://$BIND_HOST:$APPROVAL_PORT/
 EOF_HELP
 }
 
+# The cluster's services only (the stack keeps running). Gateways drain after HAProxy stopped sending them clients.
+cmd_stop() {
+  local name
+  stop_service recorder
+  stop_service haproxy
+  for name in $(running_gateways) gateway; do stop_service "$name"; done
+  stop_service approval
+  stop_service idp
+}
+
 cmd_down() {
-  local name pid
-  for name in recorder gateway approval idp; do
-    pid=$(read_pid "$RUN_DIR/$name.pid")
-    if [[ -n $pid ]]; then
-      stop_pids "$STOP_TIMEOUT" "$pid"
-      rm -f "$RUN_DIR/$name.pid"
-      log "$name stopped"
-    fi
-  done
+  cmd_stop
   bash "$STACK_SCRIPT" down
 }
 
 cmd_status() {
   local name pid state
   printf '%-10s %-8s %-7s %s\n' SERVICE PID PORT STATE
-  for name in "${SERVICES[@]}"; do
+  for name in idp approval $(running_gateways) haproxy recorder; do
     pid=$(read_pid "$RUN_DIR/$name.pid")
     state=down
     [[ -n $pid ]] && pid_alive "$pid" && state=up
     printf '%-10s %-8s %-7s %s\n' "$name" "${pid:--}" "$(service_port "$name")" "$state"
   done
+  # HAProxy's view of each node (backend, node, status) from its statistics.
+  curl -fsS "http://$BIND_HOST:$GW_HEALTH_PORT/stats;csv" 2>/dev/null |
+    awk -F, '$1 ~ /^gw_/ && $2 != "BACKEND" { printf "  %-12s %-12s %s\n", $1, $2, $18 }' || true
 }
 
 case "${1:-}" in
-  up) cmd_up ;;
+  up)
+    shift
+    cmd_up "$@"
+    ;;
+  stop) cmd_stop ;;
   down) cmd_down ;;
   status) cmd_status ;;
   *)
-    echo "usage: cluster.sh up|down|status" >&2
+    echo "usage: cluster.sh up [--gateways N]|stop|down|status" >&2
     exit 2
     ;;
 esac

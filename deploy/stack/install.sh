@@ -11,6 +11,7 @@ REQUIRED_DEBS=(
   postgresql-15 postgresql-client-15
   openssh-server openssh-client
   pgbouncer sshpass
+  haproxy # the local cluster's load balancer (deploy/cluster), run as a private process, never the system service
   curl ca-certificates
 )
 # Packages that later tests want but whose absence must not break the stack.
@@ -85,6 +86,7 @@ install_debs() {
   [[ -x $PG_BIN/postgres ]] || die "PostgreSQL 15 binaries not found in $PG_BIN"
   clickhouse_binary >/dev/null || die "no clickhouse-server binary found after installation"
   [[ -x /usr/sbin/sshd ]] || die "/usr/sbin/sshd not found after installing openssh-server"
+  [[ -x /usr/sbin/haproxy ]] || die "/usr/sbin/haproxy not found after installing haproxy"
 }
 
 chromium_bin() {

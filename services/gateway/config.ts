@@ -86,6 +86,12 @@ export const gatewayConfigSchema = z
     health: healthSchema(9480),
     /** SIGTERM: sessions get `drainTimeoutMs` to finish, then the audit log is flushed. */
     shutdown: shutdownSchema(10_000),
+    /**
+     * SIGTERM: `/readyz` answers 503 this long before the listeners stop accepting, so a load balancer takes the node
+     * out of rotation first (set it above the balancer's check interval × fall count; counts against
+     * `shutdown.exitTimeoutMs`). 0: stop accepting at once.
+     */
+    unreadyBeforeDrainMs: z.number().int().min(0).max(60_000).default(0),
     listeners: z.strictObject({
       postgres: z
         .strictObject({
@@ -220,6 +226,13 @@ export const gatewayConfigSchema = z
         /** How long start-up waits to join the approvals topic. */
         startTimeoutMs: z.number().int().min(1000).default(30_000),
         /**
+         * Hold lease: each held request is renewed every `holdRenewMs` for `holdLeaseMs` (a `holding` notice). When
+         * the node dies, the lease lapses and the approval service ends the approval `abandoned` (a late approve
+         * answers 409). Keep `holdLeaseMs` a few renewals long, plus the clock skew between gateway and approval hosts.
+         */
+        holdRenewMs: z.number().int().min(100).default(5_000),
+        holdLeaseMs: z.number().int().min(500).default(20_000),
+        /**
          * The approval service's decision-signing public keys by key id: SPKI PEM text, base64url raw Ed25519, or
          * `{file: PATH}` of a PEM (`openssl pkey -in KEY -pubout`). A held
          * request resumes only on a decision signed by one of these. Rotation: add the new key here on every gateway
@@ -228,6 +241,10 @@ export const gatewayConfigSchema = z
         trustedKeys: z
           .record(keyIdSchema, z.union([publicKeyTextSchema, secretRefSchema]))
           .refine((keys) => Object.keys(keys).length > 0, 'pin at least one approval-service public key'),
+      })
+      .refine((a) => a.holdRenewMs < a.holdLeaseMs, {
+        message: 'holdRenewMs must be below holdLeaseMs',
+        path: ['holdRenewMs'],
       })
       .optional(),
     /** SQL analysis for policy and masking (PostgreSQL connections). */

@@ -44,7 +44,10 @@ const defaultContentMasker: ContentMaskerFactory = (names) => {
 /** A listener's session and login counters. */
 function listenerMetrics(metrics: GatewayMetrics, protocol: 'postgres' | 'ssh') {
   return {
-    sessionOpened: () => metrics.sessions.inc({ protocol }),
+    sessionOpened: () => {
+      metrics.sessions.inc({ protocol });
+      metrics.sessionsOpened.inc({ protocol });
+    },
     sessionClosed: () => metrics.sessions.dec({ protocol }),
     loginFailed: (code: string) => metrics.logins.inc({ protocol, code }),
   };

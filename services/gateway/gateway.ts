@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { topicSpecs } from '../shared/config/kafka-config.js';
 import { resolveSecret } from '../shared/config/secrets.js';
 import { tokenVerifierOptions } from '../shared/config/sections.js';
@@ -70,6 +71,8 @@ function buildApprovalWaiter(
     logTimeoutMs: a.logTimeoutMs,
     maxRequestTextLength: a.maxRequestTextLength,
     startTimeoutMs: a.startTimeoutMs,
+    holdRenewMs: a.holdRenewMs,
+    holdLeaseMs: a.holdLeaseMs,
     trustedKeys: loadTrustedKeys(
       Object.fromEntries(
         Object.entries(a.trustedKeys).map(([kid, k]) => [kid, typeof k === 'string' ? k : resolveSecret(k)]),
@@ -173,6 +176,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
     if (http)
       log.info({ port: httpPort, tls: config.listeners.http?.tls !== undefined }, 'http listener ready');
 
+    let draining = false;
     const health = await startHealthServer({
       host: config.health.host,
       port: config.health.port,
@@ -182,8 +186,9 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
         const kafkaOk = publisher.connected && stats.unavailableForMs === 0;
         const approvalsOk = approvals ? approvals.isHealthy() : true;
         return {
-          ready: kafkaOk && approvalsOk,
+          ready: kafkaOk && approvalsOk && !draining,
           detail: {
+            ...(draining ? { draining: true } : {}),
             kafka: kafkaOk,
             approvals: approvals ? approvalsOk : 'off',
             policyRevision: loaded.revision,
@@ -201,10 +206,17 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
       healthPort: health.port,
       publisher,
       async stop(drainMs = config.shutdown.drainTimeoutMs) {
-        const sshDrained = ssh ? ssh.stopAccepting().then(() => ssh.drain(drainMs)) : undefined;
-        await pg?.stopAccepting();
-        await pg?.drain(drainMs);
-        await sshDrained;
+        // Out of the balancer's rotation first (`/readyz` 503), then stop accepting and let sessions finish.
+        draining = true;
+        if (config.unreadyBeforeDrainMs > 0) {
+          log.info({ unreadyBeforeDrainMs: config.unreadyBeforeDrainMs }, 'not ready: draining soon');
+          await sleep(config.unreadyBeforeDrainMs);
+        }
+        // stopAccepting() closes the listening socket at once but settles only when the last connection ended (net
+        // Server.close), so the drain bound runs beside it, not after it.
+        const closed = Promise.all([pg?.stopAccepting(), ssh?.stopAccepting()]);
+        await Promise.all([pg?.drain(drainMs), ssh?.drain(drainMs)]);
+        await closed;
         await mcp?.stop(drainMs);
         await http?.stop(drainMs);
         await approvals?.stop();

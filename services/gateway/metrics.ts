@@ -13,6 +13,12 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
     labelNames: ['protocol'],
     registers: [registry],
   });
+  const sessionsOpened = new Counter({
+    name: 'gatehouse_gateway_sessions_opened_total',
+    help: 'Client sessions this node accepted (logged in), by protocol; behind a load balancer, the spread per node',
+    labelNames: ['protocol'],
+    registers: [registry],
+  });
   const logins = new Counter({
     name: 'gatehouse_gateway_login_failures_total',
     help: 'Refused logins by error code',
@@ -105,7 +111,16 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
           : 'deny';
     decisions.inc({ protocol, decision });
   };
-  return { registry, sessions, logins, refusedDecisions, loginRefusals, recordDecision, recordMemo };
+  return {
+    registry,
+    sessions,
+    sessionsOpened,
+    logins,
+    refusedDecisions,
+    loginRefusals,
+    recordDecision,
+    recordMemo,
+  };
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

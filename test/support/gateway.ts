@@ -158,6 +158,18 @@ export function stackPgUpstream(database = stackValue('PG_TARGET_DATABASE')) {
   };
 }
 
+/** The stack's PostgreSQL targets as gateway connections: `demo-pg` (the seeded demo database) and `demo-pgbench`. */
+export function fixturePgConnections() {
+  return [
+    { name: 'demo-pg', protocol: 'postgres' as const, upstream: stackPgUpstream(), tags: { env: 'demo' } },
+    {
+      name: 'demo-pgbench',
+      protocol: 'postgres' as const,
+      upstream: stackPgUpstream(stackValue('PG_TARGET_PGBENCH_DATABASE')),
+    },
+  ];
+}
+
 /** Everything a gateway test needs: a real OIDC provider, a real gateway node, and the captured log lines. */
 export type GatewayFixture = {
   idp: RunningIdp;
@@ -205,19 +217,7 @@ export async function startGatewayFixture(
       },
       policy: { bundleDir },
       ...(approval ? { approvals: fixtureApprovalsSection(approval) } : {}),
-      connections: [
-        {
-          name: 'demo-pg',
-          protocol: 'postgres',
-          upstream: stackPgUpstream(),
-          tags: { env: 'demo' },
-        },
-        {
-          name: 'demo-pgbench',
-          protocol: 'postgres',
-          upstream: stackPgUpstream(stackValue('PG_TARGET_PGBENCH_DATABASE')),
-        },
-      ],
+      connections: fixturePgConnections(),
     },
     'test gateway config',
   );

@@ -11,8 +11,13 @@ export type DecisionDraft = {
   readonly approverGroups: readonly string[];
 };
 
-/** Builds the decision for `outcome` from what the reviews say. Pure. */
-export function draftDecision(record: ApprovalRecord, outcome: FinalOutcome): DecisionDraft {
+/** Builds the decision for `outcome` from what the reviews say (`reason` replaces the default one). Pure. */
+export function draftDecision(record: ApprovalRecord, outcome: FinalOutcome, reason?: string): DecisionDraft {
+  const draft = draftFor(record, outcome);
+  return reason === undefined ? draft : { ...draft, reason };
+}
+
+function draftFor(record: ApprovalRecord, outcome: FinalOutcome): DecisionDraft {
   switch (outcome) {
     case 'approved': {
       const last = record.approvals.at(-1);
@@ -64,7 +69,9 @@ export function draftDecision(record: ApprovalRecord, outcome: FinalOutcome): De
  *   that accepted that review publishes at once; this is the fallback when it died before doing so);
  * - otherwise at or after the expiry: `expired` once the holding gateway said it still waited then (`waited`
  *   notice); without that notice, `abandoned` once `graceMicros` passed after the expiry (the node died: nobody
- *   holds the request any more, so no reviewer should be asked to act on it).
+ *   holds the request any more, so no reviewer should be asked to act on it);
+ * - before the expiry: `abandoned` once the holding node's lease (`heldUntilMicros`, renewed by its `holding`
+ *   notices) lapsed: the node is gone, and only the node that holds a request can resume it.
  * Several instances may act on the same approval at once: the first `approval.decided` in log order wins.
  */
 export function dueDecision(
@@ -80,6 +87,10 @@ export function dueDecision(
   }
   const expires = record.request.expiresMicros;
   if (record.waited && nowMicros >= expires) return draftDecision(record, 'expired');
+  if (record.heldUntilMicros !== undefined && nowMicros >= record.heldUntilMicros) {
+    const reason = `gateway node ${record.request.nodeId} stopped renewing its hold (node gone); nobody can resume the request`;
+    return draftDecision(record, 'abandoned', reason);
+  }
   if (nowMicros >= expires + graceMicros) return draftDecision(record, 'abandoned');
   return undefined;
 }

@@ -103,7 +103,12 @@ function decided(outcome: string, at: bigint, reviewer?: Identity): Event {
 }
 
 /** A gateway's unsigned notice about the request it held in session s1 on gw-1. */
-function notice(outcome: 'abandoned' | 'waited', at: bigint, sessionId = 's1'): Event {
+function notice(
+  outcome: 'abandoned' | 'waited' | 'holding',
+  at: bigint,
+  sessionId = 's1',
+  until = 0n,
+): Event {
   return ev(
     {
       case: 'approvalDecided',
@@ -113,6 +118,7 @@ function notice(outcome: 'abandoned' | 'waited', at: bigint, sessionId = 's1'): 
         reason: 'the client went away',
         sessionId,
         nodeId: 'gw-1',
+        expiresMicros: until,
       }),
     },
     at,
@@ -265,6 +271,32 @@ describe('approval fold', () => {
       outcome: 'abandoned',
       reason: expect.stringMatching(/gw-1 stopped/) as unknown,
     });
+  });
+
+  it('ends abandoned once the holding node stops renewing its hold lease; reviews after the lapse answer 409', () => {
+    const held = (at: bigint) => notice('holding', at, 's1', at + 3n * SEC);
+    let r = foldAll([requested({ ttl: 60n }), held(T0), held(T0 + 2n * SEC), held(T0 + SEC)]);
+    expect(r.heldUntilMicros).toBe(T0 + 5n * SEC); // never shortened by an older renewal
+    expect(r.history).toHaveLength(1); // renewals leave no history entry
+    expect(dueDecision(r, T0 + 4n * SEC, SEC)).toBeUndefined();
+    expect(dueDecision(r, T0 + 5n * SEC, SEC)).toMatchObject({
+      outcome: 'abandoned',
+      reason: expect.stringMatching(/gw-1 stopped renewing its hold/) as unknown,
+    });
+    expect(checkReview(r, bob, 'approve', '', T0 + 4n * SEC)).toBeUndefined();
+    expect(checkReview(r, bob, 'approve', '', T0 + 5n * SEC)).toMatchObject({
+      code: 'hold_lapsed',
+      status: 409,
+    });
+    r = foldAll([requested({ ttl: 60n }), held(T0), reviewed(bob, 'approve', T0 + 6n * SEC)]);
+    expect(r.approvals).toHaveLength(0);
+    expect(lastIgnored(r)).toMatch(/no longer holds the request/);
+    // a renewal naming another session changes nothing; one after the decision neither
+    r = foldAll([requested({ ttl: 60n }), notice('holding', T0, 'x', T0 + 9n * SEC)]);
+    expect(r.heldUntilMicros).toBeUndefined();
+    // approved before the lapse: still published approved after it
+    r = foldAll([requested({ ttl: 60n }), held(T0), reviewed(bob, 'approve', T0 + SEC)]);
+    expect(dueDecision(r, T0 + 10n * SEC, SEC)?.outcome).toBe('approved');
   });
 
   it("a gateway's abandoned notice ends the approval; late reviews answer 409", () => {

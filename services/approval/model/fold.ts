@@ -20,6 +20,10 @@ export type FoldLimits = {
 /** Outcome strings of the unsigned notices a gateway publishes (see proto `ApprovalDecided`). */
 export const NOTICE_ABANDONED = 'abandoned';
 export const NOTICE_WAITED = 'waited';
+export const NOTICE_HOLDING = 'holding';
+
+/** A gateway's unsigned notice outcomes (relayed from the requests topic; never a decision of their own). */
+export const GATEWAY_NOTICES: readonly string[] = [NOTICE_ABANDONED, NOTICE_WAITED, NOTICE_HOLDING];
 
 export const DEFAULT_FOLD_LIMITS: FoldLimits = Object.freeze({ maxHistory: 100 });
 
@@ -27,6 +31,7 @@ export const DEFAULT_FOLD_LIMITS: FoldLimits = Object.freeze({ maxHistory: 100 }
  * What folding one event did:
  * - `requested` / `reviewed` / `decided`: the event was recorded; `entry.ignored` says when it did not count;
  * - `duplicate`: the same event (id) was folded before (a redelivery): nothing changed;
+ * - `renewed`: a gateway's `holding` notice: the hold lease (and event count) changed, no history entry;
  * - `unrelated`: not an approval event, or about an approval whose request was never seen.
  */
 export type FoldResult =
@@ -35,7 +40,7 @@ export type FoldResult =
       readonly record: ApprovalRecord;
       readonly entry: HistoryEntry;
     }
-  | { readonly kind: 'duplicate'; readonly record: ApprovalRecord }
+  | { readonly kind: 'duplicate' | 'renewed'; readonly record: ApprovalRecord }
   | { readonly kind: 'unrelated'; readonly reason: string };
 
 /** The approval an event belongs to, if it is an approval event. */
@@ -121,7 +126,8 @@ function asOutcome(v: string): FinalOutcome | undefined {
  * - `approval.decided`: the first valid one in log order is the outcome; any later one is recorded as ignored. Valid:
  *   signed by a trusted key (`limits.trustedKeys`), or a gateway's unsigned `abandoned` notice naming the request's
  *   session and node. A gateway's `waited` notice is no decision: it marks that the gateway still waited at the
- *   expiry (so the approval ends `expired`, not `abandoned`).
+ *   expiry (so the approval ends `expired`, not `abandoned`). A `holding` notice renews the hold lease
+ *   (`heldUntilMicros`, its `expires_micros`; never shortened) without a history entry: renewals are periodic.
  */
 export function foldApproval(
   record: ApprovalRecord | undefined,
@@ -159,6 +165,7 @@ export function foldApproval(
         historyDropped: 0,
         events: 1,
         waited: false,
+        heldUntilMicros: undefined,
       };
       return { kind: 'requested', record: created, entry: e };
     }
@@ -209,7 +216,19 @@ export function foldApproval(
       const v = b.value;
       const reviewer = v.reviewer && v.reviewer.sub !== '' ? fromProtoIdentity(v.reviewer) : undefined;
       const signed = v.keyId !== '' || v.signature.length > 0;
-      const notice = !signed && (v.outcome === NOTICE_ABANDONED || v.outcome === NOTICE_WAITED);
+      const notice = !signed && GATEWAY_NOTICES.includes(v.outcome);
+      const r = record.request;
+      if (notice && v.outcome === NOTICE_HOLDING) {
+        if (record.decision || v.sessionId !== r.sessionId || v.nodeId !== r.nodeId) {
+          return { kind: 'renewed', record: { ...record, events: record.events + 1 } };
+        }
+        const until = v.expiresMicros;
+        const heldUntilMicros =
+          record.heldUntilMicros === undefined || until > record.heldUntilMicros
+            ? until
+            : record.heldUntilMicros;
+        return { kind: 'renewed', record: { ...record, heldUntilMicros, events: record.events + 1 } };
+      }
       const outcome = notice && v.outcome === NOTICE_WAITED ? undefined : asOutcome(v.outcome);
       const base = entry({
         kind: 'decided',
@@ -219,7 +238,6 @@ export function foldApproval(
         outcome: outcome ?? '',
         reason: v.reason,
       });
-      const r = record.request;
       let ignoredWhy: string | undefined;
       if (notice && (v.sessionId !== r.sessionId || v.nodeId !== r.nodeId)) {
         ignoredWhy = "a gateway notice that does not name the request's session and node";

@@ -11,6 +11,7 @@ export type ReviewRefusal = {
     | 'decided'
     | 'settled'
     | 'expired'
+    | 'hold_lapsed'
     | 'duplicate_approver';
   /** 400, 403 or 409. */
   readonly status: 400 | 403 | 409;
@@ -35,7 +36,8 @@ export function reviewerGroups(record: ApprovalRecord, reviewer: Identity): stri
  * The rules every review must pass, applied identically by the APIs (before publishing) and by the fold (which
  * decides what counts). Pure. In order: nobody reviews their own request; AI agents never review; only members of
  * the approver groups review; a rejection needs a reason; nothing changes after the decision or once the reviews
- * have settled it; nothing counts at or after the expiry; each approver counts once.
+ * have settled it; nothing counts at or after the expiry, nor once the holding node's lease lapsed; each approver
+ * counts once.
  */
 export function checkReview(
   record: ApprovalRecord,
@@ -77,6 +79,13 @@ export function checkReview(
     );
   }
   if (atMicros >= request.expiresMicros) return refusal('expired', 409, 'the approval request has expired');
+  if (record.heldUntilMicros !== undefined && atMicros >= record.heldUntilMicros) {
+    return refusal(
+      'hold_lapsed',
+      409,
+      `gateway node ${request.nodeId} no longer holds the request (its hold lease lapsed: the node is gone)`,
+    );
+  }
   if (verdict === 'approve' && record.approvals.some((a) => a.reviewer.sub === reviewer.sub)) {
     return refusal(
       'duplicate_approver',

@@ -100,6 +100,12 @@ export type ApprovalRecord = {
   readonly events: number;
   /** The holding gateway said it was still waiting at the expiry (`waited` notice): the approval ends `expired`. */
   readonly waited: boolean;
+  /**
+   * The hold lease: until when the holding gateway said it holds the request (its latest `holding` notice). Once it
+   * lapses the node is taken as gone: reviews no longer count and the approval ends `abandoned`. Undefined until the
+   * first `holding` notice (a gateway without leases: `abandoned` only after the expiry).
+   */
+  readonly heldUntilMicros: bigint | undefined;
 };
 
 export function stateOf(record: ApprovalRecord): ApprovalState {

@@ -43,6 +43,7 @@ function record(text: string): ApprovalRecord {
     historyDropped: 0,
     events: 1,
     waited: false,
+    heldUntilMicros: undefined,
   };
 }
 

@@ -45,7 +45,7 @@ describe('relayVerdict', () => {
     });
   });
 
-  it("relays a gateway's unsigned abandoned/waited notice, but not a signed one", () => {
+  it("relays a gateway's unsigned abandoned/waited/holding notice, but not a signed one", () => {
     const notice = (outcome: string, keyId = '') =>
       event({
         case: 'approvalDecided',
@@ -53,6 +53,7 @@ describe('relayVerdict', () => {
       });
     expect(relayVerdict({ key: Buffer.from('a1'), value: notice('abandoned') })).toEqual({ id: 'a1' });
     expect(relayVerdict({ key: Buffer.from('a1'), value: notice('waited') })).toEqual({ id: 'a1' });
+    expect(relayVerdict({ key: Buffer.from('a1'), value: notice('holding') })).toEqual({ id: 'a1' });
     expect(relayVerdict({ key: Buffer.from('a1'), value: notice('abandoned', 'k1') })).toEqual({
       dropped: 'not a request or a gateway notice (approvalDecided)',
     });

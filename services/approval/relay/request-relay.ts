@@ -4,7 +4,7 @@ import type { ConsumedRecord } from '../../shared/log/consumer.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ApprovalMetrics } from '../metrics.js';
-import { approvalIdOf, NOTICE_ABANDONED, NOTICE_WAITED } from '../model/fold.js';
+import { approvalIdOf, GATEWAY_NOTICES } from '../model/fold.js';
 
 export type RequestRelayOptions = {
   eventLog: EventLog;
@@ -30,7 +30,7 @@ export function relayVerdict(r: Pick<ConsumedRecord, 'key' | 'value'>): { id: st
   const b = event.body;
   const notice =
     b.case === 'approvalDecided' &&
-    (b.value.outcome === NOTICE_ABANDONED || b.value.outcome === NOTICE_WAITED) &&
+    GATEWAY_NOTICES.includes(b.value.outcome) &&
     b.value.keyId === '' &&
     b.value.signature.length === 0;
   if (b.case !== 'approvalRequested' && !notice) {
@@ -47,7 +47,7 @@ export function relayVerdict(r: Pick<ConsumedRecord, 'key' | 'value'>): { id: st
  * service's principal may write (Kafka ACLs). That keeps one ordered log of requests and decisions for the fold,
  * the gateways' waiters and the recorder, while a gateway's credentials cannot put a decision on it. Only
  * well-formed `approval.requested` events and a gateway's unsigned notices (`approval.decided` with outcome
- * `abandoned` or `waited`, which can end an approval but never resume a request; the fold checks them) keyed by
+ * `abandoned`, `waited` or `holding`, which can end an approval but never resume a request; the fold checks them) keyed by
  * their approval id are copied, byte for byte; anything else is dropped and logged as a security event. The offset is committed after the copy is acknowledged (acks=all): a
  * crash copies a request twice at worst, and the fold ignores the second copy.
  */

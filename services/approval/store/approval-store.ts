@@ -76,6 +76,7 @@ export class ApprovalStore {
       maxHistory: this.#opts.maxHistory,
       trustedKeys: this.#opts.trustedKeys,
     });
+    if (result.kind === 'renewed') this.#records.set(result.record.request.id, result.record);
     if (result.kind === 'requested' || result.kind === 'reviewed' || result.kind === 'decided') {
       this.#records.set(result.record.request.id, result.record);
       if (this.#records.size > this.#opts.maxApprovals) this.#evictOne();

@@ -15,20 +15,24 @@ import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { IdentityFields } from '../../shared/events/proto-identity.js';
 import type { DecisionRefusal } from '../../shared/signing/decision-signature.js';
 
-/** The unsigned notices a gateway publishes about a request it stopped holding (proto `ApprovalDecided`). */
-export type NoticeKind = 'abandoned' | 'waited';
+/**
+ * The unsigned notices a gateway publishes about a request it holds (proto `ApprovalDecided`): it stopped holding it
+ * (`abandoned`, `waited`), or it still holds it until `expires_micros` (`holding`, the hold lease).
+ */
+export type NoticeKind = 'abandoned' | 'waited' | 'holding';
 
 /**
- * A gateway's notice on the approvals topic: `abandoned` (the waiting session ended, or the node shuts down) or
- * `waited` (the node still waited at the expiry). Unsigned: it can end an approval, never resume a request. The
- * envelope continues the approval's stream (`approval:<id>`, the next sequence number this node has seen). Pure
- * apart from the event id.
+ * A gateway's notice on the approvals topic: `abandoned` (the waiting session ended, or the node shuts down),
+ * `waited` (the node still waited at the expiry) or `holding` (the node renews its hold lease: `expires_micros` is
+ * `at.holdUntilMicros`, when the lease lapses unless renewed). Unsigned: it can end an approval, never resume a
+ * request. The envelope continues the approval's stream (`approval:<id>`, the next sequence number this node has
+ * seen). Pure apart from the event id.
  */
 export function noticeEvent(
   requested: ApprovalRequested,
   kind: NoticeKind,
   reason: string,
-  at: { seq: bigint; nowMicros: bigint; policyRevision: string },
+  at: { seq: bigint; nowMicros: bigint; policyRevision: string; holdUntilMicros?: bigint },
 ): Event {
   return create(EventSchema, {
     eventId: randomUUID(),
@@ -49,7 +53,7 @@ export function noticeEvent(
         requestId: requested.requestId,
         sessionId: requested.sessionId,
         nodeId: requested.nodeId,
-        expiresMicros: requested.expiresMicros,
+        expiresMicros: kind === 'holding' ? (at.holdUntilMicros ?? 0n) : requested.expiresMicros,
         requestDigest: requested.requestDigest,
       }),
     },

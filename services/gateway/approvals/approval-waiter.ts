@@ -41,6 +41,7 @@ export class ApprovalWaiter {
   readonly #intake: DecisionIntake;
   #startedAt = 0;
   #watchdog: NodeJS.Timeout | undefined;
+  #renewer: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(opts: ApprovalWaiterOptions) {
@@ -52,6 +53,8 @@ export class ApprovalWaiter {
       logTimeoutMs: 15_000,
       maxRequestTextLength: 256 * 1024,
       startTimeoutMs: 30_000,
+      holdRenewMs: 5_000,
+      holdLeaseMs: 20_000,
       ...opts,
       approvalUrl: opts.approvalUrl.replace(/\/+$/, ''),
     };
@@ -130,6 +133,8 @@ export class ApprovalWaiter {
     }
     this.#watchdog = setInterval(() => this.#checkLog(), 1_000);
     this.#watchdog.unref();
+    this.#renewer = setInterval(() => this.#held.renewAll(this.#o.holdLeaseMs), this.#o.holdRenewMs);
+    this.#renewer.unref();
   }
 
   /** Publishes a request for approval and returns at once; `outcome` resolves when it is decided (never rejects). */
@@ -195,7 +200,12 @@ export class ApprovalWaiter {
           value: Buffer.from(encodeEvent(event)),
         })
         .then(
-          () => true,
+          () => {
+            // The first lease right behind the durable request (same key: it follows the request in the log).
+            const held = this.#held.get(approvalId);
+            if (held) this.#held.renew(held, this.#o.holdLeaseMs);
+            return true;
+          },
           (err: unknown) => this.#publishFailed(approvalId, err),
         );
     } catch (err) {
@@ -230,6 +240,7 @@ export class ApprovalWaiter {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#watchdog) clearInterval(this.#watchdog);
+    if (this.#renewer) clearInterval(this.#renewer);
     for (const id of this.#held.ids()) {
       const reason = 'the gateway is shutting down';
       this.#held.settle(id, { outcome: 'unavailable', approvers: [], reason }, 'abandoned');

@@ -57,6 +57,8 @@ describe('the gateway decision gate', () => {
       kind: 'refuse',
       refusal: { code: 'unexpected_notice' },
     });
+    // a hold-lease renewal (this node's own while it holds the request) never decides and is never refused
+    expect(judgeDecision(decided('holding', false), held, keys, true)).toEqual({ kind: 'skip' });
   });
 
   it('refuses unverifiable decisions about its own requests, and ignores those about other nodes', () => {

@@ -28,7 +28,8 @@ export type GateVerdict =
  * node no longer holds are still worth a log line). Pure.
  *
  * - A gateway's unsigned notice (`abandoned`, `waited`) never decides anything; one about a request this node still
- *   holds cannot be this node's own, so it is refused.
+ *   holds cannot be this node's own, so it is refused. A `holding` notice (a hold-lease renewal, this node's own
+ *   when it holds the request) is skipped.
  * - Anything else must be signed by a pinned key over exactly what it claims, and (when held) decide exactly the
  *   held request, by reviewers of the rule's groups, in time.
  */
@@ -41,6 +42,7 @@ export function judgeDecision(
   if (event.body.case !== 'approvalDecided') return { kind: 'skip' };
   const d = event.body.value;
   const unsigned = d.keyId === '' && d.signature.length === 0;
+  if (unsigned && d.outcome === 'holding') return { kind: 'skip' };
   if (unsigned && (d.outcome === 'abandoned' || d.outcome === 'waited')) {
     return held
       ? {

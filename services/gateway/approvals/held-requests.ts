@@ -68,12 +68,24 @@ export class HeldRequests {
     if (notice) this.#publishNotice(held, notice, outcome.reason);
   }
 
-  /** Best effort (batched): a lost notice only means the approval ends `abandoned` at expiry instead. */
-  #publishNotice(held: Held, kind: NoticeKind, reason: string): void {
+  /** Renews the hold lease of every held request: a `holding` notice each, valid for `leaseMs` from now. */
+  renewAll(leaseMs: number): void {
+    for (const held of this.#held.values()) this.renew(held, leaseMs);
+  }
+
+  /** Renews one hold lease (`holding` notice until now + `leaseMs`). */
+  renew(held: Held, leaseMs: number): void {
+    const holdUntilMicros = BigInt(this.#o.now() + leaseMs) * 1000n;
+    this.#publishNotice(held, 'holding', `held by node ${held.requested.nodeId}`, holdUntilMicros);
+  }
+
+  /** Best effort (batched): a lost notice only means the approval ends `abandoned` at expiry (or lease end) instead. */
+  #publishNotice(held: Held, kind: NoticeKind, reason: string, holdUntilMicros?: bigint): void {
     const event = noticeEvent(held.requested, kind, reason, {
       seq: (held.events > 0n ? held.events : 1n) + 1n, // after the request (seq 1) and what was seen since
       nowMicros: BigInt(this.#o.now()) * 1000n,
       policyRevision: held.policyRevision,
+      ...(holdUntilMicros === undefined ? {} : { holdUntilMicros }),
     });
     try {
       this.#o.publisher.publishBatched({

@@ -43,6 +43,13 @@ export type ApprovalWaiterOptions = {
   maxRequestTextLength?: number;
   /** How long `start` waits to join the topic (default 30 s). */
   startTimeoutMs?: number;
+  /**
+   * The hold lease: every `holdRenewMs` (default 5 s) the node publishes a `holding` notice per held request, saying
+   * it holds it for `holdLeaseMs` more (default 20 s). When the node dies the lease lapses and the approval service
+   * ends the approval `abandoned` (a late review answers 409): only the node that holds a request can resume it.
+   */
+  holdRenewMs?: number;
+  holdLeaseMs?: number;
   /** Called for the first decision of an approval this node requested but no longer waits for (client gone). */
   onOrphanDecision?: (decision: OrphanDecision) => void;
   /** Called for every refused decision about a request of this node (metrics); must not throw. */
