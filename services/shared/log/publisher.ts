@@ -9,14 +9,14 @@ import {
   PublishTimeoutError,
   PublishUnavailableError,
 } from './errors.js';
-import type { LogRecord } from './log-record.js';
+import type { LogRecord, RecordSource } from './log-record.js';
 import { PartitionLookup } from './partition-lookup.js';
 import { isolateRefused, reportRefusals } from './refusals.js';
 import { SendQueue } from './send-queue.js';
 import type { Pending, Waiter } from './send-queue.js';
 
-export type { LogRecord, RecordOwner } from './log-record.js';
-export { recordBytes } from './log-record.js';
+export type { LogRecord, RecordOwner, RecordSource } from './log-record.js';
+export { recordBytes, recordSeqs } from './log-record.js';
 
 /**
  * Where audit events go. The Kafka implementation is below; a later single-process mode can implement the same
@@ -29,6 +29,12 @@ export interface EventPublisher {
   publishDurable(record: LogRecord): Promise<void>;
   /** Throws the error a publish of `bytes` more would throw now, without enqueuing (lets callers refuse early). */
   assertAccepting(bytes?: number): void;
+  /**
+   * Optional: take `source`'s record just before the next produce request (after the linger) and when closing. A
+   * source calls it when it starts gathering and checks `assertAccepting` for what it gathers; publishers without it
+   * get every record at once.
+   */
+  defer?(source: RecordSource): void;
   stats(): PublisherStats;
   close(timeoutMs?: number): Promise<{ unflushed: number }>;
 }
@@ -100,6 +106,8 @@ export class KafkaPublisher implements EventPublisher {
   #producer: Producer | undefined;
   #connected = false;
   readonly #queue = new SendQueue();
+  /** Sources whose records are taken before the next produce request. */
+  readonly #deferred = new Set<RecordSource>();
   #closed = false;
   #unavailableSince: number | undefined;
   #lastError: Error | undefined;
@@ -145,6 +153,34 @@ export class KafkaPublisher implements EventPublisher {
 
   publishBatched(record: LogRecord): void {
     this.#enqueue(record, undefined);
+  }
+
+  defer(source: RecordSource): void {
+    const first = this.#deferred.size === 0;
+    this.#deferred.add(source);
+    // An idle send loop starts a linger window (a busy one takes the source with its next batch).
+    if (first && this.#queue.events === 0) this.#wake?.();
+  }
+
+  /** Moves every deferred source's record into the queue (each was admitted event by event by its source). */
+  #takeDeferred(): void {
+    for (const source of this.#deferred) {
+      const record = source.takeRecord();
+      if (record === undefined) continue;
+      if (record.value.length > this.#opts.maxEventBytes) {
+        this.#refusedRecords++;
+        record.owner?.refused(
+          new PublishRefusedError(
+            'EVENT_TOO_LARGE',
+            `audit record of ${record.value.length} bytes exceeds maxEventBytes (${this.#opts.maxEventBytes})`,
+          ),
+          [record],
+        );
+        continue;
+      }
+      this.#queue.push({ record, bytes: recordBytes(record), waiter: undefined });
+    }
+    this.#deferred.clear();
   }
 
   publishDurable(record: LogRecord): Promise<void> {
@@ -198,6 +234,7 @@ export class KafkaPublisher implements EventPublisher {
     const deadline = sleep(timeoutMs, 'timeout' as const);
     const done = this.#pump ?? Promise.resolve();
     const outcome = await Promise.race([done.then(() => 'done' as const), deadline]);
+    this.#takeDeferred();
     const unflushed = this.#queue.events;
     if (outcome === 'timeout' || unflushed > 0) {
       this.#log.error({ unflushed }, 'publisher closed with events that Kafka did not acknowledge');
@@ -245,7 +282,7 @@ export class KafkaPublisher implements EventPublisher {
       await this.#resetProducer();
     }
     for (;;) {
-      if (this.#queue.events === 0) {
+      if (this.#queue.events === 0 && this.#deferred.size === 0) {
         if (this.#closed) return;
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = undefined;
@@ -259,6 +296,8 @@ export class KafkaPublisher implements EventPublisher {
         });
         this.#wake = undefined;
       }
+      this.#takeDeferred();
+      if (this.#queue.events === 0) continue;
       const batch = this.#queue.take(this.#opts.maxBatchEvents, this.#opts.maxBatchBytes);
       try {
         await this.#send(batch);
