@@ -38,7 +38,12 @@ function untilStdinCloses(): Promise<void> {
 
 async function gatewayChild(): Promise<void> {
   const fx = await startGatewayFixture();
-  const token = await fx.idp.issueToken({ user: 'bench-agent', agent: true, groups: ['agents'], ttlSeconds: 3600 });
+  const token = await fx.idp.issueToken({
+    user: 'bench-agent',
+    agent: true,
+    groups: ['agents'],
+    ttlSeconds: 3600,
+  });
   process.stdout.write(
     `${JSON.stringify({ port: fx.pgPort, token, topic: fx.sessionsTopic, issuer: fx.idp.issuer })}\n`,
   );
@@ -66,7 +71,9 @@ function child(args: string[]): { proc: ChildProcess; ready: Promise<Record<stri
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).once('line', (l) => resolve(JSON.parse(l) as Record<string, unknown>));
+    createInterface({ input: proc.stdout }).once('line', (l) =>
+      resolve(JSON.parse(l) as Record<string, unknown>),
+    );
     proc.once('exit', (code) => reject(new Error(`child ${args.join(' ')} exited ${code}`)));
   });
   return { proc, ready };
@@ -95,13 +102,20 @@ async function main(): Promise<void> {
   };
   const r = await run(
     'pgbench',
-    ['-n', '-S', '-M', 'prepared', '-T', values.seconds, '-c', values.clients, '-j', '2', '-h', '127.0.0.1'].concat([
-      '-p',
-      String(g.port),
-      '-U',
-      'bench-agent',
-      'demo-pgbench',
-    ]),
+    [
+      '-n',
+      '-S',
+      '-M',
+      'prepared',
+      '-T',
+      values.seconds,
+      '-c',
+      values.clients,
+      '-j',
+      '2',
+      '-h',
+      '127.0.0.1',
+    ].concat(['-p', String(g.port), '-U', 'bench-agent', 'demo-pgbench']),
     { ...process.env, PGPASSWORD: String(g.token), PGSSLMODE: 'require' },
     (Number(values.seconds) + 60) * 1000,
   );

@@ -185,7 +185,9 @@ export class SessionAudit implements RecordOwner, RecordSource {
     if (this.#pendingShared !== undefined && this.#pendingShared !== shared) full.push(this.takeRecord()!);
     for (const f of frames) {
       const size = frameOverhead(f.bytes.length) + f.bytes.length;
-      if (this.#pending.length > 0 && this.#pendingBytes + size > budget) full.push(this.takeRecord()!);
+      const last = this.#pending.at(-1);
+      // A batch is full, or its seqs would not be consecutive (an event refused after its seq was spent).
+      if (last && (this.#pendingBytes + size > budget || f.seq !== last.seq + 1n)) full.push(this.takeRecord()!);
       this.#pending.push(f);
       this.#pendingBytes += size;
       this.#pendingShared = shared;

@@ -130,3 +130,39 @@ export function expandBatch(envelope: Event): Event[] {
   }
   return out;
 }
+
+/**
+ * Encodes whole events (as `SessionEvents.next` builds them) as batch records, at most `perBatch` events each and a
+ * new batch wherever the shared fields change: what a gateway session publishes, for tools, the embedded log and
+ * tests. Pure. The events must be consecutive events of one session.
+ */
+export function encodeAsBatches(events: readonly Event[], perBatch = Number.MAX_SAFE_INTEGER): Buffer[] {
+  const out: Buffer[] = [];
+  let shared: Uint8Array | undefined;
+  let frames: EncodedFrame[] = [];
+  const flush = (): void => {
+    if (shared !== undefined && frames.length > 0) out.push(encodeBatch(shared, frames));
+    frames = [];
+  };
+  for (const e of events) {
+    const continuation = e.body.case === 'continuation';
+    const own = encodeShared({ ...e, identity: continuation ? undefined : e.identity });
+    if (shared === undefined || (!continuation && Buffer.compare(own, shared) !== 0)) {
+      flush();
+      shared = own;
+    }
+    if (frames.length >= perBatch) flush();
+    const frame = create(EventSchema, {
+      eventId: e.eventId,
+      seq: e.seq,
+      tsMicros: e.tsMicros,
+      policyRevision: e.policyRevision,
+      continued: e.continued,
+      identity: continuation ? e.identity : undefined,
+      body: e.body,
+    });
+    frames.push({ eventId: e.eventId, seq: e.seq, tsMicros: e.tsMicros, bytes: toBinary(EventSchema, frame) });
+  }
+  flush();
+  return out;
+}

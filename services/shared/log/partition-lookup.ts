@@ -28,7 +28,7 @@ export class PartitionLookup {
     if (!partitionMetadata) return undefined;
     const partition = this.#partitioner({ topic, partitionMetadata, message: { key, value: null } });
     let keys = this.#byKey.get(topic);
-    if (!keys) this.#byKey.set(topic, (keys = new Map()));
+    if (!keys) this.#byKey.set(topic, (keys = new Map<string, number>()));
     if (keys.size >= MAX_CACHED_KEYS) keys.clear();
     keys.set(key, partition);
     return partition;
