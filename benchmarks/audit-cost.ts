@@ -29,6 +29,9 @@ const { values } = parseArgs({
   },
 });
 
+/** Length of the idle window measured before the run. */
+const IDLE_MS = 5_000;
+
 /** A child prints one JSON line when ready and runs until its stdin closes. */
 function untilStdinCloses(): Promise<void> {
   return new Promise((resolve) => {
@@ -95,11 +98,16 @@ async function main(): Promise<void> {
   const rec = child(['--role', 'recorder', '--topic', String(g.topic), '--issuer', String(g.issuer)]);
   await rec.ready;
   const pids = { gateway: gw.proc.pid!, recorder: rec.proc.pid! };
-  const before = {
+  const sample = () => ({
+    at: performance.now(),
     gateway: cpuSeconds(pids.gateway),
     recorder: cpuSeconds(pids.recorder),
     brokers: brokers.reduce((n, p) => n + cpuSeconds(p), 0),
-  };
+  });
+  // Idle CPU (timers, consumer polls, other users of the brokers) over a quiet window, subtracted below.
+  const idleFrom = sample();
+  await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+  const before = sample();
   const r = await run(
     'pgbench',
     [
@@ -121,20 +129,22 @@ async function main(): Promise<void> {
   );
   // Let the publisher and the recorder finish the tail of the run.
   await new Promise((resolve) => setTimeout(resolve, 3_000));
-  const after = {
-    gateway: cpuSeconds(pids.gateway),
-    recorder: cpuSeconds(pids.recorder),
-    brokers: brokers.reduce((n, p) => n + cpuSeconds(p), 0),
-  };
+  const after = sample();
   gw.proc.stdin!.end();
   rec.proc.stdin!.end();
   if (r.status !== 0) throw new Error(`pgbench failed: ${r.stderr}`);
   const tx = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? NaN);
   const tps = Number(/tps = ([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
-  const per = (k: keyof typeof before) => (((after[k] - before[k]) / tx) * 1e6).toFixed(1).padStart(8);
+  type Proc = 'gateway' | 'recorder' | 'brokers';
+  const idleRate = (k: Proc) => (before[k] - idleFrom[k]) / (before.at - idleFrom.at);
+  const per = (k: Proc) => (((after[k] - before[k]) / tx) * 1e6).toFixed(1).padStart(7);
+  const net = (k: Proc) =>
+    (((after[k] - before[k] - idleRate(k) * (after.at - before.at)) / tx) * 1e6).toFixed(1).padStart(7);
   process.stdout.write(
     `pgbench -S -M prepared -c ${values.clients}, ${values.seconds} s: ${tx} transactions, ${tps.toFixed(0)} tps\n` +
-      `CPU per transaction (µs): gateway ${per('gateway')}  brokers ${per('brokers')}  recorder ${per('recorder')}\n`,
+      `CPU µs per transaction     gateway  brokers recorder\n` +
+      `  total                    ${per('gateway')}  ${per('brokers')}  ${per('recorder')}\n` +
+      `  minus idle rate          ${net('gateway')}  ${net('brokers')}  ${net('recorder')}\n`,
   );
   await Promise.all([
     new Promise((resolve) => gw.proc.once('exit', resolve)),

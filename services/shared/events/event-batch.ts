@@ -99,7 +99,7 @@ function refuse(envelope: Event, why: string): never {
 /**
  * The events of a decoded batch envelope, each with the session's shared fields filled in from the envelope (a
  * continuation frame takes no identity, as it never carried one): the same events the session would have published
- * one by one. Pure. Throws `EventDecodeError` for a batch that is empty, has a seq out of order, a frame of another
+ * one by one. The envelope's frames are completed in place and returned (decode a record once per call). Throws `EventDecodeError` for a batch that is empty, has a seq out of order, a frame of another
  * session or node, a frame without id or body, or a nested batch: a batch is recorded whole or not at all.
  */
 export function expandBatch(envelope: Event): Event[] {
@@ -118,15 +118,13 @@ export function expandBatch(envelope: Event): Event[] {
     if (i === 0 && (f.eventId !== envelope.eventId || f.tsMicros !== envelope.tsMicros)) {
       refuse(envelope, 'the envelope does not state its first frame');
     }
-    const identity = f.body.case === 'continuation' ? f.identity : (f.identity ?? envelope.identity);
-    out.push({
-      ...f,
-      sessionId: envelope.sessionId,
-      nodeId: envelope.nodeId,
-      identity,
-      connection: f.connection ?? envelope.connection,
-      protocol: f.protocol || envelope.protocol,
-    });
+    // The frames were decoded for this call: fill them in place (no copy of each event).
+    if (f.body.case !== 'continuation') f.identity ??= envelope.identity;
+    f.sessionId = envelope.sessionId;
+    f.nodeId = envelope.nodeId;
+    f.connection ??= envelope.connection;
+    f.protocol ||= envelope.protocol;
+    out.push(f);
   }
   return out;
 }
