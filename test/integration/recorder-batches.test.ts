@@ -89,25 +89,31 @@ afterAll(async () => {
 
 describe('recorder: event batches', () => {
   it('stores each event of a twice-delivered batch once, exactly as the single event it stands for', async () => {
-    const rows = await ch.query<{
-      seq: string;
-      event_id: string;
-      identity_email: string;
-      connection: string;
-      event_json: string;
-    }>(
-      sql`SELECT seq, event_id, identity_email, connection, event_json FROM events FINAL
-          WHERE session_id = ${batched[0]!.sessionId} ORDER BY seq`,
+    const rows = await ch.query<Record<string, unknown>>(
+      sql`SELECT event_id, session_id, seq, ts_micros, node_id, kind, protocol, connection, identity_sub,
+            identity_email, identity_groups, is_agent, request_id, policy_revision, statement, frame, rows, code, text,
+            hex(payload) AS payload, event_json
+          FROM events FINAL WHERE session_id = ${batched[0]!.sessionId} ORDER BY seq`,
     );
-    const statements = { byRequest: () => undefined, byApproval: () => undefined };
+    const texts = new Map(
+      batched.flatMap((e) =>
+        e.body.case === 'request' ? [[e.body.value.requestId, e.body.value.text]] : [],
+      ),
+    );
+    const statements = { byRequest: (_: string, id: number) => texts.get(id), byApproval: () => undefined };
     const at = { topic: 't', partition: 0, offset: '0' };
-    expect(rows.map((r) => r.event_id)).toEqual(batched.map((e) => e.eventId));
-    expect(rows.map((r) => JSON.parse(r.event_json) as unknown)).toEqual(
-      batched.map((e) => JSON.parse(toEventRow(e, at, statements).event_json) as unknown),
-    );
-    expect(
-      rows.slice(1).every((r) => r.identity_email === 'batched@example.com' && r.connection === 'demo-pg'),
-    ).toBe(true);
+    const want = batched.map((e) => {
+      const r = toEventRow(e, at, statements);
+      return {
+        ...Object.fromEntries(Object.keys(rows[0]!).map((k) => [k, r[k as keyof typeof r]])),
+        seq: String(r.seq),
+        ts_micros: String(r.ts_micros),
+        is_agent: r.is_agent ? 1 : 0,
+        payload: Buffer.from(r.payload).toString('hex').toUpperCase(),
+      };
+    });
+    expect(rows).toEqual(want);
+    expect(rows.slice(1).every((r) => r['identity_email'] === 'batched@example.com')).toBe(true);
   });
 
   it('summarises the batched session without double counting', async () => {
