@@ -180,14 +180,15 @@ export class SessionAudit implements RecordOwner, RecordSource {
     let bytes = 0;
     for (const f of frames) bytes += frameOverhead(f.bytes.length) + f.bytes.length;
     // All or nothing, and counted against the publisher's bounds like records in its buffer.
-    this.#publisher.assertAccepting(this.#pendingBytes + bytes);
+    this.#publisher.assertAccepting(this.#pendingBytes + bytes, this.#pending.length + frames.length);
     const full: LogRecord[] = [];
     if (this.#pendingShared !== undefined && this.#pendingShared !== shared) full.push(this.takeRecord()!);
     for (const f of frames) {
       const size = frameOverhead(f.bytes.length) + f.bytes.length;
       const last = this.#pending.at(-1);
       // A batch is full, or its seqs would not be consecutive (an event refused after its seq was spent).
-      if (last && (this.#pendingBytes + size > budget || f.seq !== last.seq + 1n)) full.push(this.takeRecord()!);
+      if (last && (this.#pendingBytes + size > budget || f.seq !== last.seq + 1n))
+        full.push(this.takeRecord()!);
       this.#pending.push(f);
       this.#pendingBytes += size;
       this.#pendingShared = shared;

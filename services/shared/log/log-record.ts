@@ -28,6 +28,13 @@ export interface RecordSource {
   takeRecord(): LogRecord | undefined;
 }
 
+/** How many events a record carries (`seq` … `lastSeq`; 1 for a single event). */
+export function recordEvents(record: LogRecord): number {
+  return record.seq !== undefined && record.lastSeq !== undefined
+    ? Number(record.lastSeq - record.seq) + 1
+    : 1;
+}
+
 /** The seqs of the events a record carries (`seq` … `lastSeq`), for refusal markers. */
 export function recordSeqs(record: LogRecord): bigint[] {
   const first = record.seq ?? 0n;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from '../logger.js';
-import { recordBytes } from './log-record.js';
+import { recordBytes, recordEvents } from './log-record.js';
 import {
   PublishBufferFullError,
   PublisherClosedError,
@@ -27,8 +27,11 @@ export interface EventPublisher {
   publishBatched(record: LogRecord): void;
   /** Enqueue, flush without lingering, and resolve once every broker in the ISR has the record (acks=all). */
   publishDurable(record: LogRecord): Promise<void>;
-  /** Throws the error a publish of `bytes` more would throw now, without enqueuing (lets callers refuse early). */
-  assertAccepting(bytes?: number): void;
+  /**
+   * Throws the error a publish of `bytes` more (in `events` events, default 1) would throw now, without enqueuing
+   * (lets callers refuse early).
+   */
+  assertAccepting(bytes?: number, events?: number): void;
   /**
    * Optional: take `source`'s record just before the next produce request (after the linger) and when closing. A
    * source calls it when it starts gathering and checks `assertAccepting` for what it gathers; publishers without it
@@ -136,14 +139,14 @@ export class KafkaPublisher implements EventPublisher {
     return this.#connected;
   }
 
-  assertAccepting(bytes = 0): void {
+  assertAccepting(bytes = 0, events = 1): void {
     if (this.#closed) throw new PublisherClosedError();
     if (this.#unavailableSince !== undefined) {
       const down = Date.now() - this.#unavailableSince;
       if (down > this.#opts.failClosedAfterMs)
         throw new PublishUnavailableError(down, { cause: this.#lastError });
     }
-    if (this.#queue.events + 1 > this.#opts.maxBufferedEvents) {
+    if (this.#queue.events + events > this.#opts.maxBufferedEvents) {
       throw new PublishBufferFullError(`${this.#opts.maxBufferedEvents} events`);
     }
     if (this.#queue.bytes + bytes > this.#opts.maxBufferedBytes) {
@@ -178,7 +181,12 @@ export class KafkaPublisher implements EventPublisher {
         );
         continue;
       }
-      this.#queue.push({ record, bytes: recordBytes(record), waiter: undefined });
+      this.#queue.push({
+        record,
+        bytes: recordBytes(record),
+        events: recordEvents(record),
+        waiter: undefined,
+      });
     }
     this.#deferred.clear();
   }
@@ -254,10 +262,12 @@ export class KafkaPublisher implements EventPublisher {
         `audit event of ${record.value.length} bytes exceeds maxEventBytes (${this.#opts.maxEventBytes})`,
       );
     }
-    this.assertAccepting(bytes);
-    this.#queue.push({ record, bytes, waiter });
+    const events = recordEvents(record);
+    this.assertAccepting(bytes, events);
+    const wasEmpty = this.#queue.events === 0;
+    this.#queue.push({ record, bytes, events, waiter });
     if (waiter || this.#queue.events >= this.#opts.maxBatchEvents) this.#wake?.();
-    else if (this.#wake && this.#queue.events === 1) this.#wakeAfterLinger();
+    else if (this.#wake && wasEmpty) this.#wakeAfterLinger();
   }
 
   #lingerTimer: NodeJS.Timeout | undefined;
