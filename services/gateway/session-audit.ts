@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { AuditFailureSchema } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import { encodeEvent } from '../shared/events/codec.js';
+import { encodeFrame } from '../shared/events/encode-frame.js';
 import { BATCH_OVERHEAD, encodeBatch, encodeShared, frameOverhead } from '../shared/events/event-batch.js';
 import type { EncodedFrame } from '../shared/events/event-batch.js';
 import type { Event } from '../shared/events/codec.js';
@@ -200,7 +201,7 @@ export class SessionAudit implements RecordOwner, RecordSource {
   #frames(body: EventBody, policyRevision: string, budget: number): EncodedFrame[] {
     const event = this.events.nextFrame(body, policyRevision);
     const limit = budget - frameOverhead(budget);
-    const encoded = encodeEvent(event);
+    const encoded = encodeFrame(event);
     if (encoded.length <= limit) return [frameOf(event, encoded)];
     let split: ReturnType<typeof splitEvent>;
     try {
