@@ -65,7 +65,9 @@ function withoutDefer(p: KafkaPublisher): EventPublisher {
 const rowDescription = Buffer.alloc(29, 1);
 const dataRow = Buffer.alloc(32, 2);
 
-async function produce(mode: 'single' | 'batch'): Promise<{ topic: string; gateway: number; brokers: number }> {
+async function produce(
+  mode: 'single' | 'batch',
+): Promise<{ topic: string; gateway: number; brokers: number }> {
   const topic = await uniqueTopic(`bench-audit-${mode}`, 6);
   const kafka = testKafka('bench-audit');
   const publisher = new KafkaPublisher(kafka, testLogger, { lingerMs: 5 });

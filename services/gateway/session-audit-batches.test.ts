@@ -1,6 +1,10 @@
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { RequestSchema, ResponseSchema, SessionClosedSchema } from '../../proto/gen/gatehouse/v1/events_pb.js';
+import {
+  RequestSchema,
+  ResponseSchema,
+  SessionClosedSchema,
+} from '../../proto/gen/gatehouse/v1/events_pb.js';
 import { decodeEvent, decodeRecord } from '../shared/events/codec.js';
 import type { Event } from '../shared/events/codec.js';
 import { SessionEvents } from '../shared/events/session-events.js';
@@ -72,7 +76,9 @@ describe('SessionAudit with a deferring publisher (event batches)', () => {
     expect([record.seq, record.lastSeq, record.owner]).toEqual([1n, 3n, audit]);
     expect(decodeEvent(record.value).body.case).toBe('batch');
     const events = publisher.expanded();
-    expect(events.map((e) => [e.seq, e.body.case, e.identity?.sub, e.connection?.name, e.policyRevision])).toEqual([
+    expect(
+      events.map((e) => [e.seq, e.body.case, e.identity?.sub, e.connection?.name, e.policyRevision]),
+    ).toEqual([
       [1n, 'request', 'u', 'demo-pg', 'rev-1'],
       [2n, 'response', 'u', 'demo-pg', ''],
       [3n, 'response', 'u', 'demo-pg', ''],
@@ -95,7 +101,9 @@ describe('SessionAudit with a deferring publisher (event batches)', () => {
     publisher.produce();
     expect(publisher.records.length).toBeGreaterThan(3);
     for (const r of publisher.records) expect(r.value.length).toBeLessThanOrEqual(MAX);
-    expect(publisher.expanded().map((e) => e.seq)).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(i + 1)));
+    expect(publisher.expanded().map((e) => e.seq)).toEqual(
+      Array.from({ length: 100 }, (_, i) => BigInt(i + 1)),
+    );
   });
 
   it('splits an event over maxEventBytes into continuations across bounded records', async () => {
@@ -106,7 +114,9 @@ describe('SessionAudit with a deferring publisher (event batches)', () => {
     const events = publisher.expanded();
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => BigInt(i + 1)));
     expect(events[1]!.continued).toBe(events.length - 2);
-    expect(events.slice(2).every((e) => e.body.case === 'continuation' && e.identity === undefined)).toBe(true);
+    expect(events.slice(2).every((e) => e.body.case === 'continuation' && e.identity === undefined)).toBe(
+      true,
+    );
   });
 
   it('never mixes identities in one record', () => {

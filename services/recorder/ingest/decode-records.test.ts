@@ -33,7 +33,8 @@ describe('decodeRecords', () => {
 
   it('turns a forged batch into one dead letter, byte for byte, and records nothing of it', () => {
     const [first, second] = postgresScenario({ sessionId: 'a' });
-    const frame = (e: typeof first) => create(EventSchema, { eventId: e!.eventId, seq: e!.seq + 1n, body: e!.body });
+    const frame = (e: typeof first) =>
+      create(EventSchema, { eventId: e!.eventId, seq: e!.seq + 1n, body: e!.body });
     const gap = toBinary(
       EventSchema,
       create(EventSchema, {
@@ -42,7 +43,9 @@ describe('decodeRecords', () => {
         seq: first!.seq,
         body: {
           case: 'batch',
-          value: create(EventBatchSchema, { events: [{ ...first!, sessionId: '' }, frame(second), frame(second)] }),
+          value: create(EventBatchSchema, {
+            events: [{ ...first!, sessionId: '' }, frame(second), frame(second)],
+          }),
         },
       }),
     );

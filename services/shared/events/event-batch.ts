@@ -8,7 +8,12 @@ import { EventDecodeError } from './errors.js';
  * One event of a batch, already encoded without the session's shared fields (see `EventBatch` in
  * proto/gatehouse/v1/events.proto), with what the batch envelope repeats of its first frame.
  */
-export type EncodedFrame = { readonly eventId: string; readonly seq: bigint; readonly tsMicros: bigint; readonly bytes: Uint8Array };
+export type EncodedFrame = {
+  readonly eventId: string;
+  readonly seq: bigint;
+  readonly tsMicros: bigint;
+  readonly bytes: Uint8Array;
+};
 
 /** What every frame of a session shares and a batch envelope states once. */
 export type SharedFields = Pick<Event, 'sessionId' | 'nodeId' | 'identity' | 'connection' | 'protocol'>;
@@ -112,9 +117,11 @@ export function expandBatch(envelope: Event): Event[] {
     if (f.body.case === undefined) refuse(envelope, `${at} has no body`);
     if (f.body.case === 'batch') refuse(envelope, `${at} is a nested batch`);
     if (f.eventId === '') refuse(envelope, `${at} has no event id`);
-    if (f.sessionId !== '' && f.sessionId !== envelope.sessionId) refuse(envelope, `${at} names another session`);
+    if (f.sessionId !== '' && f.sessionId !== envelope.sessionId)
+      refuse(envelope, `${at} names another session`);
     if (f.nodeId !== '' && f.nodeId !== envelope.nodeId) refuse(envelope, `${at} names another node`);
-    if (f.seq !== envelope.seq + BigInt(i)) refuse(envelope, `${at} has seq ${f.seq}, not ${envelope.seq + BigInt(i)}`);
+    if (f.seq !== envelope.seq + BigInt(i))
+      refuse(envelope, `${at} has seq ${f.seq}, not ${envelope.seq + BigInt(i)}`);
     if (i === 0 && (f.eventId !== envelope.eventId || f.tsMicros !== envelope.tsMicros)) {
       refuse(envelope, 'the envelope does not state its first frame');
     }
@@ -159,7 +166,12 @@ export function encodeAsBatches(events: readonly Event[], perBatch = Number.MAX_
       identity: continuation ? e.identity : undefined,
       body: e.body,
     });
-    frames.push({ eventId: e.eventId, seq: e.seq, tsMicros: e.tsMicros, bytes: toBinary(EventSchema, frame) });
+    frames.push({
+      eventId: e.eventId,
+      seq: e.seq,
+      tsMicros: e.tsMicros,
+      bytes: toBinary(EventSchema, frame),
+    });
   }
   flush();
   return out;
