@@ -1,5 +1,6 @@
 import type { Event, Response } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { encodeEvent } from './codec.js';
+import { varintLength, writeVarint } from './varint.js';
 
 /** Protobuf field numbers and wire types used below (see proto/gatehouse/v1/events.proto). */
 const LEN = 2;
@@ -7,24 +8,6 @@ const VARINT = 0;
 const tag = (field: number, wire: number): number => (field << 3) | wire;
 /** `Event.response`. */
 const RESPONSE_FIELD = 25;
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-function writeVarint(out: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    out[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[pos++] = n;
-  return pos;
-}
 
 /** Field sizes of one message, then its bytes: strings measured once, numbers as safe integers. */
 type Field =

@@ -3,6 +3,7 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { EventSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { EventDecodeError } from './errors.js';
+import { varintLength, writeVarint } from './varint.js';
 
 /**
  * One event of a batch, already encoded without the session's shared fields (see `EventBatch` in
@@ -22,15 +23,6 @@ export type SharedFields = Pick<Event, 'sessionId' | 'nodeId' | 'identity' | 'co
 const BATCH_FIELD = 38;
 /** Field number of `EventBatch.events`. */
 const EVENTS_FIELD = 1;
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
 
 /** The encoded shared fields of a session: the part of every batch envelope that does not change. Pure. */
 export function encodeShared(shared: SharedFields): Uint8Array {
@@ -52,15 +44,6 @@ export const BATCH_OVERHEAD = 128;
 /** Bytes one frame adds inside a batch (its tag and length). */
 export function frameOverhead(frameBytes: number): number {
   return 1 + varintLength(frameBytes);
-}
-
-function writeVarint(out: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    out[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  out[pos++] = n;
-  return pos;
 }
 
 /**
