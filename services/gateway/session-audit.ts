@@ -1,13 +1,16 @@
 import { create } from '@bufbuild/protobuf';
 import { AuditFailureSchema } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import { encodeEvent } from '../shared/events/codec.js';
+import { encodeFrame } from '../shared/events/encode-frame.js';
+import { BATCH_OVERHEAD, encodeBatch, encodeShared, frameOverhead } from '../shared/events/event-batch.js';
+import type { EncodedFrame } from '../shared/events/event-batch.js';
 import type { Event } from '../shared/events/codec.js';
 import { EventTooLargeError } from '../shared/events/errors.js';
 import type { EventBody, SessionEvents } from '../shared/events/session-events.js';
 import { splitEvent } from '../shared/events/split-event.js';
 import { PublishRefusedError } from '../shared/log/errors.js';
-import { recordBytes } from '../shared/log/log-record.js';
-import type { EventPublisher, LogRecord, RecordOwner } from '../shared/log/publisher.js';
+import { recordBytes, recordSeqs } from '../shared/log/log-record.js';
+import type { EventPublisher, LogRecord, RecordOwner, RecordSource } from '../shared/log/publisher.js';
 
 /** What the client of a session whose record the broker refused is told (no payload, no broker address). */
 export function auditRefusedMessage(reason: string): string {
@@ -22,19 +25,30 @@ const AFTER_FAILURE = new Set<EventBody['case']>(['auditFailure', 'sessionClosed
  * to the publisher, batched (read traffic) or durable (state-changing requests: resolves once Kafka acknowledged).
  *
  * Every record is at most `maxEventBytes`: a larger event becomes a head plus `Continuation` events with the next
- * seqs (see splitEvent). Events that fit are encoded once and not copied.
+ * seqs (see splitEvent).
+ *
+ * With a publisher that can defer (Kafka), the session's events travel as `EventBatch` records: batched events
+ * gather as frames (encoded without the session's shared fields) until the publisher builds its next produce
+ * request (after its linger) or the batch reaches `maxEventBytes`; a durable event closes the batch and is
+ * acknowledged with everything before it. Each event is checked against the publisher's bounds when it is
+ * published, as before (fail closed). Other publishers get one record per event.
  *
  * When the broker refuses one of the session's records for good (the publisher tells its owner), the session
  * fails: an `audit_failure` marker goes onto its stream, the `onFailure` handler closes the client with an error,
  * and later publishes throw the refusal. Publishing errors propagate: the caller refuses the work (fail closed).
  */
-export class SessionAudit implements RecordOwner {
+export class SessionAudit implements RecordOwner, RecordSource {
   readonly events: SessionEvents;
   readonly #publisher: EventPublisher;
   readonly #topic: string;
   readonly #maxEventBytes: number;
   #failure: PublishRefusedError | undefined;
   #onFailure: ((err: PublishRefusedError) => void) | undefined;
+  /** Frames gathered for the next batch record, their bytes inside it, and the shared fields they go with. */
+  #pending: EncodedFrame[] = [];
+  #pendingBytes = 0;
+  #pendingShared: Uint8Array | undefined;
+  #shared: { version: number; bytes: Uint8Array } | undefined;
 
   constructor(events: SessionEvents, publisher: EventPublisher, topic: string, maxEventBytes: number) {
     this.events = events;
@@ -66,13 +80,39 @@ export class SessionAudit implements RecordOwner {
   }
 
   batched(body: EventBody, policyRevision = ''): void {
-    for (const record of this.#records(body, policyRevision)) this.#publisher.publishBatched(record);
+    if (!this.#publisher.defer) {
+      for (const record of this.#records(body, policyRevision)) this.#publisher.publishBatched(record);
+      return;
+    }
+    const full = this.#gather(body, policyRevision);
+    for (const record of full) this.#publisher.publishBatched(record);
+    if (this.#pending.length > 0) this.#publisher.defer(this);
   }
 
   async durable(body: EventBody, policyRevision = ''): Promise<void> {
-    const records = this.#records(body, policyRevision);
+    let records: LogRecord[];
+    if (this.#publisher.defer) {
+      records = this.#gather(body, policyRevision);
+      const last = this.takeRecord();
+      if (last) records.push(last);
+    } else {
+      records = this.#records(body, policyRevision);
+    }
     if (records.length === 1) return this.#publisher.publishDurable(records[0]!);
     await Promise.all(records.map((r) => this.#publisher.publishDurable(r)));
+  }
+
+  /** RecordSource: the gathered frames as one batch record (the publisher calls this before each produce request). */
+  takeRecord(): LogRecord | undefined {
+    const frames = this.#pending;
+    const first = frames[0];
+    const last = frames.at(-1);
+    if (first === undefined || last === undefined || this.#pendingShared === undefined) return undefined;
+    const value = encodeBatch(this.#pendingShared, frames);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#pendingShared = undefined;
+    return { topic: this.#topic, key: this.sessionId, value, owner: this, seq: first.seq, lastSeq: last.seq };
   }
 
   /** RecordOwner: the broker refused some of this session's records. */
@@ -85,7 +125,7 @@ export class SessionAudit implements RecordOwner {
         value: create(AuditFailureSchema, {
           error: err.reason,
           message: err.message,
-          refusedSeqs: records.map((r) => r.seq ?? 0n),
+          refusedSeqs: records.flatMap(recordSeqs),
           refusedBytes: BigInt(records.reduce((n, r) => n + r.value.length, 0)),
         }),
       });
@@ -120,6 +160,66 @@ export class SessionAudit implements RecordOwner {
     return records;
   }
 
+  /** The session's shared fields, encoded once per identity. */
+  #currentShared(): Uint8Array {
+    const version = this.events.sharedVersion;
+    if (this.#shared?.version !== version) {
+      this.#shared = { version, bytes: encodeShared(this.events.shared()) };
+    }
+    return this.#shared.bytes;
+  }
+
+  /**
+   * Adds the event's frames (one, or a head and its continuations) to the gathered batch; returns the batch records
+   * that filled up on the way (to publish now, before what is still gathered).
+   */
+  #gather(body: EventBody, policyRevision: string): LogRecord[] {
+    if (this.#failure && !AFTER_FAILURE.has(body.case)) throw this.#failure;
+    const shared = this.#currentShared();
+    const budget = this.#maxEventBytes - shared.length - BATCH_OVERHEAD;
+    const frames = this.#frames(body, policyRevision, budget);
+    let bytes = 0;
+    for (const f of frames) bytes += frameOverhead(f.bytes.length) + f.bytes.length;
+    // All or nothing, and counted against the publisher's bounds like records in its buffer.
+    this.#publisher.assertAccepting(this.#pendingBytes + bytes, this.#pending.length + frames.length);
+    const full: LogRecord[] = [];
+    if (this.#pendingShared !== undefined && this.#pendingShared !== shared) full.push(this.takeRecord()!);
+    for (const f of frames) {
+      const size = frameOverhead(f.bytes.length) + f.bytes.length;
+      const last = this.#pending.at(-1);
+      // A batch is full, or its seqs would not be consecutive (an event refused after its seq was spent).
+      if (last && (this.#pendingBytes + size > budget || f.seq !== last.seq + 1n))
+        full.push(this.takeRecord()!);
+      this.#pending.push(f);
+      this.#pendingBytes += size;
+      this.#pendingShared = shared;
+    }
+    return full;
+  }
+
+  /** The event as frames of at most `budget` bytes each: itself, or a head and its continuations. */
+  #frames(body: EventBody, policyRevision: string, budget: number): EncodedFrame[] {
+    const event = this.events.nextFrame(body, policyRevision);
+    const limit = budget - frameOverhead(budget);
+    const encoded = encodeFrame(event);
+    if (encoded.length <= limit) return [frameOf(event, encoded)];
+    let split: ReturnType<typeof splitEvent>;
+    try {
+      split = splitEvent(event, limit, this.events.continuationOverhead);
+    } catch (cause) {
+      if (!(cause instanceof EventTooLargeError)) throw cause;
+      const err = new PublishRefusedError('EVENT_TOO_LARGE', cause.message, { cause });
+      this.refused(err, [this.#record(event, encoded)]);
+      throw err;
+    }
+    const frames = [frameOf(split.head, encodeEvent(split.head))];
+    for (const part of split.parts) {
+      const e = this.events.nextContinuationFrame({ case: 'continuation', value: part });
+      frames.push(frameOf(e, encodeEvent(e)));
+    }
+    return frames;
+  }
+
   #record(event: Event, encoded: Uint8Array): LogRecord {
     return {
       topic: this.#topic,
@@ -129,4 +229,8 @@ export class SessionAudit implements RecordOwner {
       seq: event.seq,
     };
   }
+}
+
+function frameOf(event: Event, bytes: Uint8Array): EncodedFrame {
+  return { eventId: event.eventId, seq: event.seq, tsMicros: event.tsMicros, bytes };
 }

@@ -13,7 +13,7 @@ import {
 import type { Event } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import { ApprovalGrpcClient } from '../../services/approval/grpc/grpc-client.js';
 import type { ApprovalRecord } from '../../services/approval/model/types.js';
-import { decodeEvent, encodeEvent } from '../../services/shared/events/codec.js';
+import { decodeRecord, encodeEvent } from '../../services/shared/events/codec.js';
 import { toProtoIdentity } from '../../services/shared/events/proto-identity.js';
 import type { Identity } from '../../services/shared/identity/identity.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
@@ -179,9 +179,10 @@ async function sessionStream<T>(
   });
   void consumer.start((records) => {
     for (const r of records) {
-      const e = decodeEvent(r.value);
-      const v = e.sessionId === sessionId ? pick(e) : undefined;
-      if (v !== undefined) found.push(v);
+      for (const e of decodeRecord(r.value)) {
+        const v = e.sessionId === sessionId ? pick(e) : undefined;
+        if (v !== undefined) found.push(v);
+      }
     }
     return Promise.resolve();
   });

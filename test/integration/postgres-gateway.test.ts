@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeEvent } from '../../services/shared/events/codec.js';
+import { decodeRecord } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
 import { startIdp } from '../../dev/idp/index.js';
@@ -51,10 +51,10 @@ async function sessionEvents(minimum: number): Promise<{ events: Event[]; raw: B
     return Promise.resolve();
   });
   const deadline = Date.now() + 30_000;
-  while (raw.length < minimum && Date.now() < deadline) await sleep(200);
+  while (raw.flatMap((b) => decodeRecord(b)).length < minimum && Date.now() < deadline) await sleep(200);
   await sleep(1_000);
   await consumer.stop();
-  return { events: raw.map((b) => decodeEvent(b)), raw };
+  return { events: raw.flatMap((b) => decodeRecord(b)), raw };
 }
 
 beforeAll(async () => {

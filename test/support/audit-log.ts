@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeEvent } from '../../services/shared/events/codec.js';
+import { decodeRecord } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { joinEvent } from '../../services/shared/events/split-event.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
@@ -22,7 +22,7 @@ export async function readTopic(
   void consumer.start((records) => {
     for (const r of records) {
       read.sizes.push(r.value.length);
-      read.events.push(decodeEvent(r.value));
+      read.events.push(...decodeRecord(r.value));
     }
     return Promise.resolve();
   });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeEvent } from '../../services/shared/events/codec.js';
+import { decodeRecord } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
 import { testKafka, testLogger } from './kafka.js';
@@ -21,7 +21,7 @@ export function collectEvents(topic: string): EventCollector {
     topics: [topic],
   });
   void consumer.start((batch) => {
-    for (const r of batch) records.push({ event: decodeEvent(r.value), raw: r.value });
+    for (const r of batch) for (const event of decodeRecord(r.value)) records.push({ event, raw: r.value });
     return Promise.resolve();
   });
   return {

@@ -29,7 +29,7 @@ export async function publishAll(records: { topic: string; key: string; value: B
   }
 }
 
-function recorderConfig(
+export function recorderConfig(
   auth: RecorderAuth,
   clickhouse: { url: string; database: string },
   topics: { sessions: string; approvals: string },

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeEvent } from '../../services/shared/events/codec.js';
+import { decodeRecord } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
 import { testKafka, testLogger } from './kafka.js';
@@ -31,7 +31,7 @@ export class SessionEventReader {
     void this.#consumer.start((records) => {
       for (const r of records) {
         this.raw.push(r.value);
-        this.events.push(decodeEvent(r.value));
+        this.events.push(...decodeRecord(r.value));
       }
       return Promise.resolve();
     });

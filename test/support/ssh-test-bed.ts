@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import type { Client } from 'ssh2';
-import { decodeEvent } from '../../services/shared/events/codec.js';
+import { decodeRecord } from '../../services/shared/events/codec.js';
 import type { Event } from '../../services/shared/events/codec.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
 import { startSshGatewayFixture } from './ssh-gateway.js';
@@ -73,7 +73,7 @@ export async function startSshTestBed(): Promise<SshTestBed> {
       for (;;) {
         const seen = new Set<string>();
         const events = raw
-          .map((b) => decodeEvent(b))
+          .flatMap((b) => decodeRecord(b))
           .filter((e) => e.identity?.sub === sub && !seen.has(e.eventId) && seen.add(e.eventId));
         // Sessions in the order they started, each in sequence order.
         const started = new Map<string, bigint>();

@@ -1,4 +1,4 @@
-import { decodeEvent } from '../../shared/events/codec.js';
+import { decodeRecord } from '../../shared/events/codec.js';
 import type { Event } from '../../shared/events/codec.js';
 import type { ConsumedRecord } from '../../shared/log/consumer.js';
 import type { KafkaPosition } from '../store/event-row.js';
@@ -8,15 +8,18 @@ import type { DeadLetter } from '../store/event-writer.js';
 export type IngestItem =
   { type: 'event'; event: Event; at: KafkaPosition } | { type: 'dead'; letter: DeadLetter };
 
-/** Decodes records; a corrupt one becomes a dead letter (never skipped, never thrown). Pure. */
+/**
+ * Decodes records — single events and batches, which expand into their events — in order; a corrupt record or a
+ * refused batch becomes one dead letter (never skipped, never thrown, never half recorded). Pure.
+ */
 export function decodeRecords(records: readonly ConsumedRecord[]): IngestItem[] {
-  return records.map((r) => {
+  return records.flatMap((r): IngestItem[] => {
     const at = { topic: r.topic, partition: r.partition, offset: r.offset };
     try {
-      return { type: 'event', event: decodeEvent(r.value), at };
+      return decodeRecord(r.value).map((event) => ({ type: 'event', event, at }));
     } catch (err) {
       const e = err as { code?: unknown; message?: unknown };
-      return {
+      const dead: IngestItem = {
         type: 'dead',
         letter: {
           ...at,
@@ -27,6 +30,7 @@ export function decodeRecords(records: readonly ConsumedRecord[]): IngestItem[] 
           error: typeof e.message === 'string' ? e.message.slice(0, 1000) : 'decode failed',
         },
       };
+      return [dead];
     }
   });
 }

@@ -1,6 +1,5 @@
-import { toJson } from '@bufbuild/protobuf';
-import { EventSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Event } from '../../shared/events/codec.js';
+import { fullEventJson, leanEventJson } from './event-json.js';
 import type { RecordedEvent } from '../replay/recorded-event.js';
 
 /** Where a record came from in Kafka (kept with the row for audits of the pipeline itself). */
@@ -90,6 +89,7 @@ const KINDS = {
   security: 'security',
   loginRefused: 'login_refused',
   mcpToolChanged: 'mcp_tool_changed',
+  batch: 'batch',
 } as const satisfies Record<NonNullable<Event['body']['case']>, string>;
 
 /**
@@ -121,19 +121,6 @@ export function approvalKey(approvalId: string): string {
 export function decisionLabel(allow: boolean, approvalRequired: boolean): 'allow' | 'deny' | 'approval' {
   if (approvalRequired) return 'approval';
   return allow ? 'allow' : 'deny';
-}
-
-/** The event as JSON without the response or continuation bytes (those are in `payload`). */
-function eventJson(event: Event): string {
-  const body = event.body;
-  const empty = new Uint8Array(0);
-  const lean: Event =
-    body.case === 'response'
-      ? { ...event, body: { case: 'response', value: { ...body.value, data: empty } } }
-      : body.case === 'continuation'
-        ? { ...event, body: { case: 'continuation', value: { ...body.value, data: empty } } }
-        : event;
-  return JSON.stringify(toJson(EventSchema, lean));
 }
 
 /**
@@ -172,11 +159,12 @@ export function toEventRow(event: Event, at: KafkaPosition, statements: Statemen
     text: '',
     payload: new Uint8Array(0),
     payload_bytes: 0,
-    event_json: eventJson(event),
+    event_json: '',
     kafka_topic: at.topic,
     kafka_partition: at.partition,
     kafka_offset: BigInt(at.offset),
   };
+  row.event_json = leanEventJson(event, micros);
   const body = event.body;
   switch (body.case) {
     case 'sessionOpened':
@@ -308,7 +296,8 @@ export type EventColumns = Pick<
 };
 
 /** The replay API's view of an events row: the one mapping for built rows and rows read back. Pure. */
-export function recordedEvent(r: EventColumns, payload: Uint8Array, event: unknown): RecordedEvent {
+export function recordedEvent(r: EventColumns, payload: Uint8Array, storedJson: unknown): RecordedEvent {
+  const event = fullEventJson(r, storedJson);
   return {
     eventId: r.event_id,
     sessionId: r.session_id,

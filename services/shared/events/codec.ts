@@ -2,6 +2,7 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { EventSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { EventDecodeError } from './errors.js';
+import { expandBatch } from './event-batch.js';
 
 export type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 
@@ -29,4 +30,12 @@ export function decodeEvent(bytes: Uint8Array): Event {
     );
   }
   return event;
+}
+
+/**
+ * The events of one Kafka record of a session stream: one event, or the expanded frames of an `EventBatch` (each
+ * with the session's shared fields filled in). Throws `EventDecodeError` for corrupt bytes or a refused batch.
+ */
+export function decodeRecord(bytes: Uint8Array): Event[] {
+  return expandBatch(decodeEvent(bytes));
 }

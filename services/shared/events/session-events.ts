@@ -8,6 +8,7 @@ import {
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { toProtoIdentity } from './proto-identity.js';
 import type { IdentityFields } from './proto-identity.js';
+import type { SharedFields } from './event-batch.js';
 
 export type EventBody = Exclude<Event['body'], { case: undefined }>;
 
@@ -53,6 +54,42 @@ export class SessionEvents {
   /** The identity is known only after authentication; events before it carry none. */
   setIdentity(identity: SessionIdentity): void {
     this.#identity = toProtoIdentity(identity);
+    this.#sharedVersion++;
+  }
+
+  #sharedVersion = 0;
+  /** Changes whenever `shared()` does (the identity was set): frames of different versions never share a batch. */
+  get sharedVersion(): number {
+    return this.#sharedVersion;
+  }
+
+  /** What every event of this session shares (a batch envelope states it once; see `EventBatch`). */
+  shared(): SharedFields {
+    return {
+      sessionId: this.sessionId,
+      nodeId: this.nodeId,
+      identity: this.#identity,
+      connection: this.#connection,
+      protocol: this.#protocol,
+    };
+  }
+
+  /** The next event as a batch frame: like `next`, without the shared fields (the batch envelope has them). */
+  nextFrame(body: EventBody, policyRevision = ''): Event {
+    this.#seq += 1n;
+    return create(EventSchema, {
+      eventId: randomUUID(),
+      seq: this.#seq,
+      tsMicros: this.#now(),
+      policyRevision,
+      body,
+    });
+  }
+
+  /** The next `Continuation` as a batch frame (`nextContinuation` without the shared fields). */
+  nextContinuationFrame(body: Extract<EventBody, { case: 'continuation' }>): Event {
+    this.#seq += 1n;
+    return create(EventSchema, { eventId: randomUUID(), seq: this.#seq, tsMicros: this.#now(), body });
   }
 
   get lastSeq(): bigint {

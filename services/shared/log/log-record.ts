@@ -7,9 +7,41 @@ export interface RecordOwner {
 
 /**
  * One record for the log. `key` decides the partition, so one session (or approval) stays in order. `owner` (the
- * session) is told when the broker refuses the record; `seq` names it in logs and markers.
+ * session) is told when the broker refuses the record; `seq` names it in logs and markers (`seq` … `lastSeq` when
+ * it is a batch of several events).
  */
-export type LogRecord = { topic: string; key: string; value: Buffer; owner?: RecordOwner; seq?: bigint };
+export type LogRecord = {
+  topic: string;
+  key: string;
+  value: Buffer;
+  owner?: RecordOwner;
+  seq?: bigint;
+  lastSeq?: bigint;
+};
+
+/**
+ * A producer of records that gathers events between produce requests (a session batching its frames): the publisher
+ * takes its record just before building each produce request, and when it closes.
+ */
+export interface RecordSource {
+  /** The gathered events as one record (removed from the source), or undefined when there are none. */
+  takeRecord(): LogRecord | undefined;
+}
+
+/** How many events a record carries (`seq` … `lastSeq`; 1 for a single event). */
+export function recordEvents(record: LogRecord): number {
+  return record.seq !== undefined && record.lastSeq !== undefined
+    ? Number(record.lastSeq - record.seq) + 1
+    : 1;
+}
+
+/** The seqs of the events a record carries (`seq` … `lastSeq`), for refusal markers. */
+export function recordSeqs(record: LogRecord): bigint[] {
+  const first = record.seq ?? 0n;
+  const out: bigint[] = [];
+  for (let s = first; s <= (record.lastSeq ?? first); s++) out.push(s);
+  return out;
+}
 
 /** What a record counts against the buffer and batch bounds (value, key and per-record overhead). */
 export function recordBytes(record: LogRecord): number {

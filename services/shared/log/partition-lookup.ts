@@ -1,6 +1,9 @@
 import { Partitioners } from 'kafkajs';
 import type { Admin, Kafka, PartitionMetadata } from 'kafkajs';
 
+/** Keys whose partition is remembered per topic (then the cache starts over). */
+const MAX_CACHED_KEYS = 10_000;
+
 /**
  * The partition Kafka's default (murmur2) partitioner gives a key — the same one Java clients pick — from topic
  * metadata fetched once per topic. Synchronous once a topic is known (the hot path).
@@ -8,6 +11,8 @@ import type { Admin, Kafka, PartitionMetadata } from 'kafkajs';
 export class PartitionLookup {
   readonly #kafka: Kafka;
   readonly #partitions = new Map<string, PartitionMetadata[]>();
+  /** Partitions of recent keys by topic: murmur2 runs once per key, not once per record. */
+  readonly #byKey = new Map<string, Map<string, number>>();
   readonly #partitioner = Partitioners.DefaultPartitioner();
   #admin: Admin | undefined;
 
@@ -17,9 +22,16 @@ export class PartitionLookup {
 
   /** The partition of `key`, or undefined until the topic's metadata was loaded (`load`). */
   known(topic: string, key: string): number | undefined {
+    const cached = this.#byKey.get(topic)?.get(key);
+    if (cached !== undefined) return cached;
     const partitionMetadata = this.#partitions.get(topic);
     if (!partitionMetadata) return undefined;
-    return this.#partitioner({ topic, partitionMetadata, message: { key, value: null } });
+    const partition = this.#partitioner({ topic, partitionMetadata, message: { key, value: null } });
+    let keys = this.#byKey.get(topic);
+    if (!keys) this.#byKey.set(topic, (keys = new Map<string, number>()));
+    if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+    keys.set(key, partition);
+    return partition;
   }
 
   async partition(topic: string, key: string): Promise<number> {

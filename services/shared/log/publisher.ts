@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from '../logger.js';
-import { recordBytes } from './log-record.js';
+import { recordBytes, recordEvents } from './log-record.js';
 import {
   PublishBufferFullError,
   PublisherClosedError,
@@ -10,14 +10,14 @@ import {
   PublishUnavailableError,
 } from './errors.js';
 import type { LogPublisher } from './event-log.js';
-import type { LogRecord } from './log-record.js';
+import type { LogRecord, RecordSource } from './log-record.js';
 import { PartitionLookup } from './partition-lookup.js';
 import { isolateRefused, reportRefusals } from './refusals.js';
 import { SendQueue } from './send-queue.js';
 import type { Pending, Waiter } from './send-queue.js';
 
-export type { LogRecord, RecordOwner } from './log-record.js';
-export { recordBytes } from './log-record.js';
+export type { LogRecord, RecordOwner, RecordSource } from './log-record.js';
+export { recordBytes, recordSeqs } from './log-record.js';
 
 /**
  * Where audit events go. The Kafka implementation is below; a later single-process mode can implement the same
@@ -28,8 +28,17 @@ export interface EventPublisher {
   publishBatched(record: LogRecord): void;
   /** Enqueue, flush without lingering, and resolve once every broker in the ISR has the record (acks=all). */
   publishDurable(record: LogRecord): Promise<void>;
-  /** Throws the error a publish of `bytes` more would throw now, without enqueuing (lets callers refuse early). */
-  assertAccepting(bytes?: number): void;
+  /**
+   * Throws the error a publish of `bytes` more (in `events` events, default 1) would throw now, without enqueuing
+   * (lets callers refuse early).
+   */
+  assertAccepting(bytes?: number, events?: number): void;
+  /**
+   * Optional: take `source`'s record just before the next produce request (after the linger) and when closing. A
+   * source calls it when it starts gathering and checks `assertAccepting` for what it gathers; publishers without it
+   * get every record at once.
+   */
+  defer?(source: RecordSource): void;
   stats(): PublisherStats;
   close(timeoutMs?: number): Promise<{ unflushed: number }>;
 }
@@ -101,6 +110,8 @@ export class KafkaPublisher implements LogPublisher {
   #producer: Producer | undefined;
   #connected = false;
   readonly #queue = new SendQueue();
+  /** Sources whose records are taken before the next produce request. */
+  readonly #deferred = new Set<RecordSource>();
   #closed = false;
   #unavailableSince: number | undefined;
   #lastError: Error | undefined;
@@ -129,14 +140,14 @@ export class KafkaPublisher implements LogPublisher {
     return this.#connected;
   }
 
-  assertAccepting(bytes = 0): void {
+  assertAccepting(bytes = 0, events = 1): void {
     if (this.#closed) throw new PublisherClosedError();
     if (this.#unavailableSince !== undefined) {
       const down = Date.now() - this.#unavailableSince;
       if (down > this.#opts.failClosedAfterMs)
         throw new PublishUnavailableError(down, { cause: this.#lastError });
     }
-    if (this.#queue.events + 1 > this.#opts.maxBufferedEvents) {
+    if (this.#queue.events + events > this.#opts.maxBufferedEvents) {
       throw new PublishBufferFullError(`${this.#opts.maxBufferedEvents} events`);
     }
     if (this.#queue.bytes + bytes > this.#opts.maxBufferedBytes) {
@@ -146,6 +157,39 @@ export class KafkaPublisher implements LogPublisher {
 
   publishBatched(record: LogRecord): void {
     this.#enqueue(record, undefined);
+  }
+
+  defer(source: RecordSource): void {
+    const first = this.#deferred.size === 0;
+    this.#deferred.add(source);
+    // An idle send loop starts a linger window (a busy one takes the source with its next batch).
+    if (first && this.#queue.events === 0) this.#wake?.();
+  }
+
+  /** Moves every deferred source's record into the queue (each was admitted event by event by its source). */
+  #takeDeferred(): void {
+    for (const source of this.#deferred) {
+      const record = source.takeRecord();
+      if (record === undefined) continue;
+      if (record.value.length > this.#opts.maxEventBytes) {
+        this.#refusedRecords++;
+        record.owner?.refused(
+          new PublishRefusedError(
+            'EVENT_TOO_LARGE',
+            `audit record of ${record.value.length} bytes exceeds maxEventBytes (${this.#opts.maxEventBytes})`,
+          ),
+          [record],
+        );
+        continue;
+      }
+      this.#queue.push({
+        record,
+        bytes: recordBytes(record),
+        events: recordEvents(record),
+        waiter: undefined,
+      });
+    }
+    this.#deferred.clear();
   }
 
   publishDurable(record: LogRecord): Promise<void> {
@@ -199,6 +243,7 @@ export class KafkaPublisher implements LogPublisher {
     const deadline = sleep(timeoutMs, 'timeout' as const);
     const done = this.#pump ?? Promise.resolve();
     const outcome = await Promise.race([done.then(() => 'done' as const), deadline]);
+    this.#takeDeferred();
     const unflushed = this.#queue.events;
     if (outcome === 'timeout' || unflushed > 0) {
       this.#log.error({ unflushed }, 'publisher closed with events that Kafka did not acknowledge');
@@ -218,10 +263,12 @@ export class KafkaPublisher implements LogPublisher {
         `audit event of ${record.value.length} bytes exceeds maxEventBytes (${this.#opts.maxEventBytes})`,
       );
     }
-    this.assertAccepting(bytes);
-    this.#queue.push({ record, bytes, waiter });
+    const events = recordEvents(record);
+    this.assertAccepting(bytes, events);
+    const wasEmpty = this.#queue.events === 0;
+    this.#queue.push({ record, bytes, events, waiter });
     if (waiter || this.#queue.events >= this.#opts.maxBatchEvents) this.#wake?.();
-    else if (this.#wake && this.#queue.events === 1) this.#wakeAfterLinger();
+    else if (this.#wake && wasEmpty) this.#wakeAfterLinger();
   }
 
   #lingerTimer: NodeJS.Timeout | undefined;
@@ -246,7 +293,7 @@ export class KafkaPublisher implements LogPublisher {
       await this.#resetProducer();
     }
     for (;;) {
-      if (this.#queue.events === 0) {
+      if (this.#queue.events === 0 && this.#deferred.size === 0) {
         if (this.#closed) return;
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = undefined;
@@ -260,6 +307,8 @@ export class KafkaPublisher implements LogPublisher {
         });
         this.#wake = undefined;
       }
+      this.#takeDeferred();
+      if (this.#queue.events === 0) continue;
       const batch = this.#queue.take(this.#opts.maxBatchEvents, this.#opts.maxBatchBytes);
       try {
         await this.#send(batch);

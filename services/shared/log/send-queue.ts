@@ -7,6 +7,8 @@ export type Waiter = { resolve: () => void; reject: (err: Error) => void };
 export type Pending = {
   record: LogRecord;
   bytes: number;
+  /** Events the record carries (an event batch carries several); 1 when absent. */
+  events?: number;
   waiter: Waiter | undefined;
   /** Delivered (or refused) by an earlier attempt of its batch: not sent again. */
   done?: boolean;
@@ -31,7 +33,7 @@ export class SendQueue {
   #bytes = 0;
   #urgent = 0;
 
-  /** Records buffered (sent or not, until settled). */
+  /** Events buffered (sent or not, until settled): a batch record counts its events. */
   get events(): number {
     return this.#events;
   }
@@ -53,7 +55,7 @@ export class SendQueue {
       this.#ring.push(key);
     }
     lane.items.push(p);
-    this.#events++;
+    this.#events += p.events ?? 1;
     this.#bytes += p.bytes;
     if (p.waiter) this.#urgent++;
   }
@@ -94,7 +96,7 @@ export class SendQueue {
         throw new Error('SendQueue.settle: not the batch take() returned');
       lane.items[lane.head] = undefined;
       lane.head++;
-      this.#events--;
+      this.#events -= p.events ?? 1;
       this.#bytes -= p.bytes;
       if (p.waiter) this.#urgent--;
       if (lane.head === lane.items.length) this.#lanes.delete(key);

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file gatehouse/v1/events.proto.
  */
 export const file_gatehouse_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChlnYXRlaG91c2UvdjEvZXZlbnRzLnByb3RvEgxnYXRlaG91c2UudjEiaAoISWRlbnRpdHkSCwoDc3ViGAEgASgJEg0KBWVtYWlsGAIgASgJEg4KBmdyb3VwcxgDIAMoCRINCgVhZ2VudBgEIAEoCBIOCgZpc3N1ZXIYBSABKAkSEQoJY2xpZW50X2lkGAYgASgJIosBCgpDb25uZWN0aW9uEgwKBG5hbWUYASABKAkSEAoIcHJvdG9jb2wYAiABKAkSMAoEdGFncxgDIAMoCzIiLmdhdGVob3VzZS52MS5Db25uZWN0aW9uLlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKsBwoFRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRILCgNzZXEYAyABKAQSDwoHbm9kZV9pZBgEIAEoCRIRCgl0c19taWNyb3MYBSABKAMSKAoIaWRlbnRpdHkYBiABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSLAoKY29ubmVjdGlvbhgHIAEoCzIYLmdhdGVob3VzZS52MS5Db25uZWN0aW9uEhAKCHByb3RvY29sGAggASgJEhcKD3BvbGljeV9yZXZpc2lvbhgJIAEoCRIRCgljb250aW51ZWQYCiABKA0SNQoOc2Vzc2lvbl9vcGVuZWQYFCABKAsyGy5nYXRlaG91c2UudjEuU2Vzc2lvbk9wZW5lZEgAEigKB3JlcXVlc3QYFSABKAsyFS5nYXRlaG91c2UudjEuUmVxdWVzdEgAEioKCGRlY2lzaW9uGBYgASgLMhYuZ2F0ZWhvdXNlLnYxLkRlY2lzaW9uSAASPQoSYXBwcm92YWxfcmVxdWVzdGVkGBcgASgLMh8uZ2F0ZWhvdXNlLnYxLkFwcHJvdmFsUmVxdWVzdGVkSAASOQoQYXBwcm92YWxfZGVjaWRlZBgYIAEoCzIdLmdhdGVob3VzZS52MS5BcHByb3ZhbERlY2lkZWRIABIqCghyZXNwb25zZRgZIAEoCzIWLmdhdGVob3VzZS52MS5SZXNwb25zZUgAEjUKDnNlc3Npb25fY2xvc2VkGBogASgLMhsuZ2F0ZWhvdXNlLnYxLlNlc3Npb25DbG9zZWRIABI7ChFhcHByb3ZhbF9yZXZpZXdlZBgbIAEoCzIeLmdhdGVob3VzZS52MS5BcHByb3ZhbFJldmlld2VkSAASMwoNbG9naW5fcmVmdXNlZBgcIAEoCzIaLmdhdGVob3VzZS52MS5Mb2dpblJlZnVzZWRIABIyCgxjb250aW51YXRpb24YHSABKAsyGi5nYXRlaG91c2UudjEuQ29udGludWF0aW9uSAASMwoNYXVkaXRfZmFpbHVyZRgeIAEoCzIaLmdhdGVob3VzZS52MS5BdWRpdEZhaWx1cmVIABIvCghzZWN1cml0eRgfIAEoCzIbLmdhdGVob3VzZS52MS5TZWN1cml0eUV2ZW50SAASOAoQbWNwX3Rvb2xfY2hhbmdlZBggIAEoCzIcLmdhdGVob3VzZS52MS5NY3BUb29sQ2hhbmdlZEgAQgYKBGJvZHkimAEKDVNlc3Npb25PcGVuZWQSEwoLY2xpZW50X2FkZHIYASABKAkSPwoKYXR0cmlidXRlcxgCIAMoCzIrLmdhdGVob3VzZS52MS5TZXNzaW9uT3BlbmVkLkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCgdSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKA0SDAoEa2luZBgCIAEoCRIMCgR0ZXh0GAMgASgJEhMKC3BhcnNlZF9qc29uGAQgASgJIugCCghEZWNpc2lvbhISCgpyZXF1ZXN0X2lkGAEgASgNEg0KBWFsbG93GAIgASgIEg8KB3JlYXNvbnMYAyADKAkSGQoRYXBwcm92YWxfcmVxdWlyZWQYBCABKAgSFwoPYXBwcm92YWxfZ3JvdXBzGAUgAygJEhgKEGFwcHJvdmFsc19uZWVkZWQYBiABKA0SFAoMbWFza19jb2x1bW5zGAcgAygJEhYKDm1hc2tfZGV0ZWN0b3JzGAggAygJEg0KBWF1ZGl0GAkgASgJEhMKC2V2YWxfbWljcm9zGAogASgNEhQKDHBvbGljeV9lcnJvchgLIAEoCBIVCg1kZWNpc2lvbl9qc29uGAwgASgJEhkKEWdyYW50X2FwcHJvdmFsX2lkGA0gASgJEhgKEGFyZ3VtZW50c19kaWdlc3QYESABKAkSFAoMdG9vbF9jaGFuZ2VkGBIgASgIEhAKCG1lbW9faGl0GBcgASgIIqQDChFBcHByb3ZhbFJlcXVlc3RlZBITCgthcHByb3ZhbF9pZBgBIAEoCRISCgpyZXF1ZXN0X2lkGAIgASgNEhQKDHJlcXVlc3RfdGV4dBgDIAEoCRIUCgxyZXF1ZXN0X2hhc2gYBCABKAkSDwoHcmVhc29ucxgFIAMoCRIOCgZncm91cHMYBiADKAkSGAoQYXBwcm92YWxzX25lZWRlZBgHIAEoDRIWCg5leHBpcmVzX21pY3JvcxgIIAEoAxIVCg1yZXVzZV9zZWNvbmRzGAkgASgNEhMKC2FwcHJvdmVfdXJsGAogASgJEhIKCnNlc3Npb25faWQYCyABKAkSDwoHbm9kZV9pZBgMIAEoCRIpCglyZXF1ZXN0ZXIYDSABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSLAoKY29ubmVjdGlvbhgOIAEoCzIYLmdhdGVob3VzZS52MS5Db25uZWN0aW9uEhAKCHByb3RvY29sGA8gASgJEhMKC3R0bF9zZWNvbmRzGBAgASgNEhYKDnJlcXVlc3RfZGlnZXN0GBEgASgJIoYDCg9BcHByb3ZhbERlY2lkZWQSEwoLYXBwcm92YWxfaWQYASABKAkSDwoHb3V0Y29tZRgCIAEoCRIoCghyZXZpZXdlchgDIAEoCzIWLmdhdGVob3VzZS52MS5JZGVudGl0eRIOCgZyZWFzb24YBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoDRIpCglhcHByb3ZlcnMYBiADKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSFwoPYXBwcm92ZXJfZ3JvdXBzGAcgAygJEhQKDHJlcXVlc3RfaGFzaBgIIAEoCRIVCg1yZXVzZV9zZWNvbmRzGAkgASgNEhIKCnNlc3Npb25faWQYCiABKAkSDwoHbm9kZV9pZBgLIAEoCRIOCgZrZXlfaWQYDCABKAkSEQoJc2lnbmF0dXJlGA0gASgMEhYKDmRlY2lkZWRfbWljcm9zGA4gASgDEhYKDmV4cGlyZXNfbWljcm9zGA8gASgDEhYKDnJlcXVlc3RfZGlnZXN0GBAgASgJIpgBChBBcHByb3ZhbFJldmlld2VkEhMKC2FwcHJvdmFsX2lkGAEgASgJEg8KB3ZlcmRpY3QYAiABKAkSKAoIcmV2aWV3ZXIYAyABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSDgoGcmVhc29uGAQgASgJEhMKC2luc3RhbmNlX2lkGAUgASgJEg8KB2NoYW5uZWwYBiABKAkiZQoIUmVzcG9uc2USEgoKcmVxdWVzdF9pZBgBIAEoDRINCgVmcmFtZRgCIAEoCRIMCgRkYXRhGAMgASgMEgwKBHJvd3MYBCABKA0SDAoEdGV4dBgFIAEoCRIMCgRjb2RlGAYgASgJIsgBCg1TZWN1cml0eUV2ZW50EgwKBGtpbmQYASABKAkSDAoEY29kZRgCIAEoCRIOCgZyZWFzb24YAyABKAkSEwoLYXBwcm92YWxfaWQYBCABKAkSEgoKcmVxdWVzdF9pZBgFIAEoDRIOCgZrZXlfaWQYBiABKAkSEAoIZXZlbnRfaWQYByABKAkSFwoPY2xhaW1lZF9ub2RlX2lkGAggASgJEg4KBnNvdXJjZRgJIAEoCRIXCg9jbGFpbWVkX291dGNvbWUYCiABKAkiSgoNU2Vzc2lvbkNsb3NlZBIOCgZyZWFzb24YASABKAkSEAoIcmVxdWVzdHMYAiABKAQSFwoPZHVyYXRpb25fbWljcm9zGAMgASgEIoIBCgxDb250aW51YXRpb24SEAoIaGVhZF9zZXEYASABKAQSDQoFZmllbGQYAiABKA0SEgoKZmllbGRfbmFtZRgDIAEoCRIMCgRkYXRhGAQgASgMEgwKBHBhcnQYBSABKA0SDQoFcGFydHMYBiABKA0SEgoKcmVxdWVzdF9pZBgHIAEoDSJbCgxBdWRpdEZhaWx1cmUSDQoFZXJyb3IYASABKAkSDwoHbWVzc2FnZRgCIAEoCRIUCgxyZWZ1c2VkX3NlcXMYAyADKAQSFQoNcmVmdXNlZF9ieXRlcxgEIAEoBCLwAQoMTG9naW5SZWZ1c2VkEg4KBnJlYXNvbhgBIAEoCRIMCgRjb2RlGAIgASgJEhMKC2NsaWVudF9hZGRyGAMgASgJEg4KBmRldGFpbBgEIAEoCRIWCg50b2tlbl92ZXJpZmllZBgFIAEoCBISCgpzdXBwcmVzc2VkGAYgASgNEj4KCmF0dHJpYnV0ZXMYByADKAsyKi5nYXRlaG91c2UudjEuTG9naW5SZWZ1c2VkLkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKoAQoOTWNwVG9vbENoYW5nZWQSEgoKcmVxdWVzdF9pZBgBIAEoDRIOCgZzZXJ2ZXIYAiABKAkSDAoEdG9vbBgDIAEoCRIVCg1waW5uZWRfZGlnZXN0GAQgASgJEg4KBmRpZ2VzdBgFIAEoCRIPCgdjaGFuZ2VkGAYgAygJEhMKC3Bpbm5lZF9qc29uGAcgASgJEhcKD2RlZmluaXRpb25fanNvbhgIIAEoCWIGcHJvdG8z");
+  fileDesc("ChlnYXRlaG91c2UvdjEvZXZlbnRzLnByb3RvEgxnYXRlaG91c2UudjEiaAoISWRlbnRpdHkSCwoDc3ViGAEgASgJEg0KBWVtYWlsGAIgASgJEg4KBmdyb3VwcxgDIAMoCRINCgVhZ2VudBgEIAEoCBIOCgZpc3N1ZXIYBSABKAkSEQoJY2xpZW50X2lkGAYgASgJIosBCgpDb25uZWN0aW9uEgwKBG5hbWUYASABKAkSEAoIcHJvdG9jb2wYAiABKAkSMAoEdGFncxgDIAMoCzIiLmdhdGVob3VzZS52MS5Db25uZWN0aW9uLlRhZ3NFbnRyeRorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLXBwoFRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSEgoKc2Vzc2lvbl9pZBgCIAEoCRILCgNzZXEYAyABKAQSDwoHbm9kZV9pZBgEIAEoCRIRCgl0c19taWNyb3MYBSABKAMSKAoIaWRlbnRpdHkYBiABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSLAoKY29ubmVjdGlvbhgHIAEoCzIYLmdhdGVob3VzZS52MS5Db25uZWN0aW9uEhAKCHByb3RvY29sGAggASgJEhcKD3BvbGljeV9yZXZpc2lvbhgJIAEoCRIRCgljb250aW51ZWQYCiABKA0SNQoOc2Vzc2lvbl9vcGVuZWQYFCABKAsyGy5nYXRlaG91c2UudjEuU2Vzc2lvbk9wZW5lZEgAEigKB3JlcXVlc3QYFSABKAsyFS5nYXRlaG91c2UudjEuUmVxdWVzdEgAEioKCGRlY2lzaW9uGBYgASgLMhYuZ2F0ZWhvdXNlLnYxLkRlY2lzaW9uSAASPQoSYXBwcm92YWxfcmVxdWVzdGVkGBcgASgLMh8uZ2F0ZWhvdXNlLnYxLkFwcHJvdmFsUmVxdWVzdGVkSAASOQoQYXBwcm92YWxfZGVjaWRlZBgYIAEoCzIdLmdhdGVob3VzZS52MS5BcHByb3ZhbERlY2lkZWRIABIqCghyZXNwb25zZRgZIAEoCzIWLmdhdGVob3VzZS52MS5SZXNwb25zZUgAEjUKDnNlc3Npb25fY2xvc2VkGBogASgLMhsuZ2F0ZWhvdXNlLnYxLlNlc3Npb25DbG9zZWRIABI7ChFhcHByb3ZhbF9yZXZpZXdlZBgbIAEoCzIeLmdhdGVob3VzZS52MS5BcHByb3ZhbFJldmlld2VkSAASMwoNbG9naW5fcmVmdXNlZBgcIAEoCzIaLmdhdGVob3VzZS52MS5Mb2dpblJlZnVzZWRIABIyCgxjb250aW51YXRpb24YHSABKAsyGi5nYXRlaG91c2UudjEuQ29udGludWF0aW9uSAASMwoNYXVkaXRfZmFpbHVyZRgeIAEoCzIaLmdhdGVob3VzZS52MS5BdWRpdEZhaWx1cmVIABIvCghzZWN1cml0eRgfIAEoCzIbLmdhdGVob3VzZS52MS5TZWN1cml0eUV2ZW50SAASOAoQbWNwX3Rvb2xfY2hhbmdlZBggIAEoCzIcLmdhdGVob3VzZS52MS5NY3BUb29sQ2hhbmdlZEgAEikKBWJhdGNoGCYgASgLMhguZ2F0ZWhvdXNlLnYxLkV2ZW50QmF0Y2hIAEIGCgRib2R5IjEKCkV2ZW50QmF0Y2gSIwoGZXZlbnRzGAEgAygLMhMuZ2F0ZWhvdXNlLnYxLkV2ZW50IpgBCg1TZXNzaW9uT3BlbmVkEhMKC2NsaWVudF9hZGRyGAEgASgJEj8KCmF0dHJpYnV0ZXMYAiADKAsyKy5nYXRlaG91c2UudjEuU2Vzc2lvbk9wZW5lZC5BdHRyaWJ1dGVzRW50cnkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTgoHUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgNEgwKBGtpbmQYAiABKAkSDAoEdGV4dBgDIAEoCRITCgtwYXJzZWRfanNvbhgEIAEoCSLoAgoIRGVjaXNpb24SEgoKcmVxdWVzdF9pZBgBIAEoDRINCgVhbGxvdxgCIAEoCBIPCgdyZWFzb25zGAMgAygJEhkKEWFwcHJvdmFsX3JlcXVpcmVkGAQgASgIEhcKD2FwcHJvdmFsX2dyb3VwcxgFIAMoCRIYChBhcHByb3ZhbHNfbmVlZGVkGAYgASgNEhQKDG1hc2tfY29sdW1ucxgHIAMoCRIWCg5tYXNrX2RldGVjdG9ycxgIIAMoCRINCgVhdWRpdBgJIAEoCRITCgtldmFsX21pY3JvcxgKIAEoDRIUCgxwb2xpY3lfZXJyb3IYCyABKAgSFQoNZGVjaXNpb25fanNvbhgMIAEoCRIZChFncmFudF9hcHByb3ZhbF9pZBgNIAEoCRIYChBhcmd1bWVudHNfZGlnZXN0GBEgASgJEhQKDHRvb2xfY2hhbmdlZBgSIAEoCBIQCghtZW1vX2hpdBgXIAEoCCKkAwoRQXBwcm92YWxSZXF1ZXN0ZWQSEwoLYXBwcm92YWxfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoDRIUCgxyZXF1ZXN0X3RleHQYAyABKAkSFAoMcmVxdWVzdF9oYXNoGAQgASgJEg8KB3JlYXNvbnMYBSADKAkSDgoGZ3JvdXBzGAYgAygJEhgKEGFwcHJvdmFsc19uZWVkZWQYByABKA0SFgoOZXhwaXJlc19taWNyb3MYCCABKAMSFQoNcmV1c2Vfc2Vjb25kcxgJIAEoDRITCgthcHByb3ZlX3VybBgKIAEoCRISCgpzZXNzaW9uX2lkGAsgASgJEg8KB25vZGVfaWQYDCABKAkSKQoJcmVxdWVzdGVyGA0gASgLMhYuZ2F0ZWhvdXNlLnYxLklkZW50aXR5EiwKCmNvbm5lY3Rpb24YDiABKAsyGC5nYXRlaG91c2UudjEuQ29ubmVjdGlvbhIQCghwcm90b2NvbBgPIAEoCRITCgt0dGxfc2Vjb25kcxgQIAEoDRIWCg5yZXF1ZXN0X2RpZ2VzdBgRIAEoCSKGAwoPQXBwcm92YWxEZWNpZGVkEhMKC2FwcHJvdmFsX2lkGAEgASgJEg8KB291dGNvbWUYAiABKAkSKAoIcmV2aWV3ZXIYAyABKAsyFi5nYXRlaG91c2UudjEuSWRlbnRpdHkSDgoGcmVhc29uGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKA0SKQoJYXBwcm92ZXJzGAYgAygLMhYuZ2F0ZWhvdXNlLnYxLklkZW50aXR5EhcKD2FwcHJvdmVyX2dyb3VwcxgHIAMoCRIUCgxyZXF1ZXN0X2hhc2gYCCABKAkSFQoNcmV1c2Vfc2Vjb25kcxgJIAEoDRISCgpzZXNzaW9uX2lkGAogASgJEg8KB25vZGVfaWQYCyABKAkSDgoGa2V5X2lkGAwgASgJEhEKCXNpZ25hdHVyZRgNIAEoDBIWCg5kZWNpZGVkX21pY3JvcxgOIAEoAxIWCg5leHBpcmVzX21pY3JvcxgPIAEoAxIWCg5yZXF1ZXN0X2RpZ2VzdBgQIAEoCSKYAQoQQXBwcm92YWxSZXZpZXdlZBITCgthcHByb3ZhbF9pZBgBIAEoCRIPCgd2ZXJkaWN0GAIgASgJEigKCHJldmlld2VyGAMgASgLMhYuZ2F0ZWhvdXNlLnYxLklkZW50aXR5Eg4KBnJlYXNvbhgEIAEoCRITCgtpbnN0YW5jZV9pZBgFIAEoCRIPCgdjaGFubmVsGAYgASgJImUKCFJlc3BvbnNlEhIKCnJlcXVlc3RfaWQYASABKA0SDQoFZnJhbWUYAiABKAkSDAoEZGF0YRgDIAEoDBIMCgRyb3dzGAQgASgNEgwKBHRleHQYBSABKAkSDAoEY29kZRgGIAEoCSLIAQoNU2VjdXJpdHlFdmVudBIMCgRraW5kGAEgASgJEgwKBGNvZGUYAiABKAkSDgoGcmVhc29uGAMgASgJEhMKC2FwcHJvdmFsX2lkGAQgASgJEhIKCnJlcXVlc3RfaWQYBSABKA0SDgoGa2V5X2lkGAYgASgJEhAKCGV2ZW50X2lkGAcgASgJEhcKD2NsYWltZWRfbm9kZV9pZBgIIAEoCRIOCgZzb3VyY2UYCSABKAkSFwoPY2xhaW1lZF9vdXRjb21lGAogASgJIkoKDVNlc3Npb25DbG9zZWQSDgoGcmVhc29uGAEgASgJEhAKCHJlcXVlc3RzGAIgASgEEhcKD2R1cmF0aW9uX21pY3JvcxgDIAEoBCKCAQoMQ29udGludWF0aW9uEhAKCGhlYWRfc2VxGAEgASgEEg0KBWZpZWxkGAIgASgNEhIKCmZpZWxkX25hbWUYAyABKAkSDAoEZGF0YRgEIAEoDBIMCgRwYXJ0GAUgASgNEg0KBXBhcnRzGAYgASgNEhIKCnJlcXVlc3RfaWQYByABKA0iWwoMQXVkaXRGYWlsdXJlEg0KBWVycm9yGAEgASgJEg8KB21lc3NhZ2UYAiABKAkSFAoMcmVmdXNlZF9zZXFzGAMgAygEEhUKDXJlZnVzZWRfYnl0ZXMYBCABKAQi8AEKDExvZ2luUmVmdXNlZBIOCgZyZWFzb24YASABKAkSDAoEY29kZRgCIAEoCRITCgtjbGllbnRfYWRkchgDIAEoCRIOCgZkZXRhaWwYBCABKAkSFgoOdG9rZW5fdmVyaWZpZWQYBSABKAgSEgoKc3VwcHJlc3NlZBgGIAEoDRI+CgphdHRyaWJ1dGVzGAcgAygLMiouZ2F0ZWhvdXNlLnYxLkxvZ2luUmVmdXNlZC5BdHRyaWJ1dGVzRW50cnkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiqAEKDk1jcFRvb2xDaGFuZ2VkEhIKCnJlcXVlc3RfaWQYASABKA0SDgoGc2VydmVyGAIgASgJEgwKBHRvb2wYAyABKAkSFQoNcGlubmVkX2RpZ2VzdBgEIAEoCRIOCgZkaWdlc3QYBSABKAkSDwoHY2hhbmdlZBgGIAMoCRITCgtwaW5uZWRfanNvbhgHIAEoCRIXCg9kZWZpbml0aW9uX2pzb24YCCABKAliBnByb3RvMw");
 
 /**
  * Who made the request, as established from the verified OIDC token.
@@ -241,6 +241,14 @@ export type Event = Message<"gatehouse.v1.Event"> & {
      */
     value: McpToolChanged;
     case: "mcpToolChanged";
+  } | {
+    /**
+     * 38-41: record batching.
+     *
+     * @generated from field: gatehouse.v1.EventBatch batch = 38;
+     */
+    value: EventBatch;
+    case: "batch";
   } | { case: undefined; value?: undefined };
 };
 
@@ -250,6 +258,34 @@ export type Event = Message<"gatehouse.v1.Event"> & {
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
   messageDesc(file_gatehouse_v1_events, 2);
+
+/**
+ * Several consecutive events of one session in one Kafka record: the gateway publishes a session's frames of one
+ * round trip (or one linger window) together, and always before anything that must be durable. The envelope states
+ * once what every frame shares — session_id, node_id, identity, connection, protocol — plus the event_id, seq and
+ * ts_micros of the first frame. Each frame is an `Event` with its own event_id, seq, ts_micros, policy_revision,
+ * continued and body, and none of the shared fields: a consumer takes session_id, node_id, connection and protocol
+ * from the envelope, and identity too except for `Continuation` frames (they never carried one). Frames are in
+ * order with consecutive seqs starting at the envelope's seq; a frame is never itself a batch. A record is at most
+ * `maxEventBytes` (a large event's continuations may follow in the next records). Consumers expand a batch into its
+ * events and refuse a batch as a whole (dead letter) when a seq is out of order, a frame names another session or
+ * another node, or a frame is a batch or has no body.
+ *
+ * @generated from message gatehouse.v1.EventBatch
+ */
+export type EventBatch = Message<"gatehouse.v1.EventBatch"> & {
+  /**
+   * @generated from field: repeated gatehouse.v1.Event events = 1;
+   */
+  events: Event[];
+};
+
+/**
+ * Describes the message gatehouse.v1.EventBatch.
+ * Use `create(EventBatchSchema)` to create a new message.
+ */
+export const EventBatchSchema: GenMessage<EventBatch> = /*@__PURE__*/
+  messageDesc(file_gatehouse_v1_events, 3);
 
 /**
  * @generated from message gatehouse.v1.SessionOpened
@@ -273,7 +309,7 @@ export type SessionOpened = Message<"gatehouse.v1.SessionOpened"> & {
  * Use `create(SessionOpenedSchema)` to create a new message.
  */
 export const SessionOpenedSchema: GenMessage<SessionOpened> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 3);
+  messageDesc(file_gatehouse_v1_events, 4);
 
 /**
  * @generated from message gatehouse.v1.Request
@@ -313,7 +349,7 @@ export type Request = Message<"gatehouse.v1.Request"> & {
  * Use `create(RequestSchema)` to create a new message.
  */
 export const RequestSchema: GenMessage<Request> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 4);
+  messageDesc(file_gatehouse_v1_events, 5);
 
 /**
  * @generated from message gatehouse.v1.Decision
@@ -425,7 +461,7 @@ export type Decision = Message<"gatehouse.v1.Decision"> & {
  * Use `create(DecisionSchema)` to create a new message.
  */
 export const DecisionSchema: GenMessage<Decision> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 5);
+  messageDesc(file_gatehouse_v1_events, 6);
 
 /**
  * On the gateway session stream and, as the first event of an approval, on the approvals topic. There the envelope
@@ -538,7 +574,7 @@ export type ApprovalRequested = Message<"gatehouse.v1.ApprovalRequested"> & {
  * Use `create(ApprovalRequestedSchema)` to create a new message.
  */
 export const ApprovalRequestedSchema: GenMessage<ApprovalRequested> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 6);
+  messageDesc(file_gatehouse_v1_events, 7);
 
 /**
  * A final outcome. On the approvals topic the FIRST valid approval.decided of an approval in log order is the
@@ -656,7 +692,7 @@ export type ApprovalDecided = Message<"gatehouse.v1.ApprovalDecided"> & {
  * Use `create(ApprovalDecidedSchema)` to create a new message.
  */
 export const ApprovalDecidedSchema: GenMessage<ApprovalDecided> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 7);
+  messageDesc(file_gatehouse_v1_events, 8);
 
 /**
  * A reviewer's action on the approvals topic (published by the approval service once the reviewer is
@@ -709,7 +745,7 @@ export type ApprovalReviewed = Message<"gatehouse.v1.ApprovalReviewed"> & {
  * Use `create(ApprovalReviewedSchema)` to create a new message.
  */
 export const ApprovalReviewedSchema: GenMessage<ApprovalReviewed> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 8);
+  messageDesc(file_gatehouse_v1_events, 9);
 
 /**
  * One frame (or a batch of frames) sent back to the client, after masking: what the client saw.
@@ -764,7 +800,7 @@ export type Response = Message<"gatehouse.v1.Response"> & {
  * Use `create(ResponseSchema)` to create a new message.
  */
 export const ResponseSchema: GenMessage<Response> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 9);
+  messageDesc(file_gatehouse_v1_events, 10);
 
 /**
  * Something refused because it could not be trusted, recorded on the session stream it concerns (or, when no session
@@ -842,7 +878,7 @@ export type SecurityEvent = Message<"gatehouse.v1.SecurityEvent"> & {
  * Use `create(SecurityEventSchema)` to create a new message.
  */
 export const SecurityEventSchema: GenMessage<SecurityEvent> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 10);
+  messageDesc(file_gatehouse_v1_events, 11);
 
 /**
  * @generated from message gatehouse.v1.SessionClosed
@@ -869,7 +905,7 @@ export type SessionClosed = Message<"gatehouse.v1.SessionClosed"> & {
  * Use `create(SessionClosedSchema)` to create a new message.
  */
 export const SessionClosedSchema: GenMessage<SessionClosed> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 11);
+  messageDesc(file_gatehouse_v1_events, 12);
 
 /**
  * Bounded events: no encoded event is larger than the publisher's `maxEventBytes` (well under the topic's
@@ -940,7 +976,7 @@ export type Continuation = Message<"gatehouse.v1.Continuation"> & {
  * Use `create(ContinuationSchema)` to create a new message.
  */
 export const ContinuationSchema: GenMessage<Continuation> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 12);
+  messageDesc(file_gatehouse_v1_events, 13);
 
 /**
  * The broker refused one or more records of this session (a non-retriable per-record error: too large, not
@@ -984,7 +1020,7 @@ export type AuditFailure = Message<"gatehouse.v1.AuditFailure"> & {
  * Use `create(AuditFailureSchema)` to create a new message.
  */
 export const AuditFailureSchema: GenMessage<AuditFailure> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 13);
+  messageDesc(file_gatehouse_v1_events, 14);
 
 /**
  * A login the gateway refused, on any listener. It travels as a stream of its own: a fresh session_id whose only
@@ -1054,7 +1090,7 @@ export type LoginRefused = Message<"gatehouse.v1.LoginRefused"> & {
  * Use `create(LoginRefusedSchema)` to create a new message.
  */
 export const LoginRefusedSchema: GenMessage<LoginRefused> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 14);
+  messageDesc(file_gatehouse_v1_events, 15);
 
 /**
  * An MCP server listed a tool whose definition (description, input or output schema) differs from the one this gateway
@@ -1120,5 +1156,5 @@ export type McpToolChanged = Message<"gatehouse.v1.McpToolChanged"> & {
  * Use `create(McpToolChangedSchema)` to create a new message.
  */
 export const McpToolChangedSchema: GenMessage<McpToolChanged> = /*@__PURE__*/
-  messageDesc(file_gatehouse_v1_events, 15);
+  messageDesc(file_gatehouse_v1_events, 16);
 
