@@ -58,6 +58,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'run ssh on a gateway connection with your cached token (CONNECTION [command])',
     run: async (argv) => (await import('./login/run-client.js')).runSsh(argv),
   },
+  policy: {
+    summary: 'publish, roll back, check and test policy (publish|status|eval|input|backtest|diff; --help)',
+    run: async (argv) => (await import('./policy/run-policy.js')).runPolicy(argv),
+  },
   idp: devCommand('idp', 'run the local development OIDC provider', 'idp/main.js', 'runIdp'),
   token: devCommand(
     'token',

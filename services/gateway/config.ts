@@ -13,6 +13,7 @@ import {
 } from '../shared/config/sections.js';
 import { httpConnectionSchema, httpListenerSchema } from './http/config.js';
 import { mcpConnectionSchema, mcpListenerSchema } from './mcp/config.js';
+import { policyConfigSchema } from './policy/policy-config.js';
 
 const postgresUpstreamSchema = z.strictObject({
   host: z.string(),
@@ -242,10 +243,8 @@ export const gatewayConfigSchema = z
         catalogRefreshMinMs: z.number().int().min(0).default(1_000),
       })
       .prefault({}),
-    policy: z.strictObject({
-      /** Folder with policy.wasm, data.json and revision, as written by policies/build.sh. */
-      bundleDir: z.string(),
-    }),
+    /** The policy bundle: a folder, the policy stream, or both (services/gateway/policy/policy-config.ts). */
+    policy: policyConfigSchema,
     connections: z.array(connectionSchema).min(1),
   })
   .superRefine((cfg, ctx) => {
