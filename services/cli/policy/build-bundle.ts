@@ -4,11 +4,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPolicyEngine } from '../../gateway/policy/engine.js';
-import type { PolicyEngine } from '../../gateway/policy/engine.js';
-import { PolicyLoadError, PolicyLoadErrorCode } from '../../gateway/policy/errors.js';
-import { BUNDLE_FILES, loadPolicyBundle } from '../../gateway/policy/load-bundle.js';
 import { readFile } from 'node:fs/promises';
+import {
+  BUNDLE_FILES,
+  createPolicyEngine,
+  loadPolicyBundle,
+  PolicyLoadError,
+  PolicyLoadErrorCode,
+} from '../../gateway/index.js';
+import type { PolicyEngine } from '../../gateway/index.js';
 
 /** A compiled bundle that loaded in the gateway's engine. */
 export type BuiltBundle = {
@@ -30,11 +34,16 @@ function buildScript(env: Readonly<Record<string, string | undefined>>): string 
   throw new PolicyLoadError(PolicyLoadErrorCode.bundleNotFound, 'policies/build.sh not found');
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
+/** Runs a program; resolves with its exit status and stderr (never rejects). */
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ ok: boolean; stderr: string }> {
+  return new Promise((resolvePromise) => {
     execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, _stdout, stderr) => {
-      if (err) reject(Object.assign(err, { stderr }));
-      else resolvePromise(stderr);
+      resolvePromise({ ok: err === null, stderr });
     });
   });
 }
@@ -57,14 +66,11 @@ export async function buildBundle(
   if (existsSync(join(src, BUNDLE_FILES.wasm))) return loaded(src);
   const out = await mkdtemp(join(tmpdir(), 'gatehouse-policy-'));
   try {
-    try {
-      await run('bash', [buildScript(env), out, src], { ...process.env, ...env } as NodeJS.ProcessEnv, timeoutMs);
-    } catch (err) {
-      const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    const built = await run('bash', [buildScript(env), out, src], { ...process.env, ...env }, timeoutMs);
+    if (!built.ok) {
       throw new PolicyLoadError(
         PolicyLoadErrorCode.wasmInvalid,
-        `opa build failed for ${src}:\n${stderr.split('\n').slice(-20).join('\n')}`,
-        { cause: err },
+        `opa build failed for ${src}:\n${built.stderr.trim().split('\n').slice(-20).join('\n')}`,
       );
     }
     return await loaded(out);
@@ -81,6 +87,10 @@ async function loaded(dir: string): Promise<BuiltBundle> {
 }
 
 /** Loads bundle bytes (from a record) in the engine: the same check a node makes before swapping. */
-export async function checkLoads(wasm: Uint8Array, data: Uint8Array, revision: string): Promise<PolicyEngine> {
+export async function checkLoads(
+  wasm: Uint8Array,
+  data: Uint8Array,
+  revision: string,
+): Promise<PolicyEngine> {
   return createPolicyEngine({ wasm, data, revision });
 }

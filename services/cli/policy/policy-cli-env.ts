@@ -57,7 +57,9 @@ export function kafkaFromEnv(io: PolicyCliIo, log: Logger): Kafka {
     io.env.GATEHOUSE_KAFKA_POLICY_PASSWORD_FILE ?? io.env.GATEHOUSE_KAFKA_ADMIN_PASSWORD_FILE;
   const caFile = io.env.GATEHOUSE_KAFKA_CA_FILE;
   const parsed = kafkaConfigSchema.safeParse({
-    brokers: required(io, 'GATEHOUSE_KAFKA_BROKERS').split(',').map((b) => b.trim()),
+    brokers: required(io, 'GATEHOUSE_KAFKA_BROKERS')
+      .split(',')
+      .map((b) => b.trim()),
     ...(caFile ? { ssl: { caFile } } : {}),
     ...(user && passwordFile
       ? {
@@ -77,7 +79,7 @@ export function kafkaFromEnv(io: PolicyCliIo, log: Logger): Kafka {
   return createKafka({
     brokers: parsed.data.brokers,
     clientId: 'gatehouse-policy-cli',
-    security: kafkaSecurity(parsed.data, io.env as NodeJS.ProcessEnv),
+    security: kafkaSecurity(parsed.data, io.env),
     logger: log,
   });
 }

@@ -4,15 +4,15 @@ import type { Logger } from '../../shared/logger.js';
 import { ensureTopics } from '../../shared/log/topics.js';
 import type { SigningKey } from '../../shared/signing/signing-keys.js';
 import {
+  bundleDigestOf,
   claimsFor,
   decodePolicyRecord,
   encodePolicyRecord,
   POLICY_RECORD_KEYS,
   REVISION_KEY_PREFIX,
-} from '../../gateway/policy/bundle-record.js';
-import type { BundleClaims, PolicyRecord } from '../../gateway/policy/bundle-record.js';
-import { PolicyLoadError, PolicyLoadErrorCode } from '../../gateway/policy/errors.js';
-import { bundleRevision } from '../../gateway/policy/revision.js';
+} from '../../shared/policy-stream/bundle-record.js';
+import type { BundleClaims, PolicyRecord } from '../../shared/policy-stream/bundle-record.js';
+import { PolicyLoadError, PolicyLoadErrorCode } from '../../gateway/index.js';
 import { buildBundle, checkLoads } from './build-bundle.js';
 import { readTopic } from './topic-reader.js';
 
@@ -57,13 +57,15 @@ export async function publishPolicy(c: PublishContext, what: PublishWhat): Promi
   } else {
     // Ending a shadow carries an empty bundle, signed like any record.
     const empty = new Uint8Array(0);
-    bundle = { wasm: empty, data: empty, revision: bundleRevision(empty, empty) };
+    bundle = { wasm: empty, data: empty, revision: bundleDigestOf(empty, empty).slice(0, 16) };
   }
   const shadow = what.kind === 'clear-shadow' || what.shadow;
   const kind = what.kind === 'clear-shadow' ? 'shadow-clear' : shadow ? 'shadow' : 'activate';
   const recordKey = shadow ? POLICY_RECORD_KEYS.shadow : POLICY_RECORD_KEYS.active;
   const claims = claimsFor(bundle, { ...base, kind, rollback });
-  const messages: { key: string; value: Buffer }[] = [{ key: recordKey, value: encodePolicyRecord(claims, bundle, c.key) }];
+  const messages: { key: string; value: Buffer }[] = [
+    { key: recordKey, value: encodePolicyRecord(claims, bundle, c.key) },
+  ];
   if (what.kind === 'dir') {
     const archive = claimsFor(bundle, { ...base, kind: 'archive', rollback: false });
     messages.unshift({
@@ -74,7 +76,11 @@ export async function publishPolicy(c: PublishContext, what: PublishWhat): Promi
   await ensureTopics(c.kafka, [
     { name: c.topic, partitions: 1, replicationFactor: c.replicationFactor, compact: true },
   ]);
-  const producer = c.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  const producer = c.kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   try {
     const meta = await producer.send({ topic: c.topic, acks: -1, messages });
@@ -92,7 +98,10 @@ export async function publishPolicy(c: PublishContext, what: PublishWhat): Promi
  */
 async function findRevision(c: PublishContext, revision: string): Promise<PolicyRecord> {
   if (!/^[0-9a-f]{16,64}$/.test(revision)) {
-    throw new PolicyLoadError(PolicyLoadErrorCode.revisionUnknown, `"${revision.slice(0, 70)}" is not a revision`);
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.revisionUnknown,
+      `"${revision.slice(0, 70)}" is not a revision`,
+    );
   }
   const keys = new Map([[c.key.keyId, createPublicKey(c.key.privateKey)]]);
   let records;

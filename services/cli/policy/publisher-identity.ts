@@ -1,6 +1,6 @@
 import { createTokenVerifier } from '../../shared/identity/index.js';
 import type { Identity } from '../../shared/identity/index.js';
-import { PolicyLoadError, PolicyLoadErrorCode } from '../../gateway/policy/errors.js';
+import { PolicyLoadError, PolicyLoadErrorCode } from '../../gateway/index.js';
 import type { PolicyCliIo } from './policy-cli-env.js';
 import { PolicyUsageError } from './policy-cli-env.js';
 

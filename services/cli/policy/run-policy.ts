@@ -1,7 +1,13 @@
 import { GatehouseError } from '../../shared/errors.js';
 import { createLogger } from '../../shared/logger.js';
 import type { Logger } from '../../shared/logger.js';
-import { kafkaFromEnv, policyTopics, processIo, PolicyUsageError, signingKeyFromEnv } from './policy-cli-env.js';
+import {
+  kafkaFromEnv,
+  policyTopics,
+  processIo,
+  PolicyUsageError,
+  signingKeyFromEnv,
+} from './policy-cli-env.js';
 import type { PolicyCliIo } from './policy-cli-env.js';
 import { parseCli } from './cli-args.js';
 import { publisherIdentity } from './publisher-identity.js';
@@ -39,7 +45,11 @@ const LAZY: Readonly<Record<string, () => Promise<PolicySubcommand>>> = {
 /** `gatehouse policy …`; returns the exit code. */
 export async function runPolicy(argv: string[], io: PolicyCliIo = processIo): Promise<number> {
   const [sub, ...rest] = argv;
-  const log = createLogger({ service: 'policy-cli', level: io.env.GATEHOUSE_LOG_LEVEL ?? 'warn', destination: process.stderr });
+  const log = createLogger({
+    service: 'policy-cli',
+    level: io.env.GATEHOUSE_LOG_LEVEL ?? 'warn',
+    destination: process.stderr,
+  });
   try {
     if (sub === 'publish') return await runPublish(rest, io, log);
     if (sub === 'status') return await runStatus(rest, io, log);
@@ -49,7 +59,9 @@ export async function runPolicy(argv: string[], io: PolicyCliIo = processIo): Pr
       io.stdout(POLICY_USAGE);
       return 0;
     }
-    throw new PolicyUsageError(sub === undefined ? 'a subcommand is required' : `unknown subcommand '${sub}'`);
+    throw new PolicyUsageError(
+      sub === undefined ? 'a subcommand is required' : `unknown subcommand '${sub}'`,
+    );
   } catch (err) {
     if (err instanceof PolicyUsageError) {
       io.stderr(`gatehouse policy: ${err.message}\n\n${POLICY_USAGE}`);
@@ -85,7 +97,8 @@ async function runPublish(argv: string[], io: PolicyCliIo, log: Logger): Promise
     what = { kind: 'revision', revision: values.revision.trim(), shadow };
   } else {
     const [dir, ...extra] = positionals;
-    if (dir === undefined || extra.length > 0) throw new PolicyUsageError('publish takes one DIR (or --revision REV)');
+    if (dir === undefined || extra.length > 0)
+      throw new PolicyUsageError('publish takes one DIR (or --revision REV)');
     what = { kind: 'dir', dir, shadow };
   }
   const identity = await publisherIdentity(io, values.token);
@@ -115,13 +128,19 @@ async function runPublish(argv: string[], io: PolicyCliIo, log: Logger): Promise
 }
 
 async function runStatus(argv: string[], io: PolicyCliIo, log: Logger): Promise<number> {
-  const { values } = parseCli(argv, { ...TOPIC_OPTIONS, all: { type: 'boolean' }, json: { type: 'boolean' } });
+  const { values } = parseCli(argv, {
+    ...TOPIC_OPTIONS,
+    all: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
   const topics = policyTopics(io, { topic: values.topic, nodesTopic: values['nodes-topic'] });
   const nodes = await nodeStatuses(kafkaFromEnv(io, log), log, {
     topic: topics.nodes,
     groupIdPrefix: io.env.GATEHOUSE_POLICY_CLI_GROUP_PREFIX ?? 'gatehouse-policy-cli',
     timeoutMs: 30_000,
   });
-  io.stdout(values.json === true ? `${JSON.stringify(nodes, null, 2)}\n` : formatStatus(nodes, values.all === true));
+  io.stdout(
+    values.json === true ? `${JSON.stringify(nodes, null, 2)}\n` : formatStatus(nodes, values.all === true),
+  );
   return 0;
 }

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../shared/logger.js';
-import { nodeRecordSchema } from '../../gateway/policy/node-heartbeat.js';
-import type { NodeRecord } from '../../gateway/policy/node-heartbeat.js';
+import { nodeRecordSchema } from '../../shared/policy-stream/node-record.js';
+import type { NodeRecord } from '../../shared/policy-stream/node-record.js';
 import { readTopic } from './topic-reader.js';
 
 export type NodeStatus = NodeRecord & { readonly live: boolean };
@@ -15,6 +15,8 @@ export async function nodeStatuses(
   log: Logger,
   o: { topic: string; groupIdPrefix: string; timeoutMs: number; now?: number },
 ): Promise<NodeStatus[]> {
+  // Liveness is judged as of the start of the read: the end of the topic is fixed then.
+  const now = o.now ?? Date.now();
   const records = await readTopic(kafka, log, { ...o, maxRecords: 100_000 });
   const newest = new Map<string, NodeRecord>();
   for (const r of records) {
@@ -29,7 +31,6 @@ export async function nodeStatuses(
     const prev = newest.get(parsed.data.node);
     if (!prev || prev.at <= parsed.data.at) newest.set(parsed.data.node, parsed.data);
   }
-  const now = o.now ?? Date.now();
   return [...newest.values()]
     .map((n) => ({ ...n, live: n.type !== 'stopped' && now - n.at <= 3 * n.intervalMs }))
     .sort((a, b) => a.node.localeCompare(b.node));
@@ -57,5 +58,8 @@ export function formatStatus(nodes: readonly NodeStatus[], all: boolean): string
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+  return (
+    rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') +
+    '\n'
+  );
 }

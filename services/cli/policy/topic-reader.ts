@@ -13,7 +13,13 @@ export async function readTopic(
   log: Logger,
   o: { topic: string; groupIdPrefix: string; timeoutMs: number; maxRecords: number },
 ): Promise<TailRecord[]> {
-  const tail = new LogTail({ kafka, log, topic: o.topic, groupIdPrefix: o.groupIdPrefix, maxWaitTimeMs: 200 });
+  const tail = new LogTail({
+    kafka,
+    log,
+    topic: o.topic,
+    groupIdPrefix: o.groupIdPrefix,
+    maxWaitTimeMs: 200,
+  });
   const records: TailRecord[] = [];
   try {
     await tail.start((r) => {

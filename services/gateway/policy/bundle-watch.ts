@@ -27,7 +27,10 @@ export function watchBundleDir(o: {
       const engine = await loadPolicyBundle(o.dir, o.engineOptions);
       if (engine.revision === o.active.status().revision) return;
       o.active.activate(engine, 'dir');
-      o.log.info({ revision: engine.revision, dir: o.dir }, 'policy revision activated from the bundle folder');
+      o.log.info(
+        { revision: engine.revision, dir: o.dir },
+        'policy revision activated from the bundle folder',
+      );
     } catch (err) {
       const code = err instanceof PolicyLoadError ? err.code : PolicyLoadErrorCode.bundleUnreadable;
       const refusal = o.active.refuse('unknown', code, err instanceof Error ? err.message : 'unknown error');

@@ -49,7 +49,11 @@ export const policyConfigSchema = z
   })
   .superRefine((p, ctx) => {
     if (p.bundleDir === undefined && p.stream === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['bundleDir'], message: 'set policy.bundleDir, policy.stream or both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bundleDir'],
+        message: 'set policy.bundleDir, policy.stream or both',
+      });
     }
     if (p.watch && p.stream !== undefined) {
       ctx.addIssue({

@@ -92,7 +92,10 @@ export function createPolicyRuntime(p: PolicyRuntimeParts): PolicyRuntime {
           groupIdPrefix: s.groupIdPrefix,
           trustedKeys: loadTrustedKeys(
             Object.fromEntries(
-              Object.entries(s.trustedKeys).map(([kid, k]) => [kid, typeof k === 'string' ? k : resolveSecret(k)]),
+              Object.entries(s.trustedKeys).map(([kid, k]) => [
+                kid,
+                typeof k === 'string' ? k : resolveSecret(k),
+              ]),
             ),
           ),
           active,
@@ -107,7 +110,8 @@ export function createPolicyRuntime(p: PolicyRuntimeParts): PolicyRuntime {
   return {
     current() {
       const engine = active.current();
-      if (!engine) throw new PolicyLoadError(PolicyLoadErrorCode.bundleNotFound, 'no policy loaded: not started');
+      if (!engine)
+        throw new PolicyLoadError(PolicyLoadErrorCode.bundleNotFound, 'no policy loaded: not started');
       return engine;
     },
     status: () => active.status(),
@@ -118,10 +122,20 @@ export function createPolicyRuntime(p: PolicyRuntimeParts): PolicyRuntime {
       } else {
         if (s?.provision) {
           await ensureTopics(p.kafka, [
-            { name: s.topic, partitions: 1, replicationFactor: p.replicationFactor, compact: true,
-              minInsyncReplicas: p.minInsyncReplicas },
-            { name: s.nodesTopic, partitions: 1, replicationFactor: p.replicationFactor,
-              retentionMs: s.nodesRetentionMs, minInsyncReplicas: p.minInsyncReplicas },
+            {
+              name: s.topic,
+              partitions: 1,
+              replicationFactor: p.replicationFactor,
+              compact: true,
+              minInsyncReplicas: p.minInsyncReplicas,
+            },
+            {
+              name: s.nodesTopic,
+              partitions: 1,
+              replicationFactor: p.replicationFactor,
+              retentionMs: s.nodesRetentionMs,
+              minInsyncReplicas: p.minInsyncReplicas,
+            },
           ]);
         }
         await stream?.start();
@@ -135,7 +149,13 @@ export function createPolicyRuntime(p: PolicyRuntimeParts): PolicyRuntime {
           active.activate(await loadPolicyBundle(cfg.bundleDir), 'dir');
         }
         if (cfg.watch && cfg.bundleDir !== undefined) {
-          watcher = watchBundleDir({ dir: cfg.bundleDir, debounceMs: cfg.watchDebounceMs, active, log, onRefused });
+          watcher = watchBundleDir({
+            dir: cfg.bundleDir,
+            debounceMs: cfg.watchDebounceMs,
+            active,
+            log,
+            onRefused,
+          });
         }
       }
       await heartbeat?.start();

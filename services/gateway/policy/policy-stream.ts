@@ -1,12 +1,13 @@
 import type { Kafka } from 'kafkajs';
+import { PolicyError } from '../../shared/errors.js';
 import { logError } from '../../shared/log-error.js';
 import { LogTail } from '../../shared/log/log-tail.js';
 import type { TailRecord } from '../../shared/log/log-tail.js';
 import type { Logger } from '../../shared/logger.js';
 import type { TrustedKeys } from '../../shared/signing/signing-keys.js';
 import type { ActivePolicy, PolicyRefusal } from './active-policy.js';
-import { decodePolicyRecord, POLICY_RECORD_KEYS } from './bundle-record.js';
-import type { PolicyRecord } from './bundle-record.js';
+import { decodePolicyRecord, POLICY_RECORD_KEYS } from '../../shared/policy-stream/bundle-record.js';
+import type { PolicyRecord } from '../../shared/policy-stream/bundle-record.js';
 import { createPolicyEngine } from './engine.js';
 import type { PolicyEngine, PolicyEngineOptions } from './engine.js';
 import { PolicyLoadError, PolicyLoadErrorCode } from './errors.js';
@@ -143,7 +144,7 @@ export class PolicyStream {
       this.#o.onSwapped?.({ role, revision: engine.revision });
       return true;
     } catch (err) {
-      const code = err instanceof PolicyLoadError ? err.code : PolicyLoadErrorCode.recordInvalid;
+      const code = err instanceof PolicyError ? err.code : PolicyLoadErrorCode.recordInvalid;
       const reason = err instanceof Error ? err.message : 'unknown error';
       const revision = record?.claims.revision ?? claimedRevision(r.value);
       const refusal = this.#o.active.refuse(revision, code, reason);

@@ -1,10 +1,10 @@
 import { createHash, sign, verify } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
-import type { SigningKey, TrustedKeys } from '../../shared/signing/signing-keys.js';
-import { keyIdSchema } from '../../shared/signing/signing-keys.js';
-import { PolicyLoadError, PolicyLoadErrorCode } from './errors.js';
-import { bundleDigest, bundleRevision } from './revision.js';
+import { PolicyError } from '../errors.js';
+import type { ErrorCodeOf } from '../errors.js';
+import type { SigningKey, TrustedKeys } from '../signing/signing-keys.js';
+import { keyIdSchema } from '../signing/signing-keys.js';
 
 /**
  * One record of the `gatehouse.policies` topic (compacted, one partition): a signed, self-contained policy bundle.
@@ -65,6 +65,14 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** sha256(policy.wasm || data.json), hex: a bundle's revision is its first 16 digits (policies/build.sh). */
+export function bundleDigestOf(wasm: Uint8Array, data: Uint8Array): string {
+  return createHash('sha256').update(wasm).update(data).digest('hex');
+}
+
+const RECORD_INVALID = 'GH_ERR_POLICY_RECORD_INVALID';
+const RECORD_UNVERIFIED = 'GH_ERR_POLICY_RECORD_UNVERIFIED';
+
 /** Canonical bytes of the claims (fixed key order), prefixed by the signing domain. */
 function canonicalClaims(c: BundleClaims, keyId: string): Buffer {
   const ordered = {
@@ -88,7 +96,7 @@ export function claimsFor(
 ): BundleClaims {
   return {
     ...rest,
-    revision: bundle.revision ?? bundleRevision(bundle.wasm, bundle.data),
+    revision: bundle.revision ?? bundleDigestOf(bundle.wasm, bundle.data).slice(0, 16),
     wasmSha256: sha256(bundle.wasm),
     dataSha256: sha256(bundle.data),
   };
@@ -115,13 +123,13 @@ export function encodePolicyRecord(
   return Buffer.from(JSON.stringify(value), 'utf8');
 }
 
-function refuse(code: PolicyLoadErrorCode, message: string): never {
-  throw new PolicyLoadError(code, message);
+function refuse(code: ErrorCodeOf<'policy'>, message: string): never {
+  throw new PolicyError(code, message);
 }
 
 /**
  * Decodes and verifies one record value: shape, a pinned key, the signature over the claims, and the bundle bytes
- * against the digests and the revision the claims name. Throws `PolicyLoadError` (`GH_ERR_POLICY_RECORD_INVALID` or
+ * against the digests and the revision the claims name. Throws `PolicyError` (`GH_ERR_POLICY_RECORD_INVALID` or
  * `GH_ERR_POLICY_RECORD_UNVERIFIED`); never returns bytes it could not verify.
  */
 export function decodePolicyRecord(value: Uint8Array, keys: TrustedKeys): PolicyRecord {
@@ -129,42 +137,42 @@ export function decodePolicyRecord(value: Uint8Array, keys: TrustedKeys): Policy
   try {
     json = JSON.parse(Buffer.from(value).toString('utf8'));
   } catch {
-    refuse(PolicyLoadErrorCode.recordInvalid, 'the policy record is not JSON');
+    refuse(RECORD_INVALID, 'the policy record is not JSON');
   }
   const parsed = recordSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     refuse(
-      PolicyLoadErrorCode.recordInvalid,
+      RECORD_INVALID,
       `the policy record is malformed (${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown'})`,
     );
   }
   const { claims, keyId, signature } = parsed.data;
   const key = keys.get(keyId);
-  if (!key) refuse(PolicyLoadErrorCode.recordUnverified, `the record is signed with key ${keyId}, which is not pinned`);
+  if (!key) refuse(RECORD_UNVERIFIED, `the record is signed with key ${keyId}, which is not pinned`);
   let valid = false;
   try {
     valid = verify(null, canonicalClaims(claims, keyId), key, Buffer.from(signature, 'base64url'));
   } catch {
     valid = false; // a malformed signature is simply invalid
   }
-  if (!valid) refuse(PolicyLoadErrorCode.recordUnverified, `the record's signature does not verify with key ${keyId}`);
+  if (!valid) refuse(RECORD_UNVERIFIED, `the record's signature does not verify with key ${keyId}`);
   let packed: Buffer;
   try {
     packed = gunzipSync(Buffer.from(parsed.data.bundle, 'base64'), { maxOutputLength: MAX_BUNDLE_BYTES });
   } catch {
-    refuse(PolicyLoadErrorCode.recordInvalid, 'the record holds no readable bundle (gzip)');
+    refuse(RECORD_INVALID, 'the record holds no readable bundle (gzip)');
   }
-  if (packed.byteLength < 4) refuse(PolicyLoadErrorCode.recordInvalid, 'the record holds no bundle');
+  if (packed.byteLength < 4) refuse(RECORD_INVALID, 'the record holds no bundle');
   const wasmLength = packed.readUInt32BE(0);
-  if (wasmLength > packed.byteLength - 4) refuse(PolicyLoadErrorCode.recordInvalid, 'the record bundle is truncated');
+  if (wasmLength > packed.byteLength - 4) refuse(RECORD_INVALID, 'the record bundle is truncated');
   const wasm = new Uint8Array(packed.subarray(4, 4 + wasmLength));
   const data = new Uint8Array(packed.subarray(4 + wasmLength));
   if (sha256(wasm) !== claims.wasmSha256 || sha256(data) !== claims.dataSha256) {
-    refuse(PolicyLoadErrorCode.recordUnverified, 'the bundle bytes do not match the signed digests');
+    refuse(RECORD_UNVERIFIED, 'the bundle bytes do not match the signed digests');
   }
-  if (!bundleDigest(wasm, data).startsWith(claims.revision)) {
-    refuse(PolicyLoadErrorCode.recordUnverified, `the bundle is not revision ${claims.revision}`);
+  if (!bundleDigestOf(wasm, data).startsWith(claims.revision)) {
+    refuse(RECORD_UNVERIFIED, `the bundle is not revision ${claims.revision}`);
   }
   return { claims, keyId, wasm, data };
 }
