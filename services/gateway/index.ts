@@ -13,3 +13,5 @@ export {
 } from './policy/index.js';
 export type { PolicyBundle, PolicyEngine, PolicyInput, PolicyResult, Decision } from './policy/index.js';
 export { decisionOutcome } from './policy/shadow-engine.js';
+export { reconstructInput, recordedFromEvents } from './policy/input-record.js';
+export type { RecordedRequest } from './policy/input-record.js';

@@ -9,3 +9,12 @@ export { renderTranscript } from './replay/transcript.js';
 export type { RecordedEvent, SessionSummary } from './replay/recorded-event.js';
 export { loadRecorderConfig, parseRecorderConfig, recorderConfigSchema } from './config.js';
 export type { RecorderConfig } from './config.js';
+export { connectClickHouse } from './clickhouse/client.js';
+export type { ClickHouse, ClickHouseOptions } from './clickhouse/client.js';
+export {
+  decidedRequests,
+  openedEvents,
+  sessionsWithDecisions,
+  shadowDecisions,
+} from './store/policy-input-rows.js';
+export type { RecordedDecisionRow, RecordedFilter, RecordedSessionRow } from './store/policy-input-rows.js';

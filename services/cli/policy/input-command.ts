@@ -1,7 +1,49 @@
+import { reconstructInput } from '../../gateway/index.js';
+import { decidedRequests, openedEvents } from '../../recorder/main.js';
 import type { Logger } from '../../shared/logger.js';
+import { parseCli } from './cli-args.js';
 import type { PolicyCliIo } from './policy-cli-env.js';
 import { PolicyUsageError } from './policy-cli-env.js';
+import { openedFromJson, recordedFromJson } from './recorded-json.js';
+import { clickHouseFromEnv } from './recorded-source.js';
 
-export function runInput(_argv: string[], _io: PolicyCliIo, _log: Logger): Promise<number> {
-  return Promise.reject(new PolicyUsageError('not implemented yet'));
+/** `gatehouse policy input SESSION REQUEST_ID`: the exact input a past request was decided with, as JSON. */
+export async function runInput(argv: string[], io: PolicyCliIo, _log: Logger): Promise<number> {
+  const { positionals } = parseCli(argv, {});
+  const [sessionId, requestText, ...extra] = positionals;
+  if (
+    sessionId === undefined ||
+    requestText === undefined ||
+    extra.length > 0 ||
+    !/^\d+$/.test(requestText)
+  ) {
+    throw new PolicyUsageError('input takes SESSION REQUEST_ID');
+  }
+  const ch = clickHouseFromEnv(io);
+  try {
+    const [opened, rows] = await Promise.all([
+      openedEvents(ch, [sessionId]),
+      decidedRequests(ch, [sessionId], new Date(0), Number(requestText)),
+    ]);
+    const row = rows[0];
+    if (!row) {
+      io.stderr(`gatehouse policy input: no decided request ${requestText} in session ${sessionId}\n`);
+      return 1;
+    }
+    const first = opened[0];
+    if (!first) {
+      io.stderr(`gatehouse policy input: session ${sessionId} has no recorded session.opened event\n`);
+      return 1;
+    }
+    const recorded = recordedFromJson(
+      sessionId,
+      openedFromJson(JSON.parse(first.opened_json)),
+      JSON.parse(row.request_json),
+      JSON.parse(row.decision_json),
+    );
+    io.stdout(`${JSON.stringify(reconstructInput(recorded), null, 2)}\n`);
+    return 0;
+  } finally {
+    await ch.close();
+  }
 }

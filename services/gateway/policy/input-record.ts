@@ -43,54 +43,92 @@ export function shadowDecisionEvent(requestId: number, shadow: ShadowResult): Ev
 
 const PROTOCOLS: ReadonlySet<string> = new Set(['postgres', 'ssh', 'http', 'k8s', 'grpc', 'mcp']);
 
+/** What the input is rebuilt from, gathered from the three events (protobuf objects or their JSON form). */
+export type RecordedRequest = {
+  readonly sessionId: string;
+  readonly node: string;
+  readonly clientAddr: string;
+  readonly identity: {
+    sub: string;
+    email: string;
+    groups: readonly string[];
+    agent: boolean;
+    issuer: string;
+    clientId: string;
+  };
+  readonly connection: { name: string; protocol: string; tags: Readonly<Record<string, string>> };
+  /** `request.parsed_json`: `input.request` as the gateway serialised it. */
+  readonly parsedJson: string;
+  readonly inputUnix: number;
+  readonly inputStartedAt: number;
+  readonly inputGrantsJson: string;
+};
+
 function unreconstructible(message: string): never {
   throw new PolicyError('GH_ERR_POLICY_INPUT_INVALID', `input not reconstructible: ${message}`);
 }
 
-/**
- * Rebuilds `input` from the recorded events. `opened` may be absent when the request and decision events still
- * carry identity and connection (older streams); then the client address is unknown and an error is thrown.
- */
-export function reconstructInput(e: { opened: Event | undefined; request: Event; decision: Event }): PolicyInput {
+/** The recorded parts of a request from its protobuf events. */
+export function recordedFromEvents(e: {
+  opened: Event | undefined;
+  request: Event;
+  decision: Event;
+}): RecordedRequest {
   const { request, decision, opened } = e;
   if (request.body.case !== 'request') unreconstructible('not a request event');
   if (decision.body.case !== 'decision') unreconstructible('not a decision event');
-  if (opened && opened.body.case !== 'sessionOpened') unreconstructible('not a session.opened event');
-  const d = decision.body.value;
-  if (d.inputUnix === 0n) unreconstructible('the decision predates input recording (no input_unix)');
-  const identity = opened?.identity ?? decision.identity ?? request.identity;
-  const connection = opened?.connection ?? decision.connection ?? request.connection;
-  if (!identity || identity.sub === '') unreconstructible('no identity recorded for the session');
-  if (!connection) unreconstructible('no connection recorded for the session');
   if (!opened || opened.body.case !== 'sessionOpened') unreconstructible('no session.opened event');
-  const protocol = connection.protocol;
-  if (!PROTOCOLS.has(protocol)) unreconstructible(`unknown protocol ${JSON.stringify(protocol.slice(0, 20))}`);
+  const identity = opened.identity ?? decision.identity ?? request.identity;
+  const connection = opened.connection ?? decision.connection ?? request.connection;
+  if (!identity) unreconstructible('no identity recorded for the session');
+  if (!connection) unreconstructible('no connection recorded for the session');
+  const d = decision.body.value;
+  return {
+    sessionId: decision.sessionId,
+    node: opened.nodeId,
+    clientAddr: opened.body.value.clientAddr,
+    identity,
+    connection,
+    parsedJson: request.body.value.parsedJson,
+    inputUnix: Number(d.inputUnix),
+    inputStartedAt: Number(d.inputStartedAt),
+    inputGrantsJson: d.inputGrantsJson,
+  };
+}
+
+/** The exact `input` a recorded request was decided with. */
+export function reconstructInput(r: RecordedRequest, request?: PolicyRequest): PolicyInput {
+  if (r.inputUnix === 0) unreconstructible('the decision predates input recording (no input_unix)');
+  if (r.identity.sub === '') unreconstructible('no identity recorded for the session');
+  if (!PROTOCOLS.has(r.connection.protocol)) {
+    unreconstructible(`unknown protocol ${JSON.stringify(r.connection.protocol.slice(0, 20))}`);
+  }
   let parsedRequest: PolicyRequest;
   let grants: PolicyGrant[] = [];
   try {
-    parsedRequest = JSON.parse(request.body.value.parsedJson) as PolicyRequest;
-    if (d.inputGrantsJson !== '') grants = JSON.parse(d.inputGrantsJson) as PolicyGrant[];
+    parsedRequest = request ?? (JSON.parse(r.parsedJson) as PolicyRequest);
+    if (r.inputGrantsJson !== '') grants = JSON.parse(r.inputGrantsJson) as PolicyGrant[];
   } catch {
     unreconstructible('the recorded request or grants are not JSON (a split record?)');
   }
+  const i = r.identity;
   return {
     identity: {
-      sub: identity.sub,
-      email: identity.email === '' ? null : identity.email,
-      groups: [...identity.groups],
-      agent: identity.agent,
-      issuer: identity.issuer,
-      client_id: identity.clientId === '' ? null : identity.clientId,
+      sub: i.sub,
+      email: i.email === '' ? null : i.email,
+      groups: [...i.groups],
+      agent: i.agent,
+      issuer: i.issuer,
+      client_id: i.clientId === '' ? null : i.clientId,
     },
-    connection: { name: connection.name, protocol: protocol as ConnectionProtocol, tags: { ...connection.tags } },
-    session: {
-      id: decision.sessionId,
-      node: opened.nodeId,
-      client_addr: opened.body.value.clientAddr,
-      started_at: Number(d.inputStartedAt),
+    connection: {
+      name: r.connection.name,
+      protocol: r.connection.protocol as ConnectionProtocol,
+      tags: { ...r.connection.tags },
     },
+    session: { id: r.sessionId, node: r.node, client_addr: r.clientAddr, started_at: r.inputStartedAt },
     request: parsedRequest,
-    time: policyTime(new Date(Number(d.inputUnix) * 1000)),
+    time: policyTime(new Date(r.inputUnix * 1000)),
     grants,
   };
 }

@@ -1,0 +1,100 @@
+import type { ClickHouse } from '../clickhouse/client.js';
+import { inList, joinSql, sql } from '../clickhouse/quote.js';
+import type { Sql } from '../clickhouse/quote.js';
+
+/**
+ * The read side `gatehouse policy input|backtest|diff` uses: recorded requests with their decisions, and the
+ * `session.opened` event of their sessions, as the recorder stored them (`event_json`: the protobuf JSON of the
+ * event). Every query de-duplicates redelivered rows (`LIMIT 1 BY event_id`) and pages by session, so memory stays
+ * bounded whatever the window holds.
+ */
+
+export type RecordedDecisionRow = {
+  session_id: string;
+  request_id: number;
+  /** The request event, protobuf JSON (`request.parsedJson` is `input.request`). */
+  request_json: string;
+  /** The decision event, protobuf JSON. */
+  decision_json: string;
+};
+
+export type RecordedSessionRow = { session_id: string; opened_json: string };
+
+export type RecordedFilter = {
+  /** Requests decided at or after this time. */
+  since: Date;
+  connection?: string | undefined;
+  /** The subject or e-mail of the session's identity. */
+  identity?: string | undefined;
+};
+
+function seconds(d: Date): number {
+  return Math.floor(d.getTime() / 1000);
+}
+
+/** Sessions with decisions in the window, oldest first, at most `limit`. */
+export async function sessionsWithDecisions(
+  ch: ClickHouse,
+  f: RecordedFilter,
+  limit: number,
+): Promise<string[]> {
+  const where: Sql[] = [sql`kind = 'decision'`, sql`ts >= toDateTime(${seconds(f.since)})`];
+  if (f.connection !== undefined || f.identity !== undefined) {
+    const s: Sql[] = [sql`1 = 1`];
+    if (f.connection !== undefined) s.push(sql`connection = ${f.connection}`);
+    if (f.identity !== undefined)
+      s.push(sql`(identity_sub = ${f.identity} OR identity_email = ${f.identity})`);
+    where.push(sql`session_id IN (SELECT session_id FROM sessions WHERE ${joinSql(s, sql` AND `)})`);
+  }
+  const rows = await ch.query<{ session_id: string }>(
+    sql`SELECT session_id, min(ts) AS first FROM events WHERE ${joinSql(where, sql` AND `)} GROUP BY session_id ORDER BY first LIMIT ${limit}`,
+  );
+  return rows.map((r) => r.session_id);
+}
+
+/** The `session.opened` event of each session (those that have one). */
+export async function openedEvents(
+  ch: ClickHouse,
+  sessionIds: readonly string[],
+): Promise<RecordedSessionRow[]> {
+  if (sessionIds.length === 0) return [];
+  return ch.query<RecordedSessionRow>(
+    sql`SELECT session_id, event_json AS opened_json FROM events WHERE session_id IN ${inList(sessionIds)} AND kind = 'session_opened' ORDER BY seq LIMIT 1 BY session_id`,
+  );
+}
+
+/** Requests and their decisions in these sessions (decided at or after `since`; one request id if given). */
+export async function decidedRequests(
+  ch: ClickHouse,
+  sessionIds: readonly string[],
+  since: Date,
+  requestId?: number,
+): Promise<RecordedDecisionRow[]> {
+  if (sessionIds.length === 0) return [];
+  const only = requestId === undefined ? sql`` : sql` AND request_id = ${requestId}`;
+  return ch.query<RecordedDecisionRow>(sql`SELECT session_id, request_id,
+  anyIf(event_json, kind = 'request') AS request_json, anyIf(event_json, kind = 'decision') AS decision_json
+FROM (SELECT session_id, request_id, kind, event_json, ts FROM events
+      WHERE session_id IN ${inList(sessionIds)} AND kind IN ('request', 'decision')${only} LIMIT 1 BY event_id)
+GROUP BY session_id, request_id
+HAVING countIf(kind = 'decision') > 0 AND countIf(kind = 'request') > 0 AND maxIf(ts, kind = 'decision') >= toDateTime(${seconds(since)})
+ORDER BY session_id, request_id`);
+}
+
+/** `shadow_decision` events in the window, with the request text, newest first, at most `limit`. */
+export async function shadowDecisions(
+  ch: ClickHouse,
+  since: Date,
+  limit: number,
+): Promise<
+  { session_id: string; shadow_json: string; statement: string; identity_sub: string; connection: string }[]
+> {
+  return ch.query(sql`SELECT s.session_id AS session_id, s.event_json AS shadow_json, r.statement AS statement,
+  r.identity_sub AS identity_sub, r.connection AS connection
+FROM (SELECT session_id, event_json, ts, visitParamExtractUInt(event_json, 'requestId') AS rid FROM events
+      WHERE kind = 'shadow_decision' AND ts >= toDateTime(${seconds(since)}) LIMIT 1 BY event_id) AS s
+ANY LEFT JOIN (SELECT session_id, request_id AS rid, statement, identity_sub, connection FROM events
+      WHERE kind = 'decision' AND ts >= toDateTime(${seconds(since) - 3600}) LIMIT 1 BY event_id) AS r
+USING (session_id, rid)
+ORDER BY s.ts DESC LIMIT ${limit}`);
+}
