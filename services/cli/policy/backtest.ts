@@ -79,7 +79,7 @@ export class Backtester {
       session = JSON.stringify([
         f.has('identity') ? r.identity : 0,
         f.has('connection') ? r.connection : 0,
-        f.has('session') ? [r.sessionId, r.node, r.clientAddr] : 0,
+        f.has('session') ? [r.sessionId, r.node] : 0,
       ]);
       this.#sessionKeys.set(r.identity, session);
     }
@@ -88,7 +88,7 @@ export class Backtester {
     const time = use.fields.has('time')
       ? `${t.has('unix') ? r.inputUnix : ''}|${t.has('weekday') ? d.getUTCDay() : ''}|${t.has('hour') ? d.getUTCHours() : ''}`
       : '';
-    return `${session}\u0000${use.fields.has('session') ? r.inputStartedAt : ''}\u0000${time}\u0000${
+    return `${session}\u0000${use.fields.has('session') ? r.inputSessionJson : ''}\u0000${time}\u0000${
       use.fields.has('grants') ? r.inputGrantsJson : ''
     }\u0000${use.fields.has('request') ? r.parsedJson : ''}`;
   }
@@ -96,7 +96,7 @@ export class Backtester {
   /** Re-decides one recorded request and counts the change against `recorded`. */
   add(r: RecordedRequest, recorded: Outcome, requestId: number): void {
     this.summary.total++;
-    if (r.inputUnix === 0 || r.parsedJson === '') {
+    if (r.inputUnix === 0 || r.parsedJson === '' || r.inputSessionJson === '') {
       this.summary.skipped++;
       return;
     }

@@ -18,7 +18,6 @@ function num(v: unknown): number {
 
 export type OpenedJson = {
   node: string;
-  clientAddr: string;
   identity: RecordedRequest['identity'];
   connection: RecordedRequest['connection'];
 };
@@ -32,7 +31,6 @@ export function openedFromJson(event: unknown): OpenedJson {
   const tags = Object.fromEntries(Object.entries(obj(conn.tags)).map(([k, v]) => [k, str(v)]));
   return {
     node: str(e.nodeId),
-    clientAddr: str(obj(e.sessionOpened).clientAddr),
     identity: {
       sub: str(id.sub),
       email: str(id.email),
@@ -56,12 +54,11 @@ export function recordedFromJson(
   return {
     sessionId,
     node: opened.node,
-    clientAddr: opened.clientAddr,
     identity: opened.identity,
     connection: opened.connection,
     parsedJson: str(obj(obj(request).request).parsedJson),
     inputUnix: num(d.inputUnix),
-    inputStartedAt: num(d.inputStartedAt),
+    inputSessionJson: str(d.inputSessionJson),
     inputGrantsJson: str(d.inputGrantsJson),
   };
 }

@@ -8,20 +8,21 @@ import type { ConnectionProtocol, PolicyGrant, PolicyInput, PolicyRequest, Shado
 
 /**
  * The exact policy input of a recorded request, from three events of its session: `session.opened` (identity,
- * connection with tags, client address, node), the `request` (`parsed_json` is `input.request`) and its `decision`
- * (fields 20-22: `input.time.unix`, `input.session.started_at`, `input.grants`). Nothing else is needed, so the
+ * connection with tags, node), the `request` (`parsed_json` is `input.request`) and its `decision` (fields 20-22:
+ * `input.time.unix`, `input.session`'s client address and start, `input.grants`). Nothing else is needed, so the
  * events need not repeat the identity on every row.
  */
 
 /** Decision event fields 20-22 for `input` (what session.opened and the request event do not hold). */
 export function inputDecisionFields(input: PolicyInput): {
   inputUnix: bigint;
-  inputStartedAt: bigint;
+  inputSessionJson: string;
   inputGrantsJson: string;
 } {
+  const { client_addr, started_at } = input.session;
   return {
     inputUnix: BigInt(input.time.unix),
-    inputStartedAt: BigInt(input.session.started_at),
+    inputSessionJson: JSON.stringify({ client_addr, started_at }),
     inputGrantsJson: input.grants.length > 0 ? JSON.stringify(input.grants) : '',
   };
 }
@@ -47,7 +48,6 @@ const PROTOCOLS: ReadonlySet<string> = new Set(['postgres', 'ssh', 'http', 'k8s'
 export type RecordedRequest = {
   readonly sessionId: string;
   readonly node: string;
-  readonly clientAddr: string;
   readonly identity: {
     sub: string;
     email: string;
@@ -60,7 +60,8 @@ export type RecordedRequest = {
   /** `request.parsed_json`: `input.request` as the gateway serialised it. */
   readonly parsedJson: string;
   readonly inputUnix: number;
-  readonly inputStartedAt: number;
+  /** Decision field 21: `{"client_addr", "started_at"}` as JSON. */
+  readonly inputSessionJson: string;
   readonly inputGrantsJson: string;
 };
 
@@ -86,12 +87,11 @@ export function recordedFromEvents(e: {
   return {
     sessionId: decision.sessionId,
     node: opened.nodeId,
-    clientAddr: opened.body.value.clientAddr,
     identity,
     connection,
     parsedJson: request.body.value.parsedJson,
     inputUnix: Number(d.inputUnix),
-    inputStartedAt: Number(d.inputStartedAt),
+    inputSessionJson: d.inputSessionJson,
     inputGrantsJson: d.inputGrantsJson,
   };
 }
@@ -105,28 +105,38 @@ export function reconstructInput(r: RecordedRequest, request?: PolicyRequest): P
   }
   let parsedRequest: PolicyRequest;
   let grants: PolicyGrant[] = [];
+  let session: { client_addr?: unknown; started_at?: unknown };
   try {
     parsedRequest = request ?? (JSON.parse(r.parsedJson) as PolicyRequest);
     if (r.inputGrantsJson !== '') grants = JSON.parse(r.inputGrantsJson) as PolicyGrant[];
+    session = JSON.parse(r.inputSessionJson) as typeof session;
   } catch {
-    unreconstructible('the recorded request or grants are not JSON (a split record?)');
+    unreconstructible('the recorded request, session or grants are not JSON (a split record?)');
+  }
+  if (typeof session.client_addr !== 'string' || typeof session.started_at !== 'number') {
+    unreconstructible('the recorded input.session is malformed');
   }
   const i = r.identity;
   return {
     identity: {
       sub: i.sub,
-      email: i.email === '' ? null : i.email,
+      email: i.email,
       groups: [...i.groups],
       agent: i.agent,
       issuer: i.issuer,
-      client_id: i.clientId === '' ? null : i.clientId,
+      client_id: i.clientId,
     },
     connection: {
       name: r.connection.name,
       protocol: r.connection.protocol as ConnectionProtocol,
       tags: { ...r.connection.tags },
     },
-    session: { id: r.sessionId, node: r.node, client_addr: r.clientAddr, started_at: r.inputStartedAt },
+    session: {
+      id: r.sessionId,
+      node: r.node,
+      client_addr: session.client_addr,
+      started_at: session.started_at,
+    },
     request: parsedRequest,
     time: policyTime(new Date(r.inputUnix * 1000)),
     grants,

@@ -89,12 +89,12 @@ export async function shadowDecisions(
 ): Promise<
   { session_id: string; shadow_json: string; statement: string; identity_sub: string; connection: string }[]
 > {
-  return ch.query(sql`SELECT s.session_id AS session_id, s.event_json AS shadow_json, r.statement AS statement,
-  r.identity_sub AS identity_sub, r.connection AS connection
-FROM (SELECT session_id, event_json, ts, visitParamExtractUInt(event_json, 'requestId') AS rid FROM events
-      WHERE kind = 'shadow_decision' AND ts >= toDateTime(${seconds(since)}) LIMIT 1 BY event_id) AS s
-ANY LEFT JOIN (SELECT session_id, request_id AS rid, statement, identity_sub, connection FROM events
-      WHERE kind = 'decision' AND ts >= toDateTime(${seconds(since) - 3600}) LIMIT 1 BY event_id) AS r
-USING (session_id, rid)
-ORDER BY s.ts DESC LIMIT ${limit}`);
+  return ch.query(sql`SELECT session_id, shadow_json, statement, identity_sub, connection
+FROM (SELECT session_id, event_json AS shadow_json, ts AS shadow_ts,
+             toUInt32(visitParamExtractUInt(event_json, 'requestId')) AS request_id
+      FROM events WHERE kind = 'shadow_decision' AND ts >= toDateTime(${seconds(since)}) LIMIT 1 BY event_id)
+ANY LEFT JOIN (SELECT session_id, request_id, statement, identity_sub, connection FROM events
+      WHERE kind = 'decision' AND ts >= toDateTime(${seconds(since) - 3600}) LIMIT 1 BY event_id)
+USING (session_id, request_id)
+ORDER BY shadow_ts DESC LIMIT ${limit}`);
 }
