@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.js';
 import { parseCli } from './cli-args.js';
 import type { PolicyCliIo } from './policy-cli-env.js';
 import { PolicyUsageError } from './policy-cli-env.js';
-import { openedFromJson, recordedFromJson } from './recorded-json.js';
+import { openedFromJson, recordedFromRow } from './recorded-json.js';
 import { clickHouseFromEnv } from './recorded-source.js';
 
 /** `gatehouse policy input SESSION REQUEST_ID`: the exact input a past request was decided with, as JSON. */
@@ -35,12 +35,7 @@ export async function runInput(argv: string[], io: PolicyCliIo, _log: Logger): P
       io.stderr(`gatehouse policy input: session ${sessionId} has no recorded session.opened event\n`);
       return 1;
     }
-    const recorded = recordedFromJson(
-      sessionId,
-      openedFromJson(JSON.parse(first.opened_json)),
-      JSON.parse(row.request_json),
-      JSON.parse(row.decision_json),
-    );
+    const recorded = recordedFromRow(sessionId, openedFromJson(JSON.parse(first.opened_json)), row);
     io.stdout(`${JSON.stringify(reconstructInput(recorded), null, 2)}\n`);
     return 0;
   } finally {

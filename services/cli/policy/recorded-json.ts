@@ -1,4 +1,5 @@
 import type { RecordedRequest } from '../../gateway/index.js';
+import type { RecordedDecisionRow } from '../../recorder/main.js';
 
 /**
  * The recorded parts of a request from the events' protobuf JSON as the recorder stores it (`event_json`): fields
@@ -43,29 +44,22 @@ export function openedFromJson(event: unknown): OpenedJson {
   };
 }
 
-/** The recorded request, from its session's part and the request and decision events. */
-export function recordedFromJson(
-  sessionId: string,
-  opened: OpenedJson,
-  request: unknown,
-  decision: unknown,
-): RecordedRequest {
-  const d = obj(obj(decision).decision);
+/** The recorded request, from its session's part and the fields ClickHouse extracted from its events. */
+export function recordedFromRow(sessionId: string, opened: OpenedJson, row: RecordedDecisionRow): RecordedRequest {
   return {
     sessionId,
     node: opened.node,
     identity: opened.identity,
     connection: opened.connection,
-    parsedJson: str(obj(obj(request).request).parsedJson),
-    inputUnix: num(d.inputUnix),
-    inputSessionJson: str(d.inputSessionJson),
-    inputGrantsJson: str(d.inputGrantsJson),
+    parsedJson: row.parsed_json,
+    inputUnix: num(row.input_unix),
+    inputSessionJson: row.input_session_json,
+    inputGrantsJson: row.input_grants_json,
   };
 }
 
-/** allow / deny / approval as the recorded decision event says. */
-export function recordedOutcome(decision: unknown): 'allow' | 'deny' | 'approval' {
-  const d = obj(obj(decision).decision);
-  if (d.allow === true) return 'allow';
-  return d.approvalRequired === true ? 'approval' : 'deny';
+/** allow / deny / approval as the recorded decision says. */
+export function recordedOutcome(row: RecordedDecisionRow): 'allow' | 'deny' | 'approval' {
+  if (Number(row.allow) === 1) return 'allow';
+  return Number(row.approval_required) === 1 ? 'approval' : 'deny';
 }

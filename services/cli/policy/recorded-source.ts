@@ -9,7 +9,7 @@ import type { ClickHouse, RecordedFilter } from '../../recorder/main.js';
 import type { RecordedRequest } from '../../gateway/index.js';
 import type { PolicyCliIo } from './policy-cli-env.js';
 import { PolicyUsageError } from './policy-cli-env.js';
-import { openedFromJson, recordedFromJson, recordedOutcome } from './recorded-json.js';
+import { openedFromJson, recordedFromRow, recordedOutcome } from './recorded-json.js';
 import type { Outcome } from './backtest.js';
 
 /**
@@ -64,12 +64,9 @@ export async function* recordedRequests(
     const bySession = new Map(opened.map((r) => [r.session_id, openedFromJson(JSON.parse(r.opened_json))]));
     const items: RecordedItem[] = [];
     for (const row of rows) {
-      const decision: unknown = JSON.parse(row.decision_json);
       const session = bySession.get(row.session_id);
-      const request = session
-        ? recordedFromJson(row.session_id, session, JSON.parse(row.request_json), decision)
-        : recordedFromJson(row.session_id, openedFromJson({}), {}, {});
-      items.push({ request, requestId: Number(row.request_id), recorded: recordedOutcome(decision) });
+      const request = recordedFromRow(row.session_id, session ?? openedFromJson({}), row);
+      items.push({ request, requestId: Number(row.request_id), recorded: recordedOutcome(row) });
     }
     yield items;
   }

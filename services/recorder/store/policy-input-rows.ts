@@ -9,13 +9,21 @@ import type { Sql } from '../clickhouse/quote.js';
  * bounded whatever the window holds.
  */
 
+/**
+ * A request and its decision, the fields `input` is rebuilt from extracted in ClickHouse (from the events' body
+ * objects, so a connection tag of the same name cannot shadow them): far less to move than both events' JSON.
+ */
 export type RecordedDecisionRow = {
   session_id: string;
   request_id: number;
-  /** The request event, protobuf JSON (`request.parsedJson` is `input.request`). */
-  request_json: string;
-  /** The decision event, protobuf JSON. */
-  decision_json: string;
+  /** `request.parsedJson`: `input.request`. */
+  parsed_json: string;
+  allow: number;
+  approval_required: number;
+  /** `decision.inputUnix` (a decimal string; '' before input recording). */
+  input_unix: string;
+  input_session_json: string;
+  input_grants_json: string;
 };
 
 export type RecordedSessionRow = { session_id: string; opened_json: string };
@@ -73,8 +81,15 @@ export async function decidedRequests(
   if (sessionIds.length === 0) return [];
   const only = requestId === undefined ? sql`` : sql` AND request_id = ${requestId}`;
   return ch.query<RecordedDecisionRow>(sql`SELECT session_id, request_id,
-  anyIf(event_json, kind = 'request') AS request_json, anyIf(event_json, kind = 'decision') AS decision_json
-FROM (SELECT session_id, request_id, kind, event_json, ts FROM events
+  anyIf(visitParamExtractString(body, 'parsedJson'), kind = 'request') AS parsed_json,
+  anyIf(visitParamExtractBool(body, 'allow'), kind = 'decision') AS allow,
+  anyIf(visitParamExtractBool(body, 'approvalRequired'), kind = 'decision') AS approval_required,
+  anyIf(visitParamExtractString(body, 'inputUnix'), kind = 'decision') AS input_unix,
+  anyIf(visitParamExtractString(body, 'inputSessionJson'), kind = 'decision') AS input_session_json,
+  anyIf(visitParamExtractString(body, 'inputGrantsJson'), kind = 'decision') AS input_grants_json
+FROM (SELECT session_id, request_id, kind, ts,
+             substring(event_json, position(event_json, kind = 'request' ? '"request":{' : '"decision":{')) AS body
+      FROM events
       WHERE session_id IN ${inList(sessionIds)} AND kind IN ('request', 'decision')${only} LIMIT 1 BY event_id)
 GROUP BY session_id, request_id
 HAVING countIf(kind = 'decision') > 0 AND countIf(kind = 'request') > 0 AND maxIf(ts, kind = 'decision') >= toDateTime(${seconds(since)})
