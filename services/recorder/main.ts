@@ -12,9 +12,16 @@ export type { RecorderConfig } from './config.js';
 export { connectClickHouse } from './clickhouse/client.js';
 export type { ClickHouse, ClickHouseOptions } from './clickhouse/client.js';
 export {
+  compactDecidedRequests,
+  requestsByHash,
   decidedRequests,
   openedEvents,
   sessionsWithDecisions,
   shadowDecisions,
 } from './store/policy-input-rows.js';
-export type { RecordedDecisionRow, RecordedFilter, RecordedSessionRow } from './store/policy-input-rows.js';
+export type {
+  CompactDecisionRow,
+  RecordedDecisionRow,
+  RecordedFilter,
+  RecordedSessionRow,
+} from './store/policy-input-rows.js';

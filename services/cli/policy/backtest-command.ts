@@ -3,6 +3,7 @@ import { Backtester, formatSummary } from './backtest.js';
 import { buildBundle } from './build-bundle.js';
 import { parseCli } from './cli-args.js';
 import { regoInputUse, regoSources } from './input-paths.js';
+import { partialInputUse } from './partial-use.js';
 import type { PolicyCliIo } from './policy-cli-env.js';
 import { PolicyUsageError } from './policy-cli-env.js';
 import { clickHouseFromEnv, recordedRequests } from './recorded-source.js';
@@ -30,10 +31,17 @@ export async function runBacktest(argv: string[], io: PolicyCliIo, _log: Logger)
     throw new PolicyUsageError('--max-sessions: a positive integer');
   const bundle = await buildBundle(values.bundle, io.env);
   const sources = regoSources(values.bundle);
-  const tester = new Backtester(bundle.engine, sources ? regoInputUse(sources) : 'all', {
-    maxMemo: 200_000,
-    maxExamples: 5,
-  });
+  const withGrants = sources ? regoInputUse(sources) : 'all';
+  const opa = io.env.OPA_BIN;
+  const noGrants = (sources && opa ? await partialInputUse(opa, values.bundle) : undefined) ?? withGrants;
+  const tester = new Backtester(
+    bundle.engine,
+    { withGrants, noGrants },
+    {
+      maxMemo: 200_000,
+      maxExamples: 5,
+    },
+  );
   const ch = clickHouseFromEnv(io);
   const started = performance.now();
   try {
@@ -42,7 +50,7 @@ export async function runBacktest(argv: string[], io: PolicyCliIo, _log: Logger)
       connection: values.connection,
       identity: values.identity,
     };
-    for await (const items of recordedRequests(ch, filter, { maxSessions, batchSessions: 500 })) {
+    for await (const items of recordedRequests(ch, filter, { maxSessions, batchSessions: 2000 })) {
       for (const it of items) tester.add(it.request, it.recorded, it.requestId);
     }
   } finally {

@@ -49,6 +49,12 @@ export function emptySummary(): BacktestSummary {
 type Memo = { outcome: Outcome; reasons: readonly string[] };
 
 /**
+ * What the candidate reads of `input`: for requests offered grants (from its sources), and for those offered none
+ * (from partial evaluation with `input.grants = []`, else the same as with grants).
+ */
+export type InputUses = { readonly withGrants: InputUse; readonly noGrants: InputUse };
+
+/**
  * Re-evaluates recorded requests with a candidate engine. Decisions are memoised on the parts of the input the
  * candidate's Rego can read (`InputUse`): identical keys are identical inputs as far as the policy can tell, so a
  * memo hit is exact. The memo is bounded (`maxMemo` entries, then cleared).
@@ -56,24 +62,29 @@ type Memo = { outcome: Outcome; reasons: readonly string[] };
 export class Backtester {
   readonly summary = emptySummary();
   readonly #engine: PolicyEngine;
-  readonly #use: InputUse;
+  readonly #uses: InputUses;
   readonly #memo = new Map<string, Memo>();
   readonly #maxMemo: number;
   readonly #maxExamples: number;
-  readonly #sessionKeys = new WeakMap<RecordedRequest['identity'], string>();
+  readonly #sessionKeys = [
+    new WeakMap<RecordedRequest['identity'], string>(),
+    new WeakMap<RecordedRequest['identity'], string>(),
+  ] as const;
 
-  constructor(engine: PolicyEngine, use: InputUse, o: { maxMemo: number; maxExamples: number }) {
+  constructor(engine: PolicyEngine, uses: InputUses, o: { maxMemo: number; maxExamples: number }) {
     this.#engine = engine;
-    this.#use = use;
+    this.#uses = uses;
     this.#maxMemo = o.maxMemo;
     this.#maxExamples = o.maxExamples;
   }
 
   /** The key of everything the policy can read of this request's input (undefined: do not memoise). */
   #key(r: RecordedRequest): string | undefined {
-    const use = this.#use;
+    const noGrants = r.inputGrantsJson === '';
+    const use = noGrants ? this.#uses.noGrants : this.#uses.withGrants;
     if (use === 'all') return undefined;
-    let session = this.#sessionKeys.get(r.identity);
+    const sessionKeys = this.#sessionKeys[noGrants ? 0 : 1];
+    let session = sessionKeys.get(r.identity);
     if (session === undefined) {
       const f = use.fields;
       session = JSON.stringify([
@@ -81,14 +92,14 @@ export class Backtester {
         f.has('connection') ? r.connection : 0,
         f.has('session') ? [r.sessionId, r.node] : 0,
       ]);
-      this.#sessionKeys.set(r.identity, session);
+      sessionKeys.set(r.identity, session);
     }
     const t = use.time;
     const d = new Date(r.inputUnix * 1000);
     const time = use.fields.has('time')
       ? `${t.has('unix') ? r.inputUnix : ''}|${t.has('weekday') ? d.getUTCDay() : ''}|${t.has('hour') ? d.getUTCHours() : ''}`
       : '';
-    return `${session}\u0000${use.fields.has('session') ? r.inputSessionJson : ''}\u0000${time}\u0000${
+    return `${noGrants ? 0 : 1}${session}\u0000${use.fields.has('session') ? r.inputSessionJson : ''}\u0000${time}\u0000${
       use.fields.has('grants') ? r.inputGrantsJson : ''
     }\u0000${use.fields.has('request') ? r.parsedJson : ''}`;
   }

@@ -45,7 +45,11 @@ export function openedFromJson(event: unknown): OpenedJson {
 }
 
 /** The recorded request, from its session's part and the fields ClickHouse extracted from its events. */
-export function recordedFromRow(sessionId: string, opened: OpenedJson, row: RecordedDecisionRow): RecordedRequest {
+export function recordedFromRow(
+  sessionId: string,
+  opened: OpenedJson,
+  row: RecordedDecisionRow,
+): RecordedRequest {
   return {
     sessionId,
     node: opened.node,

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import {
+  compactDecidedRequests,
   connectClickHouse,
-  decidedRequests,
   openedEvents,
+  requestsByHash,
   sessionsWithDecisions,
 } from '../../recorder/main.js';
 import type { ClickHouse, RecordedFilter } from '../../recorder/main.js';
@@ -44,10 +45,13 @@ export function clickHouseFromEnv(io: PolicyCliIo): ClickHouse {
 
 export type RecordedItem = { request: RecordedRequest; requestId: number; recorded: Outcome };
 
+/** Most distinct `input.request` documents kept between batches (then the cache starts over). */
+const MAX_CACHED_REQUESTS = 100_000;
+
 /**
  * Recorded requests in the window, session batch by session batch (bounded memory: `batchSessions` sessions at a
- * time, at most `maxSessions`). Requests of sessions without a `session.opened` event are yielded with an empty
- * record (counted as not reconstructible).
+ * time, at most `maxSessions`), from the compact tables of migration 005; each distinct `input.request` is fetched
+ * once. Requests of sessions without a `session.opened` event come with an empty record (not reconstructible).
  */
 export async function* recordedRequests(
   ch: ClickHouse,
@@ -55,18 +59,29 @@ export async function* recordedRequests(
   o: { maxSessions: number; batchSessions: number },
 ): AsyncGenerator<RecordedItem[]> {
   const sessions = await sessionsWithDecisions(ch, filter, o.maxSessions);
+  const requests = new Map<string, string>();
   for (let i = 0; i < sessions.length; i += o.batchSessions) {
     const batch = sessions.slice(i, i + o.batchSessions);
     const [opened, rows] = await Promise.all([
       openedEvents(ch, batch),
-      decidedRequests(ch, batch, filter.since),
+      compactDecidedRequests(ch, batch, filter.since),
     ]);
+    const missing = [...new Set(rows.map((r) => r.request_hash))].filter((h) => !requests.has(h));
+    if (requests.size + missing.length > MAX_CACHED_REQUESTS) requests.clear();
+    for (let j = 0; j < missing.length; j += 1000) {
+      for (const r of await requestsByHash(ch, missing.slice(j, j + 1000)))
+        requests.set(r.request_hash, r.parsed_json);
+    }
     const bySession = new Map(opened.map((r) => [r.session_id, openedFromJson(JSON.parse(r.opened_json))]));
     const items: RecordedItem[] = [];
     for (const row of rows) {
-      const session = bySession.get(row.session_id);
-      const request = recordedFromRow(row.session_id, session ?? openedFromJson({}), row);
-      items.push({ request, requestId: Number(row.request_id), recorded: recordedOutcome(row) });
+      const session = bySession.get(row.session_id) ?? openedFromJson({});
+      const full = { ...row, parsed_json: requests.get(row.request_hash) ?? '' };
+      items.push({
+        request: recordedFromRow(row.session_id, session, full),
+        requestId: Number(row.request_id),
+        recorded: recordedOutcome(full),
+      });
     }
     yield items;
   }

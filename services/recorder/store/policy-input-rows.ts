@@ -113,3 +113,39 @@ ANY LEFT JOIN (SELECT session_id, request_id, statement, identity_sub, connectio
 USING (session_id, request_id)
 ORDER BY shadow_ts DESC LIMIT ${limit}`);
 }
+
+/** A request's recorded decision and input parts from migration 005's tables; `request_hash` names its request. */
+export type CompactDecisionRow = Omit<RecordedDecisionRow, 'parsed_json'> & { request_hash: string };
+
+/**
+ * The decided requests of these sessions from the compact tables (`policy_decision_inputs` joined with
+ * `policy_request_refs`): a few dozen bytes per request instead of two events' JSON.
+ */
+export async function compactDecidedRequests(
+  ch: ClickHouse,
+  sessionIds: readonly string[],
+  since: Date,
+): Promise<CompactDecisionRow[]> {
+  if (sessionIds.length === 0) return [];
+  return ch.query<CompactDecisionRow>(sql`SELECT session_id, request_id, request_hash, allow, approval_required,
+  input_unix, input_session_json, input_grants_json
+FROM (SELECT session_id, request_id, any(allow) AS allow, any(approval_required) AS approval_required,
+             any(input_unix) AS input_unix, any(input_session_json) AS input_session_json,
+             any(input_grants_json) AS input_grants_json, max(ts) AS decided
+      FROM policy_decision_inputs WHERE session_id IN ${inList(sessionIds)}
+      GROUP BY session_id, request_id HAVING decided >= toDateTime(${seconds(since)}))
+ANY INNER JOIN (SELECT session_id, request_id, any(request_hash) AS request_hash FROM policy_request_refs
+      WHERE session_id IN ${inList(sessionIds)} GROUP BY session_id, request_id)
+USING (session_id, request_id)
+ORDER BY session_id, request_id`);
+}
+
+/** `input.request` documents by their hash (`policy_requests`). */
+export async function requestsByHash(
+  ch: ClickHouse,
+  hashes: readonly string[],
+): Promise<{ request_hash: string; parsed_json: string }[]> {
+  if (hashes.length === 0) return [];
+  return ch.query(sql`SELECT request_hash, any(parsed_json) AS parsed_json FROM policy_requests
+WHERE request_hash IN ${inList(hashes.map((h) => BigInt(h)))} GROUP BY request_hash`);
+}
