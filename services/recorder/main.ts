@@ -13,10 +13,11 @@ export { connectClickHouse } from './clickhouse/client.js';
 export type { ClickHouse, ClickHouseOptions } from './clickhouse/client.js';
 export {
   compactDecidedRequests,
+  compactOpenedEvents,
+  compactSessionsWithDecisions,
   requestsByHash,
   decidedRequests,
   openedEvents,
-  sessionsWithDecisions,
   shadowDecisions,
 } from './store/policy-input-rows.js';
 export type {

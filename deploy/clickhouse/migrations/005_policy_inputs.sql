@@ -68,3 +68,18 @@ SELECT session_id, request_id, ts,
        visitParamExtractString(substring(event_json, position(event_json, '"decision":{')), 'inputGrantsJson')
            AS input_grants_json
 FROM events WHERE kind = 'decision';
+
+-- The `session.opened` event of every session (identity, connection with tags, node): the session part of `input`.
+CREATE TABLE IF NOT EXISTS policy_sessions
+(
+    session_id String,
+    ts DateTime,
+    opened_json String
+)
+ENGINE = ReplacingMergeTree()
+PARTITION BY toYYYYMMDD(ts)
+ORDER BY session_id;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS policy_sessions_mv TO policy_sessions AS
+SELECT session_id, ts, event_json AS opened_json
+FROM events WHERE kind = 'session_opened';

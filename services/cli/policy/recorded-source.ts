@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import {
   compactDecidedRequests,
+  compactOpenedEvents,
+  compactSessionsWithDecisions,
   connectClickHouse,
-  openedEvents,
   requestsByHash,
-  sessionsWithDecisions,
 } from '../../recorder/main.js';
 import type { ClickHouse, RecordedFilter } from '../../recorder/main.js';
 import type { RecordedRequest } from '../../gateway/index.js';
@@ -58,12 +58,12 @@ export async function* recordedRequests(
   filter: RecordedFilter,
   o: { maxSessions: number; batchSessions: number },
 ): AsyncGenerator<RecordedItem[]> {
-  const sessions = await sessionsWithDecisions(ch, filter, o.maxSessions);
+  const sessions = await compactSessionsWithDecisions(ch, filter, o.maxSessions);
   const requests = new Map<string, string>();
   for (let i = 0; i < sessions.length; i += o.batchSessions) {
     const batch = sessions.slice(i, i + o.batchSessions);
     const [opened, rows] = await Promise.all([
-      openedEvents(ch, batch),
+      compactOpenedEvents(ch, batch),
       compactDecidedRequests(ch, batch, filter.since),
     ]);
     const missing = [...new Set(rows.map((r) => r.request_hash))].filter((h) => !requests.has(h));

@@ -40,26 +40,6 @@ function seconds(d: Date): number {
   return Math.floor(d.getTime() / 1000);
 }
 
-/** Sessions with decisions in the window, oldest first, at most `limit`. */
-export async function sessionsWithDecisions(
-  ch: ClickHouse,
-  f: RecordedFilter,
-  limit: number,
-): Promise<string[]> {
-  const where: Sql[] = [sql`kind = 'decision'`, sql`ts >= toDateTime(${seconds(f.since)})`];
-  if (f.connection !== undefined || f.identity !== undefined) {
-    const s: Sql[] = [sql`1 = 1`];
-    if (f.connection !== undefined) s.push(sql`connection = ${f.connection}`);
-    if (f.identity !== undefined)
-      s.push(sql`(identity_sub = ${f.identity} OR identity_email = ${f.identity})`);
-    where.push(sql`session_id IN (SELECT session_id FROM sessions WHERE ${joinSql(s, sql` AND `)})`);
-  }
-  const rows = await ch.query<{ session_id: string }>(
-    sql`SELECT session_id, min(ts) AS first FROM events WHERE ${joinSql(where, sql` AND `)} GROUP BY session_id ORDER BY first LIMIT ${limit}`,
-  );
-  return rows.map((r) => r.session_id);
-}
-
 /** The `session.opened` event of each session (those that have one). */
 export async function openedEvents(
   ch: ClickHouse,
@@ -148,4 +128,35 @@ export async function requestsByHash(
   if (hashes.length === 0) return [];
   return ch.query(sql`SELECT request_hash, any(parsed_json) AS parsed_json FROM policy_requests
 WHERE request_hash IN ${inList(hashes.map((h) => BigInt(h)))} GROUP BY request_hash`);
+}
+
+/** The `session.opened` event of each session, from the compact `policy_sessions` table (migration 005). */
+export async function compactOpenedEvents(
+  ch: ClickHouse,
+  sessionIds: readonly string[],
+): Promise<RecordedSessionRow[]> {
+  if (sessionIds.length === 0) return [];
+  return ch.query<RecordedSessionRow>(
+    sql`SELECT session_id, any(opened_json) AS opened_json FROM policy_sessions WHERE session_id IN ${inList(sessionIds)} GROUP BY session_id`,
+  );
+}
+
+/** Sessions with decisions in the window from the compact tables, oldest first, at most `limit`. */
+export async function compactSessionsWithDecisions(
+  ch: ClickHouse,
+  f: RecordedFilter,
+  limit: number,
+): Promise<string[]> {
+  const where: Sql[] = [sql`ts >= toDateTime(${seconds(f.since)})`];
+  if (f.connection !== undefined || f.identity !== undefined) {
+    const s: Sql[] = [sql`1 = 1`];
+    if (f.connection !== undefined) s.push(sql`connection = ${f.connection}`);
+    if (f.identity !== undefined)
+      s.push(sql`(identity_sub = ${f.identity} OR identity_email = ${f.identity})`);
+    where.push(sql`session_id IN (SELECT session_id FROM sessions WHERE ${joinSql(s, sql` AND `)})`);
+  }
+  const rows = await ch.query<{ session_id: string }>(
+    sql`SELECT session_id, min(ts) AS first FROM policy_decision_inputs WHERE ${joinSql(where, sql` AND `)} GROUP BY session_id ORDER BY first LIMIT ${limit}`,
+  );
+  return rows.map((r) => r.session_id);
 }
