@@ -17,7 +17,6 @@ export {
   compactSessionsWithDecisions,
   requestsByHash,
   decidedRequests,
-  openedEvents,
   shadowDecisions,
 } from './store/policy-input-rows.js';
 export type {

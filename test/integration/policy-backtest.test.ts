@@ -4,13 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdp } from '../../dev/idp/index.js';
 import type { RunningIdp } from '../../dev/idp/index.js';
-import { gatewayConfigSchema } from '../../services/gateway/config.js';
 import type { RunningGateway } from '../../services/gateway/gateway.js';
 import { loadPolicyBundle } from '../../services/gateway/policy/load-bundle.js';
 import type { PolicyEngine } from '../../services/gateway/policy/engine.js';
 import type { PolicyInput } from '../../services/gateway/policy/types.js';
 import type { Recorder } from '../../services/recorder/recorder.js';
-import { parseConfig } from '../../services/shared/config/load-config.js';
 import { sql } from '../../services/recorder/clickhouse/quote.js';
 import { ensureTopics } from '../../services/shared/log/topics.js';
 import { pgClient } from '../support/clients.js';
@@ -18,14 +16,18 @@ import { brokerCount, testKafka } from '../support/kafka.js';
 import { testDatabase } from '../support/clickhouse.js';
 import {
   buildPolicyBundle,
-  fixtureKafkaSection,
   fixtureSessionsTopic,
-  selfSignedCert,
   startFixtureGateway,
   startFixtureRecorder,
 } from '../support/gateway.js';
-import { policyCli, policyCliEnv, policyTopicNames, testPolicyKey } from '../support/policy-stream.js';
-import { PROJECT_ROOT, stackEnv, stackValue } from '../support/stack.js';
+import {
+  policyCli,
+  policyCliEnv,
+  policyNodeConfig,
+  policyTopicNames,
+  testPolicyKey,
+} from '../support/policy-stream.js';
+import { PROJECT_ROOT, stackEnv } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 import { VALID_DECISION_REGO, writePolicy } from './policy-helpers.js';
 
@@ -49,33 +51,7 @@ const nodes: RunningGateway[] = [];
 const captured: PolicyInput[] = [];
 
 function nodeConfig(nodeId: string, policy: object) {
-  const tls = selfSignedCert(mkdtempSync(join(tmpdir(), 'gatehouse-policy-tls-')));
-  return parseConfig(
-    gatewayConfigSchema,
-    {
-      nodeId,
-      health: { port: 0 },
-      listeners: { postgres: { port: 0, tls } },
-      oidc: { issuer: idp.issuer, audience: 'gatehouse', clockToleranceSeconds: 0 },
-      kafka: fixtureKafkaSection(sessionsTopic),
-      policy,
-      connections: [
-        {
-          name: 'demo-pg',
-          protocol: 'postgres',
-          upstream: {
-            host: stackValue('PG_TARGET_HOST'),
-            port: Number(stackValue('PG_TARGET_PORT')),
-            database: stackValue('PG_TARGET_DATABASE'),
-            user: stackValue('PG_TARGET_USER'),
-            password: { file: stackValue('PG_TARGET_PASSWORD_FILE') },
-          },
-          tags: { env: 'demo' },
-        },
-      ],
-    },
-    'policy backtest test gateway',
-  );
+  return policyNodeConfig({ nodeId, issuer: idp.issuer, sessionsTopic, policy });
 }
 
 /** Runs statements as `user` through `node`; returns each one's outcome. */

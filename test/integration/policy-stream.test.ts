@@ -6,23 +6,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { startIdp } from '../../dev/idp/index.js';
 import type { RunningIdp } from '../../dev/idp/index.js';
-import { gatewayConfigSchema } from '../../services/gateway/config.js';
 import type { RunningGateway } from '../../services/gateway/gateway.js';
 import { claimsFor, encodePolicyRecord } from '../../services/shared/policy-stream/bundle-record.js';
 import { loadPolicyBundle } from '../../services/gateway/policy/load-bundle.js';
-import { parseConfig } from '../../services/shared/config/load-config.js';
 import { loadSigningKey } from '../../services/shared/signing/signing-keys.js';
 import { pgClient } from '../support/clients.js';
-import {
-  buildPolicyBundle,
-  fixtureKafkaSection,
-  fixtureSessionsTopic,
-  selfSignedCert,
-  startFixtureGateway,
-} from '../support/gateway.js';
+import { buildPolicyBundle, fixtureSessionsTopic, startFixtureGateway } from '../support/gateway.js';
 import { testKafka } from '../support/kafka.js';
-import { policyCli, policyCliEnv, policyTopicNames, testPolicyKey } from '../support/policy-stream.js';
-import { stackValue } from '../support/stack.js';
+import {
+  policyCli,
+  policyCliEnv,
+  policyNodeConfig,
+  policyTopicNames,
+  testPolicyKey,
+} from '../support/policy-stream.js';
 import { waitFor } from '../support/wait.js';
 import { buildPolicy, VALID_DECISION_REGO, writePolicy } from './policy-helpers.js';
 
@@ -46,41 +43,21 @@ const nodes: RunningGateway[] = [];
 let client: pg.Client | undefined;
 
 function nodeConfig(nodeId: string, bundleDir?: string) {
-  const tls = selfSignedCert(mkdtempSync(join(tmpdir(), 'gatehouse-policy-tls-')));
-  return parseConfig(
-    gatewayConfigSchema,
-    {
-      nodeId,
-      health: { port: 0 },
-      listeners: { postgres: { port: 0, tls } },
-      oidc: { issuer: idp.issuer, audience: 'gatehouse', clockToleranceSeconds: 0 },
-      kafka: fixtureKafkaSection(fixtureSessionsTopic('policy-stream')),
-      policy: {
-        ...(bundleDir ? { bundleDir } : {}),
-        stream: {
-          topic: topics.policies,
-          nodesTopic: topics.nodes,
-          groupIdPrefix: 'test-policy-node',
-          trustedKeys: { [signer.key.keyId]: signer.pub },
-          heartbeatMs: 300,
-        },
+  return policyNodeConfig({
+    nodeId,
+    issuer: idp.issuer,
+    sessionsTopic: fixtureSessionsTopic('policy-stream'),
+    policy: {
+      ...(bundleDir ? { bundleDir } : {}),
+      stream: {
+        topic: topics.policies,
+        nodesTopic: topics.nodes,
+        groupIdPrefix: 'test-policy-node',
+        trustedKeys: { [signer.key.keyId]: signer.pub },
+        heartbeatMs: 300,
       },
-      connections: [
-        {
-          name: 'demo-pg',
-          protocol: 'postgres',
-          upstream: {
-            host: stackValue('PG_TARGET_HOST'),
-            port: Number(stackValue('PG_TARGET_PORT')),
-            database: stackValue('PG_TARGET_DATABASE'),
-            user: stackValue('PG_TARGET_USER'),
-            password: { file: stackValue('PG_TARGET_PASSWORD_FILE') },
-          },
-        },
-      ],
     },
-    'policy stream test gateway',
-  );
+  });
 }
 
 async function startNode(nodeId: string, bundleDir?: string): Promise<RunningGateway> {

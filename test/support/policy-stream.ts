@@ -1,11 +1,15 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdtempSync as mkdtemp, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPolicy } from '../../services/cli/policy/run-policy.js';
 import { loadSigningKey, publicKeyText } from '../../services/shared/signing/signing-keys.js';
 import type { SigningKey } from '../../services/shared/signing/signing-keys.js';
-import { kafkaAuthConfig, kafkaBrokers, stackEnv } from './stack.js';
+import { gatewayConfigSchema } from '../../services/gateway/config.js';
+import type { GatewayConfig } from '../../services/gateway/config.js';
+import { parseConfig } from '../../services/shared/config/load-config.js';
+import { fixtureKafkaSection, selfSignedCert } from './gateway.js';
+import { kafkaAuthConfig, kafkaBrokers, stackEnv, stackValue } from './stack.js';
 
 /** A policy-publisher key pair for one test: the PEM file the CLI signs with, and the public text nodes pin. */
 export function testPolicyKey(keyId = 'test-policy-1'): { key: SigningKey; file: string; pub: string } {
@@ -68,4 +72,40 @@ export async function policyCli(
     stderr: (t) => void (stderr += t),
   });
   return { code, stdout, stderr };
+}
+
+/** A gateway node for the policy tests: a Postgres listener (TLS) to the stack's demo database, `policy` as given. */
+export function policyNodeConfig(o: {
+  nodeId: string;
+  issuer: string;
+  sessionsTopic: string;
+  policy: object;
+}): GatewayConfig {
+  const tls = selfSignedCert(mkdtemp(join(tmpdir(), 'gatehouse-policy-tls-')));
+  return parseConfig(
+    gatewayConfigSchema,
+    {
+      nodeId: o.nodeId,
+      health: { port: 0 },
+      listeners: { postgres: { port: 0, tls } },
+      oidc: { issuer: o.issuer, audience: 'gatehouse', clockToleranceSeconds: 0 },
+      kafka: fixtureKafkaSection(o.sessionsTopic),
+      policy: o.policy,
+      connections: [
+        {
+          name: 'demo-pg',
+          protocol: 'postgres',
+          upstream: {
+            host: stackValue('PG_TARGET_HOST'),
+            port: Number(stackValue('PG_TARGET_PORT')),
+            database: stackValue('PG_TARGET_DATABASE'),
+            user: stackValue('PG_TARGET_USER'),
+            password: { file: stackValue('PG_TARGET_PASSWORD_FILE') },
+          },
+          tags: { env: 'demo' },
+        },
+      ],
+    },
+    `policy test gateway ${o.nodeId}`,
+  );
 }

@@ -1,5 +1,5 @@
 import { reconstructInput } from '../../gateway/index.js';
-import { decidedRequests, openedEvents } from '../../recorder/main.js';
+import { compactOpenedEvents, decidedRequests } from '../../recorder/main.js';
 import type { Logger } from '../../shared/logger.js';
 import { parseCli } from './cli-args.js';
 import type { PolicyCliIo } from './policy-cli-env.js';
@@ -22,7 +22,7 @@ export async function runInput(argv: string[], io: PolicyCliIo, _log: Logger): P
   const ch = clickHouseFromEnv(io);
   try {
     const [opened, rows] = await Promise.all([
-      openedEvents(ch, [sessionId]),
+      compactOpenedEvents(ch, [sessionId]),
       decidedRequests(ch, [sessionId], new Date(0), Number(requestText)),
     ]);
     const row = rows[0];

@@ -25,7 +25,8 @@ describe('migrations', () => {
     ]);
     for (const m of migrations) {
       expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
-      for (const s of m.statements) expect(s.text).toMatch(/^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS /);
+      for (const s of m.statements)
+        expect(s.text).toMatch(/^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS /);
     }
   });
 

@@ -40,17 +40,6 @@ function seconds(d: Date): number {
   return Math.floor(d.getTime() / 1000);
 }
 
-/** The `session.opened` event of each session (those that have one). */
-export async function openedEvents(
-  ch: ClickHouse,
-  sessionIds: readonly string[],
-): Promise<RecordedSessionRow[]> {
-  if (sessionIds.length === 0) return [];
-  return ch.query<RecordedSessionRow>(
-    sql`SELECT session_id, event_json AS opened_json FROM events WHERE session_id IN ${inList(sessionIds)} AND kind = 'session_opened' ORDER BY seq LIMIT 1 BY session_id`,
-  );
-}
-
 /** Requests and their decisions in these sessions (decided at or after `since`; one request id if given). */
 export async function decidedRequests(
   ch: ClickHouse,
