@@ -173,6 +173,8 @@ kafka_acl_spec() {
 gateway topic literal gatehouse.sessions Write Describe Create DescribeConfigs
 gateway topic literal gatehouse.approval-requests Write Describe Create DescribeConfigs
 gateway topic literal gatehouse.approvals Read Describe Create DescribeConfigs
+gateway topic literal gatehouse.policies Read Describe Create DescribeConfigs
+gateway topic literal gatehouse.nodes Read Write Describe Create DescribeConfigs
 gateway group prefixed gatehouse-gateway- Read
 approval topic literal gatehouse.approval-requests Read Describe Create DescribeConfigs
 approval topic literal gatehouse.approvals Read Write Describe Create DescribeConfigs

@@ -71,6 +71,7 @@ function signingKey(dir: string): { file: string; publicPem: string } {
  */
 export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbedded> {
   const host = opts.host ?? '127.0.0.1';
+  const policyDir = opts.policyDir ?? PREBUILT_POLICY_DIR;
   const ports: EmbeddedPorts = { ...DEFAULT_PORTS, ...opts.ports };
   const dirs = { keys: join(opts.dir, 'keys'), logs: join(opts.dir, 'logs') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true, mode: 0o700 });
@@ -116,7 +117,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbed
       ports,
       issuer: idp.issuer,
       upstreamPasswordFile: passwordFile,
-      policyDir: opts.policyDir ?? PREBUILT_POLICY_DIR,
+      policyDir,
       signingKeyFile: key.file,
       signingPublicKey: key.publicPem,
     };
@@ -141,7 +142,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbed
     };
     return {
       env,
-      policyRevision: readFileSync(join(gwConfig.policy.bundleDir, 'revision'), 'utf8').trim(),
+      policyRevision: readFileSync(join(policyDir, 'revision'), 'utf8').trim(),
       gateway,
       recorder,
       approval,

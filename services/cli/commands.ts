@@ -64,6 +64,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     'embedded/main.js',
     'runEmbedded',
   ),
+  policy: {
+    summary: 'publish, roll back, check and test policy (publish|status|eval|input|backtest|diff; --help)',
+    run: async (argv) => (await import('./policy/run-policy.js')).runPolicy(argv),
+  },
   idp: devCommand('idp', 'run the local development OIDC provider', 'idp/main.js', 'runIdp'),
   token: devCommand(
     'token',

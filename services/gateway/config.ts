@@ -14,6 +14,7 @@ import {
 import { httpConnectionSchema, httpListenerSchema } from './http/config.js';
 import { mcpConnectionSchema, mcpListenerSchema } from './mcp/config.js';
 import { decisionMemoSchema } from './pipeline/decision-memo.js';
+import { policyConfigSchema } from './policy/policy-config.js';
 
 const postgresUpstreamSchema = z.strictObject({
   host: z.string(),
@@ -265,10 +266,8 @@ export const gatewayConfigSchema = z
      * inputs it reads (`gatehouse.memo`, policies/README.md); every request is still recorded.
      */
     decisionMemo: decisionMemoSchema,
-    policy: z.strictObject({
-      /** Folder with policy.wasm, data.json and revision, as written by policies/build.sh. */
-      bundleDir: z.string(),
-    }),
+    /** The policy bundle: a folder, the policy stream, or both (services/gateway/policy/policy-config.ts). */
+    policy: policyConfigSchema,
     connections: z.array(connectionSchema).min(1),
   })
   .superRefine((cfg, ctx) => {

@@ -12,7 +12,7 @@ import type { ContentMaskerFactory } from './ssh/index.js';
 export type GatewayDeps = {
   /** Default: a pino logger at `logLevel` on stdout. */
   logger?: Logger;
-  /** Default: the bundle in `policy.bundleDir`, loaded at start. */
+  /** Default: the policy stream and/or `policy.bundleDir`, loaded at start (policy/policy-runtime.ts). */
   policy?: PolicyEngine;
   /** What the listeners publish session events through. Default: the node's Kafka publisher itself. */
   sessionPublisher?: (publisher: LogPublisher) => EventPublisher;

@@ -22,8 +22,9 @@ import { buildMcpListener } from './mcp/start-mcp.js';
 import { DecisionMemo, memoisedPolicy } from './pipeline/index.js';
 import { createGatewayMetrics } from './metrics.js';
 import type { GatewayMetrics } from './metrics.js';
-import { loadPolicyBundle, PolicyLoadError, PolicyLoadErrorCode } from './policy/index.js';
 import type { PolicyEngine } from './policy/index.js';
+import { createPolicyRuntime } from './policy/policy-runtime.js';
+import type { PolicyRuntime } from './policy/policy-runtime.js';
 import { loadSqlParser } from './sql/index.js';
 
 export type { GatewayDeps } from './gateway-deps.js';
@@ -37,6 +38,8 @@ export type RunningGateway = {
   httpPort: number | undefined;
   healthPort: number;
   publisher: LogPublisher;
+  /** The node's policy: active revision, refusals (policy/policy-runtime.ts). */
+  policy: PolicyRuntime;
   /** Stop accepting, let sessions finish within `drainMs` (default `shutdown.drainTimeoutMs`), flush the audit log. */
   stop(drainMs?: number): Promise<{ unflushed: number }>;
 };
@@ -123,12 +126,17 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
     },
     ...(deps.clock ? { now: deps.clock } : {}),
   });
-  let policy: PolicyEngine | undefined = deps.policy;
-  const currentPolicy = (): PolicyEngine => {
-    if (!policy)
-      throw new PolicyLoadError(PolicyLoadErrorCode.bundleNotFound, 'no policy loaded: not started');
-    return policy;
-  };
+  const policy = createPolicyRuntime({
+    config: config.policy,
+    nodeId: config.nodeId,
+    kafka: eventLog instanceof KafkaEventLog ? eventLog.kafka : undefined,
+    log,
+    registry: metrics.registry,
+    ...(deps.policy ? { injected: deps.policy } : {}),
+    replicationFactor: t.replicationFactor,
+    minInsyncReplicas: t.minInsyncReplicas,
+  });
+  const currentPolicy = (): PolicyEngine => policy.current();
   const pgConnections = postgresConnections(config, log);
   const parts = {
     config,
@@ -154,10 +162,8 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
     }
     publisher.start();
     await approvals?.start();
-    policy ??= await loadPolicyBundle(config.policy.bundleDir);
-    const loaded = policy;
+    await policy.start();
     if (pg || pgConnections.connections.size > 0) await loadSqlParser();
-    log.info({ revision: loaded.revision, nodeId: config.nodeId }, 'policy loaded');
     refusals.start();
     // Until a catalog is loaded every relation is unknown, hence masked whole: load them before listening.
     for (const catalog of pgConnections.catalogs.values()) await catalog.refresh();
@@ -191,7 +197,8 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
             ...(draining ? { draining: true } : {}),
             kafka: kafkaOk,
             approvals: approvals ? approvalsOk : 'off',
-            policyRevision: loaded.revision,
+            policyRevision: policy.status().revision,
+            policyRefused: policy.status().refusedTotal,
             bufferedEvents: stats.bufferedEvents,
           },
         };
@@ -205,6 +212,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
       httpPort,
       healthPort: health.port,
       publisher,
+      policy,
       async stop(drainMs = config.shutdown.drainTimeoutMs) {
         // Out of the balancer's rotation first (`/readyz` 503), then stop accepting and let sessions finish.
         draining = true;
@@ -220,6 +228,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gat
         await mcp?.stop(drainMs);
         await http?.stop(drainMs);
         await approvals?.stop();
+        await policy.stop();
         refusals.stop();
         const result = await publisher.close();
         await health.close();

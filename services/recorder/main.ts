@@ -9,3 +9,19 @@ export { renderTranscript } from './replay/transcript.js';
 export type { RecordedEvent, SessionSummary } from './replay/recorded-event.js';
 export { loadRecorderConfig, parseRecorderConfig, recorderConfigSchema } from './config.js';
 export type { RecorderConfig } from './config.js';
+export { connectClickHouse } from './clickhouse/client.js';
+export type { ClickHouse, ClickHouseOptions } from './clickhouse/client.js';
+export {
+  compactDecidedRequests,
+  compactOpenedEvents,
+  compactSessionsWithDecisions,
+  requestsByHash,
+  decidedRequests,
+  shadowDecisions,
+} from './store/policy-input-rows.js';
+export type {
+  CompactDecisionRow,
+  RecordedDecisionRow,
+  RecordedFilter,
+  RecordedSessionRow,
+} from './store/policy-input-rows.js';

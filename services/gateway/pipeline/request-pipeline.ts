@@ -1,4 +1,5 @@
 import type { Logger } from '../../shared/logger.js';
+import { inputDecisionFields, shadowDecisionEvent } from '../policy/input-record.js';
 import { policyInput } from '../policy/policy-input.js';
 import type { PolicyGrant, PolicyResult } from '../policy/types.js';
 import { holdForApproval } from './approval-hold.js';
@@ -57,7 +58,11 @@ export function createRequestPipeline(s: PipelineSession): RequestPipeline {
     try {
       s.audit.assertAccepting();
       s.audit.batched(requestEvent(r.requestId, r.kind, r.text, r.request), revision);
-      const decisionBody = decisionEvent(r.requestId, result, reasons, grant, r.decisionFields);
+      const decisionBody = decisionEvent(r.requestId, result, reasons, grant, {
+        ...r.decisionFields,
+        ...inputDecisionFields(input),
+      });
+      if (result.shadow) s.audit.batched(shadowDecisionEvent(r.requestId, result.shadow), revision);
       // Something may run upstream: forward only once the request and its decision are durable.
       if ((decision.allow && !batched) || approvals)
         return s.audit.durable(decisionBody, revision).then(ruling, unavailable);

@@ -14,6 +14,10 @@ export const PolicyLoadErrorCode = {
   unsupportedBuiltin: 'GH_ERR_POLICY_UNSUPPORTED_BUILTIN',
   revisionMismatch: 'GH_ERR_POLICY_REVISION_MISMATCH',
   optionsInvalid: 'GH_ERR_POLICY_OPTIONS_INVALID',
+  recordInvalid: 'GH_ERR_POLICY_RECORD_INVALID',
+  recordUnverified: 'GH_ERR_POLICY_RECORD_UNVERIFIED',
+  revisionUnknown: 'GH_ERR_POLICY_REVISION_UNKNOWN',
+  publishForbidden: 'GH_ERR_POLICY_PUBLISH_FORBIDDEN',
 } as const satisfies Record<string, ErrorCode>;
 
 export type PolicyLoadErrorCode = (typeof PolicyLoadErrorCode)[keyof typeof PolicyLoadErrorCode];

@@ -268,6 +268,21 @@ export type PolicyFailure = { readonly code: PolicyFailureCode; readonly message
  * What `PolicyEngine.evaluate` returns. `failedClosed: true` means the policy could not decide and `decision` is
  * the fail-closed deny (reason `policy evaluation failed: <cause>`); log `failure` and count it in metrics.
  */
+/** What a request's outcome is: allowed, denied, or held for approval. */
+export type DecisionOutcome = 'allow' | 'deny' | 'approval';
+
+/**
+ * A shadow candidate's decision on the same input, present on a result only when its outcome differs from the
+ * active revision's (`gatehouse policy publish --shadow`).
+ */
+export type ShadowResult = {
+  readonly revision: string;
+  readonly outcome: DecisionOutcome;
+  readonly activeOutcome: DecisionOutcome;
+  readonly decision: Decision;
+  readonly failedClosed: boolean;
+};
+
 export type PolicyResult =
   | {
       readonly failedClosed: false;
@@ -276,6 +291,7 @@ export type PolicyResult =
       readonly revision: string;
       /** Wall time of the evaluation in microseconds (encode input, wasm eval, decode, validate). */
       readonly evalMicros: number;
+      readonly shadow?: ShadowResult;
     }
   | {
       readonly failedClosed: true;
@@ -283,4 +299,5 @@ export type PolicyResult =
       readonly revision: string;
       readonly evalMicros: number;
       readonly failure: PolicyFailure;
+      readonly shadow?: ShadowResult;
     };

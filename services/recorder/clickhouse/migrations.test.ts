@@ -21,10 +21,12 @@ describe('migrations', () => {
       '1_events',
       '2_sessions',
       '3_dead_letters',
+      '5_policy_inputs',
     ]);
     for (const m of migrations) {
       expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
-      for (const s of m.statements) expect(s.text).toMatch(/^CREATE TABLE IF NOT EXISTS /);
+      for (const s of m.statements)
+        expect(s.text).toMatch(/^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS /);
     }
   });
 

@@ -90,6 +90,7 @@ const KINDS = {
   loginRefused: 'login_refused',
   mcpToolChanged: 'mcp_tool_changed',
   batch: 'batch',
+  shadowDecision: 'shadow_decision',
 } as const satisfies Record<NonNullable<Event['body']['case']>, string>;
 
 /**

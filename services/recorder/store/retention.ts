@@ -3,7 +3,14 @@ import type { ClickHouse } from '../clickhouse/client.js';
 import { ident, inList, sql } from '../clickhouse/quote.js';
 
 /** Tables partitioned by day (`toYYYYMMDD`) whose old partitions retention drops. */
-export const RETAINED_TABLES = ['events', 'sessions', 'dead_letters'] as const;
+export const RETAINED_TABLES = [
+  'events',
+  'sessions',
+  'dead_letters',
+  'policy_requests',
+  'policy_request_refs',
+  'policy_decision_inputs',
+] as const;
 
 export type DroppedPartition = { table: string; partition: number };
 

@@ -1,6 +1,7 @@
 import type { FamilyEntries } from './entry.js';
 
 const NOT_LOADED = '— (the bundle is not loaded; the gateway does not start)';
+const REFUSED_RECORD = '— (the node keeps its last good revision; metric, log line and node event)';
 const DENIED = 'denied (fail closed): PostgreSQL `ERROR 42501`; SSH exit 126';
 
 /** Policy: a bundle cannot be loaded, or an evaluation fails closed. */
@@ -25,6 +26,22 @@ export const policyErrors = {
     client: NOT_LOADED,
   },
   GH_ERR_POLICY_OPTIONS_INVALID: { meaning: 'the policy engine options are invalid', client: NOT_LOADED },
+  GH_ERR_POLICY_RECORD_INVALID: {
+    meaning: 'a record on the policies topic is malformed',
+    client: REFUSED_RECORD,
+  },
+  GH_ERR_POLICY_RECORD_UNVERIFIED: {
+    meaning: 'a policy record is not signed by a pinned key, or its bytes do not match what is signed',
+    client: REFUSED_RECORD,
+  },
+  GH_ERR_POLICY_REVISION_UNKNOWN: {
+    meaning: 'the policy revision asked for is not on the policies topic',
+    client: '`gatehouse policy publish` exits 1; nothing is published',
+  },
+  GH_ERR_POLICY_PUBLISH_FORBIDDEN: {
+    meaning: "the publisher's token is not valid or not in an allowed group",
+    client: '`gatehouse policy publish` exits 1; nothing is published',
+  },
   GH_ERR_POLICY_INPUT_INVALID: { meaning: 'the policy input document is invalid', client: DENIED },
   GH_ERR_POLICY_INPUT_TOO_LARGE: {
     meaning: 'the policy input document exceeds its size bound',

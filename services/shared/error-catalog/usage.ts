@@ -6,6 +6,7 @@ const EXIT_2 = 'CLI: the message and the usage on stderr, exit 2';
 export const usageErrors = {
   GH_ERR_USAGE: { meaning: 'recorder CLI arguments are invalid', client: EXIT_2 },
   GH_ERR_APPROVAL_USAGE: { meaning: 'approval CLI arguments are invalid', client: EXIT_2 },
+  GH_ERR_POLICY_USAGE: { meaning: '`gatehouse policy` arguments or environment are invalid', client: EXIT_2 },
   GH_ERR_IDP_USAGE: { meaning: 'dev IdP CLI arguments or token request options are invalid', client: EXIT_2 },
   GH_ERR_LOGIN_USAGE: {
     meaning: '`gatehouse login`, `logout`, `psql` or `ssh` arguments are invalid',

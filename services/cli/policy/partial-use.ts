@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InputUse } from './input-paths.js';
+
+const TOP = ['identity', 'connection', 'session', 'request', 'time'] as const;
+
+/**
+ * What a policy reads of `input` when `input.grants` is empty — the common case — by OPA's partial evaluation:
+ * `grants` known (`[]`), every other field unknown; the residual policy names every input field the decision can
+ * still depend on. Sound (partial evaluation keeps every dependency), and sharper than the sources: the example
+ * policy reads `input.time.unix` only to check a grant's expiry, so without grants the decision does not depend
+ * on the time. Undefined when opa is missing or fails (the caller falls back to the sources).
+ */
+export async function partialInputUse(
+  opa: string,
+  src: string,
+  timeoutMs = 60_000,
+): Promise<InputUse | undefined> {
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-pe-'));
+  try {
+    await writeFile(join(dir, 'input.json'), '{"grants": []}');
+    const args = ['eval', '--partial', '--ignore', '*_test.rego', '-d', src, '-i', join(dir, 'input.json')];
+    for (const f of TOP) args.push('--unknowns', `input.${f}`);
+    args.push('-f', 'json', 'data.gatehouse.main.decision');
+    const stdout = await new Promise<string | undefined>((resolve) => {
+      execFile(opa, args, { timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 }, (err, out) =>
+        resolve(err ? undefined : out),
+      );
+    });
+    if (stdout === undefined) return undefined;
+    return inputRefs(JSON.parse(stdout) as unknown);
+  } catch {
+    return undefined; // no opa, unreadable output: the sources decide
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+type Term = { type?: unknown; value?: unknown };
+
+/** The input fields named by `input.x[.y]` refs anywhere in a partial evaluation result (`all` for `input[_]`). */
+export function inputRefs(result: unknown): InputUse {
+  const fields = new Set<string>();
+  const time = new Set<string>();
+  let all = false;
+  const stack: unknown[] = [result];
+  while (stack.length > 0 && !all) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    const t = v as Term;
+    if (t.type === 'ref' && Array.isArray(t.value)) {
+      const [head, second, third] = t.value as Term[];
+      if (head?.type === 'var' && head.value === 'input') {
+        if (second?.type !== 'string' || typeof second.value !== 'string') all = true;
+        else {
+          fields.add(second.value);
+          if (second.value === 'time') {
+            if (third?.type === 'string' && typeof third.value === 'string') time.add(third.value);
+            else all = true;
+          }
+        }
+      }
+    }
+    for (const x of Object.values(v)) stack.push(x);
+  }
+  if (all) return 'all';
+  fields.add('grants'); // known as [] in the evaluation: part of the key
+  return { fields, time };
+}
