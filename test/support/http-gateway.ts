@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startDemoHttpServer } from '../../dev/demo-http/demo-server.js';
 import type { RunningDemoHttp } from '../../dev/demo-http/demo-server.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
@@ -35,8 +37,8 @@ export type HttpGatewayFixture = {
 };
 
 /**
- * Connections: `demo-http` (the demo API, bearer credential), `demo-http-down` (port 9: nothing listens) and `demo-http-slow`
- * (the demo API with a 500 ms headers timeout).
+ * Connections: `demo-http` (the demo API, bearer credential), `demo-http-down` (port 9: nothing listens) and
+ * `demo-http-slow` (the demo API with 500 ms headers and body timeouts).
  */
 export async function startHttpGatewayFixture(
   listener: Record<string, unknown> = {},
@@ -71,7 +73,7 @@ export async function startHttpGatewayFixture(
         {
           name: 'demo-http-slow',
           protocol: 'http',
-          upstream: { url: upstream.url, auth, headersTimeoutMs: 500 },
+          upstream: { url: upstream.url, auth, headersTimeoutMs: 500, bodyTimeoutMs: 500 },
         },
       ],
     },
@@ -94,5 +96,41 @@ export async function startHttpGatewayFixture(
       await idp.stop();
       await upstream.close();
     },
+  };
+}
+
+const exec = promisify(execFile);
+
+export type CurlResult = { status: number; headers: string; body: string; exitCode: number };
+
+/**
+ * The real `curl`: status, headers (lower-case, the last response's block), body, and curl's exit code (18 when
+ * the body was cut short). Runs as a child process, so the gateway in this process keeps serving.
+ */
+export async function curl(args: string[], input?: Buffer): Promise<CurlResult> {
+  const headerFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-curl-')), 'headers');
+  const p = exec('curl', ['-sS', '-D', headerFile, '-w', '\n%{http_code}', ...args], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  p.child.stdin!.end(input ?? Buffer.alloc(0));
+  let stdout: string;
+  let exitCode = 0;
+  try {
+    stdout = (await p).stdout;
+  } catch (err) {
+    const failed = err as { stdout?: string; code?: number };
+    if (typeof failed.code !== 'number') throw err;
+    stdout = failed.stdout ?? '';
+    exitCode = failed.code;
+  }
+  const i = stdout.lastIndexOf('\n');
+  const blocks = readFileSync(headerFile, 'utf8')
+    .trim()
+    .split(/\r\n\r\n/);
+  return {
+    status: Number(stdout.slice(i + 1)),
+    headers: blocks.at(-1)!.toLowerCase(),
+    body: stdout.slice(0, i),
+    exitCode,
   };
 }

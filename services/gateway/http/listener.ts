@@ -13,6 +13,8 @@ import { TooManySessionsError } from './audit-sessions.js';
 import type { HttpListenerConfig } from './config.js';
 import { sendAnswer } from './gateway-answers.js';
 import { runExchange } from './proxy-exchange.js';
+import type { RequestBody } from './request-body.js';
+import { readRequestBody, RequestBodyTooLargeError } from './request-body.js';
 import type { HttpUpstream } from './upstream.js';
 
 /** One `protocol: http` connection as the listener uses it. */
@@ -50,22 +52,18 @@ export class HttpListener {
     this.#d = d;
     const c = d.config;
     const https = c.tls ? { cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key) } : null;
-    this.#app = fastify({ bodyLimit: c.maxRequestBodyBytes, logger: false, ...(https ? { https } : {}) });
-    // Bodies stay bytes: the upstream gets exactly what the client sent; policy parses JSON itself.
+    this.#app = fastify({ logger: false, ...(https ? { https } : {}) });
+    // Bodies stay unread here: the handler reads them (bounded) or streams them (request-body.ts), so the upstream
+    // gets exactly what the client sent; policy parses JSON itself.
     this.#app.removeAllContentTypeParsers();
-    this.#app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    this.#app.addContentTypeParser('*', (_req, _payload, done) => done(null));
     this.#app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
-      const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
-      const status = tooLarge ? 413 : (err.statusCode ?? 500);
+      const status = err.statusCode ?? 500;
       if (status >= 500)
         d.log.error({ err: { code: err.code, message: err.message } }, 'http listener error');
       sendAnswer(reply.raw, status, {
-        error: tooLarge ? 'body_too_large' : status >= 500 ? 'internal' : 'bad_request',
-        message: tooLarge
-          ? `gatehouse: request body larger than ${c.maxRequestBodyBytes} bytes`
-          : status >= 500
-            ? 'gatehouse: internal error'
-            : 'gatehouse: invalid request',
+        error: status >= 500 ? 'internal' : 'bad_request',
+        message: status >= 500 ? 'gatehouse: internal error' : 'gatehouse: invalid request',
       });
       reply.hijack();
     });
@@ -147,6 +145,33 @@ export class HttpListener {
     const target = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
     reply.hijack();
     const res = reply.raw;
+    let body: RequestBody;
+    try {
+      body = await readRequestBody(
+        req.raw,
+        req.headers,
+        d.config.maxRequestBodyBytes,
+        d.config.largeRequestBodies,
+      );
+    } catch (err) {
+      if (!(err instanceof RequestBodyTooLargeError)) {
+        res.destroy(); // the client failed mid-body: nobody to answer
+        return;
+      }
+      sendAnswer(
+        res,
+        413,
+        {
+          error: 'body_too_large',
+          message: `gatehouse: request body larger than ${d.config.maxRequestBodyBytes} bytes`,
+        },
+        { connection: 'close' },
+      );
+      return;
+    }
+    // A streamed body may stay partly unread (a refusal, a failed upstream): the connection then cannot carry
+    // another request, so it closes after this answer.
+    if (body.kind === 'streamed') res.shouldKeepAlive = false;
     let session;
     try {
       session = d.sessions.open(req.socket, token, identity, connection, req.ip, {
@@ -176,7 +201,7 @@ export class HttpListener {
           method: req.method,
           target,
           headers: req.headers,
-          body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+          body,
         },
         res,
         signal: abort.signal,
