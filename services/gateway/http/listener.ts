@@ -4,10 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { fastify } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../../shared/identity/index.js';
-import { TokenError } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
 import type { LoginRefusals } from '../login-audit/index.js';
-import { RefusalReason, tokenRefusalReason } from '../login-audit/refusal-reason.js';
+import { bearerLogin } from '../login-audit/index.js';
 import type { HttpAuditSessions } from './audit-sessions.js';
 import { TooManySessionsError } from './audit-sessions.js';
 import type { HttpListenerConfig } from './config.js';
@@ -98,41 +97,29 @@ export class HttpListener {
       return reply.hijack();
     }
     const token = bearerToken(single(req.headers.authorization));
-    const refuse = (reason: RefusalReason, code: string, detail: string, identity?: Identity) => {
-      d.metrics?.loginFailed(code);
-      d.refusals?.record({
-        protocol: 'http',
-        reason,
-        code,
-        clientAddr: `${req.ip}:${req.socket.remotePort ?? 0}`,
-        connection: connection.name,
-        tags: connection.tags,
-        detail,
-        identity,
-      });
-      sendAnswer(
-        reply.raw,
-        401,
-        { error: 'unauthorized', message: `gatehouse: ${detail}` },
-        {
-          // RFC 6750 §3: no `error` when no token was sent; `invalid_token` with a client-safe description otherwise.
-          'www-authenticate': bearerChallenge({
-            realm: 'gatehouse',
-            invalidToken: token !== undefined,
-            description: detail,
-          }),
-        },
-      );
-      return reply.hijack();
-    };
-    if (token === undefined)
-      return refuse(RefusalReason.noToken, 'GH_ERR_UNAUTHENTICATED', 'a bearer token is required');
-    try {
-      this.#auth.set(req, { connection, identity: await d.verifyToken(token), token });
-    } catch (err) {
-      if (!(err instanceof TokenError)) throw err;
-      return refuse(tokenRefusalReason(err), err.code, err.message, err.verifiedIdentity);
-    }
+    const login = { protocol: 'http', refusals: d.refusals, metrics: d.metrics } as const;
+    const identity = await bearerLogin(login, {
+      token,
+      clientAddr: `${req.ip}:${req.socket.remotePort ?? 0}`,
+      connection,
+      verify: d.verifyToken,
+      answer: (detail, tokenPresented) => {
+        sendAnswer(
+          reply.raw,
+          401,
+          { error: 'unauthorized', message: `gatehouse: ${detail}` },
+          {
+            'www-authenticate': bearerChallenge({
+              realm: 'gatehouse',
+              invalidToken: tokenPresented,
+              description: detail,
+            }),
+          },
+        );
+        reply.hijack();
+      },
+    });
+    if (identity && token !== undefined) this.#auth.set(req, { connection, identity, token });
   }
 
   async #serve(req: FastifyRequest, reply: FastifyReply): Promise<void> {

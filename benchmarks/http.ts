@@ -1,0 +1,270 @@
+/**
+ * HTTP pass-through requests per second in one run, same upstream, three paths:
+ * - direct: the client to a minimal upstream (node:http, a 1 KiB JSON answer, keep-alive);
+ * - nginx (Debian, `deploy/stack/install.sh`) as a plain reverse proxy: one worker, keep-alive to the upstream,
+ *   buffered access log — run as its own instance with a temporary prefix, never the system service;
+ * - a Gatehouse node (`gatehouse gateway --config FILE`, its own process): token check, policy per request,
+ *   credential injection, every request, decision and response recorded to the stack's Kafka (SASL/TLS).
+ * For each: req/s at a fixed concurrency (undici, N parallel loops over N keep-alive connections), latency p50/p99,
+ * and the CPU time per request of every server process (utime+stime from /proc/PID/stat).
+ *
+ *   npm run stack:up && npm run bench:http -- [--seconds 10] [--concurrency 16] [--profile DIR]
+ *
+ * `--profile DIR` runs the gateway with `node --cpu-prof` and leaves the profile in DIR. Ports 25000-25099.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { startIdp } from '../dev/idp/index.js';
+import { buildPolicyBundle, fixtureKafkaSection, fixtureSessionsTopic } from '../test/support/gateway.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '16' },
+    profile: { type: 'string' },
+  },
+});
+const seconds = Math.max(1, Number(values.seconds));
+const concurrency = Math.max(1, Number(values.concurrency));
+const PORT = { upstream: 25001, nginx: 25002, gateway: 25003, health: 25004, idp: 25005 } as const;
+const ROOT = join(import.meta.dirname, '..');
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-http-'));
+const children: ChildProcess[] = [];
+
+/** The upstream: node:http, one small JSON document, keep-alive; no framework, no logging. */
+const UPSTREAM = `
+const body = JSON.stringify({ items: Array.from({ length: 12 }, (_, i) => ({ id: i, name: 'item ' + i, tags: ['a', 'b'], price: i * 1.5 })) });
+const server = require('node:http').createServer((req, res) => {
+  req.resume();
+  req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body));
+});
+server.keepAliveTimeout = 60000;
+server.listen(${PORT.upstream}, '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+function nginxConf(prefix: string): string {
+  const asRoot = process.getuid?.() === 0 ? 'user root;' : '';
+  return `${asRoot}
+worker_processes 1;
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log ${prefix}/access.log combined buffer=64k flush=1s;
+  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi; uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
+  upstream api { server 127.0.0.1:${PORT.upstream}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${PORT.nginx};
+    keepalive_requests 100000;
+    location / {
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+}
+
+function start(name: string, command: string, args: string[]): ChildProcess {
+  const log = join(dir, `${name}.log`);
+  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => chunks.push(b));
+  child.stderr.on('data', (b: Buffer) => chunks.push(b));
+  child.on('exit', () => writeFileSync(log, Buffer.concat(chunks)));
+  children.push(child);
+  return child;
+}
+
+async function waitFor(url: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      await r.arrayBuffer();
+      if (r.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${what} did not become ready (${url}); logs in ${dir}`);
+    await sleep(200);
+  }
+}
+
+/** utime + stime of a process in µs. */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+}
+
+/** The worker processes of an nginx master (children by parent pid). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+type Row = {
+  path: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  cpu: { name: string; usPerReq: number }[];
+};
+
+async function measure(
+  path: string,
+  origin: string,
+  target: string,
+  headers: Record<string, string>,
+  processes: { name: string; pids: number[] }[],
+): Promise<Row> {
+  const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
+  const latencies: number[] = [];
+  let errors = 0;
+  let recording = false;
+  let stop = false;
+  const loop = async () => {
+    while (!stop) {
+      const s = performance.now();
+      try {
+        const r = await pool.request({ path: target, method: 'GET', headers });
+        await r.body.arrayBuffer();
+        if (r.statusCode !== 200) throw new Error(`${path}: status ${r.statusCode}`);
+        if (recording) latencies.push(performance.now() - s);
+      } catch (err) {
+        if (++errors === 1) process.stderr.write(`${path}: ${(err as Error).message}\n`);
+      }
+    }
+  };
+  const loops = Array.from({ length: concurrency }, loop);
+  await sleep(2_000); // warm-up: connections, JIT, sessions opened
+  const cpu0 = processes.map((p) => p.pids.reduce((a, pid) => a + cpuMicros(pid), 0));
+  recording = true;
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  recording = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  const done = latencies.length;
+  const cpu1 = processes.map((p) => p.pids.reduce((a, pid) => a + cpuMicros(pid), 0));
+  stop = true;
+  await Promise.all(loops);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return {
+    path,
+    rps: done / elapsed,
+    p50: q(0.5),
+    p99: q(0.99),
+    errors,
+    cpu: processes.map((p, i) => ({ name: p.name, usPerReq: (cpu1[i]! - cpu0[i]!) / Math.max(1, done) })),
+  };
+}
+
+async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+const idp = await startIdp({ port: PORT.idp, audience: 'gatehouse' });
+try {
+  const upstream = start('upstream', process.execPath, ['-e', UPSTREAM]);
+  await waitFor(`http://127.0.0.1:${PORT.upstream}/`, 'the upstream');
+
+  const prefix = join(dir, 'nginx');
+  for (const d of ['', 'body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+    mkdirSync(join(prefix, d), { recursive: true });
+  writeFileSync(join(prefix, 'nginx.conf'), nginxConf(prefix));
+  const nginx = start('nginx', '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')]);
+  await waitFor(`http://127.0.0.1:${PORT.nginx}/`, 'nginx');
+
+  const topic = fixtureSessionsTopic('bench-http');
+  const config = {
+    nodeId: 'bench-http-node',
+    health: { host: '127.0.0.1', port: PORT.health },
+    listeners: { http: { host: '127.0.0.1', port: PORT.gateway, allowPlaintext: true } },
+    oidc: { issuer: idp.issuer, audience: 'gatehouse' },
+    kafka: fixtureKafkaSection(topic),
+    policy: { bundleDir: buildPolicyBundle() },
+    connections: [
+      { name: 'bench', protocol: 'http', upstream: { url: `http://127.0.0.1:${PORT.upstream}` } },
+    ],
+  };
+  const configFile = join(dir, 'gateway.json');
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+  const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
+  const gateway = start('gateway', process.execPath, [
+    ...profile,
+    '--import',
+    'tsx',
+    '--input-type=module',
+    '-e',
+    `const { main } = await import('./services/cli/main.ts'); process.exitCode = await main(['gateway', '--config', ${JSON.stringify(configFile)}]);`,
+  ]);
+  await waitFor(`http://127.0.0.1:${PORT.health}/readyz`, 'the gateway', 120_000);
+
+  // A person: policy allows reads with no masks on this connection, so the body passes through as it came.
+  const token = await idp.issueToken({ user: 'bench-person', groups: ['engineering'] });
+  const up = { name: 'upstream', pids: [upstream.pid!] };
+  const rows = [
+    await measure('direct', `http://127.0.0.1:${PORT.upstream}`, '/items', {}, [up]),
+    await measure('nginx (1 worker)', `http://127.0.0.1:${PORT.nginx}`, '/items', {}, [
+      { name: 'nginx workers', pids: childrenOf(nginx.pid!) },
+      up,
+    ]),
+    await measure(
+      'gatehouse (policy + audit)',
+      `http://127.0.0.1:${PORT.gateway}`,
+      '/bench/items',
+      { authorization: `Bearer ${token}` },
+      [{ name: 'gateway', pids: [gateway.pid!] }, up],
+    ),
+  ];
+  const [direct, viaNginx, viaGateway] = rows as [Row, Row, Row];
+  const table = rows
+    .map(
+      (r) =>
+        `| ${r.path} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ` +
+        `${r.cpu.map((c) => `${c.name} ${c.usPerReq.toFixed(0)}`).join(', ')} |`,
+    )
+    .join('\n');
+  const ratio = viaGateway.rps / viaNginx.rps;
+  process.stdout.write(
+    `\nHTTP GET pass-through (1 KiB JSON), ${seconds} s per path, concurrency ${concurrency}, one run\n\n` +
+      `| path | req/s | p50 ms | p99 ms | errors | CPU µs/request |\n|---|---:|---:|---:|---:|---|\n${table}\n\n` +
+      `gateway/nginx ${ratio.toFixed(2)}× (target ≥ 0.50×: ${ratio >= 0.5 ? 'met' : 'NOT met'}), ` +
+      `gateway/direct ${(viaGateway.rps / direct.rps).toFixed(2)}×, nginx/direct ${(viaNginx.rps / direct.rps).toFixed(2)}×\n` +
+      `sessions topic ${topic}; logs in ${dir}\n`,
+  );
+} finally {
+  for (const c of children.reverse()) await stopChild(c);
+  await idp.stop();
+  if (!values.profile) rmSync(join(dir, 'nginx'), { recursive: true, force: true });
+}
