@@ -8,14 +8,22 @@
  * For each: req/s at a fixed concurrency (undici, N parallel loops over N keep-alive connections), latency p50/p99,
  * and the CPU time per request of every server process (utime+stime from /proc/PID/stat).
  *
- *   npm run stack:up && npm run bench:http -- [--seconds 10] [--concurrency 16] [--profile DIR]
+ *   npm run stack:up && npm run build && npm run bench:http -- [--seconds 10] [--concurrency 16] [--profile DIR] [--linger-ms N]
  *
  * `--profile DIR` runs the gateway with `node --cpu-prof` and leaves the profile in DIR. Ports 25000-25099.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +37,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '16' },
     profile: { type: 'string' },
+    'linger-ms': { type: 'string' },
   },
 });
 const seconds = Math.max(1, Number(values.seconds));
@@ -211,7 +220,10 @@ try {
     health: { host: '127.0.0.1', port: PORT.health },
     listeners: { http: { host: '127.0.0.1', port: PORT.gateway, allowPlaintext: true } },
     oidc: { issuer: idp.issuer, audience: 'gatehouse' },
-    kafka: fixtureKafkaSection(topic),
+    kafka: {
+      ...fixtureKafkaSection(topic),
+      ...(values['linger-ms'] ? { publisher: { lingerMs: Number(values['linger-ms']) } } : {}),
+    },
     policy: { bundleDir: buildPolicyBundle() },
     connections: [
       { name: 'bench', protocol: 'http', upstream: { url: `http://127.0.0.1:${PORT.upstream}` } },
@@ -220,16 +232,22 @@ try {
   const configFile = join(dir, 'gateway.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
+  // As deployed (deploy/cluster/cluster.sh): the compiled CLI, so no TypeScript loader runs in the measured process.
+  if (!existsSync(join(ROOT, 'dist', 'services', 'cli', 'main.js')))
+    throw new Error('no dist/: run `npm run build` first (the gateway runs as bin/gatehouse.js)');
   const gateway = start('gateway', process.execPath, [
     ...profile,
-    '--import',
-    'tsx',
-    '--input-type=module',
-    '-e',
-    `const { main } = await import('./services/cli/main.ts'); process.exitCode = await main(['gateway', '--config', ${JSON.stringify(configFile)}]);`,
+    join(ROOT, 'bin', 'gatehouse.js'),
+    'gateway',
+    '--config',
+    configFile,
   ]);
   await waitFor(`http://127.0.0.1:${PORT.health}/readyz`, 'the gateway', 120_000);
 
+  // Background CPU of the gateway with no traffic (timers, Kafka client), to tell it from the per-request cost.
+  const idle0 = cpuMicros(gateway.pid!);
+  await sleep(3_000);
+  const idlePerSecond = (cpuMicros(gateway.pid!) - idle0) / 3;
   // A person: policy allows reads with no masks on this connection, so the body passes through as it came.
   const token = await idp.issueToken({ user: 'bench-person', groups: ['engineering'] });
   const up = { name: 'upstream', pids: [upstream.pid!] };
@@ -261,7 +279,7 @@ try {
       `| path | req/s | p50 ms | p99 ms | errors | CPU µs/request |\n|---|---:|---:|---:|---:|---|\n${table}\n\n` +
       `gateway/nginx ${ratio.toFixed(2)}× (target ≥ 0.50×: ${ratio >= 0.5 ? 'met' : 'NOT met'}), ` +
       `gateway/direct ${(viaGateway.rps / direct.rps).toFixed(2)}×, nginx/direct ${(viaNginx.rps / direct.rps).toFixed(2)}×\n` +
-      `sessions topic ${topic}; logs in ${dir}\n`,
+      `gateway CPU with no traffic: ${(idlePerSecond / 1000).toFixed(1)} ms/s; sessions topic ${topic}; logs in ${dir}\n`,
   );
 } finally {
   for (const c of children.reverse()) await stopChild(c);

@@ -95,6 +95,11 @@ export const httpListenerSchema = z
     recordResponseHeaders: z
       .array(z.string().toLowerCase())
       .default(['content-type', 'content-length', 'location', 'etag', 'retry-after']),
+    /**
+     * Most time a verified bearer token is trusted without verifying its signature again (never past its `exp`;
+     * 0: every request). Bounded by `maxSessions` tokens.
+     */
+    tokenReuseMs: z.number().int().min(0).max(300_000).default(60_000),
     /** Audit sessions (one per client connection and token) open on this node at once; beyond → 503. */
     maxSessions: z.number().int().min(1).default(10_000),
   })

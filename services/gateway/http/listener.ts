@@ -15,6 +15,7 @@ import { runExchange } from './proxy-exchange.js';
 import type { RequestBody } from './request-body.js';
 import { readRequestBody, RequestBodyTooLargeError } from './request-body.js';
 import type { HttpUpstream } from './upstream.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 /** One `protocol: http` connection as the listener uses it. */
 export type HttpConnection = {
@@ -46,9 +47,11 @@ export class HttpListener {
   readonly #app: FastifyInstance;
   readonly #auth = new WeakMap<FastifyRequest, Authenticated>();
   readonly #inflight = new Set<AbortController>();
+  readonly #tokens: VerifiedTokens;
 
   constructor(d: HttpListenerDeps) {
     this.#d = d;
+    this.#tokens = new VerifiedTokens({ maxAgeMs: d.config.tokenReuseMs, maxEntries: d.config.maxSessions });
     const c = d.config;
     const https = c.tls ? { cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key) } : null;
     this.#app = fastify({ logger: false, ...(https ? { https } : {}) });
@@ -102,7 +105,7 @@ export class HttpListener {
       token,
       clientAddr: `${req.ip}:${req.socket.remotePort ?? 0}`,
       connection,
-      verify: d.verifyToken,
+      verify: (t) => this.#tokens.verify(t, d.verifyToken),
       answer: (detail, tokenPresented) => {
         sendAnswer(
           reply.raw,

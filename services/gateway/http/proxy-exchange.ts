@@ -25,6 +25,25 @@ export type Exchange = {
   readonly config: HttpListenerConfig;
 };
 
+/**
+ * The signal that ends an approval hold: the client left, the gateway stops, or `ms` passed. (A listener and one
+ * timer, released after the decision: `AbortSignal.any` + `AbortSignal.timeout` cost several times more per request.)
+ */
+function holdSignal(outer: AbortSignal, ms: number): { signal: AbortSignal; release(): void } {
+  const hold = new AbortController();
+  const abort = () => hold.abort();
+  if (outer.aborted) hold.abort();
+  else outer.addEventListener('abort', abort, { once: true });
+  const timer = setTimeout(abort, ms);
+  return {
+    signal: hold.signal,
+    release: () => {
+      clearTimeout(timer);
+      outer.removeEventListener('abort', abort);
+    },
+  };
+}
+
 /** Answers with a gateway JSON body and records it (`http.error`). */
 function answer(x: Exchange, requestId: number, status: number, body: GatewayAnswer): void {
   const text = sendAnswer(x.res, status, body);
@@ -131,26 +150,31 @@ export async function runExchange(x: Exchange): Promise<void> {
   const requestId = ++session.requests;
   const request = httpRequestOf(incoming, x.config.policyHeaders);
   const method = request.http.method;
-  const holdSignal = AbortSignal.any([x.signal, AbortSignal.timeout(x.config.maxHoldMs)]);
-  const verdict = await session.pipeline.decide(
-    {
-      protocol: 'http',
-      requestId,
-      kind: `http.${method}`,
-      text: requestText(incoming),
-      request,
-      durability: SAFE_METHODS.has(method) ? 'batched' : 'durable',
-      reviewText: reviewTextOf(session.connection.name, incoming),
-    },
-    {
-      onHeld: (h) =>
-        session.log.info(
-          { request: requestId, approval: h.approvalId, url: h.approveUrl },
-          'request held for approval',
-        ),
-      signal: holdSignal,
-    },
-  );
+  const hold = holdSignal(x.signal, x.config.maxHoldMs);
+  let verdict: Verdict;
+  try {
+    verdict = await session.pipeline.decide(
+      {
+        protocol: 'http',
+        requestId,
+        kind: `http.${method}`,
+        text: requestText(incoming),
+        request,
+        durability: SAFE_METHODS.has(method) ? 'batched' : 'durable',
+        reviewText: reviewTextOf(session.connection.name, incoming),
+      },
+      {
+        onHeld: (h) =>
+          session.log.info(
+            { request: requestId, approval: h.approvalId, url: h.approveUrl },
+            'request held for approval',
+          ),
+        signal: hold.signal,
+      },
+    );
+  } finally {
+    hold.release();
+  }
   if (x.signal.aborted) return;
   if (verdict.kind !== 'allow' && verdict.kind !== 'approved') {
     const r = refusal(verdict);

@@ -8,10 +8,20 @@ async function all(it: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(out);
 }
 
+const chunked = { 'transfer-encoding': 'chunked' };
+
 describe('readRequestBody', () => {
+  it('gives an empty body without reading when the request declares none (no length, not chunked)', async () => {
+    const s = new PassThrough();
+    expect(await readRequestBody(s, {}, 10, 'stream')).toEqual({ kind: 'buffered', bytes: Buffer.alloc(0) });
+    expect(await readRequestBody(s, { 'content-length': '0' }, 10, 'stream')).toMatchObject({
+      kind: 'buffered',
+    });
+  });
+
   it('buffers a body that ends within the bound', async () => {
     const s = new PassThrough();
-    const p = readRequestBody(s, {}, 10, 'stream');
+    const p = readRequestBody(s, chunked, 10, 'stream');
     s.end(Buffer.from('0123456789'));
     expect(await p).toEqual({ kind: 'buffered', bytes: Buffer.from('0123456789') });
   });
@@ -43,14 +53,14 @@ describe('readRequestBody', () => {
       readRequestBody(new PassThrough(), { 'content-length': '11' }, 10, 'refuse'),
     ).rejects.toBeInstanceOf(RequestBodyTooLargeError);
     const s = new PassThrough();
-    const p = readRequestBody(s, {}, 10, 'refuse');
+    const p = readRequestBody(s, chunked, 10, 'refuse');
     s.write(Buffer.alloc(11));
     await expect(p).rejects.toBeInstanceOf(RequestBodyTooLargeError);
   });
 
   it('rejects when the client goes away mid-body', async () => {
     const s = new PassThrough();
-    const p = readRequestBody(s, {}, 10, 'stream');
+    const p = readRequestBody(s, chunked, 10, 'stream');
     s.write(Buffer.from('01'));
     s.destroy(new Error('reset'));
     await expect(p).rejects.toThrow('reset');

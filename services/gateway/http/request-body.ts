@@ -42,6 +42,9 @@ export function readRequestBody(
   mode: LargeBodyMode,
 ): Promise<RequestBody> {
   const declaredBytes = declaredLength(headers['content-length']);
+  // RFC 9112 §6.3: a request with neither Content-Length nor Transfer-Encoding has no body.
+  if (declaredBytes === 0 || (declaredBytes === null && headers['transfer-encoding'] === undefined))
+    return Promise.resolve({ kind: 'buffered', bytes: Buffer.alloc(0) });
   if (declaredBytes !== null && declaredBytes > bound) {
     if (mode === 'refuse') return Promise.reject(new RequestBodyTooLargeError('request body too large'));
     body.pause();
