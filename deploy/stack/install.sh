@@ -12,6 +12,7 @@ REQUIRED_DEBS=(
   openssh-server openssh-client
   pgbouncer sshpass
   curl ca-certificates
+  nginx-light # benchmarks/http.ts runs its own instance (temp prefix, 127.0.0.1); the system service stays off
 )
 # Packages that later tests want but whose absence must not break the stack.
 OPTIONAL_DEBS=(chromium)
