@@ -8,22 +8,11 @@
  * For each: req/s at a fixed concurrency (undici, N parallel loops over N keep-alive connections), latency p50/p99,
  * and the CPU time per request of every server process (utime+stime from /proc/PID/stat).
  *
- *   npm run stack:up && npm run build && npm run bench:http -- [--seconds 10] [--concurrency 16] [--profile DIR] [--linger-ms N]
+ *   npm run stack:up && npm run bench:http -- [--seconds 10] [--concurrency 16] [--profile DIR] [--linger-ms N]
  *
  * `--profile DIR` runs the gateway with `node --cpu-prof` and leaves the profile in DIR. Ports 25000-25099.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +20,12 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { startIdp } from '../dev/idp/index.js';
 import { buildPolicyBundle, fixtureKafkaSection, fixtureSessionsTopic } from '../test/support/gateway.js';
+import { ensureDist } from './support/build-dist.js';
+import type { ChildService } from './support/child-service.js';
+import { httpOk, startChildService, waitReady } from './support/child-service.js';
+import { GATEHOUSE_BIN } from './support/gatehouse-services.js';
+import { childPids, processCpuMicros } from './support/proc-cpu.js';
+import { percentile } from './support/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,10 +38,8 @@ const { values } = parseArgs({
 const seconds = Math.max(1, Number(values.seconds));
 const concurrency = Math.max(1, Number(values.concurrency));
 const PORT = { upstream: 25001, nginx: 25002, gateway: 25003, health: 25004, idp: 25005 } as const;
-const ROOT = join(import.meta.dirname, '..');
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-http-'));
-const children: ChildProcess[] = [];
+const children: ChildService[] = [];
 
 /** The upstream: node:http, one small JSON document, keep-alive; no framework, no logging. */
 const UPSTREAM = `
@@ -86,53 +79,17 @@ http {
 `;
 }
 
-function start(name: string, command: string, args: string[]): ChildProcess {
-  const log = join(dir, `${name}.log`);
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: Buffer[] = [];
-  child.stdout.on('data', (b: Buffer) => chunks.push(b));
-  child.stderr.on('data', (b: Buffer) => chunks.push(b));
-  child.on('exit', () => writeFileSync(log, Buffer.concat(chunks)));
+function start(name: string, command: string, args: readonly string[]): ChildService {
+  const child = startChildService(name, command, args, join(dir, `${name}.log`));
   children.push(child);
   return child;
 }
 
-async function waitFor(url: string, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      if (r.status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what} did not become ready (${url}); logs in ${dir}`);
-    await sleep(200);
-  }
-}
+const ready = (service: ChildService, url: string, timeoutMs = 60_000) =>
+  waitReady(service, `an answer at ${url}`, () => httpOk(url), timeoutMs);
 
-/** utime + stime of a process in µs. */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
-}
-
-/** The worker processes of an nginx master (children by parent pid). */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+/** utime + stime of processes, µs (0 for one that is gone). */
+const cpuOf = (pids: readonly number[]) => pids.reduce((a, pid) => a + (processCpuMicros(pid) ?? 0), 0);
 
 type Row = {
   path: string;
@@ -170,49 +127,40 @@ async function measure(
   };
   const loops = Array.from({ length: concurrency }, loop);
   await sleep(2_000); // warm-up: connections, JIT, sessions opened
-  const cpu0 = processes.map((p) => p.pids.reduce((a, pid) => a + cpuMicros(pid), 0));
+  const cpu0 = processes.map((p) => cpuOf(p.pids));
   recording = true;
   const t0 = performance.now();
   await sleep(seconds * 1000);
   recording = false;
   const elapsed = (performance.now() - t0) / 1000;
   const done = latencies.length;
-  const cpu1 = processes.map((p) => p.pids.reduce((a, pid) => a + cpuMicros(pid), 0));
+  const cpu1 = processes.map((p) => cpuOf(p.pids));
   stop = true;
   await Promise.all(loops);
   await pool.close();
   latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  const q = (p: number) => (latencies.length > 0 ? percentile(latencies, p) : NaN);
   return {
     path,
     rps: done / elapsed,
-    p50: q(0.5),
-    p99: q(0.99),
+    p50: q(50),
+    p99: q(99),
     errors,
     cpu: processes.map((p, i) => ({ name: p.name, usPerReq: (cpu1[i]! - cpu0[i]!) / Math.max(1, done) })),
   };
 }
 
-async function stopChild(child: ChildProcess, timeoutMs = 15_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
-}
-
 const idp = await startIdp({ port: PORT.idp, audience: 'gatehouse' });
 try {
   const upstream = start('upstream', process.execPath, ['-e', UPSTREAM]);
-  await waitFor(`http://127.0.0.1:${PORT.upstream}/`, 'the upstream');
+  await ready(upstream, `http://127.0.0.1:${PORT.upstream}/`);
 
   const prefix = join(dir, 'nginx');
   for (const d of ['', 'body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
     mkdirSync(join(prefix, d), { recursive: true });
   writeFileSync(join(prefix, 'nginx.conf'), nginxConf(prefix));
   const nginx = start('nginx', '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')]);
-  await waitFor(`http://127.0.0.1:${PORT.nginx}/`, 'nginx');
+  await ready(nginx, `http://127.0.0.1:${PORT.nginx}/`);
 
   const topic = fixtureSessionsTopic('bench-http');
   const config = {
@@ -233,28 +181,27 @@ try {
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
   // As deployed (deploy/cluster/cluster.sh): the compiled CLI, so no TypeScript loader runs in the measured process.
-  if (!existsSync(join(ROOT, 'dist', 'services', 'cli', 'main.js')))
-    throw new Error('no dist/: run `npm run build` first (the gateway runs as bin/gatehouse.js)');
+  ensureDist(false);
   const gateway = start('gateway', process.execPath, [
     ...profile,
-    join(ROOT, 'bin', 'gatehouse.js'),
+    GATEHOUSE_BIN,
     'gateway',
     '--config',
     configFile,
   ]);
-  await waitFor(`http://127.0.0.1:${PORT.health}/readyz`, 'the gateway', 120_000);
+  await ready(gateway, `http://127.0.0.1:${PORT.health}/readyz`, 120_000);
 
   // Background CPU of the gateway with no traffic (timers, Kafka client), to tell it from the per-request cost.
-  const idle0 = cpuMicros(gateway.pid!);
+  const idle0 = cpuOf([gateway.pid]);
   await sleep(3_000);
-  const idlePerSecond = (cpuMicros(gateway.pid!) - idle0) / 3;
+  const idlePerSecond = (cpuOf([gateway.pid]) - idle0) / 3;
   // A person: policy allows reads with no masks on this connection, so the body passes through as it came.
   const token = await idp.issueToken({ user: 'bench-person', groups: ['engineering'] });
-  const up = { name: 'upstream', pids: [upstream.pid!] };
+  const up = { name: 'upstream', pids: [upstream.pid] };
   const rows = [
     await measure('direct', `http://127.0.0.1:${PORT.upstream}`, '/items', {}, [up]),
     await measure('nginx (1 worker)', `http://127.0.0.1:${PORT.nginx}`, '/items', {}, [
-      { name: 'nginx workers', pids: childrenOf(nginx.pid!) },
+      { name: 'nginx workers', pids: childPids(nginx.pid) },
       up,
     ]),
     await measure(
@@ -262,7 +209,7 @@ try {
       `http://127.0.0.1:${PORT.gateway}`,
       '/bench/items',
       { authorization: `Bearer ${token}` },
-      [{ name: 'gateway', pids: [gateway.pid!] }, up],
+      [{ name: 'gateway', pids: [gateway.pid] }, up],
     ),
   ];
   const [direct, viaNginx, viaGateway] = rows as [Row, Row, Row];
@@ -282,7 +229,7 @@ try {
       `gateway CPU with no traffic: ${(idlePerSecond / 1000).toFixed(1)} ms/s; sessions topic ${topic}; logs in ${dir}\n`,
   );
 } finally {
-  for (const c of children.reverse()) await stopChild(c);
+  for (const c of children.reverse()) await c.stop();
   await idp.stop();
   if (!values.profile) rmSync(join(dir, 'nginx'), { recursive: true, force: true });
 }

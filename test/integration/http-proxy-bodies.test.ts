@@ -2,23 +2,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectEvents } from '../support/event-collector.js';
-import type { EventCollector } from '../support/event-collector.js';
-import { bodies, expectAbsent, gatewayCallers, rawEvents, responses } from '../support/gateway-callers.js';
-import { curl, startHttpGatewayFixture } from '../support/http-gateway.js';
-import type { HttpGatewayFixture } from '../support/http-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { bodies, responses } from '../support/gateway-callers.js';
+import { curl, httpGatewaySuite } from '../support/http-gateway.js';
 
 // Request bodies up to 1 MiB are buffered for policy, larger ones stream; masked responses are buffered up to 1 MiB.
 const BOUND = 1024 * 1024;
-let fx: HttpGatewayFixture;
-let events: EventCollector;
-const { token, recorded, tokens } = gatewayCallers(
-  () => fx.idp,
-  () => events,
-);
+const suite = httpGatewaySuite({ maxRequestBodyBytes: BOUND, maxMaskedResponseBytes: BOUND });
+const { token, recorded } = suite;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const seenSince = (n: number) => fx.upstream.seen.slice(n);
+const seenSince = (n: number) => suite.fx.upstream.seen.slice(n);
 
 /** Peak growth of this process's RSS (gateway and upstream run here) while `work` runs, sampled every 20 ms. */
 async function rssGrowth<T>(work: () => Promise<T>): Promise<{ result: T; growth: number }> {
@@ -34,19 +27,6 @@ async function rssGrowth<T>(work: () => Promise<T>): Promise<{ result: T; growth
   }
 }
 
-beforeAll(async () => {
-  fx = await startHttpGatewayFixture({ maxRequestBodyBytes: BOUND, maxMaskedResponseBytes: BOUND });
-  events = collectEvents(fx.sessionsTopic);
-}, 120_000);
-
-afterAll(async () => {
-  await events?.stop();
-  await fx?.stop();
-  expectAbsent(rawEvents(events), [...tokens, fx.upstreamToken]);
-  expectAbsent(JSON.stringify(fx?.upstream.seen ?? []), tokens);
-  expectAbsent(fx?.logs.join('\n') ?? '', [...tokens, fx.upstreamToken]);
-});
-
 describe('HTTP proxy: request bodies', () => {
   it('a chunked upload within the bound (curl) is buffered for policy and reaches the upstream byte for byte (with its length)', async () => {
     const t = await token('person-f');
@@ -54,7 +34,7 @@ describe('HTTP proxy: request bodies', () => {
     const r = await curl(
       [
         ...['-X', 'POST', '-H', `Authorization: Bearer ${t}`, '-H', 'Content-Type: application/octet-stream'],
-        ...['-H', 'Transfer-Encoding: chunked', '--data-binary', '@-', `${fx.base()}/upload`],
+        ...['-H', 'Transfer-Encoding: chunked', '--data-binary', '@-', `${suite.fx.base()}/upload`],
       ],
       data,
     );
@@ -70,7 +50,7 @@ describe('HTTP proxy: request bodies', () => {
     const t = await token('person-o');
     const data = randomBytes(5 * 1024 * 1024);
     const { result: r, growth } = await rssGrowth(async () => {
-      const res = await request(`${fx.base()}/upload`, {
+      const res = await request(`${suite.fx.base()}/upload`, {
         method: 'POST',
         headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
         body: data,
@@ -95,7 +75,7 @@ describe('HTTP proxy: request bodies', () => {
     const r = await curl(
       [
         ...['-X', 'POST', '-H', `Authorization: Bearer ${t}`, '-H', 'Content-Type: application/octet-stream'],
-        ...['-H', 'Transfer-Encoding: chunked', '--data-binary', '@-', `${fx.base()}/upload`],
+        ...['-H', 'Transfer-Encoding: chunked', '--data-binary', '@-', `${suite.fx.base()}/upload`],
       ],
       data,
     );
@@ -109,11 +89,11 @@ describe('HTTP proxy: request bodies', () => {
 
   it("an agent's large upload is denied before a byte of it is forwarded; the connection closes", async () => {
     const t = await token('agent-q', { agent: true });
-    const before = fx.upstream.seen.length;
+    const before = suite.fx.upstream.seen.length;
     const r = await curl(
       [
         ...['-X', 'PUT', '-H', `Authorization: Bearer ${t}`, '-H', 'Content-Type: application/octet-stream'],
-        ...['--data-binary', '@-', `${fx.base()}/upload`],
+        ...['--data-binary', '@-', `${suite.fx.base()}/upload`],
       ],
       randomBytes(4 * 1024 * 1024),
     );
@@ -132,7 +112,7 @@ describe('HTTP proxy: large and slow responses', () => {
     const t = await token('agent-h', { agent: true });
     const size = 50 * 1024 * 1024;
     const { result: n, growth } = await rssGrowth(async () => {
-      const res = await request(`${fx.base()}/large?bytes=${size}`, {
+      const res = await request(`${suite.fx.base()}/large?bytes=${size}`, {
         headers: { authorization: `Bearer ${t}` },
       });
       expect(res.statusCode).toBe(200);
@@ -145,7 +125,7 @@ describe('HTTP proxy: large and slow responses', () => {
     // Gateway, upstream and client share this process: a buffered body would add 50 MiB at least.
     expect(growth).toBeLessThan(40 * 1024 * 1024);
     const viaCurl = await rssGrowth(() =>
-      curl(['-o', '/dev/null', '-H', `Authorization: Bearer ${t}`, `${fx.base()}/large?bytes=${size}`]),
+      curl(['-o', '/dev/null', '-H', `Authorization: Bearer ${t}`, `${suite.fx.base()}/large?bytes=${size}`]),
     );
     expect(viaCurl.result.status).toBe(200);
     expect(viaCurl.growth).toBeLessThan(40 * 1024 * 1024);
@@ -162,7 +142,7 @@ describe('HTTP proxy: large and slow responses', () => {
     const r = await curl([
       '-H',
       `Authorization: Bearer ${agent}`,
-      `${fx.base()}/large?bytes=${size}&type=json`,
+      `${suite.fx.base()}/large?bytes=${size}&type=json`,
     ]);
     expect(r.status).toBe(502);
     expect(JSON.parse(r.body)).toMatchObject({ error: 'response_unmaskable' });
@@ -175,7 +155,7 @@ describe('HTTP proxy: large and slow responses', () => {
     const whole = await curl([
       '-H',
       `Authorization: Bearer ${reader}`,
-      `${fx.base()}/large?bytes=${size}&type=json`,
+      `${suite.fx.base()}/large?bytes=${size}&type=json`,
     ]);
     expect(whole.status).toBe(200);
     expect(whole.body.length).toBe(size);
@@ -185,7 +165,7 @@ describe('HTTP proxy: large and slow responses', () => {
   it('a slow reader of a 16 MiB download gets every byte (backpressure, no timeout)', async () => {
     const t = await token('agent-i', { agent: true });
     const size = 16 * 1024 * 1024;
-    const r = await request(`${fx.base()}/large?bytes=${size}`, {
+    const r = await request(`${suite.fx.base()}/large?bytes=${size}`, {
       headers: { authorization: `Bearer ${t}` },
       highWaterMark: 16 * 1024,
     });
@@ -201,7 +181,7 @@ describe('HTTP proxy: large and slow responses', () => {
   it('a client that stops reading holds no more than the stream buffers, and other sessions go on', async () => {
     const t = await token('agent-t', { agent: true });
     const size = 200 * 1024 * 1024;
-    const socket = connect(Number(new URL(fx.base()).port), '127.0.0.1');
+    const socket = connect(Number(new URL(suite.fx.base()).port), '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
     let received = 0;
     socket.on('data', (d: Buffer) => {
@@ -218,7 +198,7 @@ describe('HTTP proxy: large and slow responses', () => {
       const times: number[] = [];
       for (let i = 0; i < 3; i++) {
         const started = Date.now();
-        const r = await curl(['-H', `Authorization: Bearer ${other}`, `${fx.base()}/customers`]);
+        const r = await curl(['-H', `Authorization: Bearer ${other}`, `${suite.fx.base()}/customers`]);
         expect(r.status).toBe(200);
         times.push(Date.now() - started);
       }

@@ -1,38 +1,23 @@
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Event } from '../../services/shared/events/codec.js';
-import { collectEvents } from '../support/event-collector.js';
-import type { EventCollector } from '../support/event-collector.js';
-import { expectAbsent, gatewayCallers, rawEvents, responses } from '../support/gateway-callers.js';
-import { curl, startHttpGatewayFixture } from '../support/http-gateway.js';
-import type { HttpGatewayFixture } from '../support/http-gateway.js';
+import { expectAbsent, responses } from '../support/gateway-callers.js';
+import { curl, httpGatewaySuite } from '../support/http-gateway.js';
 
-let fx: HttpGatewayFixture;
-let events: EventCollector;
-const { token, recorded, tokens } = gatewayCallers(
-  () => fx.idp,
-  () => events,
-);
+const suite = httpGatewaySuite();
+const { token, recorded } = suite;
 /** Everything clients got back, to check no credential or upstream address leaked into an answer. */
 const answers: string[] = [];
 
-beforeAll(async () => {
-  fx = await startHttpGatewayFixture();
-  events = collectEvents(fx.sessionsTopic);
-}, 120_000);
-
-afterAll(async () => {
-  await events?.stop();
-  await fx?.stop();
-  expectAbsent(rawEvents(events), [...tokens, fx.upstreamToken]);
-  expectAbsent(answers.join('\n'), [fx.upstreamToken, new URL(fx.upstream.url).host, '127.0.0.1:9']);
-  expectAbsent(fx?.logs.join('\n') ?? '', [...tokens, fx.upstreamToken]);
+afterAll(() => {
+  const upstream = suite.fx.upstream.url;
+  expectAbsent(answers.join('\n'), [suite.fx.upstreamToken, new URL(upstream).host, '127.0.0.1:9']);
 });
 
 /** An agent's GET through `connection`, by curl; its answer is kept for the leak check. */
 async function get(name: string, target: string, connection?: string) {
   const t = await token(name, { agent: true });
-  const r = await curl(['-H', `Authorization: Bearer ${t}`, `${fx.base(connection)}${target}`]);
+  const r = await curl(['-H', `Authorization: Bearer ${t}`, `${suite.fx.base(connection)}${target}`]);
   answers.push(r.headers, r.body);
   return r;
 }
@@ -98,7 +83,7 @@ describe('HTTP proxy: upstream failures', () => {
   it('no response headers within headersTimeoutMs is 504 upstream_timeout (undici), recorded', async () => {
     const t = await token('agent-e', { agent: true });
     const started = Date.now();
-    const r = await request(`${fx.base('demo-http-slow')}/slow?ms=3000`, {
+    const r = await request(`${suite.fx.base('demo-http-slow')}/slow?ms=3000`, {
       headers: { authorization: `Bearer ${t}` },
     });
     expect(r.statusCode).toBe(504);

@@ -1,25 +1,33 @@
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { api, eventually } from '../support/approval.js';
-import { collectEvents } from '../support/event-collector.js';
-import type { EventCollector } from '../support/event-collector.js';
-import { bodies, expectAbsent, gatewayCallers, rawEvents, responses } from '../support/gateway-callers.js';
-import { curl, startHttpGatewayFixture } from '../support/http-gateway.js';
-import type { HttpGatewayFixture } from '../support/http-gateway.js';
+import { bodies, responses } from '../support/gateway-callers.js';
+import { curl, httpGatewaySuite } from '../support/http-gateway.js';
 
-let fx: HttpGatewayFixture;
-let events: EventCollector;
-const { token, recorded, sub, tokens } = gatewayCallers(
-  () => fx.idp,
-  () => events,
+/** While true, durable publishes fail (the audit log cannot acknowledge): the gateway must fail closed. */
+let refuseDurable = false;
+
+const suite = httpGatewaySuite(
+  { maxRequestBodyBytes: 1024 * 1024 },
+  {
+    sessionPublisher: (p) => ({
+      publishBatched: (r) => p.publishBatched(r),
+      publishDurable: (r) =>
+        refuseDurable ? Promise.reject(new Error('test: the audit log is unavailable')) : p.publishDurable(r),
+      assertAccepting: (bytes) => p.assertAccepting(bytes),
+      stats: () => p.stats(),
+      close: (ms) => p.close(ms),
+    }),
+  },
 );
+const { token, recorded, sub } = suite;
 
 /** The pending approval of `name`'s held request, as the reviewer sees it. */
 function pendingOf(name: string, reviewer: string) {
   return eventually(
     async () => {
-      const r = await api(fx.approval.url, 'GET', '/v1/approvals?state=pending', reviewer);
+      const r = await api(suite.fx.approval.url, 'GET', '/v1/approvals?state=pending', reviewer);
       return r.body.approvals?.find((a) => a.requester.sub === sub(name));
     },
     30_000,
@@ -27,43 +35,13 @@ function pendingOf(name: string, reviewer: string) {
   );
 }
 
-const seenSince = (n: number) => fx.upstream.seen.slice(n);
-
-/** While true, durable publishes fail (the audit log cannot acknowledge): the gateway must fail closed. */
-let refuseDurable = false;
-
-beforeAll(async () => {
-  fx = await startHttpGatewayFixture(
-    { maxRequestBodyBytes: 1024 * 1024 },
-    {
-      sessionPublisher: (p) => ({
-        publishBatched: (r) => p.publishBatched(r),
-        publishDurable: (r) =>
-          refuseDurable
-            ? Promise.reject(new Error('test: the audit log is unavailable'))
-            : p.publishDurable(r),
-        assertAccepting: (bytes) => p.assertAccepting(bytes),
-        stats: () => p.stats(),
-        close: (ms) => p.close(ms),
-      }),
-    },
-  );
-  events = collectEvents(fx.sessionsTopic);
-}, 120_000);
-
-afterAll(async () => {
-  await events?.stop();
-  await fx?.stop();
-  // The clients' tokens never reached the upstream, nor the audit log; the gateway's credential is in no event.
-  expectAbsent(rawEvents(events), [...tokens, fx.upstreamToken]);
-  expectAbsent(JSON.stringify(fx?.upstream.seen ?? []), tokens);
-});
+const seenSince = (n: number) => suite.fx.upstream.seen.slice(n);
 
 describe('HTTP proxy: policy, masking, credentials', () => {
   it("an agent's GET /customers is allowed, masked by field path and detectors, and recorded masked", async () => {
     const t = await token('agent-a', { agent: true });
-    const before = fx.upstream.seen.length;
-    const r = await curl(['-H', `Authorization: Bearer ${t}`, `${fx.base()}/customers`]);
+    const before = suite.fx.upstream.seen.length;
+    const r = await curl(['-H', `Authorization: Bearer ${t}`, `${suite.fx.base()}/customers`]);
     expect(r.status).toBe(200);
     const body = JSON.parse(r.body) as { customers: Record<string, unknown>[] };
     expect(body.customers).toHaveLength(3);
@@ -76,7 +54,7 @@ describe('HTTP proxy: policy, masking, credentials', () => {
     // The upstream saw the gateway's credential, never the client's token.
     const seen = seenSince(before);
     expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual(['GET /customers']);
-    expect(seen[0]!.authorization).toBe(`Bearer ${fx.upstreamToken}`);
+    expect(seen[0]!.authorization).toBe(`Bearer ${suite.fx.upstreamToken}`);
     const evs = await recorded('agent-a', (e) => responses(e, 'http.body').length > 0);
     const req = bodies(evs, 'request')[0]!;
     expect(req.kind).toBe('http.GET');
@@ -94,8 +72,8 @@ describe('HTTP proxy: policy, masking, credentials', () => {
 
   it("an agent's DELETE is denied with 403 and the reason; nothing reaches the upstream", async () => {
     const t = await token('agent-b', { agent: true });
-    const before = fx.upstream.seen.length;
-    const r = await request(`${fx.base()}/customers/2`, {
+    const before = suite.fx.upstream.seen.length;
+    const r = await request(`${suite.fx.base()}/customers/2`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${t}` },
     });
@@ -112,7 +90,7 @@ describe('HTTP proxy: policy, masking, credentials', () => {
   it("a person's DELETE is held, approved by a reviewer through the approval service, then forwarded", async () => {
     const requester = await token('person-c');
     const reviewer = await token('oncall-d', { groups: ['oncall'] });
-    const call = request(`${fx.base()}/customers/3`, {
+    const call = request(`${suite.fx.base()}/customers/3`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${requester}` },
       headersTimeout: 60_000,
@@ -121,13 +99,15 @@ describe('HTTP proxy: policy, masking, credentials', () => {
     expect(pending.request.text).toBe('demo-http: DELETE /customers/3');
     expect(pending.protocol).toBe('http');
     expect(pending.reasons).toEqual(['DELETE /customers/3 requires approval by oncall']);
-    expect(fx.upstream.seen.some((s) => s.method === 'DELETE')).toBe(false);
-    const ok = await api(fx.approval.url, 'POST', `/v1/approvals/${pending.id}/approve`, reviewer);
+    expect(suite.fx.upstream.seen.some((s) => s.method === 'DELETE')).toBe(false);
+    const ok = await api(suite.fx.approval.url, 'POST', `/v1/approvals/${pending.id}/approve`, reviewer);
     expect(ok.status).toBe(200);
     const r = await call;
     expect(r.statusCode).toBe(204);
     await r.body.dump();
-    expect(fx.upstream.seen.filter((s) => s.method === 'DELETE').map((s) => s.url)).toEqual(['/customers/3']);
+    expect(suite.fx.upstream.seen.filter((s) => s.method === 'DELETE').map((s) => s.url)).toEqual([
+      '/customers/3',
+    ]);
     const evs = await recorded('person-c', (e) => responses(e, 'http.head').length > 0);
     expect(bodies(evs, 'approvalRequested')[0]!.requestText).toBe('demo-http: DELETE /customers/3');
     expect(bodies(evs, 'approvalDecided')[0]!.outcome).toBe('approved');
@@ -137,8 +117,8 @@ describe('HTTP proxy: policy, masking, credentials', () => {
   it("a person's PATCH rejected by the reviewer gets 403 with the rejection; nothing reaches the upstream", async () => {
     const requester = await token('person-l');
     const reviewer = await token('oncall-m', { groups: ['oncall'] });
-    const before = fx.upstream.seen.length;
-    const call = request(`${fx.base()}/customers/1`, {
+    const before = suite.fx.upstream.seen.length;
+    const call = request(`${suite.fx.base()}/customers/1`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${requester}`, 'content-type': 'application/json' },
       body: '{"email":"new@example.com"}',
@@ -151,7 +131,7 @@ describe('HTTP proxy: policy, masking, credentials', () => {
     expect(pending.request.text).toBe(
       `demo-http: PATCH /customers/1\nbody sha256 ${digest} (${patch.length} bytes)\n${patch}`,
     );
-    const no = await api(fx.approval.url, 'POST', `/v1/approvals/${pending.id}/reject`, reviewer, {
+    const no = await api(suite.fx.approval.url, 'POST', `/v1/approvals/${pending.id}/reject`, reviewer, {
       reason: 'not during the freeze',
     });
     expect(no.status).toBe(200);
@@ -167,20 +147,20 @@ describe('HTTP proxy: policy, masking, credentials', () => {
   });
 
   it('a missing or forged token gets 401 with a Bearer challenge; nothing reaches the upstream', async () => {
-    const before = fx.upstream.seen.length;
-    const none = await curl([`${fx.base()}/customers`]);
+    const before = suite.fx.upstream.seen.length;
+    const none = await curl([`${suite.fx.base()}/customers`]);
     expect(none.status).toBe(401);
     expect(none.headers).toContain('www-authenticate: bearer realm="gatehouse"');
     const real = await token('forger-e', { agent: true });
     const [h, p] = real.split('.');
     const forged = `${h}.${Buffer.from(JSON.stringify({ sub: 'admin', groups: ['oncall'] })).toString('base64url')}.${p}`;
-    const bad = await curl(['-H', `Authorization: Bearer ${forged}`, `${fx.base()}/customers`]);
+    const bad = await curl(['-H', `Authorization: Bearer ${forged}`, `${suite.fx.base()}/customers`]);
     expect(bad.status).toBe(401);
     expect(bad.headers).toContain('error="invalid_token"');
     expect(JSON.parse(bad.body)).toMatchObject({ error: 'unauthorized' });
     expect(seenSince(before)).toEqual([]);
     // Both refusals are recorded (login_refused, protocol http), without the token.
-    const refused = await events.waitFor((records) => {
+    const refused = await suite.events.waitFor((records) => {
       const r = records
         .map((x) => x.event)
         .filter((e) => e.connection?.protocol === 'http' && e.body.case === 'loginRefused')
@@ -195,7 +175,7 @@ describe('HTTP proxy: policy, masking, credentials', () => {
 describe('HTTP proxy: audit fails closed', () => {
   it('a write whose decision the audit log cannot acknowledge gets 503 and is not forwarded', async () => {
     const t = await token('person-n');
-    const before = fx.upstream.seen.length;
+    const before = suite.fx.upstream.seen.length;
     refuseDurable = true;
     try {
       const r = await curl([
@@ -207,7 +187,7 @@ describe('HTTP proxy: audit fails closed', () => {
         'Content-Type: text/plain',
         '--data-binary',
         'hello',
-        `${fx.base()}/upload`,
+        `${suite.fx.base()}/upload`,
       ]);
       expect(r.status).toBe(503);
       expect(JSON.parse(r.body)).toMatchObject({ error: 'audit_unavailable' });

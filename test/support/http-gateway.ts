@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 import { startDemoHttpServer } from '../../dev/demo-http/demo-server.js';
 import type { RunningDemoHttp } from '../../dev/demo-http/demo-server.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
@@ -12,6 +13,10 @@ import type { GatewayDeps, RunningGateway } from '../../services/gateway/gateway
 import { startIdp } from '../../dev/idp/index.js';
 import type { RunningIdp } from '../../dev/idp/index.js';
 import { parseConfig } from '../../services/shared/config/load-config.js';
+import { collectEvents } from './event-collector.js';
+import type { EventCollector } from './event-collector.js';
+import type { GatewayCallers } from './gateway-callers.js';
+import { expectAbsent, gatewayCallers, rawEvents } from './gateway-callers.js';
 import {
   buildPolicyBundle,
   fixtureApprovalsSection,
@@ -132,5 +137,53 @@ export async function curl(args: string[], input?: Buffer): Promise<CurlResult> 
     headers: blocks.at(-1)!.toLowerCase(),
     body: stdout.slice(0, i),
     exitCode,
+  };
+}
+
+/** One test file's HTTP gateway, its sessions topic read from the start, and its callers. */
+export type HttpGatewaySuite = GatewayCallers & {
+  readonly fx: HttpGatewayFixture;
+  readonly events: EventCollector;
+};
+
+/**
+ * Starts the fixture and the event collector before the file's tests and stops them after; then checks that no
+ * caller's token reached the audit log, the upstream or a log line, and that the gateway's upstream credential
+ * reached no event and no log line.
+ */
+export function httpGatewaySuite(
+  listener: Record<string, unknown> = {},
+  deps: GatewayDeps = {},
+): HttpGatewaySuite {
+  let fx: HttpGatewayFixture | undefined;
+  let events: EventCollector | undefined;
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('the HTTP gateway fixture has not started');
+    return v;
+  };
+  const callers = gatewayCallers(
+    () => started(fx).idp,
+    () => started(events),
+  );
+  beforeAll(async () => {
+    fx = await startHttpGatewayFixture(listener, deps);
+    events = collectEvents(fx.sessionsTopic);
+  }, 120_000);
+  afterAll(async () => {
+    await events?.stop();
+    await fx?.stop();
+    if (!fx) return;
+    expectAbsent(rawEvents(events), [...callers.tokens, fx.upstreamToken]);
+    expectAbsent(JSON.stringify(fx.upstream.seen), callers.tokens);
+    expectAbsent(fx.logs.join('\n'), [...callers.tokens, fx.upstreamToken]);
+  });
+  return {
+    ...callers,
+    get fx() {
+      return started(fx);
+    },
+    get events() {
+      return started(events);
+    },
   };
 }
