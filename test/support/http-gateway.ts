@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -113,7 +113,8 @@ export type CurlResult = { status: number; headers: string; body: string; exitCo
  * the body was cut short). Runs as a child process, so the gateway in this process keeps serving.
  */
 export async function curl(args: string[], input?: Buffer): Promise<CurlResult> {
-  const headerFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-curl-')), 'headers');
+  const tmp = mkdtempSync(join(tmpdir(), 'gatehouse-curl-'));
+  const headerFile = join(tmp, 'headers');
   const p = exec('curl', ['-sS', '-D', headerFile, '-w', '\n%{http_code}', ...args], {
     maxBuffer: 64 * 1024 * 1024,
   });
@@ -132,6 +133,7 @@ export async function curl(args: string[], input?: Buffer): Promise<CurlResult> 
   const blocks = readFileSync(headerFile, 'utf8')
     .trim()
     .split(/\r\n\r\n/);
+  rmSync(tmp, { recursive: true, force: true });
   return {
     status: Number(stdout.slice(i + 1)),
     headers: blocks.at(-1)!.toLowerCase(),
