@@ -91,6 +91,7 @@ export async function benchInputs(): Promise<NamedInput[]> {
     content_type: '',
     json: null,
     body_bytes: 0,
+    body_inspected: true,
   };
   return [
     {

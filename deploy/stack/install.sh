@@ -13,6 +13,7 @@ REQUIRED_DEBS=(
   pgbouncer sshpass
   haproxy # the local cluster's load balancer (deploy/cluster), run as a private process, never the system service
   curl ca-certificates
+  nginx-light # benchmarks/http.ts runs its own instance (temp prefix, 127.0.0.1); the system service stays off
 )
 # Packages that later tests want but whose absence must not break the stack.
 OPTIONAL_DEBS=(chromium)

@@ -49,8 +49,11 @@ const json = (res: ServerResponse, status: number, body: unknown): void => {
  * The demo upstream API of the local stack and the HTTP proxy tests (plain `node:http`, no framework):
  * - `GET /customers` → `{customers: [{id, name, email, card_number, note}]}`; `DELETE /customers/{id}` → 204 / 404;
  * - `POST /upload` → `{bytes, sha256, chunked}` of the body it received;
- * - `GET /large?bytes=N` → N bytes of `application/octet-stream`, streamed in 64 KiB chunks with backpressure;
+ * - `GET /large?bytes=N` → N bytes of `application/octet-stream` (`&type=json`: a JSON object of N bytes), streamed
+ *   in 64 KiB chunks with backpressure;
  * - `GET /slow?ms=N` → headers only after N ms; `GET /fail` → 500;
+ * - `GET /cut?after=N` → headers and N of 2N announced bytes, then the connection is reset (`after=0`: at once,
+ *   no headers); `GET /stall?after=N` → the same but silence instead of a reset (`&type=json` for a JSON body);
  * - debug (not through the gateway): `GET /debug/seen` (requests with the Authorization header they carried),
  *   `POST /debug/reset`, `GET /healthz`.
  * Every other route needs the gateway's token (401 otherwise).
@@ -99,15 +102,38 @@ export async function startDemoHttpServer(o: DemoHttpOptions): Promise<RunningDe
       });
     }
     if (req.method === 'GET' && url.pathname === '/large') {
-      let left = Number(url.searchParams.get('bytes') ?? '0');
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(left) });
+      const size = Number(url.searchParams.get('bytes') ?? '0');
+      const isJson = url.searchParams.get('type') === 'json';
+      res.writeHead(200, {
+        'content-type': isJson ? 'application/json' : 'application/octet-stream',
+        'content-length': String(size),
+      });
+      // JSON: `{"pad":"aaa…"}`, exactly `size` bytes.
+      let left = isJson ? size - 10 : size;
+      if (isJson) res.write('{"pad":"');
       const chunk = Buffer.alloc(64 * 1024, 0x61);
       while (left > 0 && !res.destroyed) {
         const n = Math.min(left, chunk.length);
         left -= n;
         if (!res.write(chunk.subarray(0, n))) await new Promise((r) => res.once('drain', r));
       }
-      res.end();
+      res.end(isJson ? '"}' : undefined);
+      return;
+    }
+    if (req.method === 'GET' && (url.pathname === '/cut' || url.pathname === '/stall')) {
+      // Headers and the first `after` bytes of a body twice as long, then a reset (`/cut`) or silence (`/stall`).
+      const after = Number(url.searchParams.get('after') ?? '0');
+      const isJson = url.searchParams.get('type') === 'json';
+      if (url.pathname === '/cut' && after === 0) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': isJson ? 'application/json' : 'application/octet-stream',
+        'content-length': String(after * 2),
+      });
+      res.write(isJson ? `{"pad":"${'a'.repeat(Math.max(0, after - 8))}` : Buffer.alloc(after, 0x62));
+      if (url.pathname === '/cut') setTimeout(() => req.socket.destroy(), 50);
       return;
     }
     if (req.method === 'GET' && url.pathname === '/slow') {

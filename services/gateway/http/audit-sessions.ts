@@ -1,24 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { create } from '@bufbuild/protobuf';
-import { SessionClosedSchema, SessionOpenedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import { SessionEvents } from '../../shared/events/session-events.js';
 import type { Identity } from '../../shared/identity/index.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { ApprovalService, RequestPipeline } from '../pipeline/index.js';
 import { createRequestPipeline } from '../pipeline/index.js';
 import type { PolicyEngine, PolicyResult } from '../policy/index.js';
-import { SessionAudit } from '../session-audit.js';
+import type { OpenedAuditSession } from '../audit-session-records.js';
+import { closeAuditSession, openAuditSession } from '../audit-session-records.js';
 
 /** One recorded HTTP session: the requests of one bearer token on one client connection (TCP/TLS) to one API. */
-export type HttpAuditSession = {
-  readonly audit: SessionAudit;
+export type HttpAuditSession = OpenedAuditSession & {
   readonly pipeline: RequestPipeline;
   readonly identity: Identity;
   readonly connection: { readonly name: string; readonly tags: Readonly<Record<string, string>> };
-  readonly log: Logger;
-  readonly startedAtMs: number;
   requests: number;
   closed: boolean;
 };
@@ -74,20 +69,12 @@ export class HttpAuditSessions {
     if (this.#open.size >= this.#o.maxSessions)
       throw new TooManySessionsError('too many HTTP sessions on this node');
     const o = this.#o;
-    const events = new SessionEvents({ nodeId: o.nodeId, protocol: 'http', connection, identity });
-    const audit = new SessionAudit(events, o.publisher, o.topic, o.maxEventBytes);
-    audit.assertAccepting();
-    audit.batched({
-      case: 'sessionOpened',
-      value: create(SessionOpenedSchema, { clientAddr, attributes: { ...attributes } }),
-    });
-    const log = o.log.child({ session: audit.sessionId, sub: identity.sub, connection: connection.name });
+    const opened = openAuditSession(o, 'http', identity, connection, clientAddr, attributes);
+    const { audit, log } = opened;
     const session: HttpAuditSession = {
-      audit,
+      ...opened,
       identity,
       connection,
-      log,
-      startedAtMs: Date.now(),
       requests: 0,
       closed: false,
       pipeline: createRequestPipeline({
@@ -96,7 +83,7 @@ export class HttpAuditSessions {
         identity,
         connection,
         clientAddr,
-        startedAt: Math.floor(Date.now() / 1000),
+        startedAt: Math.floor(opened.startedAtMs / 1000),
         log,
         onDecision: o.onDecision,
         approvals: o.approvals,
@@ -118,7 +105,6 @@ export class HttpAuditSessions {
     sessions.set(key, session);
     this.#open.add(session);
     o.metrics?.opened();
-    log.info({ client: clientAddr, agent: identity.agent }, 'http session opened');
     return session;
   }
 
@@ -127,19 +113,7 @@ export class HttpAuditSessions {
     session.closed = true;
     this.#open.delete(session);
     this.#o.metrics?.closed();
-    try {
-      session.audit.batched({
-        case: 'sessionClosed',
-        value: create(SessionClosedSchema, {
-          reason,
-          requests: BigInt(session.requests),
-          durationMicros: BigInt(Math.max(0, Date.now() - session.startedAtMs)) * 1000n,
-        }),
-      });
-    } catch (err) {
-      session.log.warn({ err: { message: (err as Error).message } }, 'session.closed not recorded');
-    }
-    session.log.info({ reason, requests: session.requests }, 'http session closed');
+    closeAuditSession(session, 'http', reason, session.requests);
   }
 
   closeAll(reason: string): void {

@@ -43,12 +43,20 @@ export const httpListenerSchema = z
     tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
     /** Accept plain HTTP (tokens then cross the network in clear): local development only. */
     allowPlaintext: z.boolean().default(false),
-    /** Largest request body (read whole before policy runs: it is policy input and recorded); larger → 413. */
+    /**
+     * Largest request body read whole before policy runs (policy input, recorded, bound to an approval by its
+     * sha256). A larger one is handled by `largeRequestBodies`.
+     */
     maxRequestBodyBytes: z
       .number()
       .int()
       .min(1024)
       .default(1024 * 1024),
+    /**
+     * A body over `maxRequestBodyBytes`: `stream` relays it upstream after the decision, chunk by chunk, with policy
+     * told `body_inspected: false` (so policy can deny it); `refuse` answers 413.
+     */
+    largeRequestBodies: z.enum(['stream', 'refuse']).default('stream'),
     /** Largest JSON response the gateway buffers to mask by field path; a larger one that must be masked → 502. */
     maxMaskedResponseBytes: z
       .number()
@@ -87,6 +95,11 @@ export const httpListenerSchema = z
     recordResponseHeaders: z
       .array(z.string().toLowerCase())
       .default(['content-type', 'content-length', 'location', 'etag', 'retry-after']),
+    /**
+     * Most time a verified bearer token is trusted without verifying its signature again (never past its `exp`;
+     * 0: every request). Bounded by `maxSessions` tokens.
+     */
+    tokenReuseMs: z.number().int().min(0).max(300_000).default(60_000),
     /** Audit sessions (one per client connection and token) open on this node at once; beyond → 503. */
     maxSessions: z.number().int().min(1).default(10_000),
   })

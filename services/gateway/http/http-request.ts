@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { fingerprint } from '../policy/fingerprint.js';
 import type { HttpRequest, HttpRequestDetail } from '../policy/types.js';
+import type { RequestBody } from './request-body.js';
 
 /** Methods that cannot change state (RFC 9110 safe methods): their events may be batched. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -13,7 +14,7 @@ export type IncomingHttp = {
   /** Path and query below the connection prefix, as sent (`/customers?limit=2`). */
   readonly target: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: Buffer;
+  readonly body: RequestBody;
 };
 
 const single = (v: string | string[] | undefined): string | undefined =>
@@ -54,11 +55,13 @@ export function httpRequestOf(x: IncomingHttp, policyHeaders: readonly string[])
     const v = single(x.headers[name]);
     if (v !== undefined) headers[name] = v;
   }
-  const contentType = x.body.length > 0 ? mediaType(single(x.headers['content-type'])) : '';
+  const inspected = x.body.kind === 'buffered' ? x.body.bytes : null;
+  const contentType =
+    inspected === null || inspected.length > 0 ? mediaType(single(x.headers['content-type'])) : '';
   let json: unknown = null;
-  if (isJsonType(contentType)) {
+  if (inspected !== null && isJsonType(contentType)) {
     try {
-      json = JSON.parse(x.body.toString('utf8')) as unknown;
+      json = JSON.parse(inspected.toString('utf8')) as unknown;
     } catch {
       json = null;
     }
@@ -71,9 +74,13 @@ export function httpRequestOf(x: IncomingHttp, policyHeaders: readonly string[])
     headers,
     content_type: contentType,
     json,
-    body_bytes: x.body.length,
+    body_bytes: inspected !== null ? inspected.length : declaredOf(x.body),
+    body_inspected: inspected !== null,
   };
-  const bodyDigest = createHash('sha256').update(x.body).digest('hex');
+  const bodyDigest =
+    inspected !== null
+      ? createHash('sha256').update(inspected).digest('hex')
+      : `streamed ${declaredOf(x.body) ?? 'chunked'}`;
   return {
     kind: 'http',
     fingerprint: fingerprint('http', `${http.method}\n${url.pathname}${url.search}\n${bodyDigest}`),
@@ -87,8 +94,18 @@ function hasControlBytes(body: Buffer): boolean {
   return false;
 }
 
+const declaredOf = (b: RequestBody): number | null => (b.kind === 'streamed' ? b.declaredBytes : null);
+
+/** The line that stands for a body the proxy did not read (larger than `maxRequestBodyBytes`). */
+function streamedLine(b: Extract<RequestBody, { kind: 'streamed' }>): string {
+  const size = b.declaredBytes === null ? 'chunked, length unknown' : `${b.declaredBytes} bytes declared`;
+  return `<body not inspected: streamed, ${size}>`;
+}
+
 /** The body as recorded and shown: UTF-8 text when it decodes cleanly, else a size and digest line. */
-export function bodyText(body: Buffer): string {
+export function bodyText(b: RequestBody): string {
+  if (b.kind === 'streamed') return streamedLine(b);
+  const body = b.bytes;
   if (body.length === 0) return '';
   const text = body.toString('utf8');
   if (!text.includes('\uFFFD') && !hasControlBytes(body)) return text;
@@ -104,13 +121,17 @@ export function requestText(x: IncomingHttp): string {
 
 /**
  * What a reviewer sees and the approval is bound to: connection, request line, body digest and the start of the
- * body. The digest covers the whole body, so an approval never releases a request with other bytes.
+ * body. The digest covers the whole body, so an approval never releases a request with other bytes. A streamed
+ * body has no digest before it is sent: the reviewer is told the approval does not bind its bytes.
  */
 export function reviewTextOf(connection: string, x: IncomingHttp): string {
   const line = `${connection}: ${x.method.toUpperCase()} ${x.target}`;
-  if (x.body.length === 0) return line;
-  const digest = createHash('sha256').update(x.body).digest('hex');
+  if (x.body.kind === 'streamed')
+    return `${line}\n${streamedLine(x.body)}: this approval does not bind the body's bytes`;
+  const bytes = x.body.bytes;
+  if (bytes.length === 0) return line;
+  const digest = createHash('sha256').update(bytes).digest('hex');
   const body = bodyText(x.body);
   const shown = body.length > REVIEW_BODY_CHARS ? `${body.slice(0, REVIEW_BODY_CHARS)}…` : body;
-  return `${line}\nbody sha256 ${digest} (${x.body.length} bytes)\n${shown}`;
+  return `${line}\nbody sha256 ${digest} (${bytes.length} bytes)\n${shown}`;
 }

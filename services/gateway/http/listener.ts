@@ -4,16 +4,18 @@ import type { AddressInfo } from 'node:net';
 import { fastify } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../../shared/identity/index.js';
-import { TokenError } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
 import type { LoginRefusals } from '../login-audit/index.js';
-import { RefusalReason, tokenRefusalReason } from '../login-audit/refusal-reason.js';
+import { bearerLogin } from '../login-audit/index.js';
 import type { HttpAuditSessions } from './audit-sessions.js';
 import { TooManySessionsError } from './audit-sessions.js';
 import type { HttpListenerConfig } from './config.js';
 import { sendAnswer } from './gateway-answers.js';
 import { runExchange } from './proxy-exchange.js';
+import type { RequestBody } from './request-body.js';
+import { readRequestBody, RequestBodyTooLargeError } from './request-body.js';
 import type { HttpUpstream } from './upstream.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 /** One `protocol: http` connection as the listener uses it. */
 export type HttpConnection = {
@@ -45,27 +47,25 @@ export class HttpListener {
   readonly #app: FastifyInstance;
   readonly #auth = new WeakMap<FastifyRequest, Authenticated>();
   readonly #inflight = new Set<AbortController>();
+  readonly #tokens: VerifiedTokens;
 
   constructor(d: HttpListenerDeps) {
     this.#d = d;
+    this.#tokens = new VerifiedTokens({ maxAgeMs: d.config.tokenReuseMs, maxEntries: d.config.maxSessions });
     const c = d.config;
     const https = c.tls ? { cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key) } : null;
-    this.#app = fastify({ bodyLimit: c.maxRequestBodyBytes, logger: false, ...(https ? { https } : {}) });
-    // Bodies stay bytes: the upstream gets exactly what the client sent; policy parses JSON itself.
+    this.#app = fastify({ logger: false, ...(https ? { https } : {}) });
+    // Bodies stay unread here: the handler reads them (bounded) or streams them (request-body.ts), so the upstream
+    // gets exactly what the client sent; policy parses JSON itself.
     this.#app.removeAllContentTypeParsers();
-    this.#app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    this.#app.addContentTypeParser('*', (_req, _payload, done) => done(null));
     this.#app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
-      const tooLarge = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
-      const status = tooLarge ? 413 : (err.statusCode ?? 500);
+      const status = err.statusCode ?? 500;
       if (status >= 500)
         d.log.error({ err: { code: err.code, message: err.message } }, 'http listener error');
       sendAnswer(reply.raw, status, {
-        error: tooLarge ? 'body_too_large' : status >= 500 ? 'internal' : 'bad_request',
-        message: tooLarge
-          ? `gatehouse: request body larger than ${c.maxRequestBodyBytes} bytes`
-          : status >= 500
-            ? 'gatehouse: internal error'
-            : 'gatehouse: invalid request',
+        error: status >= 500 ? 'internal' : 'bad_request',
+        message: status >= 500 ? 'gatehouse: internal error' : 'gatehouse: invalid request',
       });
       reply.hijack();
     });
@@ -100,41 +100,29 @@ export class HttpListener {
       return reply.hijack();
     }
     const token = bearerToken(single(req.headers.authorization));
-    const refuse = (reason: RefusalReason, code: string, detail: string, identity?: Identity) => {
-      d.metrics?.loginFailed(code);
-      d.refusals?.record({
-        protocol: 'http',
-        reason,
-        code,
-        clientAddr: `${req.ip}:${req.socket.remotePort ?? 0}`,
-        connection: connection.name,
-        tags: connection.tags,
-        detail,
-        identity,
-      });
-      sendAnswer(
-        reply.raw,
-        401,
-        { error: 'unauthorized', message: `gatehouse: ${detail}` },
-        {
-          // RFC 6750 §3: no `error` when no token was sent; `invalid_token` with a client-safe description otherwise.
-          'www-authenticate': bearerChallenge({
-            realm: 'gatehouse',
-            invalidToken: token !== undefined,
-            description: detail,
-          }),
-        },
-      );
-      return reply.hijack();
-    };
-    if (token === undefined)
-      return refuse(RefusalReason.noToken, 'GH_ERR_UNAUTHENTICATED', 'a bearer token is required');
-    try {
-      this.#auth.set(req, { connection, identity: await d.verifyToken(token), token });
-    } catch (err) {
-      if (!(err instanceof TokenError)) throw err;
-      return refuse(tokenRefusalReason(err), err.code, err.message, err.verifiedIdentity);
-    }
+    const login = { protocol: 'http', refusals: d.refusals, metrics: d.metrics } as const;
+    const identity = await bearerLogin(login, {
+      token,
+      clientAddr: `${req.ip}:${req.socket.remotePort ?? 0}`,
+      connection,
+      verify: (t) => this.#tokens.verify(t, d.verifyToken),
+      answer: (detail, tokenPresented) => {
+        sendAnswer(
+          reply.raw,
+          401,
+          { error: 'unauthorized', message: `gatehouse: ${detail}` },
+          {
+            'www-authenticate': bearerChallenge({
+              realm: 'gatehouse',
+              invalidToken: tokenPresented,
+              description: detail,
+            }),
+          },
+        );
+        reply.hijack();
+      },
+    });
+    if (identity && token !== undefined) this.#auth.set(req, { connection, identity, token });
   }
 
   async #serve(req: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -147,6 +135,33 @@ export class HttpListener {
     const target = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
     reply.hijack();
     const res = reply.raw;
+    let body: RequestBody;
+    try {
+      body = await readRequestBody(
+        req.raw,
+        req.headers,
+        d.config.maxRequestBodyBytes,
+        d.config.largeRequestBodies,
+      );
+    } catch (err) {
+      if (!(err instanceof RequestBodyTooLargeError)) {
+        res.destroy(); // the client failed mid-body: nobody to answer
+        return;
+      }
+      sendAnswer(
+        res,
+        413,
+        {
+          error: 'body_too_large',
+          message: `gatehouse: request body larger than ${d.config.maxRequestBodyBytes} bytes`,
+        },
+        { connection: 'close' },
+      );
+      return;
+    }
+    // A streamed body may stay partly unread (a refusal, a failed upstream): the connection then cannot carry
+    // another request, so it closes after this answer.
+    if (body.kind === 'streamed') res.shouldKeepAlive = false;
     let session;
     try {
       session = d.sessions.open(req.socket, token, identity, connection, req.ip, {
@@ -176,7 +191,7 @@ export class HttpListener {
           method: req.method,
           target,
           headers: req.headers,
-          body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+          body,
         },
         res,
         signal: abort.signal,

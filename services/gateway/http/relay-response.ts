@@ -66,8 +66,10 @@ function record(fn: () => void): void {
 /**
  * Relays the upstream's response. When the decision masks and the body is JSON or text, the body is read whole
  * (bounded by `maxMaskedResponseBytes`; compressed bodies cannot be masked), masked, and sent with its new length.
- * Other types (binary: images, archives, octet streams) are never masked. Otherwise the body is streamed through with backpressure (memory bounded by the streams' high-water marks, however
- * large the body and however slow the client), and its first `recordResponseBytes` are recorded.
+ * Other types (binary: images, archives, octet streams) are never masked. A body no longer than
+ * `recordResponseBytes` (by its Content-Length) is read whole and sent with its head in one write; any other is
+ * streamed through with backpressure (memory bounded by the streams' high-water marks, however large the body and
+ * however slow the client), and its first `recordResponseBytes` are recorded.
  */
 export async function relayResponse(r: Relay): Promise<void> {
   const { response: upstream, res, session, requestId } = r;
@@ -94,9 +96,18 @@ export async function relayResponse(r: Relay): Promise<void> {
   }
   const length = single(upstream.headers['content-length']);
   if (length !== undefined) headers['content-length'] = length;
+  const limit = r.config.recordResponseBytes;
+  if (!noBody && length !== undefined && Number(length) <= limit) {
+    // Small and wholly recorded anyway: read it, then send head and body in one write.
+    const body = Buffer.from(await upstream.body.arrayBuffer());
+    record(() => recordHead(session.audit, requestId, upstream.status, headers, recorded));
+    res.writeHead(upstream.status, headers);
+    res.end(body);
+    record(() => recordBody(session.audit, requestId, body, body.length));
+    return;
+  }
   record(() => recordHead(session.audit, requestId, upstream.status, headers, recorded));
   res.writeHead(upstream.status, headers);
-  const limit = r.config.recordResponseBytes;
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let total = 0;

@@ -1,8 +1,11 @@
+import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { resolveSecret } from '../../shared/config/secrets.js';
 import type { HttpConnectionConfig, HttpUpstreamAuth } from './config.js';
 import { HttpProxyError, HttpProxyErrorCode } from './errors.js';
+import type { RequestBody } from './request-body.js';
+import { streamedBytes } from './request-body.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the gateway owns: never relayed in either direction. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -44,7 +47,27 @@ function credentialOf(auth: HttpUpstreamAuth): Record<string, string> {
   }
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/**
+ * An undici failure as the proxy's error (504 for a timeout, else 502). The message names only undici's code: never
+ * the upstream's address, the credential or a payload.
+ */
+export function upstreamFailure(cause: unknown): HttpProxyError {
+  if (cause instanceof HttpProxyError) return cause;
+  const code = (cause as { code?: string } | null)?.code ?? 'error';
+  return TIMEOUT_CODES.has(code)
+    ? new HttpProxyError(
+        HttpProxyErrorCode.upstreamTimeout,
+        `the upstream did not answer in time (${code})`,
+        {
+          cause,
+        },
+      )
+    : new HttpProxyError(HttpProxyErrorCode.upstreamUnavailable, `the upstream is unavailable (${code})`, {
+        cause,
+      });
+}
 
 /**
  * The gateway's client of one upstream API: its own credential (secret references resolved at start, to fail early,
@@ -72,18 +95,29 @@ export class HttpUpstream {
     return `${this.#base.origin}${base}${target.startsWith('/') ? target : `/${target}`}`;
   }
 
+  /** Sends one request; a streamed body is relayed as it arrives (with its declared length, if any). */
   async send(
     method: string,
     target: string,
     headers: Record<string, string>,
-    body: Buffer,
+    body: RequestBody,
     signal: AbortSignal,
   ): Promise<UpstreamResponse> {
+    const withBody =
+      body.kind === 'streamed'
+        ? {
+            body: Readable.from(streamedBytes(body), { objectMode: false }),
+            headers:
+              body.declaredBytes === null
+                ? headers
+                : { ...headers, 'content-length': String(body.declaredBytes) },
+          }
+        : { body: body.bytes.length > 0 || !['GET', 'HEAD'].includes(method) ? body.bytes : null, headers };
     try {
       const res = await request(this.urlOf(target), {
         method,
-        headers: { ...headers, ...credentialOf(this.#auth) },
-        body: body.length > 0 || !['GET', 'HEAD'].includes(method) ? body : null,
+        headers: { ...withBody.headers, ...credentialOf(this.#auth) },
+        body: withBody.body,
         dispatcher: this.#agent,
         signal,
       });
@@ -91,22 +125,7 @@ export class HttpUpstream {
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out[k] = v;
       return { status: res.statusCode, headers: out, body: res.body };
     } catch (cause) {
-      const code = (cause as { code?: string }).code ?? 'error';
-      if (TIMEOUT_CODES.has(code))
-        throw new HttpProxyError(
-          HttpProxyErrorCode.upstreamTimeout,
-          `the upstream did not answer in time (${code})`,
-          {
-            cause,
-          },
-        );
-      throw new HttpProxyError(
-        HttpProxyErrorCode.upstreamUnavailable,
-        `the upstream is unavailable (${code})`,
-        {
-          cause,
-        },
-      );
+      throw upstreamFailure(cause);
     }
   }
 

@@ -1,25 +1,23 @@
-import { create } from '@bufbuild/protobuf';
-import { logError } from '../../shared/log-error.js';
-import { SessionClosedSchema, SessionOpenedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Identity } from '../../shared/identity/index.js';
-import { SessionEvents } from '../../shared/events/session-events.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
 import type { Logger } from '../../shared/logger.js';
 import type { PipelineSession } from '../pipeline/index.js';
-import { SessionAudit } from '../session-audit.js';
+import type { OpenedAuditSession } from '../audit-session-records.js';
+import { closeAuditSession, openAuditSession } from '../audit-session-records.js';
 import { sha256Hex } from './canonical-json.js';
 
 /** One recorded MCP session: the messages of one bearer token on one connection, on this node, until idle. */
 export type McpAuditSession = Pick<
   PipelineSession,
   'audit' | 'identity' | 'connection' | 'clientAddr' | 'startedAt' | 'log'
-> & {
-  readonly key: string;
-  requests: number;
-  lastUsed: number;
-  /** Requests of this session currently held for approval. */
-  held: number;
-};
+> &
+  OpenedAuditSession & {
+    readonly key: string;
+    requests: number;
+    lastUsed: number;
+    /** Requests of this session currently held for approval. */
+    held: number;
+  };
 
 export type McpAuditSessionsOptions = {
   nodeId: string;
@@ -80,21 +78,15 @@ export class McpAuditSessions {
     }
     if (this.#sessions.size >= this.#o.maxSessions) this.#evictIdlest();
     const o = this.#o;
-    const events = new SessionEvents({ nodeId: o.nodeId, protocol: 'mcp', connection, identity });
-    const audit = new SessionAudit(events, o.publisher, o.topic, o.maxEventBytes);
-    audit.assertAccepting();
-    audit.batched({
-      case: 'sessionOpened',
-      value: create(SessionOpenedSchema, { clientAddr, attributes: { ...attributes } }),
-    });
+    const opened = openAuditSession(o, 'mcp', identity, connection, clientAddr, attributes, this.#now());
+    const { audit } = opened;
     const session: McpAuditSession = {
+      ...opened,
       key,
-      audit,
       identity,
       connection,
       clientAddr,
-      startedAt: Math.floor(this.#now() / 1000),
-      log: o.log.child({ session: audit.sessionId, sub: identity.sub, connection: connection.name }),
+      startedAt: Math.floor(opened.startedAtMs / 1000),
       requests: 0,
       lastUsed: this.#now(),
       held: 0,
@@ -105,7 +97,6 @@ export class McpAuditSessions {
     });
     this.#sessions.set(key, session);
     o.metrics?.opened();
-    session.log.info({ client: clientAddr, agent: identity.agent }, 'mcp session opened');
     return session;
   }
 
@@ -113,19 +104,7 @@ export class McpAuditSessions {
     if (this.#sessions.get(session.key) !== session) return;
     this.#sessions.delete(session.key);
     this.#o.metrics?.closed();
-    try {
-      session.audit.batched({
-        case: 'sessionClosed',
-        value: create(SessionClosedSchema, {
-          reason,
-          requests: BigInt(session.requests),
-          durationMicros: BigInt(Math.max(0, this.#now() - session.startedAt * 1000)) * 1000n,
-        }),
-      });
-    } catch (err) {
-      logError(session.log, err, 'session.closed not recorded', { level: 'warn' });
-    }
-    session.log.info({ reason, requests: session.requests }, 'mcp session closed');
+    closeAuditSession(session, 'mcp', reason, session.requests, this.#now());
   }
 
   /** Closes sessions idle longer than `idleTimeoutMs` (none holding a request for approval). */

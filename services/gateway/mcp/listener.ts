@@ -6,10 +6,9 @@ import { fastify } from 'fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
 import type { Identity } from '../../shared/identity/index.js';
-import { TokenError } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
 import type { LoginRefusals } from '../login-audit/index.js';
-import { RefusalReason, tokenRefusalReason } from '../login-audit/refusal-reason.js';
+import { bearerLogin } from '../login-audit/index.js';
 import type { McpAuditSessions } from './audit-sessions.js';
 import { ClientWire } from './client-wire.js';
 import type { McpListenerConfig } from './config.js';
@@ -272,40 +271,28 @@ export class McpListener {
   ): Promise<Identity | undefined> {
     const d = this.#d;
     const token = bearerOf(req);
-    const refuse = (reason: RefusalReason, code: string, detail: string, identity?: Identity) => {
-      d.metrics?.loginFailed(code);
-      d.refusals?.record({
-        protocol: 'mcp',
-        reason,
-        code,
+    return bearerLogin(
+      { protocol: 'mcp', refusals: d.refusals, metrics: d.metrics },
+      {
+        token,
         clientAddr: `${req.ip}:${req.socket.remotePort ?? 0}`,
-        connection: connection.name,
-        tags: connection.tags,
-        detail,
-        identity,
-      });
-      void reply
-        .code(401)
-        .header(
-          'www-authenticate',
-          bearerChallenge(
-            this.#origin,
-            connection.name,
-            token === undefined ? undefined : { description: detail },
-          ),
-        )
-        .type('application/json')
-        .send(rpcErrorText(null, RpcCode.invalidRequest, `Unauthorized: ${detail}`));
-      return undefined;
-    };
-    if (token === undefined)
-      return refuse(RefusalReason.noToken, 'GH_ERR_UNAUTHENTICATED', 'a bearer token is required');
-    try {
-      return await connection.verify(token);
-    } catch (err) {
-      if (!(err instanceof TokenError)) throw err;
-      return refuse(tokenRefusalReason(err), err.code, err.message, err.verifiedIdentity);
-    }
+        connection,
+        verify: (t) => connection.verify(t),
+        answer: (detail, tokenPresented) =>
+          void reply
+            .code(401)
+            .header(
+              'www-authenticate',
+              bearerChallenge(
+                this.#origin,
+                connection.name,
+                tokenPresented ? { description: detail } : undefined,
+              ),
+            )
+            .type('application/json')
+            .send(rpcErrorText(null, RpcCode.invalidRequest, `Unauthorized: ${detail}`)),
+      },
+    );
   }
 }
 

@@ -150,8 +150,10 @@ export type HttpRequestDetail = {
   readonly content_type: string;
   /** The parsed body when it is JSON, else null. */
   readonly json: unknown;
-  /** Body length in bytes. */
-  readonly body_bytes: number;
+  /** Body length in bytes; for a body not inspected, its declared `Content-Length` (null when chunked). */
+  readonly body_bytes: number | null;
+  /** False when the body was larger than the proxy's bound and streams upstream unread (`json` is then null). */
+  readonly body_inspected: boolean;
 };
 
 export type HttpRequest = {

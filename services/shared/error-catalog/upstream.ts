@@ -48,13 +48,14 @@ export const upstreamErrors = {
     client: 'CLI: the message on stderr',
   },
   GH_ERR_HTTP_UPSTREAM: {
-    meaning: 'the upstream HTTP API cannot be reached, or failed before its response headers',
+    meaning: 'the upstream HTTP API cannot be reached, or reset or failed the connection while answering',
     client:
-      'HTTP 502 `{"error":"upstream_unavailable"}` (the connection is cut when the response had started)',
+      'HTTP 502 `{"error":"upstream_unavailable"}` (the connection is cut when the response had started; the audit records why)',
   },
   GH_ERR_HTTP_UPSTREAM_TIMEOUT: {
-    meaning: 'the upstream HTTP API sent no response headers within `headersTimeoutMs`',
-    client: 'HTTP 504 `{"error":"upstream_timeout"}`',
+    meaning:
+      'the upstream HTTP API sent no response headers within `headersTimeoutMs`, or its body stalled longer than `bodyTimeoutMs`',
+    client: 'HTTP 504 `{"error":"upstream_timeout"}` (the connection is cut when the response had started)',
   },
   GH_ERR_HTTP_UPSTREAM_UNMASKABLE: {
     meaning:
