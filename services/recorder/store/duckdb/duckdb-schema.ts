@@ -69,7 +69,8 @@ const columnSql = (c: Column, defaultSql: string | undefined): string =>
 /**
  * Translates the ClickHouse migrations (deploy/clickhouse/migrations) into DuckDB DDL, so the embedded store has
  * the same tables and columns without a second hand-kept copy. Understood: `CREATE TABLE [IF NOT EXISTS]` with
- * the types the schema uses, and `ALTER TABLE … ADD COLUMN`; anything else is refused loudly. ClickHouse's
+ * the types the schema uses, and `ALTER TABLE … ADD COLUMN`; `CREATE MATERIALIZED VIEW` is skipped (its target
+ * table stays empty); anything else is refused loudly. ClickHouse's
  * engines have no DuckDB counterpart and are dropped: like ReplacingMergeTree before a merge, the tables may hold
  * redelivered duplicates, and the queries de-duplicate. Pure.
  */
@@ -86,6 +87,11 @@ export function translateMigrations(migrations: readonly Migration[]): {
       const create =
         /^CREATE TABLE (?:IF NOT EXISTS )?`?(\w+)`?\s*\(([\s\S]*)\)\s*ENGINE\s*=([\s\S]*)$/i.exec(text);
       const alter = /^ALTER TABLE `?(\w+)`?\s+([\s\S]*)$/i.exec(text);
+      if (/^CREATE MATERIALIZED VIEW /i.test(text)) {
+        // ClickHouse-side derivations (the policy-input tables `gatehouse policy backtest` reads): their target
+        // tables exist here too, but stay empty; the policy CLI reads ClickHouse.
+        continue;
+      }
       if (create) {
         const [, name, body, engine] = create as unknown as [string, string, string, string];
         const defs = body.split(/,\s*\n/).filter((d) => d.trim() !== '');
