@@ -19,10 +19,13 @@ export type EnvelopeColumns = {
  * The `event_json` column: the decoded event in protobuf JSON without what has a column of its own — the response or
  * continuation bytes (`payload`), the session and node ids, the time, the identity's sub, email, groups and agent
  * flag, the connection name and the policy revision. Kept: the event id and seq, the identity's issuer and client
- * id, the connection's protocol and tags, `continued` and the body. Pure.
+ * id, the connection's protocol and tags, `continued` and the body. A `session.opened` event (one per session) is
+ * kept whole: it is the record of the session's identity that `gatehouse policy input|backtest` rebuild inputs from
+ * (migration 005 copies it as is). Pure.
  */
 export function leanEventJson(event: Event, tsMicrosColumn: bigint): string {
   const body = event.body;
+  if (body.case === 'sessionOpened') return JSON.stringify(toJson(EventSchema, event));
   const empty = new Uint8Array(0);
   const lean: Event = {
     ...event,
