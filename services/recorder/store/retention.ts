@@ -10,6 +10,7 @@ export const RETAINED_TABLES = [
   'policy_requests',
   'policy_request_refs',
   'policy_decision_inputs',
+  'policy_sessions',
 ] as const;
 
 export type DroppedPartition = { table: string; partition: number };
