@@ -13,8 +13,13 @@ export type EmbeddedPorts = {
   gatewayHealth: number;
   recorderHealth: number;
   approvalHealth: number;
-  /** The demo upstream (PGlite) the gateway forwards to. */
+  /** The gateway's MCP (Streamable HTTP) and HTTP-proxy listeners. */
+  mcp: number;
+  http: number;
+  /** The demo upstreams the gateway forwards to: PGlite, the demo MCP server, the demo HTTP API. */
   upstream: number;
+  mcpUpstream: number;
+  httpUpstream: number;
 };
 
 export const DEFAULT_PORTS: Readonly<EmbeddedPorts> = Object.freeze({
@@ -26,7 +31,11 @@ export const DEFAULT_PORTS: Readonly<EmbeddedPorts> = Object.freeze({
   gatewayHealth: 23005,
   recorderHealth: 23006,
   approvalHealth: 23007,
+  mcp: 23008,
+  http: 23009,
   upstream: 23010,
+  mcpUpstream: 23011,
+  httpUpstream: 23012,
 });
 
 /** Ports 0 everywhere (tests: the OS picks free ones). */
@@ -59,21 +68,35 @@ const oidcOf = (c: ConfigInputs) => ({ issuer: c.issuer, audience: 'gatehouse' }
 
 // The services' configurations, parsed by their own schemas (every default as in the cluster).
 
-/** The gateway node's: a PostgreSQL listener and the `demo-pg` connection to the demo upstream. */
+/** A demo upstream API (MCP server or HTTP API) as it listens, and the file of the token the gateway presents. */
+export type DemoUpstream = { url: string; tokenFile: string };
+
+/**
+ * The gateway node's: PostgreSQL, MCP and HTTP listeners and the `demo-pg`, `demo-mcp` and `demo-http` connections
+ * to the in-process demo upstreams (their ports may have been picked by the OS).
+ */
 export function gatewayConfig(
   c: ConfigInputs,
   approvalUrl: string,
-  /** The demo upstream as it listens (its port may have been picked by the OS). */
   upstream: { host: string; port: number; database: string; user: string },
+  demos: { mcp: DemoUpstream; http: DemoUpstream },
 ) {
   const oidc = oidcOf(c);
+  const bearer = (d: DemoUpstream) => ({
+    url: d.url,
+    auth: { type: 'bearer', token: { file: d.tokenFile } },
+  });
   return parseConfig(
     gatewayConfigSchema,
     {
       nodeId: 'embedded-gw-1',
       health: { host: c.host, port: c.ports.gatewayHealth },
       // Loopback only, without TLS: a trial on one machine (the cluster's listener requires TLS).
-      listeners: { postgres: { host: c.host, port: c.ports.postgres, allowPlaintext: true } },
+      listeners: {
+        postgres: { host: c.host, port: c.ports.postgres, allowPlaintext: true },
+        mcp: { host: c.host, port: c.ports.mcp, allowPlaintext: true },
+        http: { host: c.host, port: c.ports.http, allowPlaintext: true },
+      },
       oidc,
       kafka: EVENT_LOG_SECTION,
       policy: { bundleDir: c.policyDir },
@@ -85,6 +108,8 @@ export function gatewayConfig(
           upstream: { ...upstream, password: { file: c.upstreamPasswordFile } },
           tags: { env: 'demo' },
         },
+        { name: 'demo-mcp', protocol: 'mcp', upstream: bearer(demos.mcp), tags: { env: 'demo' } },
+        { name: 'demo-http', protocol: 'http', upstream: bearer(demos.http), tags: { env: 'demo' } },
       ],
     },
     'embedded gateway config',

@@ -33,6 +33,10 @@ Connect as an AI agent with psql:
   export PGPASSWORD=$(${cli} token --issuer ${e.GATEHOUSE_OIDC_ISSUER} --user agent-1 --agent)
   psql "host=${e.GATEHOUSE_PG_HOST} port=${e.GATEHOUSE_PG_PORT} dbname=demo-pg user=agent-1 sslmode=disable"
 
+The demo MCP server's tools and the demo HTTP API, through the gateway (the same token as a bearer):
+  MCP endpoint: ${e.GATEHOUSE_MCP_URL}
+  curl -H "Authorization: Bearer $PGPASSWORD" ${e.GATEHOUSE_HTTP_URL}/customers
+
 Sessions and replays (analysts of group soc; the web pages log in at the dev IdP as soc-analyst): ${e.GATEHOUSE_RECORDER_URL}/
   GATEHOUSE_TOKEN=$(${cli} token --issuer ${e.GATEHOUSE_OIDC_ISSUER} --user sam --groups soc) \\
     ${cli} sessions --recorder ${e.GATEHOUSE_RECORDER_URL}

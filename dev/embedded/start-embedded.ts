@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApproval } from '../../services/approval/service.js';
@@ -12,12 +12,14 @@ import { DuckDbStore } from '../../services/recorder/store/duckdb/duckdb-store.j
 import { EmbeddedEventLog } from '../../services/shared/log/embedded/embedded-log.js';
 import { createLogger } from '../../services/shared/logger.js';
 import type { Logger } from '../../services/shared/logger.js';
+import { startDemoHttpServer } from '../demo-http/demo-server.js';
+import { startDemoMcpServer } from '../demo-mcp/demo-server.js';
 import { startPgliteServer } from '../demo-pg/pglite-server.js';
 import type { RunningPglite } from '../demo-pg/pglite-server.js';
 import { startIdp } from '../idp/index.js';
 import type { RunningIdp } from '../idp/index.js';
 import { approvalConfig, DEFAULT_PORTS, gatewayConfig, recorderConfig } from './embedded-configs.js';
-import type { EmbeddedPorts } from './embedded-configs.js';
+import type { DemoUpstream, EmbeddedPorts } from './embedded-configs.js';
 import { PREBUILT_POLICY_DIR } from './policy-sources.js';
 
 export type EmbeddedOptions = {
@@ -36,6 +38,8 @@ export type EmbeddedEnv = {
   GATEHOUSE_OIDC_ISSUER: string;
   GATEHOUSE_PG_HOST: string;
   GATEHOUSE_PG_PORT: string;
+  GATEHOUSE_MCP_URL: string;
+  GATEHOUSE_HTTP_URL: string;
   GATEHOUSE_RECORDER_URL: string;
   GATEHOUSE_APPROVAL_URL: string;
   GATEHOUSE_GATEWAY_HEALTH_URL: string;
@@ -64,9 +68,16 @@ function signingKey(dir: string): { file: string; publicPem: string } {
   return { file, publicPem: readFileSync(pub, 'utf8') };
 }
 
+/** The token a demo upstream accepts (the gateway's own credential for it), made once per state folder. */
+function demoToken(dir: string, name: string): { file: string; token: string } {
+  const file = join(dir, `${name}.token`);
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+  return { file, token: readFileSync(file, 'utf8').trim() };
+}
+
 /**
  * Everything of Gatehouse in one process, on the cluster's code paths with embedded parts behind the same
- * interfaces: the dev OIDC provider, the demo upstream (PGlite), the event log (`EmbeddedEventLog`), the approval
+ * interfaces: the dev OIDC provider, the demo upstreams (PGlite, the demo MCP server and HTTP API), the event log (`EmbeddedEventLog`), the approval
  * service, a gateway node and the recorder (`DuckDbStore`). Resolves once every part is ready.
  */
 export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbedded> {
@@ -109,6 +120,20 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbed
     let storeOwned = false;
     stops.push(() => (storeOwned ? Promise.resolve() : store.close()));
 
+    const mcpToken = demoToken(dirs.keys, 'demo-mcp');
+    const httpToken = demoToken(dirs.keys, 'demo-http');
+    const [mcpDemo, httpDemo] = await Promise.all([
+      startDemoMcpServer({ host, port: ports.mcpUpstream, token: mcpToken.token }),
+      startDemoHttpServer({ host, port: ports.httpUpstream, token: httpToken.token }),
+    ]);
+    stops.push(
+      () => mcpDemo.close(),
+      () => httpDemo.close(),
+    );
+    const demos: { mcp: DemoUpstream; http: DemoUpstream } = {
+      mcp: { url: mcpDemo.url, tokenFile: mcpToken.file },
+      http: { url: httpDemo.url, tokenFile: httpToken.file },
+    };
     const key = signingKey(dirs.keys);
     const passwordFile = join(dirs.keys, 'demo-pg.password');
     if (!existsSync(passwordFile)) writeFileSync(passwordFile, 'pglite\n', { mode: 0o600 });
@@ -128,7 +153,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbed
     storeOwned = true;
     const recorder = await buildRecorder(recorderConfig(inputs), { logger, eventLog, store }).start();
     stops.push(() => recorder.stop());
-    const gwConfig = gatewayConfig(inputs, approval.url, toUpstream(await upstreamStarting));
+    const gwConfig = gatewayConfig(inputs, approval.url, toUpstream(await upstreamStarting), demos);
     const gateway = await buildGateway(gwConfig, { logger, eventLog }).start();
     stops.push(() => gateway.stop());
 
@@ -136,6 +161,8 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbed
       GATEHOUSE_OIDC_ISSUER: idp.issuer,
       GATEHOUSE_PG_HOST: host,
       GATEHOUSE_PG_PORT: String(gateway.postgresPort),
+      GATEHOUSE_MCP_URL: `http://${host}:${gateway.mcp?.port}/mcp/demo-mcp`,
+      GATEHOUSE_HTTP_URL: `http://${host}:${gateway.httpPort}/demo-http`,
       GATEHOUSE_RECORDER_URL: `http://${host}:${recorder.httpPort}`,
       GATEHOUSE_APPROVAL_URL: approval.url,
       GATEHOUSE_GATEWAY_HEALTH_URL: `http://${host}:${gateway.healthPort}`,
