@@ -6,6 +6,8 @@ import { EPHEMERAL_PORTS } from '../../dev/embedded/embedded-configs.js';
 import { startEmbedded } from '../../dev/embedded/start-embedded.js';
 import { requestToken } from '../../dev/idp/index.js';
 import type { TokenRequestOptions } from '../../dev/idp/index.js';
+import { testDatabase } from './clickhouse.js';
+import { startFixtureRecorder, startGatewayFixture } from './gateway.js';
 import { testLogger } from './kafka.js';
 import { stackEnv } from './stack.js';
 
@@ -72,5 +74,30 @@ export async function clusterTarget(): Promise<GatehouseTarget | undefined> {
     approvalUrl: env.GATEHOUSE_APPROVAL_URL,
     token: tokenFrom(issuer),
     close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The cluster's parts on the stack, when `cluster:up` is not running (CI): Kafka and ClickHouse of the stack, the
+ * dev IdP, an approval service, a gateway node (TLS) and a recorder, each the service CI tests elsewhere, in this
+ * process. The same shared bodies then run on Kafka + ClickHouse as well as on the embedded parts.
+ */
+export async function stackTarget(): Promise<GatehouseTarget> {
+  const fx = await startGatewayFixture({ approvals: true });
+  const db = await testDatabase('gatehouse_e2e');
+  const recorder = await startFixtureRecorder(fx, 'e2e', db.opts);
+  const issuer = fx.idp.issuer;
+  return {
+    name: 'cluster',
+    pg: { host: '127.0.0.1', port: fx.pgPort, ssl: true },
+    issuer,
+    recorderUrl: `http://127.0.0.1:${recorder.httpPort}`,
+    approvalUrl: fx.approval!.url,
+    token: tokenFrom(issuer),
+    async close() {
+      await fx.stop();
+      await recorder.stop();
+      await db.drop();
+    },
   };
 }
