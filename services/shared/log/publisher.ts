@@ -16,77 +16,13 @@ import { isolateRefused, reportRefusals } from './refusals.js';
 import { SendQueue } from './send-queue.js';
 import type { Pending, Waiter } from './send-queue.js';
 
+import { DEFAULT_PUBLISHER_OPTIONS } from './publisher-contract.js';
+import type { PublisherOptions, PublisherStats } from './publisher-contract.js';
+
 export type { LogRecord, RecordOwner, RecordSource } from './log-record.js';
 export { recordBytes, recordSeqs } from './log-record.js';
-
-/**
- * Where audit events go. The Kafka implementation is below; a later single-process mode can implement the same
- * interface without Kafka.
- */
-export interface EventPublisher {
-  /** Enqueue for the next batch and return at once. Throws when the publisher fails closed. */
-  publishBatched(record: LogRecord): void;
-  /** Enqueue, flush without lingering, and resolve once every broker in the ISR has the record (acks=all). */
-  publishDurable(record: LogRecord): Promise<void>;
-  /**
-   * Throws the error a publish of `bytes` more (in `events` events, default 1) would throw now, without enqueuing
-   * (lets callers refuse early).
-   */
-  assertAccepting(bytes?: number, events?: number): void;
-  /**
-   * Optional: take `source`'s record just before the next produce request (after the linger) and when closing. A
-   * source calls it when it starts gathering and checks `assertAccepting` for what it gathers; publishers without it
-   * get every record at once.
-   */
-  defer?(source: RecordSource): void;
-  stats(): PublisherStats;
-  close(timeoutMs?: number): Promise<{ unflushed: number }>;
-}
-
-export type PublisherStats = {
-  bufferedEvents: number;
-  bufferedBytes: number;
-  sentEvents: number;
-  sentBatches: number;
-  failedSends: number;
-  /** Records the broker refused for good (their sessions were failed). */
-  refusedRecords: number;
-  unavailableForMs: number;
-  lastBatchLatencyMs: number;
-};
-
-export type PublisherOptions = {
-  /** Most events buffered (not yet acknowledged) before publishing fails closed. */
-  maxBufferedEvents: number;
-  /** Most bytes buffered before publishing fails closed. */
-  maxBufferedBytes: number;
-  /** How long a batch may wait for more events (batched publish only; durable publish does not linger). */
-  lingerMs: number;
-  /** Most events in one produce request. */
-  maxBatchEvents: number;
-  /** Most bytes in one produce request; kept under the topics' `max.message.bytes` (see kafka config). */
-  maxBatchBytes: number;
-  /**
-   * Largest encoded event (one Kafka record). Gateway sessions split larger events into continuation frames; the
-   * publisher refuses any record above it (`PublishRefusedError`, reason EVENT_TOO_LARGE).
-   */
-  maxEventBytes: number;
-  /** Refuse new work once Kafka has been unreachable this long while events are waiting. */
-  failClosedAfterMs: number;
-  /** How long `publishDurable` waits for the acknowledgement. */
-  durableTimeoutMs: number;
-};
-
-export const DEFAULT_PUBLISHER_OPTIONS: Readonly<PublisherOptions> = Object.freeze({
-  maxBufferedEvents: 100_000,
-  maxBufferedBytes: 64 * 1024 * 1024,
-  lingerMs: 5,
-  maxBatchEvents: 5_000,
-  maxBatchBytes: 900 * 1024,
-  maxEventBytes: 512 * 1024,
-  failClosedAfterMs: 10_000,
-  durableTimeoutMs: 10_000,
-});
+export type { EventPublisher, PublisherOptions, PublisherStats } from './publisher-contract.js';
+export { DEFAULT_PUBLISHER_OPTIONS } from './publisher-contract.js';
 
 const RECREATE_ON = new Set([
   'OUT_OF_ORDER_SEQUENCE_NUMBER',
