@@ -52,6 +52,8 @@ export type RunningEmbedded = {
   readonly recorder: Recorder;
   readonly approval: RunningApprovalService;
   readonly idp: RunningIdp;
+  /** The event log every part reads and writes (its folder is `DIR/log`). */
+  readonly eventLog: EmbeddedEventLog;
   /** Stops every part (gateway first, so its audit is flushed to the log the recorder still reads). */
   stop(): Promise<void>;
 };
@@ -174,6 +176,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningEmbed
       recorder,
       approval,
       idp,
+      eventLog,
       stop: stopAll,
     };
   } catch (err) {

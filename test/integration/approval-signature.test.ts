@@ -1,25 +1,17 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { create } from '@bufbuild/protobuf';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ApprovalDecidedSchema,
-  ConnectionSchema,
-  EventSchema,
-} from '../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Event } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import { ApprovalGrpcClient } from '../../services/approval/grpc/grpc-client.js';
 import type { ApprovalRecord } from '../../services/approval/model/types.js';
 import { decodeRecord, encodeEvent } from '../../services/shared/events/codec.js';
-import { toProtoIdentity } from '../../services/shared/events/proto-identity.js';
 import type { Identity } from '../../services/shared/identity/identity.js';
 import { EventConsumer } from '../../services/shared/log/consumer.js';
 import type { KafkaPublisher } from '../../services/shared/log/publisher.js';
-import { claimsFromEvent } from '../../services/shared/signing/decision-claims.js';
-import { signDecision, verifyDecisionSignature } from '../../services/shared/signing/decision-signature.js';
+import { verifyDecisionSignature } from '../../services/shared/signing/decision-signature.js';
 import { loadSigningKey, loadTrustedKeys } from '../../services/shared/signing/signing-keys.js';
 import type { SigningKey } from '../../services/shared/signing/signing-keys.js';
 import {
@@ -27,6 +19,7 @@ import {
   approvalTopicWriter,
   ddlRequest,
   eventually,
+  forgedDecision,
   testSigningKey,
   testTrustedKeys,
 } from '../support/approval.js';
@@ -118,48 +111,11 @@ const person = (sub: string, groups: string[]): Identity => ({
   client_id: 'gatehouse-dev',
 });
 
-/** An `approval.decided` for `r` as an attacker writes it: approved by `reviewer`, optionally signed with `key`. */
-function forgedDecision(
+/** A forged `approval.decided` for `r`, approved by dora (dba) unless `opts.reviewer` says otherwise. */
+const forged = (
   r: ApprovalRecord,
   opts: { reviewer?: Identity; key?: SigningKey; claimsOf?: ApprovalRecord } = {},
-): Event {
-  const reviewer = opts.reviewer ?? person('dora', ['dba']);
-  const src = opts.claimsOf ?? r; // a replay carries another request's session, request id and digest
-  const event = create(EventSchema, {
-    eventId: randomUUID(),
-    sessionId: `approval:${r.request.id}`,
-    seq: 2n,
-    nodeId: 'approval-instance-x',
-    tsMicros: BigInt(Date.now()) * 1000n,
-    identity: toProtoIdentity(src.request.requester),
-    connection: create(ConnectionSchema, { name: src.request.connection.name, protocol: 'postgres' }),
-    protocol: 'postgres',
-    body: {
-      case: 'approvalDecided',
-      value: create(ApprovalDecidedSchema, {
-        approvalId: r.request.id,
-        outcome: 'approved',
-        reviewer: toProtoIdentity(reviewer),
-        approvers: [toProtoIdentity(reviewer)],
-        approverGroups: ['dba'],
-        requestId: src.request.requestId,
-        requestHash: src.request.fingerprint,
-        reuseSeconds: 3600,
-        sessionId: src.request.sessionId,
-        nodeId: src.request.nodeId,
-        decidedMicros: BigInt(Date.now()) * 1000n,
-        expiresMicros: src.request.expiresMicros,
-        requestDigest: src.request.digest,
-      }),
-    },
-  });
-  if (opts.key && event.body.case === 'approvalDecided') {
-    const s = signDecision(claimsFromEvent(event)!, opts.key);
-    event.body.value.keyId = s.keyId;
-    event.body.value.signature = s.signature;
-  }
-  return event;
-}
+): Event => forgedDecision(r, { ...opts, reviewer: opts.reviewer ?? person('dora', ['dba']) });
 
 async function publish(approvalId: string, event: Event | Uint8Array): Promise<void> {
   const value = Buffer.from(event instanceof Uint8Array ? event : encodeEvent(event));
@@ -232,16 +188,13 @@ describe('signed approval decisions', () => {
     const otherPem = () =>
       generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     const attempts: [string, Event][] = [
-      ['unsigned', forgedDecision(r)],
-      ['bad_signature', forgedDecision(r, { key: loadSigningKey(genuine.keyId, otherPem()) })],
-      ['unknown_key', forgedDecision(r, { key: loadSigningKey('attacker-1', otherPem()) })],
+      ['unsigned', forged(r)],
+      ['bad_signature', forged(r, { key: loadSigningKey(genuine.keyId, otherPem()) })],
+      ['unknown_key', forged(r, { key: loadSigningKey('attacker-1', otherPem()) })],
       // Signed with the pinned key itself, but the approver is not in the rule's group (dba).
-      [
-        'reviewer_not_allowed',
-        forgedDecision(r, { key: genuine.key, reviewer: person('eve', ['engineering']) }),
-      ],
+      ['reviewer_not_allowed', forged(r, { key: genuine.key, reviewer: person('eve', ['engineering']) })],
       // A valid signature by the pinned key over the earlier request's session, request id and digest.
-      ['wrong_request', forgedDecision(r, { key: genuine.key, claimsOf: earlier })],
+      ['wrong_request', forged(r, { key: genuine.key, claimsOf: earlier })],
     ];
     for (const [, e] of attempts) await publish(r.request.id, e);
     const events = await securityEvents(r.request.sessionId, attempts.length);

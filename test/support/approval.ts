@@ -3,11 +3,22 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { create } from '@bufbuild/protobuf';
+import {
+  ApprovalDecidedSchema,
+  ConnectionSchema,
+  EventSchema,
+} from '../../proto/gen/gatehouse/v1/events_pb.js';
+import type { Event } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import { parseApprovalConfig } from '../../services/approval/config.js';
 import type { ApprovalConfig, ApprovalConfigInput } from '../../services/approval/config.js';
 import { buildApproval } from '../../services/approval/service.js';
 import type { RunningApprovalService } from '../../services/approval/service.js';
 import type { ApprovalView } from '../../services/approval/model/view.js';
+import type { ApprovalRecord } from '../../services/approval/model/types.js';
+import { toProtoIdentity } from '../../services/shared/events/proto-identity.js';
+import { claimsFromEvent } from '../../services/shared/signing/decision-claims.js';
+import { signDecision } from '../../services/shared/signing/decision-signature.js';
 import { ApprovalWaiter } from '../../services/gateway/approvals/approval-waiter.js';
 import type { ApprovalRequestOptions } from '../../services/gateway/approvals/approval-waiter.js';
 import { startIdp } from '../../dev/idp/start-idp.js';
@@ -246,4 +257,50 @@ export async function eventually<T>(
 /** Waits until `service` has folded the approval `id` (it arrives through Kafka). */
 export function folded(service: RunningApprovalService, id: string, timeoutMs = 20_000) {
   return eventually(() => service.store.get(id), timeoutMs, `approval ${id} to be folded`);
+}
+
+/**
+ * An `approval.decided` for `r` as an attacker with write access to the approvals topic writes it: approved by
+ * `reviewer`, optionally signed with `key`; `claimsOf` replays another request's session, request id and digest.
+ */
+export function forgedDecision(
+  r: ApprovalRecord,
+  opts: { reviewer: Identity; key?: SigningKey; claimsOf?: ApprovalRecord },
+): Event {
+  const { reviewer } = opts;
+  const src = opts.claimsOf ?? r; // a replay carries another request's session, request id and digest
+  const event = create(EventSchema, {
+    eventId: randomUUID(),
+    sessionId: `approval:${r.request.id}`,
+    seq: 2n,
+    nodeId: 'approval-instance-x',
+    tsMicros: BigInt(Date.now()) * 1000n,
+    identity: toProtoIdentity(src.request.requester),
+    connection: create(ConnectionSchema, { name: src.request.connection.name, protocol: 'postgres' }),
+    protocol: 'postgres',
+    body: {
+      case: 'approvalDecided',
+      value: create(ApprovalDecidedSchema, {
+        approvalId: r.request.id,
+        outcome: 'approved',
+        reviewer: toProtoIdentity(reviewer),
+        approvers: [toProtoIdentity(reviewer)],
+        approverGroups: ['dba'],
+        requestId: src.request.requestId,
+        requestHash: src.request.fingerprint,
+        reuseSeconds: 3600,
+        sessionId: src.request.sessionId,
+        nodeId: src.request.nodeId,
+        decidedMicros: BigInt(Date.now()) * 1000n,
+        expiresMicros: src.request.expiresMicros,
+        requestDigest: src.request.digest,
+      }),
+    },
+  });
+  if (opts.key && event.body.case === 'approvalDecided') {
+    const s = signDecision(claimsFromEvent(event)!, opts.key);
+    event.body.value.keyId = s.keyId;
+    event.body.value.signature = s.signature;
+  }
+  return event;
 }

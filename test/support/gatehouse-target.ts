@@ -6,6 +6,10 @@ import { EPHEMERAL_PORTS } from '../../dev/embedded/embedded-configs.js';
 import { startEmbedded } from '../../dev/embedded/start-embedded.js';
 import { requestToken } from '../../dev/idp/index.js';
 import type { TokenRequestOptions } from '../../dev/idp/index.js';
+import type { ApprovalRecord } from '../../services/approval/model/types.js';
+import type { ApprovalStore } from '../../services/approval/store/approval-store.js';
+import type { EventPublisher } from '../../services/shared/log/publisher-contract.js';
+import { approvalTopicWriter } from './approval.js';
 import { testDatabase } from './clickhouse.js';
 import { startFixtureRecorder, startGatewayFixture } from './gateway.js';
 import { testLogger } from './kafka.js';
@@ -22,8 +26,27 @@ export type GatehouseTarget = {
   readonly recorderUrl: string;
   readonly approvalUrl: string;
   token(opts: TokenRequestOptions): Promise<string>;
+  /** Absent for a cluster reached by its addresses only (`cluster:up`): its log and services are not in reach. */
+  readonly insider?: LogInsider;
   close(): Promise<void>;
 };
+
+/**
+ * What someone with write access to the event log, but not the approval service's signing key, can do: read a
+ * pending approval's record and append a record to the approvals topic (a forged decision).
+ */
+export type LogInsider = {
+  pendingApproval(approvalId: string): ApprovalRecord | undefined;
+  writeApprovalsTopic(key: string, value: Uint8Array): Promise<void>;
+};
+
+/** A `LogInsider` writing through `publisher` to `topic`, reading the approval service's `store`. */
+function insiderOf(store: ApprovalStore, publisher: EventPublisher, topic: string): LogInsider {
+  return {
+    pendingApproval: (id) => store.get(id),
+    writeApprovalsTopic: (key, value) => publisher.publishDurable({ topic, key, value: Buffer.from(value) }),
+  };
+}
 
 function tokenFrom(issuer: string) {
   return async (opts: TokenRequestOptions): Promise<string> => (await requestToken(issuer, opts)).accessToken;
@@ -34,6 +57,8 @@ export async function embeddedTarget(): Promise<GatehouseTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'gh-embedded-e2e-'));
   const running = await startEmbedded({ dir, ports: EPHEMERAL_PORTS, logger: testLogger });
   const e = running.env;
+  const writer = running.eventLog.createPublisher(testLogger);
+  writer.start();
   return {
     name: 'embedded',
     pg: { host: e.GATEHOUSE_PG_HOST, port: Number(e.GATEHOUSE_PG_PORT), ssl: false },
@@ -41,7 +66,10 @@ export async function embeddedTarget(): Promise<GatehouseTarget> {
     recorderUrl: e.GATEHOUSE_RECORDER_URL,
     approvalUrl: e.GATEHOUSE_APPROVAL_URL,
     token: tokenFrom(e.GATEHOUSE_OIDC_ISSUER),
+    // The embedded configs keep the default topic names (`kafka.topics.approvals`).
+    insider: insiderOf(running.approval.store, writer, 'gatehouse.approvals'),
     async close() {
+      await writer.close(5_000);
       await running.stop();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -86,6 +114,7 @@ export async function stackTarget(): Promise<GatehouseTarget> {
   const fx = await startGatewayFixture({ approvals: true });
   const db = await testDatabase('gatehouse_e2e');
   const recorder = await startFixtureRecorder(fx, 'e2e', db.opts);
+  const writer = approvalTopicWriter();
   const issuer = fx.idp.issuer;
   return {
     name: 'cluster',
@@ -94,7 +123,9 @@ export async function stackTarget(): Promise<GatehouseTarget> {
     recorderUrl: `http://127.0.0.1:${recorder.httpPort}`,
     approvalUrl: fx.approval!.url,
     token: tokenFrom(issuer),
+    insider: insiderOf(fx.approval!.store, writer, `${fx.sessionsTopic}.approvals`),
     async close() {
+      await writer.close(5_000);
       await fx.stop();
       await recorder.stop();
       await db.drop();

@@ -1,6 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeEvent } from '../../services/shared/events/codec.js';
+import { loadSigningKey } from '../../services/shared/signing/signing-keys.js';
+import { forgedDecision } from './approval.js';
 import type { GatehouseTarget } from './gatehouse-target.js';
 
 type Notice = { message?: string };
@@ -9,7 +12,7 @@ type Notice = { message?: string };
  * The PostgreSQL end-to-end behaviour — policy, masking, approvals, replay — written once against a
  * `GatehouseTarget`, so the one-process mode (`npm start`) and the cluster (`cluster:up`) are held to the same
  * assertions. Only public surfaces are used: the `pg` driver with a token from the IdP, the approval service's HTTP
- * API, the recorder's replay API.
+ * API, the recorder's replay API — and, where the target offers it, an insider's write access to the event log.
  */
 export function describePostgresEndToEnd(
   name: string,
@@ -60,14 +63,66 @@ export function describePostgresEndToEnd(
     return (await res.json()) as T;
   }
 
+  type HeldDdl = {
+    client: pg.Client;
+    table: string;
+    approvalId: string;
+    /** A dba's token. */
+    dba: string;
+    held: Promise<unknown>;
+    settled(): boolean;
+  };
+
+  /** A person's CREATE TEMP TABLE, held for approval: once its approval is pending at the approval service. */
+  async function holdDdl(): Promise<HeldDdl> {
+    const { client, notices } = await connectAs({ user: `pat-${randomUUID().slice(0, 8)}` });
+    const dba = await t().token({ user: 'dora', groups: ['dba'] });
+    const table = `gh_e2e_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    let settled = false;
+    const held = client.query(`CREATE TEMP TABLE ${table} (id int)`);
+    held.then(
+      () => (settled = true),
+      () => (settled = true), // awaited by `approve`; a failure before that must not go unhandled
+    );
+    let approvalId: string | undefined;
+    for (let i = 0; i < 100 && approvalId === undefined; i++) {
+      approvalId = /approval ([0-9a-f-]{36})/i.exec(notices.map((n) => n.message).join('\n'))?.[1];
+      if (approvalId === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(approvalId, `a NOTICE naming the approval (got ${JSON.stringify(notices)})`).toBeDefined();
+    // The approval service learns of it from the log (in the cluster: relayed between topics), so poll.
+    type View = { approval: { state: string; request: { text: string }; groups: string[] } };
+    let pending: View | undefined;
+    for (let i = 0; i < 100 && pending === undefined; i++) {
+      pending = await api<View>(`${t().approvalUrl}/v1/approvals/${approvalId}`, dba).catch(() => undefined);
+      if (pending === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!pending) throw new Error(`approval ${approvalId} never reached the approval service`);
+    expect(pending.approval).toMatchObject({ state: 'pending', groups: ['dba'] });
+    expect(pending.approval.request.text).toContain(table);
+    return { client, table, approvalId: approvalId!, dba, held, settled: () => settled };
+  }
+
+  /** Approves `h` as its dba through the approval service's API, and waits for the statement to complete. */
+  async function approve(h: HeldDdl): Promise<void> {
+    await api(`${t().approvalUrl}/v1/approvals/${h.approvalId}/approve`, h.dba, {
+      method: 'POST',
+      body: '{}',
+    });
+    await h.held;
+  }
+
   /** The session id the gateway names in a denial's DETAIL line. */
   const sessionOf = (err: unknown): string =>
     /session ([0-9a-f-]{36})/.exec(String((err as { detail?: string }).detail))![1]!;
 
-  /** A test that needs the target; skipped (not failed) when `start` found none (a cluster that is not running). */
-  const live = (title: string, body: () => Promise<void>): void => {
+  /**
+   * A test that needs the target; skipped (not failed) when `start` found none (a cluster that is not running), or
+   * when it needs the `insider` and the target has none.
+   */
+  const live = (title: string, body: () => Promise<void>, needs: { insider?: boolean } = {}): void => {
     it(title, async (ctx) => {
-      if (!target) ctx.skip();
+      if (!target || (needs.insider && !target.insider)) ctx.skip();
       await body();
     });
   };
@@ -108,40 +163,72 @@ export function describePostgresEndToEnd(
     });
 
     live("holds a person's DDL until a dba approves it, then runs it", async () => {
-      const { client, notices } = await connectAs({ user: `pat-${randomUUID().slice(0, 8)}` });
-      const dba = await t().token({ user: 'dora', groups: ['dba'] });
-      const table = `gh_e2e_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+      const h = await holdDdl();
       try {
-        const held = client.query(`CREATE TEMP TABLE ${table} (id int)`);
-        held.catch(() => undefined); // awaited below; a failure before that must not go unhandled
-        let approvalId: string | undefined;
-        for (let i = 0; i < 100 && approvalId === undefined; i++) {
-          approvalId = /approval ([0-9a-f-]{36})/i.exec(notices.map((n) => n.message).join('\n'))?.[1];
-          if (approvalId === undefined) await new Promise((r) => setTimeout(r, 100));
-        }
-        expect(approvalId, `a NOTICE naming the approval (got ${JSON.stringify(notices)})`).toBeDefined();
-        // The approval service learns of it from the log (in the cluster: relayed between topics), so poll.
-        type View = { approval: { state: string; request: { text: string }; groups: string[] } };
-        let pending: View | undefined;
-        for (let i = 0; i < 100 && pending === undefined; i++) {
-          pending = await api<View>(`${t().approvalUrl}/v1/approvals/${approvalId}`, dba).catch(
-            () => undefined,
-          );
-          if (pending === undefined) await new Promise((r) => setTimeout(r, 100));
-        }
-        if (!pending) throw new Error(`approval ${approvalId} never reached the approval service`);
-        expect(pending.approval).toMatchObject({ state: 'pending', groups: ['dba'] });
-        expect(pending.approval.request.text).toContain(table);
-        await api(`${t().approvalUrl}/v1/approvals/${approvalId}/approve`, dba, {
-          method: 'POST',
-          body: '{}',
-        });
-        await held;
-        expect((await client.query(`SELECT count(*)::int AS n FROM ${table}`)).rows).toEqual([{ n: 0 }]);
+        await approve(h);
+        expect((await h.client.query(`SELECT count(*)::int AS n FROM ${h.table}`)).rows).toEqual([{ n: 0 }]);
       } finally {
-        await client.end();
+        await h.client.end();
       }
     });
+
+    live(
+      'a decision forged on the approvals topic resumes nothing and is recorded; the genuine approval still does',
+      async () => {
+        const insider = t().insider!;
+        const h = await holdDdl();
+        try {
+          const record = insider.pendingApproval(h.approvalId);
+          expect(record?.request.text).toContain(h.table);
+          const reviewer = {
+            sub: 'dora',
+            email: 'dora@example.com',
+            groups: ['dba'],
+            agent: false,
+            issuer: t().issuer,
+            client_id: 'gatehouse-dev',
+          };
+          const attackerPem = generateKeyPairSync('ed25519')
+            .privateKey.export({ format: 'pem', type: 'pkcs8' })
+            .toString();
+          const forgeries = [
+            forgedDecision(record!, { reviewer }),
+            forgedDecision(record!, { reviewer, key: loadSigningKey('attacker-1', attackerPem) }),
+          ];
+          for (const e of forgeries) await insider.writeApprovalsTopic(h.approvalId, encodeEvent(e));
+          // The node refused both (security events on the session's record) and the statement still waits.
+          const soc = await t().token({ user: 'sam', groups: ['soc'] });
+          type Events = { events: { kind: string; code: string; approvalId: string }[] };
+          let refused: Events['events'] = [];
+          for (let i = 0; i < 100 && refused.length < forgeries.length; i++) {
+            const url = `${t().recorderUrl}/v1/sessions/${record!.request.sessionId}/events`;
+            const events = await api<Events>(url, soc).then(
+              (r) => r.events,
+              () => [],
+            );
+            refused = events.filter((e) => e.kind === 'security');
+            if (refused.length < forgeries.length) await new Promise((r) => setTimeout(r, 200));
+          }
+          expect(refused.map((e) => [e.code, e.approvalId]).sort()).toEqual([
+            ['unknown_key', h.approvalId],
+            ['unsigned', h.approvalId],
+          ]);
+          expect(h.settled()).toBe(false);
+          const view = await api<{ approval: { state: string } }>(
+            `${t().approvalUrl}/v1/approvals/${h.approvalId}`,
+            h.dba,
+          );
+          expect(view.approval.state).toBe('pending');
+          await approve(h);
+          expect((await h.client.query(`SELECT count(*)::int AS n FROM ${h.table}`)).rows).toEqual([
+            { n: 0 },
+          ]);
+        } finally {
+          await h.client.end();
+        }
+      },
+      { insider: true },
+    );
 
     live('records the session: the replay API returns its requests and decisions in order', async () => {
       const { client } = await connectAs({ user: 'agent-e2e', agent: true });
