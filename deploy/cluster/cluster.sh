@@ -4,7 +4,8 @@
 #
 #   cluster.sh up [--gateways N]   start everything (idempotent; N nodes, default 3 or $GATEHOUSE_GATEWAYS; a second
 #                                  `up` with another N adds or drains nodes), append the URLs to .stack/env
-#   cluster.sh stop                stop the cluster's services, leave the stack running
+#   cluster.sh stop                stop the cluster's services, leave the stack running; take the cluster's lines
+#                                  out of .stack/env again (the stack's own lines stay as they were)
 #   cluster.sh down                stop the cluster's services, then the stack
 #   cluster.sh status              show the cluster's services and HAProxy's view of each node
 #
@@ -15,6 +16,10 @@
 # Other ports (override with the environment): GATEHOUSE_IDP_PORT 19400, GATEHOUSE_RECORDER_PORT 19481,
 # GATEHOUSE_RECORDER_HEALTH_PORT 19482, GATEHOUSE_APPROVAL_PORT 19483, GATEHOUSE_APPROVAL_GRPC_PORT 19484,
 # GATEHOUSE_APPROVAL_HEALTH_PORT 19485.
+#
+# Policy is a stream (policies/README.md, "Publishing"): every node consumes gatehouse.policies and pins the public
+# half of the policy-signing key .stack/cluster/policy-signing.key (made once, Ed25519, id local-dev-policy-1); the
+# built policies/gatehouse is only what a node loads while the topic holds no good revision yet.
 set -euo pipefail
 
 # shellcheck source=../stack/lib.sh
@@ -35,6 +40,11 @@ HTTP_PORT="${GATEHOUSE_HTTP_PORT:-19487}"
 GATEWAYS="${GATEHOUSE_GATEWAYS:-3}"
 MAX_GATEWAYS=9
 GATEHOUSE=(node "$PROJECT_ROOT/bin/gatehouse.js")
+POLICY_KEY_ID=local-dev-policy-1
+# The lines `up` appends to .stack/env (replaced on every `up`, removed by `stop`).
+CLUSTER_ENV_KEYS=(GATEHOUSE_OIDC_ISSUER GATEHOUSE_PG_HOST GATEHOUSE_PG_PORT GATEHOUSE_SSH_PORT GATEHOUSE_RECORDER_URL
+  GATEHOUSE_GATEWAY_HEALTH_URL GATEHOUSE_APPROVAL_URL GATEHOUSE_CLUSTER_DIR GATEHOUSE_MCP_URL GATEHOUSE_HTTP_URL
+  GATEHOUSE_POLICY_SIGNING_KEY_FILE GATEHOUSE_POLICY_SIGNING_KEY_ID GATEHOUSE_POLICY_TOPIC GATEHOUSE_NODES_TOPIC)
 
 # Node i's port of a listener: 19410+i PostgreSQL, 19420+i SSH, 19430+i MCP, 19440+i HTTP, 19450+i health.
 node_port() { # node_port <postgres|ssh|mcp|http|health> <i>
@@ -90,6 +100,13 @@ write_configs() {
   fi
   [[ -s $CLUSTER_DIR/approval-signing.pub ]] ||
     openssl pkey -in "$CLUSTER_DIR/approval-signing.key" -pubout -out "$CLUSTER_DIR/approval-signing.pub"
+  # The policy publisher's signing key (Ed25519, `gatehouse policy publish`); every node pins its public half.
+  if [[ ! -s $CLUSTER_DIR/policy-signing.key ]]; then
+    (umask 077 && openssl genpkey -algorithm ed25519 -out "$CLUSTER_DIR/policy-signing.key")
+    rm -f "$CLUSTER_DIR/policy-signing.pub"
+  fi
+  [[ -s $CLUSTER_DIR/policy-signing.pub ]] ||
+    openssl pkey -in "$CLUSTER_DIR/policy-signing.key" -pubout -out "$CLUSTER_DIR/policy-signing.pub"
   [[ -f $CLUSTER_DIR/ssh_host_ed25519_key ]] ||
     ssh-keygen -q -t ed25519 -N '' -C gatehouse-local -f "$CLUSTER_DIR/ssh_host_ed25519_key"
   OPA_BIN="$OPA_BIN" bash "$PROJECT_ROOT/policies/build.sh" "$CLUSTER_DIR/policy" >/dev/null
@@ -154,7 +171,10 @@ kafka:
 $(kafka_yaml GATEWAY)
   topics: { replicationFactor: $rf, minInsyncReplicas: $isr }
 policy:
-  bundleDir: $CLUSTER_DIR/policy
+  bundleDir: $CLUSTER_DIR/policy # only while gatehouse.policies holds no good revision yet
+  stream: # signed bundles from \`gatehouse policy publish\`, swapped in live; heartbeats on gatehouse.nodes
+    trustedKeys:
+      $POLICY_KEY_ID: { file: $CLUSTER_DIR/policy-signing.pub }
 approvals:
   url: http://$BIND_HOST:$APPROVAL_PORT
   trustedKeys:
@@ -277,10 +297,20 @@ start_haproxy() {
   start_service haproxy haproxy -f "$cfg" -db
 }
 
+# .stack/env without the cluster's lines.
+env_without_cluster() {
+  local keys
+  keys=$(
+    IFS='|'
+    echo "${CLUSTER_ENV_KEYS[*]}"
+  )
+  grep -v -E "^($keys)=" "$ENV_FILE" || true
+}
+
 append_env() {
   local tmp
   tmp=$(mktemp)
-  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_SSH_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_APPROVAL_URL|GATEHOUSE_CLUSTER_DIR|GATEHOUSE_MCP_URL|GATEHOUSE_HTTP_URL)=' "$ENV_FILE" >"$tmp" || true
+  env_without_cluster >"$tmp"
   cat >>"$tmp" <<ENV
 GATEHOUSE_OIDC_ISSUER=http://$BIND_HOST:$IDP_PORT
 GATEHOUSE_PG_HOST=$BIND_HOST
@@ -290,11 +320,30 @@ GATEHOUSE_RECORDER_URL=http://$BIND_HOST:$REC_PORT
 GATEHOUSE_GATEWAY_HEALTH_URL=http://$BIND_HOST:$GW_HEALTH_PORT
 GATEHOUSE_APPROVAL_URL=http://$BIND_HOST:$APPROVAL_PORT
 GATEHOUSE_CLUSTER_DIR=$CLUSTER_DIR
+GATEHOUSE_POLICY_SIGNING_KEY_FILE=$CLUSTER_DIR/policy-signing.key
+GATEHOUSE_POLICY_SIGNING_KEY_ID=$POLICY_KEY_ID
+GATEHOUSE_POLICY_TOPIC=gatehouse.policies
+GATEHOUSE_NODES_TOPIC=gatehouse.nodes
 ENV
   # The gateway's MCP endpoint for the demo upstream (clients present a token from the IdP as a bearer token).
   [[ -z ${MCP_TARGET_URL:-} ]] || echo "GATEHOUSE_MCP_URL=http://$BIND_HOST:$MCP_PORT/mcp/demo-mcp" >>"$tmp"
   # The gateway's base URL for the demo HTTP API (`$GATEHOUSE_HTTP_URL/customers`; a bearer token from the IdP).
   [[ -z ${HTTP_TARGET_URL:-} ]] || echo "GATEHOUSE_HTTP_URL=http://$BIND_HOST:$HTTP_PORT/demo-http" >>"$tmp"
+  chmod --reference="$ENV_FILE" "$tmp" 2>/dev/null || true
+  mv "$tmp" "$ENV_FILE"
+}
+
+# `stop`: .stack/env as the stack wrote it (the cluster's addresses and keys point at nothing once it stopped).
+remove_env() {
+  [[ -f $ENV_FILE ]] || return 0
+  local tmp
+  tmp=$(mktemp)
+  env_without_cluster >"$tmp"
+  if cmp -s "$tmp" "$ENV_FILE"; then
+    rm -f "$tmp"
+    return 0
+  fi
+  chmod --reference="$ENV_FILE" "$tmp" 2>/dev/null || true
   mv "$tmp" "$ENV_FILE"
 }
 
@@ -346,6 +395,13 @@ Sessions and replays (analysts of group soc; the web pages log in at the dev IdP
 Approvals (reviewer page): http://$BIND_HOST:$APPROVAL_PORT/
   GATEHOUSE_TOKEN=\$(node bin/gatehouse.js token --issuer http://$BIND_HOST:$IDP_PORT --user dora --groups dba) \\
     node bin/gatehouse.js approvals list --url http://$BIND_HOST:$APPROVAL_PORT
+
+Policy as a stream (every node swaps in a published revision; brokers, keys and ClickHouse from .stack/env):
+  set -a; . $ENV_FILE; set +a
+  export GATEHOUSE_TOKEN=\$(node bin/gatehouse.js token --user paula --groups policy-admins)
+  node bin/gatehouse.js policy publish policies/gatehouse --message "why this change"
+  node bin/gatehouse.js policy status
+  node bin/gatehouse.js policy backtest --bundle policies/gatehouse --since 24h
 EOF_HELP
 }
 
@@ -357,6 +413,7 @@ cmd_stop() {
   for name in $(running_gateways) gateway; do stop_service "$name"; done
   stop_service approval
   stop_service idp
+  remove_env
 }
 
 cmd_down() {
