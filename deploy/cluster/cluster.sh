@@ -8,6 +8,8 @@
 #                                  out of .stack/env again (the stack's own lines stay as they were)
 #   cluster.sh down                stop the cluster's services, then the stack
 #   cluster.sh status              show the cluster's services and HAProxy's view of each node
+#   cluster.sh config [--gateways N]  write what `up` writes (every service's configuration, keys, the .stack/env
+#                                  lines) and start nothing (test/integration/cluster-config.test.ts)
 #
 # Clients reach the nodes through HAProxy (deploy/cluster/haproxy-config.sh, TCP mode, health checks on each node's
 # /readyz) on the public ports: GATEHOUSE_PG_PORT 16432, GATEHOUSE_SSH_PORT 12022, GATEHOUSE_MCP_PORT 19486,
@@ -347,17 +349,29 @@ remove_env() {
   mv "$tmp" "$ENV_FILE"
 }
 
-cmd_up() {
+# up and config: --gateways N.
+parse_gateways() {
   while (($#)); do
     case $1 in
       --gateways)
         GATEWAYS=${2:-}
         shift 2
         ;;
-      *) die "usage: cluster.sh up [--gateways N]" ;;
+      *) die "usage: cluster.sh up|config [--gateways N]" ;;
     esac
   done
   [[ $GATEWAYS =~ ^[1-9]$ ]] || die "--gateways must be 1-$MAX_GATEWAYS (got '$GATEWAYS')"
+}
+
+cmd_config() {
+  parse_gateways "$@"
+  write_configs
+  append_env
+  log "wrote the configuration of $GATEWAYS gateway nodes, the recorder and the approval service in $CLUSTER_DIR"
+}
+
+cmd_up() {
+  parse_gateways "$@"
   require_cmd haproxy "the cluster's load balancer (install the Debian package haproxy: npm run stack:up)"
   # A healthy stack is left alone (other users may be running tests on it); anything down is (re)started.
   bash "$STACK_SCRIPT" status >/dev/null 2>&1 || bash "$STACK_SCRIPT" up
@@ -440,11 +454,15 @@ case "${1:-}" in
     shift
     cmd_up "$@"
     ;;
+  config)
+    shift
+    cmd_config "$@"
+    ;;
   stop) cmd_stop ;;
   down) cmd_down ;;
   status) cmd_status ;;
   *)
-    echo "usage: cluster.sh up [--gateways N]|stop|down|status" >&2
+    echo "usage: cluster.sh up [--gateways N]|config [--gateways N]|stop|down|status" >&2
     exit 2
     ;;
 esac
