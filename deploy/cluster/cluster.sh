@@ -43,6 +43,9 @@ GATEWAYS="${GATEHOUSE_GATEWAYS:-3}"
 MAX_GATEWAYS=9
 GATEHOUSE=(node "$PROJECT_ROOT/bin/gatehouse.js")
 POLICY_KEY_ID=local-dev-policy-1
+# HAProxy reaches the nodes' PostgreSQL and SSH listeners from this loopback address with a PROXY protocol v2 header
+# (the client's address); the nodes trust headers from it alone, so direct clients (127.0.0.1) stay direct.
+BALANCER_SOURCE=127.0.0.2
 # The lines `up` appends to .stack/env (replaced on every `up`, removed by `stop`).
 CLUSTER_ENV_KEYS=(GATEHOUSE_OIDC_ISSUER GATEHOUSE_PG_HOST GATEHOUSE_PG_PORT GATEHOUSE_SSH_PORT GATEHOUSE_RECORDER_URL
   GATEHOUSE_GATEWAY_HEALTH_URL GATEHOUSE_APPROVAL_URL GATEHOUSE_CLUSTER_DIR GATEHOUSE_MCP_URL GATEHOUSE_HTTP_URL
@@ -143,7 +146,8 @@ write_configs() {
   fi
   rf=$((GATEHOUSE_KAFKA_BROKER_COUNT >= 3 ? 3 : 1))
   isr=$((rf >= 3 ? 2 : 1))
-  local i health_port pg_port ssh_port node_mcp node_http
+  local i health_port pg_port ssh_port node_mcp node_http proxy_protocol=''
+  [[ $BIND_HOST != 127.0.0.1 ]] || proxy_protocol="proxyProtocol: { trustedProxies: [$BALANCER_SOURCE] }"
   for ((i = 1; i <= GATEWAYS; i++)); do
     health_port=$(node_port health "$i") pg_port=$(node_port postgres "$i") ssh_port=$(node_port ssh "$i")
     node_mcp=${mcp_listener//@PORT@/$(node_port mcp "$i")}
@@ -160,10 +164,12 @@ listeners:
     host: $BIND_HOST
     port: $pg_port
     tls: { cert: $CLUSTER_DIR/tls.crt, key: $CLUSTER_DIR/tls.key }
+    $proxy_protocol
   ssh:
     host: $BIND_HOST
     port: $ssh_port
     hostKey: $CLUSTER_DIR/ssh_host_ed25519_key
+    $proxy_protocol
 $node_mcp
 $node_http
 oidc:
@@ -273,7 +279,8 @@ stop_service() { # stop_service <name>: SIGTERM (a gateway drains), SIGKILL afte
 # HAProxy in front of nodes 1..N, a private process (never the system service). A changed configuration (nodes added
 # or drained) starts a new HAProxy that takes over the ports and lets the old one finish its connections (-sf).
 start_haproxy() {
-  local cfg="$CLUSTER_DIR/haproxy.cfg" listen nodes=() i pid
+  local cfg="$CLUSTER_DIR/haproxy.cfg" listen nodes=() i pid proxy=()
+  [[ $BIND_HOST != 127.0.0.1 ]] || proxy=(--send-proxy postgres,ssh --source "$BALANCER_SOURCE")
   listen="postgres=$PG_PORT,ssh=$SSH_PORT"
   [[ -z ${MCP_TARGET_URL:-} ]] || listen+=",mcp=$MCP_PORT"
   [[ -z ${HTTP_TARGET_URL:-} ]] || listen+=",http=$HTTP_PORT"
@@ -281,7 +288,7 @@ start_haproxy() {
     nodes+=(--node "local-gw-$i:$(node_port health "$i"):postgres=$(node_port postgres "$i"),ssh=$(node_port ssh "$i"),mcp=$(node_port mcp "$i"),http=$(node_port http "$i")")
   done
   bash "$PROJECT_ROOT/deploy/cluster/haproxy-config.sh" --bind "$BIND_HOST" --monitor "$GW_HEALTH_PORT" \
-    --listen "$listen" "${nodes[@]}" >"$cfg.new"
+    --listen "$listen" "${nodes[@]}" "${proxy[@]}" >"$cfg.new"
   haproxy -c -q -f "$cfg.new" || die "invalid HAProxy configuration $cfg.new"
   pid=$(read_pid "$RUN_DIR/haproxy.pid")
   if [[ -n $pid ]] && pid_alive "$pid"; then

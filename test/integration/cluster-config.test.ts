@@ -62,6 +62,9 @@ describe('cluster.sh config / stop', () => {
       const config = loadConfigFile(gatewayConfigSchema, join(clusterDir, `gateway-${i}.yaml`));
       expect(config.nodeId).toBe(`local-gw-${i}`);
       expect(config.policy.bundleDir).toBe(join(clusterDir, 'policy'));
+      // Behind HAProxy's send-proxy-v2 from 127.0.0.2 (haproxy-config.sh --send-proxy postgres,ssh --source …).
+      expect(config.listeners.postgres?.proxyProtocol?.trustedProxies).toEqual(['127.0.0.2']);
+      expect(config.listeners.ssh?.proxyProtocol?.trustedProxies).toEqual(['127.0.0.2']);
       expect(config.policy.stream).toMatchObject({
         topic: 'gatehouse.policies',
         nodesTopic: 'gatehouse.nodes',
