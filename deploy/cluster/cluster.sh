@@ -4,9 +4,12 @@
 #
 #   cluster.sh up [--gateways N]   start everything (idempotent; N nodes, default 3 or $GATEHOUSE_GATEWAYS; a second
 #                                  `up` with another N adds or drains nodes), append the URLs to .stack/env
-#   cluster.sh stop                stop the cluster's services, leave the stack running
+#   cluster.sh stop                stop the cluster's services, leave the stack running; take the cluster's lines
+#                                  out of .stack/env again (the stack's own lines stay as they were)
 #   cluster.sh down                stop the cluster's services, then the stack
 #   cluster.sh status              show the cluster's services and HAProxy's view of each node
+#   cluster.sh config [--gateways N]  write what `up` writes (every service's configuration, keys, the .stack/env
+#                                  lines) and start nothing (test/integration/cluster-config.test.ts)
 #
 # Clients reach the nodes through HAProxy (deploy/cluster/haproxy-config.sh, TCP mode, health checks on each node's
 # /readyz) on the public ports: GATEHOUSE_PG_PORT 16432, GATEHOUSE_SSH_PORT 12022, GATEHOUSE_MCP_PORT 19486,
@@ -15,6 +18,10 @@
 # Other ports (override with the environment): GATEHOUSE_IDP_PORT 19400, GATEHOUSE_RECORDER_PORT 19481,
 # GATEHOUSE_RECORDER_HEALTH_PORT 19482, GATEHOUSE_APPROVAL_PORT 19483, GATEHOUSE_APPROVAL_GRPC_PORT 19484,
 # GATEHOUSE_APPROVAL_HEALTH_PORT 19485.
+#
+# Policy is a stream (policies/README.md, "Publishing"): every node consumes gatehouse.policies and pins the public
+# half of the policy-signing key .stack/cluster/policy-signing.key (made once, Ed25519, id local-dev-policy-1); the
+# built policies/gatehouse is only what a node loads while the topic holds no good revision yet.
 set -euo pipefail
 
 # shellcheck source=../stack/lib.sh
@@ -35,6 +42,14 @@ HTTP_PORT="${GATEHOUSE_HTTP_PORT:-19487}"
 GATEWAYS="${GATEHOUSE_GATEWAYS:-3}"
 MAX_GATEWAYS=9
 GATEHOUSE=(node "$PROJECT_ROOT/bin/gatehouse.js")
+POLICY_KEY_ID=local-dev-policy-1
+# HAProxy reaches the nodes' PostgreSQL and SSH listeners from this loopback address with a PROXY protocol v2 header
+# (the client's address); the nodes trust headers from it alone, so direct clients (127.0.0.1) stay direct.
+BALANCER_SOURCE=127.0.0.2
+# The lines `up` appends to .stack/env (replaced on every `up`, removed by `stop`).
+CLUSTER_ENV_KEYS=(GATEHOUSE_OIDC_ISSUER GATEHOUSE_PG_HOST GATEHOUSE_PG_PORT GATEHOUSE_SSH_PORT GATEHOUSE_RECORDER_URL
+  GATEHOUSE_GATEWAY_HEALTH_URL GATEHOUSE_APPROVAL_URL GATEHOUSE_CLUSTER_DIR GATEHOUSE_MCP_URL GATEHOUSE_HTTP_URL
+  GATEHOUSE_POLICY_SIGNING_KEY_FILE GATEHOUSE_POLICY_SIGNING_KEY_ID GATEHOUSE_POLICY_TOPIC GATEHOUSE_NODES_TOPIC)
 
 # Node i's port of a listener: 19410+i PostgreSQL, 19420+i SSH, 19430+i MCP, 19440+i HTTP, 19450+i health.
 node_port() { # node_port <postgres|ssh|mcp|http|health> <i>
@@ -90,6 +105,13 @@ write_configs() {
   fi
   [[ -s $CLUSTER_DIR/approval-signing.pub ]] ||
     openssl pkey -in "$CLUSTER_DIR/approval-signing.key" -pubout -out "$CLUSTER_DIR/approval-signing.pub"
+  # The policy publisher's signing key (Ed25519, `gatehouse policy publish`); every node pins its public half.
+  if [[ ! -s $CLUSTER_DIR/policy-signing.key ]]; then
+    (umask 077 && openssl genpkey -algorithm ed25519 -out "$CLUSTER_DIR/policy-signing.key")
+    rm -f "$CLUSTER_DIR/policy-signing.pub"
+  fi
+  [[ -s $CLUSTER_DIR/policy-signing.pub ]] ||
+    openssl pkey -in "$CLUSTER_DIR/policy-signing.key" -pubout -out "$CLUSTER_DIR/policy-signing.pub"
   [[ -f $CLUSTER_DIR/ssh_host_ed25519_key ]] ||
     ssh-keygen -q -t ed25519 -N '' -C gatehouse-local -f "$CLUSTER_DIR/ssh_host_ed25519_key"
   OPA_BIN="$OPA_BIN" bash "$PROJECT_ROOT/policies/build.sh" "$CLUSTER_DIR/policy" >/dev/null
@@ -124,7 +146,8 @@ write_configs() {
   fi
   rf=$((GATEHOUSE_KAFKA_BROKER_COUNT >= 3 ? 3 : 1))
   isr=$((rf >= 3 ? 2 : 1))
-  local i health_port pg_port ssh_port node_mcp node_http
+  local i health_port pg_port ssh_port node_mcp node_http proxy_protocol=''
+  [[ $BIND_HOST != 127.0.0.1 ]] || proxy_protocol="proxyProtocol: { trustedProxies: [$BALANCER_SOURCE] }"
   for ((i = 1; i <= GATEWAYS; i++)); do
     health_port=$(node_port health "$i") pg_port=$(node_port postgres "$i") ssh_port=$(node_port ssh "$i")
     node_mcp=${mcp_listener//@PORT@/$(node_port mcp "$i")}
@@ -141,10 +164,12 @@ listeners:
     host: $BIND_HOST
     port: $pg_port
     tls: { cert: $CLUSTER_DIR/tls.crt, key: $CLUSTER_DIR/tls.key }
+    $proxy_protocol
   ssh:
     host: $BIND_HOST
     port: $ssh_port
     hostKey: $CLUSTER_DIR/ssh_host_ed25519_key
+    $proxy_protocol
 $node_mcp
 $node_http
 oidc:
@@ -154,7 +179,10 @@ kafka:
 $(kafka_yaml GATEWAY)
   topics: { replicationFactor: $rf, minInsyncReplicas: $isr }
 policy:
-  bundleDir: $CLUSTER_DIR/policy
+  bundleDir: $CLUSTER_DIR/policy # only while gatehouse.policies holds no good revision yet
+  stream: # signed bundles from \`gatehouse policy publish\`, swapped in live; heartbeats on gatehouse.nodes
+    trustedKeys:
+      $POLICY_KEY_ID: { file: $CLUSTER_DIR/policy-signing.pub }
 approvals:
   url: http://$BIND_HOST:$APPROVAL_PORT
   trustedKeys:
@@ -251,7 +279,8 @@ stop_service() { # stop_service <name>: SIGTERM (a gateway drains), SIGKILL afte
 # HAProxy in front of nodes 1..N, a private process (never the system service). A changed configuration (nodes added
 # or drained) starts a new HAProxy that takes over the ports and lets the old one finish its connections (-sf).
 start_haproxy() {
-  local cfg="$CLUSTER_DIR/haproxy.cfg" listen nodes=() i pid
+  local cfg="$CLUSTER_DIR/haproxy.cfg" listen nodes=() i pid proxy=()
+  [[ $BIND_HOST != 127.0.0.1 ]] || proxy=(--send-proxy postgres,ssh --source "$BALANCER_SOURCE")
   listen="postgres=$PG_PORT,ssh=$SSH_PORT"
   [[ -z ${MCP_TARGET_URL:-} ]] || listen+=",mcp=$MCP_PORT"
   [[ -z ${HTTP_TARGET_URL:-} ]] || listen+=",http=$HTTP_PORT"
@@ -259,7 +288,7 @@ start_haproxy() {
     nodes+=(--node "local-gw-$i:$(node_port health "$i"):postgres=$(node_port postgres "$i"),ssh=$(node_port ssh "$i"),mcp=$(node_port mcp "$i"),http=$(node_port http "$i")")
   done
   bash "$PROJECT_ROOT/deploy/cluster/haproxy-config.sh" --bind "$BIND_HOST" --monitor "$GW_HEALTH_PORT" \
-    --listen "$listen" "${nodes[@]}" >"$cfg.new"
+    --listen "$listen" "${nodes[@]}" "${proxy[@]}" >"$cfg.new"
   haproxy -c -q -f "$cfg.new" || die "invalid HAProxy configuration $cfg.new"
   pid=$(read_pid "$RUN_DIR/haproxy.pid")
   if [[ -n $pid ]] && pid_alive "$pid"; then
@@ -277,10 +306,20 @@ start_haproxy() {
   start_service haproxy haproxy -f "$cfg" -db
 }
 
+# .stack/env without the cluster's lines.
+env_without_cluster() {
+  local keys
+  keys=$(
+    IFS='|'
+    echo "${CLUSTER_ENV_KEYS[*]}"
+  )
+  grep -v -E "^($keys)=" "$ENV_FILE" || true
+}
+
 append_env() {
   local tmp
   tmp=$(mktemp)
-  grep -v -E '^(GATEHOUSE_OIDC_ISSUER|GATEHOUSE_PG_HOST|GATEHOUSE_PG_PORT|GATEHOUSE_SSH_PORT|GATEHOUSE_RECORDER_URL|GATEHOUSE_GATEWAY_HEALTH_URL|GATEHOUSE_APPROVAL_URL|GATEHOUSE_CLUSTER_DIR|GATEHOUSE_MCP_URL|GATEHOUSE_HTTP_URL)=' "$ENV_FILE" >"$tmp" || true
+  env_without_cluster >"$tmp"
   cat >>"$tmp" <<ENV
 GATEHOUSE_OIDC_ISSUER=http://$BIND_HOST:$IDP_PORT
 GATEHOUSE_PG_HOST=$BIND_HOST
@@ -290,25 +329,56 @@ GATEHOUSE_RECORDER_URL=http://$BIND_HOST:$REC_PORT
 GATEHOUSE_GATEWAY_HEALTH_URL=http://$BIND_HOST:$GW_HEALTH_PORT
 GATEHOUSE_APPROVAL_URL=http://$BIND_HOST:$APPROVAL_PORT
 GATEHOUSE_CLUSTER_DIR=$CLUSTER_DIR
+GATEHOUSE_POLICY_SIGNING_KEY_FILE=$CLUSTER_DIR/policy-signing.key
+GATEHOUSE_POLICY_SIGNING_KEY_ID=$POLICY_KEY_ID
+GATEHOUSE_POLICY_TOPIC=gatehouse.policies
+GATEHOUSE_NODES_TOPIC=gatehouse.nodes
 ENV
   # The gateway's MCP endpoint for the demo upstream (clients present a token from the IdP as a bearer token).
   [[ -z ${MCP_TARGET_URL:-} ]] || echo "GATEHOUSE_MCP_URL=http://$BIND_HOST:$MCP_PORT/mcp/demo-mcp" >>"$tmp"
   # The gateway's base URL for the demo HTTP API (`$GATEHOUSE_HTTP_URL/customers`; a bearer token from the IdP).
   [[ -z ${HTTP_TARGET_URL:-} ]] || echo "GATEHOUSE_HTTP_URL=http://$BIND_HOST:$HTTP_PORT/demo-http" >>"$tmp"
+  chmod --reference="$ENV_FILE" "$tmp" 2>/dev/null || true
   mv "$tmp" "$ENV_FILE"
 }
 
-cmd_up() {
+# `stop`: .stack/env as the stack wrote it (the cluster's addresses and keys point at nothing once it stopped).
+remove_env() {
+  [[ -f $ENV_FILE ]] || return 0
+  local tmp
+  tmp=$(mktemp)
+  env_without_cluster >"$tmp"
+  if cmp -s "$tmp" "$ENV_FILE"; then
+    rm -f "$tmp"
+    return 0
+  fi
+  chmod --reference="$ENV_FILE" "$tmp" 2>/dev/null || true
+  mv "$tmp" "$ENV_FILE"
+}
+
+# up and config: --gateways N.
+parse_gateways() {
   while (($#)); do
     case $1 in
       --gateways)
         GATEWAYS=${2:-}
         shift 2
         ;;
-      *) die "usage: cluster.sh up [--gateways N]" ;;
+      *) die "usage: cluster.sh up|config [--gateways N]" ;;
     esac
   done
   [[ $GATEWAYS =~ ^[1-9]$ ]] || die "--gateways must be 1-$MAX_GATEWAYS (got '$GATEWAYS')"
+}
+
+cmd_config() {
+  parse_gateways "$@"
+  write_configs
+  append_env
+  log "wrote the configuration of $GATEWAYS gateway nodes, the recorder and the approval service in $CLUSTER_DIR"
+}
+
+cmd_up() {
+  parse_gateways "$@"
   require_cmd haproxy "the cluster's load balancer (install the Debian package haproxy: npm run stack:up)"
   # A healthy stack is left alone (other users may be running tests on it); anything down is (re)started.
   bash "$STACK_SCRIPT" status >/dev/null 2>&1 || bash "$STACK_SCRIPT" up
@@ -346,6 +416,13 @@ Sessions and replays (analysts of group soc; the web pages log in at the dev IdP
 Approvals (reviewer page): http://$BIND_HOST:$APPROVAL_PORT/
   GATEHOUSE_TOKEN=\$(node bin/gatehouse.js token --issuer http://$BIND_HOST:$IDP_PORT --user dora --groups dba) \\
     node bin/gatehouse.js approvals list --url http://$BIND_HOST:$APPROVAL_PORT
+
+Policy as a stream (every node swaps in a published revision; brokers, keys and ClickHouse from .stack/env):
+  set -a; . $ENV_FILE; set +a
+  export GATEHOUSE_TOKEN=\$(node bin/gatehouse.js token --user paula --groups policy-admins)
+  node bin/gatehouse.js policy publish policies/gatehouse --message "why this change"
+  node bin/gatehouse.js policy status
+  node bin/gatehouse.js policy backtest --bundle policies/gatehouse --since 24h
 EOF_HELP
 }
 
@@ -357,6 +434,7 @@ cmd_stop() {
   for name in $(running_gateways) gateway; do stop_service "$name"; done
   stop_service approval
   stop_service idp
+  remove_env
 }
 
 cmd_down() {
@@ -383,11 +461,15 @@ case "${1:-}" in
     shift
     cmd_up "$@"
     ;;
+  config)
+    shift
+    cmd_config "$@"
+    ;;
   stop) cmd_stop ;;
   down) cmd_down ;;
   status) cmd_status ;;
   *)
-    echo "usage: cluster.sh up [--gateways N]|stop|down|status" >&2
+    echo "usage: cluster.sh up [--gateways N]|config [--gateways N]|stop|down|status" >&2
     exit 2
     ;;
 esac

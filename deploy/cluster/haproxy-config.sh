@@ -3,7 +3,11 @@
 # integration tests' fleet, test/support/fleet.ts, so both run the same configuration).
 #
 #   haproxy-config.sh --bind HOST --monitor PORT --listen NAME=PORT[,NAME=PORT…] \
-#     --node ID:HEALTH_PORT:NAME=PORT[,NAME=PORT…] [--node …]
+#     --node ID:HEALTH_PORT:NAME=PORT[,NAME=PORT…] [--node …] [--send-proxy NAME[,NAME…] --source ADDR]
+#
+# --send-proxy: the backends of those listeners open every connection with a PROXY protocol v2 header naming the
+# client (`send-proxy-v2`), from the source address ADDR, which the nodes list in `proxyProtocol.trustedProxies`
+# (so a client reaching a node directly, from another address, is never mistaken for the balancer).
 #
 # Every listener NAME (postgres, ssh, mcp, http) gets a TCP frontend on the public PORT and a backend of the nodes'
 # ports for that NAME (least connections: sessions are long-lived). HAProxy checks each node's `GET /readyz` on its
@@ -19,7 +23,7 @@ usage() {
   exit 2
 }
 
-bind=127.0.0.1 monitor='' listen='' nodes=()
+bind=127.0.0.1 monitor='' listen='' nodes=() send_proxy='' source=''
 while (($#)); do
   [[ $# -ge 2 ]] || usage
   case $1 in
@@ -27,11 +31,17 @@ while (($#)); do
     --monitor) monitor=$2 ;;
     --listen) listen=$2 ;;
     --node) nodes+=("$2") ;;
+    --send-proxy) send_proxy=",$2," ;;
+    --source) source=$2 ;;
     *) usage ;;
   esac
   shift 2
 done
 [[ -n $monitor && -n $listen && ${#nodes[@]} -gt 0 ]] || usage
+[[ -z $send_proxy || -n $source ]] || {
+  echo "haproxy-config.sh: --send-proxy needs --source ADDR (the address the nodes trust)" >&2
+  exit 2
+}
 
 IFS=, read -ra listeners <<<"$listen"
 first=${listeners[0]%%=*}
@@ -70,6 +80,11 @@ for l in "${listeners[@]}"; do
   printf '\nfrontend fe_%s\n  bind %s:%s\n  default_backend gw_%s\n' "$name" "$bind" "$port" "$name"
   printf '\nbackend gw_%s\n  balance leastconn\n  option httpchk\n' "$name"
   printf '  http-check send meth GET uri /readyz\n  http-check expect status 200\n'
+  proxy=''
+  if [[ $send_proxy == *",$name,"* ]]; then
+    printf '  source %s\n' "$source"
+    proxy=' send-proxy-v2'
+  fi
   for n in "${nodes[@]}"; do
     IFS=: read -r id health ports <<<"$n"
     node_port=''
@@ -79,6 +94,6 @@ for l in "${listeners[@]}"; do
       echo "haproxy-config.sh: node $id has no $name port" >&2
       exit 2
     }
-    printf '  server %s %s:%s check port %s\n' "$id" "$bind" "$node_port" "$health"
+    printf '  server %s %s:%s check port %s%s\n' "$id" "$bind" "$node_port" "$health" "$proxy"
   done
 done

@@ -15,6 +15,7 @@ import { httpConnectionSchema, httpListenerSchema } from './http/config.js';
 import { mcpConnectionSchema, mcpListenerSchema } from './mcp/config.js';
 import { decisionMemoSchema } from './pipeline/decision-memo.js';
 import { policyConfigSchema } from './policy/policy-config.js';
+import { proxyProtocolSchema } from './proxy-protocol/proxy-config.js';
 
 const postgresUpstreamSchema = z.strictObject({
   host: z.string(),
@@ -97,6 +98,8 @@ export const gatewayConfigSchema = z
       postgres: z
         .strictObject({
           ...listenFields(6432),
+          /** Behind a balancer that sends PROXY protocol v2 (`send-proxy-v2`): the client's real address. */
+          proxyProtocol: proxyProtocolSchema.optional(),
           /** PEM certificate and key files. Required unless `allowPlaintext`. */
           tls: z.strictObject({ cert: z.string(), key: z.string() }).optional(),
           /** Accept connections without TLS (the token then crosses the network in clear): local development only. */
@@ -137,6 +140,8 @@ export const gatewayConfigSchema = z
       ssh: z
         .strictObject({
           ...listenFields(2222),
+          /** Behind a balancer that sends PROXY protocol v2 (`send-proxy-v2`): the client's real address. */
+          proxyProtocol: proxyProtocolSchema.optional(),
           /** The gateway's own SSH host private key file (generate one with `ssh-keygen -t ed25519 -N '' -f FILE`). */
           hostKey: z.string().min(1),
           maxSessions: z.number().int().min(1).default(1000),

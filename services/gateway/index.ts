@@ -1,7 +1,7 @@
 /**
  * The gateway's public entry point for the `gatehouse` command (services/cli, the composition root): what the
  * policy commands share with the nodes — the engine exactly as a node loads and evaluates it, the policy input
- * builder, and the policy errors.
+ * builder, the input's schema validator, and the policy errors.
  */
 export {
   BUNDLE_FILES,
@@ -15,3 +15,5 @@ export type { PolicyBundle, PolicyEngine, PolicyInput, PolicyResult, Decision } 
 export { decisionOutcome } from './policy/shadow-engine.js';
 export { reconstructInput, recordedFromEvents } from './policy/input-record.js';
 export type { RecordedRequest } from './policy/input-record.js';
+export { inputValidator } from './policy/input-validation.js';
+export type { InputProblem, InputValidator } from './policy/input-validation.js';

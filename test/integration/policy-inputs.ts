@@ -53,6 +53,9 @@ export function stmt(
     functions: [],
     read_only: readOnly,
     object_type: null,
+    opaque: false,
+    settings: [],
+    name_ref: null,
     ...extra,
   };
 }

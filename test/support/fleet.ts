@@ -39,6 +39,11 @@ export type FleetOptions = {
   /** Start an approval service; nodes renew hold leases every `holdRenewMs` for `holdLeaseMs`. */
   approvals?: { holdRenewMs: number; holdLeaseMs: number };
   editPolicyData?: (data: Record<string, unknown>) => void;
+  /**
+   * HAProxy sends PROXY protocol v2 to the nodes' PostgreSQL listeners from `balancerSource` (a loopback address
+   * other than 127.0.0.1), which the nodes trust (`listeners.postgres.proxyProtocol`).
+   */
+  proxyProtocol?: { balancerSource: string };
   /** Fields merged into every node's configuration (e.g. `shutdown`, `unreadyBeforeDrainMs`). */
   gateway?: Record<string, unknown>;
 };
@@ -165,7 +170,16 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
         nodeId: id,
         logLevel: 'info',
         health: { host: '127.0.0.1', port: healthPort },
-        listeners: { postgres: { host: '127.0.0.1', port: pgPort, tls } },
+        listeners: {
+          postgres: {
+            host: '127.0.0.1',
+            port: pgPort,
+            tls,
+            ...(opts.proxyProtocol
+              ? { proxyProtocol: { trustedProxies: [opts.proxyProtocol.balancerSource] } }
+              : {}),
+          },
+        },
         oidc: { issuer: idp.issuer, audience: 'gatehouse', clockToleranceSeconds: 0 },
         kafka,
         policy: { bundleDir },
@@ -206,6 +220,9 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
         join(PROJECT_ROOT, 'deploy', 'cluster', 'haproxy-config.sh'),
         ...['--bind', '127.0.0.1', '--monitor', String(monitorPort), '--listen', `postgres=${pgPort}`],
         ...nodes.flatMap((n) => ['--node', `${n.id}:${n.healthPort}:postgres=${n.pgPort}`]),
+        ...(opts.proxyProtocol
+          ? ['--send-proxy', 'postgres', '--source', opts.proxyProtocol.balancerSource]
+          : []),
       ],
       { encoding: 'utf8' },
     );

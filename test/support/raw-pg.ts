@@ -44,8 +44,14 @@ export class RawPgClient {
     );
   }
 
-  static async connect(port: number, database: string, token: string): Promise<RawPgClient> {
-    const tcp = connect({ host: '127.0.0.1', port });
+  /** `localAddress`: the client's own address (a loopback address other than 127.0.0.1, to tell it apart). */
+  static async connect(
+    port: number,
+    database: string,
+    token: string,
+    opts: { localAddress?: string } = {},
+  ): Promise<RawPgClient> {
+    const tcp = connect({ host: '127.0.0.1', port, ...opts });
     await new Promise<void>((resolve, reject) => {
       tcp.once('connect', resolve);
       tcp.once('error', reject);

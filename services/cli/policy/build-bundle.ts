@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import {
   BUNDLE_FILES,
@@ -13,6 +12,7 @@ import {
   PolicyLoadErrorCode,
 } from '../../gateway/index.js';
 import type { PolicyEngine } from '../../gateway/index.js';
+import { repoFile } from './repo-file.js';
 
 /** A compiled bundle that loaded in the gateway's engine. */
 export type BuiltBundle = {
@@ -25,13 +25,10 @@ export type BuiltBundle = {
 /** policies/build.sh, found upwards from this module (source tree and dist/ alike) unless the env names one. */
 function buildScript(env: Readonly<Record<string, string | undefined>>): string {
   if (env.GATEHOUSE_POLICY_BUILD_SCRIPT) return env.GATEHOUSE_POLICY_BUILD_SCRIPT;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const candidate = join(dir, 'policies', 'build.sh');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new PolicyLoadError(PolicyLoadErrorCode.bundleNotFound, 'policies/build.sh not found');
+  const script = repoFile(join('policies', 'build.sh'));
+  if (script === undefined)
+    throw new PolicyLoadError(PolicyLoadErrorCode.bundleNotFound, 'policies/build.sh not found');
+  return script;
 }
 
 /** Runs a program; resolves with its exit status and stderr (never rejects). */

@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { Partitioners } from 'kafkajs';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../shared/logger.js';
 import { ensureTopics } from '../../shared/log/topics.js';
@@ -80,6 +81,8 @@ export async function publishPolicy(c: PublishContext, what: PublishWhat): Promi
     allowAutoTopicCreation: false,
     idempotent: true,
     maxInFlightRequests: 1,
+    // One partition: the choice is moot; naming it keeps kafkajs's partitioner notice off the CLI's stderr.
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
   try {

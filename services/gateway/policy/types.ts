@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../../shared/errors.js';
-import type { ColumnReference } from '../sql/lineage/index.js';
+import type { SqlStatementAnalysis } from '../sql/sql-analysis.js';
 /**
  * The policy contract: the `input` document the gateway builds for every request and the `decision` the policy
  * returns. Field names are snake_case because they are the JSON the Rego policy sees; policies/README.md
@@ -40,38 +40,11 @@ export type PolicySession = {
   readonly started_at: number;
 };
 
-/** One statement of a SQL request, as the PostgreSQL parser saw it. */
-export type SqlStatement = {
-  /**
-   * Lower-case command, as the SQL analyzer (services/gateway/sql) names it: 'select', 'insert', 'update', 'delete',
-   * 'merge', 'create_table', 'create_table_as' (also SELECT … INTO), 'create_view', 'create_index', 'alter_table',
-   * 'drop', 'truncate', 'copy', 'begin', 'commit', 'rollback', 'set', 'reset', 'show', 'explain', 'grant',
-   * 'revoke', 'call', 'do', 'vacuum', …; other commands are the parser node name in snake_case without '_stmt'.
-   */
-  readonly type: string;
-  /** The statement's own text (a slice of `sql.text`). */
-  readonly text: string;
-  /** Tables read, lower case, schema-qualified when written so (`public.users`, `users`). */
-  readonly reads: readonly string[];
-  /** Tables written (INSERT/UPDATE/DELETE/MERGE/COPY FROM/TRUNCATE targets, DDL objects). */
-  readonly writes: readonly string[];
-  /** UPDATE/DELETE: whether a WHERE clause is present (WHERE CURRENT OF counts). false for other types. */
-  readonly has_where: boolean;
-  /** Schema change: CREATE/ALTER/DROP/COMMENT/TRUNCATE, SELECT INTO and the like. */
-  readonly ddl: boolean;
-  /** Functions called, lower case, schema-qualified when written so (`pg_catalog.pg_read_file`). */
-  readonly functions: readonly string[];
-  /** true only when the statement provably changes nothing (see policies/README.md). */
-  readonly read_only: boolean;
-  /** Kind of object for DDL/GRANT/DROP ('table', 'view', 'index', 'function', 'schema', …), else null. */
-  readonly object_type: string | null;
-  /**
-   * Every column the statement references, resolved through aliases, subqueries, CTEs and views to its base
-   * table (`{table: 'public.customers', column: 'email', position: 'where'}`; table '' when unknown, column '*'
-   * for a whole-row reference). See policies/README.md for the positions.
-   */
-  readonly columns?: readonly ColumnReference[];
-};
+/**
+ * One statement of a SQL request, as the PostgreSQL parser saw it: the SQL analyzer's own type
+ * (services/gateway/sql/sql-analysis.ts), so that the input the gateway builds and this contract are one type.
+ */
+export type SqlStatement = SqlStatementAnalysis;
 
 export type SqlRequest = {
   readonly kind: 'sql';
@@ -79,6 +52,7 @@ export type SqlRequest = {
   readonly fingerprint: string;
   readonly sql: {
     readonly text: string;
+    /** One entry per statement, in order; empty for an empty query and on a parse error. */
     readonly statements: readonly SqlStatement[];
     /** null when the text parsed; otherwise the parser's message (statements is then empty). */
     readonly parse_error: string | null;

@@ -29,6 +29,7 @@ import { PgSession } from './session.js';
 import { cancelUpstream, connectUpstream } from './upstream.js';
 import type { UpstreamTarget } from './upstream.js';
 import type { SqlDecider } from './verdict.js';
+import { clientBehind } from '../proxy-protocol/read-proxy-header.js';
 
 export type PgConnection = {
   name: string;
@@ -111,9 +112,31 @@ export class PgListener {
   }
 
   #accept(socket: Socket): void {
-    const { config, log } = this.#d;
     socket.on('error', () => socket.destroy());
-    const clientAddr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    const proxy = this.#d.config.proxyProtocol;
+    if (!proxy) {
+      this.#admit(socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`);
+      return;
+    }
+    // Behind a balancer: the client is the one its PROXY header names (read, then the socket resumes).
+    clientBehind(socket, proxy).then(
+      ({ address, proxied }) => {
+        this.#admit(socket, `${address.address}:${address.port}`);
+        if (proxied) socket.resume();
+      },
+      (err: unknown) => {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.#d.log.warn(
+          { peer: socket.remoteAddress, reason },
+          'PROXY protocol header refused; connection closed',
+        );
+        socket.destroy();
+      },
+    );
+  }
+
+  #admit(socket: Socket, clientAddr: string): void {
+    const { config, log } = this.#d;
     if (this.#sockets >= config.maxSessions) {
       const message = 'too many sessions on this gatehouse node';
       socket.end(errorResponse({ severity: 'FATAL', code: '53300', message }));

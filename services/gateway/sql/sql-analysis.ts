@@ -2,7 +2,8 @@ import type { ColumnReference } from './lineage/lineage-types.js';
 /**
  * What the gateway knows about one SQL text, as handed to policy (`input.request.sql`). Field names are
  * snake_case because they are part of the policy contract. What each field means, with every case, is documented
- * once, for policy authors, in policies/README.md (`input.request.sql`); the comments here only name the fields.
+ * once, for policy authors, in policies/README.md (`input.request.sql`); the comments here are the short form, and
+ * the descriptions of the generated JSON Schema (policies/input.schema.json, `npm run policy:schema`).
  */
 export interface SqlAnalysis {
   readonly text: string;
@@ -12,24 +13,30 @@ export interface SqlAnalysis {
   readonly parse_error: string | null;
 }
 
+/** One statement (`input.request.sql.statements[]`, the policy contract's `SqlStatement`). */
 export interface SqlStatementAnalysis {
-  /** Lower-case command ('select', 'create_table', …). */
+  /**
+   * Lower-case command: 'select', 'insert', 'update', 'delete', 'merge', 'create_table', 'create_table_as' (also
+   * SELECT … INTO), 'create_view', 'create_index', 'alter_table', 'drop', 'truncate', 'copy', 'begin', 'commit',
+   * 'rollback', 'set', 'reset', 'show', 'explain', 'grant', 'revoke', 'call', 'do', 'vacuum', …; other commands
+   * are the parser node name in snake_case without '_stmt'.
+   */
   readonly type: string;
-  /** The statement's source text (trimmed, without the terminating ';'). */
+  /** The statement's own source text (a slice of `sql.text`, trimmed, without the terminating ';'). */
   readonly text: string;
-  /** Tables read. */
+  /** Tables read, lower case, schema-qualified when written so (`public.users`, `users`). */
   readonly reads: readonly string[];
-  /** Relations changed (not repeated in `reads`). */
+  /** Tables written (INSERT/UPDATE/DELETE/MERGE/COPY FROM/TRUNCATE targets, DDL objects); not repeated in `reads`. */
   readonly writes: readonly string[];
-  /** UPDATE/DELETE with a WHERE clause. */
+  /** UPDATE/DELETE: whether a WHERE clause is present (WHERE CURRENT OF counts). false for other types. */
   readonly has_where: boolean;
-  /** Schema change. */
+  /** Schema change: CREATE/ALTER/DROP/COMMENT/TRUNCATE, SELECT INTO and the like. */
   readonly ddl: boolean;
-  /** Functions called (lower-case, schema-qualified when written so), including CALL targets. */
+  /** Functions called, lower case, schema-qualified when written so (`pg_catalog.pg_read_file`), CALL targets too. */
   readonly functions: readonly string[];
-  /** True only when the statement provably changes nothing. */
+  /** true only when the statement provably changes nothing (see policies/README.md). */
   readonly read_only: boolean;
-  /** Kind of object for DDL, GRANT/REVOKE and DROP, else null. */
+  /** Kind of object for DDL/GRANT/REVOKE/DROP ('table', 'view', 'index', 'function', 'schema', …), else null. */
   readonly object_type: string | null;
   /** Runs code the gateway cannot see; then also `ddl: true`, `read_only: false` (write + DDL). */
   readonly opaque: boolean;
@@ -42,8 +49,9 @@ export interface SqlStatementAnalysis {
    */
   readonly name_ref: NameRef | null;
   /**
-   * Every column referenced, resolved to base tables with the catalog, and where (policy input; see
-   * sql/lineage). Added by the lineage analysis (LineageCache), absent from the catalog-free analysis.
+   * Every column the statement references, resolved through aliases, subqueries, CTEs and views to its base table
+   * (`{table: 'public.customers', column: 'email', position: 'where'}`; table '' when unknown, column '*' for a
+   * whole-row reference). Added by the lineage analysis (LineageCache), absent from the catalog-free analysis.
    */
   readonly columns?: readonly ColumnReference[];
 }

@@ -102,6 +102,7 @@ export class SshListener {
       authTimeoutMs: deps.config.authTimeoutMs,
       // A hard bound on TCP connections (authenticated or not); the soft bound with a message is `maxSessions`.
       maxConnections: deps.config.maxSessions * 2,
+      proxyProtocol: deps.config.proxyProtocol,
       log: deps.log,
       onSocket: (socket) => this.#server.injectSocket(socket),
       onTimeout: (pending) => {
@@ -140,16 +141,18 @@ export class SshListener {
 
   #accept(conn: Connection, info: ClientInfo): void {
     const d = this.#d;
-    const clientAddr = `${info.ip}:${info.port}`;
+    const peer = `${info.ip}:${info.port}`;
     conn.on('error', (err: Error) =>
-      logError(d.log, err, 'ssh connection error', { level: 'debug', client: clientAddr }),
+      logError(d.log, err, 'ssh connection error', { level: 'debug', client: peer }),
     );
-    const pending = this.#tcp.pending(clientAddr);
+    const pending = this.#tcp.pending(peer);
     if (!pending) {
-      d.log.warn({ client: clientAddr }, 'ssh connection whose TCP connection already timed out or closed');
+      d.log.warn({ client: peer }, 'ssh connection whose TCP connection already timed out or closed');
       conn.end();
       return;
     }
+    // The peer, or behind a balancer the client its PROXY header named.
+    const clientAddr = pending.clientAddr;
     pending.identified = true;
     pending.clientVersion = printable(info.header.identRaw, 255);
     const full = this.#sessions.size + this.#pendingLogins >= d.config.maxSessions;

@@ -2,11 +2,16 @@ import { createServer } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
 import { logError } from '../../shared/log-error.js';
 import type { Logger } from '../../shared/logger.js';
+import type { ProxyProtocolConfig } from '../proxy-protocol/proxy-config.js';
+import { clientBehind } from '../proxy-protocol/read-proxy-header.js';
 
 /** A TCP connection not yet logged in: its auth timer runs from accept, before the SSH identification line. */
 export type PendingLogin = {
   socket: Socket;
   timer: NodeJS.Timeout;
+  /** The TCP peer, "ip:port" (the balancer's, behind one). */
+  peer: string;
+  /** The client, "ip:port": the peer, or the source its PROXY protocol header named. */
   clientAddr: string;
   /** The last SSH user name (connection) the client tried. */
   username: string;
@@ -22,6 +27,8 @@ export type TcpAcceptorOptions = {
   authTimeoutMs: number;
   /** A hard bound on TCP connections, logged in or not. */
   maxConnections: number;
+  /** Behind a balancer: trusted peers send a PROXY protocol v2 header first. */
+  proxyProtocol?: ProxyProtocolConfig | undefined;
   log: Logger;
   /** Hands an accepted socket to the SSH server. */
   onSocket: (socket: Socket) => void;
@@ -37,7 +44,7 @@ export type TcpAcceptorOptions = {
 export class TcpAcceptor {
   readonly #o: TcpAcceptorOptions;
   readonly #tcp: NetServer;
-  /** TCP connections not yet logged in, by "ip:port". */
+  /** TCP connections not yet logged in, by peer "ip:port". */
   readonly #pending = new Map<string, PendingLogin>();
 
   constructor(opts: TcpAcceptorOptions) {
@@ -64,38 +71,56 @@ export class TcpAcceptor {
     return new Promise((resolve) => this.#tcp.close(() => resolve()));
   }
 
-  /** The pending login of the TCP connection from `clientAddr` ("ip:port"), if it is still open and not timed out. */
-  pending(clientAddr: string): PendingLogin | undefined {
-    return this.#pending.get(clientAddr);
+  /** The pending login of the TCP connection from `peer` ("ip:port"), if it is still open and not timed out. */
+  pending(peer: string): PendingLogin | undefined {
+    return this.#pending.get(peer);
   }
 
   /** The connection logged in: its auth timer stops. */
   loggedIn(pending: PendingLogin): void {
     clearTimeout(pending.timer);
-    this.#pending.delete(pending.clientAddr);
+    this.#pending.delete(pending.peer);
   }
 
   #accept(socket: Socket): void {
-    const clientAddr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     socket.on('error', () => socket.destroy());
     const pending: PendingLogin = {
       socket,
-      clientAddr,
+      peer,
+      clientAddr: peer,
       username: '',
       identified: false,
       clientVersion: '',
       timer: setTimeout(() => {
-        this.#pending.delete(clientAddr);
+        this.#pending.delete(peer);
         pending.cancel?.();
         this.#o.onTimeout(pending);
         socket.destroy();
       }, this.#o.authTimeoutMs),
     };
-    this.#pending.set(clientAddr, pending);
+    this.#pending.set(peer, pending);
     socket.once('close', () => {
       clearTimeout(pending.timer);
-      if (this.#pending.get(clientAddr) === pending) this.#pending.delete(clientAddr);
+      if (this.#pending.get(peer) === pending) this.#pending.delete(peer);
     });
-    this.#o.onSocket(socket);
+    if (!this.#o.proxyProtocol) {
+      this.#o.onSocket(socket);
+      return;
+    }
+    // Behind a balancer: the client is the one its PROXY header names (read, then the socket resumes).
+    clientBehind(socket, this.#o.proxyProtocol).then(
+      ({ address, proxied }) => {
+        if (socket.destroyed) return;
+        pending.clientAddr = `${address.address}:${address.port}`;
+        this.#o.onSocket(socket);
+        if (proxied) socket.resume();
+      },
+      (err: unknown) => {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.#o.log.warn({ peer, reason }, 'PROXY protocol header refused; connection closed');
+        socket.destroy();
+      },
+    );
   }
 }
