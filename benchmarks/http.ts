@@ -25,6 +25,7 @@ import type { ChildService } from './support/child-service.js';
 import { httpOk, startChildService, waitReady } from './support/child-service.js';
 import { GATEHOUSE_BIN } from './support/gatehouse-services.js';
 import { childPids, processCpuMicros } from './support/proc-cpu.js';
+import { kafkaBrokerProcesses } from './support/stack-processes.js';
 import { percentile } from './support/stats.js';
 
 const { values } = parseArgs({
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     profile: { type: 'string' },
     'linger-ms': { type: 'string' },
+    'gateway-only': { type: 'boolean', default: false },
   },
 });
 const seconds = Math.max(1, Number(values.seconds));
@@ -198,34 +200,45 @@ try {
   // A person: policy allows reads with no masks on this connection, so the body passes through as it came.
   const token = await idp.issueToken({ user: 'bench-person', groups: ['engineering'] });
   const up = { name: 'upstream', pids: [upstream.pid] };
+  // The audit's cost on the brokers (shared with anyone else using the stack's Kafka) and the client's own, all on
+  // the same cores as the servers measured.
+  const client = { name: 'bench client', pids: [process.pid] };
+  const brokers = kafkaBrokerProcesses().flatMap((b) => (b.pid === undefined ? [] : [b.pid]));
+  const gatewayOnly = values['gateway-only'];
   const rows = [
-    await measure('direct', `http://127.0.0.1:${PORT.upstream}`, '/items', {}, [up]),
-    await measure('nginx (1 worker)', `http://127.0.0.1:${PORT.nginx}`, '/items', {}, [
-      { name: 'nginx workers', pids: childPids(nginx.pid) },
-      up,
-    ]),
+    gatewayOnly
+      ? null
+      : await measure('direct', `http://127.0.0.1:${PORT.upstream}`, '/items', {}, [up, client]),
+    gatewayOnly
+      ? null
+      : await measure('nginx (1 worker)', `http://127.0.0.1:${PORT.nginx}`, '/items', {}, [
+          { name: 'nginx workers', pids: childPids(nginx.pid) },
+          up,
+          client,
+        ]),
     await measure(
       'gatehouse (policy + audit)',
       `http://127.0.0.1:${PORT.gateway}`,
       '/bench/items',
       { authorization: `Bearer ${token}` },
-      [{ name: 'gateway', pids: [gateway.pid] }, up],
+      [{ name: 'gateway', pids: [gateway.pid] }, up, { name: 'Kafka brokers', pids: brokers }, client],
     ),
   ];
-  const [direct, viaNginx, viaGateway] = rows as [Row, Row, Row];
+  const [direct, viaNginx, viaGateway] = rows as [Row | null, Row | null, Row];
   const table = rows
+    .filter((r): r is Row => r !== null)
     .map(
       (r) =>
         `| ${r.path} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ` +
         `${r.cpu.map((c) => `${c.name} ${c.usPerReq.toFixed(0)}`).join(', ')} |`,
     )
     .join('\n');
-  const ratio = viaGateway.rps / viaNginx.rps;
+  const ratio = viaGateway.rps / (viaNginx?.rps ?? NaN);
   process.stdout.write(
     `\nHTTP GET pass-through (1 KiB JSON), ${seconds} s per path, concurrency ${concurrency}, one run\n\n` +
       `| path | req/s | p50 ms | p99 ms | errors | CPU µs/request |\n|---|---:|---:|---:|---:|---|\n${table}\n\n` +
       `gateway/nginx ${ratio.toFixed(2)}× (target ≥ 0.50×: ${ratio >= 0.5 ? 'met' : 'NOT met'}), ` +
-      `gateway/direct ${(viaGateway.rps / direct.rps).toFixed(2)}×, nginx/direct ${(viaNginx.rps / direct.rps).toFixed(2)}×\n` +
+      `gateway/direct ${(viaGateway.rps / (direct?.rps ?? NaN)).toFixed(2)}×, nginx/direct ${((viaNginx?.rps ?? NaN) / (direct?.rps ?? NaN)).toFixed(2)}×\n` +
       `gateway CPU with no traffic: ${(idlePerSecond / 1000).toFixed(1)} ms/s; sessions topic ${topic}; logs in ${dir}\n`,
   );
 } finally {
