@@ -27,6 +27,8 @@ export const httpConnectionSchema = z.strictObject({
     /** Base URL; the client's path below `/<connection>` is appended to its path. */
     url: z.url({ protocol: /^https?$/ }),
     auth: httpUpstreamAuthSchema.default({ type: 'none' }),
+    /** Most keep-alive connections to this upstream; more requests at once wait for one (bounded by the timeouts). */
+    connections: z.number().int().min(1).max(4096).default(128),
     /** Most time to connect and for the response headers (then 504). */
     headersTimeoutMs: z.number().int().min(1).default(30_000),
     /** Most time between two body chunks of the upstream's response (then the response is cut). */

@@ -150,31 +150,33 @@ export async function runExchange(x: Exchange): Promise<void> {
   const requestId = ++session.requests;
   const request = httpRequestOf(incoming, x.config.policyHeaders);
   const method = request.http.method;
-  const hold = holdSignal(x.signal, x.config.maxHoldMs);
+  const ruled = session.pipeline.rule({
+    protocol: 'http',
+    requestId,
+    kind: `http.${method}`,
+    text: requestText(incoming),
+    request,
+    durability: SAFE_METHODS.has(method) ? 'batched' : 'durable',
+    reviewText: reviewTextOf(session.connection.name, incoming),
+  });
+  const ruling = ruled instanceof Promise ? await ruled : ruled;
   let verdict: Verdict;
-  try {
-    verdict = await session.pipeline.decide(
-      {
-        protocol: 'http',
-        requestId,
-        kind: `http.${method}`,
-        text: requestText(incoming),
-        request,
-        durability: SAFE_METHODS.has(method) ? 'batched' : 'durable',
-        reviewText: reviewTextOf(session.connection.name, incoming),
-      },
-      {
+  if (ruling.kind === 'held') {
+    // The hold's signal and timer exist only while a request is held (not for every request).
+    const hold = holdSignal(x.signal, x.config.maxHoldMs);
+    try {
+      verdict = await ruling.wait({
         onHeld: (h) =>
           session.log.info(
             { request: requestId, approval: h.approvalId, url: h.approveUrl },
             'request held for approval',
           ),
         signal: hold.signal,
-      },
-    );
-  } finally {
-    hold.release();
-  }
+      });
+    } finally {
+      hold.release();
+    }
+  } else verdict = ruling;
   if (x.signal.aborted) return;
   if (verdict.kind !== 'allow' && verdict.kind !== 'approved') {
     const r = refusal(verdict);

@@ -17,6 +17,16 @@ export function requestEvent(
   };
 }
 
+/** The JSON of decisions that cannot change (the decision memo's, shared by every hit): computed once each. */
+const frozenDecisionJson = new WeakMap<object, string>();
+
+function decisionJsonOf(decision: PolicyResult['decision']): string {
+  if (!Object.isFrozen(decision)) return JSON.stringify(decision);
+  let json = frozenDecisionJson.get(decision);
+  if (json === undefined) frozenDecisionJson.set(decision, (json = JSON.stringify(decision)));
+  return json;
+}
+
 /**
  * The `decision` event of any protocol, from the engine's result and the reasons shown to the client. A decision
  * reused from the decision memo (`MemoisedResult.memoHit`) is recorded like any other, marked `memo_hit`.
@@ -44,7 +54,7 @@ export function decisionEvent(
       audit: decision.audit,
       evalMicros: Math.round(result.evalMicros),
       policyError: result.failedClosed,
-      decisionJson: JSON.stringify(decision),
+      decisionJson: decisionJsonOf(decision),
       grantApprovalId,
       memoHit: 'memoHit' in result && result.memoHit === true,
     }),
