@@ -132,7 +132,13 @@ export class HttpUpstream {
     } else payload = body.bytes.length > 0 || (method !== 'GET' && method !== 'HEAD') ? body.bytes : null;
     Object.assign(headers, this.#credentialHeaders());
     try {
-      const res = await this.#pool.request({ path: this.pathOf(target), method, headers, body: payload, signal });
+      const res = await this.#pool.request({
+        path: this.pathOf(target),
+        method,
+        headers,
+        body: payload,
+        signal,
+      });
       return { status: res.statusCode, headers: definedHeaders(res.headers), body: res.body };
     } catch (cause) {
       throw upstreamFailure(cause);
@@ -144,7 +150,9 @@ export class HttpUpstream {
   }
 }
 
-function definedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+function definedHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const k in headers) {
     const v = headers[k];

@@ -1,9 +1,5 @@
 import type { DescMessage } from '@bufbuild/protobuf';
-import {
-  DecisionSchema,
-  RequestSchema,
-  ResponseSchema,
-} from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { DecisionSchema, RequestSchema, ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Decision, Event, Request, Response } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { encodeEvent } from './codec.js';
 import { varintLength, writeVarint } from './varint.js';
