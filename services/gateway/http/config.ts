@@ -102,6 +102,11 @@ export const httpListenerSchema = z
      * 0: every request). Bounded by `maxSessions` tokens.
      */
     tokenReuseMs: z.number().int().min(0).max(300_000).default(60_000),
+    /**
+     * Bodiless requests whose parsed policy view (`input.request`) is remembered, by method, target and policy
+     * headers (http-request.ts `HttpRequestCache`); 0: parse every request.
+     */
+    requestCacheEntries: z.number().int().min(0).max(1_000_000).default(10_000),
     /** Audit sessions (one per client connection and token) open on this node at once; beyond → 503. */
     maxSessions: z.number().int().min(1).default(10_000),
   })

@@ -12,6 +12,7 @@ import { TooManySessionsError } from './audit-sessions.js';
 import type { HttpListenerConfig } from './config.js';
 import { sendAnswer } from './gateway-answers.js';
 import { runExchange } from './proxy-exchange.js';
+import { HttpRequestCache } from './http-request.js';
 import type { RequestBody } from './request-body.js';
 import { readRequestBody, RequestBodyTooLargeError } from './request-body.js';
 import type { HttpUpstream } from './upstream.js';
@@ -48,10 +49,12 @@ export class HttpListener {
   readonly #auth = new WeakMap<FastifyRequest, Authenticated>();
   readonly #inflight = new Set<AbortController>();
   readonly #tokens: VerifiedTokens;
+  readonly #requests: HttpRequestCache;
 
   constructor(d: HttpListenerDeps) {
     this.#d = d;
     this.#tokens = new VerifiedTokens({ maxAgeMs: d.config.tokenReuseMs, maxEntries: d.config.maxSessions });
+    this.#requests = new HttpRequestCache(d.config.requestCacheEntries);
     const c = d.config;
     const https = c.tls ? { cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key) } : null;
     this.#app = fastify({ logger: false, ...(https ? { https } : {}) });
@@ -197,6 +200,7 @@ export class HttpListener {
         res,
         signal: abort.signal,
         config: d.config,
+        requests: this.#requests,
       });
     } catch (err) {
       session.log.error(

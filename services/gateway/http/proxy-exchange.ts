@@ -7,8 +7,8 @@ import type { HttpProxyError } from './errors.js';
 import { HttpProxyErrorCode } from './errors.js';
 import { sendAnswer } from './gateway-answers.js';
 import type { GatewayAnswer } from './gateway-answers.js';
-import { httpRequestOf, requestText, reviewTextOf, SAFE_METHODS } from './http-request.js';
-import type { IncomingHttp } from './http-request.js';
+import { requestText, reviewTextOf, SAFE_METHODS } from './http-request.js';
+import type { HttpRequestCache, IncomingHttp } from './http-request.js';
 import { relayResponse } from './relay-response.js';
 import { recordGatewayAnswer } from './response-events.js';
 import { createHttpMasker } from './response-masker.js';
@@ -23,6 +23,8 @@ export type Exchange = {
   /** Aborted when the client goes away or the gateway stops. */
   readonly signal: AbortSignal;
   readonly config: HttpListenerConfig;
+  /** The listener's cache of parsed bodiless requests. */
+  readonly requests: HttpRequestCache;
 };
 
 /**
@@ -148,7 +150,7 @@ function refusal(v: Exclude<Verdict, { kind: 'allow' | 'approved' }>): {
 export async function runExchange(x: Exchange): Promise<void> {
   const { session, incoming } = x;
   const requestId = ++session.requests;
-  const request = httpRequestOf(incoming, x.config.policyHeaders);
+  const request = x.requests.requestOf(incoming, x.config.policyHeaders);
   const method = request.http.method;
   const ruled = session.pipeline.rule({
     protocol: 'http',

@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { PolicyRequest, PolicyResult } from '../policy/types.js';
+import { frozenJson } from './frozen-json.js';
 import type { DecisionEventFields } from './types.js';
 
 /** The `request` event of any protocol: the text as sent and the parsed request as policy saw it. */
@@ -13,18 +14,8 @@ export function requestEvent(
 ): EventBody {
   return {
     case: 'request',
-    value: create(RequestSchema, { requestId, kind, text, parsedJson: JSON.stringify(request) }),
+    value: create(RequestSchema, { requestId, kind, text, parsedJson: frozenJson(request) }),
   };
-}
-
-/** The JSON of decisions that cannot change (the decision memo's, shared by every hit): computed once each. */
-const frozenDecisionJson = new WeakMap<object, string>();
-
-function decisionJsonOf(decision: PolicyResult['decision']): string {
-  if (!Object.isFrozen(decision)) return JSON.stringify(decision);
-  let json = frozenDecisionJson.get(decision);
-  if (json === undefined) frozenDecisionJson.set(decision, (json = JSON.stringify(decision)));
-  return json;
 }
 
 /**
@@ -54,7 +45,7 @@ export function decisionEvent(
       audit: decision.audit,
       evalMicros: Math.round(result.evalMicros),
       policyError: result.failedClosed,
-      decisionJson: decisionJsonOf(decision),
+      decisionJson: frozenJson(decision),
       grantApprovalId,
       memoHit: 'memoHit' in result && result.memoHit === true,
     }),
