@@ -9,8 +9,13 @@
  * and the CPU time per request of every server process (utime+stime from /proc/PID/stat).
  *
  *   npm run stack:up && npm run bench:http -- [--seconds 10] [--concurrency 16] [--profile DIR] [--linger-ms N]
+ *     [--baseline CHECKOUT] [--rounds N] [--gateway-only]
  *
- * `--profile DIR` runs the gateway with `node --cpu-prof` and leaves the profile in DIR. Ports 25000-25099.
+ * `--profile DIR` runs the gateway with `node --cpu-prof` and leaves the profile in DIR. `--baseline CHECKOUT`
+ * also runs the gateway of another built checkout (its bin/gatehouse.js, same config, its own port) beside this one, for
+ * an A/B in one run (its profile in DIR/baseline). `--rounds N` splits each path's seconds into N windows taken in
+ * turn (direct, nginx, baseline, gateway, direct, …) so a neighbour's load falls on every path alike.
+ * `--gateway-only` skips direct and nginx. Each gateway is one process. Ports 25000-25099.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +30,7 @@ import type { ChildService } from './support/child-service.js';
 import { httpOk, startChildService, waitReady } from './support/child-service.js';
 import { GATEHOUSE_BIN } from './support/gatehouse-services.js';
 import { childPids, processCpuMicros } from './support/proc-cpu.js';
+import { kafkaBrokerProcesses } from './support/stack-processes.js';
 import { percentile } from './support/stats.js';
 
 const { values } = parseArgs({
@@ -33,11 +39,23 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     profile: { type: 'string' },
     'linger-ms': { type: 'string' },
+    'gateway-only': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const seconds = Math.max(1, Number(values.seconds));
 const concurrency = Math.max(1, Number(values.concurrency));
-const PORT = { upstream: 25001, nginx: 25002, gateway: 25003, health: 25004, idp: 25005 } as const;
+const rounds = Math.max(1, Number(values.rounds));
+const PORT = {
+  upstream: 25001,
+  nginx: 25002,
+  gateway: 25003,
+  health: 25004,
+  idp: 25005,
+  baseline: 25006,
+  baselineHealth: 25007,
+} as const;
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-http-'));
 const children: ChildService[] = [];
 
@@ -100,13 +118,40 @@ type Row = {
   cpu: { name: string; usPerReq: number }[];
 };
 
+/** One measuring window's raw figures (rounds of the same path are summed into one row). */
+type Window = {
+  elapsed: number;
+  latencies: number[];
+  errors: number;
+  cpu: { name: string; micros: number }[];
+};
+
+function rowOf(path: string, windows: readonly Window[]): Row {
+  const latencies = windows.flatMap((w) => w.latencies).sort((a, b) => a - b);
+  const done = latencies.length;
+  const elapsed = windows.reduce((a, w) => a + w.elapsed, 0);
+  const q = (p: number) => (done > 0 ? percentile(latencies, p) : NaN);
+  return {
+    path,
+    rps: done / elapsed,
+    p50: q(50),
+    p99: q(99),
+    errors: windows.reduce((a, w) => a + w.errors, 0),
+    cpu: (windows[0]?.cpu ?? []).map((c, i) => ({
+      name: c.name,
+      usPerReq: windows.reduce((a, w) => a + w.cpu[i]!.micros, 0) / Math.max(1, done),
+    })),
+  };
+}
+
 async function measure(
   path: string,
   origin: string,
   target: string,
   headers: Record<string, string>,
   processes: { name: string; pids: number[] }[],
-): Promise<Row> {
+  windowSeconds = seconds,
+): Promise<Window> {
   const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
   const latencies: number[] = [];
   let errors = 0;
@@ -130,23 +175,18 @@ async function measure(
   const cpu0 = processes.map((p) => cpuOf(p.pids));
   recording = true;
   const t0 = performance.now();
-  await sleep(seconds * 1000);
+  await sleep(windowSeconds * 1000);
   recording = false;
   const elapsed = (performance.now() - t0) / 1000;
-  const done = latencies.length;
   const cpu1 = processes.map((p) => cpuOf(p.pids));
   stop = true;
   await Promise.all(loops);
   await pool.close();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => (latencies.length > 0 ? percentile(latencies, p) : NaN);
   return {
-    path,
-    rps: done / elapsed,
-    p50: q(50),
-    p99: q(99),
+    elapsed,
+    latencies,
     errors,
-    cpu: processes.map((p, i) => ({ name: p.name, usPerReq: (cpu1[i]! - cpu0[i]!) / Math.max(1, done) })),
+    cpu: processes.map((p, i) => ({ name: p.name, micros: cpu1[i]! - cpu0[i]! })),
   };
 }
 
@@ -163,56 +203,118 @@ try {
   await ready(nginx, `http://127.0.0.1:${PORT.nginx}/`);
 
   const topic = fixtureSessionsTopic('bench-http');
-  const config = {
-    nodeId: 'bench-http-node',
-    health: { host: '127.0.0.1', port: PORT.health },
-    listeners: { http: { host: '127.0.0.1', port: PORT.gateway, allowPlaintext: true } },
-    oidc: { issuer: idp.issuer, audience: 'gatehouse' },
-    kafka: {
-      ...fixtureKafkaSection(topic),
-      ...(values['linger-ms'] ? { publisher: { lingerMs: Number(values['linger-ms']) } } : {}),
-    },
-    policy: { bundleDir: buildPolicyBundle() },
-    connections: [
-      { name: 'bench', protocol: 'http', upstream: { url: `http://127.0.0.1:${PORT.upstream}` } },
-    ],
+  const bundleDir = buildPolicyBundle();
+  const configOf = (name: string, port: number, health: number): string => {
+    const file = join(dir, `${name}.json`);
+    const config = {
+      nodeId: `bench-http-${name}`,
+      health: { host: '127.0.0.1', port: health },
+      listeners: { http: { host: '127.0.0.1', port, allowPlaintext: true } },
+      oidc: { issuer: idp.issuer, audience: 'gatehouse' },
+      kafka: {
+        ...fixtureKafkaSection(topic),
+        ...(values['linger-ms'] ? { publisher: { lingerMs: Number(values['linger-ms']) } } : {}),
+      },
+      policy: { bundleDir },
+      connections: [
+        { name: 'bench', protocol: 'http', upstream: { url: `http://127.0.0.1:${PORT.upstream}` } },
+      ],
+    };
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    return file;
   };
-  const configFile = join(dir, 'gateway.json');
-  writeFileSync(configFile, JSON.stringify(config, null, 2));
-  const profile = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
   // As deployed (deploy/cluster/cluster.sh): the compiled CLI, so no TypeScript loader runs in the measured process.
   ensureDist(false);
-  const gateway = start('gateway', process.execPath, [
-    ...profile,
-    GATEHOUSE_BIN,
-    'gateway',
-    '--config',
-    configFile,
-  ]);
-  await ready(gateway, `http://127.0.0.1:${PORT.health}/readyz`, 120_000);
 
-  // Background CPU of the gateway with no traffic (timers, Kafka client), to tell it from the per-request cost.
-  const idle0 = cpuOf([gateway.pid]);
-  await sleep(3_000);
-  const idlePerSecond = (cpuOf([gateway.pid]) - idle0) / 3;
   // A person: policy allows reads with no masks on this connection, so the body passes through as it came.
   const token = await idp.issueToken({ user: 'bench-person', groups: ['engineering'] });
   const up = { name: 'upstream', pids: [upstream.pid] };
-  const rows = [
-    await measure('direct', `http://127.0.0.1:${PORT.upstream}`, '/items', {}, [up]),
-    await measure('nginx (1 worker)', `http://127.0.0.1:${PORT.nginx}`, '/items', {}, [
-      { name: 'nginx workers', pids: childPids(nginx.pid) },
-      up,
-    ]),
-    await measure(
-      'gatehouse (policy + audit)',
-      `http://127.0.0.1:${PORT.gateway}`,
-      '/bench/items',
-      { authorization: `Bearer ${token}` },
-      [{ name: 'gateway', pids: [gateway.pid] }, up],
-    ),
-  ];
-  const [direct, viaNginx, viaGateway] = rows as [Row, Row, Row];
+  // The audit's cost on the brokers (shared with anyone else using the stack's Kafka) and the client's own, all on
+  // the same cores as the servers measured.
+  const client = { name: 'bench client', pids: [process.pid] };
+  const brokers = kafkaBrokerProcesses().flatMap((b) => (b.pid === undefined ? [] : [b.pid]));
+
+  type Path = { label: string; measure: (windowSeconds: number) => Promise<Window>; idle?: number };
+  /** A gateway build (`bin`: its bin/gatehouse.js) as its own process; one process, however many cores. */
+  const gatewayPath = async (
+    label: string,
+    bin: string,
+    port: number,
+    health: number,
+    profileDir: string | undefined,
+  ): Promise<Path> => {
+    const name = label.replace(/\W+/g, '-').replace(/-$/, '');
+    const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+    const configFile = configOf(name, port, health);
+    const gateway = start(name, process.execPath, [...profile, bin, 'gateway', '--config', configFile]);
+    await ready(gateway, `http://127.0.0.1:${health}/readyz`, 120_000);
+    // Background CPU with no traffic (timers, Kafka client), to tell it from the per-request cost.
+    const idle0 = cpuOf([gateway.pid]);
+    await sleep(3_000);
+    return {
+      label,
+      idle: (cpuOf([gateway.pid]) - idle0) / 3,
+      measure: (w) =>
+        measure(
+          label,
+          `http://127.0.0.1:${port}`,
+          '/bench/items',
+          { authorization: `Bearer ${token}` },
+          [{ name: 'gateway', pids: [gateway.pid] }, up, { name: 'Kafka brokers', pids: brokers }, client],
+          w,
+        ),
+    };
+  };
+
+  const paths: Path[] = [];
+  if (!values['gateway-only']) {
+    paths.push({
+      label: 'direct',
+      measure: (w) => measure('direct', `http://127.0.0.1:${PORT.upstream}`, '/items', {}, [up, client], w),
+    });
+    paths.push({
+      label: 'nginx (1 worker)',
+      measure: (w) =>
+        measure(
+          'nginx (1 worker)',
+          `http://127.0.0.1:${PORT.nginx}`,
+          '/items',
+          {},
+          [{ name: 'nginx workers', pids: childPids(nginx.pid) }, up, client],
+          w,
+        ),
+    });
+  }
+  if (values.baseline)
+    paths.push(
+      await gatewayPath(
+        'gatehouse baseline (policy + audit)',
+        join(values.baseline, 'bin', 'gatehouse.js'),
+        PORT.baseline,
+        PORT.baselineHealth,
+        values.profile ? join(values.profile, 'baseline') : undefined,
+      ),
+    );
+  const self = await gatewayPath(
+    'gatehouse (policy + audit)',
+    GATEHOUSE_BIN,
+    PORT.gateway,
+    PORT.health,
+    values.profile,
+  );
+  paths.push(self);
+  // Rounds interleave the paths, so a neighbour's load on the shared cores falls on each of them alike.
+  const windows = paths.map(() => [] as Window[]);
+  for (let round = 0; round < rounds; round++)
+    for (const [i, p] of paths.entries()) windows[i]!.push(await p.measure(seconds / rounds));
+  const rows = paths.map((p, i) => rowOf(p.label, windows[i]!));
+  const row = (label: string) => rows.find((r) => r.path === label);
+  const viaGateway = row(self.label)!;
+  const viaNginx = row('nginx (1 worker)');
+  const direct = row('direct');
+  const idle = paths
+    .filter((p) => p.idle !== undefined)
+    .map((p) => `${p.label} ${(p.idle! / 1000).toFixed(1)} ms/s`);
   const table = rows
     .map(
       (r) =>
@@ -220,13 +322,14 @@ try {
         `${r.cpu.map((c) => `${c.name} ${c.usPerReq.toFixed(0)}`).join(', ')} |`,
     )
     .join('\n');
-  const ratio = viaGateway.rps / viaNginx.rps;
+  const ratio = viaGateway.rps / (viaNginx?.rps ?? NaN);
   process.stdout.write(
-    `\nHTTP GET pass-through (1 KiB JSON), ${seconds} s per path, concurrency ${concurrency}, one run\n\n` +
+    `\nHTTP GET pass-through (1 KiB JSON), ${seconds} s per path in ${rounds} interleaved round(s), ` +
+      `concurrency ${concurrency}, one run; each gateway is one process\n\n` +
       `| path | req/s | p50 ms | p99 ms | errors | CPU µs/request |\n|---|---:|---:|---:|---:|---|\n${table}\n\n` +
       `gateway/nginx ${ratio.toFixed(2)}× (target ≥ 0.50×: ${ratio >= 0.5 ? 'met' : 'NOT met'}), ` +
-      `gateway/direct ${(viaGateway.rps / direct.rps).toFixed(2)}×, nginx/direct ${(viaNginx.rps / direct.rps).toFixed(2)}×\n` +
-      `gateway CPU with no traffic: ${(idlePerSecond / 1000).toFixed(1)} ms/s; sessions topic ${topic}; logs in ${dir}\n`,
+      `gateway/direct ${(viaGateway.rps / (direct?.rps ?? NaN)).toFixed(2)}×, nginx/direct ${((viaNginx?.rps ?? NaN) / (direct?.rps ?? NaN)).toFixed(2)}×\n` +
+      `gateway CPU with no traffic: ${idle.join(', ')}; sessions topic ${topic}; logs in ${dir}\n`,
   );
 } finally {
   for (const c of children.reverse()) await c.stop();

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Identity } from '../../shared/identity/index.js';
 import type { EventPublisher } from '../../shared/log/publisher.js';
@@ -53,16 +52,19 @@ export class HttpAuditSessions {
     return this.#open.size;
   }
 
-  /** The session of this socket, token and connection, opened now when there is none. Throws when the log refuses. */
+  /**
+   * The session of this socket, token (`tokenDigest`: its sha256) and connection, opened now when there is none.
+   * Throws when the log refuses.
+   */
   open(
     socket: Socket,
-    token: string,
+    tokenDigest: string,
     identity: Identity,
     connection: { name: string; tags: Readonly<Record<string, string>> },
     clientAddr: string,
     attributes: Readonly<Record<string, string>>,
   ): HttpAuditSession {
-    const key = `${connection.name}\n${createHash('sha256').update(token).digest('hex')}`;
+    const key = `${connection.name}\n${tokenDigest}`;
     let sessions = this.#bySocket.get(socket);
     const existing = sessions?.get(key);
     if (existing && !existing.closed) return existing;

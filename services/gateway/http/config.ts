@@ -27,6 +27,8 @@ export const httpConnectionSchema = z.strictObject({
     /** Base URL; the client's path below `/<connection>` is appended to its path. */
     url: z.url({ protocol: /^https?$/ }),
     auth: httpUpstreamAuthSchema.default({ type: 'none' }),
+    /** Most keep-alive connections to this upstream; more requests at once wait for one (bounded by the timeouts). */
+    connections: z.number().int().min(1).max(4096).default(128),
     /** Most time to connect and for the response headers (then 504). */
     headersTimeoutMs: z.number().int().min(1).default(30_000),
     /** Most time between two body chunks of the upstream's response (then the response is cut). */
@@ -100,6 +102,11 @@ export const httpListenerSchema = z
      * 0: every request). Bounded by `maxSessions` tokens.
      */
     tokenReuseMs: z.number().int().min(0).max(300_000).default(60_000),
+    /**
+     * Bodiless requests whose parsed policy view (`input.request`) is remembered, by method, target and policy
+     * headers (http-request.ts `HttpRequestCache`); 0: parse every request.
+     */
+    requestCacheEntries: z.number().int().min(0).max(1_000_000).default(10_000),
     /** Audit sessions (one per client connection and token) open on this node at once; beyond → 503. */
     maxSessions: z.number().int().min(1).default(10_000),
   })

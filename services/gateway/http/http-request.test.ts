@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { bodyText, httpRequestOf, requestText, reviewTextOf } from './http-request.js';
+import { frozenJson } from '../pipeline/frozen-json.js';
+import { bodyText, HttpRequestCache, httpRequestOf, requestText, reviewTextOf } from './http-request.js';
 import type { RequestBody } from './request-body.js';
 
 const buffered = (bytes: Buffer): RequestBody => ({ kind: 'buffered', bytes });
@@ -101,5 +102,55 @@ describe('request and review text', () => {
     expect(t.split('\n')[0]).toBe('demo: PUT /x');
     expect(t).toMatch(/body sha256 [0-9a-f]{64} \(10000 bytes\)/);
     expect(t.length).toBeLessThan(4300);
+  });
+});
+
+describe('HttpRequestCache', () => {
+  const get = (target: string, h: Record<string, string> = { accept: '*/*' }, body = Buffer.alloc(0)) => ({
+    method: 'GET',
+    target,
+    headers: h,
+    body: buffered(body),
+  });
+
+  it('gives a repeated bodiless request the same frozen object, equal to httpRequestOf', () => {
+    const cache = new HttpRequestCache(10);
+    const a = cache.requestOf(get('/customers?limit=2'), ['accept']);
+    expect(cache.requestOf(get('/customers?limit=2'), ['accept'])).toBe(a);
+    expect(a).toEqual(httpRequestOf(get('/customers?limit=2'), ['accept']));
+    expect(Object.isFrozen(a.http.query)).toBe(true);
+    expect(frozenJson(a)).toBe(JSON.stringify(a));
+  });
+
+  it('tells apart every input it reads: method, target, policy header values; never caches a body', () => {
+    const cache = new HttpRequestCache(10);
+    const a = cache.requestOf(get('/customers?limit=2'), ['accept']);
+    expect(cache.requestOf(get('/customers?limit=3'), ['accept'])).not.toBe(a);
+    expect(
+      cache.requestOf(get('/customers?limit=2', { accept: 'text/plain' }), ['accept']).http.headers,
+    ).toEqual({
+      accept: 'text/plain',
+    });
+    expect(cache.requestOf(get('/customers?limit=2', {}), ['accept']).http.headers).toEqual({});
+    expect(cache.requestOf({ ...get('/customers?limit=2'), method: 'HEAD' }, ['accept']).http.method).toBe(
+      'HEAD',
+    );
+    const withBody = get('/customers', { 'content-type': 'application/json' }, Buffer.from('{"a":1}'));
+    const b = cache.requestOf(withBody, ['accept']);
+    expect(cache.requestOf(withBody, ['accept'])).not.toBe(b);
+    expect(b.http.json).toEqual({ a: 1 });
+    expect(cache.size).toBe(5);
+  });
+
+  it('is bounded (oldest out first), and off at 0', () => {
+    const cache = new HttpRequestCache(2);
+    const first = cache.requestOf(get('/1'), []);
+    cache.requestOf(get('/2'), []);
+    cache.requestOf(get('/3'), []);
+    expect(cache.size).toBe(2);
+    expect(cache.requestOf(get('/1'), [])).not.toBe(first);
+    const off = new HttpRequestCache(0);
+    expect(off.requestOf(get('/1'), [])).not.toBe(off.requestOf(get('/1'), []));
+    expect(off.size).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { deepFreeze } from '../pipeline/frozen-json.js';
 import { fingerprint } from '../policy/fingerprint.js';
 import type { HttpRequest, HttpRequestDetail } from '../policy/types.js';
 import type { RequestBody } from './request-body.js';
@@ -86,6 +87,43 @@ export function httpRequestOf(x: IncomingHttp, policyHeaders: readonly string[])
     fingerprint: fingerprint('http', `${http.method}\n${url.pathname}${url.search}\n${bodyDigest}`),
     http,
   };
+}
+
+/**
+ * The policy's view of requests without a body, remembered by everything `httpRequestOf` reads for them — method,
+ * target (path and query as sent) and the values of the policy headers — so a client repeating a request gets the
+ * same (frozen) object back: parsed once, its JSON made once for the decision memo and the `request` event.
+ * Requests with a body are never remembered. Bounded by `maxEntries` (oldest out first; 0: off).
+ */
+export class HttpRequestCache {
+  readonly #maxEntries: number;
+  readonly #entries = new Map<string, HttpRequest>();
+
+  constructor(maxEntries: number) {
+    this.#maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** `httpRequestOf(x, policyHeaders)`, from the cache when `x` has no body. */
+  requestOf(x: IncomingHttp, policyHeaders: readonly string[]): HttpRequest {
+    if (this.#maxEntries === 0 || x.body.kind !== 'buffered' || x.body.bytes.length > 0)
+      return httpRequestOf(x, policyHeaders);
+    // Neither a method, a request target nor a header value can hold a line feed, NUL or \u0001 (RFC 9110 §5.5).
+    let key = `${x.method}\n${x.target}`;
+    for (const name of policyHeaders) key += `\u0000${single(x.headers[name]) ?? '\u0001'}`;
+    const hit = this.#entries.get(key);
+    if (hit !== undefined) return hit;
+    const request = deepFreeze(httpRequestOf(x, policyHeaders));
+    if (this.#entries.size >= this.#maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, request);
+    return request;
+  }
 }
 
 /** NUL and the C0 controls other than tab, line feeds and carriage return: a binary body. */

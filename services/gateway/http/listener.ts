@@ -12,10 +12,11 @@ import { TooManySessionsError } from './audit-sessions.js';
 import type { HttpListenerConfig } from './config.js';
 import { sendAnswer } from './gateway-answers.js';
 import { runExchange } from './proxy-exchange.js';
+import { HttpRequestCache } from './http-request.js';
 import type { RequestBody } from './request-body.js';
 import { readRequestBody, RequestBodyTooLargeError } from './request-body.js';
 import type { HttpUpstream } from './upstream.js';
-import { VerifiedTokens } from './verified-tokens.js';
+import { tokenDigest, VerifiedTokens } from './verified-tokens.js';
 
 /** One `protocol: http` connection as the listener uses it. */
 export type HttpConnection = {
@@ -34,7 +35,7 @@ export type HttpListenerDeps = {
   metrics?: { loginFailed(code: string): void };
 };
 
-type Authenticated = { connection: HttpConnection; identity: Identity; token: string };
+type Authenticated = { connection: HttpConnection; identity: Identity; digest: string };
 
 const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
@@ -48,10 +49,12 @@ export class HttpListener {
   readonly #auth = new WeakMap<FastifyRequest, Authenticated>();
   readonly #inflight = new Set<AbortController>();
   readonly #tokens: VerifiedTokens;
+  readonly #requests: HttpRequestCache;
 
   constructor(d: HttpListenerDeps) {
     this.#d = d;
     this.#tokens = new VerifiedTokens({ maxAgeMs: d.config.tokenReuseMs, maxEntries: d.config.maxSessions });
+    this.#requests = new HttpRequestCache(d.config.requestCacheEntries);
     const c = d.config;
     const https = c.tls ? { cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key) } : null;
     this.#app = fastify({ logger: false, ...(https ? { https } : {}) });
@@ -100,12 +103,13 @@ export class HttpListener {
       return reply.hijack();
     }
     const token = bearerToken(single(req.headers.authorization));
+    const digest = token === undefined ? '' : tokenDigest(token);
     const login = { protocol: 'http', refusals: d.refusals, metrics: d.metrics } as const;
     const identity = await bearerLogin(login, {
       token,
       clientAddr: `${req.ip}:${req.socket.remotePort ?? 0}`,
       connection,
-      verify: (t) => this.#tokens.verify(t, d.verifyToken),
+      verify: (t) => this.#tokens.verify(t, d.verifyToken, digest),
       answer: (detail, tokenPresented) => {
         sendAnswer(
           reply.raw,
@@ -122,14 +126,14 @@ export class HttpListener {
         reply.hijack();
       },
     });
-    if (identity && token !== undefined) this.#auth.set(req, { connection, identity, token });
+    if (identity && token !== undefined) this.#auth.set(req, { connection, identity, digest });
   }
 
   async #serve(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const d = this.#d;
     const auth = this.#auth.get(req);
     if (!auth) throw new Error('request reached the proxy unauthenticated');
-    const { connection, identity, token } = auth;
+    const { connection, identity, digest } = auth;
     const raw = req.raw.url ?? '/';
     const rest = raw.slice(1 + (/^\/[^/?]*/.exec(raw)?.[0].length ?? 1) - 1);
     const target = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
@@ -164,7 +168,7 @@ export class HttpListener {
     if (body.kind === 'streamed') res.shouldKeepAlive = false;
     let session;
     try {
-      session = d.sessions.open(req.socket, token, identity, connection, req.ip, {
+      session = d.sessions.open(req.socket, digest, identity, connection, req.ip, {
         user_agent: (single(req.headers['user-agent']) ?? '').slice(0, 255),
       });
     } catch (err) {
@@ -196,6 +200,7 @@ export class HttpListener {
         res,
         signal: abort.signal,
         config: d.config,
+        requests: this.#requests,
       });
     } catch (err) {
       session.log.error(

@@ -7,8 +7,8 @@ import type { HttpProxyError } from './errors.js';
 import { HttpProxyErrorCode } from './errors.js';
 import { sendAnswer } from './gateway-answers.js';
 import type { GatewayAnswer } from './gateway-answers.js';
-import { httpRequestOf, requestText, reviewTextOf, SAFE_METHODS } from './http-request.js';
-import type { IncomingHttp } from './http-request.js';
+import { requestText, reviewTextOf, SAFE_METHODS } from './http-request.js';
+import type { HttpRequestCache, IncomingHttp } from './http-request.js';
 import { relayResponse } from './relay-response.js';
 import { recordGatewayAnswer } from './response-events.js';
 import { createHttpMasker } from './response-masker.js';
@@ -23,6 +23,8 @@ export type Exchange = {
   /** Aborted when the client goes away or the gateway stops. */
   readonly signal: AbortSignal;
   readonly config: HttpListenerConfig;
+  /** The listener's cache of parsed bodiless requests. */
+  readonly requests: HttpRequestCache;
 };
 
 /**
@@ -148,33 +150,35 @@ function refusal(v: Exclude<Verdict, { kind: 'allow' | 'approved' }>): {
 export async function runExchange(x: Exchange): Promise<void> {
   const { session, incoming } = x;
   const requestId = ++session.requests;
-  const request = httpRequestOf(incoming, x.config.policyHeaders);
+  const request = x.requests.requestOf(incoming, x.config.policyHeaders);
   const method = request.http.method;
-  const hold = holdSignal(x.signal, x.config.maxHoldMs);
+  const ruled = session.pipeline.rule({
+    protocol: 'http',
+    requestId,
+    kind: `http.${method}`,
+    text: requestText(incoming),
+    request,
+    durability: SAFE_METHODS.has(method) ? 'batched' : 'durable',
+    reviewText: reviewTextOf(session.connection.name, incoming),
+  });
+  const ruling = ruled instanceof Promise ? await ruled : ruled;
   let verdict: Verdict;
-  try {
-    verdict = await session.pipeline.decide(
-      {
-        protocol: 'http',
-        requestId,
-        kind: `http.${method}`,
-        text: requestText(incoming),
-        request,
-        durability: SAFE_METHODS.has(method) ? 'batched' : 'durable',
-        reviewText: reviewTextOf(session.connection.name, incoming),
-      },
-      {
+  if (ruling.kind === 'held') {
+    // The hold's signal and timer exist only while a request is held (not for every request).
+    const hold = holdSignal(x.signal, x.config.maxHoldMs);
+    try {
+      verdict = await ruling.wait({
         onHeld: (h) =>
           session.log.info(
             { request: requestId, approval: h.approvalId, url: h.approveUrl },
             'request held for approval',
           ),
         signal: hold.signal,
-      },
-    );
-  } finally {
-    hold.release();
-  }
+      });
+    } finally {
+      hold.release();
+    }
+  } else verdict = ruling;
   if (x.signal.aborted) return;
   if (verdict.kind !== 'allow' && verdict.kind !== 'approved') {
     const r = refusal(verdict);

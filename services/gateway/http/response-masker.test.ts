@@ -53,7 +53,12 @@ describe('headers', () => {
 
 describe('HttpUpstream.urlOf', () => {
   it("appends the client's target to the base URL's path", async () => {
-    const opts = { auth: { type: 'none' as const }, headersTimeoutMs: 1000, bodyTimeoutMs: 1000 };
+    const opts = {
+      auth: { type: 'none' as const },
+      connections: 4,
+      headersTimeoutMs: 1000,
+      bodyTimeoutMs: 1000,
+    };
     const u = new HttpUpstream({ ...opts, url: 'http://10.0.0.1:8080/api/' });
     expect(u.urlOf('/customers?x=1')).toBe('http://10.0.0.1:8080/api/customers?x=1');
     expect(new HttpUpstream({ ...opts, url: 'http://h' }).urlOf('/')).toBe('http://h/');

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { Agent, request } from 'undici';
+import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { resolveSecret } from '../../shared/config/secrets.js';
 import type { HttpConnectionConfig, HttpUpstreamAuth } from './config.js';
@@ -69,33 +69,55 @@ export function upstreamFailure(cause: unknown): HttpProxyError {
       });
 }
 
+/** How long a resolved credential is reused before its secret is read again (a rotated file is picked up after). */
+export const CREDENTIAL_REFRESH_MS = 1_000;
+
 /**
  * The gateway's client of one upstream API: its own credential (secret references resolved at start, to fail early,
- * and again on every request, so a rotated file is picked up), never the client's token; bounded waits.
+ * and again at most every `CREDENTIAL_REFRESH_MS`, so a rotated file is picked up), never the client's token; a
+ * bounded pool of keep-alive connections (`upstream.connections`); bounded waits.
  */
 export class HttpUpstream {
   readonly #base: URL;
+  readonly #basePath: string;
   readonly #auth: HttpUpstreamAuth;
-  readonly #agent: Agent;
+  readonly #pool: Pool;
+  #credential: { headers: Record<string, string>; untilMs: number };
 
   constructor(c: HttpConnectionConfig['upstream']) {
     this.#base = new URL(c.url);
+    this.#basePath = this.#base.pathname.replace(/\/+$/, '');
     this.#auth = c.auth;
-    this.#agent = new Agent({
+    this.#pool = new Pool(this.#base.origin, {
+      connections: c.connections,
       headersTimeout: c.headersTimeoutMs,
       connectTimeout: c.headersTimeoutMs,
       bodyTimeout: c.bodyTimeoutMs,
     });
-    credentialOf(c.auth);
+    this.#credential = { headers: credentialOf(c.auth), untilMs: Date.now() + CREDENTIAL_REFRESH_MS };
   }
 
-  /** The upstream URL of a client target (`/customers?x=1` → `<base path>/customers?x=1`). */
+  /** The path and query sent upstream for a client target (`/customers?x=1` → `<base path>/customers?x=1`). */
+  pathOf(target: string): string {
+    return `${this.#basePath}${target.startsWith('/') ? target : `/${target}`}`;
+  }
+
+  /** The full upstream URL of a client target. */
   urlOf(target: string): string {
-    const base = this.#base.pathname.replace(/\/+$/, '');
-    return `${this.#base.origin}${base}${target.startsWith('/') ? target : `/${target}`}`;
+    return `${this.#base.origin}${this.pathOf(target)}`;
   }
 
-  /** Sends one request; a streamed body is relayed as it arrives (with its declared length, if any). */
+  #credentialHeaders(): Record<string, string> {
+    const now = Date.now();
+    if (this.#credential.untilMs <= now)
+      this.#credential = { headers: credentialOf(this.#auth), untilMs: now + CREDENTIAL_REFRESH_MS };
+    return this.#credential.headers;
+  }
+
+  /**
+   * Sends one request; a streamed body is relayed as it arrives (with its declared length, if any). `headers` is
+   * the caller's own object (forwardedHeaders): the credential is added to it.
+   */
   async send(
     method: string,
     target: string,
@@ -103,35 +125,40 @@ export class HttpUpstream {
     body: RequestBody,
     signal: AbortSignal,
   ): Promise<UpstreamResponse> {
-    const withBody =
-      body.kind === 'streamed'
-        ? {
-            body: Readable.from(streamedBytes(body), { objectMode: false }),
-            headers:
-              body.declaredBytes === null
-                ? headers
-                : { ...headers, 'content-length': String(body.declaredBytes) },
-          }
-        : { body: body.bytes.length > 0 || !['GET', 'HEAD'].includes(method) ? body.bytes : null, headers };
+    let payload: Buffer | Readable | null;
+    if (body.kind === 'streamed') {
+      payload = Readable.from(streamedBytes(body), { objectMode: false });
+      if (body.declaredBytes !== null) headers['content-length'] = String(body.declaredBytes);
+    } else payload = body.bytes.length > 0 || (method !== 'GET' && method !== 'HEAD') ? body.bytes : null;
+    Object.assign(headers, this.#credentialHeaders());
     try {
-      const res = await request(this.urlOf(target), {
+      const res = await this.#pool.request({
+        path: this.pathOf(target),
         method,
-        headers: { ...withBody.headers, ...credentialOf(this.#auth) },
-        body: withBody.body,
-        dispatcher: this.#agent,
+        headers,
+        body: payload,
         signal,
       });
-      const out: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out[k] = v;
-      return { status: res.statusCode, headers: out, body: res.body };
+      return { status: res.statusCode, headers: definedHeaders(res.headers), body: res.body };
     } catch (cause) {
       throw upstreamFailure(cause);
     }
   }
 
   close(): Promise<void> {
-    return this.#agent.close();
+    return this.#pool.close();
   }
+}
+
+function definedHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const k in headers) {
+    const v = headers[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
 
 /** The client's headers relayed upstream: the allowlisted ones plus the body's type; never hop-by-hop or auth. */
@@ -140,11 +167,14 @@ export function forwardedHeaders(
   allow: readonly string[],
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of [...allow, 'content-type', 'content-encoding']) {
-    if (HOP_BY_HOP.has(name) || name === 'authorization' || name === 'cookie') continue;
+  const relay = (name: string) => {
+    if (HOP_BY_HOP.has(name) || name === 'authorization' || name === 'cookie') return;
     const v = headers[name];
     if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v;
-  }
+  };
+  for (const name of allow) relay(name);
+  relay('content-type');
+  relay('content-encoding');
   return out;
 }
 

@@ -9,6 +9,11 @@ export type VerifiedTokensOptions = {
   readonly now?: () => number;
 };
 
+/** The sha256 of a bearer token (hex): how the proxy keys a token without keeping it. Computed once per request. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
 /** The `exp` claim (seconds) of a token that already verified, or undefined. */
 function expiryMs(token: string): number | undefined {
   try {
@@ -38,9 +43,12 @@ export class VerifiedTokens {
   }
 
   /** The identity of `token`: from an earlier verification still fresh, else from `verify` (kept when it succeeds). */
-  async verify(token: string, verify: (token: string) => Promise<Identity>): Promise<Identity> {
+  async verify(
+    token: string,
+    verify: (token: string) => Promise<Identity>,
+    key: string = tokenDigest(token),
+  ): Promise<Identity> {
     if (this.#o.maxAgeMs === 0) return verify(token);
-    const key = createHash('sha256').update(token).digest('base64');
     const now = this.#now();
     const hit = this.#entries.get(key);
     if (hit && hit.untilMs > now) return hit.identity;

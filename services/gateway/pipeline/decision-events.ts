@@ -1,7 +1,9 @@
 import { create } from '@bufbuild/protobuf';
-import { DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { Decision } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { PolicyRequest, PolicyResult } from '../policy/types.js';
+import { frozenJson } from './frozen-json.js';
 import type { DecisionEventFields } from './types.js';
 
 /** The `request` event of any protocol: the text as sent and the parsed request as policy saw it. */
@@ -13,7 +15,7 @@ export function requestEvent(
 ): EventBody {
   return {
     case: 'request',
-    value: create(RequestSchema, { requestId, kind, text, parsedJson: JSON.stringify(request) }),
+    value: create(RequestSchema, { requestId, kind, text, parsedJson: frozenJson(request) }),
   };
 }
 
@@ -29,24 +31,29 @@ export function decisionEvent(
   extra: DecisionEventFields = {},
 ): EventBody {
   const { decision } = result;
-  return {
-    case: 'decision',
-    value: create(DecisionSchema, {
-      ...extra,
-      requestId,
-      allow: decision.allow,
-      reasons: [...reasons],
-      approvalRequired: decision.approval.required,
-      approvalGroups: [...decision.approval.groups],
-      approvalsNeeded: decision.approval.approvals_needed,
-      maskColumns: [...decision.mask.columns],
-      maskDetectors: [...decision.mask.detectors],
-      audit: decision.audit,
-      evalMicros: Math.round(result.evalMicros),
-      policyError: result.failedClosed,
-      decisionJson: JSON.stringify(decision),
-      grantApprovalId,
-      memoHit: 'memoHit' in result && result.memoHit === true,
-    }),
+  // Every field written out (what `create(DecisionSchema, …)` builds, without its per-call reflection: this runs
+  // for every request of every protocol). Typed as `Decision`, so a field added to the schema fails to compile here.
+  const value: Decision = {
+    $typeName: 'gatehouse.v1.Decision',
+    requestId,
+    allow: decision.allow,
+    reasons: [...reasons],
+    approvalRequired: decision.approval.required,
+    approvalGroups: [...decision.approval.groups],
+    approvalsNeeded: decision.approval.approvals_needed,
+    maskColumns: [...decision.mask.columns],
+    maskDetectors: [...decision.mask.detectors],
+    audit: decision.audit,
+    evalMicros: Math.round(result.evalMicros),
+    policyError: result.failedClosed,
+    decisionJson: frozenJson(decision),
+    grantApprovalId,
+    argumentsDigest: extra.argumentsDigest ?? '',
+    toolChanged: extra.toolChanged ?? false,
+    memoHit: 'memoHit' in result && result.memoHit === true,
+    inputUnix: BigInt(extra.inputUnix ?? 0),
+    inputSessionJson: extra.inputSessionJson ?? '',
+    inputGrantsJson: extra.inputGrantsJson ?? '',
   };
+  return { case: 'decision', value };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { MemoDeclaration, MemoInputPath } from '../policy/memo-declaration.js';
 import type { PolicyInput, PolicyResult } from '../policy/types.js';
+import { deepFreeze, frozenJson } from './frozen-json.js';
 
 /** `decisionMemo` in the gateway configuration. */
 export const decisionMemoSchema = z
@@ -93,6 +94,7 @@ export class DecisionMemo {
       return result;
     }
     this.#onOutcome('miss');
+    // Remembered decisions are shared by every hit: nobody may change one.
     this.#entries.set(key, Object.freeze({ ...result, decision: deepFreeze(result.decision) }));
     if (this.#entries.size > this.#opts.maxEntries) {
       const oldest = this.#entries.keys().next();
@@ -124,8 +126,8 @@ export function memoKey(
   const bucket = memo.timeBucketSeconds === 0 ? 0 : Math.floor(input.time.unix / memo.timeBucketSeconds);
   const parts: unknown[] = [bucket, input.connection.name, input.connection.protocol];
   for (const path of memo.inputs) parts.push(path, pick(input, path) ?? null);
-  parts.push(input.request);
-  const key = `${prefix}\u0000${JSON.stringify(parts)}`;
+  // `JSON.stringify([...parts, input.request])`, with the request's JSON made once when it is frozen (cached).
+  const key = `${prefix}\u0000${JSON.stringify(parts).slice(0, -1)},${frozenJson(input.request)}]`;
   return key.length > maxLength ? null : key;
 }
 
@@ -134,13 +136,4 @@ function pick(input: PolicyInput, path: MemoInputPath): unknown {
   const value: unknown = input[root];
   if (field === undefined) return value;
   return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[field] : undefined;
-}
-
-/** Remembered decisions are shared by every hit: nobody may change one. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

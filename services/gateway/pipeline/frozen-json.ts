@@ -1,0 +1,24 @@
+/** Values frozen whole by `deepFreeze`, and the JSON of those that were serialised. */
+const deeplyFrozen = new WeakSet<object>();
+const cache = new WeakMap<object, string>();
+
+/**
+ * `JSON.stringify(value)`; for a value frozen whole by `deepFreeze` (the decision memo's decisions, cached HTTP
+ * requests) the text is computed once and reused. Anything else is serialised every time.
+ */
+export function frozenJson(value: object): string {
+  if (!deeplyFrozen.has(value)) return JSON.stringify(value);
+  let json = cache.get(value);
+  if (json === undefined) cache.set(value, (json = JSON.stringify(value)));
+  return json;
+}
+
+/** Freezes `value` and everything it holds, so it can be shared (and its JSON cached). */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !deeplyFrozen.has(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+    deeplyFrozen.add(value);
+  }
+  return value;
+}
