@@ -11,6 +11,14 @@ import { SqlQuoteError } from '../errors.js';
 const INITIAL_BYTES = 64 * 1024;
 const MAX_UINT32 = 0xffff_ffff;
 const MAX_UINT64 = 0xffff_ffff_ffff_ffffn;
+const MAX_UINT32_BIG = 0xffff_ffffn;
+
+/** Bytes of `n` as LEB128. */
+function varintLength(n: number): number {
+  let bytes = 1;
+  for (let v = n; v >= 0x80; v >>>= 7) bytes++;
+  return bytes;
+}
 
 export class RowBinaryWriter {
   #buf: Buffer;
@@ -65,17 +73,33 @@ export class RowBinaryWriter {
   uint64(value: bigint): void {
     if (value < 0n || value > MAX_UINT64) throw new SqlQuoteError(`not a UInt64: ${value}`);
     this.#reserve(8);
+    if (value <= MAX_UINT32_BIG) {
+      // Most values (seqs, offsets, times until 2106) fit 32 bits: no BigInt arithmetic.
+      this.#buf.writeUInt32LE(Number(value), this.#pos);
+      this.#buf.writeUInt32LE(0, this.#pos + 4);
+      this.#pos += 8;
+      return;
+    }
     this.#pos = this.#buf.writeBigUInt64LE(value, this.#pos);
   }
 
   string(value: string): void {
-    // At most 3 bytes per UTF-16 unit; a short string is written in place without measuring it first.
-    const max = value.length * 3;
-    if (max < 0x80) {
-      this.#reserve(1 + max);
-      const n = this.#buf.write(value, this.#pos + 1, 'utf8');
-      this.#buf[this.#pos] = n;
-      this.#pos += 1 + n;
+    const len = value.length;
+    // Mostly ASCII (ids, names, kinds, the event JSON): copied code unit by code unit behind a length written for
+    // `len` bytes, which beats measuring and a call into Buffer#write; the first non-ASCII unit rewinds.
+    const head = varintLength(len);
+    this.#reserve(head + len);
+    const buf = this.#buf;
+    const at = this.#pos + head;
+    let i = 0;
+    for (; i < len; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[at + i] = c;
+    }
+    if (i === len) {
+      this.#varint(len);
+      this.#pos += len;
       return;
     }
     const n = Buffer.byteLength(value, 'utf8');
