@@ -82,6 +82,10 @@ export function gatewayConfig(o: {
         approvalRequests: o.names.approvalRequestsTopic,
         ...replication(),
       },
+      // `GATEHOUSE_BENCH_GATEWAY_LINGER_MS`: the publisher's linger for an A/B run (default: the gateway's own).
+      ...(process.env.GATEHOUSE_BENCH_GATEWAY_LINGER_MS === undefined
+        ? {}
+        : { publisher: { lingerMs: Number(process.env.GATEHOUSE_BENCH_GATEWAY_LINGER_MS) } }),
     },
     policy: { bundleDir: o.bundleDir },
     connections: [
