@@ -16,6 +16,17 @@ describe('RowBinaryWriter', () => {
     expect(out.length).toBe(4 + 2 + 300);
   });
 
+  it('keeps a non-ASCII string written at the very end of its buffer', () => {
+    for (let fill = 0; fill < 24; fill++) {
+      const w = new RowBinaryWriter(16);
+      for (let i = 0; i < fill; i++) w.uint8(1);
+      w.string('é');
+      w.string('€'.repeat(50));
+      const out = w.finish();
+      expect(out.subarray(fill).toString('hex')).toBe('02c3a9' + '9601' + 'e282ac'.repeat(50));
+    }
+  });
+
   it('replaces unpaired surrogates by U+FFFD, as a quoted literal does', () => {
     const w = new RowBinaryWriter();
     w.string('\ud800a');

@@ -12,6 +12,8 @@ const INITIAL_BYTES = 64 * 1024;
 const MAX_UINT32 = 0xffff_ffff;
 const MAX_UINT64 = 0xffff_ffff_ffff_ffffn;
 const MAX_UINT32_BIG = 0xffff_ffffn;
+/** Strings up to this many UTF-16 units are copied in JavaScript; longer ones through Buffer#write. */
+const SHORT_STRING = 40;
 
 /** Bytes of `n` as LEB128. */
 function varintLength(n: number): number {
@@ -85,27 +87,33 @@ export class RowBinaryWriter {
 
   string(value: string): void {
     const len = value.length;
-    // Mostly ASCII (ids, names, kinds, the event JSON): copied code unit by code unit behind a length written for
-    // `len` bytes, which beats measuring and a call into Buffer#write; the first non-ASCII unit rewinds.
-    const head = varintLength(len);
-    this.#reserve(head + len);
-    const buf = this.#buf;
-    const at = this.#pos + head;
-    let i = 0;
-    for (; i < len; i++) {
-      const c = value.charCodeAt(i);
-      if (c >= 0x80) break;
-      buf[at + i] = c;
+    if (len <= SHORT_STRING) {
+      // Short strings (ids, names, kinds) are mostly ASCII: copied code unit by code unit, which beats a call into
+      // Buffer#write; the first non-ASCII unit falls through to the general path.
+      this.#reserve(1 + len);
+      const buf = this.#buf;
+      const at = this.#pos + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === len) {
+        buf[this.#pos] = len;
+        this.#pos = at + len;
+        return;
+      }
     }
-    if (i === len) {
-      this.#varint(len);
-      this.#pos += len;
-      return;
-    }
-    const n = Buffer.byteLength(value, 'utf8');
+    // UTF-8 is at most 3 bytes per UTF-16 unit: written once behind room for the longest length prefix, then
+    // moved up when the real length takes fewer bytes (no measuring pass).
+    const room = varintLength(len * 3);
+    this.#reserve(5 + len * 3); // also covers #varint's own reserve, so the bytes written stay put
+    const n = this.#buf.write(value, this.#pos + room, 'utf8');
+    const head = varintLength(n);
+    if (head < room) this.#buf.copyWithin(this.#pos + head, this.#pos + room, this.#pos + room + n);
     this.#varint(n);
-    this.#reserve(n);
-    this.#pos += this.#buf.write(value, this.#pos, 'utf8');
+    this.#pos += n;
   }
 
   bytes(value: Uint8Array): void {
