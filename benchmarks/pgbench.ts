@@ -28,7 +28,12 @@ import { runPgbench, warmUp } from './support/pgbench-runner.js';
 import { brokerNames, evaluateTargets, PATHS } from './support/pgbench-targets.js';
 import type { PathId, PathRun } from './support/pgbench-targets.js';
 import { cpuBetween, sampleCpu } from './support/proc-cpu.js';
-import { topicRecordCount, waitForRecorder } from './support/recorder-catch-up.js';
+import {
+  clusterPartitionCount,
+  recorderEventsInserted,
+  topicRecordCount,
+  waitForRecorder,
+} from './support/recorder-catch-up.js';
 import { fmt, printTable, printTargets, writeJson } from './support/report.js';
 import type { Column } from './support/report.js';
 
@@ -84,6 +89,7 @@ async function measure(
 ): Promise<PathRun> {
   const logDir = join(e.dir, 'pgbench', `${path}-c${clients}`);
   const startRecords = path === 'gateway' ? await topicRecordCount(e.admin, e.names.sessionsTopic) : 0;
+  const startEvents = path === 'gateway' ? await recorderEventsInserted(e.recorder) : 0;
   const start = sampleCpu(e.probes);
   const result = await runPgbench(e.targets[path], { seconds, clients, logDir, rate: opts.rate });
   const catchUp =
@@ -94,6 +100,7 @@ async function measure(
           gateway: e.gateway,
           recorder: e.recorder,
           startRecords,
+          startEvents,
           timeoutMs: opts.catchUpTimeoutMs,
         })
       : undefined;
@@ -116,6 +123,7 @@ async function measure(
   return catchUp ? { ...run, catchUp } : run;
 }
 
+const kafkaPartitions = await clusterPartitionCount(env.admin);
 const runs: PathRun[] = [];
 let profile: { file: string; busyMs: number; frames: ReturnType<typeof topFrames>['frames'] } | undefined;
 try {
@@ -178,6 +186,10 @@ console.log(
     '(a shared machine: TPS is noisy, CPU per transaction less so); logs and configs in ' +
     dir,
 );
+console.log(
+  `Kafka cluster: ${kafkaPartitions} partitions at the start (the brokers' replica fetches walk every partition ` +
+    'their leaders lead: leftover topics make each produce request dearer)',
+);
 if (profile) {
   console.log(
     `\ngateway CPU profile (${profile.file}; whole process life, start-up included; ${fmt(profile.busyMs)} ms busy), top self-time frames:`,
@@ -197,6 +209,7 @@ if (values.json) {
     at: new Date().toISOString(),
     options: opts,
     loadAverage: { before: loadBefore, after: loadAfter },
+    kafkaPartitions,
     processes: processNames,
     runs,
     targets,

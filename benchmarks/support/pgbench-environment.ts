@@ -108,6 +108,8 @@ export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<Pg
       dir: o.dir,
       config: recorderConfig({ names, issuer: idp.issuer }),
       healthPort: BENCH_PORTS.recorderHealth,
+      // `GATEHOUSE_BENCH_RECORDER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"` profiles the recorder (space-separated).
+      nodeArgs: (process.env.GATEHOUSE_BENCH_RECORDER_NODE_ARGS ?? '').split(' ').filter(Boolean),
       readyTimeoutMs: o.readyTimeoutMs,
     });
     cleanups.push(() => recorder.stop());

@@ -105,9 +105,11 @@ export function evaluateTargets(runs: readonly PathRun[], clients: number): Targ
       );
     }
     const c = gw.catchUp;
-    const perTx = c ? (c.windowRecords / Math.max(1, gw.result.transactions)).toFixed(2) : '-';
+    const tx = Math.max(1, gw.result.transactions);
+    const perTx = c ? (c.windowEvents / tx).toFixed(2) : '-';
+    const perSecond = c ? (c.windowRecords / (gw.windowMs / 1000)).toFixed(0) : '-';
     const caught = c?.caughtUp
-      ? `${c.windowRecords} Kafka records in the window (${perTx} per transaction); caught up in ${c.waitedMs} ms; ${idleNote(costPerTx(runs, clients, ['recorder']))}`
+      ? `${c.windowEvents} events (${perTx} per transaction) in ${c.windowRecords} Kafka records (session batches, ${perSecond}/s) in the window; caught up in ${c.waitedMs} ms; ${idleNote(costPerTx(runs, clients, ['recorder']))}`
       : `NOT caught up: ${c?.consumed}/${c?.records} records after ${c?.waitedMs} ms`;
     out.push(
       check('recorder CPU per transaction', gw.cpuPerTxMicros.recorder, 30, 'µs', c ? caught : undefined),

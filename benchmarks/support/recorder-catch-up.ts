@@ -24,6 +24,19 @@ export function metricSum(text: string, name: string, labels: Readonly<Record<st
   return sum;
 }
 
+const EVENTS_INSERTED = 'gatehouse_recorder_events_inserted_total';
+
+/** Events (rows) the recorder has inserted so far. */
+export async function recorderEventsInserted(recorder: GatehouseProcess): Promise<number> {
+  return metricSum(await recorder.metrics(), EVENTS_INSERTED);
+}
+
+/** Partitions of every topic on the cluster: each follower's replica fetches walk the ones its leaders lead. */
+export async function clusterPartitionCount(admin: Admin): Promise<number> {
+  const { topics } = await admin.fetchTopicMetadata();
+  return topics.reduce((n, t) => n + t.partitions.length, 0);
+}
+
 export async function topicRecordCount(admin: Admin, topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return offsets.reduce((n, p) => n + Number(p.high), 0);
@@ -32,8 +45,13 @@ export async function topicRecordCount(admin: Admin, topic: string): Promise<num
 export type CatchUp = {
   /** Records on the run's sessions topic. */
   records: number;
-  /** Of those, records published in the measured window (`records` minus the count when it started). */
+  /**
+   * Of those, records published in the measured window (`records` minus the count when it started). A record is a
+   * session's batch of events (one per session per produce request, see SessionAudit), not an event.
+   */
   windowRecords: number;
+  /** Events (rows) the recorder inserted in the window: what the window's records expanded into. */
+  windowEvents: number;
   /** Records the recorder had consumed when the wait ended. */
   consumed: number;
   caughtUp: boolean;
@@ -55,6 +73,8 @@ export async function waitForRecorder(o: {
   recorder: GatehouseProcess;
   /** Records on the topic when the measured window started. */
   startRecords: number;
+  /** Events the recorder had inserted when the measured window started (`recorderEventsInserted`). */
+  startEvents: number;
   timeoutMs: number;
 }): Promise<CatchUp> {
   const started = Date.now();
@@ -65,14 +85,17 @@ export async function waitForRecorder(o: {
   );
   const records = await topicRecordCount(o.admin, o.sessionsTopic);
   let consumed = 0;
+  let events = 0;
   const caughtUp = await pollUntil(async () => {
     const text = await o.recorder.metrics();
     consumed = metricSum(text, 'gatehouse_recorder_records_consumed_total', { topic: o.sessionsTopic });
+    events = metricSum(text, EVENTS_INSERTED);
     return consumed >= records && metricSum(text, 'gatehouse_recorder_pending_rows') === 0;
   }, deadline);
   return {
     records,
     windowRecords: records - o.startRecords,
+    windowEvents: events - o.startEvents,
     consumed,
     caughtUp,
     waitedMs: Date.now() - started,

@@ -9,9 +9,15 @@ import {
   defaultMigrationsDir,
   loadMigrations,
 } from '../../services/recorder/clickhouse/migrations.js';
-import { ident, sql, valuesRow } from '../../services/recorder/clickhouse/quote.js';
+import { ident, joinSql, sql, valuesRow } from '../../services/recorder/clickhouse/quote.js';
+import { RowBinaryWriter } from '../../services/recorder/clickhouse/row-binary.js';
 import { MigrationError } from '../../services/recorder/errors.js';
-import { toEventRow } from '../../services/recorder/store/event-row.js';
+import {
+  EVENT_COLUMNS,
+  eventRowValues,
+  toEventRow,
+  writeEventRow,
+} from '../../services/recorder/store/event-row.js';
 import { EventWriter } from '../../services/recorder/store/event-writer.js';
 import { dropExpiredPartitions } from '../../services/recorder/store/retention.js';
 import { NO_STATEMENTS } from '../../dev/recorder-fixtures/recorded.js';
@@ -100,6 +106,93 @@ describe('quoting against ClickHouse', () => {
       sql`SELECT id, hex(b) AS h FROM quote_bytes ORDER BY id`,
     );
     expect(rows.map((r) => r.h)).toEqual(samples.map((b) => Buffer.from(b).toString('hex').toUpperCase()));
+  });
+});
+
+describe('RowBinary inserts against ClickHouse', () => {
+  it('stores every string, array, byte string and integer exactly as a VALUES insert does', async () => {
+    const nasty = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 60 }),
+      fc.string({
+        unit: fc.constantFrom("'", '\\', '\0', '\n', '\t', 'é', '😀', '\ud800', '\udc00', 'x'),
+        maxLength: 200,
+      }),
+    );
+    await ch.command(
+      sql`CREATE TABLE rb (id UInt32, s String, tags Array(String), b String, n8 UInt8, n64 UInt64)
+          ENGINE = MergeTree() ORDER BY id`,
+    );
+    const samples = fc.sample(
+      fc.tuple(
+        nasty,
+        fc.array(nasty, { maxLength: 3 }),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+      ),
+      { numRuns: 300, seed: 11 },
+    );
+    samples.push(['', [], new Uint8Array(256).map((_, i) => i), 2n ** 64n - 1n]);
+    const columns = ['id', 's', 'tags', 'b', 'n8', 'n64'];
+    const out = new RowBinaryWriter(16);
+    for (const [i, [s, tags, b, n]] of samples.entries()) {
+      out.uint32(i);
+      out.string(s);
+      out.strings(tags);
+      out.bytes(b);
+      out.uint8(i % 2 === 0);
+      out.uint64(n);
+    }
+    await ch.insertRowBinary(ident('rb'), columns, out.finish());
+    await ch.insertValues(
+      ident('rb'),
+      columns,
+      samples.map(([s, tags, b, n], i) => valuesRow([i + 100_000, s, tags, b, i % 2 === 0, n])),
+    );
+    const rows = await ch.query<{ id: number; h: string; th: string[]; bh: string; n8: number; n64: string }>(
+      sql`SELECT id, hex(s) AS h, arrayMap(x -> hex(x), tags) AS th, hex(b) AS bh, n8, toString(n64) AS n64
+          FROM rb ORDER BY id`,
+    );
+    expect(rows).toHaveLength(2 * samples.length);
+    const binary = rows.slice(0, samples.length);
+    const values = rows.slice(samples.length).map((r) => ({ ...r, id: r.id - 100_000 }));
+    expect(binary).toEqual(values);
+    for (const r of binary) {
+      const [s, tags, b, n] = samples[r.id]!;
+      expect(r.h).toBe(utf8Hex(s));
+      expect(r.th).toEqual(tags.map(utf8Hex));
+      expect(r.bh).toBe(Buffer.from(b).toString('hex').toUpperCase());
+      expect(r.n64).toBe(n.toString());
+    }
+  });
+
+  it('writes event rows exactly as the VALUES rows they replace', async () => {
+    const db = await testDatabase(); // its own schema: the migrations test below wants a fresh database
+    cleanups.push(db.drop);
+    const ch = db.ch;
+    await applyMigrations(ch, loadMigrations(defaultMigrationsDir()), testLogger);
+    const events = postgresScenario({ startMicros: BigInt(Date.now()) * 1000n, rows: 5 });
+    const rows = events.map((e, i) =>
+      toEventRow(e, { topic: "t'x", partition: 3, offset: String(2n ** 63n + BigInt(i)) }, NO_STATEMENTS),
+    );
+    const out = new RowBinaryWriter();
+    for (const r of rows) writeEventRow(out, r);
+    await ch.command(sql`CREATE TABLE events_values AS events`);
+    await ch.insertRowBinary(ident('events'), EVENT_COLUMNS, out.finish());
+    await ch.insertValues(
+      ident('events_values'),
+      EVENT_COLUMNS,
+      rows.map((r) => valuesRow(eventRowValues(r))),
+    );
+    const read = (table: string) =>
+      ch.query<Record<string, unknown>>(
+        sql`SELECT ${joinSql(
+          EVENT_COLUMNS.map((c) => sql`${ident(c)}`),
+          sql`, `,
+        )} FROM ${ident(table)} ORDER BY seq`,
+      );
+    const [binary, values] = [await read('events'), await read('events_values')];
+    expect(binary).toHaveLength(rows.length);
+    expect(binary).toEqual(values);
   });
 });
 

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { createClient } from '@clickhouse/client';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ClickHouseError } from '../errors.js';
@@ -16,6 +17,11 @@ export interface ClickHouse {
   query<T>(statement: Sql): Promise<T[]>;
   /** `INSERT INTO table (columns) VALUES row,row,…` with rows built by `valuesRow`. */
   insertValues(table: Identifier, columns: readonly string[], rows: readonly Sql[]): Promise<void>;
+  /**
+   * `INSERT INTO table (columns) FORMAT RowBinary` with `body` as the data (rows written by `RowBinaryWriter` in
+   * `columns` order). The statement travels as a URL parameter, the rows as the request body.
+   */
+  insertRowBinary(table: Identifier, columns: readonly string[], body: Buffer): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -90,6 +96,25 @@ class HttpClickHouse implements ClickHouse {
       sql`,`,
     );
     await this.command(joinSql([sql`INSERT INTO ${table} (${cols}) VALUES `, joinSql(rows, sql`,`)], sql``));
+  }
+
+  async insertRowBinary(table: Identifier, columns: readonly string[], body: Buffer): Promise<void> {
+    if (body.length === 0) return;
+    const cols = joinSql(
+      columns.map((c) => sql`${ident(c)}`),
+      sql`,`,
+    );
+    const statement = sql`INSERT INTO ${table} (${cols}) FORMAT RowBinary`;
+    try {
+      const result = await this.#client.exec({ query: statement.text, values: Readable.from([body]) });
+      result.stream.resume(); // an INSERT answers with an empty body; reading it frees the socket
+      await new Promise<void>((resolve, reject) => {
+        result.stream.once('end', resolve);
+        result.stream.once('error', reject);
+      });
+    } catch (err) {
+      throw toClickHouseError(err);
+    }
   }
 
   async ping(): Promise<boolean> {

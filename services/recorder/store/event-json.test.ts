@@ -6,7 +6,9 @@ import { sshShellScenario } from '../../../dev/recorder-fixtures/ssh-scenario.js
 import type { Event } from '../../shared/events/codec.js';
 import { SessionEvents } from '../../shared/events/session-events.js';
 import { splitEvent } from '../../shared/events/split-event.js';
-import { fullEventJson } from './event-json.js';
+import { decodeRecord } from '../../shared/events/codec.js';
+import { encodeAsBatches } from '../../shared/events/event-batch.js';
+import { FAST_ENVELOPE_FIELDS, fullEventJson, leanEventJson, reflectedLeanEventJson } from './event-json.js';
 import { toEventRow } from './event-row.js';
 
 const at = { topic: 't', partition: 0, offset: '1' };
@@ -95,5 +97,30 @@ describe('event_json', () => {
     const e = postgresScenario().find((x) => x.body.case === 'response')!;
     const row = toEventRow(e, at, NO_STATEMENTS);
     expect(row.event_json.length).toBeLessThan(wholeJson(e).length * 0.6);
+  });
+
+  it('is written without reflecting over the envelope, byte for byte as the reflected form', () => {
+    // Batch records decode into frames that share their envelope's identity and connection objects (cached JSON).
+    const pg = postgresScenario({ rows: 40 });
+    const expanded = encodeAsBatches(pg, 7).flatMap((r) => decodeRecord(r));
+    const bare = create(EventSchema, {
+      eventId: 'e3',
+      sessionId: 's',
+      seq: 3n,
+      continued: 2,
+      identity: {},
+      connection: {},
+      body: { case: 'response', value: create(ResponseSchema, { rows: 1 }) },
+    });
+    for (const e of [...all, ...expanded, bare]) {
+      for (const column of [e.tsMicros, 0n, 7n]) {
+        expect(leanEventJson(e, column)).toBe(reflectedLeanEventJson(e, column));
+      }
+    }
+  });
+
+  it('names every envelope field outside the body (a new field needs the fast path updated)', () => {
+    const envelope = EventSchema.fields.filter((f) => f.oneof === undefined).map((f) => f.localName);
+    expect(envelope).toEqual([...FAST_ENVELOPE_FIELDS]);
   });
 });

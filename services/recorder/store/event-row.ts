@@ -1,4 +1,5 @@
 import type { Event } from '../../shared/events/codec.js';
+import type { RowBinaryWriter } from '../clickhouse/row-binary.js';
 import { fullEventJson, leanEventJson } from './event-json.js';
 import type { RecordedEvent } from '../replay/recorded-event.js';
 
@@ -261,6 +262,44 @@ export function eventRowValues(
   row: EventRow,
 ): (string | number | bigint | boolean | Uint8Array | readonly string[])[] {
   return EVENT_COLUMNS.map((c) => row[c]);
+}
+
+/**
+ * Writes a row in `RowBinary`, in EVENT_COLUMNS order with the types of migration 001 (`ts` is a `DateTime`: unix
+ * seconds as UInt32; `is_agent` a UInt8). Keep in step with EVENT_COLUMNS.
+ */
+export function writeEventRow(out: RowBinaryWriter, row: EventRow): void {
+  out.string(row.event_id);
+  out.string(row.session_id);
+  out.uint64(row.seq);
+  out.uint32(row.ts);
+  out.uint64(row.ts_micros);
+  out.string(row.node_id);
+  out.string(row.kind);
+  out.string(row.protocol);
+  out.string(row.connection);
+  out.string(row.identity_sub);
+  out.string(row.identity_email);
+  out.strings(row.identity_groups);
+  out.uint8(row.is_agent);
+  out.uint32(row.request_id);
+  out.string(row.request_kind);
+  out.string(row.decision);
+  out.strings(row.reasons);
+  out.string(row.policy_revision);
+  out.string(row.statement);
+  out.string(row.approval_id);
+  out.string(row.reviewer);
+  out.string(row.frame);
+  out.uint32(row.rows);
+  out.string(row.code);
+  out.string(row.text);
+  out.bytes(row.payload);
+  out.uint32(row.payload_bytes);
+  out.string(row.event_json);
+  out.string(row.kafka_topic);
+  out.uint32(row.kafka_partition);
+  out.uint64(row.kafka_offset);
 }
 
 /**

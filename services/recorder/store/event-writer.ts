@@ -1,7 +1,8 @@
 import type { ClickHouse } from '../clickhouse/client.js';
 import { ident, inList, joinSql, sql, valuesRow } from '../clickhouse/quote.js';
 import type { Sql } from '../clickhouse/quote.js';
-import { EVENT_COLUMNS, eventRowValues, requestKey } from './event-row.js';
+import { RowBinaryWriter } from '../clickhouse/row-binary.js';
+import { EVENT_COLUMNS, requestKey, writeEventRow } from './event-row.js';
 import type { EventRow } from './event-row.js';
 
 /** A Kafka record that could not be decoded, kept byte for byte. */
@@ -110,14 +111,12 @@ export class EventWriter {
     this.#ch = ch;
   }
 
-  /** Inserts rows in chunks of at most `maxRows`. */
+  /** Inserts rows in chunks of at most `maxRows`, each one `RowBinary` INSERT. */
   async insertEvents(rows: readonly EventRow[], maxRows: number): Promise<void> {
     for (const chunk of chunks(rows, Math.max(1, maxRows))) {
-      await this.#ch.insertValues(
-        ident('events'),
-        EVENT_COLUMNS,
-        chunk.map((r) => valuesRow(eventRowValues(r))),
-      );
+      const out = new RowBinaryWriter();
+      for (const r of chunk) writeEventRow(out, r);
+      await this.#ch.insertRowBinary(ident('events'), EVENT_COLUMNS, out.finish());
     }
   }
 
