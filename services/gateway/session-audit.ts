@@ -112,7 +112,15 @@ export class SessionAudit implements RecordOwner, RecordSource {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#pendingShared = undefined;
-    return { topic: this.#topic, key: this.sessionId, value, owner: this, seq: first.seq, lastSeq: last.seq };
+    return {
+      topic: this.#topic,
+      key: this.sessionId,
+      partitionKey: this.events.nodeId,
+      value,
+      owner: this,
+      seq: first.seq,
+      lastSeq: last.seq,
+    };
   }
 
   /** RecordOwner: the broker refused some of this session's records. */
@@ -224,6 +232,7 @@ export class SessionAudit implements RecordOwner, RecordSource {
     return {
       topic: this.#topic,
       key: event.sessionId,
+      partitionKey: this.events.nodeId,
       value: Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length),
       owner: this,
       seq: event.seq,

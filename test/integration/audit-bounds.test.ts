@@ -170,6 +170,16 @@ describe('bounded audit events (real psql, pg, Kafka, ClickHouse)', () => {
     expect(text === `${marker}${'q'.repeat(3 * 1024 * 1024)}\n`).toBe(true);
   });
 
+  it("the node's sessions share one partition of the sessions topic (kafka.publisher.partitionBy: node)", async () => {
+    // The tests above ran several sessions on this node; the topic has 6 partitions.
+    const admin = testKafka('test-bounds-admin').admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(fx.sessionsTopic);
+    await admin.disconnect();
+    expect(offsets).toHaveLength(6);
+    expect(offsets.filter((o) => Number(o.high) > 0)).toHaveLength(1);
+  });
+
   it('a record the broker refuses fails only its session; others and /readyz carry on', async () => {
     const rf = Math.min(3, brokerCount());
     const admin = testKafka('test-bounds-admin').admin();

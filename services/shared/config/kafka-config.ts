@@ -74,6 +74,8 @@ export const kafkaConfigSchema = z
           .default(d.maxEventBytes),
         failClosedAfterMs: z.number().int().min(0).default(d.failClosedAfterMs),
         durableTimeoutMs: z.number().int().min(1).default(d.durableTimeoutMs),
+        /** `node` (default): a gateway node's sessions share a partition; `session`: spread by session id. */
+        partitionBy: z.enum(['node', 'session']).default(d.partitionBy),
       })
       .prefault({}),
   })

@@ -6,13 +6,16 @@ export interface RecordOwner {
 }
 
 /**
- * One record for the log. `key` decides the partition, so one session (or approval) stays in order. `owner` (the
- * session) is told when the broker refuses the record; `seq` names it in logs and markers (`seq` … `lastSeq` when
- * it is a batch of several events).
+ * One record for the log. `key` decides the partition, so one session (or approval) stays in order — or
+ * `partitionKey`, when the record has one and the publisher partitions by node (`PublisherOptions.partitionBy`): a
+ * gateway session names its node there, so all of a node's sessions can share one partition (each still in order).
+ * `owner` (the session) is told when the broker refuses the record; `seq` names it in logs and markers (`seq` …
+ * `lastSeq` when it is a batch of several events).
  */
 export type LogRecord = {
   topic: string;
   key: string;
+  partitionKey?: string;
   value: Buffer;
   owner?: RecordOwner;
   seq?: bigint;

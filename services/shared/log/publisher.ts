@@ -284,9 +284,10 @@ export class KafkaPublisher implements LogPublisher {
     const byPartition = new Map<string, { topic: string; partition: number; items: Pending[] }>();
     for (const p of batch) {
       if (p.done) continue;
+      const by = (this.#opts.partitionBy === 'node' && p.record.partitionKey) || p.record.key;
       const partition =
-        this.#partitionLookup.known(p.record.topic, p.record.key) ??
-        (await this.#partitionLookup.partition(p.record.topic, p.record.key));
+        this.#partitionLookup.known(p.record.topic, by) ??
+        (await this.#partitionLookup.partition(p.record.topic, by));
       const id = `${p.record.topic}\0${partition}`;
       let group = byPartition.get(id);
       if (!group) byPartition.set(id, (group = { topic: p.record.topic, partition, items: [] }));
