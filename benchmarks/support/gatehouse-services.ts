@@ -14,15 +14,19 @@ import type { ChildService } from './child-service.js';
  * ClickHouse database (so the recorder's work is exactly the run's events).
  */
 
-/** Ports of the bench's processes (the bench's range is 21000-21099). */
+/**
+ * Ports of the bench's processes: 21000-21099, or from `$GATEHOUSE_BENCH_PORT_BASE` (so two benches on one machine
+ * do not collide).
+ */
+const PORT_BASE = Number(process.env['GATEHOUSE_BENCH_PORT_BASE'] ?? 21000);
 export const BENCH_PORTS = Object.freeze({
-  idp: 21000,
-  gatewayPostgres: 21001,
-  gatewayHealth: 21002,
-  recorderHttp: 21003,
-  recorderHealth: 21004,
-  pgbouncer: 21010,
-  opa: 21020,
+  idp: PORT_BASE,
+  gatewayPostgres: PORT_BASE + 1,
+  gatewayHealth: PORT_BASE + 2,
+  recorderHttp: PORT_BASE + 3,
+  recorderHealth: PORT_BASE + 4,
+  pgbouncer: PORT_BASE + 10,
+  opa: PORT_BASE + 20,
 });
 
 export const GATEHOUSE_BIN = join(PROJECT_ROOT, 'bin', 'gatehouse.js');
