@@ -1,6 +1,6 @@
-import { create } from '@bufbuild/protobuf';
 import { ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
+import { zeroMessage } from '../../shared/events/zero-message.js';
 import { resolveDetectors } from '../masking/index.js';
 import { MASK_ALL } from '../sql/lineage/index.js';
 import type { StatementMask } from '../sql/lineage/index.js';
@@ -291,6 +291,8 @@ function nullRow(raw: Buffer): Buffer {
   return dataRow(new Array<null>(columns).fill(null));
 }
 
+const ZERO_RESPONSE = zeroMessage(ResponseSchema);
+
 function frame(
   requestId: number,
   name: string,
@@ -301,6 +303,6 @@ function frame(
 ): EventBody {
   return {
     case: 'response',
-    value: create(ResponseSchema, { requestId, frame: name, data, rows, text, code }),
+    value: { ...ZERO_RESPONSE, requestId, frame: name, data, rows, text, code },
   };
 }
