@@ -2,9 +2,10 @@ import { create } from '@bufbuild/protobuf';
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 
 /**
- * A frozen zero message of `schema`, to spread fresh messages from on a hot path (`{ ...zero, field: value }` is a
- * plain object copy; `create` walks the descriptor for every message). Only for messages without list or map
- * fields, which the copies would share: such a schema throws here, at load.
+ * A zero message of `schema`, to spread fresh messages from on a hot path (`{ ...zero, field: value }` is a plain
+ * object copy, ~10× cheaper than `create`, which walks the descriptor for every message). Keep it private to its
+ * module and never mutate it (it is not frozen: spreading a frozen object takes V8's slow path, ~3× slower). Only
+ * for messages without list or map fields, which the copies would share: such a schema throws here, at load.
  */
 export function zeroMessage<Desc extends DescMessage>(schema: Desc): MessageShape<Desc> {
   const zero = create(schema);
@@ -13,6 +14,5 @@ export function zeroMessage<Desc extends DescMessage>(schema: Desc): MessageShap
     if (Array.isArray(value) || (typeof value === 'object' && !(value instanceof Uint8Array) && !oneof))
       throw new Error(`zeroMessage: ${schema.typeName}.${name} would be shared by every copy`);
   }
-  Object.freeze(zero);
   return zero;
 }
