@@ -121,7 +121,10 @@ export function buildPgListener(p: ListenerParts, pg: PostgresConnections): PgLi
         ...(approvals ? { approvals } : {}),
         onDecision: (r) => metrics.recordDecision('postgres', r),
       }),
-    maskers: (connection) => createRowMaskerFactory(pg.catalogs.get(connection.name)!.lookup),
+    maskers: (connection) => {
+      const catalog = pg.catalogs.get(connection.name)!;
+      return createRowMaskerFactory(catalog.lookup, () => catalog.version);
+    },
     copyMasker: createCopyMasker,
     log: p.log.child({ listener: 'postgres' }),
     metrics: listenerMetrics(metrics, 'postgres'),

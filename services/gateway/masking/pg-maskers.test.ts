@@ -37,6 +37,39 @@ describe('createRowMaskerFactory', () => {
     );
     expect(() => factory(fields, { columns: [], detectors: ['bogus'] })).toThrow(UnknownDetectorError);
   });
+  it('reuses the masker of an identical result set, never one built while the catalog missed a column', () => {
+    let version = 1;
+    let known = false;
+    const factory = createRowMaskerFactory(
+      (oid, attnum) =>
+        !known || oid !== 7
+          ? undefined
+          : { schema: 'public', table: 'people', column: attnum === 3 ? 'email' : 'id' },
+      () => version,
+    );
+    const spec = { columns: ['email'], detectors: [] };
+    // `contact` comes from people.email, which the catalog does not know yet: masked only once it does.
+    const row = dataRow(['1', 'x']);
+    const before = factory(fields, spec);
+    expect(before).toBeNull();
+    known = true;
+    const after = factory(fields, spec)!;
+    expect(decodeDataRow(after(row).subarray(5)).map((v) => v?.toString())).toEqual(['1', '***']);
+    // Same spec, statement and fields (a fresh but equal array): the same masker.
+    expect(
+      factory(
+        fields.map((f) => ({ ...f })),
+        spec,
+      ),
+    ).toBe(after);
+    // Another statement index, other fields, another spec or a newer catalog: built anew.
+    expect(factory(fields, spec, 1)).not.toBe(after);
+    expect(factory([fields[1]!, fields[0]!], spec)).not.toBe(after);
+    expect(factory(fields, { columns: ['email'], detectors: [] })).not.toBe(after);
+    version = 2;
+    known = false;
+    expect(factory(fields, spec)).toBeNull();
+  });
 });
 
 describe('createCopyMasker', () => {

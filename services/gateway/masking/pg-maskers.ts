@@ -36,21 +36,77 @@ export function lineageColumns(
  * set, or `null` when nothing in it can be masked. `fields` must carry the rows' real formats (apply the Bind's
  * result formats to a RowDescription that answered Describe(statement)). Unknown detector names throw
  * `UnknownDetectorError` (fail closed).
+ *
+ * A prepared statement executed again gets the masker built for it before (the same decision's spec, statement
+ * index and fields, the catalog at the same `catalogVersion`): a masker is a pure function of those. A masker built
+ * while the catalog did not know one of the columns is never reused, so the next result set looks the column up
+ * again (and the refresh that lookup schedules is not missed).
  */
 export function createRowMaskerFactory(
   catalog?: ColumnCatalog,
+  catalogVersion: () => number = () => 0,
 ): (fields: readonly RowField[], spec: MaskSpec, statement?: number) => ((raw: Buffer) => Buffer) | null {
+  const cache = new WeakMap<MaskSpec, MaskerEntry[]>();
   return (fields, spec, statement = 0) => {
+    const version = catalogVersion();
+    const entries = cache.get(spec);
+    const hit = entries?.find(
+      (e) => e.statement === statement && e.version === version && sameFields(e.fields, fields),
+    );
+    if (hit) return hit.masker;
+    let missed = false;
+    const resolveColumn: ColumnCatalog | undefined =
+      catalog &&
+      ((oid, attnum) => {
+        const origin = catalog(oid, attnum);
+        if (origin === undefined) missed = true;
+        return origin;
+      });
     const derived = lineageColumns(spec, statement, fields.length);
-    return (
+    const masker =
       createDataRowMasker(fields, {
         columns: spec.columns,
         detectors: resolveDetectors(spec.detectors),
-        ...(catalog && { resolveColumn: catalog }),
+        ...(resolveColumn && { resolveColumn }),
         ...(derived && { derived }),
-      })?.maskDataRow ?? null
-    );
+      })?.maskDataRow ?? null;
+    if (!missed) {
+      const list = entries ?? [];
+      if (list.length >= MASKERS_PER_SPEC) list.shift();
+      list.push({ statement, version, fields: [...fields], masker });
+      if (!entries) cache.set(spec, list);
+    }
+    return masker;
   };
+}
+
+/** Maskers kept per decision's spec (one per statement index and column layout it answered recently). */
+const MASKERS_PER_SPEC = 8;
+
+type MaskerEntry = {
+  statement: number;
+  version: number;
+  fields: readonly RowField[];
+  masker: ((raw: Buffer) => Buffer) | null;
+};
+
+function sameFields(a: readonly RowField[], b: readonly RowField[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (
+      x.name !== y.name ||
+      x.tableOid !== y.tableOid ||
+      x.columnAttr !== y.columnAttr ||
+      x.typeOid !== y.typeOid ||
+      x.typeSize !== y.typeSize ||
+      x.typeMod !== y.typeMod ||
+      x.format !== y.format
+    )
+      return false;
+  }
+  return true;
 }
 
 export interface CopyMaskerOptions {

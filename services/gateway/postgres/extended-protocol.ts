@@ -1,6 +1,6 @@
-import { create } from '@bufbuild/protobuf';
 import { RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
+import { zeroMessage } from '../../shared/events/zero-message.js';
 import type { SqlAnalysis } from '../sql/index.js';
 import type { SessionAudit } from '../session-audit.js';
 import { applyResultFormats, bindMessage, describeMessage } from '../../shared/pg-wire/index.js';
@@ -8,6 +8,8 @@ import type { NameEffect, NameRegistry, PortalEntry, StatementEntry } from './na
 import { effectsOf, protocolUse } from './name-resolution.js';
 import type { Denial, ResponsePipeline } from './response-pipeline.js';
 import type { SqlRequestKind, SqlVerdict } from './verdict.js';
+
+const ZERO_REQUEST = zeroMessage(RequestSchema);
 
 /** What the extended protocol needs from its session. */
 export type SessionPort = {
@@ -163,7 +165,7 @@ export class ExtendedProtocol {
     const { statement } = portal;
     const body: EventBody = {
       case: 'request',
-      value: create(RequestSchema, { requestId, kind: 'sql.execute', text: statement.text }),
+      value: { ...ZERO_REQUEST, requestId, kind: 'sql.execute', text: statement.text },
     };
     if (verdict.batched) {
       this.#s.audit.batched(body, verdict.revision);

@@ -1,6 +1,6 @@
-import { create } from '@bufbuild/protobuf';
 import { ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
+import { zeroMessage } from '../../shared/events/zero-message.js';
 import { resolveDetectors } from '../masking/index.js';
 import { MASK_ALL } from '../sql/lineage/index.js';
 import type { StatementMask } from '../sql/lineage/index.js';
@@ -75,6 +75,8 @@ export class ResponsePipeline {
   #rows: Buffer[] = [];
   #rowBytes = 0;
   #rowsFrame: 'data_rows' | 'copy_out' = 'data_rows';
+  /** The last RowDescription (a copy of its payload) and what it decoded to. */
+  #description: { payload: Buffer; fields: readonly RowField[]; names: string } | undefined;
 
   constructor(
     maskerFactory: MaskerFactory,
@@ -115,7 +117,7 @@ export class ResponsePipeline {
         return;
       }
       case BackendCode.RowDescription: {
-        const fields = decodeRowDescription(f.payload);
+        const { fields, names } = this.#describe(f.payload);
         if (head?.kind === 'describe') {
           this.#fifo.shift();
           head.onFields(fields);
@@ -124,9 +126,7 @@ export class ResponsePipeline {
           this.#masker = head.mask ? this.#makeMasker(fields, head.mask) : null;
         }
         this.#flushRows(events);
-        events.push(
-          frame(this.#requestId, 'row_description', f.raw, 0, fields.map((x) => x.name).join(','), ''),
-        );
+        events.push(frame(this.#requestId, 'row_description', f.raw, 0, names, ''));
         out.push(f.raw);
         return;
       }
@@ -199,6 +199,18 @@ export class ResponsePipeline {
       default:
         out.push(f.raw); // ParameterStatus, NotificationResponse, FunctionCallResponse, …
     }
+  }
+
+  /**
+   * The columns of a RowDescription, and their names as recorded: decoded again only when it differs from the
+   * previous one (a prepared statement executed again gets the same description, and the same frozen fields).
+   */
+  #describe(payload: Buffer): { fields: readonly RowField[]; names: string } {
+    const last = this.#description;
+    if (last !== undefined && last.payload.equals(payload)) return last;
+    const fields = Object.freeze(decodeRowDescription(payload).map((x) => Object.freeze(x)));
+    this.#description = { payload: Buffer.from(payload), fields, names: fields.map((x) => x.name).join(',') };
+    return this.#description;
   }
 
   /** Emits the pending row batch (call at the end of each upstream chunk, before writing to the client). */
@@ -291,6 +303,8 @@ function nullRow(raw: Buffer): Buffer {
   return dataRow(new Array<null>(columns).fill(null));
 }
 
+const ZERO_RESPONSE = zeroMessage(ResponseSchema);
+
 function frame(
   requestId: number,
   name: string,
@@ -301,6 +315,6 @@ function frame(
 ): EventBody {
   return {
     case: 'response',
-    value: create(ResponseSchema, { requestId, frame: name, data, rows, text, code }),
+    value: { ...ZERO_RESPONSE, requestId, frame: name, data, rows, text, code },
   };
 }

@@ -70,6 +70,8 @@ export class PgSession {
   #state: SessionState = SessionState.Active;
   #requestId = 0;
   #busy = false;
+  /** Bytes forwarded upstream while client messages are being handled (see #drain); null otherwise. */
+  #upstreamOut: Buffer[] | null = null;
   readonly #closed = new AbortController();
   readonly #started = Date.now();
 
@@ -133,35 +135,71 @@ export class PgSession {
   #pump(): void {
     if (this.#busy || this.#state === SessionState.Closed) return;
     this.#busy = true;
-    void (async () => {
-      const { upstream } = this.#o;
-      // Everything forwarded for one batch of client messages leaves in one write.
-      upstream.cork();
-      try {
-        for (;;) {
-          const msg = this.#o.parser.read();
-          if (msg === null) break;
-          const pending = this.#handle(msg);
-          if (pending) {
-            upstream.uncork();
-            this.#o.client.pause();
-            await pending;
-            if (this.#state !== SessionState.Closed) this.#o.client.resume();
-            upstream.cork();
-          }
-          if (this.#state === SessionState.Closed) return;
+    this.#drain();
+  }
+
+  /**
+   * Handles buffered client messages until none is left (synchronously: no promise per chunk) or one awaits Kafka,
+   * and resumes after it. Everything forwarded for one batch of client messages leaves in one write.
+   */
+  #drain(): void {
+    this.#upstreamOut = [];
+    try {
+      for (;;) {
+        const msg = this.#o.parser.read();
+        if (msg === null) break;
+        const pending = this.#handle(msg);
+        if (pending) {
+          this.#flushUpstream();
+          this.#o.client.pause();
+          pending.then(
+            () => {
+              if (this.#state === SessionState.Closed) {
+                this.#busy = false;
+                return;
+              }
+              this.#o.client.resume();
+              this.#drain();
+            },
+            (err: unknown) => {
+              this.#failed(err);
+              this.#busy = false;
+            },
+          );
+          return;
         }
-      } catch (err) {
-        if (err instanceof PgProtocolError) this.#fatal(err.sqlstate, err.message, 'protocol error');
-        else {
-          logError(this.#o.log, err, 'session failed', { withStack: true });
-          this.#fatal('XX000', 'internal gateway error', 'internal error');
-        }
-      } finally {
-        upstream.uncork();
-        this.#busy = false;
+        if (this.#state === SessionState.Closed) break;
       }
-    })();
+    } catch (err) {
+      this.#failed(err);
+    }
+    this.#flushUpstream();
+    this.#busy = false;
+  }
+
+  #failed(err: unknown): void {
+    this.#upstreamOut = null;
+    if (err instanceof PgProtocolError) this.#fatal(err.sqlstate, err.message, 'protocol error');
+    else {
+      logError(this.#o.log, err, 'session failed', { withStack: true });
+      this.#fatal('XX000', 'internal gateway error', 'internal error');
+    }
+  }
+
+  /** Writes what was forwarded since the last flush: adjacent views of one client chunk as one write, no copy. */
+  #flushUpstream(): void {
+    const parts = this.#upstreamOut;
+    this.#upstreamOut = null;
+    if (parts === null || parts.length === 0 || this.#state === SessionState.Closed) return;
+    const { upstream } = this.#o;
+    const joined = joinAdjacent(parts);
+    if (joined.length === 1) upstream.write(joined[0]!);
+    else {
+      upstream.cork();
+      for (const b of joined) upstream.write(b);
+      upstream.uncork();
+    }
+    if (upstream.writableNeedDrain) this.#o.client.pause();
   }
 
   #handle(msg: FrontendMessage): Promise<void> | void {
@@ -208,6 +246,7 @@ export class PgSession {
       case 'CopyFail':
         return this.#forward(msg.raw);
       case 'Terminate':
+        this.#flushUpstream();
         this.#o.upstream.end(msg.raw);
         this.close('client terminated');
         return;
@@ -297,7 +336,8 @@ export class PgSession {
   }
 
   #forward(bytes: Buffer): void {
-    if (!this.#o.upstream.write(bytes)) this.#o.client.pause();
+    if (this.#upstreamOut !== null) this.#upstreamOut.push(bytes);
+    else if (!this.#o.upstream.write(bytes)) this.#o.client.pause();
   }
 
   #onUpstream(chunk: Buffer): void {
