@@ -3,17 +3,26 @@
  * Gatehouse node (token login, policy, upstream login with the gateway's key, every output chunk recorded to Kafka
  * with acks=all) — as a person (no content masking) and as an agent (all content detectors on the output).
  *
- *   npm run stack:up && npx tsx benchmarks/ssh.ts [--mb 200] [--runs 1] [--keep]
+ *   npm run stack:up && npx tsx benchmarks/ssh.ts [--mb 200] [--runs 1] [--keep] [--paths direct,person,agent]
+ *     [--profile DIR] [--top 30]
  *
  * `CPU ms/MB` is this process's CPU time (user + system) per MB while the path ran: for the gateway paths the
  * in-process gateway's cost (independent of how loaded the machine is, unlike MB/s); for direct OpenSSH only this
  * process reading the pipe.
  *
+ * `--profile DIR` records a CPU profile of this process (the in-process gateway) during each gateway path's last
+ * run only (start-up excluded), writes `DIR/<path>.cpuprofile` and prints its top self-time frames. Profiling
+ * slows the gateway down: figures of a profiled run are not comparable with unprofiled ones.
+ *
  * The file (base64 text of random bytes, lines of 100 characters) is created in the demo user's ~/logs (agents may
  * only `cat` there) with the key the gateway holds, and deleted afterwards unless --keep.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { topFrames } from './support/cpu-profile.js';
 import {
   directSshArgs,
   runSsh,
@@ -26,8 +35,21 @@ const { values } = parseArgs({
     mb: { type: 'string', default: '200' },
     runs: { type: 'string', default: '1' },
     keep: { type: 'boolean', default: false },
+    paths: { type: 'string', default: 'direct,person,agent' },
+    profile: { type: 'string' },
+    top: { type: 'string', default: '30' },
   },
 });
+const PATHS = ['direct', 'person', 'agent'] as const;
+type PathName = (typeof PATHS)[number];
+const paths = values.paths.split(',').map((p) => p.trim());
+for (const p of paths) {
+  if (!(PATHS as readonly string[]).includes(p))
+    throw new Error(`--paths: unknown path "${p}" (${PATHS.join(', ')})`);
+}
+const wanted = (p: PathName): boolean => paths.includes(p);
+const profileDir = values.profile;
+if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 const megabytes = Number(values.mb);
 const runs = Math.max(1, Number(values.runs));
 const file = `~/logs/gatehouse-bench-${megabytes}mb.txt`;
@@ -95,34 +117,63 @@ try {
       ],
       { ...process.env, SSHPASS: token },
     );
-  const samples = { direct: [] as Sample[], human: [] as Sample[], agent: [] as Sample[] };
+  const session = profileDir === undefined ? undefined : new Session();
+  session?.connect();
+  await session?.post('Profiler.enable');
+  const profiled: { path: PathName; file: string; json: string }[] = [];
+  /** Runs `fn`, profiling it when asked and this is the last run. */
+  const run = async (path: PathName, last: boolean, fn: () => Promise<Sample>): Promise<Sample> => {
+    if (!session || !last || path === 'direct') return fn();
+    await session.post('Profiler.start');
+    const sample = await fn();
+    const { profile } = await session.post('Profiler.stop');
+    const file = join(profileDir!, `${path}.cpuprofile`);
+    const json = JSON.stringify(profile);
+    writeFileSync(file, json);
+    profiled.push({ path, file, json });
+    return sample;
+  };
+  const samples: Record<PathName, Sample[]> = { direct: [], person: [], agent: [] };
   for (let i = 0; i < runs; i++) {
-    samples.direct.push(await measure('ssh', directSshArgs(`cat ${file}`)));
-    samples.human.push(await viaGateway(human));
-    samples.agent.push(await viaGateway(agent));
+    const last = i === runs - 1;
+    if (wanted('direct'))
+      samples.direct.push(await run('direct', last, () => measure('ssh', directSshArgs(`cat ${file}`))));
+    if (wanted('person')) samples.person.push(await run('person', last, () => viaGateway(human)));
+    if (wanted('agent')) samples.agent.push(await run('agent', last, () => viaGateway(agent)));
   }
-  rows.push(
-    { name: 'direct OpenSSH', sample: best(samples.direct) },
-    { name: 'Gatehouse, person (audit, no masking)', sample: best(samples.human) },
-    { name: 'Gatehouse, agent (audit + 4 detectors)', sample: best(samples.agent) },
-  );
+  session?.disconnect();
+  const names: Record<PathName, string> = {
+    direct: 'direct OpenSSH',
+    person: 'Gatehouse, person (audit, no masking)',
+    agent: 'Gatehouse, agent (audit + 4 detectors)',
+  };
+  for (const path of PATHS) if (wanted(path)) rows.push({ name: names[path], sample: best(samples[path]) });
   const stats = fx.publisher.stats();
   console.log(`\ncat of a ${megabytes} MB text file over SSH, best of ${runs} run(s)`);
   console.log(
     `${'path'.padEnd(42)} ${'MB'.padStart(8)} ${'seconds'.padStart(9)} ${'MB/s'.padStart(9)}  vs direct  ${'CPU ms/MB'.padStart(9)}`,
   );
-  const base = rows[0]!.sample;
+  const base = wanted('direct') ? rows[0]!.sample : undefined;
   for (const { name, sample } of rows) {
     const rate = sample.bytes / 1e6 / sample.seconds;
-    const ratio = rate / (base.bytes / 1e6 / base.seconds);
+    const ratio = base ? `${(rate / (base.bytes / 1e6 / base.seconds)).toFixed(2)}x` : '-';
     console.log(
-      `${name.padEnd(42)} ${(sample.bytes / 1e6).toFixed(1).padStart(8)} ${sample.seconds.toFixed(2).padStart(9)} ${rate.toFixed(1).padStart(9)}  ${ratio.toFixed(2).padStart(8)}x  ${((sample.cpuSeconds * 1e3) / (sample.bytes / 1e6)).toFixed(1).padStart(9)}`,
+      `${name.padEnd(42)} ${(sample.bytes / 1e6).toFixed(1).padStart(8)} ${sample.seconds.toFixed(2).padStart(9)} ${rate.toFixed(1).padStart(9)}  ${ratio.padStart(9)}  ${((sample.cpuSeconds * 1e3) / (sample.bytes / 1e6)).toFixed(1).padStart(9)}`,
     );
   }
   console.log(
     `audit: ${stats.sentEvents} events in ${stats.sentBatches} produce requests (acks=all), ` +
       `${stats.bufferedEvents} still buffered, ${stats.failedSends} failed sends`,
   );
+  for (const { path, file, json } of profiled) {
+    const { busyMs, frames } = topFrames(json, Number(values.top));
+    console.log(
+      `\n${names[path]}: CPU profile ${file} (last run, ${busyMs.toFixed(0)} ms busy), top self time:`,
+    );
+    for (const f of frames) {
+      console.log(`${f.selfMs.toFixed(0).padStart(7)} ms ${f.percent.toFixed(1).padStart(5)}%  ${f.frame}`);
+    }
+  }
 } finally {
   await fx.stop();
   if (!values.keep) await measure('ssh', directSshArgs(`rm -f ${file}`)).catch(() => undefined);

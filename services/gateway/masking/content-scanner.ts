@@ -12,6 +12,13 @@ import { SpanList } from './span-list.js';
 /** Ranges at least this long are searched for needles natively rather than in the byte loop. */
 const NATIVE_SEARCH_BYTES = 1024;
 
+/** A regular expression source matching `bytes` read as latin1 (one character per byte), every byte escaped. */
+function latin1Pattern(bytes: Buffer): string {
+  let out = '';
+  for (const b of bytes) out += `\\x${b.toString(16).padStart(2, '0')}`;
+  return out;
+}
+
 export class ContentScanner {
   readonly detectors: readonly Detector[];
   /** For each byte value, the needles starting with it and the bit of their detector. */
@@ -27,6 +34,12 @@ export class ContentScanner {
   readonly #digitRun: RegExp | null;
   /** Lines of the last pass holding a digit run of at least #minDigitRun (the third value: its longest run). */
   readonly #lines = new SpanList();
+  /** Needles of one byte, searched natively one by one (memchr: cheap, and the search stops at the first hit). */
+  readonly #singleByte: { byte: number; bit: number }[] = [];
+  /** Any needle of two or more bytes (an alternation over latin1), for one native pass over a long range. */
+  readonly #multiByte: RegExp | null;
+  /** Detectors with a needle of two or more bytes. */
+  readonly #multiBits: number;
 
   constructor(detectors: readonly Detector[]) {
     if (detectors.length > 30) throw new RangeError('at most 30 detectors');
@@ -37,6 +50,8 @@ export class ContentScanner {
     this.detectors = detectors;
     let always = 0;
     let needleBits = 0;
+    let multiBits = 0;
+    const multi: string[] = [];
     detectors.forEach((d, k) => {
       const bit = 1 << k;
       if (d.needles.length > 0) {
@@ -44,6 +59,12 @@ export class ContentScanner {
         for (const needle of d.needles) {
           (this.#byFirstByte[needle[0]!] ??= []).push({ needle, bit });
           this.#isFirstByte[needle[0]!] = 1;
+          if (needle.length === 1) {
+            this.#singleByte.push({ byte: needle[0]!, bit });
+          } else {
+            multiBits |= bit;
+            multi.push(latin1Pattern(needle));
+          }
         }
       } else if (d.minDigitRun !== undefined) {
         this.#digitRuns.push({ min: d.minDigitRun, bit });
@@ -53,6 +74,8 @@ export class ContentScanner {
     });
     this.#always = always;
     this.#needleBits = needleBits;
+    this.#multiBits = multiBits;
+    this.#multiByte = multi.length === 0 ? null : new RegExp(multi.join('|'), 'g');
     this.#minDigitRun = Math.min(...this.#digitRuns.map((r) => r.min));
     this.#digitRun =
       this.#digitRuns.length === 0 ? null : new RegExp(`[0-9](?:[ -]?[0-9]){${this.#minDigitRun - 1}}`, 'g');
@@ -73,8 +96,11 @@ export class ContentScanner {
     const native = to - from >= NATIVE_SEARCH_BYTES;
     this.#lines.reset();
     if (native) {
-      if (needleBits !== 0) present |= this.#nativeNeedles(buf.subarray(from, to));
-      if (this.#digitRun !== null) this.#noteDigitLines(buf, from, to, this.#digitRun);
+      // One latin1 copy of the range serves both native passes (multi-byte needles, digit runs).
+      const text =
+        this.#multiByte !== null || this.#digitRun !== null ? buf.toString('latin1', from, to) : '';
+      if (needleBits !== 0) present |= this.#nativeNeedles(buf, from, to, text);
+      if (this.#digitRun !== null) this.#noteDigitLines(text, from, this.#digitRun);
       return present | this.#digitBits();
     }
     for (let p = from; p < to; p++) {
@@ -109,13 +135,12 @@ export class ContentScanner {
   }
 
   /**
-   * Notes the lines of buf[from, to) holding a digit run of at least #minDigitRun, as the byte loop does, but found
-   * by a regular expression over the range as latin1 (one character per byte, so offsets are byte offsets): the
-   * engine's native scan instead of a JavaScript loop over every byte. Only a line with such a run is read again,
-   * from the run on, for its longest run.
+   * Notes the lines of the range (`text`: buf[from, to) as latin1, one character per byte, so offsets are byte
+   * offsets) holding a digit run of at least #minDigitRun, as the byte loop does, but found by a regular expression:
+   * the engine's native scan instead of a JavaScript loop over every byte. Only a line with such a run is read
+   * again, from the run on, for its longest run.
    */
-  #noteDigitLines(buf: Buffer, from: number, to: number, re: RegExp): void {
-    const text = buf.toString('latin1', from, to);
+  #noteDigitLines(text: string, from: number, re: RegExp): void {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const start = text.lastIndexOf('\n', m.index) + 1;
@@ -127,14 +152,27 @@ export class ContentScanner {
     }
   }
 
-  /** Bitmask of the needle detectors one of whose needles occurs in `range`. */
-  #nativeNeedles(range: Buffer): number {
+  /**
+   * Bitmask of the needle detectors one of whose needles occurs in buf[from, to) (`text`: the range as latin1).
+   * One-byte needles are searched one by one; longer ones in a single pass of one regular expression, which stops
+   * at every position where some needle starts: there every needle is compared byte by byte (as the byte loop
+   * does), and the search resumes one byte further, so overlapping needles are all seen.
+   */
+  #nativeNeedles(buf: Buffer, from: number, to: number, text: string): number {
     let found = 0;
-    for (const list of this.#byFirstByte) {
-      if (list === undefined) continue;
-      for (const { needle, bit } of list) {
-        if ((found & bit) === 0 && range.indexOf(needle) !== -1) found |= bit;
-      }
+    const range = buf.subarray(from, to);
+    for (const { byte, bit } of this.#singleByte) {
+      if ((found & bit) === 0 && range.indexOf(byte) !== -1) found |= bit;
+    }
+    const re = this.#multiByte;
+    const multi = this.#multiBits;
+    if (re === null || (found & multi) === multi) return found;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const p = from + m.index;
+      found |= matching(buf, p, to, this.#byFirstByte[buf[p]!]!, found);
+      if ((found & multi) === multi) break;
+      re.lastIndex = m.index + 1;
     }
     return found;
   }
