@@ -1,16 +1,11 @@
 import type { Detector } from './detector.js';
 import { SpanList } from './span-list.js';
 
-/**
- * Runs a fixed set of detectors over byte ranges. One JavaScript pass over the range first finds which detectors
- * can match at all (a needle occurs, or a long enough digit run); only those run, so a clean value costs that
- * single pass and no allocation. The same pass notes the lines that hold a long enough digit run: a detector
- * known only by its digit runs (phone, card, national ids without a needle) runs on those lines alone — its
- * matches never contain a newline, and a newline is a boundary to it exactly as the end of the range is — so
- * large output with a few numbers in it is not scanned again by every digit detector.
- */
 /** Ranges at least this long are searched for needles natively rather than in the byte loop. */
 const NATIVE_SEARCH_BYTES = 1024;
+
+/** Most needle alternations a scanner keeps (one per set of detectors still to be found). */
+const MAX_NEEDLE_SEARCHES = 64;
 
 /** A regular expression source matching `bytes` read as latin1 (one character per byte), every byte escaped. */
 function latin1Pattern(bytes: Buffer): string {
@@ -19,6 +14,16 @@ function latin1Pattern(bytes: Buffer): string {
   return out;
 }
 
+/**
+ * Runs a fixed set of detectors over byte ranges. One pass over the range first finds which detectors can match at
+ * all (a needle occurs, or a long enough digit run); only those run, so a clean value costs that single pass and no
+ * allocation. Short ranges take that pass as a JavaScript loop over the bytes; long ones (terminal output) as
+ * native searches over one latin1 copy of the range: one memchr per one-byte needle, one regular expression for
+ * all longer needles, one for digit runs. The same pass notes the lines that hold a long enough digit run: a detector
+ * known only by its digit runs (phone, card, national ids without a needle) runs on those lines alone — its
+ * matches never contain a newline, and a newline is a boundary to it exactly as the end of the range is — so
+ * large output with a few numbers in it is not scanned again by every digit detector.
+ */
 export class ContentScanner {
   readonly detectors: readonly Detector[];
   /** For each byte value, the needles starting with it and the bit of their detector. */
@@ -36,10 +41,15 @@ export class ContentScanner {
   readonly #lines = new SpanList();
   /** Needles of one byte, searched natively one by one (memchr: cheap, and the search stops at the first hit). */
   readonly #singleByte: { byte: number; bit: number }[] = [];
-  /** Any needle of two or more bytes (an alternation over latin1), for one native pass over a long range. */
-  readonly #multiByte: RegExp | null;
+  /** Needles of two or more bytes with their detector's bit, for one native pass over a long range. */
+  readonly #multiByte: { pattern: string; bit: number }[] = [];
   /** Detectors with a needle of two or more bytes. */
   readonly #multiBits: number;
+  /**
+   * Alternations over the multi-byte needles of the detectors still to be found, by their bits (latin1): once a
+   * needle is seen, the search goes on for the others only. At most MAX_NEEDLE_SEARCHES are kept.
+   */
+  readonly #searches = new Map<number, RegExp>();
 
   constructor(detectors: readonly Detector[]) {
     if (detectors.length > 30) throw new RangeError('at most 30 detectors');
@@ -51,7 +61,6 @@ export class ContentScanner {
     let always = 0;
     let needleBits = 0;
     let multiBits = 0;
-    const multi: string[] = [];
     detectors.forEach((d, k) => {
       const bit = 1 << k;
       if (d.needles.length > 0) {
@@ -63,7 +72,7 @@ export class ContentScanner {
             this.#singleByte.push({ byte: needle[0]!, bit });
           } else {
             multiBits |= bit;
-            multi.push(latin1Pattern(needle));
+            this.#multiByte.push({ pattern: latin1Pattern(needle), bit });
           }
         }
       } else if (d.minDigitRun !== undefined) {
@@ -75,7 +84,6 @@ export class ContentScanner {
     this.#always = always;
     this.#needleBits = needleBits;
     this.#multiBits = multiBits;
-    this.#multiByte = multi.length === 0 ? null : new RegExp(multi.join('|'), 'g');
     this.#minDigitRun = Math.min(...this.#digitRuns.map((r) => r.min));
     this.#digitRun =
       this.#digitRuns.length === 0 ? null : new RegExp(`[0-9](?:[ -]?[0-9]){${this.#minDigitRun - 1}}`, 'g');
@@ -97,8 +105,7 @@ export class ContentScanner {
     this.#lines.reset();
     if (native) {
       // One latin1 copy of the range serves both native passes (multi-byte needles, digit runs).
-      const text =
-        this.#multiByte !== null || this.#digitRun !== null ? buf.toString('latin1', from, to) : '';
+      const text = this.#multiBits !== 0 || this.#digitRun !== null ? buf.toString('latin1', from, to) : '';
       if (needleBits !== 0) present |= this.#nativeNeedles(buf, from, to, text);
       if (this.#digitRun !== null) this.#noteDigitLines(text, from, this.#digitRun);
       return present | this.#digitBits();
@@ -164,17 +171,29 @@ export class ContentScanner {
     for (const { byte, bit } of this.#singleByte) {
       if ((found & bit) === 0 && range.indexOf(byte) !== -1) found |= bit;
     }
-    const re = this.#multiByte;
     const multi = this.#multiBits;
-    if (re === null || (found & multi) === multi) return found;
-    re.lastIndex = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    let index = 0;
+    while ((found & multi) !== multi) {
+      const re = this.#search(multi & ~found);
+      re.lastIndex = index;
+      const m = re.exec(text);
+      if (m === null) break;
       const p = from + m.index;
       found |= matching(buf, p, to, this.#byFirstByte[buf[p]!]!, found);
-      if ((found & multi) === multi) break;
-      re.lastIndex = m.index + 1;
+      index = m.index + 1;
     }
     return found;
+  }
+
+  /** The alternation over the multi-byte needles of the detectors in `missing` (non-zero). */
+  #search(missing: number): RegExp {
+    let re = this.#searches.get(missing);
+    if (re === undefined) {
+      const patterns = this.#multiByte.filter((n) => (n.bit & missing) !== 0).map((n) => n.pattern);
+      re = new RegExp(patterns.join('|'), 'g');
+      if (this.#searches.size < MAX_NEEDLE_SEARCHES) this.#searches.set(missing, re);
+    }
+    return re;
   }
 
   /** Resets `spans` and fills it with the matches in buf[from, to). */
