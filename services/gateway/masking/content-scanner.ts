@@ -47,7 +47,7 @@ export class ContentScanner {
   readonly #multiBits: number;
   /**
    * Alternations over the multi-byte needles of the detectors still to be found, by their bits (latin1): once a
-   * needle is seen, the search goes on for the others only. At most MAX_NEEDLE_SEARCHES are kept.
+   * needle is seen, the search goes on for the others only. At most MAX_NEEDLE_SEARCHES (+ the full one) are kept.
    */
   readonly #searches = new Map<number, RegExp>();
 
@@ -185,14 +185,19 @@ export class ContentScanner {
     return found;
   }
 
-  /** The alternation over the multi-byte needles of the detectors in `missing` (non-zero). */
+  /**
+   * The alternation over the multi-byte needles of the detectors in `missing` (non-zero). Once MAX_NEEDLE_SEARCHES
+   * are kept, the one over every multi-byte needle serves (it finds a superset of positions; `matching` decides).
+   */
   #search(missing: number): RegExp {
     let re = this.#searches.get(missing);
-    if (re === undefined) {
-      const patterns = this.#multiByte.filter((n) => (n.bit & missing) !== 0).map((n) => n.pattern);
-      re = new RegExp(patterns.join('|'), 'g');
-      if (this.#searches.size < MAX_NEEDLE_SEARCHES) this.#searches.set(missing, re);
+    if (re !== undefined) return re;
+    if (this.#searches.size >= MAX_NEEDLE_SEARCHES) {
+      if (missing !== this.#multiBits) return this.#search(this.#multiBits);
     }
+    const patterns = this.#multiByte.filter((n) => (n.bit & missing) !== 0).map((n) => n.pattern);
+    re = new RegExp(patterns.join('|'), 'g');
+    this.#searches.set(missing, re);
     return re;
   }
 
