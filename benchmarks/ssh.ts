@@ -7,7 +7,7 @@
  *     [--profile DIR] [--top 30]
  *
  * `CPU ms/MB` (of the fastest run; `median CPU` over all runs) is this process's CPU time (user + system) per MB
- * while the path ran: for the gateway paths the in-process gateway's cost (far less dependent on how loaded the
+ * while the path ran and, for the gateway paths, until Kafka acknowledged the audit of its output: for the gateway paths the in-process gateway's cost (far less dependent on how loaded the
  * machine is than MB/s, though not independent of it); for direct OpenSSH only this process reading the pipe.
  *
  * `--profile DIR` records a CPU profile of this process (the in-process gateway) during each gateway path's last
@@ -21,6 +21,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { topFrames } from './support/cpu-profile.js';
 import {
@@ -57,11 +58,17 @@ const file = `~/logs/gatehouse-bench-${megabytes}mb.txt`;
 /** `cpuSeconds`: this process's CPU (user + system) while the command ran: the in-process gateway's cost. */
 type Sample = { bytes: number; seconds: number; cpuSeconds: number; status: number | null };
 
-/** Runs a command and counts its stdout bytes without keeping them (the gateway under test shares this loop). */
-function measure(
+/**
+ * Runs a command and counts its stdout bytes without keeping them (the gateway under test shares this loop).
+ * `seconds` ends when the command exits; `cpuSeconds` ends once `settle` resolved too (for the gateway paths: the
+ * audit of the output acknowledged by Kafka), so a path is charged for recording what it sent and the next path
+ * starts on an idle gateway.
+ */
+async function measure(
   command: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  settle: () => Promise<void> = () => Promise.resolve(),
 ): Promise<Sample> {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let bytes = 0;
@@ -70,15 +77,12 @@ function measure(
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  return new Promise((resolve, reject) =>
-    child.on('close', (status) => {
-      const seconds = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-      if (status !== 0) reject(new Error(`${command} exited ${status}: ${stderr.trim()}`));
-      else resolve({ bytes, seconds, cpuSeconds, status });
-    }),
-  );
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const seconds = (performance.now() - t0) / 1000;
+  if (status !== 0) throw new Error(`${command} exited ${status}: ${stderr.trim()}`);
+  await settle();
+  const cpu = process.cpuUsage(cpu0);
+  return { bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, status };
 }
 
 const cpuPerMb = (s: Sample): number => (s.cpuSeconds * 1e3) / (s.bytes / 1e6);
@@ -110,6 +114,18 @@ try {
   });
   const check = await runSsh(fx.port, 'demo-ssh', agent, [`head -n 1 ${file}`]);
   if (check.status !== 0) throw new Error(`the gateway refused the benchmark command: ${check.stderr}`);
+  /**
+   * Waits until the gateway's publisher has nothing left to send, seen twice a linger window apart (a session's
+   * last frames wait in the session until the next produce request takes them). Bounded.
+   */
+  const auditFlushed = async (): Promise<void> => {
+    const deadline = Date.now() + 120_000;
+    for (let idle = 0; idle < 2;) {
+      if (Date.now() > deadline) throw new Error('the audit of the output was not flushed within 120 s');
+      idle = fx.publisher.stats().bufferedEvents === 0 ? idle + 1 : 0;
+      await sleep(25);
+    }
+  };
   const viaGateway = (token: string) =>
     measure(
       'sshpass',
@@ -125,6 +141,7 @@ try {
         `cat ${file}`,
       ],
       { ...process.env, SSHPASS: token },
+      auditFlushed,
     );
   const session = profileDir === undefined ? undefined : new Session();
   session?.connect();
