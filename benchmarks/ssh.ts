@@ -3,17 +3,27 @@
  * Gatehouse node (token login, policy, upstream login with the gateway's key, every output chunk recorded to Kafka
  * with acks=all) — as a person (no content masking) and as an agent (all content detectors on the output).
  *
- *   npm run stack:up && npx tsx benchmarks/ssh.ts [--mb 200] [--runs 1] [--keep]
+ *   npm run stack:up && npx tsx benchmarks/ssh.ts [--mb 200] [--runs 1] [--keep] [--paths direct,person,agent]
+ *     [--profile DIR] [--top 30]
  *
- * `CPU ms/MB` is this process's CPU time (user + system) per MB while the path ran: for the gateway paths the
- * in-process gateway's cost (independent of how loaded the machine is, unlike MB/s); for direct OpenSSH only this
- * process reading the pipe.
+ * `CPU ms/MB` (of the fastest run; `median CPU` over all runs) is this process's CPU time (user + system) per MB
+ * while the path ran and, for the gateway paths, until Kafka acknowledged the audit of its output: for the gateway paths the in-process gateway's cost (far less dependent on how loaded the
+ * machine is than MB/s, though not independent of it); for direct OpenSSH only this process reading the pipe.
+ *
+ * `--profile DIR` records a CPU profile of this process (the in-process gateway) during each gateway path's last
+ * run only (start-up excluded), writes `DIR/<path>.cpuprofile` and prints its top self-time frames. Profiling
+ * slows the gateway down: figures of a profiled run are not comparable with unprofiled ones.
  *
  * The file (base64 text of random bytes, lines of 100 characters) is created in the demo user's ~/logs (agents may
  * only `cat` there) with the key the gateway holds, and deleted afterwards unless --keep.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { topFrames } from './support/cpu-profile.js';
 import {
   directSshArgs,
   runSsh,
@@ -26,8 +36,21 @@ const { values } = parseArgs({
     mb: { type: 'string', default: '200' },
     runs: { type: 'string', default: '1' },
     keep: { type: 'boolean', default: false },
+    paths: { type: 'string', default: 'direct,person,agent' },
+    profile: { type: 'string' },
+    top: { type: 'string', default: '30' },
   },
 });
+const PATHS = ['direct', 'person', 'agent'] as const;
+type PathName = (typeof PATHS)[number];
+const paths = values.paths.split(',').map((p) => p.trim());
+for (const p of paths) {
+  if (!(PATHS as readonly string[]).includes(p))
+    throw new Error(`--paths: unknown path "${p}" (${PATHS.join(', ')})`);
+}
+const wanted = (p: PathName): boolean => paths.includes(p);
+const profileDir = values.profile;
+if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
 const megabytes = Number(values.mb);
 const runs = Math.max(1, Number(values.runs));
 const file = `~/logs/gatehouse-bench-${megabytes}mb.txt`;
@@ -35,11 +58,17 @@ const file = `~/logs/gatehouse-bench-${megabytes}mb.txt`;
 /** `cpuSeconds`: this process's CPU (user + system) while the command ran: the in-process gateway's cost. */
 type Sample = { bytes: number; seconds: number; cpuSeconds: number; status: number | null };
 
-/** Runs a command and counts its stdout bytes without keeping them (the gateway under test shares this loop). */
-function measure(
+/**
+ * Runs a command and counts its stdout bytes without keeping them (the gateway under test shares this loop).
+ * `seconds` ends when the command exits; `cpuSeconds` ends once `settle` resolved too (for the gateway paths: the
+ * audit of the output acknowledged by Kafka), so a path is charged for recording what it sent and the next path
+ * starts on an idle gateway.
+ */
+async function measure(
   command: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
+  settle: () => Promise<void> = () => Promise.resolve(),
 ): Promise<Sample> {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let bytes = 0;
@@ -48,15 +77,20 @@ function measure(
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  return new Promise((resolve, reject) =>
-    child.on('close', (status) => {
-      const seconds = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-      if (status !== 0) reject(new Error(`${command} exited ${status}: ${stderr.trim()}`));
-      else resolve({ bytes, seconds, cpuSeconds, status });
-    }),
-  );
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const seconds = (performance.now() - t0) / 1000;
+  if (status !== 0) throw new Error(`${command} exited ${status}: ${stderr.trim()}`);
+  await settle();
+  const cpu = process.cpuUsage(cpu0);
+  return { bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, status };
+}
+
+const cpuPerMb = (s: Sample): number => (s.cpuSeconds * 1e3) / (s.bytes / 1e6);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function best(samples: Sample[]): Sample {
@@ -68,7 +102,8 @@ const rawBytes = Math.round((megabytes * 1e6 * 3) / 4 / (101 / 100));
 await measure('ssh', directSshArgs(`head -c ${rawBytes} /dev/urandom | base64 -w 100 > ${file}`));
 await measure('ssh', directSshArgs(`cat ${file}`)); // warm-up: the file in the page cache for every path
 const fx = await startSshGatewayFixture({ listener: { idleTimeoutMs: 0 } });
-const rows: { name: string; sample: Sample }[] = [];
+/** `sample`: the fastest run; `all`: every run (for the median CPU, steadier than one run on a busy machine). */
+const rows: { name: string; sample: Sample; all: Sample[] }[] = [];
 try {
   const human = await fx.idp.issueToken({ user: 'bench-human', groups: ['engineering'], ttlSeconds: 3600 });
   const agent = await fx.idp.issueToken({
@@ -79,6 +114,18 @@ try {
   });
   const check = await runSsh(fx.port, 'demo-ssh', agent, [`head -n 1 ${file}`]);
   if (check.status !== 0) throw new Error(`the gateway refused the benchmark command: ${check.stderr}`);
+  /**
+   * Waits until the gateway's publisher has nothing left to send, seen twice a linger window apart (a session's
+   * last frames wait in the session until the next produce request takes them). Bounded.
+   */
+  const auditFlushed = async (): Promise<void> => {
+    const deadline = Date.now() + 120_000;
+    for (let idle = 0; idle < 2;) {
+      if (Date.now() > deadline) throw new Error('the audit of the output was not flushed within 120 s');
+      idle = fx.publisher.stats().bufferedEvents === 0 ? idle + 1 : 0;
+      await sleep(25);
+    }
+  };
   const viaGateway = (token: string) =>
     measure(
       'sshpass',
@@ -94,35 +141,67 @@ try {
         `cat ${file}`,
       ],
       { ...process.env, SSHPASS: token },
+      auditFlushed,
     );
-  const samples = { direct: [] as Sample[], human: [] as Sample[], agent: [] as Sample[] };
+  const session = profileDir === undefined ? undefined : new Session();
+  session?.connect();
+  await session?.post('Profiler.enable');
+  const profiled: { path: PathName; file: string; json: string }[] = [];
+  /** Runs `fn`, profiling it when asked and this is the last run. */
+  const run = async (path: PathName, last: boolean, fn: () => Promise<Sample>): Promise<Sample> => {
+    if (!session || !last || path === 'direct') return fn();
+    await session.post('Profiler.start');
+    const sample = await fn();
+    const { profile } = await session.post('Profiler.stop');
+    const file = join(profileDir!, `${path}.cpuprofile`);
+    const json = JSON.stringify(profile);
+    writeFileSync(file, json);
+    profiled.push({ path, file, json });
+    return sample;
+  };
+  const samples: Record<PathName, Sample[]> = { direct: [], person: [], agent: [] };
   for (let i = 0; i < runs; i++) {
-    samples.direct.push(await measure('ssh', directSshArgs(`cat ${file}`)));
-    samples.human.push(await viaGateway(human));
-    samples.agent.push(await viaGateway(agent));
+    const last = i === runs - 1;
+    if (wanted('direct'))
+      samples.direct.push(await run('direct', last, () => measure('ssh', directSshArgs(`cat ${file}`))));
+    if (wanted('person')) samples.person.push(await run('person', last, () => viaGateway(human)));
+    if (wanted('agent')) samples.agent.push(await run('agent', last, () => viaGateway(agent)));
   }
-  rows.push(
-    { name: 'direct OpenSSH', sample: best(samples.direct) },
-    { name: 'Gatehouse, person (audit, no masking)', sample: best(samples.human) },
-    { name: 'Gatehouse, agent (audit + 4 detectors)', sample: best(samples.agent) },
-  );
+  session?.disconnect();
+  const names: Record<PathName, string> = {
+    direct: 'direct OpenSSH',
+    person: 'Gatehouse, person (audit, no masking)',
+    agent: 'Gatehouse, agent (audit + 4 detectors)',
+  };
+  for (const path of PATHS) {
+    if (wanted(path)) rows.push({ name: names[path], sample: best(samples[path]), all: samples[path] });
+  }
   const stats = fx.publisher.stats();
   console.log(`\ncat of a ${megabytes} MB text file over SSH, best of ${runs} run(s)`);
   console.log(
-    `${'path'.padEnd(42)} ${'MB'.padStart(8)} ${'seconds'.padStart(9)} ${'MB/s'.padStart(9)}  vs direct  ${'CPU ms/MB'.padStart(9)}`,
+    `${'path'.padEnd(42)} ${'MB'.padStart(8)} ${'seconds'.padStart(9)} ${'MB/s'.padStart(9)}  vs direct  ${'CPU ms/MB'.padStart(9)}  ${'median CPU'.padStart(10)}`,
   );
-  const base = rows[0]!.sample;
-  for (const { name, sample } of rows) {
+  const base = wanted('direct') ? rows[0]!.sample : undefined;
+  for (const { name, sample, all } of rows) {
     const rate = sample.bytes / 1e6 / sample.seconds;
-    const ratio = rate / (base.bytes / 1e6 / base.seconds);
+    const ratio = base ? `${(rate / (base.bytes / 1e6 / base.seconds)).toFixed(2)}x` : '-';
     console.log(
-      `${name.padEnd(42)} ${(sample.bytes / 1e6).toFixed(1).padStart(8)} ${sample.seconds.toFixed(2).padStart(9)} ${rate.toFixed(1).padStart(9)}  ${ratio.toFixed(2).padStart(8)}x  ${((sample.cpuSeconds * 1e3) / (sample.bytes / 1e6)).toFixed(1).padStart(9)}`,
+      `${name.padEnd(42)} ${(sample.bytes / 1e6).toFixed(1).padStart(8)} ${sample.seconds.toFixed(2).padStart(9)} ${rate.toFixed(1).padStart(9)}  ${ratio.padStart(9)}  ${cpuPerMb(sample).toFixed(1).padStart(9)}  ${median(all.map(cpuPerMb)).toFixed(1).padStart(10)}`,
     );
   }
   console.log(
     `audit: ${stats.sentEvents} events in ${stats.sentBatches} produce requests (acks=all), ` +
       `${stats.bufferedEvents} still buffered, ${stats.failedSends} failed sends`,
   );
+  for (const { path, file, json } of profiled) {
+    const { busyMs, frames } = topFrames(json, Number(values.top));
+    console.log(
+      `\n${names[path]}: CPU profile ${file} (last run, ${busyMs.toFixed(0)} ms busy), top self time:`,
+    );
+    for (const f of frames) {
+      console.log(`${f.selfMs.toFixed(0).padStart(7)} ms ${f.percent.toFixed(1).padStart(5)}%  ${f.frame}`);
+    }
+  }
 } finally {
   await fx.stop();
   if (!values.keep) await measure('ssh', directSshArgs(`rm -f ${file}`)).catch(() => undefined);

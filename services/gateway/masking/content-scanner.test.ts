@@ -111,4 +111,38 @@ describe('ContentScanner', () => {
       expect(inLong.length).toBeGreaterThan(0);
     }
   });
+
+  it('sees every needle in long ranges, overlapping and repeated ones included', () => {
+    const scanner = new ContentScanner(ALL);
+    const needleBits = ALL.reduce((bits, d, k) => (d.needles.length > 0 ? bits | (1 << k) : bits), 0);
+    const pieces = [
+      ...new Set(ALL.flatMap((d) => d.needles.map((n) => n.toString('latin1')))),
+      '-----',
+      'BEGIN ',
+      'gh',
+      'xo',
+      'xapp',
+      'ey',
+      'J',
+      'A',
+      'k_',
+      'x',
+      ' ',
+      '\n',
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), fc.nat(1500), (parts, at) => {
+        const filler = 'q'.repeat(1200);
+        const inner = parts.join('');
+        const buf = Buffer.from(filler.slice(0, at) + inner + filler.slice(at));
+        const range = buf.subarray(2, buf.length - 2);
+        let expected = 0;
+        ALL.forEach((d, k) => {
+          if (d.needles.some((n) => range.includes(n))) expected |= 1 << k;
+        });
+        expect(scanner.candidates(buf, 2, buf.length - 2) & needleBits).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });

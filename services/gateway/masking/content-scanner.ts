@@ -1,17 +1,29 @@
 import type { Detector } from './detector.js';
 import { SpanList } from './span-list.js';
 
+/** Ranges at least this long are searched for needles natively rather than in the byte loop. */
+const NATIVE_SEARCH_BYTES = 1024;
+
+/** Most needle alternations a scanner keeps (one per set of detectors still to be found). */
+const MAX_NEEDLE_SEARCHES = 64;
+
+/** A regular expression source matching `bytes` read as latin1 (one character per byte), every byte escaped. */
+function latin1Pattern(bytes: Buffer): string {
+  let out = '';
+  for (const b of bytes) out += `\\x${b.toString(16).padStart(2, '0')}`;
+  return out;
+}
+
 /**
- * Runs a fixed set of detectors over byte ranges. One JavaScript pass over the range first finds which detectors
- * can match at all (a needle occurs, or a long enough digit run); only those run, so a clean value costs that
- * single pass and no allocation. The same pass notes the lines that hold a long enough digit run: a detector
+ * Runs a fixed set of detectors over byte ranges. One pass over the range first finds which detectors can match at
+ * all (a needle occurs, or a long enough digit run); only those run, so a clean value costs that single pass and no
+ * allocation. Short ranges take that pass as a JavaScript loop over the bytes; long ones (terminal output) as
+ * native searches over one latin1 copy of the range: one memchr per one-byte needle, one regular expression for
+ * all longer needles, one for digit runs. The same pass notes the lines that hold a long enough digit run: a detector
  * known only by its digit runs (phone, card, national ids without a needle) runs on those lines alone — its
  * matches never contain a newline, and a newline is a boundary to it exactly as the end of the range is — so
  * large output with a few numbers in it is not scanned again by every digit detector.
  */
-/** Ranges at least this long are searched for needles natively rather than in the byte loop. */
-const NATIVE_SEARCH_BYTES = 1024;
-
 export class ContentScanner {
   readonly detectors: readonly Detector[];
   /** For each byte value, the needles starting with it and the bit of their detector. */
@@ -27,6 +39,17 @@ export class ContentScanner {
   readonly #digitRun: RegExp | null;
   /** Lines of the last pass holding a digit run of at least #minDigitRun (the third value: its longest run). */
   readonly #lines = new SpanList();
+  /** Needles of one byte, searched natively one by one (memchr: cheap, and the search stops at the first hit). */
+  readonly #singleByte: { byte: number; bit: number }[] = [];
+  /** Needles of two or more bytes with their detector's bit, for one native pass over a long range. */
+  readonly #multiByte: { pattern: string; bit: number }[] = [];
+  /** Detectors with a needle of two or more bytes. */
+  readonly #multiBits: number;
+  /**
+   * Alternations over the multi-byte needles of the detectors still to be found, by their bits (latin1): once a
+   * needle is seen, the search goes on for the others only. At most MAX_NEEDLE_SEARCHES (+ the full one) are kept.
+   */
+  readonly #searches = new Map<number, RegExp>();
 
   constructor(detectors: readonly Detector[]) {
     if (detectors.length > 30) throw new RangeError('at most 30 detectors');
@@ -37,6 +60,7 @@ export class ContentScanner {
     this.detectors = detectors;
     let always = 0;
     let needleBits = 0;
+    let multiBits = 0;
     detectors.forEach((d, k) => {
       const bit = 1 << k;
       if (d.needles.length > 0) {
@@ -44,6 +68,12 @@ export class ContentScanner {
         for (const needle of d.needles) {
           (this.#byFirstByte[needle[0]!] ??= []).push({ needle, bit });
           this.#isFirstByte[needle[0]!] = 1;
+          if (needle.length === 1) {
+            this.#singleByte.push({ byte: needle[0]!, bit });
+          } else {
+            multiBits |= bit;
+            this.#multiByte.push({ pattern: latin1Pattern(needle), bit });
+          }
         }
       } else if (d.minDigitRun !== undefined) {
         this.#digitRuns.push({ min: d.minDigitRun, bit });
@@ -53,6 +83,7 @@ export class ContentScanner {
     });
     this.#always = always;
     this.#needleBits = needleBits;
+    this.#multiBits = multiBits;
     this.#minDigitRun = Math.min(...this.#digitRuns.map((r) => r.min));
     this.#digitRun =
       this.#digitRuns.length === 0 ? null : new RegExp(`[0-9](?:[ -]?[0-9]){${this.#minDigitRun - 1}}`, 'g');
@@ -73,8 +104,10 @@ export class ContentScanner {
     const native = to - from >= NATIVE_SEARCH_BYTES;
     this.#lines.reset();
     if (native) {
-      if (needleBits !== 0) present |= this.#nativeNeedles(buf.subarray(from, to));
-      if (this.#digitRun !== null) this.#noteDigitLines(buf, from, to, this.#digitRun);
+      // One latin1 copy of the range serves both native passes (multi-byte needles, digit runs).
+      const text = this.#multiBits !== 0 || this.#digitRun !== null ? buf.toString('latin1', from, to) : '';
+      if (needleBits !== 0) present |= this.#nativeNeedles(buf, from, to, text);
+      if (this.#digitRun !== null) this.#noteDigitLines(text, from, this.#digitRun);
       return present | this.#digitBits();
     }
     for (let p = from; p < to; p++) {
@@ -109,13 +142,12 @@ export class ContentScanner {
   }
 
   /**
-   * Notes the lines of buf[from, to) holding a digit run of at least #minDigitRun, as the byte loop does, but found
-   * by a regular expression over the range as latin1 (one character per byte, so offsets are byte offsets): the
-   * engine's native scan instead of a JavaScript loop over every byte. Only a line with such a run is read again,
-   * from the run on, for its longest run.
+   * Notes the lines of the range (`text`: buf[from, to) as latin1, one character per byte, so offsets are byte
+   * offsets) holding a digit run of at least #minDigitRun, as the byte loop does, but found by a regular expression:
+   * the engine's native scan instead of a JavaScript loop over every byte. Only a line with such a run is read
+   * again, from the run on, for its longest run.
    */
-  #noteDigitLines(buf: Buffer, from: number, to: number, re: RegExp): void {
-    const text = buf.toString('latin1', from, to);
+  #noteDigitLines(text: string, from: number, re: RegExp): void {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const start = text.lastIndexOf('\n', m.index) + 1;
@@ -127,16 +159,46 @@ export class ContentScanner {
     }
   }
 
-  /** Bitmask of the needle detectors one of whose needles occurs in `range`. */
-  #nativeNeedles(range: Buffer): number {
+  /**
+   * Bitmask of the needle detectors one of whose needles occurs in buf[from, to) (`text`: the range as latin1).
+   * One-byte needles are searched one by one; longer ones in a single pass of one regular expression, which stops
+   * at every position where some needle starts: there every needle is compared byte by byte (as the byte loop
+   * does), and the search resumes one byte further, so overlapping needles are all seen.
+   */
+  #nativeNeedles(buf: Buffer, from: number, to: number, text: string): number {
     let found = 0;
-    for (const list of this.#byFirstByte) {
-      if (list === undefined) continue;
-      for (const { needle, bit } of list) {
-        if ((found & bit) === 0 && range.indexOf(needle) !== -1) found |= bit;
-      }
+    const range = buf.subarray(from, to);
+    for (const { byte, bit } of this.#singleByte) {
+      if ((found & bit) === 0 && range.indexOf(byte) !== -1) found |= bit;
+    }
+    const multi = this.#multiBits;
+    let index = 0;
+    while ((found & multi) !== multi) {
+      const re = this.#search(multi & ~found);
+      re.lastIndex = index;
+      const m = re.exec(text);
+      if (m === null) break;
+      const p = from + m.index;
+      found |= matching(buf, p, to, this.#byFirstByte[buf[p]!]!, found);
+      index = m.index + 1;
     }
     return found;
+  }
+
+  /**
+   * The alternation over the multi-byte needles of the detectors in `missing` (non-zero). Once MAX_NEEDLE_SEARCHES
+   * are kept, the one over every multi-byte needle serves (it finds a superset of positions; `matching` decides).
+   */
+  #search(missing: number): RegExp {
+    let re = this.#searches.get(missing);
+    if (re !== undefined) return re;
+    if (this.#searches.size >= MAX_NEEDLE_SEARCHES) {
+      if (missing !== this.#multiBits) return this.#search(this.#multiBits);
+    }
+    const patterns = this.#multiByte.filter((n) => (n.bit & missing) !== 0).map((n) => n.pattern);
+    re = new RegExp(patterns.join('|'), 'g');
+    this.#searches.set(missing, re);
+    return re;
   }
 
   /** Resets `spans` and fills it with the matches in buf[from, to). */

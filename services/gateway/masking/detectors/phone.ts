@@ -26,7 +26,7 @@ export const phoneDetector: Detector = {
   needles: [],
   minDigitRun: 4,
   find(buf: Buffer, from: number, to: number, out: SpanList, id: number): void {
-    const g = new Groups();
+    const g = GROUPS;
     let i = from;
     while (i < to) {
       const b = buf[i]!;
@@ -121,6 +121,9 @@ class Groups {
     }
   }
 }
+
+/** Reused by every `find` (synchronous, never re-entered): no allocation per call. */
+const GROUPS = new Groups();
 
 /** The end of the longest phone number starting at `start` made of the first k groups, or 0. */
 function matchAt(buf: Buffer, start: number, to: number, g: Groups): number {
