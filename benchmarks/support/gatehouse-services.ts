@@ -82,10 +82,11 @@ export function gatewayConfig(o: {
         approvalRequests: o.names.approvalRequestsTopic,
         ...replication(),
       },
-      // `GATEHOUSE_BENCH_GATEWAY_LINGER_MS`: the publisher's linger for an A/B run (default: the gateway's own).
-      ...(process.env.GATEHOUSE_BENCH_GATEWAY_LINGER_MS === undefined
+      // `GATEHOUSE_BENCH_GATEWAY_PUBLISHER`: `kafka.publisher` settings (JSON) for an A/B run, checked by the
+      // gateway's own config schema (default: the gateway's defaults).
+      ...(process.env.GATEHOUSE_BENCH_GATEWAY_PUBLISHER === undefined
         ? {}
-        : { publisher: { lingerMs: Number(process.env.GATEHOUSE_BENCH_GATEWAY_LINGER_MS) } }),
+        : { publisher: JSON.parse(process.env.GATEHOUSE_BENCH_GATEWAY_PUBLISHER) as unknown }),
     },
     policy: { bundleDir: o.bundleDir },
     connections: [
