@@ -4,7 +4,13 @@ import { PolicyLoadError, PolicyLoadErrorCode } from './errors.js';
 import { failClosedResult } from './fail-closed.js';
 import { memoDeclaration } from './memo-declaration.js';
 import type { MemoDeclaration } from './memo-declaration.js';
-import { loadPolicySync, REQUIRED_EXPORTS, requiredBuiltins, SDK_BUILTINS } from './opa-wasm.js';
+import {
+  evaluateJson,
+  loadPolicySync,
+  REQUIRED_EXPORTS,
+  requiredBuiltins,
+  SDK_BUILTINS,
+} from './opa-wasm.js';
 import type { LoadedPolicy } from './opa-wasm.js';
 import { bundleRevision } from './revision.js';
 import { wasmApi } from './wasm-api.js';
@@ -59,8 +65,6 @@ export type PolicyEngine = {
 };
 
 type EngineOptions = z.output<typeof optionsSchema>;
-
-const encoder = new TextEncoder();
 
 /** Compiles and instantiates a policy bundle. Throws `PolicyLoadError` with a clear message on any problem. */
 export async function createPolicyEngine(
@@ -141,6 +145,12 @@ export async function createPolicyEngine(
       },
     );
   }
+  if (typeof policy.dataAddr !== 'number' || typeof policy.dataHeapPtr !== 'number') {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.wasmInvalid,
+      'the wasm SDK did not place the data document where the engine expects it (unsupported @open-policy-agent/opa-wasm version)',
+    );
+  }
   const revision = bundle.revision ?? bundleRevision(bundle.wasm, bundle.data);
   return new WasmPolicyEngine({ module, data, policy, entrypointId, revision, opts, memo });
 }
@@ -194,8 +204,6 @@ class WasmPolicyEngine implements PolicyEngine {
     const max = this.#opts.maxInputBytes;
     // UTF-8 never has fewer bytes than UTF-16 code units, so this is a cheap early reject.
     if (json.length > max) return fail(PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
-    const bytes = encoder.encode(json);
-    if (bytes.byteLength > max) return fail(PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
 
     let resultSet: unknown;
     try {
@@ -203,7 +211,10 @@ class WasmPolicyEngine implements PolicyEngine {
         this.#policy = instantiate(this.#module, this.#opts, this.#data);
         this.#needsReset = false;
       }
-      resultSet = this.#policy.evaluate(toArrayBuffer(bytes), this.#entrypointId);
+      // The input is encoded once, straight into wasm memory, and its UTF-8 length checked there.
+      const raw = evaluateJson(this.#policy, this.#entrypointId, json, max);
+      if (!raw.ok) return fail(PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
+      resultSet = JSON.parse(raw.resultJson);
     } catch (err) {
       this.#needsReset = true;
       return fail(PolicyFailureCode.evalFailed, describeEvalError(err));
