@@ -41,9 +41,11 @@ ddl_type_prefixes := {"alter", "comment", "create", "drop", "grant", "revoke"}
 # DDL when the analyzer says so (it includes TRUNCATE), or when the statement type starts with a DDL verb.
 is_ddl(s) if s.ddl == true
 
-is_ddl(s) if {
+is_ddl(s) if ddl_type(stmt_type(s))
+
+ddl_type(t) if {
 	some p in ddl_type_prefixes
-	startswith(stmt_type(s), p)
+	startswith(t, p)
 }
 
 # Read-only only when the analyzer says so explicitly; a DDL statement is never read-only.
