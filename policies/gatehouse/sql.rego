@@ -212,10 +212,9 @@ pii_columns contains c if {
 	c != ""
 }
 
-mask_columns contains c if {
-	not common.in_any_group(object.get(pii, "reader_groups", []))
-	some c in pii_columns
-}
+mask_columns := set() if {
+	common.in_any_group(object.get(pii, "reader_groups", []))
+} else := pii_columns
 
 # ---- audit ------------------------------------------------------------------------------------------
 
