@@ -191,19 +191,19 @@ class WasmPolicyEngine implements PolicyEngine {
 
   evaluate(input: PolicyInput): PolicyResult {
     const started = process.hrtime.bigint();
-    const fail = (code: PolicyFailure['code'], message: string): PolicyResult =>
-      failClosedResult({ code, message }, this.revision, elapsedMicros(started));
 
     let json: string | undefined;
     try {
       json = JSON.stringify(input);
     } catch {
-      return fail(PolicyFailureCode.inputInvalid, 'input cannot be encoded as JSON');
+      return this.#fail(started, PolicyFailureCode.inputInvalid, 'input cannot be encoded as JSON');
     }
-    if (typeof json !== 'string') return fail(PolicyFailureCode.inputInvalid, 'input is not a JSON value');
+    if (typeof json !== 'string')
+      return this.#fail(started, PolicyFailureCode.inputInvalid, 'input is not a JSON value');
     const max = this.#opts.maxInputBytes;
     // UTF-8 never has fewer bytes than UTF-16 code units, so this is a cheap early reject.
-    if (json.length > max) return fail(PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
+    if (json.length > max)
+      return this.#fail(started, PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
 
     let resultSet: unknown;
     try {
@@ -213,31 +213,37 @@ class WasmPolicyEngine implements PolicyEngine {
       }
       // The input is encoded once, straight into wasm memory, and its UTF-8 length checked there.
       const raw = evaluateJson(this.#policy, this.#entrypointId, json, max);
-      if (!raw.ok) return fail(PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
+      if (!raw.ok) return this.#fail(started, PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
       resultSet = JSON.parse(raw.resultJson);
     } catch (err) {
       this.#needsReset = true;
-      return fail(PolicyFailureCode.evalFailed, describeEvalError(err));
+      return this.#fail(started, PolicyFailureCode.evalFailed, describeEvalError(err));
     }
 
     if (!Array.isArray(resultSet) || resultSet.length === 0) {
-      return fail(PolicyFailureCode.decisionUndefined, 'the policy returned no decision');
+      return this.#fail(started, PolicyFailureCode.decisionUndefined, 'the policy returned no decision');
     }
     if (resultSet.length > 1)
-      return fail(PolicyFailureCode.decisionInvalid, 'the policy returned several results');
+      return this.#fail(started, PolicyFailureCode.decisionInvalid, 'the policy returned several results');
     const first: unknown = resultSet[0];
     const value =
       first !== null && typeof first === 'object' ? (first as { result?: unknown }).result : undefined;
     if (value === undefined)
-      return fail(PolicyFailureCode.decisionUndefined, 'the policy returned no decision');
+      return this.#fail(started, PolicyFailureCode.decisionUndefined, 'the policy returned no decision');
     const parsed = parseDecision(value);
-    if (!parsed.ok) return fail(PolicyFailureCode.decisionInvalid, `malformed decision (${parsed.problem})`);
+    if (!parsed.ok)
+      return this.#fail(started, PolicyFailureCode.decisionInvalid, `malformed decision (${parsed.problem})`);
     return {
       failedClosed: false,
       decision: parsed.decision,
       revision: this.revision,
       evalMicros: elapsedMicros(started),
     };
+  }
+
+  /** A method, not a closure made on every evaluation. */
+  #fail(started: bigint, code: PolicyFailure['code'], message: string): PolicyResult {
+    return failClosedResult({ code, message }, this.revision, elapsedMicros(started));
   }
 }
 
