@@ -4,7 +4,8 @@
  * HTTP with keep-alive, on the same inputs (SQL analysed by the real parser, SSH, MCP, HTTP requests). Prints
  * p50/p99 per input and overall, CPU per evaluation, and the ratio; checks both give the same decisions.
  *
- *   npm run stack:up && npm run bench:policy -- [--iterations 20000] [--opa-iterations 4000] [--json FILE]
+ *   npm run stack:up && npm run bench:policy -- [--iterations 20000] [--opa-iterations 4000] [--opa-port 21020]
+ *     [--json FILE]
  */
 import { mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     iterations: { type: 'string', default: '20000' },
     'opa-iterations': { type: 'string', default: '4000' },
     warmup: { type: 'string', default: '2000' },
+    'opa-port': { type: 'string', default: String(BENCH_PORTS.opa) },
     json: { type: 'string' },
   },
 });
@@ -103,7 +105,7 @@ const inputs = await benchInputs();
 const opa: OpaServer = await startOpaServer({
   revision: engine.revision,
   dir,
-  port: BENCH_PORTS.opa,
+  port: Number(values['opa-port']),
   entrypoint: DEFAULT_ENTRYPOINT,
   readyTimeoutMs: 30_000,
 });

@@ -58,65 +58,39 @@ config_present if is_object(data.gatehouse.config)
 
 deny contains "policy configuration (data.gatehouse.config) is missing" if not config_present
 
-allow_reasons contains r if {
+# Only one protocol module contributes to each of these: the module's own set, taken whole (an else chain, not a
+# rule per kind copying members into a new set).
+allow_reasons := sql.allow if {
 	request_kind == "sql"
-	some r in sql.allow
-}
-
-allow_reasons contains r if {
+} else := ssh.allow if {
 	request_kind == "ssh"
-	some r in ssh.allow
-}
-
-allow_reasons contains r if {
+} else := mcp.allow if {
 	request_kind == "mcp"
-	some r in mcp.allow
-}
-
-allow_reasons contains r if {
+} else := http.allow if {
 	request_kind == "http"
-	some r in http.allow
-}
+} else := set()
 
-approvals contains a if {
-	request_kind == "http"
-	some a in http.approvals
-}
-
-approvals contains a if {
+approvals := sql.approvals if {
 	request_kind == "sql"
-	some a in sql.approvals
-}
-
-approvals contains a if {
+} else := ssh.approvals if {
 	request_kind == "ssh"
-	some a in ssh.approvals
-}
-
-approvals contains a if {
+} else := mcp.approvals if {
 	request_kind == "mcp"
-	some a in mcp.approvals
-}
-
-mask_columns contains c if {
-	request_kind == "sql"
-	some c in sql.mask_columns
-}
-
-mask_fields contains f if {
-	request_kind == "ssh"
-	some f in ssh.mask_fields
-}
-
-mask_fields contains f if {
-	request_kind == "mcp"
-	some f in mcp.mask_fields
-}
-
-mask_fields contains f if {
+} else := http.approvals if {
 	request_kind == "http"
-	some f in http.mask_fields
-}
+} else := set()
+
+mask_columns := sql.mask_columns if {
+	request_kind == "sql"
+} else := set()
+
+mask_fields := ssh.mask_fields if {
+	request_kind == "ssh"
+} else := mcp.mask_fields if {
+	request_kind == "mcp"
+} else := http.mask_fields if {
+	request_kind == "http"
+} else := set()
 
 # Content detectors are always on for agents, whatever the protocol.
 detectors contains d if {

@@ -87,7 +87,7 @@ specific_denials contains [i, msg] if {
 	])
 }
 
-covered(s) if allowed_setting_stmt(s)
+# covered(s) (sql.rego) includes allowed_setting_stmt(s).
 
 allow contains "allowed session settings" if {
 	some s in statements

@@ -46,12 +46,22 @@ basename(p) := b if {
 forbidden_chars := {"!", "\"", "#", "$", "&", "'", "(", ")", ";", "<", ">", "\\", "`", "{", "|", "}"}
 
 unsafe_command if {
+	not only_safe_chars
 	some c in forbidden_chars
 	contains(command, c)
 }
 
 # Control characters, including newline and carriage return (tab is allowed as a separator).
-unsafe_command if regex.match(`[\x00-\x08\x0a-\x1f\x7f]`, command)
+unsafe_command if {
+	not only_safe_chars
+	regex.match(`[\x00-\x08\x0a-\x1f\x7f]`, command)
+}
+
+# Fast path (regex.match compiles its pattern on every evaluation): a command made only of tab and printable
+# ASCII outside forbidden_chars holds neither a forbidden nor a control character.
+safe_chars := "\t %*+,-./0123456789:=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_abcdefghijklmnopqrstuvwxyz~"
+
+only_safe_chars if trim(command, safe_chars) == ""
 
 # ---- approval ---------------------------------------------------------------------------------------
 
@@ -117,9 +127,33 @@ args_ok(mode) if {
 	}
 }
 
-log_arg_ok(a) if regex.match(`^-{1,2}[A-Za-z0-9][A-Za-z0-9-]*$`, a)
+# An option: ^-{1,2}[A-Za-z0-9][A-Za-z0-9-]*$ (string built-ins, not regex.match, which compiles its pattern on
+# every evaluation).
+log_arg_ok(a) if {
+	startswith(a, "-")
+	rest := trim_prefix(trim_prefix(a, "-"), "-")
+	rest != ""
+	not startswith(rest, "-")
+	trim(rest, "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == ""
+}
 
-log_arg_ok(a) if regex.match(`^[+-]?[0-9]+$`, a)
+# A count: ^[+-]?[0-9]+$
+log_arg_ok(a) if digits(a)
+
+log_arg_ok(a) if {
+	startswith(a, "+")
+	digits(trim_prefix(a, "+"))
+}
+
+log_arg_ok(a) if {
+	startswith(a, "-")
+	digits(trim_prefix(a, "-"))
+}
+
+digits(x) if {
+	x != ""
+	trim(x, "0123456789") == ""
+}
 
 log_arg_ok(a) if {
 	some p in log_prefixes

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DECISION_LIMITS, parseDecision } from './decision-schema.js';
+import { DECISION_LIMITS, decisionSchema, parseDecision } from './decision-schema.js';
 import { failClosedDecision, shortCause } from './fail-closed.js';
 
 const allowDecision = {
@@ -101,6 +101,105 @@ describe('parseDecision', () => {
     expect(
       problemOf({ ...approvalDecision, approval: { ...approvalDecision.approval, ttl_seconds: -1 } }),
     ).toBe('approval.ttl_seconds: too small (min 0)');
+  });
+});
+
+describe('parseDecision fast path', () => {
+  const paths = [
+    [],
+    ['allow'],
+    ['reasons'],
+    ['reasons', 0],
+    ['approval'],
+    ['approval', 'required'],
+    ['approval', 'groups'],
+    ['approval', 'groups', 0],
+    ['approval', 'approvals_needed'],
+    ['approval', 'ttl_seconds'],
+    ['approval', 'reuse_seconds'],
+    ['mask'],
+    ['mask', 'columns'],
+    ['mask', 'columns', 0],
+    ['mask', 'fields'],
+    ['mask', 'detectors'],
+    ['mask', 'detectors', 0],
+    ['audit'],
+    ['grants_used'],
+    ['grants_used', 0],
+  ] as const;
+  const values: unknown[] = [
+    undefined,
+    null,
+    '',
+    'x',
+    'sync',
+    'card',
+    0,
+    -1,
+    1,
+    1.5,
+    900,
+    DECISION_LIMITS.maxSeconds + 1,
+    Number.MAX_SAFE_INTEGER + 2,
+    true,
+    false,
+    [],
+    [''],
+    ['x'],
+    ['card', 'email', 'phone', 'secret', 'national_id', 'card'],
+    {},
+    { extra: 1 },
+    'x'.repeat(DECISION_LIMITS.maxNameLength + 1),
+  ];
+
+  function mutate(base: unknown, rnd: () => number): unknown {
+    if (base === null || typeof base !== 'object') return base;
+    const copy = structuredClone(base) as Record<string, unknown>;
+    const path = paths[Math.floor(rnd() * paths.length)]!;
+    const value = values[Math.floor(rnd() * values.length)];
+    if (path.length === 0) return rnd() < 0.5 ? { ...copy, unknown_field: value } : value;
+    let target: Record<string | number, unknown> = copy;
+    for (const key of path.slice(0, -1)) {
+      const next = target[key];
+      if (next === null || typeof next !== 'object') return copy;
+      target = next as Record<string | number, unknown>;
+    }
+    const last = path[path.length - 1]!;
+    if (value === undefined && rnd() < 0.5) delete target[last];
+    else target[last] = value;
+    return copy;
+  }
+
+  it('accepts exactly what the schema accepts, with the same problem text', () => {
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const bases = [allowDecision, approvalDecision, { ...allowDecision, grants_used: ['ap-1'] }];
+    let accepted = 0;
+    for (let i = 0; i < 5000; i++) {
+      let value: unknown = bases[i % bases.length];
+      for (let m = 0; m <= i % 3; m++) value = mutate(value, rnd);
+      const schema = decisionSchema.safeParse(value);
+      const parsed = parseDecision(value);
+      expect(parsed.ok, JSON.stringify(value)).toBe(schema.success);
+      if (parsed.ok) {
+        accepted++;
+        expect(parsed.decision).toEqual(schema.data);
+      }
+    }
+    expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('never accepts inherited fields', () => {
+    const inherited = Object.assign(Object.create({ audit: 'sync' }) as object, {
+      allow: true,
+      reasons: ['r'],
+      approval: allowDecision.approval,
+      mask: allowDecision.mask,
+    });
+    expect(parseDecision(inherited).ok).toBe(decisionSchema.safeParse(inherited).success);
   });
 });
 

@@ -4,7 +4,13 @@ import { PolicyLoadError, PolicyLoadErrorCode } from './errors.js';
 import { failClosedResult } from './fail-closed.js';
 import { memoDeclaration } from './memo-declaration.js';
 import type { MemoDeclaration } from './memo-declaration.js';
-import { loadPolicySync, REQUIRED_EXPORTS, requiredBuiltins, SDK_BUILTINS } from './opa-wasm.js';
+import {
+  evaluateJson,
+  loadPolicySync,
+  REQUIRED_EXPORTS,
+  requiredBuiltins,
+  SDK_BUILTINS,
+} from './opa-wasm.js';
 import type { LoadedPolicy } from './opa-wasm.js';
 import { bundleRevision } from './revision.js';
 import { wasmApi } from './wasm-api.js';
@@ -59,8 +65,6 @@ export type PolicyEngine = {
 };
 
 type EngineOptions = z.output<typeof optionsSchema>;
-
-const encoder = new TextEncoder();
 
 /** Compiles and instantiates a policy bundle. Throws `PolicyLoadError` with a clear message on any problem. */
 export async function createPolicyEngine(
@@ -141,6 +145,12 @@ export async function createPolicyEngine(
       },
     );
   }
+  if (typeof policy.dataAddr !== 'number' || typeof policy.dataHeapPtr !== 'number') {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.wasmInvalid,
+      'the wasm SDK did not place the data document where the engine expects it (unsupported @open-policy-agent/opa-wasm version)',
+    );
+  }
   const revision = bundle.revision ?? bundleRevision(bundle.wasm, bundle.data);
   return new WasmPolicyEngine({ module, data, policy, entrypointId, revision, opts, memo });
 }
@@ -181,21 +191,19 @@ class WasmPolicyEngine implements PolicyEngine {
 
   evaluate(input: PolicyInput): PolicyResult {
     const started = process.hrtime.bigint();
-    const fail = (code: PolicyFailure['code'], message: string): PolicyResult =>
-      failClosedResult({ code, message }, this.revision, elapsedMicros(started));
 
     let json: string | undefined;
     try {
       json = JSON.stringify(input);
     } catch {
-      return fail(PolicyFailureCode.inputInvalid, 'input cannot be encoded as JSON');
+      return this.#fail(started, PolicyFailureCode.inputInvalid, 'input cannot be encoded as JSON');
     }
-    if (typeof json !== 'string') return fail(PolicyFailureCode.inputInvalid, 'input is not a JSON value');
+    if (typeof json !== 'string')
+      return this.#fail(started, PolicyFailureCode.inputInvalid, 'input is not a JSON value');
     const max = this.#opts.maxInputBytes;
     // UTF-8 never has fewer bytes than UTF-16 code units, so this is a cheap early reject.
-    if (json.length > max) return fail(PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
-    const bytes = encoder.encode(json);
-    if (bytes.byteLength > max) return fail(PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
+    if (json.length > max)
+      return this.#fail(started, PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
 
     let resultSet: unknown;
     try {
@@ -203,30 +211,39 @@ class WasmPolicyEngine implements PolicyEngine {
         this.#policy = instantiate(this.#module, this.#opts, this.#data);
         this.#needsReset = false;
       }
-      resultSet = this.#policy.evaluate(toArrayBuffer(bytes), this.#entrypointId);
+      // The input is encoded once, straight into wasm memory, and its UTF-8 length checked there.
+      const raw = evaluateJson(this.#policy, this.#entrypointId, json, max);
+      if (!raw.ok) return this.#fail(started, PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
+      resultSet = JSON.parse(raw.resultJson);
     } catch (err) {
       this.#needsReset = true;
-      return fail(PolicyFailureCode.evalFailed, describeEvalError(err));
+      return this.#fail(started, PolicyFailureCode.evalFailed, describeEvalError(err));
     }
 
     if (!Array.isArray(resultSet) || resultSet.length === 0) {
-      return fail(PolicyFailureCode.decisionUndefined, 'the policy returned no decision');
+      return this.#fail(started, PolicyFailureCode.decisionUndefined, 'the policy returned no decision');
     }
     if (resultSet.length > 1)
-      return fail(PolicyFailureCode.decisionInvalid, 'the policy returned several results');
+      return this.#fail(started, PolicyFailureCode.decisionInvalid, 'the policy returned several results');
     const first: unknown = resultSet[0];
     const value =
       first !== null && typeof first === 'object' ? (first as { result?: unknown }).result : undefined;
     if (value === undefined)
-      return fail(PolicyFailureCode.decisionUndefined, 'the policy returned no decision');
+      return this.#fail(started, PolicyFailureCode.decisionUndefined, 'the policy returned no decision');
     const parsed = parseDecision(value);
-    if (!parsed.ok) return fail(PolicyFailureCode.decisionInvalid, `malformed decision (${parsed.problem})`);
+    if (!parsed.ok)
+      return this.#fail(started, PolicyFailureCode.decisionInvalid, `malformed decision (${parsed.problem})`);
     return {
       failedClosed: false,
       decision: parsed.decision,
       revision: this.revision,
       evalMicros: elapsedMicros(started),
     };
+  }
+
+  /** A method, not a closure made on every evaluation. */
+  #fail(started: bigint, code: PolicyFailure['code'], message: string): PolicyResult {
+    return failClosedResult({ code, message }, this.revision, elapsedMicros(started));
   }
 }
 

@@ -6,7 +6,7 @@
 /** A compiled module (opaque). */
 export type WasmModule = { readonly __brand?: 'WebAssembly.Module' };
 
-export type WasmMemory = { readonly buffer: ArrayBuffer };
+export type WasmMemory = { readonly buffer: ArrayBuffer; grow(deltaPages: number): number };
 
 export type WasmMemoryDescriptor = { initial: number; maximum?: number };
 
