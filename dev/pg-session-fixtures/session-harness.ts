@@ -10,7 +10,7 @@ import { BackendSplitter, errorResponse, FrontendParser } from '../../services/s
 import type { BackendFrame, FrontendMessage } from '../../services/shared/pg-wire/index.js';
 import type { MaskSpec } from '../../services/gateway/postgres/response-pipeline.js';
 import { PgSession } from '../../services/gateway/postgres/session.js';
-import type { PgSessionOptions } from '../../services/gateway/postgres/session.js';
+import type { PgSessionOptions } from '../../services/gateway/postgres/session-options.js';
 import type { SqlDecider, SqlRequestKind, SqlVerdict } from '../../services/gateway/postgres/verdict.js';
 import { SessionAudit } from '../../services/gateway/session-audit.js';
 import { MemoryPublisher } from '../memory-publisher.js';

@@ -1,3 +1,5 @@
+import type { Writable } from 'node:stream';
+
 /*
  * Zero-copy forwarding: the frames the backend splitter returns are views of the chunk they arrived in, so frames
  * that pass unchanged lie one right after the other in that chunk's memory. Joining such neighbours gives back
@@ -26,6 +28,21 @@ export function joinAdjacent(parts: readonly Buffer[]): Buffer[] {
   }
   out.push(joined ? Buffer.from(run.buffer, run.byteOffset, end - run.byteOffset) : run);
   return out;
+}
+
+/**
+ * Writes `parts` to `socket` with adjacent views joined: one write when they join into one view, else the writes
+ * corked into one `writev`. Returns whether the socket's buffer is over its high-water mark (pause the source).
+ */
+export function writeViews(socket: Writable, parts: readonly Buffer[]): boolean {
+  const joined = joinAdjacent(parts);
+  if (joined.length === 1) socket.write(joined[0]!);
+  else if (joined.length > 1) {
+    socket.cork();
+    for (const b of joined) socket.write(b);
+    socket.uncork();
+  }
+  return socket.writableNeedDrain;
 }
 
 /** `parts` (of `totalBytes` bytes) as one buffer: a view when they are adjacent in memory, else one copy. */

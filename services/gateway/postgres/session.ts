@@ -1,13 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
 import { create } from '@bufbuild/protobuf';
 import { ResponseSchema, SessionClosedSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { AuditUnavailableError } from '../../shared/errors.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import { logError } from '../../shared/log-error.js';
-import type { Logger } from '../../shared/logger.js';
 import { auditRefusedMessage } from '../session-audit.js';
-import type { SessionAudit } from '../session-audit.js';
 import {
   BackendCode,
   BackendSplitter,
@@ -16,15 +13,16 @@ import {
   PgProtocolError,
   queryMessage,
 } from '../../shared/pg-wire/index.js';
-import type { FrontendMessage, FrontendParser } from '../../shared/pg-wire/index.js';
+import type { FrontendMessage } from '../../shared/pg-wire/index.js';
 import type { SqlAnalysis } from '../sql/index.js';
-import { joinAdjacent } from './adjacent-views.js';
+import { writeViews } from './adjacent-views.js';
 import { ExtendedProtocol } from './extended-protocol.js';
 import { NameRegistry } from './name-registry.js';
 import { effectsOf, resolveStatements } from './name-resolution.js';
 import { pinnedStatusChange } from './pinned-settings.js';
 import { ResponsePipeline } from './response-pipeline.js';
-import type { CopyMasker, Denial, MaskerFactory, MaskSpec } from './response-pipeline.js';
+import type { PgSessionOptions } from './session-options.js';
+import type { Denial } from './response-pipeline.js';
 import type { SqlDecider, SqlVerdict } from './verdict.js';
 
 export const SessionState = {
@@ -34,27 +32,6 @@ export const SessionState = {
   Closed: 'closed',
 } as const;
 export type SessionState = (typeof SessionState)[keyof typeof SessionState];
-
-export type PgSessionOptions = {
-  client: Socket;
-  upstream: Socket;
-  /** Bytes of the client stream already read past the StartupMessage/password. */
-  parser: FrontendParser;
-  audit: SessionAudit;
-  decide: SqlDecider;
-  maskers: MaskerFactory;
-  copyMasker: (spec: MaskSpec) => CopyMasker;
-  log: Logger;
-  limits: {
-    rowsPerEvent: number;
-    bytesPerEvent: number;
-    idleTimeoutMs: number;
-    maxBackendMessageBytes: number;
-    /** Most prepared statements plus cursors/portals a session may hold (beyond: 54000). */
-    maxNames: number;
-  };
-  onClose: (reason: string) => void;
-};
 
 /**
  * One proxied PostgreSQL session after login. Client messages are handled strictly in order: each SQL text is
@@ -191,15 +168,7 @@ export class PgSession {
     const parts = this.#upstreamOut;
     this.#upstreamOut = null;
     if (parts === null || parts.length === 0 || this.#state === SessionState.Closed) return;
-    const { upstream } = this.#o;
-    const joined = joinAdjacent(parts);
-    if (joined.length === 1) upstream.write(joined[0]!);
-    else {
-      upstream.cork();
-      for (const b of joined) upstream.write(b);
-      upstream.uncork();
-    }
-    if (upstream.writableNeedDrain) this.#o.client.pause();
+    if (writeViews(this.#o.upstream, parts)) this.#o.client.pause();
   }
 
   #handle(msg: FrontendMessage): Promise<void> | void {
@@ -376,16 +345,8 @@ export class PgSession {
       }
       return;
     }
-    const { client } = this.#o;
     // Frames that pass unchanged are adjacent views of the upstream chunk: written as one view, not copied.
-    const parts = joinAdjacent(out);
-    if (parts.length === 1) client.write(parts[0]!);
-    else if (parts.length > 1) {
-      client.cork();
-      for (const b of parts) client.write(b);
-      client.uncork();
-    }
-    if (client.writableNeedDrain) this.#o.upstream.pause();
+    if (writeViews(this.#o.client, out)) this.#o.upstream.pause();
   }
 
   #fatal(sqlstate: string, message: string, reason: string): void {

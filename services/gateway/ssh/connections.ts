@@ -3,7 +3,7 @@ import { resolveSecret } from '../../shared/config/secrets.js';
 import type { ConnectionConfig, SshConnectionConfig } from '../config.js';
 import { SshErrorCode, SshGatewayError } from './errors.js';
 import { parsePinnedHostKeys } from './host-key.js';
-import type { SshConnection } from './listener.js';
+import type { SshConnection } from './listener-deps.js';
 import type { SshUpstreamCredentials } from './upstream.js';
 
 /**

@@ -1,5 +1,5 @@
 export { SshListener } from './listener.js';
-export type { SshConnection, SshListenerDeps } from './listener.js';
+export type { SshConnection, SshListenerDeps } from './listener-deps.js';
 export { createSshDecider, describeRequest, EXIT_DENIED, EXIT_GATEWAY_ERROR } from './ssh-decider.js';
 export type { SshDecider, SshDeciderDeps, SshVerdict, SshDecideHooks } from './ssh-decider.js';
 export { StreamMasker } from './stream-masker.js';
