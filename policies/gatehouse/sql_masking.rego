@@ -27,12 +27,24 @@ sampled_relation(base) if {
 	lower(r) == base
 }
 
-# masked_reference(r, c): column reference r may denote masked column c ("column", "table.column" or
-# "schema.table.column"). An unknown table, or a whole-row reference, matches on what can be compared.
-masked_reference(r, c) if {
+# The masked columns by column name (the last part of "column", "table.column" or "schema.table.column"), each
+# with the table parts that precede the name: a column reference is compared only with the masked columns of its
+# own name (or with all of them, for a whole-row reference "*").
+masked_by_name[name] contains [c, table_parts] if {
+	some c in mask_columns
 	parts := split(c, ".")
-	r.column in {parts[count(parts) - 1], "*"}
-	table_matches(r.table, array.slice(parts, 0, count(parts) - 1))
+	n := count(parts)
+	name := parts[n - 1]
+	table_parts := array.slice(parts, 0, n - 1)
+}
+
+# [masked column, its table parts] a column reference r may denote by name (table_matches, below, compares the
+# tables: a reference may denote "column", "table.column" or "schema.table.column"; an unknown table, or a
+# whole-row reference, matches on what can be compared).
+masked_candidates(r) := masked_by_name[r.column] if {
+	r.column != "*"
+} else := {x | some _, xs in masked_by_name; some x in xs} if {
+	r.column == "*"
 }
 
 table_matches(_, want) if count(want) == 0
@@ -46,12 +58,15 @@ table_matches(table, want) if {
 	array.slice(want, count(want) - n, count(want)) == array.slice(have, count(have) - n, count(have))
 }
 
-# [statement index, reference, masked column] for every masked column a statement references.
+# [statement index, reference, masked column] for every masked column a statement references outside a plain
+# select list (the only references the rules below judge: the first needs a position other than "select", the
+# second "write").
 masked_references contains [i, r, c] if {
 	some i, s in statements
 	some r in object.get(s, "columns", [])
-	some c in mask_columns
-	masked_reference(r, c)
+	r.position != "select"
+	some [c, want] in masked_candidates(r)
+	table_matches(r.table, want)
 }
 
 ref_label(r, c) := c if r.table == ""
