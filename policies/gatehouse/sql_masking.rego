@@ -21,9 +21,24 @@ sampled_value_relations := {lower(r) | some r in sampled_value_relations_config}
 
 sampled_value_relations_config := object.get(cfg, "sampled_value_relations", default_sampled_value_relations)
 
+# Whether the configuration names its own list (whatever its value).
+sampled_value_relations_configured if {
+	configured := cfg.sampled_value_relations
+	configured == configured
+}
+
 # base in sampled_value_relations, without building the set (a statement usually reads one or two relations).
+# With the default list (all lower case, all starting "pg_stat"), most names are ruled out by their prefix.
 sampled_relation(base) if {
-	some r in sampled_value_relations_config
+	not sampled_value_relations_configured
+	startswith(base, "pg_stat")
+	some r in default_sampled_value_relations
+	r == base
+}
+
+sampled_relation(base) if {
+	sampled_value_relations_configured
+	some r in cfg.sampled_value_relations
 	lower(r) == base
 }
 
