@@ -42,24 +42,28 @@ sampled_relation(base) if {
 	lower(r) == base
 }
 
-# The masked columns by column name (the last part of "column", "table.column" or "schema.table.column"), each
-# with the table parts that precede the name: a column reference is compared only with the masked columns of its
-# own name (or with all of them, for a whole-row reference "*").
-masked_by_name[name] contains [c, table_parts] if {
-	some c in mask_columns
-	parts := split(c, ".")
-	n := count(parts)
-	name := parts[n - 1]
-	table_parts := array.slice(parts, 0, n - 1)
-}
-
 # [masked column, its table parts] a column reference r may denote by name (table_matches, below, compares the
 # tables: a reference may denote "column", "table.column" or "schema.table.column"; an unknown table, or a
-# whole-row reference, matches on what can be compared).
-masked_candidates(r) := masked_by_name[r.column] if {
+# whole-row reference, matches on what can be compared). A reference is compared only with the masked columns of
+# its own name (a cheap string test first), or with all of them for a whole-row reference "*".
+masked_candidates(r) := {[c, table_parts(c)] |
+	some c in mask_columns
+	named(c, r.column)
+} if {
 	r.column != "*"
-} else := {x | some _, xs in masked_by_name; some x in xs} if {
+} else := {[c, table_parts(c)] | some c in mask_columns} if {
 	r.column == "*"
+}
+
+# c is "<name>" or ends with ".<name>".
+named(c, name) if {
+	c == name
+} else if {
+	endswith(c, concat("", [".", name]))
+}
+
+table_parts(c) := array.slice(parts, 0, count(parts) - 1) if {
+	parts := split(c, ".")
 }
 
 table_matches(_, want) if count(want) == 0
