@@ -41,7 +41,7 @@ config_present if is_object(data.gatehouse.config)
 
 # The module's reasons, and those that apply whatever the protocol: identity problems, missing configuration.
 deny := kind_deny if {
-	count(common.identity_problems) == 0
+	common.valid_subject # no identity problem (a valid subject implies an identity)
 	config_present
 } else := (kind_deny | common.identity_problems) | {"policy configuration (data.gatehouse.config) is missing"} if {
 	not config_present
