@@ -121,14 +121,13 @@ agent_allowed if {
 	args_ok(mode)
 }
 
-args_ok(mode) if mode == "any"
-
+# (Functions as else chains: the common case first, and no further body evaluated once one holds.)
 args_ok(mode) if {
+	mode == "any"
+} else if {
 	mode == "none"
 	count(args) == 0
-}
-
-args_ok(mode) if {
+} else if {
 	mode == "log_paths"
 	every a in args {
 		log_arg_ok(a)
@@ -136,37 +135,35 @@ args_ok(mode) if {
 }
 
 # An option: ^-{1,2}[A-Za-z0-9][A-Za-z0-9-]*$ (string built-ins, not regex.match, which compiles its pattern on
-# every evaluation).
+# every evaluation; the cutset lists lower-case letters first, by frequency). A count: ^[+-]?[0-9]+$. Or a path
+# under a log prefix.
 log_arg_ok(a) if {
-	startswith(a, "-")
-	rest := trim_prefix(trim_prefix(a, "-"), "-")
-	rest != ""
-	not startswith(rest, "-")
-	trim(rest, "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == ""
-}
-
-# A count: ^[+-]?[0-9]+$
-log_arg_ok(a) if digits(a)
-
-log_arg_ok(a) if {
+	log_option(a)
+} else if {
+	digits(a)
+} else if {
+	some p in log_prefixes
+	startswith(a, p)
+	not contains(a, "..")
+} else if {
 	startswith(a, "+")
 	digits(trim_prefix(a, "+"))
-}
-
-log_arg_ok(a) if {
+} else if {
 	startswith(a, "-")
 	digits(trim_prefix(a, "-"))
 }
 
-digits(x) if {
-	x != ""
-	trim(x, "0123456789") == ""
+log_option(a) if {
+	startswith(a, "-")
+	rest := trim_prefix(trim_prefix(a, "-"), "-")
+	rest != ""
+	not startswith(rest, "-")
+	trim_left(rest, "etaoinsrhldcumfpgwybvkxjqz-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
 }
 
-log_arg_ok(a) if {
-	some p in log_prefixes
-	startswith(a, p)
-	not contains(a, "..")
+digits(x) if {
+	x != ""
+	trim_left(x, "0123456789") == ""
 }
 
 # ---- deny -------------------------------------------------------------------------------------------
