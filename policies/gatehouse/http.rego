@@ -14,6 +14,15 @@ cfg := object.get(common.config, "http", {})
 
 safe_methods := {"GET", "HEAD", "OPTIONS"}
 
+# method in safe_methods, without building the set on every request.
+safe_method if {
+	method == "GET"
+} else if {
+	method == "HEAD"
+} else if {
+	method == "OPTIONS"
+}
+
 default method := ""
 
 method := m if {
@@ -23,14 +32,14 @@ method := m if {
 
 http_present if is_object(input.request.http)
 
-read_only if method in safe_methods
+read_only if safe_method
 
 deny contains "request.http is missing" if not http_present
 
 deny contains msg if {
 	http_present
 	common.is_agent
-	not method in safe_methods
+	not safe_method
 	msg := concat("", ["agents may only read through HTTP (GET, HEAD, OPTIONS), not ", method])
 }
 
@@ -43,7 +52,7 @@ approval_rule := r if {
 deny contains "HTTP change requires approval but no http approval rule is configured" if {
 	common.is_human
 	http_present
-	not method in safe_methods
+	not safe_method
 	not configured_write
 	not approval_rule
 }
@@ -62,7 +71,7 @@ allow contains "HTTP write allowed for people by configuration" if configured_wr
 approvals contains a if {
 	common.is_human
 	http_present
-	not method in safe_methods
+	not safe_method
 	not configured_write
 	reason := concat("", [method, " ", input.request.http.path, " requires approval by ", concat(", ", approval_rule.groups)])
 	a := common.approval_requirement(reason, approval_rule)
@@ -70,7 +79,7 @@ approvals contains a if {
 
 allow contains "HTTP read" if {
 	http_present
-	method in safe_methods
+	safe_method
 }
 
 pii_reader if common.in_any_group(object.get(common.config.pii, "reader_groups", []))

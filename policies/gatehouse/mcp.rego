@@ -68,18 +68,21 @@ tool_verdict := v if {
 # ---- allow ------------------------------------------------------------------------------------------
 
 allow contains msg if {
+	message_type != "request" # the most common type: skip building the set
 	message_type in {"notification", "response"}
 	msg := concat("", ["MCP ", message_type, " is allowed"])
 }
 
 allow contains msg if {
 	message_type == "request"
+	method != "tools/call" # the most common method, in neither list: skip building them
 	method in plumbing_methods
 	msg := concat("", ["MCP method ", method, " is allowed"])
 }
 
 allow contains msg if {
 	message_type == "request"
+	method != "tools/call"
 	method in read_methods
 	msg := concat("", ["MCP read method ", method, " is allowed"])
 }
@@ -165,11 +168,13 @@ default read_only := false
 
 read_only if {
 	message_type == "request"
+	method != "tools/call"
 	method in plumbing_methods
 }
 
 read_only if {
 	message_type == "request"
+	method != "tools/call"
 	method in read_methods
 }
 

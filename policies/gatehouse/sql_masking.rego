@@ -21,18 +21,49 @@ sampled_value_relations := {lower(r) | some r in sampled_value_relations_config}
 
 sampled_value_relations_config := object.get(cfg, "sampled_value_relations", default_sampled_value_relations)
 
+# Whether the configuration names its own list (whatever its value).
+sampled_value_relations_configured if {
+	configured := cfg.sampled_value_relations
+	configured == configured
+}
+
 # base in sampled_value_relations, without building the set (a statement usually reads one or two relations).
+# With the default list (all lower case, all starting "pg_stat"), most names are ruled out by their prefix.
 sampled_relation(base) if {
-	some r in sampled_value_relations_config
+	not sampled_value_relations_configured
+	startswith(base, "pg_stat")
+	some r in default_sampled_value_relations
+	r == base
+}
+
+sampled_relation(base) if {
+	sampled_value_relations_configured
+	some r in cfg.sampled_value_relations
 	lower(r) == base
 }
 
-# masked_reference(r, c): column reference r may denote masked column c ("column", "table.column" or
-# "schema.table.column"). An unknown table, or a whole-row reference, matches on what can be compared.
-masked_reference(r, c) if {
+# [masked column, its table parts] a column reference r may denote by name (table_matches, below, compares the
+# tables: a reference may denote "column", "table.column" or "schema.table.column"; an unknown table, or a
+# whole-row reference, matches on what can be compared). A reference is compared only with the masked columns of
+# its own name (a cheap string test first), or with all of them for a whole-row reference "*".
+masked_candidates(r) := {[c, table_parts(c)] |
+	some c in mask_columns
+	named(c, r.column)
+} if {
+	r.column != "*"
+} else := {[c, table_parts(c)] | some c in mask_columns} if {
+	r.column == "*"
+}
+
+# c is "<name>" or ends with ".<name>".
+named(c, name) if {
+	c == name
+} else if {
+	endswith(c, concat("", [".", name]))
+}
+
+table_parts(c) := array.slice(parts, 0, count(parts) - 1) if {
 	parts := split(c, ".")
-	r.column in {parts[count(parts) - 1], "*"}
-	table_matches(r.table, array.slice(parts, 0, count(parts) - 1))
 }
 
 table_matches(_, want) if count(want) == 0
@@ -46,12 +77,15 @@ table_matches(table, want) if {
 	array.slice(want, count(want) - n, count(want)) == array.slice(have, count(have) - n, count(have))
 }
 
-# [statement index, reference, masked column] for every masked column a statement references.
+# [statement index, reference, masked column] for every masked column a statement references outside a plain
+# select list (the only references the rules below judge: the first needs a position other than "select", the
+# second "write").
 masked_references contains [i, r, c] if {
 	some i, s in statements
 	some r in object.get(s, "columns", [])
-	some c in mask_columns
-	masked_reference(r, c)
+	r.position != "select"
+	some [c, want] in masked_candidates(r)
+	table_matches(r.table, want)
 }
 
 ref_label(r, c) := c if r.table == ""

@@ -58,28 +58,36 @@ unsafe_command if {
 }
 
 # Fast path (regex.match compiles its pattern on every evaluation): a command made only of tab and printable
-# ASCII outside forbidden_chars holds neither a forbidden nor a control character.
-safe_chars := "\t %*+,-./0123456789:=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_abcdefghijklmnopqrstuvwxyz~"
+# ASCII outside forbidden_chars holds neither a forbidden nor a control character. trim_left compares each
+# character of the command with the cutset in order until one matches, so the cutset lists the characters of
+# typical commands first (lower-case letters by frequency, space, path and option characters, digits).
+safe_chars := "etaoinsrlcdhupmgfbywkvxzjq -/.~0123456789_=:,+*%?@^[]\tABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
-only_safe_chars if trim(command, safe_chars) == ""
+only_safe_chars if trim_left(command, safe_chars) == ""
 
 # ---- approval ---------------------------------------------------------------------------------------
 
 approval_commands := {c | some c in object.get(cfg, "approval_commands", [])}
+
+# name in approval_commands, without building the set (one or a few names are looked up per request).
+approval_command(name) if {
+	some c in object.get(cfg, "approval_commands", [])
+	c == name
+}
 
 # Agents: the program itself (also as a path, e.g. /bin/rm). People: any word of the command, so that
 # "sudo rm", "xargs kill" or "ls; reboot" are caught too.
 approval_matches contains basename(program) if {
 	request_type == "exec"
 	common.is_agent
-	basename(program) in approval_commands
+	approval_command(basename(program))
 }
 
 approval_matches contains basename(w) if {
 	request_type == "exec"
 	common.is_human
 	some w in words
-	basename(w) in approval_commands
+	approval_command(basename(w))
 }
 
 # Only a rule that names at least one approver group counts; anything else denies (fail closed).
@@ -113,14 +121,13 @@ agent_allowed if {
 	args_ok(mode)
 }
 
-args_ok(mode) if mode == "any"
-
+# (Functions as else chains: the common case first, and no further body evaluated once one holds.)
 args_ok(mode) if {
+	mode == "any"
+} else if {
 	mode == "none"
 	count(args) == 0
-}
-
-args_ok(mode) if {
+} else if {
 	mode == "log_paths"
 	every a in args {
 		log_arg_ok(a)
@@ -128,37 +135,35 @@ args_ok(mode) if {
 }
 
 # An option: ^-{1,2}[A-Za-z0-9][A-Za-z0-9-]*$ (string built-ins, not regex.match, which compiles its pattern on
-# every evaluation).
+# every evaluation; the cutset lists lower-case letters first, by frequency). A count: ^[+-]?[0-9]+$. Or a path
+# under a log prefix.
 log_arg_ok(a) if {
-	startswith(a, "-")
-	rest := trim_prefix(trim_prefix(a, "-"), "-")
-	rest != ""
-	not startswith(rest, "-")
-	trim(rest, "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == ""
-}
-
-# A count: ^[+-]?[0-9]+$
-log_arg_ok(a) if digits(a)
-
-log_arg_ok(a) if {
+	log_option(a)
+} else if {
+	digits(a)
+} else if {
+	some p in log_prefixes
+	startswith(a, p)
+	not contains(a, "..")
+} else if {
 	startswith(a, "+")
 	digits(trim_prefix(a, "+"))
-}
-
-log_arg_ok(a) if {
+} else if {
 	startswith(a, "-")
 	digits(trim_prefix(a, "-"))
 }
 
-digits(x) if {
-	x != ""
-	trim(x, "0123456789") == ""
+log_option(a) if {
+	startswith(a, "-")
+	rest := trim_prefix(trim_prefix(a, "-"), "-")
+	rest != ""
+	not startswith(rest, "-")
+	trim_left(rest, "etaoinsrhldcumfpgwybvkxjqz-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
 }
 
-log_arg_ok(a) if {
-	some p in log_prefixes
-	startswith(a, p)
-	not contains(a, "..")
+digits(x) if {
+	x != ""
+	trim_left(x, "0123456789") == ""
 }
 
 # ---- deny -------------------------------------------------------------------------------------------
@@ -174,6 +179,7 @@ deny contains "ssh request type is missing" if {
 
 deny contains msg if {
 	request_type != ""
+	request_type != "exec" # the most common type: skip building the set
 	not request_type in known_types
 	msg := concat("", ["unsupported ssh request type '", request_type, "'"])
 }

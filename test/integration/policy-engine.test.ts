@@ -236,6 +236,22 @@ describe('wasm and opa eval agree', () => {
   });
 });
 
+describe('decisions read once per result', () => {
+  it('shares one frozen decision between evaluations with the same result, and only those', () => {
+    const read = sqlInput(agent, [stmt('select', 'SELECT 1', true)]);
+    const first = engine.evaluate(read);
+    const again = engine.evaluate(sqlInput(agent, [stmt('select', 'SELECT 2', true)]));
+    expect(first.failedClosed).toBe(false);
+    expect(again.decision).toBe(first.decision);
+    expect(Object.isFrozen(first.decision)).toBe(true);
+    expect(Object.isFrozen(first.decision.mask.columns)).toBe(true);
+    const denied = engine.evaluate(sqlInput(agent, [stmt('delete', 'DELETE FROM t', false)]));
+    expect(denied.decision).not.toBe(first.decision);
+    expect(denied.decision.allow).toBe(false);
+    expect(engine.evaluate(read).decision).toEqual(first.decision);
+  });
+});
+
 describe('evaluation speed', () => {
   it('is synchronous and takes microseconds for a typical SQL request', () => {
     const input = sqlInput(agent, [

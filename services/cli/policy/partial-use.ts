@@ -11,7 +11,9 @@ const TOP = ['identity', 'connection', 'session', 'request', 'time'] as const;
  * `grants` known (`[]`), every other field unknown; the residual policy names every input field the decision can
  * still depend on. Sound (partial evaluation keeps every dependency), and sharper than the sources: the example
  * policy reads `input.time.unix` only to check a grant's expiry, so without grants the decision does not depend
- * on the time. Undefined when opa is missing or fails (the caller falls back to the sources).
+ * on the time. Undefined when opa is missing or fails, or when the residual still refers to a rule of the policy
+ * (`data.gatehouse.…`: partial evaluation keeps a rule it does not inline, e.g. one with `else`, as a reference,
+ * and what that rule reads of `input` is not in the residual): the caller falls back to the sources.
  */
 export async function partialInputUse(
   opa: string,
@@ -30,7 +32,8 @@ export async function partialInputUse(
       );
     });
     if (stdout === undefined) return undefined;
-    return inputRefs(JSON.parse(stdout) as unknown);
+    const result = JSON.parse(stdout) as unknown;
+    return refersToPolicyRules(result) ? undefined : inputRefs(result);
   } catch {
     return undefined; // no opa, unreadable output: the sources decide
   } finally {
@@ -40,13 +43,10 @@ export async function partialInputUse(
 
 type Term = { type?: unknown; value?: unknown };
 
-/** The input fields named by `input.x[.y]` refs anywhere in a partial evaluation result (`all` for `input[_]`). */
-export function inputRefs(result: unknown): InputUse {
-  const fields = new Set<string>();
-  const time = new Set<string>();
-  let all = false;
+/** Calls `visit` with the terms of every ref in a partial evaluation result until it returns true; true if it did. */
+function someRef(result: unknown, visit: (terms: Term[]) => boolean): boolean {
   const stack: unknown[] = [result];
-  while (stack.length > 0 && !all) {
+  while (stack.length > 0) {
     const v = stack.pop();
     if (Array.isArray(v)) {
       for (const x of v) stack.push(x);
@@ -54,21 +54,40 @@ export function inputRefs(result: unknown): InputUse {
     }
     if (v === null || typeof v !== 'object') continue;
     const t = v as Term;
-    if (t.type === 'ref' && Array.isArray(t.value)) {
-      const [head, second, third] = t.value as Term[];
-      if (head?.type === 'var' && head.value === 'input') {
-        if (second?.type !== 'string' || typeof second.value !== 'string') all = true;
-        else {
-          fields.add(second.value);
-          if (second.value === 'time') {
-            if (third?.type === 'string' && typeof third.value === 'string') time.add(third.value);
-            else all = true;
-          }
-        }
-      }
-    }
+    if (t.type === 'ref' && Array.isArray(t.value) && visit(t.value as Term[])) return true;
     for (const x of Object.values(v)) stack.push(x);
   }
+  return false;
+}
+
+/**
+ * Whether a partial evaluation result refers to a rule of the policy itself (`data.x…` other than the support
+ * rules it generated under `data.partial`): that rule is evaluated as written, so the residual does not show what
+ * it reads of `input`.
+ */
+export function refersToPolicyRules(result: unknown): boolean {
+  return someRef(
+    result,
+    ([head, second]) =>
+      head?.type === 'var' &&
+      head.value === 'data' &&
+      !(second?.type === 'string' && second.value === 'partial'),
+  );
+}
+
+/** The input fields named by `input.x[.y]` refs anywhere in a partial evaluation result (`all` for `input[_]`). */
+export function inputRefs(result: unknown): InputUse {
+  const fields = new Set<string>();
+  const time = new Set<string>();
+  const all = someRef(result, ([head, second, third]) => {
+    if (head?.type !== 'var' || head.value !== 'input') return false;
+    if (second?.type !== 'string' || typeof second.value !== 'string') return true;
+    fields.add(second.value);
+    if (second.value !== 'time') return false;
+    if (third?.type !== 'string' || typeof third.value !== 'string') return true;
+    time.add(third.value);
+    return false;
+  });
   if (all) return 'all';
   fields.add('grants'); // known as [] in the evaluation: part of the key
   return { fields, time };

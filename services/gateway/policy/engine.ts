@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DecisionCache } from './decision-cache.js';
 import { parseDecision } from './decision-schema.js';
 import { PolicyLoadError, PolicyLoadErrorCode } from './errors.js';
 import { failClosedResult } from './fail-closed.js';
@@ -16,7 +17,7 @@ import { bundleRevision } from './revision.js';
 import { wasmApi } from './wasm-api.js';
 import type { WasmMemoryDescriptor, WasmModule } from './wasm-api.js';
 import { PolicyFailureCode } from './types.js';
-import type { PolicyFailure, PolicyInput, PolicyResult } from './types.js';
+import type { Decision, PolicyFailure, PolicyInput, PolicyResult } from './types.js';
 
 export const DEFAULT_ENTRYPOINT = 'gatehouse/main/decision';
 
@@ -176,6 +177,8 @@ class WasmPolicyEngine implements PolicyEngine {
   #policy: LoadedPolicy;
   /** Set after a failed evaluation: the next one starts from a fresh instance (clean memory and globals). */
   #needsReset = false;
+  /** Valid decisions by the result JSON they were read from (the same text always validates the same way). */
+  readonly #decisions = new DecisionCache();
 
   constructor(state: EngineState) {
     this.revision = state.revision;
@@ -206,6 +209,7 @@ class WasmPolicyEngine implements PolicyEngine {
       return this.#fail(started, PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
 
     let resultSet: unknown;
+    let resultJson: string;
     try {
       if (this.#needsReset) {
         this.#policy = instantiate(this.#module, this.#opts, this.#data);
@@ -214,7 +218,10 @@ class WasmPolicyEngine implements PolicyEngine {
       // The input is encoded once, straight into wasm memory, and its UTF-8 length checked there.
       const raw = evaluateJson(this.#policy, this.#entrypointId, json, max);
       if (!raw.ok) return this.#fail(started, PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
-      resultSet = JSON.parse(raw.resultJson);
+      resultJson = raw.resultJson;
+      const known = this.#decisions.get(resultJson);
+      if (known !== undefined) return this.#decided(started, known);
+      resultSet = JSON.parse(resultJson);
     } catch (err) {
       this.#needsReset = true;
       return this.#fail(started, PolicyFailureCode.evalFailed, describeEvalError(err));
@@ -233,12 +240,11 @@ class WasmPolicyEngine implements PolicyEngine {
     const parsed = parseDecision(value);
     if (!parsed.ok)
       return this.#fail(started, PolicyFailureCode.decisionInvalid, `malformed decision (${parsed.problem})`);
-    return {
-      failedClosed: false,
-      decision: parsed.decision,
-      revision: this.revision,
-      evalMicros: elapsedMicros(started),
-    };
+    return this.#decided(started, this.#decisions.remember(resultJson, parsed.decision));
+  }
+
+  #decided(started: bigint, decision: Decision): PolicyResult {
+    return { failedClosed: false, decision, revision: this.revision, evalMicros: elapsedMicros(started) };
   }
 
   /** A method, not a closure made on every evaluation. */
