@@ -10,6 +10,7 @@ import { bearerLogin } from '../login-audit/index.js';
 import type { HttpAuditSessions } from './audit-sessions.js';
 import { TooManySessionsError } from './audit-sessions.js';
 import type { HttpListenerConfig } from './config.js';
+import { ExchangeAbort } from './exchange-abort.js';
 import { sendAnswer } from './gateway-answers.js';
 import { runExchange } from './proxy-exchange.js';
 import { HttpRequestCache } from './http-request.js';
@@ -47,7 +48,7 @@ export class HttpListener {
   readonly #d: HttpListenerDeps;
   readonly #app: FastifyInstance;
   readonly #auth = new WeakMap<FastifyRequest, Authenticated>();
-  readonly #inflight = new Set<AbortController>();
+  readonly #inflight = new Set<ExchangeAbort>();
   readonly #tokens: VerifiedTokens;
   readonly #requests: HttpRequestCache;
 
@@ -182,7 +183,7 @@ export class HttpListener {
       });
       return;
     }
-    const abort = new AbortController();
+    const abort = new ExchangeAbort();
     this.#inflight.add(abort);
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -198,7 +199,7 @@ export class HttpListener {
           body,
         },
         res,
-        signal: abort.signal,
+        abort,
         config: d.config,
         requests: this.#requests,
       });

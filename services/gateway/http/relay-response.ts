@@ -1,11 +1,10 @@
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
 import type { Exchange } from './proxy-exchange.js';
 import { httpAuditUnavailable, HttpProxyError, HttpProxyErrorCode } from './errors.js';
 import { isJsonType, mediaType } from './http-request.js';
 import { recordBody, recordHead } from './response-events.js';
 import type { HttpMasker } from './response-masker.js';
-import type { UpstreamResponse } from './upstream.js';
+import type { UpstreamBody, UpstreamResponse } from './upstream.js';
 import { relayedResponseHeaders } from './upstream.js';
 
 export type Relay = Omit<Exchange, 'upstream'> & {
@@ -17,18 +16,21 @@ export type Relay = Omit<Exchange, 'upstream'> & {
 
 const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
+const tooLargeToMask = (limit: number) =>
+  new HttpProxyError(HttpProxyErrorCode.unmaskable, `response body larger than ${limit} bytes must be masked`);
+
 /** Reads a whole body up to `limit` bytes; more, and the response cannot be masked. */
-async function readBounded(body: Readable, limit: number): Promise<Buffer> {
+async function readBounded(body: UpstreamBody, limit: number): Promise<Buffer> {
+  if (body.kind === 'buffered') {
+    if (body.bytes.length > limit) throw tooLargeToMask(limit);
+    return body.bytes;
+  }
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const chunk of body) {
+  for await (const chunk of body.stream) {
     const b = chunk as Buffer;
     n += b.length;
-    if (n > limit)
-      throw new HttpProxyError(
-        HttpProxyErrorCode.unmaskable,
-        `response body larger than ${limit} bytes must be masked`,
-      );
+    if (n > limit) throw tooLargeToMask(limit);
     chunks.push(b);
   }
   return Buffer.concat(chunks, n);
@@ -67,8 +69,8 @@ function record(fn: () => void): void {
  * Relays the upstream's response. When the decision masks and the body is JSON or text, the body is read whole
  * (bounded by `maxMaskedResponseBytes`; compressed bodies cannot be masked), masked, and sent with its new length.
  * Other types (binary: images, archives, octet streams) are never masked. A body no longer than
- * `recordResponseBytes` (by its Content-Length) is read whole and sent with its head in one write; any other is
- * streamed through with backpressure (memory bounded by the streams' high-water marks, however large the body and
+ * `recordResponseBytes` (by its Content-Length) arrives read whole (`buffered`, see UpstreamResponseHandler) and is
+ * sent with its head in one write; any other is streamed through with backpressure (memory bounded by the streams' high-water marks, however large the body and
  * however slow the client), and its first `recordResponseBytes` are recorded.
  */
 export async function relayResponse(r: Relay): Promise<void> {
@@ -97,9 +99,9 @@ export async function relayResponse(r: Relay): Promise<void> {
   const length = single(upstream.headers['content-length']);
   if (length !== undefined) headers['content-length'] = length;
   const limit = r.config.recordResponseBytes;
-  if (!noBody && length !== undefined && Number(length) <= limit) {
-    // Small and wholly recorded anyway: read it, then send head and body in one write.
-    const body = Buffer.from(await upstream.body.arrayBuffer());
+  if (upstream.body.kind === 'buffered') {
+    // Small and wholly recorded anyway: head and body in one write.
+    const body = upstream.body.bytes;
     record(() => recordHead(session.audit, requestId, upstream.status, headers, recorded));
     res.writeHead(upstream.status, headers);
     res.end(body);
@@ -112,7 +114,7 @@ export async function relayResponse(r: Relay): Promise<void> {
   let keptBytes = 0;
   let total = 0;
   try {
-    for await (const chunk of upstream.body) {
+    for await (const chunk of upstream.body.stream) {
       const b = chunk as Buffer;
       total += b.length;
       if (keptBytes < limit) {
@@ -120,7 +122,7 @@ export async function relayResponse(r: Relay): Promise<void> {
         kept.push(part);
         keptBytes += part.length;
       }
-      if (!res.write(b)) await once(res, 'drain', { signal: r.signal });
+      if (!res.write(b)) await once(res, 'drain', { signal: r.abort.signal });
     }
     res.end();
   } finally {
