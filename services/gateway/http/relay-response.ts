@@ -17,7 +17,10 @@ export type Relay = Omit<Exchange, 'upstream'> & {
 const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 const tooLargeToMask = (limit: number) =>
-  new HttpProxyError(HttpProxyErrorCode.unmaskable, `response body larger than ${limit} bytes must be masked`);
+  new HttpProxyError(
+    HttpProxyErrorCode.unmaskable,
+    `response body larger than ${limit} bytes must be masked`,
+  );
 
 /** Reads a whole body up to `limit` bytes; more, and the response cannot be masked. */
 async function readBounded(body: UpstreamBody, limit: number): Promise<Buffer> {

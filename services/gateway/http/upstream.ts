@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
 import { resolveSecret } from '../../shared/config/secrets.js';
 import type { HttpConnectionConfig, HttpUpstreamAuth } from './config.js';
 import { HttpProxyError, HttpProxyErrorCode } from './errors.js';
@@ -141,7 +140,7 @@ export class HttpUpstream {
         reject(failure);
       };
       this.#pool.dispatch(
-        { path: this.pathOf(target), method: method as Dispatcher.HttpMethod, headers, body: payload },
+        { path: this.pathOf(target), method: method, headers, body: payload },
         new UpstreamResponseHandler(bufferBytes, abort, { resolve, reject: fail }),
       );
     });
