@@ -205,7 +205,7 @@ export async function runExchange(x: Exchange): Promise<void> {
     return;
   }
   try {
-    await relayResponse({ ...x, requestId, method, masker, response: upstream });
+    await relayResponse(x, { requestId, method, masker, response: upstream });
   } catch (err) {
     if (upstream.body.kind === 'streamed') upstream.body.stream.destroy();
     if (x.abort.aborted) return;

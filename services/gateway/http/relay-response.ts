@@ -7,7 +7,8 @@ import type { HttpMasker } from './response-masker.js';
 import type { UpstreamBody, UpstreamResponse } from './upstream.js';
 import { relayedResponseHeaders } from './upstream.js';
 
-export type Relay = Omit<Exchange, 'upstream'> & {
+/** What the relay adds to the exchange (a separate object: spreading the exchange into a new one per request cost 3 % of the proxy's CPU). */
+export type Relay = {
   readonly requestId: number;
   readonly method: string;
   readonly masker: HttpMasker;
@@ -76,12 +77,13 @@ function record(fn: () => void): void {
  * sent with its head in one write; any other is streamed through with backpressure (memory bounded by the streams' high-water marks, however large the body and
  * however slow the client), and its first `recordResponseBytes` are recorded.
  */
-export async function relayResponse(r: Relay): Promise<void> {
-  const { response: upstream, res, session, requestId } = r;
+export async function relayResponse(x: Exchange, r: Relay): Promise<void> {
+  const { res, session, config } = x;
+  const { response: upstream, requestId } = r;
   const headers = relayedResponseHeaders(upstream.headers);
   const contentType = mediaType(single(upstream.headers['content-type']));
   const noBody = r.method === 'HEAD' || upstream.status === 204 || upstream.status === 304;
-  const recorded = r.config.recordResponseHeaders;
+  const recorded = config.recordResponseHeaders;
   // A body without a type counts as text: an unlabelled JSON body must not slip past the masks.
   const maskable = contentType === '' || isJsonType(contentType) || contentType.startsWith('text/');
   if (r.masker.active && !noBody && maskable) {
@@ -90,7 +92,7 @@ export async function relayResponse(r: Relay): Promise<void> {
     const masked = maskBody(
       r.masker,
       contentType,
-      await readBounded(upstream.body, r.config.maxMaskedResponseBytes),
+      await readBounded(upstream.body, config.maxMaskedResponseBytes),
     );
     headers['content-length'] = String(masked.length);
     record(() => recordHead(session.audit, requestId, upstream.status, headers, recorded));
@@ -101,7 +103,7 @@ export async function relayResponse(r: Relay): Promise<void> {
   }
   const length = single(upstream.headers['content-length']);
   if (length !== undefined) headers['content-length'] = length;
-  const limit = r.config.recordResponseBytes;
+  const limit = config.recordResponseBytes;
   if (upstream.body.kind === 'buffered') {
     // Small and wholly recorded anyway: head and body in one write.
     const body = upstream.body.bytes;
@@ -125,7 +127,7 @@ export async function relayResponse(r: Relay): Promise<void> {
         kept.push(part);
         keptBytes += part.length;
       }
-      if (!res.write(b)) await once(res, 'drain', { signal: r.abort.signal });
+      if (!res.write(b)) await once(res, 'drain', { signal: x.abort.signal });
     }
     res.end();
   } finally {

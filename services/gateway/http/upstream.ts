@@ -168,16 +168,25 @@ export function forwardedHeaders(
   return out;
 }
 
+const PLAIN_CONNECTION: ReadonlySet<string> = new Set(['keep-alive', 'close']);
+const NONE_NAMED: ReadonlySet<string> = new Set();
+
 /** The upstream's response headers relayed to the client: all but hop-by-hop ones (and those named in Connection). */
 export function relayedResponseHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): Record<string, string | string[]> {
-  const connectionNamed = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const connection = headers.connection;
+  // Nearly every response says only `keep-alive` or `close`: no header named, nothing to parse.
+  const connectionNamed =
+    connection === undefined ||
+    (typeof connection === 'string' && PLAIN_CONNECTION.has(connection.toLowerCase()))
+      ? NONE_NAMED
+      : new Set(
+          String(connection)
+            .split(',')
+            .map((s) => s.trim().toLowerCase())
+            .filter(Boolean),
+        );
   const out: Record<string, string | string[]> = {};
   for (const k in headers) {
     const v = headers[k];
