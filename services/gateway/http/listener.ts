@@ -74,8 +74,9 @@ export class HttpListener {
     this.#requests = new HttpRequestCache(d.config.requestCacheEntries);
     const c = d.config;
     // Bodies stay unread here: the exchange reads them (bounded) or streams them (request-body.ts), so the upstream
-    // gets exactly what the client sent. No request timeout: a request held for approval waits up to `maxHoldMs`.
-    const options = { keepAliveTimeout: 72_000, requestTimeout: 0 };
+    // gets exactly what the client sent. No request timeout: a request held for approval waits up to `maxHoldMs`; the
+    // request head must still arrive within 60 s (Node's default, which `requestTimeout: 0` alone would turn off).
+    const options = { keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 };
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
     this.#server = c.tls
       ? createHttpsServer(
