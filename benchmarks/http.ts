@@ -9,11 +9,12 @@
  * and the CPU time per request of every server process (utime+stime from /proc/PID/stat).
  *
  *   npm run stack:up && npm run bench:http -- [--seconds 10] [--concurrency 16] [--profile DIR] [--linger-ms N]
- *     [--baseline CHECKOUT] [--rounds N] [--gateway-only]
+ *     [--baseline CHECKOUT] [--baseline-linger-ms N] [--rounds N] [--gateway-only]
  *
  * `--profile DIR` runs the gateway with `node --cpu-prof` and leaves the profile in DIR. `--baseline CHECKOUT`
  * also runs the gateway of another built checkout (its bin/gatehouse.js, same config, its own port) beside this one, for
- * an A/B in one run (its profile in DIR/baseline). `--rounds N` splits each path's seconds into N windows taken in
+ * an A/B in one run (its profile in DIR/baseline); `--baseline-linger-ms N` gives the baseline another publisher linger
+ * (with `--baseline .`, an A/B of the linger alone: the brokers' CPU per request follows the produce rounds). `--rounds N` splits each path's seconds into N windows taken in
  * turn (direct, nginx, baseline, gateway, direct, …) so a neighbour's load falls on every path alike.
  * `--gateway-only` skips direct and nginx. Each gateway is one process. Ports 25000-25099.
  */
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     profile: { type: 'string' },
     'linger-ms': { type: 'string' },
+    'baseline-linger-ms': { type: 'string' },
     'gateway-only': { type: 'boolean', default: false },
     baseline: { type: 'string' },
     rounds: { type: 'string', default: '1' },
@@ -204,7 +206,7 @@ try {
 
   const topic = fixtureSessionsTopic('bench-http');
   const bundleDir = buildPolicyBundle();
-  const configOf = (name: string, port: number, health: number): string => {
+  const configOf = (name: string, port: number, health: number, lingerMs = values['linger-ms']): string => {
     const file = join(dir, `${name}.json`);
     const config = {
       nodeId: `bench-http-${name}`,
@@ -213,7 +215,7 @@ try {
       oidc: { issuer: idp.issuer, audience: 'gatehouse' },
       kafka: {
         ...fixtureKafkaSection(topic),
-        ...(values['linger-ms'] ? { publisher: { lingerMs: Number(values['linger-ms']) } } : {}),
+        ...(lingerMs ? { publisher: { lingerMs: Number(lingerMs) } } : {}),
       },
       policy: { bundleDir },
       connections: [
@@ -245,7 +247,12 @@ try {
   ): Promise<Path> => {
     const name = label.replace(/\W+/g, '-').replace(/-$/, '');
     const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-    const configFile = configOf(name, port, health);
+    const configFile = configOf(
+      name,
+      port,
+      health,
+      port === PORT.baseline ? (values['baseline-linger-ms'] ?? values['linger-ms']) : values['linger-ms'],
+    );
     const gateway = start(name, process.execPath, [...profile, bin, 'gateway', '--config', configFile]);
     await ready(gateway, `http://127.0.0.1:${health}/readyz`, 120_000);
     // Background CPU with no traffic (timers, Kafka client), to tell it from the per-request cost.

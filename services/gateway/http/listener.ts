@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import { bearerChallenge, bearerToken } from '../../shared/web-login/bearer-auth.js';
-import type { AddressInfo } from 'node:net';
-import { fastify } from 'fastify';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../../shared/identity/index.js';
 import type { Logger } from '../../shared/logger.js';
 import type { LoginRefusals } from '../login-audit/index.js';
@@ -10,6 +11,7 @@ import { bearerLogin } from '../login-audit/index.js';
 import type { HttpAuditSessions } from './audit-sessions.js';
 import { TooManySessionsError } from './audit-sessions.js';
 import type { HttpListenerConfig } from './config.js';
+import { ExchangeAbort } from './exchange-abort.js';
 import { sendAnswer } from './gateway-answers.js';
 import { runExchange } from './proxy-exchange.js';
 import { HttpRequestCache } from './http-request.js';
@@ -39,80 +41,124 @@ type Authenticated = { connection: HttpConnection; identity: Identity; digest: s
 
 const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
+/** The first path segment of a request target, decoded (the connection's name); undefined when it does not decode. */
+function connectionName(url: string): string | undefined {
+  const path = url.startsWith('/') ? url.slice(1) : url;
+  const cut = path.search(/[/?]/);
+  try {
+    return decodeURIComponent(cut < 0 ? path : path.slice(0, cut));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * The HTTP reverse proxy: `<origin>/<connection>/<path>` reaches `<upstream url>/<path>`. Authentication runs
- * before the body is read (`onRequest`), so an unauthenticated client cannot make the gateway buffer anything.
+ * The HTTP reverse proxy: `<origin>/<connection>/<path>` reaches `<upstream url>/<path>`, on a plain `node:http`
+ * (or `node:https`) server: every target is one route, so a framework's router, hooks and reply objects were only
+ * per-request cost. Authentication runs before the body is read, so an unauthenticated client cannot make the
+ * gateway buffer anything.
  */
 export class HttpListener {
   readonly #d: HttpListenerDeps;
-  readonly #app: FastifyInstance;
-  readonly #auth = new WeakMap<FastifyRequest, Authenticated>();
-  readonly #inflight = new Set<AbortController>();
+  readonly #server: Server;
+  readonly #inflight = new Set<ExchangeAbort>();
   readonly #tokens: VerifiedTokens;
   readonly #requests: HttpRequestCache;
+  /** The last token each client connection sent, with its sha256: keep-alive clients repeat it on every request. */
+  readonly #lastToken = new WeakMap<Socket, { token: string; digest: string }>();
+  #stopping = false;
 
   constructor(d: HttpListenerDeps) {
     this.#d = d;
     this.#tokens = new VerifiedTokens({ maxAgeMs: d.config.tokenReuseMs, maxEntries: d.config.maxSessions });
     this.#requests = new HttpRequestCache(d.config.requestCacheEntries);
     const c = d.config;
-    const https = c.tls ? { cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key) } : null;
-    this.#app = fastify({ logger: false, ...(https ? { https } : {}) });
-    // Bodies stay unread here: the handler reads them (bounded) or streams them (request-body.ts), so the upstream
-    // gets exactly what the client sent; policy parses JSON itself.
-    this.#app.removeAllContentTypeParsers();
-    this.#app.addContentTypeParser('*', (_req, _payload, done) => done(null));
-    this.#app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
-      const status = err.statusCode ?? 500;
-      if (status >= 500)
-        d.log.error({ err: { code: err.code, message: err.message } }, 'http listener error');
-      sendAnswer(reply.raw, status, {
-        error: status >= 500 ? 'internal' : 'bad_request',
-        message: status >= 500 ? 'gatehouse: internal error' : 'gatehouse: invalid request',
-      });
-      reply.hijack();
-    });
-    this.#app.addHook('onRequest', async (req, reply) => this.#authenticate(req, reply));
-    const handler = (req: FastifyRequest, reply: FastifyReply) => this.#serve(req, reply);
-    this.#app.all('/:connection', handler);
-    this.#app.all('/:connection/*', handler);
+    // Bodies stay unread here: the exchange reads them (bounded) or streams them (request-body.ts), so the upstream
+    // gets exactly what the client sent. No request timeout: a request held for approval waits up to `maxHoldMs`; the
+    // request head must still arrive within 60 s (Node's default, which `requestTimeout: 0` alone would turn off).
+    const options = { keepAliveTimeout: 72_000, requestTimeout: 0, headersTimeout: 60_000 };
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#handle(req, res);
+    this.#server = c.tls
+      ? createHttpsServer(
+          { ...options, cert: readFileSync(c.tls.cert), key: readFileSync(c.tls.key) },
+          handler,
+        )
+      : createHttpServer(options, handler);
   }
 
-  async listen(): Promise<number> {
-    await this.#app.listen({ host: this.#d.config.host, port: this.#d.config.port });
-    return (this.#app.server.address() as AddressInfo).port;
+  listen(): Promise<number> {
+    const server = this.#server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#d.config.port, this.#d.config.host, () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
   }
 
   /** Stops accepting, waits for in-flight exchanges up to `drainMs`, then aborts them and closes the sessions. */
   async stop(drainMs: number): Promise<void> {
-    const closing = this.#app.close();
+    this.#stopping = true;
+    const closing = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
     const deadline = Date.now() + drainMs;
     while (this.#inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const a of this.#inflight) a.abort();
+    this.#server.closeAllConnections();
     await closing;
     this.#d.sessions.closeAll('gateway stopping');
     await Promise.all([...this.#d.connections.values()].map((c) => c.upstream.close()));
   }
 
-  async #authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** One request; nothing thrown escapes (an unexpected failure is a 500, or a cut once the head went out). */
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (this.#stopping) {
+        sendAnswer(
+          res,
+          503,
+          { error: 'stopping', message: 'gatehouse: this node is stopping' },
+          { connection: 'close' },
+        );
+        return;
+      }
+      const auth = await this.#authenticate(req, res);
+      if (auth) await this.#serve(req, res, auth);
+    } catch (err) {
+      this.#d.log.error(
+        { err: { code: (err as { code?: string }).code, message: (err as Error).message } },
+        'http listener error',
+      );
+      if (!res.headersSent) sendAnswer(res, 500, { error: 'internal', message: 'gatehouse: internal error' });
+      else res.destroy();
+    }
+  }
+
+  /** The request's connection and identity, or undefined once the client was answered (400, 404, 401). */
+  async #authenticate(req: IncomingMessage, res: ServerResponse): Promise<Authenticated | undefined> {
     const d = this.#d;
-    const name = decodeURIComponent((req.url.split('?')[0] ?? '').split('/')[1] ?? '');
+    const name = connectionName(req.url ?? '/');
+    if (name === undefined) {
+      sendAnswer(res, 400, { error: 'bad_request', message: 'gatehouse: invalid request' });
+      return undefined;
+    }
     const connection = d.connections.get(name);
     if (!connection) {
-      sendAnswer(reply.raw, 404, { error: 'unknown_connection', message: 'gatehouse: unknown connection' });
-      return reply.hijack();
+      sendAnswer(res, 404, { error: 'unknown_connection', message: 'gatehouse: unknown connection' });
+      return undefined;
     }
     const token = bearerToken(single(req.headers.authorization));
-    const digest = token === undefined ? '' : tokenDigest(token);
+    const digest = token === undefined ? '' : this.#digestOf(req.socket, token);
     const login = { protocol: 'http', refusals: d.refusals, metrics: d.metrics } as const;
     const identity = await bearerLogin(login, {
       token,
-      clientAddr: `${req.ip}:${req.socket.remotePort ?? 0}`,
+      clientAddr: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`,
       connection,
       verify: (t) => this.#tokens.verify(t, d.verifyToken, digest),
       answer: (detail, tokenPresented) => {
         sendAnswer(
-          reply.raw,
+          res,
           401,
           { error: 'unauthorized', message: `gatehouse: ${detail}` },
           {
@@ -123,26 +169,30 @@ export class HttpListener {
             }),
           },
         );
-        reply.hijack();
       },
     });
-    if (identity && token !== undefined) this.#auth.set(req, { connection, identity, digest });
+    return identity && token !== undefined ? { connection, identity, digest } : undefined;
   }
 
-  async #serve(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** The token's sha256, computed once per token and client connection (not for each of its requests). */
+  #digestOf(socket: Socket, token: string): string {
+    const last = this.#lastToken.get(socket);
+    if (last?.token === token) return last.digest;
+    const digest = tokenDigest(token);
+    this.#lastToken.set(socket, { token, digest });
+    return digest;
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse, auth: Authenticated): Promise<void> {
     const d = this.#d;
-    const auth = this.#auth.get(req);
-    if (!auth) throw new Error('request reached the proxy unauthenticated');
     const { connection, identity, digest } = auth;
-    const raw = req.raw.url ?? '/';
+    const raw = req.url ?? '/';
     const rest = raw.slice(1 + (/^\/[^/?]*/.exec(raw)?.[0].length ?? 1) - 1);
     const target = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
-    reply.hijack();
-    const res = reply.raw;
     let body: RequestBody;
     try {
       body = await readRequestBody(
-        req.raw,
+        req,
         req.headers,
         d.config.maxRequestBodyBytes,
         d.config.largeRequestBodies,
@@ -168,7 +218,7 @@ export class HttpListener {
     if (body.kind === 'streamed') res.shouldKeepAlive = false;
     let session;
     try {
-      session = d.sessions.open(req.socket, digest, identity, connection, req.ip, {
+      session = d.sessions.open(req.socket, digest, identity, connection, req.socket.remoteAddress ?? '', {
         user_agent: (single(req.headers['user-agent']) ?? '').slice(0, 255),
       });
     } catch (err) {
@@ -182,7 +232,7 @@ export class HttpListener {
       });
       return;
     }
-    const abort = new AbortController();
+    const abort = new ExchangeAbort();
     this.#inflight.add(abort);
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -192,13 +242,13 @@ export class HttpListener {
         session,
         upstream: connection.upstream,
         incoming: {
-          method: req.method,
+          method: req.method ?? 'GET',
           target,
           headers: req.headers,
           body,
         },
         res,
-        signal: abort.signal,
+        abort,
         config: d.config,
         requests: this.#requests,
       });

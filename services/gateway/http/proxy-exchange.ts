@@ -3,6 +3,7 @@ import { AuditUnavailableError } from '../../shared/errors.js';
 import type { Verdict } from '../pipeline/index.js';
 import type { HttpAuditSession } from './audit-sessions.js';
 import type { HttpListenerConfig } from './config.js';
+import type { ExchangeAbort } from './exchange-abort.js';
 import type { HttpProxyError } from './errors.js';
 import { HttpProxyErrorCode } from './errors.js';
 import { sendAnswer } from './gateway-answers.js';
@@ -13,7 +14,7 @@ import { relayResponse } from './relay-response.js';
 import { recordGatewayAnswer } from './response-events.js';
 import { createHttpMasker } from './response-masker.js';
 import type { HttpUpstream, UpstreamResponse } from './upstream.js';
-import { forwardedHeaders, upstreamFailure } from './upstream.js';
+import { failedMidBody, forwardedHeaders, upstreamFailure } from './upstream.js';
 
 export type Exchange = {
   readonly session: HttpAuditSession;
@@ -21,7 +22,7 @@ export type Exchange = {
   readonly incoming: IncomingHttp;
   readonly res: ServerResponse;
   /** Aborted when the client goes away or the gateway stops. */
-  readonly signal: AbortSignal;
+  readonly abort: ExchangeAbort;
   readonly config: HttpListenerConfig;
   /** The listener's cache of parsed bodiless requests. */
   readonly requests: HttpRequestCache;
@@ -31,17 +32,16 @@ export type Exchange = {
  * The signal that ends an approval hold: the client left, the gateway stops, or `ms` passed. (A listener and one
  * timer, released after the decision: `AbortSignal.any` + `AbortSignal.timeout` cost several times more per request.)
  */
-function holdSignal(outer: AbortSignal, ms: number): { signal: AbortSignal; release(): void } {
+function holdSignal(outer: ExchangeAbort, ms: number): { signal: AbortSignal; release(): void } {
   const hold = new AbortController();
   const abort = () => hold.abort();
-  if (outer.aborted) hold.abort();
-  else outer.addEventListener('abort', abort, { once: true });
+  outer.whenAborted(abort);
   const timer = setTimeout(abort, ms);
   return {
     signal: hold.signal,
     release: () => {
       clearTimeout(timer);
-      outer.removeEventListener('abort', abort);
+      outer.whenAborted(undefined);
     },
   };
 }
@@ -165,7 +165,7 @@ export async function runExchange(x: Exchange): Promise<void> {
   let verdict: Verdict;
   if (ruling.kind === 'held') {
     // The hold's signal and timer exist only while a request is held (not for every request).
-    const hold = holdSignal(x.signal, x.config.maxHoldMs);
+    const hold = holdSignal(x.abort, x.config.maxHoldMs);
     try {
       verdict = await ruling.wait({
         onHeld: (h) =>
@@ -179,7 +179,7 @@ export async function runExchange(x: Exchange): Promise<void> {
       hold.release();
     }
   } else verdict = ruling;
-  if (x.signal.aborted) return;
+  if (x.abort.aborted) return;
   if (verdict.kind !== 'allow' && verdict.kind !== 'approved') {
     const r = refusal(verdict);
     answer(x, requestId, r.status, r.body);
@@ -193,21 +193,22 @@ export async function runExchange(x: Exchange): Promise<void> {
       incoming.target,
       forwardedHeaders(incoming.headers, x.config.forwardHeaders),
       incoming.body,
-      x.signal,
+      x.abort,
+      x.config.recordResponseBytes,
     );
   } catch (err) {
-    if (x.signal.aborted) return;
+    if (x.abort.aborted) return;
     const failure = upstreamFailure(err);
     session.log.warn({ err: { code: failure.code, message: failure.message } }, 'upstream failed');
-    const a = failureAnswer(failure, 'request');
+    const a = failureAnswer(failure, failedMidBody(failure) ? 'response' : 'request');
     answer(x, requestId, a.status, a.body);
     return;
   }
   try {
-    await relayResponse({ ...x, requestId, method, masker, response: upstream });
+    await relayResponse(x, { requestId, method, masker, response: upstream });
   } catch (err) {
-    upstream.body.destroy();
-    if (x.signal.aborted) return;
+    if (upstream.body.kind === 'streamed') upstream.body.stream.destroy();
+    if (x.abort.aborted) return;
     const audit = err instanceof AuditUnavailableError;
     const failure = audit ? null : upstreamFailure(err);
     session.log.warn(

@@ -1,14 +1,14 @@
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
 import type { Exchange } from './proxy-exchange.js';
 import { httpAuditUnavailable, HttpProxyError, HttpProxyErrorCode } from './errors.js';
 import { isJsonType, mediaType } from './http-request.js';
 import { recordBody, recordHead } from './response-events.js';
 import type { HttpMasker } from './response-masker.js';
-import type { UpstreamResponse } from './upstream.js';
+import type { UpstreamBody, UpstreamResponse } from './upstream.js';
 import { relayedResponseHeaders } from './upstream.js';
 
-export type Relay = Omit<Exchange, 'upstream'> & {
+/** What the relay adds to the exchange (a separate object: spreading the exchange into a new one per request cost 3 % of the proxy's CPU). */
+export type Relay = {
   readonly requestId: number;
   readonly method: string;
   readonly masker: HttpMasker;
@@ -17,18 +17,24 @@ export type Relay = Omit<Exchange, 'upstream'> & {
 
 const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
+const tooLargeToMask = (limit: number) =>
+  new HttpProxyError(
+    HttpProxyErrorCode.unmaskable,
+    `response body larger than ${limit} bytes must be masked`,
+  );
+
 /** Reads a whole body up to `limit` bytes; more, and the response cannot be masked. */
-async function readBounded(body: Readable, limit: number): Promise<Buffer> {
+async function readBounded(body: UpstreamBody, limit: number): Promise<Buffer> {
+  if (body.kind === 'buffered') {
+    if (body.bytes.length > limit) throw tooLargeToMask(limit);
+    return body.bytes;
+  }
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const chunk of body) {
+  for await (const chunk of body.stream) {
     const b = chunk as Buffer;
     n += b.length;
-    if (n > limit)
-      throw new HttpProxyError(
-        HttpProxyErrorCode.unmaskable,
-        `response body larger than ${limit} bytes must be masked`,
-      );
+    if (n > limit) throw tooLargeToMask(limit);
     chunks.push(b);
   }
   return Buffer.concat(chunks, n);
@@ -67,16 +73,17 @@ function record(fn: () => void): void {
  * Relays the upstream's response. When the decision masks and the body is JSON or text, the body is read whole
  * (bounded by `maxMaskedResponseBytes`; compressed bodies cannot be masked), masked, and sent with its new length.
  * Other types (binary: images, archives, octet streams) are never masked. A body no longer than
- * `recordResponseBytes` (by its Content-Length) is read whole and sent with its head in one write; any other is
- * streamed through with backpressure (memory bounded by the streams' high-water marks, however large the body and
+ * `recordResponseBytes` (by its Content-Length) arrives read whole (`buffered`, see UpstreamResponseHandler) and is
+ * sent with its head in one write; any other is streamed through with backpressure (memory bounded by the streams' high-water marks, however large the body and
  * however slow the client), and its first `recordResponseBytes` are recorded.
  */
-export async function relayResponse(r: Relay): Promise<void> {
-  const { response: upstream, res, session, requestId } = r;
+export async function relayResponse(x: Exchange, r: Relay): Promise<void> {
+  const { res, session, config } = x;
+  const { response: upstream, requestId } = r;
   const headers = relayedResponseHeaders(upstream.headers);
   const contentType = mediaType(single(upstream.headers['content-type']));
   const noBody = r.method === 'HEAD' || upstream.status === 204 || upstream.status === 304;
-  const recorded = r.config.recordResponseHeaders;
+  const recorded = config.recordResponseHeaders;
   // A body without a type counts as text: an unlabelled JSON body must not slip past the masks.
   const maskable = contentType === '' || isJsonType(contentType) || contentType.startsWith('text/');
   if (r.masker.active && !noBody && maskable) {
@@ -85,7 +92,7 @@ export async function relayResponse(r: Relay): Promise<void> {
     const masked = maskBody(
       r.masker,
       contentType,
-      await readBounded(upstream.body, r.config.maxMaskedResponseBytes),
+      await readBounded(upstream.body, config.maxMaskedResponseBytes),
     );
     headers['content-length'] = String(masked.length);
     record(() => recordHead(session.audit, requestId, upstream.status, headers, recorded));
@@ -96,10 +103,10 @@ export async function relayResponse(r: Relay): Promise<void> {
   }
   const length = single(upstream.headers['content-length']);
   if (length !== undefined) headers['content-length'] = length;
-  const limit = r.config.recordResponseBytes;
-  if (!noBody && length !== undefined && Number(length) <= limit) {
-    // Small and wholly recorded anyway: read it, then send head and body in one write.
-    const body = Buffer.from(await upstream.body.arrayBuffer());
+  const limit = config.recordResponseBytes;
+  if (upstream.body.kind === 'buffered') {
+    // Small and wholly recorded anyway: head and body in one write.
+    const body = upstream.body.bytes;
     record(() => recordHead(session.audit, requestId, upstream.status, headers, recorded));
     res.writeHead(upstream.status, headers);
     res.end(body);
@@ -112,7 +119,7 @@ export async function relayResponse(r: Relay): Promise<void> {
   let keptBytes = 0;
   let total = 0;
   try {
-    for await (const chunk of upstream.body) {
+    for await (const chunk of upstream.body.stream) {
       const b = chunk as Buffer;
       total += b.length;
       if (keptBytes < limit) {
@@ -120,7 +127,7 @@ export async function relayResponse(r: Relay): Promise<void> {
         kept.push(part);
         keptBytes += part.length;
       }
-      if (!res.write(b)) await once(res, 'drain', { signal: r.signal });
+      if (!res.write(b)) await once(res, 'drain', { signal: x.abort.signal });
     }
     res.end();
   } finally {

@@ -1,6 +1,22 @@
-import { create } from '@bufbuild/protobuf';
-import { ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { Response } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { SessionAudit } from '../session-audit.js';
+
+const NO_DATA = new Uint8Array(0);
+
+/**
+ * A `response` body with every field written out (what `create(ResponseSchema, …)` builds, without its per-call
+ * reflection: this runs twice per proxied request). Typed as `Response`, so a field added to the schema fails to
+ * compile here.
+ */
+function response(
+  requestId: number,
+  frame: string,
+  code: string,
+  text: string,
+  data: Uint8Array = NO_DATA,
+): Response {
+  return { $typeName: 'gatehouse.v1.Response', requestId, frame, data, rows: 0, text, code };
+}
 
 /**
  * The `response` events of one HTTP exchange (batched, like every protocol's responses). Frames:
@@ -24,12 +40,7 @@ export function recordHead(
   }
   audit.batched({
     case: 'response',
-    value: create(ResponseSchema, {
-      requestId,
-      frame: 'http.head',
-      code: String(status),
-      text: lines.join('\n'),
-    }),
+    value: response(requestId, 'http.head', String(status), lines.join('\n')),
   });
 }
 
@@ -37,7 +48,7 @@ export function recordBody(audit: SessionAudit, requestId: number, data: Buffer,
   const text = data.length < total ? `${total} bytes, first ${data.length} recorded` : `${total} bytes`;
   audit.batched({
     case: 'response',
-    value: create(ResponseSchema, { requestId, frame: 'http.body', data, text }),
+    value: response(requestId, 'http.body', '', text, data),
   });
 }
 
@@ -49,6 +60,6 @@ export function recordGatewayAnswer(
 ): void {
   audit.batched({
     case: 'response',
-    value: create(ResponseSchema, { requestId, frame: 'http.error', code: String(status), text: json }),
+    value: response(requestId, 'http.error', String(status), json),
   });
 }

@@ -17,6 +17,8 @@ describe('createHttpMasker', () => {
     const m = createHttpMasker(['$[*].secret'], []);
     expect(m.maskJson([{ secret: 's', ok: 1 }])).toEqual([{ secret: '***', ok: 1 }]);
     expect(createHttpMasker([], []).active).toBe(false);
+    // One shared object for the decisions that mask nothing (not one per response).
+    expect(createHttpMasker([], [])).toBe(createHttpMasker([], []));
   });
 });
 

@@ -23,8 +23,16 @@ function maskStrings(value: unknown, detectors: readonly Detector[]): unknown {
   return value;
 }
 
+/** The masker of a decision that masks nothing (most requests): one object, not one per response. */
+const NO_MASKS: HttpMasker = Object.freeze({
+  active: false,
+  maskJson: (body: unknown) => body,
+  maskText: (text: string) => text,
+});
+
 /** The masker for one response: `fields` are the decision's `mask.fields`, `detectorNames` its `mask.detectors`. */
 export function createHttpMasker(fields: readonly string[], detectorNames: readonly string[]): HttpMasker {
+  if (fields.length === 0 && detectorNames.length === 0) return NO_MASKS;
   const paths: PathSegment[][] = fields.map(parsePath);
   const detectors = detectorNames.length > 0 ? resolveDetectors(detectorNames) : [];
   return {

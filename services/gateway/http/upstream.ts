@@ -1,11 +1,16 @@
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
 import { resolveSecret } from '../../shared/config/secrets.js';
 import type { HttpConnectionConfig, HttpUpstreamAuth } from './config.js';
 import { HttpProxyError, HttpProxyErrorCode } from './errors.js';
 import type { RequestBody } from './request-body.js';
 import { streamedBytes } from './request-body.js';
+import type { ExchangeAbort } from './exchange-abort.js';
+import { failedMidBody, markMidBody, UpstreamResponseHandler } from './upstream-response.js';
+import type { UpstreamResponse } from './upstream-response.js';
+
+export type { UpstreamBody, UpstreamResponse } from './upstream-response.js';
+export { failedMidBody } from './upstream-response.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the gateway owns: never relayed in either direction. */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -21,12 +26,6 @@ export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'host',
   'content-length',
 ]);
-
-export type UpstreamResponse = {
-  readonly status: number;
-  readonly headers: Record<string, string | string[]>;
-  readonly body: Dispatcher.ResponseData['body'];
-};
 
 function credentialOf(auth: HttpUpstreamAuth): Record<string, string> {
   switch (auth.type) {
@@ -116,14 +115,17 @@ export class HttpUpstream {
 
   /**
    * Sends one request; a streamed body is relayed as it arrives (with its declared length, if any). `headers` is
-   * the caller's own object (forwardedHeaders): the credential is added to it.
+   * the caller's own object (forwardedHeaders): the credential is added to it. A response body of at most
+   * `bufferBytes` (by its Content-Length) comes back read whole, any other as a stream (UpstreamResponseHandler).
+   * A failure of a buffered body after its headers is marked (`failedMidBody`).
    */
-  async send(
+  send(
     method: string,
     target: string,
     headers: Record<string, string>,
     body: RequestBody,
-    signal: AbortSignal,
+    abort: ExchangeAbort,
+    bufferBytes: number,
   ): Promise<UpstreamResponse> {
     let payload: Buffer | Readable | null;
     if (body.kind === 'streamed') {
@@ -131,34 +133,22 @@ export class HttpUpstream {
       if (body.declaredBytes !== null) headers['content-length'] = String(body.declaredBytes);
     } else payload = body.bytes.length > 0 || (method !== 'GET' && method !== 'HEAD') ? body.bytes : null;
     Object.assign(headers, this.#credentialHeaders());
-    try {
-      const res = await this.#pool.request({
-        path: this.pathOf(target),
-        method,
-        headers,
-        body: payload,
-        signal,
-      });
-      return { status: res.statusCode, headers: definedHeaders(res.headers), body: res.body };
-    } catch (cause) {
-      throw upstreamFailure(cause);
-    }
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      const fail = (cause: unknown) => {
+        const failure = upstreamFailure(cause);
+        if (failedMidBody(cause)) markMidBody(failure);
+        reject(failure);
+      };
+      this.#pool.dispatch(
+        { path: this.pathOf(target), method: method, headers, body: payload },
+        new UpstreamResponseHandler(bufferBytes, abort, { resolve, reject: fail }),
+      );
+    });
   }
 
   close(): Promise<void> {
     return this.#pool.close();
   }
-}
-
-function definedHeaders(
-  headers: Record<string, string | string[] | undefined>,
-): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const k in headers) {
-    const v = headers[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
 }
 
 /** The client's headers relayed upstream: the allowlisted ones plus the body's type; never hop-by-hop or auth. */
@@ -178,18 +168,29 @@ export function forwardedHeaders(
   return out;
 }
 
+const PLAIN_CONNECTION: ReadonlySet<string> = new Set(['keep-alive', 'close']);
+const NONE_NAMED: ReadonlySet<string> = new Set();
+
 /** The upstream's response headers relayed to the client: all but hop-by-hop ones (and those named in Connection). */
 export function relayedResponseHeaders(
-  headers: Readonly<Record<string, string | string[]>>,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
 ): Record<string, string | string[]> {
-  const connectionNamed = new Set(
-    String(headers.connection ?? '')
-      .split(',')
-      .map((s) => s.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const connection = headers.connection;
+  // Nearly every response says only `keep-alive` or `close`: no header named, nothing to parse.
+  const connectionNamed =
+    connection === undefined ||
+    (typeof connection === 'string' && PLAIN_CONNECTION.has(connection.toLowerCase()))
+      ? NONE_NAMED
+      : new Set(
+          String(connection)
+            .split(',')
+            .map((s) => s.trim().toLowerCase())
+            .filter(Boolean),
+        );
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) {
+  for (const k in headers) {
+    const v = headers[k];
+    if (v === undefined) continue;
     const name = k.toLowerCase();
     if (HOP_BY_HOP.has(name) || connectionNamed.has(name) || name === 'set-cookie') continue;
     out[name] = v;

@@ -1,6 +1,7 @@
 import type { Logger } from '../../shared/logger.js';
 import { inputDecisionFields, shadowDecisionEvent } from '../policy/input-record.js';
 import { policyInput } from '../policy/policy-input.js';
+import type { PolicySessionContext } from '../policy/policy-input.js';
 import type { PolicyGrant, PolicyResult } from '../policy/types.js';
 import { holdForApproval } from './approval-hold.js';
 import { auditUnavailable } from './audit-unavailable.js';
@@ -23,9 +24,19 @@ import type {
  * publish (or one that fails) turns the ruling into an `error` verdict: nothing is forwarded (fail closed).
  */
 export function createRequestPipeline(s: PipelineSession): RequestPipeline {
+  // The session's fields that policy input reads, as a literal of one shape (spreading `s` into a new object on every
+  // request was 1.3 % of the HTTP proxy's CPU: a megamorphic copy).
+  const context = (protocol: RequestDescription['protocol']): PolicySessionContext => ({
+    identity: s.identity,
+    connection: s.connection,
+    protocol,
+    audit: s.audit,
+    clientAddr: s.clientAddr,
+    startedAt: s.startedAt,
+  });
   const rule = (r: RequestDescription): Ruling | Promise<Ruling> => {
     const grants = s.approvals?.grantsFor(s.identity.sub, s.connection.name, r.request.fingerprint) ?? [];
-    const input = policyInput({ ...s, protocol: r.protocol }, r.request, grants);
+    const input = policyInput(context(r.protocol), r.request, grants);
     const result = withProtocolDenials(s.policy().evaluate(input), r.protocolDenials ?? []);
     s.onDecision(result);
     if (result.failedClosed)
@@ -78,7 +89,7 @@ export function createRequestPipeline(s: PipelineSession): RequestPipeline {
 
   return {
     rule,
-    evaluate: (r) => s.policy().evaluate(policyInput({ ...s, protocol: r.protocol }, r.request, [])),
+    evaluate: (r) => s.policy().evaluate(policyInput(context(r.protocol), r.request, [])),
     recordRequest: (r) => s.audit.batched(requestEvent(r.requestId, r.kind, r.text, r.request)),
     decide: (request, hooks) => {
       const ruling = rule(request);
