@@ -57,6 +57,8 @@ export type EnvironmentOptions = {
 /** Ports of the baseline gateway: inside the bench's block (see BENCH_PORTS), after its own. */
 const BASELINE_PORTS = { postgres: BENCH_PORTS.idp + 30, health: BENCH_PORTS.idp + 31 } as const;
 
+const nodeArgsFrom = (variable: string): string[] => (process.env[variable] ?? '').split(' ').filter(Boolean);
+
 export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<PgbenchEnvironment> {
   const names = benchNames(randomBytes(4).toString('hex'));
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -106,7 +108,8 @@ export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<Pg
       dir: o.dir,
       config: gatewayConfig({ names, issuer: idp.issuer, tls, bundleDir }),
       healthPort: BENCH_PORTS.gatewayHealth,
-      nodeArgs: o.gatewayNodeArgs,
+      // `GATEHOUSE_BENCH_GATEWAY_NODE_ARGS="--perf-basic-prof"` adds node flags (space-separated), e.g. for `perf`.
+      nodeArgs: [...o.gatewayNodeArgs, ...nodeArgsFrom('GATEHOUSE_BENCH_GATEWAY_NODE_ARGS')],
       readyTimeoutMs: o.readyTimeoutMs,
     });
     cleanups.push(() => gateway.stop()); // exits after the recorder (clean-ups run in reverse); writes its profile
@@ -135,7 +138,7 @@ export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<Pg
       config: recorderConfig({ names, issuer: idp.issuer }),
       healthPort: BENCH_PORTS.recorderHealth,
       // `GATEHOUSE_BENCH_RECORDER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"` profiles the recorder (space-separated).
-      nodeArgs: (process.env.GATEHOUSE_BENCH_RECORDER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      nodeArgs: nodeArgsFrom('GATEHOUSE_BENCH_RECORDER_NODE_ARGS'),
       readyTimeoutMs: o.readyTimeoutMs,
     });
     cleanups.push(() => recorder.stop());
