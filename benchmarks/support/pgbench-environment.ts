@@ -117,12 +117,23 @@ export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<Pg
     if (o.baseline !== undefined) {
       const baselineDir = join(o.dir, 'baseline');
       mkdirSync(baselineDir);
+      const config = gatewayConfig({ names, issuer: idp.issuer, tls, bundleDir });
       baseline = await startGatehouseProcess({
         command: 'gateway',
         dir: baselineDir,
         bin: join(o.baseline, 'bin', 'gatehouse.js'),
         config: {
-          ...gatewayConfig({ names, issuer: idp.issuer, tls, bundleDir }),
+          ...config,
+          // `GATEHOUSE_BENCH_BASELINE_PUBLISHER`: the baseline's `kafka.publisher` (JSON), e.g. to A/B a setting on
+          // one checkout (`--baseline` naming this work tree).
+          ...(process.env.GATEHOUSE_BENCH_BASELINE_PUBLISHER === undefined
+            ? {}
+            : {
+                kafka: {
+                  ...(config.kafka as Record<string, unknown>),
+                  publisher: JSON.parse(process.env.GATEHOUSE_BENCH_BASELINE_PUBLISHER) as unknown,
+                },
+              }),
           nodeId: 'bench-gw-baseline',
           health: { host: '127.0.0.1', port: BASELINE_PORTS.health },
           listeners: { postgres: { host: '127.0.0.1', port: BASELINE_PORTS.postgres, tls } },
