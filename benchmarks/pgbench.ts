@@ -9,6 +9,13 @@
  *        [--warmup 3] [--json FILE] [--profile] [--top 25] [--build] [--catch-up-timeout 60]
  *        [--paths direct,pgbouncer,pgbouncer-tls,gateway]   (`--single-seconds 0`: no 1-client rows)
  *        [--rate TPS]   (a fixed total rate, pgbench -R: CPU per transaction compares across runs and loads)
+ *        [--baseline CHECKOUT] [--rounds N]
+ *
+ * `--baseline CHECKOUT` also runs the gateway of another built checkout (its bin/gatehouse.js and dist/, same
+ * config, topic, recorder and policy bundle, its own port) as the path `baseline`, for an A/B in one run; the
+ * comparison is printed after the targets. `--rounds N` splits each path's seconds into N windows taken in turn
+ * (…, baseline, gateway, …, baseline, gateway), so a neighbour's load falls on every path alike; a path's row sums
+ * its windows (p50/p99: the windows' figures weighted by transactions).
  *
  * The gateway and the recorder run as their own processes (`node bin/gatehouse.js gateway|recorder --config FILE`,
  * dist/ rebuilt when stale) on the bench's ports (21000-21099), with a fresh sessions topic and ClickHouse database.
@@ -25,7 +32,7 @@ import { readCpuProfile, topFrames } from './support/cpu-profile.js';
 import { startPgbenchEnvironment } from './support/pgbench-environment.js';
 import type { PgbenchEnvironment } from './support/pgbench-environment.js';
 import { runPgbench, warmUp } from './support/pgbench-runner.js';
-import { brokerNames, evaluateTargets, PATHS } from './support/pgbench-targets.js';
+import { brokerNames, compareWithBaseline, evaluateTargets, PATHS } from './support/pgbench-targets.js';
 import type { PathId, PathRun } from './support/pgbench-targets.js';
 import { cpuBetween, sampleCpu } from './support/proc-cpu.js';
 import {
@@ -51,6 +58,8 @@ const { values } = parseArgs({
     build: { type: 'boolean', default: false },
     rate: { type: 'string' },
     paths: { type: 'string', default: PATHS.map((p) => p.id).join(',') },
+    baseline: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const opts = {
@@ -64,7 +73,10 @@ const opts = {
   top: Number(values.top),
   /** A fixed total rate for every run (pgbench -R): CPU per transaction then compares across runs and loads. */
   ...(values.rate === undefined ? {} : { rate: Number(values.rate) }),
-  paths: PATHS.filter((p) => values.paths.split(',').includes(p.id)).map((p) => p.id),
+  paths: PATHS.filter(
+    (p) => values.paths.split(',').includes(p.id) && (p.id !== 'baseline' || values.baseline !== undefined),
+  ).map((p) => p.id),
+  rounds: Math.max(1, Number(values.rounds)),
   /** 1-client rows unless `--single-seconds 0`. */
   clientCounts: Number(values['single-seconds']) > 0 ? [Number(values.clients), 1] : [Number(values.clients)],
 };
@@ -79,6 +91,7 @@ const env = await startPgbenchEnvironment({
   dir,
   gatewayNodeArgs: opts.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
   readyTimeoutMs: opts.readyTimeoutMs,
+  ...(values.baseline === undefined ? {} : { baseline: values.baseline }),
 });
 
 async function measure(
@@ -88,16 +101,17 @@ async function measure(
   seconds: number,
 ): Promise<PathRun> {
   const logDir = join(e.dir, 'pgbench', `${path}-c${clients}`);
-  const startRecords = path === 'gateway' ? await topicRecordCount(e.admin, e.names.sessionsTopic) : 0;
-  const startEvents = path === 'gateway' ? await recorderEventsInserted(e.recorder) : 0;
+  const gateway = path === 'gateway' ? e.gateway : path === 'baseline' ? e.baseline : undefined;
+  const startRecords = gateway ? await topicRecordCount(e.admin, e.names.sessionsTopic) : 0;
+  const startEvents = gateway ? await recorderEventsInserted(e.recorder) : 0;
   const start = sampleCpu(e.probes);
   const result = await runPgbench(e.targets[path], { seconds, clients, logDir, rate: opts.rate });
   const catchUp =
-    path === 'gateway'
+    gateway !== undefined
       ? await waitForRecorder({
           admin: e.admin,
           sessionsTopic: e.names.sessionsTopic,
-          gateway: e.gateway,
+          gateway,
           recorder: e.recorder,
           startRecords,
           startEvents,
@@ -123,19 +137,68 @@ async function measure(
   return catchUp ? { ...run, catchUp } : run;
 }
 
+/** One row of a path's windows (`--rounds`): sums, and latency figures weighted by transactions. */
+function mergeWindows(windows: readonly PathRun[]): PathRun {
+  const first = windows[0]!;
+  if (windows.length === 1) return first;
+  const sum = (f: (r: PathRun) => number) => windows.reduce((s, r) => s + f(r), 0);
+  const transactions = sum((r) => r.result.transactions);
+  const weighted = (f: (r: PathRun) => number) =>
+    sum((r) => f(r) * r.result.transactions) / Math.max(1, transactions);
+  const cpuMicros = Object.fromEntries(
+    Object.keys(first.cpuMicros).map((k) => [
+      k,
+      windows.some((r) => r.cpuMicros[k] === null) ? null : sum((r) => r.cpuMicros[k] ?? 0),
+    ]),
+  );
+  const catchUps = windows.flatMap((r) => (r.catchUp ? [r.catchUp] : []));
+  const last = catchUps.at(-1);
+  const run: PathRun = {
+    ...first,
+    seconds: sum((r) => r.seconds),
+    result: {
+      tps: sum((r) => r.result.tps * r.seconds) / sum((r) => r.seconds),
+      transactions,
+      latencyAvgMs: weighted((r) => r.result.latencyAvgMs),
+      p50Us: weighted((r) => r.result.p50Us),
+      p99Us: weighted((r) => r.result.p99Us),
+    },
+    windowMs: sum((r) => r.windowMs),
+    cpuMicros,
+    cpuPerTxMicros: Object.fromEntries(
+      Object.entries(cpuMicros).map(([k, v]) => [k, v === null ? null : v / Math.max(1, transactions)]),
+    ),
+  };
+  if (last === undefined) return run;
+  return {
+    ...run,
+    catchUp: {
+      ...last,
+      windowRecords: catchUps.reduce((s, c) => s + c.windowRecords, 0),
+      windowEvents: catchUps.reduce((s, c) => s + c.windowEvents, 0),
+      caughtUp: catchUps.every((c) => c.caughtUp),
+      waitedMs: catchUps.reduce((s, c) => s + c.waitedMs, 0),
+    },
+  };
+}
+
 const kafkaPartitions = await clusterPartitionCount(env.admin);
 const runs: PathRun[] = [];
 let profile: { file: string; busyMs: number; frames: ReturnType<typeof topFrames>['frames'] } | undefined;
 try {
   for (const clients of opts.clientCounts) {
-    for (const id of opts.paths) {
-      if (clients === opts.clients && opts.warmupSeconds > 0) {
-        await warmUp(env.targets[id], { seconds: opts.warmupSeconds, clients, rate: opts.rate });
+    const windows = new Map<PathId, PathRun[]>(opts.paths.map((id) => [id, []]));
+    const seconds = (clients === 1 ? opts.singleSeconds : opts.seconds) / opts.rounds;
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const id of opts.paths) {
+        if (round === 0 && clients === opts.clients && opts.warmupSeconds > 0) {
+          await warmUp(env.targets[id], { seconds: opts.warmupSeconds, clients, rate: opts.rate });
+        }
+        windows.get(id)!.push(await measure(env, id, clients, seconds));
+        console.log(`  measured ${id} at ${clients} client(s), round ${round + 1}/${opts.rounds}`);
       }
-      const seconds = clients === 1 ? opts.singleSeconds : opts.seconds;
-      runs.push(await measure(env, id, clients, seconds));
-      console.log(`  measured ${id} at ${clients} client(s)`);
     }
+    for (const id of opts.paths) runs.push(mergeWindows(windows.get(id)!));
   }
 } finally {
   await env.stop();
@@ -181,6 +244,12 @@ for (const clients of opts.clientCounts) {
 }
 const targets = [...evaluateTargets(runs, opts.clients)];
 printTargets(targets);
+for (const clients of opts.clientCounts) {
+  const lines = compareWithBaseline(runs, clients);
+  if (lines.length === 0) continue;
+  console.log(`\nA/B at ${clients} client(s), baseline ${values.baseline} → this work tree:`);
+  for (const line of lines) console.log(`  ${line}`);
+}
 console.log(
   `\nload average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')} ` +
     '(a shared machine: TPS is noisy, CPU per transaction less so); logs and configs in ' +

@@ -145,13 +145,15 @@ export async function startGatehouseProcess(o: {
   healthPort: number;
   nodeArgs?: readonly string[];
   readyTimeoutMs: number;
+  /** Another checkout's `bin/gatehouse.js` (an A/B run); default this work tree's. */
+  bin?: string;
 }): Promise<GatehouseProcess> {
   const file = join(o.dir, `${o.command}.yaml`);
   writeFileSync(file, `# Written by benchmarks/pgbench.ts.\n${stringify(o.config)}`);
   const service = startChildService(
     o.command,
     process.execPath,
-    [...(o.nodeArgs ?? []), GATEHOUSE_BIN, o.command, '--config', file],
+    [...(o.nodeArgs ?? []), o.bin ?? GATEHOUSE_BIN, o.command, '--config', file],
     join(o.dir, `${o.command}.log`),
   );
   const base = `http://127.0.0.1:${o.healthPort}`;

@@ -37,6 +37,8 @@ export type PgbenchEnvironment = {
   targets: Record<PathId, PgbenchTarget>;
   probes: CpuProbe[];
   gateway: GatehouseProcess;
+  /** The gateway of the `baseline` checkout, when asked for. */
+  baseline: GatehouseProcess | undefined;
   recorder: GatehouseProcess;
   admin: Admin;
   /** Stops every process the bench started; the gateway first, so its CPU profile is written. */
@@ -48,7 +50,14 @@ export type EnvironmentOptions = {
   /** Extra node flags for the gateway (`--cpu-prof …`). */
   gatewayNodeArgs: readonly string[];
   readyTimeoutMs: number;
+  /** A built checkout (`/work/main`) whose gateway runs beside this one (same topic, recorder, policy), for an A/B. */
+  baseline?: string;
 };
+
+/** Ports of the baseline gateway: inside the bench's block (see BENCH_PORTS), after its own. */
+const BASELINE_PORTS = { postgres: BENCH_PORTS.idp + 30, health: BENCH_PORTS.idp + 31 } as const;
+
+const nodeArgsFrom = (variable: string): string[] => (process.env[variable] ?? '').split(' ').filter(Boolean);
 
 export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<PgbenchEnvironment> {
   const names = benchNames(randomBytes(4).toString('hex'));
@@ -99,21 +108,59 @@ export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<Pg
       dir: o.dir,
       config: gatewayConfig({ names, issuer: idp.issuer, tls, bundleDir }),
       healthPort: BENCH_PORTS.gatewayHealth,
-      nodeArgs: o.gatewayNodeArgs,
+      // `GATEHOUSE_BENCH_GATEWAY_NODE_ARGS="--perf-basic-prof"` adds node flags (space-separated), e.g. for `perf`.
+      nodeArgs: [...o.gatewayNodeArgs, ...nodeArgsFrom('GATEHOUSE_BENCH_GATEWAY_NODE_ARGS')],
       readyTimeoutMs: o.readyTimeoutMs,
     });
     cleanups.push(() => gateway.stop()); // exits after the recorder (clean-ups run in reverse); writes its profile
+    let baseline: GatehouseProcess | undefined;
+    if (o.baseline !== undefined) {
+      const baselineDir = join(o.dir, 'baseline');
+      mkdirSync(baselineDir);
+      const config = gatewayConfig({ names, issuer: idp.issuer, tls, bundleDir });
+      baseline = await startGatehouseProcess({
+        command: 'gateway',
+        dir: baselineDir,
+        bin: join(o.baseline, 'bin', 'gatehouse.js'),
+        config: {
+          ...config,
+          // `GATEHOUSE_BENCH_BASELINE_PUBLISHER`: the baseline's `kafka.publisher` (JSON), e.g. to A/B a setting on
+          // one checkout (`--baseline` naming this work tree).
+          ...(process.env.GATEHOUSE_BENCH_BASELINE_PUBLISHER === undefined
+            ? {}
+            : {
+                kafka: {
+                  ...(config.kafka as Record<string, unknown>),
+                  publisher: JSON.parse(process.env.GATEHOUSE_BENCH_BASELINE_PUBLISHER) as unknown,
+                },
+              }),
+          nodeId: 'bench-gw-baseline',
+          health: { host: '127.0.0.1', port: BASELINE_PORTS.health },
+          listeners: { postgres: { host: '127.0.0.1', port: BASELINE_PORTS.postgres, tls } },
+        },
+        healthPort: BASELINE_PORTS.health,
+        readyTimeoutMs: o.readyTimeoutMs,
+      });
+      cleanups.push(() => baseline!.stop());
+    }
     const recorder = await startGatehouseProcess({
       command: 'recorder',
       dir: o.dir,
       config: recorderConfig({ names, issuer: idp.issuer }),
       healthPort: BENCH_PORTS.recorderHealth,
       // `GATEHOUSE_BENCH_RECORDER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"` profiles the recorder (space-separated).
-      nodeArgs: (process.env.GATEHOUSE_BENCH_RECORDER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      nodeArgs: nodeArgsFrom('GATEHOUSE_BENCH_RECORDER_NODE_ARGS'),
       readyTimeoutMs: o.readyTimeoutMs,
     });
     cleanups.push(() => recorder.stop());
     const user = stackValue('PG_TARGET_USER');
+    const viaGateway = (port: number): PgbenchTarget => ({
+      port,
+      database: 'demo-pgbench',
+      user: 'bench-agent',
+      password: token,
+      sslmode: 'require',
+    });
     const targets: Record<PathId, PgbenchTarget> = {
       direct: {
         port: Number(stackValue('PG_TARGET_PORT')),
@@ -130,24 +177,20 @@ export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<Pg
         password,
         sslmode: 'require',
       },
-      gateway: {
-        port: BENCH_PORTS.gatewayPostgres,
-        database: 'demo-pgbench',
-        user: 'bench-agent',
-        password: token,
-        sslmode: 'require',
-      },
+      baseline: viaGateway(BASELINE_PORTS.postgres),
+      gateway: viaGateway(BENCH_PORTS.gatewayPostgres),
     };
     const clickhouse = clickhouseProcess();
     const probes: CpuProbe[] = [
       processProbe('gateway', gateway.pid),
+      ...(baseline ? [processProbe('baseline', baseline.pid)] : []),
       ...kafkaBrokerProcesses().map((b) => b.probe),
       processProbe('recorder', recorder.pid),
       processProbe('pgbouncer', pgbouncer.pid),
       postgresProcess().probe,
       ...(clickhouse ? [clickhouse.probe] : []),
     ];
-    return { dir: o.dir, names, targets, probes, gateway, recorder, admin, stop };
+    return { dir: o.dir, names, targets, probes, gateway, baseline, recorder, admin, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -8,10 +8,17 @@ export const PATHS = [
   { id: 'direct', label: 'direct (no TLS)' },
   { id: 'pgbouncer', label: 'PgBouncer (no TLS)' },
   { id: 'pgbouncer-tls', label: 'PgBouncer (client TLS)' },
+  { id: 'baseline', label: 'Gatehouse baseline (--baseline checkout)' },
   { id: 'gateway', label: 'Gatehouse (TLS, policy, masking, audit)' },
 ] as const;
 
 export type PathId = (typeof PATHS)[number]['id'];
+
+/** Paths through a Gatehouse gateway (this work tree's, or the `--baseline` checkout's). */
+export const GATEWAY_PATHS: readonly PathId[] = ['gateway', 'baseline'];
+
+/** The process (CPU probe) that is the gateway of `path`. */
+export const gatewayProcessOf = (path: PathId): string => (path === 'baseline' ? 'baseline' : 'gateway');
 
 /** One pgbench run of one path, with the CPU every process on the machine's path used in its window. */
 export type PathRun = {
@@ -45,7 +52,7 @@ export function backgroundPerSecond(
   clients: number,
   names: readonly string[],
 ): number | undefined {
-  const idle = runs.filter((r) => r.clients === clients && r.path !== 'gateway');
+  const idle = runs.filter((r) => r.clients === clients && !GATEWAY_PATHS.includes(r.path));
   if (idle.length === 0) return undefined;
   const micros = sum(idle.map((r) => sum(names.map((n) => r.cpuMicros[n]))));
   return micros / sum(idle.map((r) => r.windowMs / 1000));
@@ -57,13 +64,14 @@ export function findRun(runs: readonly PathRun[], path: PathId, clients: number)
 
 export type CostPerTx = { raw: number; net: number; backgroundPerSecond: number };
 
-/** µs per gateway transaction of processes `names` together: raw, and net of their background (above). */
+/** µs per transaction through `path` of processes `names` together: raw, and net of their background (above). */
 export function costPerTx(
   runs: readonly PathRun[],
   clients: number,
   names: readonly string[],
+  path: PathId = 'gateway',
 ): CostPerTx | undefined {
-  const gw = findRun(runs, 'gateway', clients);
+  const gw = findRun(runs, path, clients);
   if (!gw) return undefined;
   const raw = sum(names.map((n) => gw.cpuMicros[n]));
   const background = backgroundPerSecond(runs, clients, names) ?? 0;
@@ -75,9 +83,13 @@ export function costPerTx(
   };
 }
 
-export function brokerCostPerTx(runs: readonly PathRun[], clients: number): CostPerTx | undefined {
-  const gw = findRun(runs, 'gateway', clients);
-  return gw && costPerTx(runs, clients, brokerNames(Object.keys(gw.cpuMicros)));
+export function brokerCostPerTx(
+  runs: readonly PathRun[],
+  clients: number,
+  path: PathId = 'gateway',
+): CostPerTx | undefined {
+  const gw = findRun(runs, path, clients);
+  return gw && costPerTx(runs, clients, brokerNames(Object.keys(gw.cpuMicros)), path);
 }
 
 const idleNote = (c: CostPerTx | undefined) =>
@@ -123,4 +135,34 @@ export function evaluateTargets(runs: readonly PathRun[], clients: number): Targ
     out.push(check('added latency at 1 client, p50 vs PgBouncer-TLS', added, 150, 'µs', p99));
   }
   return out;
+}
+
+/**
+ * This work tree's gateway against the `--baseline` checkout's, measured in the same run (interleaved windows):
+ * lines `figure: baseline → this (ratio)`; none without a baseline row.
+ */
+export function compareWithBaseline(runs: readonly PathRun[], clients: number): string[] {
+  const gw = findRun(runs, 'gateway', clients);
+  const base = findRun(runs, 'baseline', clients);
+  if (!gw || !base) return [];
+  const figures = (r: PathRun): [string, number, number][] => {
+    const tx = Math.max(1, r.result.transactions);
+    const c = r.catchUp;
+    const own = gatewayProcessOf(r.path);
+    return [
+      ['TPS', r.result.tps, 0],
+      ['p50 µs', r.result.p50Us, 0],
+      ['gateway µs/tx', (r.cpuMicros[own] ?? NaN) / tx, 1],
+      ['gateway µs/tx, net of idle', costPerTx(runs, clients, [own], r.path)?.net ?? NaN, 1],
+      ['brokers µs/tx, net of background', brokerCostPerTx(runs, clients, r.path)?.net ?? NaN, 1],
+      ['recorder µs/tx', (r.cpuMicros.recorder ?? NaN) / tx, 1],
+      ['events/tx', c ? c.windowEvents / tx : NaN, 2],
+      ['Kafka records/s', c ? c.windowRecords / (r.windowMs / 1000) : NaN, 0],
+    ];
+  };
+  const after = figures(gw);
+  return figures(base).map(([name, x, digits], i) => {
+    const y = after[i]![1];
+    return `${name}: ${x.toFixed(digits)} → ${y.toFixed(digits)} (${(y / x).toFixed(2)}x)`;
+  });
 }

@@ -11,7 +11,18 @@ import {
 import { encodeEvent } from './codec.js';
 import { encodeFrame } from './encode-frame.js';
 
-const texts = ['', 'x', 'SELECT 1', 'é中😀', 'a'.repeat(200), '\u0000\uffff', 'lone \ud800 surrogate'];
+const texts = [
+  '',
+  'x',
+  'SELECT 1',
+  'é中😀',
+  'a'.repeat(200),
+  '\u0000\uffff',
+  'lone \ud800 surrogate',
+  'b'.repeat(128),
+  'é'.repeat(64),
+  '\u007f\u0080',
+];
 const pick = <T>(xs: readonly T[]): T => xs[randomInt(xs.length)]!;
 
 describe('encodeFrame', () => {

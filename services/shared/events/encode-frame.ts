@@ -42,25 +42,10 @@ const str = (n: number, value: string): Field[] =>
   value === '' ? [] : [{ n, kind: 'string', value, len: Buffer.byteLength(value, 'utf8') }];
 const num = (n: number, value: number): Field[] => (value === 0 ? [] : [{ n, kind: 'varint', value }]);
 
-function responseFields(r: Response): Field[] {
-  return [
-    ...num(1, r.requestId),
-    ...str(2, r.frame),
-    ...(r.data.length === 0 ? [] : [{ n: 3, kind: 'bytes' as const, value: r.data }]),
-    ...num(4, r.rows),
-    ...str(5, r.text),
-    ...str(6, r.code),
-  ];
-}
-
 const bool = (n: number, value: boolean): Field[] => (value ? [{ n, kind: 'varint', value: 1 }] : []);
 /** A repeated string: every element is written, empty ones too. */
 const strs = (n: number, values: readonly string[]): Field[] =>
   values.map((value) => ({ n, kind: 'string', value, len: Buffer.byteLength(value, 'utf8') }));
-
-function requestFields(r: Request): Field[] {
-  return [...num(1, r.requestId), ...str(2, r.kind), ...str(3, r.text), ...str(4, r.parsedJson)];
-}
 
 /** Decision fields in field-number order, as protobuf-es writes them. */
 function decisionFields(d: Decision): Field[] {
@@ -104,21 +89,124 @@ const DIRECT = {
 
 const safe = (v: bigint): boolean => v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER);
 
-/** The body's field number and fields when it is written directly here, else undefined. */
+/** A decision body's field number and fields when it is written directly here, else undefined. */
 function bodyOf(body: Event['body']): { field: number; fields: Field[] } | undefined {
-  if (body.value?.$unknown !== undefined) return undefined;
-  switch (body.case) {
-    case 'response':
-      return DIRECT.response ? { field: RESPONSE_FIELD, fields: responseFields(body.value) } : undefined;
-    case 'request':
-      return DIRECT.request ? { field: REQUEST_FIELD, fields: requestFields(body.value) } : undefined;
-    case 'decision':
-      return DIRECT.decision && safe(body.value.inputUnix)
-        ? { field: DECISION_FIELD, fields: decisionFields(body.value) }
-        : undefined;
-    default:
-      return undefined;
+  if (body.case !== 'decision') return undefined;
+  return DIRECT.decision && safe(body.value.inputUnix)
+    ? { field: DECISION_FIELD, fields: decisionFields(body.value) }
+    : undefined;
+}
+
+/** UTF-8 length of `s`. */
+const utf8Length = (s: string): number => (s === '' ? 0 : Buffer.byteLength(s, 'utf8'));
+
+/**
+ * Writes `s` (`len` UTF-8 bytes) at `pos`. A short ASCII string (its UTF-8 length is its length) is written char by
+ * char: cheaper than a call of `Buffer.write` for the ids, names and tags of every frame. Returns the end.
+ */
+function writeUtf8(out: Buffer, pos: number, s: string, len: number): number {
+  if (len === s.length && len <= 128) {
+    for (let i = 0; i < len; i++) out[pos + i] = s.charCodeAt(i);
+    return pos + len;
   }
+  return pos + out.write(s, pos, len, 'utf8');
+}
+
+/** Bytes of a length-delimited field of `len` bytes with a one-byte tag (fields 1-15); 0 when empty. */
+const lenField = (len: number): number => (len === 0 ? 0 : 1 + varintLength(len) + len);
+/** Bytes of a varint field with a one-byte tag; 0 when zero (not written). */
+const varintField = (value: number): number => (value === 0 ? 0 : 1 + varintLength(value));
+
+function putVarint(out: Buffer, pos: number, field: number, value: number): number {
+  if (value === 0) return pos;
+  out[pos++] = tag(field, VARINT);
+  return writeVarint(out, pos, value);
+}
+
+function putString(out: Buffer, pos: number, field: number, s: string, len: number): number {
+  if (len === 0) return pos;
+  out[pos++] = tag(field, LEN);
+  pos = writeVarint(out, pos, len);
+  return writeUtf8(out, pos, s, len);
+}
+
+function putBytes(out: Buffer, pos: number, field: number, bytes: Uint8Array): number {
+  if (bytes.length === 0) return pos;
+  out[pos++] = tag(field, LEN);
+  pos = writeVarint(out, pos, bytes.length);
+  out.set(bytes, pos);
+  return pos + bytes.length;
+}
+
+/**
+ * A frame's envelope fields (id, seq, time, revision, continued) then its body (`field`, `innerLength` bytes, written
+ * by `writeInner`), in one exactly sized buffer: the straight-line path of the request and response frames.
+ */
+function writeFrame(
+  frame: Event,
+  field: number,
+  innerLength: number,
+  writeInner: (out: Buffer, pos: number) => number,
+): Buffer {
+  const idLength = utf8Length(frame.eventId);
+  const revisionLength = utf8Length(frame.policyRevision);
+  const seq = Number(frame.seq);
+  const ts = Number(frame.tsMicros);
+  const length =
+    lenField(idLength) +
+    varintField(seq) +
+    varintField(ts) +
+    lenField(revisionLength) +
+    varintField(frame.continued) +
+    varintLength(tag(field, LEN)) +
+    varintLength(innerLength) +
+    innerLength;
+  const out = Buffer.allocUnsafe(length);
+  let pos = putString(out, 0, 1, frame.eventId, idLength);
+  pos = putVarint(out, pos, 3, seq);
+  pos = putVarint(out, pos, 5, ts);
+  pos = putString(out, pos, 9, frame.policyRevision, revisionLength);
+  pos = putVarint(out, pos, 10, frame.continued);
+  pos = writeVarint(out, pos, tag(field, LEN));
+  pos = writeVarint(out, pos, innerLength);
+  pos = writeInner(out, pos);
+  if (pos !== length) throw new Error(`encodeFrame: wrote ${pos} of ${length} bytes`);
+  return out;
+}
+
+function responseFrame(frame: Event, r: Response): Buffer {
+  const nameLength = utf8Length(r.frame);
+  const textLength = utf8Length(r.text);
+  const codeLength = utf8Length(r.code);
+  const inner =
+    varintField(r.requestId) +
+    lenField(nameLength) +
+    lenField(r.data.length) +
+    varintField(r.rows) +
+    lenField(textLength) +
+    lenField(codeLength);
+  return writeFrame(frame, RESPONSE_FIELD, inner, (out, pos) => {
+    pos = putVarint(out, pos, 1, r.requestId);
+    pos = putString(out, pos, 2, r.frame, nameLength);
+    pos = putBytes(out, pos, 3, r.data);
+    pos = putVarint(out, pos, 4, r.rows);
+    pos = putString(out, pos, 5, r.text, textLength);
+    return putString(out, pos, 6, r.code, codeLength);
+  });
+}
+
+function requestFrame(frame: Event, r: Request): Buffer {
+  const kindLength = utf8Length(r.kind);
+  const textLength = utf8Length(r.text);
+  const parsedLength = utf8Length(r.parsedJson);
+  const inner =
+    varintField(r.requestId) + lenField(kindLength) + lenField(textLength) + lenField(parsedLength);
+  return writeFrame(frame, REQUEST_FIELD, inner, (out, pos) => {
+    pos = putVarint(out, pos, 1, r.requestId);
+    pos = putString(out, pos, 2, r.kind, kindLength);
+    pos = putString(out, pos, 3, r.text, textLength);
+    return putString(out, pos, 4, r.parsedJson, parsedLength);
+  });
 }
 
 /**
@@ -128,35 +216,26 @@ function bodyOf(body: Event['body']): { field: number; fields: Field[] } | undef
  * field this file does not write, goes through `encodeEvent`. Pure.
  */
 export function encodeFrame(frame: Event): Uint8Array {
-  const body =
-    frame.$unknown !== undefined ||
-    frame.sessionId !== '' ||
-    frame.nodeId !== '' ||
-    frame.protocol !== '' ||
-    frame.identity !== undefined ||
-    frame.connection !== undefined ||
-    !safe(frame.seq) ||
-    !safe(frame.tsMicros)
-      ? undefined
-      : bodyOf(frame.body);
+  const direct =
+    frame.$unknown === undefined &&
+    frame.sessionId === '' &&
+    frame.nodeId === '' &&
+    frame.protocol === '' &&
+    frame.identity === undefined &&
+    frame.connection === undefined &&
+    safe(frame.seq) &&
+    safe(frame.tsMicros) &&
+    frame.body.value?.$unknown === undefined;
+  if (direct && frame.body.case === 'response' && DIRECT.response)
+    return responseFrame(frame, frame.body.value);
+  if (direct && frame.body.case === 'request' && DIRECT.request) return requestFrame(frame, frame.body.value);
+  const body = direct ? bodyOf(frame.body) : undefined;
   if (body === undefined) return encodeEvent(frame);
   const inner = body.fields;
   let innerLength = 0;
   for (const f of inner) innerLength += fieldLength(f);
-  const outer: Field[] = [
-    ...str(1, frame.eventId),
-    ...num(3, Number(frame.seq)),
-    ...num(5, Number(frame.tsMicros)),
-    ...str(9, frame.policyRevision),
-    ...num(10, frame.continued),
-  ];
-  let length = varintLength(tag(body.field, LEN)) + varintLength(innerLength) + innerLength;
-  for (const f of outer) length += fieldLength(f);
-  const out = Buffer.allocUnsafe(length);
-  let pos = 0;
-  for (const f of outer) pos = writeField(out, pos, f);
-  pos = writeVarint(out, pos, tag(body.field, LEN));
-  pos = writeVarint(out, pos, innerLength);
-  for (const f of inner) pos = writeField(out, pos, f);
-  return out;
+  return writeFrame(frame, body.field, innerLength, (out, pos) => {
+    for (const f of inner) pos = writeField(out, pos, f);
+    return pos;
+  });
 }

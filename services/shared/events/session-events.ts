@@ -6,6 +6,7 @@ import {
   EventSchema,
 } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { eventId } from './event-id.js';
 import { toProtoIdentity } from './proto-identity.js';
 import type { IdentityFields } from './proto-identity.js';
 import type { SharedFields } from './event-batch.js';
@@ -83,7 +84,7 @@ export class SessionEvents {
     this.#seq += 1n;
     return {
       ...ZERO_EVENT,
-      eventId: randomUUID(),
+      eventId: eventId(),
       seq: this.#seq,
       tsMicros: this.#now(),
       policyRevision,

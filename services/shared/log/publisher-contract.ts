@@ -41,7 +41,12 @@ export type PublisherOptions = {
   maxBufferedEvents: number;
   /** Most bytes buffered before publishing fails closed. */
   maxBufferedBytes: number;
-  /** How long a batch may wait for more events (batched publish only; durable publish does not linger). */
+  /**
+   * How long a batch may wait for more events (batched publish only; durable publish does not linger): the loss window
+   * of read traffic's audit if the node dies, against produce rounds. Broker CPU follows rounds, not bytes: under
+   * `bench:pgbench` (4 clients, one run, same code) 25 ms instead of 5 ms halved the rounds and cut the brokers' CPU
+   * per transaction from 108 to 31 µs, the recorder's from 93 to 73 µs and the gateway's from 292 to 261 µs.
+   */
   lingerMs: number;
   /** Most events in one produce request. */
   maxBatchEvents: number;
@@ -69,7 +74,7 @@ export type PublisherOptions = {
 export const DEFAULT_PUBLISHER_OPTIONS: Readonly<PublisherOptions> = Object.freeze({
   maxBufferedEvents: 100_000,
   maxBufferedBytes: 64 * 1024 * 1024,
-  lingerMs: 5,
+  lingerMs: 25,
   maxBatchEvents: 5_000,
   maxBatchBytes: 900 * 1024,
   maxEventBytes: 512 * 1024,
