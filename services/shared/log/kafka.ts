@@ -2,7 +2,6 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { KafkaConfig, LogEntry } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import type { KafkaSecurity } from './kafka-security.js';
-import { fixRequestQueueIdleLoop } from './kafkajs-idle-loop.js';
 
 export type KafkaClientOptions = {
   brokers: readonly string[];
@@ -23,7 +22,6 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 /** A kafkajs client whose own logs go to pino (at warn and above, as `kafka` child lines). */
 export function createKafka(opts: KafkaClientOptions): Kafka {
-  fixRequestQueueIdleLoop();
   const log = opts.logger.child({ component: 'kafkajs' });
   const config: KafkaConfig = {
     clientId: opts.clientId,
