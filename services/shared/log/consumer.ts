@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, TopicPartitionOffset } from 'kafkajs';
 import { logError } from '../log-error.js';
 import type { Logger } from '../logger.js';
 import type { ConsumerListener, LogConsumer } from './event-log.js';
@@ -46,6 +46,8 @@ export class EventConsumer implements LogConsumer {
   readonly #opts: EventConsumerOptions;
   readonly #log: Logger;
   #running = false;
+  readonly #queuedCommits = new Map<string, TopicPartitionOffset>();
+  #commitFlush: Promise<void> | undefined;
 
   constructor(kafka: Kafka, log: Logger, opts: EventConsumerOptions) {
     this.#opts = opts;
@@ -119,10 +121,28 @@ export class EventConsumer implements LogConsumer {
     }
     const last = batch.lastOffset();
     payload.resolveOffset(last);
-    await this.#consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-    ]);
+    await this.#commit({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: (BigInt(last) + 1n).toString(),
+    });
     await payload.heartbeat();
+  }
+
+  /**
+   * Commits a partition's offset together with the others handled in the same turn of the event loop (a handler
+   * that batches writes across partitions resolves them at once): one OffsetCommit request, one append to the
+   * group's offsets log, instead of one per partition. Resolves once that request succeeded.
+   */
+  #commit(offset: TopicPartitionOffset): Promise<void> {
+    this.#queuedCommits.set(`${offset.topic}\u0000${offset.partition}`, offset);
+    this.#commitFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const offsets = [...this.#queuedCommits.values()];
+      this.#queuedCommits.clear();
+      this.#commitFlush = undefined;
+      return this.#consumer.commitOffsets(offsets);
+    });
+    return this.#commitFlush;
   }
 
   /** Finishes the in-flight batch (and its commit), leaves the group, disconnects. */
