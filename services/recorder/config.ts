@@ -33,6 +33,13 @@ export const recorderConfigSchema = z.strictObject({
         .min(1024)
         .default(4 * 1024 * 1024),
       sessionTimeoutMs: z.number().int().min(3000).default(30_000),
+      /**
+       * A fetch is answered once this many bytes are waiting or after `fetchMaxWaitMs`: the recorder's fetches then
+       * do not wake the brokers on every produce when the load is light, and bring bigger batches.
+       */
+      fetchMinBytes: z.number().int().min(1).default(1),
+      /** Longest a fetch waits for `fetchMinBytes` (also how late a rebalance is noticed). */
+      fetchMaxWaitMs: z.number().int().min(10).max(30_000).default(5000),
       /** Where a new group starts. */
       fromBeginning: z.boolean().default(true),
     })

@@ -193,6 +193,8 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
     partitionsConsumedConcurrently: config.consumer.partitionsConcurrently,
     sessionTimeoutMs: config.consumer.sessionTimeoutMs,
     maxBytesPerPartition: config.consumer.maxBytesPerPartition,
+    minBytes: config.consumer.fetchMinBytes,
+    maxWaitTimeMs: config.consumer.fetchMaxWaitMs,
   });
 
   let settle: { resolve: () => void; reject: (err: Error) => void } | undefined;

@@ -34,6 +34,11 @@ export type EventConsumerOptions = {
   maxBytesPerPartition?: number;
   /** Longest a fetch waits for records; also how late a member notices a rebalance (kafkajs default 5 s). */
   maxWaitTimeMs?: number;
+  /**
+   * Bytes a fetch waits for (up to `maxWaitTimeMs`) before the broker answers (kafkajs default 1: every produce
+   * to an idle partition answers a waiting fetch at once).
+   */
+  minBytes?: number;
 };
 
 /**
@@ -58,6 +63,7 @@ export class EventConsumer implements LogConsumer {
       heartbeatInterval: 1_000,
       maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024,
       ...(opts.maxWaitTimeMs === undefined ? {} : { maxWaitTimeInMs: opts.maxWaitTimeMs }),
+      ...(opts.minBytes === undefined ? {} : { minBytes: opts.minBytes }),
       allowAutoTopicCreation: false,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
