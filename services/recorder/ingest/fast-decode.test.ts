@@ -158,4 +158,18 @@ describe('fastDecodeEvent', () => {
     expect(() => fromBinaryEvent(invalid)).toThrow();
     expect(fastDecodeEvent(invalid)).toBeUndefined();
   });
+
+  it('reads long texts again by comparing bytes: same length, other text, never mixed up', () => {
+    const texts = ['a'.repeat(150), `${'a'.repeat(149)}b`, `é${'a'.repeat(148)}`, 'a'.repeat(150)];
+    for (const t of [...texts, ...texts]) {
+      const e = create(EventSchema, {
+        eventId: 'e',
+        sessionId: 's',
+        seq: 1n,
+        body: { case: 'request', value: create(RequestSchema, { parsedJson: t, text: t }) },
+      });
+      const fast = expectSameOrGiveUp(encodeEvent(e));
+      expect(fast?.body.value).toMatchObject({ parsedJson: t, text: t });
+    }
+  });
 });

@@ -168,6 +168,9 @@ const GIVE_UP = new Error('fast decode: not handled');
 const decodeUtf8 = getTextEncoding().decodeUtf8;
 /** Strings up to this many bytes are checked for ASCII here and sliced directly; longer ones go to TextDecoder. */
 const SHORT_TEXT = 96;
+/** The last long text read at each length (by byte length). */
+const recentTexts = new Map<number, { bytes: Buffer; text: string }>();
+const RECENT_TEXTS_KEPT = 512;
 
 declare global {
   interface Buffer {
@@ -253,9 +256,19 @@ class Reader {
       }
       if (ascii) return this.#text.latin1Slice(start, stop);
     }
+    // A long text seen last at this length (audit streams repeat theirs: parsed requests of prepared statements,
+    // decision documents, a session's policy input) is the same string again: compared, not decoded, and its
+    // JSON literal is found again by identity (see event-json.ts).
+    const seen = recentTexts.get(stop - start);
+    if (seen !== undefined && this.#text.compare(seen.bytes, 0, seen.bytes.length, start, stop) === 0) {
+      return seen.text;
+    }
     // Strict, as `fromBinary` reads proto3 strings: invalid UTF-8 throws, and the record goes to `fromBinary`,
     // which refuses it.
-    return decodeUtf8(buf.subarray(start, stop), true);
+    const text = decodeUtf8(buf.subarray(start, stop), true);
+    if (recentTexts.size >= RECENT_TEXTS_KEPT) recentTexts.clear();
+    recentTexts.set(stop - start, { bytes: Buffer.from(buf.subarray(start, stop)), text });
+    return text;
   }
 }
 
