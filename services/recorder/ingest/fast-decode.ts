@@ -209,12 +209,14 @@ class Reader {
   uint64(end: number): bigint {
     const buf = this.buf;
     const start = this.pos;
-    // Up to 7 bytes (49 bits) add up exactly in a double.
+    // Up to 7 bytes (49 bits) add up exactly in a double, and an 8th last byte below 16 keeps it under 2^53 (times
+    // in microseconds since the epoch take 8 bytes).
     let value = 0;
     let scale = 1;
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 8; i++) {
       if (this.pos >= end) throw GIVE_UP;
       const b = buf[this.pos++]!;
+      if (i === 7 && b >= 16) break;
       value += (b & 0x7f) * scale;
       scale *= 128;
       if (b < 0x80) return BigInt(value);
