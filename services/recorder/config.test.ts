@@ -26,7 +26,7 @@ describe('recorder config', () => {
   it('fills documented defaults and freezes the result', () => {
     const c = parseRecorderConfig(minimal);
     expect(c.clickhouse).toMatchObject({ database: 'gatehouse', user: 'default', migrate: true });
-    expect(c.batch).toMatchObject({ maxRows: 20_000, maxDelayMs: 2000 });
+    expect(c.batch).toMatchObject({ maxRows: 20_000, maxDelayMs: 1000 });
     expect(c.http).toEqual({ host: '127.0.0.1', port: 8610 });
     expect(c.health).toEqual({ host: '127.0.0.1', port: 9610 });
     expect(c.groupId).toBe('gatehouse-recorder');

@@ -70,9 +70,10 @@ export const recorderConfigSchema = z.strictObject({
       maxRows: z.number().int().min(1).max(1_000_000).default(20_000),
       /**
        * Longest time a consumed event waits before it is written. ClickHouse's CPU goes mostly to each INSERT (a
-       * new part per table, materialized views included), hardly to its rows: fewer, larger writes cost it far less.
+       * new part per table, materialized views included), hardly to its rows: fewer, larger writes cost it far less;
+       * but the recorder holds the decoded events meanwhile (longer waits cost it more garbage collection).
        */
-      maxDelayMs: z.number().int().min(0).max(60_000).default(2000),
+      maxDelayMs: z.number().int().min(0).max(60_000).default(1000),
       /** Backoff between retries of a failed write (doubling from min to max). */
       retryMinMs: z.number().int().min(1).default(200),
       retryMaxMs: z.number().int().min(1).default(30_000),
