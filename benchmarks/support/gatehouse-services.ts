@@ -128,6 +128,11 @@ export function recorderConfig(o: { names: BenchNames; issuer: string }): Record
     health: { host: '127.0.0.1', port: BENCH_PORTS.recorderHealth },
     retentionDays: 0,
     api: { oidc: { issuer: o.issuer, audience: 'gatehouse' } },
+    // `GATEHOUSE_BENCH_RECORDER_CONFIG`: recorder settings (JSON, top-level sections replaced, e.g.
+    // `{"consumer":{"fetchMinBytes":65536},"batch":{"maxDelayMs":1000}}`) for an A/B run, checked by its schema.
+    ...(process.env.GATEHOUSE_BENCH_RECORDER_CONFIG === undefined
+      ? {}
+      : (JSON.parse(process.env.GATEHOUSE_BENCH_RECORDER_CONFIG) as Record<string, unknown>)),
   };
 }
 

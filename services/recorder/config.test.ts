@@ -26,7 +26,7 @@ describe('recorder config', () => {
   it('fills documented defaults and freezes the result', () => {
     const c = parseRecorderConfig(minimal);
     expect(c.clickhouse).toMatchObject({ database: 'gatehouse', user: 'default', migrate: true });
-    expect(c.batch).toMatchObject({ maxRows: 5000, maxDelayMs: 500 });
+    expect(c.batch).toMatchObject({ maxRows: 20_000, maxDelayMs: 1000 });
     expect(c.http).toEqual({ host: '127.0.0.1', port: 8610 });
     expect(c.health).toEqual({ host: '127.0.0.1', port: 9610 });
     expect(c.groupId).toBe('gatehouse-recorder');
@@ -83,7 +83,7 @@ describe('recorder config', () => {
   it('accepts the shipped example configuration', () => {
     const c = loadRecorderConfig(fileURLToPath(new URL('./recorder.example.yaml', import.meta.url)));
     expect(c.kafka.brokers).toHaveLength(3);
-    expect(c.batch.maxRows).toBe(5000);
+    expect(c.batch.maxRows).toBe(20_000);
   });
 
   it('loads YAML files and names the file in errors', () => {

@@ -33,6 +33,13 @@ export const recorderConfigSchema = z.strictObject({
         .min(1024)
         .default(4 * 1024 * 1024),
       sessionTimeoutMs: z.number().int().min(3000).default(30_000),
+      /**
+       * A fetch is answered once this many bytes are waiting or after `fetchMaxWaitMs`: the recorder's fetches then
+       * do not wake the brokers on every produce when the load is light, and bring bigger batches.
+       */
+      fetchMinBytes: z.number().int().min(1).default(1),
+      /** Longest a fetch waits for `fetchMinBytes` (also how late a rebalance is noticed). */
+      fetchMaxWaitMs: z.number().int().min(10).max(30_000).default(5000),
       /** Where a new group starts. */
       fromBeginning: z.boolean().default(true),
     })
@@ -60,9 +67,13 @@ export const recorderConfigSchema = z.strictObject({
   batch: z
     .strictObject({
       /** Most rows per INSERT, and the pending-row count that triggers a write. */
-      maxRows: z.number().int().min(1).max(1_000_000).default(5000),
-      /** Longest time a consumed event waits before it is written. */
-      maxDelayMs: z.number().int().min(0).max(60_000).default(500),
+      maxRows: z.number().int().min(1).max(1_000_000).default(20_000),
+      /**
+       * Longest time a consumed event waits before it is written. ClickHouse's CPU goes mostly to each INSERT (a
+       * new part per table, materialized views included), hardly to its rows: fewer, larger writes cost it far less;
+       * but the recorder holds the decoded events meanwhile (longer waits cost it more garbage collection).
+       */
+      maxDelayMs: z.number().int().min(0).max(60_000).default(1000),
       /** Backoff between retries of a failed write (doubling from min to max). */
       retryMinMs: z.number().int().min(1).default(200),
       retryMaxMs: z.number().int().min(1).default(30_000),

@@ -193,6 +193,8 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
     partitionsConsumedConcurrently: config.consumer.partitionsConcurrently,
     sessionTimeoutMs: config.consumer.sessionTimeoutMs,
     maxBytesPerPartition: config.consumer.maxBytesPerPartition,
+    minBytes: config.consumer.fetchMinBytes,
+    maxWaitTimeMs: config.consumer.fetchMaxWaitMs,
   });
 
   let settle: { resolve: () => void; reject: (err: Error) => void } | undefined;
@@ -200,7 +202,10 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
   done.catch(() => undefined); // callers that await `done` still see the rejection; nobody awaiting is not a crash
   let joined = false;
   consumer.listen({
-    joined: () => (joined = true),
+    joined: () => {
+      joined = true;
+      store.writer.forgetSessions?.();
+    },
     batchDone: (topic, partition, lag) =>
       metrics.consumerLag.set({ topic, partition: String(partition) }, lag),
     crashed: (error, restarting) => {

@@ -18,10 +18,12 @@ import {
   toEventRow,
   writeEventRow,
 } from '../../services/recorder/store/event-row.js';
-import { EventWriter } from '../../services/recorder/store/event-writer.js';
+import { EventWriter, recomputeSessionsSql } from '../../services/recorder/store/event-writer.js';
+import { SESSION_COLUMNS } from '../../services/recorder/store/session-fold.js';
 import { dropExpiredPartitions } from '../../services/recorder/store/retention.js';
 import { NO_STATEMENTS } from '../../dev/recorder-fixtures/recorded.js';
-import { postgresScenario } from '../../dev/recorder-fixtures/session-scenario.js';
+import { approvalStream, postgresScenario } from '../../dev/recorder-fixtures/session-scenario.js';
+import { sshShellScenario } from '../../dev/recorder-fixtures/ssh-scenario.js';
 import { testDatabase } from '../support/clickhouse.js';
 import { testLogger } from '../support/kafka.js';
 
@@ -216,6 +218,53 @@ describe('migrations', () => {
       'CREATE TABLE IF NOT EXISTS something_else (x UInt8) ENGINE = Memory;\n',
     );
     await expect(applyMigrations(ch, loadMigrations(dir), testLogger)).rejects.toThrow(MigrationError);
+  });
+});
+
+describe('session summaries', () => {
+  it('folds each write into the rows a recompute from all events gives, redeliveries included', async () => {
+    await applyMigrations(ch, loadMigrations(defaultMigrationsDir()), testLogger);
+    const writer = new EventWriter(ch);
+    const pg = postgresScenario({ sessionId: 'fold-pg', rows: 250 });
+    const pg2 = postgresScenario({ sessionId: 'fold-pg2', rows: 3, email: 'bob@example.com' });
+    const ssh = sshShellScenario({ sessionId: 'fold-ssh' }).events;
+    const approvals = approvalStream('ap-1', 'fold-pg');
+    const at = (i: number) => ({ topic: 't', partition: 0, offset: String(i) });
+    const rows = (events: readonly (typeof pg)[number][]) =>
+      events.map((e, i) => toEventRow(e, at(i), NO_STATEMENTS));
+    // Writes cut at arbitrary points, sessions interleaved, one write redelivered (after a crash before the
+    // commit), one write refolded by a recorder that starts without the kept summaries.
+    const writes = [
+      [...rows(pg.slice(0, 3)), ...rows(ssh.slice(0, 2))],
+      [...rows(pg.slice(3, 7)), ...rows(approvals), ...rows(pg2.slice(0, 4))],
+      [...rows(pg.slice(3, 7)), ...rows(ssh.slice(2))],
+      [...rows(pg.slice(7)), ...rows(pg2.slice(4))],
+    ];
+    for (const w of writes) {
+      await writer.insertEvents(w, 1000);
+      await writer.foldSessions(w);
+    }
+    const restarted = new EventWriter(ch);
+    await restarted.insertEvents(writes[3]!, 1000);
+    await restarted.foldSessions(writes[3]!);
+    writer.forgetSessions();
+    await writer.foldSessions(writes[2]!);
+
+    const cols = joinSql(
+      SESSION_COLUMNS.map((c) => sql`${ident(c)}`),
+      sql`, `,
+    );
+    const folded = await ch.query<Record<string, unknown>>(
+      sql`SELECT ${cols} FROM sessions FINAL ORDER BY session_id`,
+    );
+    const recomputed = await ch.query<Record<string, unknown>>(
+      sql`SELECT * FROM (${recomputeSessionsSql(['fold-pg', 'fold-pg2', 'fold-ssh'])}) ORDER BY session_id`,
+    );
+    expect(folded.map((r) => r['session_id'])).toEqual(['fold-pg', 'fold-pg2', 'fold-ssh']);
+    // The recompute's `version` is its `events` (both `count()`: one column in the answer).
+    expect(folded.map((r) => r['version'])).toEqual(folded.map((r) => r['events']));
+    expect(folded.map((r) => Object.values(r).slice(0, -1))).toEqual(recomputed.map((r) => Object.values(r)));
+    expect(folded[0]).toMatchObject({ events: String(pg.length), closed: 1, requests: '3', denied: '1' });
   });
 });
 

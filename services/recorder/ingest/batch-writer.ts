@@ -40,9 +40,12 @@ export class BatchWriter {
     for (const item of items) if (item.type === 'dead') dead.push(item.letter);
     await this.#writer.insertEvents(rows, this.#maxRows);
     await this.#writer.insertDeadLetters(dead);
-    await this.#writer.refreshSessions(
-      rows.map((r) => r.session_id).filter((id) => !id.startsWith(APPROVAL_STREAM_PREFIX)),
-    );
+    if (this.#writer.foldSessions) await this.#writer.foldSessions(rows);
+    else {
+      await this.#writer.refreshSessions(
+        rows.map((r) => r.session_id).filter((id) => !id.startsWith(APPROVAL_STREAM_PREFIX)),
+      );
+    }
     this.#metrics.inserted.inc(rows.length);
     this.#metrics.batchRows.observe(rows.length + dead.length);
     this.#metrics.insertSeconds.observe((performance.now() - started) / 1000);

@@ -3,6 +3,7 @@ import type { Event } from '../../shared/events/codec.js';
 import type { ConsumedRecord } from '../../shared/log/consumer.js';
 import type { KafkaPosition } from '../store/event-row.js';
 import type { DeadLetter } from '../store/event-writer.js';
+import { decodeEventBytes } from './fast-decode.js';
 
 /** One consumed record after decoding: an event to record, or a record to keep as a dead letter. */
 export type IngestItem =
@@ -16,7 +17,7 @@ export function decodeRecords(records: readonly ConsumedRecord[]): IngestItem[] 
   return records.flatMap((r): IngestItem[] => {
     const at = { topic: r.topic, partition: r.partition, offset: r.offset };
     try {
-      return decodeRecord(r.value).map((event) => ({ type: 'event', event, at }));
+      return decodeRecord(r.value, decodeEventBytes).map((event) => ({ type: 'event', event, at }));
     } catch (err) {
       const e = err as { code?: unknown; message?: unknown };
       const dead: IngestItem = {

@@ -1,6 +1,14 @@
 import { create, toJson } from '@bufbuild/protobuf';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EventSchema, ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import {
+  ContinuationSchema,
+  DecisionSchema,
+  EventSchema,
+  RequestSchema,
+  ResponseSchema,
+  SessionOpenedSchema,
+} from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { approvalStream, postgresScenario } from '../../../dev/recorder-fixtures/session-scenario.js';
 import { sshShellScenario } from '../../../dev/recorder-fixtures/ssh-scenario.js';
 import type { Event } from '../../shared/events/codec.js';
@@ -8,7 +16,13 @@ import { SessionEvents } from '../../shared/events/session-events.js';
 import { splitEvent } from '../../shared/events/split-event.js';
 import { decodeRecord } from '../../shared/events/codec.js';
 import { encodeAsBatches } from '../../shared/events/event-batch.js';
-import { FAST_ENVELOPE_FIELDS, fullEventJson, leanEventJson, reflectedLeanEventJson } from './event-json.js';
+import {
+  bodyWriter,
+  FAST_ENVELOPE_FIELDS,
+  fullEventJson,
+  leanEventJson,
+  reflectedLeanEventJson,
+} from './event-json.js';
 import { toEventRow } from './event-row.js';
 
 const at = { topic: 't', partition: 0, offset: '1' };
@@ -122,5 +136,54 @@ describe('event_json', () => {
   it('names every envelope field outside the body (a new field needs the fast path updated)', () => {
     const envelope = EventSchema.fields.filter((f) => f.oneof === undefined).map((f) => f.localName);
     expect(envelope).toEqual([...FAST_ENVELOPE_FIELDS]);
+  });
+
+  it('writes body messages of plain fields as toJson does, byte for byte, long repeated texts included', () => {
+    for (const schema of [RequestSchema, DecisionSchema, ResponseSchema, ContinuationSchema]) {
+      expect(bodyWriter(schema)).toBeDefined();
+    }
+    expect(bodyWriter(SessionOpenedSchema)).toBeUndefined(); // a map field: toJson
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'grapheme', maxLength: 80 }),
+      fc.constantFrom('{"kind":"sql","text":"SELECT 1 \\ \u0000 \n"}'.repeat(4), '"'.repeat(60)),
+    );
+    const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
+    const i64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+    const messages = fc.oneof(
+      fc
+        .record({ requestId: u32, kind: text, text, parsedJson: text })
+        .map((v) => [RequestSchema, create(RequestSchema, v)] as const),
+      fc
+        .record({
+          requestId: u32,
+          allow: fc.boolean(),
+          reasons: fc.array(text, { maxLength: 3 }),
+          maskColumns: fc.array(text, { maxLength: 2 }),
+          decisionJson: text,
+          evalMicros: u32,
+          inputUnix: i64,
+          inputGrantsJson: text,
+        })
+        .map((v) => [DecisionSchema, create(DecisionSchema, v)] as const),
+      fc
+        .record({
+          requestId: u32,
+          frame: text,
+          data: fc.uint8Array({ maxLength: 40 }),
+          rows: u32,
+          code: text,
+        })
+        .map((v) => [ResponseSchema, create(ResponseSchema, v)] as const),
+    );
+    fc.assert(
+      fc.property(messages, ([schema, message]) => {
+        const write = bodyWriter(schema)!;
+        const json = write(message, undefined);
+        expect(json).toBe(JSON.stringify(toJson(schema, message)));
+        expect(write(message as never, undefined)).toBe(json); // again, from the kept literals
+      }),
+      { numRuns: 500, seed: 11 },
+    );
   });
 });

@@ -106,6 +106,21 @@ export type StatementLookup = {
   byApproval(approvalId: string): string | undefined;
 };
 
+/**
+ * Shared by the rows that have no groups, reasons or payload (never mutated; rows share their event's arrays too:
+ * a row is written, not edited).
+ */
+const NO_STRINGS: string[] = [];
+const NO_BYTES = new Uint8Array(0);
+
+/** The offset of a record as a bigint, parsed once per record (its events share the position object). */
+const offsets = new WeakMap<KafkaPosition, bigint>();
+function offsetOf(at: KafkaPosition): bigint {
+  let offset = offsets.get(at);
+  if (offset === undefined) offsets.set(at, (offset = BigInt(at.offset)));
+  return offset;
+}
+
 /** Largest unix second a ClickHouse `DateTime` holds (2106-02-07). */
 const MAX_DATETIME = 4_294_967_295n;
 
@@ -145,12 +160,12 @@ export function toEventRow(event: Event, at: KafkaPosition, statements: Statemen
     connection: event.connection?.name ?? '',
     identity_sub: id?.sub ?? '',
     identity_email: id?.email ?? '',
-    identity_groups: [...(id?.groups ?? [])],
+    identity_groups: id?.groups ?? NO_STRINGS,
     is_agent: id?.agent ?? false,
     request_id: 0,
     request_kind: '',
     decision: '',
-    reasons: [],
+    reasons: NO_STRINGS,
     policy_revision: event.policyRevision,
     statement: '',
     approval_id: '',
@@ -159,12 +174,12 @@ export function toEventRow(event: Event, at: KafkaPosition, statements: Statemen
     rows: 0,
     code: '',
     text: '',
-    payload: new Uint8Array(0),
+    payload: NO_BYTES,
     payload_bytes: 0,
     event_json: '',
     kafka_topic: at.topic,
     kafka_partition: at.partition,
-    kafka_offset: BigInt(at.offset),
+    kafka_offset: offsetOf(at),
   };
   row.event_json = leanEventJson(event, micros);
   const body = event.body;
@@ -180,13 +195,13 @@ export function toEventRow(event: Event, at: KafkaPosition, statements: Statemen
     case 'decision':
       row.request_id = body.value.requestId;
       row.decision = decisionLabel(body.value.allow, body.value.approvalRequired);
-      row.reasons = [...body.value.reasons];
+      row.reasons = body.value.reasons;
       row.statement = statements.byRequest(event.sessionId, body.value.requestId) ?? '';
       break;
     case 'approvalRequested':
       row.request_id = body.value.requestId;
       row.approval_id = body.value.approvalId;
-      row.reasons = [...body.value.reasons];
+      row.reasons = body.value.reasons;
       row.statement =
         body.value.requestText || (statements.byRequest(event.sessionId, body.value.requestId) ?? '');
       break;
@@ -243,7 +258,7 @@ export function toEventRow(event: Event, at: KafkaPosition, statements: Statemen
       row.request_id = body.value.requestId;
       row.text = `${body.value.server}/${body.value.tool}`;
       row.code = `${body.value.pinnedDigest.slice(0, 12)}→${body.value.digest.slice(0, 12)}`;
-      row.reasons = [...body.value.changed];
+      row.reasons = body.value.changed;
       break;
     case 'loginRefused':
       // Like session_opened, `text` is the client address; `code` is the reason, `reasons` the explanation.

@@ -4,6 +4,14 @@ import type { Sql } from '../clickhouse/quote.js';
 import { RowBinaryWriter } from '../clickhouse/row-binary.js';
 import { EVENT_COLUMNS, requestKey, writeEventRow } from './event-row.js';
 import type { EventRow } from './event-row.js';
+import {
+  foldSession,
+  rowsBySession,
+  SESSION_COLUMNS,
+  storedSummary,
+  writeSessionRow,
+} from './session-fold.js';
+import type { FoldedRow, SessionSummary, StoredSessionRow } from './session-fold.js';
 
 /** A Kafka record that could not be decoded, kept byte for byte. */
 export type DeadLetter = {
@@ -59,13 +67,17 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-function refreshStatement(sessionIds: readonly string[]): Sql {
+/** Session summaries kept in memory between writes (the sessions this recorder is writing; oldest evicted). */
+const SUMMARIES_KEPT = 10_000;
+
+/**
+ * The `sessions` rows of these sessions recomputed from all their de-duplicated events (`INSERT INTO sessions` +
+ * this): what `refreshSessions` writes, and the definition `foldSessions` is tested against.
+ */
+export function recomputeSessionsSql(sessionIds: readonly string[]): Sql {
   // The inner query de-duplicates events (redelivery); the outer one folds them. Counts use uniqExact over ids,
   // sums run over distinct events only, so recomputing a session any number of times gives the same row.
-  return sql`INSERT INTO sessions (session_id, started_at, started_micros, ended_at, ended_micros, closed,
-    last_event_at, identity_sub, identity_email, identity_groups, is_agent, connection, protocol, node_id,
-    client_addr, requests, allowed, denied, approvals, rows_returned, bytes, events, last_seq, close_reason, version)
-  SELECT
+  return sql`SELECT
     session_id,
     min(ts),
     min(ts_micros),
@@ -103,9 +115,37 @@ function refreshStatement(sessionIds: readonly string[]): Sql {
   GROUP BY session_id`;
 }
 
+function refreshStatement(sessionIds: readonly string[]): Sql {
+  return sql`INSERT INTO sessions (session_id, started_at, started_micros, ended_at, ended_micros, closed,
+    last_event_at, identity_sub, identity_email, identity_groups, is_agent, connection, protocol, node_id,
+    client_addr, requests, allowed, denied, approvals, rows_returned, bytes, events, last_seq, close_reason, version)
+  ${recomputeSessionsSql(sessionIds)}`;
+}
+
+/**
+ * Room for a chunk's rows at once (its strings' UTF-16 lengths plus the fixed columns), so the body is not copied
+ * over and over while it grows.
+ */
+function estimatedBytes(rows: readonly EventRow[]): number {
+  let n = 0;
+  for (const r of rows) {
+    n +=
+      160 +
+      r.event_id.length +
+      r.session_id.length +
+      r.statement.length +
+      r.text.length +
+      r.payload.length +
+      r.event_json.length;
+  }
+  return n + (n >> 3);
+}
+
 /** The write side of the recording store. All SQL goes through the quoting module. */
 export class EventWriter {
   readonly #ch: ClickHouse;
+  readonly #summaries = new Map<string, SessionSummary>();
+  #generation = 0;
 
   constructor(ch: ClickHouse) {
     this.#ch = ch;
@@ -114,7 +154,7 @@ export class EventWriter {
   /** Inserts rows in chunks of at most `maxRows`, each one `RowBinary` INSERT. */
   async insertEvents(rows: readonly EventRow[], maxRows: number): Promise<void> {
     for (const chunk of chunks(rows, Math.max(1, maxRows))) {
-      const out = new RowBinaryWriter();
+      const out = new RowBinaryWriter(estimatedBytes(chunk));
       for (const r of chunk) writeEventRow(out, r);
       await this.#ch.insertRowBinary(ident('events'), EVENT_COLUMNS, out.finish());
     }
@@ -134,6 +174,75 @@ export class EventWriter {
     for (const ids of chunks([...new Set(sessionIds)], SESSIONS_PER_REFRESH)) {
       await this.#ch.command(refreshStatement(ids));
     }
+  }
+
+  /**
+   * Brings the summary rows of the sessions in `rows` (just inserted) up to date by folding the new events into
+   * each session's previous row (`foldSession`): kept in memory from the last write, else read back from
+   * `sessions` (not needed when the rows start at seq 1). Reads no events, so a write costs the same however long
+   * its sessions are. The kept rows are updated only after the insert succeeded, so a failed write is folded again
+   * from the same rows.
+   */
+  async foldSessions(rows: readonly FoldedRow[]): Promise<void> {
+    const generation = this.#generation;
+    const bySession = rowsBySession(rows);
+    if (bySession.size === 0) return;
+    const missing: string[] = [];
+    for (const [id, list] of bySession) {
+      if (!this.#summaries.has(id) && list[0]!.seq !== 1n) missing.push(id);
+    }
+    const loaded = await this.#loadSummaries(missing);
+    const folded: SessionSummary[] = [];
+    for (const [id, list] of bySession) {
+      const previous = this.#summaries.get(id) ?? loaded.get(id);
+      const next = foldSession(previous, list);
+      if (next !== undefined) folded.push(next);
+      else if (previous !== undefined) loaded.set(id, previous);
+    }
+    if (folded.length > 0) {
+      const out = new RowBinaryWriter(folded.length * 256);
+      for (const s of folded) writeSessionRow(out, s);
+      await this.#ch.insertRowBinary(ident('sessions'), SESSION_COLUMNS, out.finish());
+    }
+    if (generation !== this.#generation) return; // forgotten meanwhile (rebalance): keep nothing of this write
+    for (const s of loaded.values()) this.#keep(s);
+    for (const s of folded) this.#keep(s);
+  }
+
+  /**
+   * Forgets the summaries kept in memory: after a rebalance another recorder may have written the sessions of
+   * partitions this one gets back, so their rows are read again.
+   */
+  forgetSessions(): void {
+    this.#summaries.clear();
+    this.#generation++;
+  }
+
+  #keep(s: SessionSummary): void {
+    this.#summaries.delete(s.session_id);
+    this.#summaries.set(s.session_id, s);
+    if (this.#summaries.size > SUMMARIES_KEPT) {
+      this.#summaries.delete(this.#summaries.keys().next().value as string);
+    }
+  }
+
+  async #loadSummaries(ids: readonly string[]): Promise<Map<string, SessionSummary>> {
+    const found = new Map<string, SessionSummary>();
+    const cols = joinSql(
+      SESSION_COLUMNS.map((c) => sql`${ident(c)}`),
+      sql`, `,
+    );
+    for (const chunk of chunks(ids, SESSIONS_PER_REFRESH)) {
+      const stored = await this.#ch.query<StoredSessionRow>(
+        sql`SELECT ${cols} FROM sessions FINAL WHERE session_id IN ${inList(chunk)}`,
+      );
+      for (const r of stored) {
+        const s = storedSummary(r);
+        const other = found.get(s.session_id);
+        if (other === undefined || s.version > other.version) found.set(s.session_id, s);
+      }
+    }
+    return found;
   }
 
   /** Request texts of earlier requests (for decisions whose request was recorded in an earlier batch). */

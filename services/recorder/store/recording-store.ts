@@ -3,6 +3,7 @@ import type { ClickHouse } from '../clickhouse/client.js';
 import type { DeadLetter } from './event-writer.js';
 import { EventWriter } from './event-writer.js';
 import type { EventRow } from './event-row.js';
+import type { FoldedRow } from './session-fold.js';
 import { dropExpiredPartitions } from './retention.js';
 import type { DroppedPartition } from './retention.js';
 import { SessionQueries } from './session-queries.js';
@@ -14,6 +15,13 @@ export interface EventStoreWriter {
   insertDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
   /** Recomputes the summary rows of these sessions from their de-duplicated events. */
   refreshSessions(sessionIds: readonly string[]): Promise<void>;
+  /**
+   * When present, used instead of `refreshSessions`: folds the rows just inserted into their sessions' summary
+   * rows (each event once), without reading the sessions' events again.
+   */
+  foldSessions?(rows: readonly FoldedRow[]): Promise<void>;
+  /** Forgets what `foldSessions` keeps between writes (called after a consumer-group rebalance). */
+  forgetSessions?(): void;
   lookupStatements(keys: readonly { sessionId: string; requestId: number }[]): Promise<Map<string, string>>;
 }
 

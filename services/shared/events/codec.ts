@@ -13,12 +13,16 @@ export function encodeEvent(event: Event): Uint8Array {
 
 /**
  * Decodes protobuf bytes into an event envelope. Unknown fields are kept (forward compatible); corrupt bytes or an
- * envelope without the identifying fields are rejected with `EventDecodeError`.
+ * envelope without the identifying fields are rejected with `EventDecodeError`. `decode` (default `fromBinary`) may be
+ * a faster decoder that gives the same message (the recorder's).
  */
-export function decodeEvent(bytes: Uint8Array): Event {
+export function decodeEvent(
+  bytes: Uint8Array,
+  decode: (bytes: Uint8Array) => Event = fromBinaryEvent,
+): Event {
   let event: Event;
   try {
-    event = fromBinary(EventSchema, bytes, { readUnknownFields: true });
+    event = decode(bytes);
   } catch (cause) {
     throw new EventDecodeError(`corrupt event bytes (${bytes.length} bytes): ${(cause as Error).message}`, {
       cause,
@@ -36,6 +40,14 @@ export function decodeEvent(bytes: Uint8Array): Event {
  * The events of one Kafka record of a session stream: one event, or the expanded frames of an `EventBatch` (each
  * with the session's shared fields filled in). Throws `EventDecodeError` for corrupt bytes or a refused batch.
  */
-export function decodeRecord(bytes: Uint8Array): Event[] {
-  return expandBatch(decodeEvent(bytes));
+export function decodeRecord(
+  bytes: Uint8Array,
+  decode: (bytes: Uint8Array) => Event = fromBinaryEvent,
+): Event[] {
+  return expandBatch(decodeEvent(bytes, decode));
+}
+
+/** `fromBinary` of an envelope, unknown fields kept: the definition any other `decode` must equal. */
+export function fromBinaryEvent(bytes: Uint8Array): Event {
+  return fromBinary(EventSchema, bytes, { readUnknownFields: true });
 }

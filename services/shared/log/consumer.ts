@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, TopicPartitionOffset } from 'kafkajs';
 import { logError } from '../log-error.js';
 import type { Logger } from '../logger.js';
 import type { ConsumerListener, LogConsumer } from './event-log.js';
@@ -34,6 +34,11 @@ export type EventConsumerOptions = {
   maxBytesPerPartition?: number;
   /** Longest a fetch waits for records; also how late a member notices a rebalance (kafkajs default 5 s). */
   maxWaitTimeMs?: number;
+  /**
+   * Bytes a fetch waits for (up to `maxWaitTimeMs`) before the broker answers (kafkajs default 1: every produce
+   * to an idle partition answers a waiting fetch at once).
+   */
+  minBytes?: number;
 };
 
 /**
@@ -46,6 +51,8 @@ export class EventConsumer implements LogConsumer {
   readonly #opts: EventConsumerOptions;
   readonly #log: Logger;
   #running = false;
+  readonly #queuedCommits = new Map<string, TopicPartitionOffset>();
+  #commitFlush: Promise<void> | undefined;
 
   constructor(kafka: Kafka, log: Logger, opts: EventConsumerOptions) {
     this.#opts = opts;
@@ -56,6 +63,7 @@ export class EventConsumer implements LogConsumer {
       heartbeatInterval: 1_000,
       maxBytesPerPartition: opts.maxBytesPerPartition ?? 4 * 1024 * 1024,
       ...(opts.maxWaitTimeMs === undefined ? {} : { maxWaitTimeInMs: opts.maxWaitTimeMs }),
+      ...(opts.minBytes === undefined ? {} : { minBytes: opts.minBytes }),
       allowAutoTopicCreation: false,
       retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
@@ -119,10 +127,28 @@ export class EventConsumer implements LogConsumer {
     }
     const last = batch.lastOffset();
     payload.resolveOffset(last);
-    await this.#consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-    ]);
+    await this.#commit({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: (BigInt(last) + 1n).toString(),
+    });
     await payload.heartbeat();
+  }
+
+  /**
+   * Commits a partition's offset together with the others handled in the same turn of the event loop (a handler
+   * that batches writes across partitions resolves them at once): one OffsetCommit request, one append to the
+   * group's offsets log, instead of one per partition. Resolves once that request succeeded.
+   */
+  #commit(offset: TopicPartitionOffset): Promise<void> {
+    this.#queuedCommits.set(`${offset.topic}\u0000${offset.partition}`, offset);
+    this.#commitFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const offsets = [...this.#queuedCommits.values()];
+      this.#queuedCommits.clear();
+      this.#commitFlush = undefined;
+      return this.#consumer.commitOffsets(offsets);
+    });
+    return this.#commitFlush;
   }
 
   /** Finishes the in-flight batch (and its commit), leaves the group, disconnects. */
