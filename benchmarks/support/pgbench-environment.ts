@@ -50,7 +50,7 @@ export type EnvironmentOptions = {
   /** Extra node flags for the gateway (`--cpu-prof …`). */
   gatewayNodeArgs: readonly string[];
   readyTimeoutMs: number;
-  /** A built checkout (`/work/main`) whose gateway runs beside this one (same topic, recorder, policy), for an A/B. */
+  /** A built checkout (a worktree of `main`, say) whose gateway runs beside this one (same topic, recorder, policy), for an A/B. */
   baseline?: string;
 };
 
