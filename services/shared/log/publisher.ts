@@ -203,8 +203,16 @@ export class KafkaPublisher implements LogPublisher {
     this.assertAccepting(bytes, events);
     const wasEmpty = this.#queue.events === 0;
     this.#queue.push({ record, bytes, events, waiter });
-    if (waiter || this.#queue.events >= this.#opts.maxBatchEvents) this.#wake?.();
+    if (waiter || this.#batchFull()) this.#wake?.();
     else if (this.#wake && wasEmpty) this.#wakeAfterLinger();
+  }
+
+  /**
+   * A produce request's worth is buffered: nothing to linger for (like Kafka's `batch.size`). Without the byte test a
+   * bulk SSH output waited out every linger window with full records in hand (25 ms per round: -40 % MB/s).
+   */
+  #batchFull(): boolean {
+    return this.#queue.events >= this.#opts.maxBatchEvents || this.#queue.bytes >= this.#opts.maxBatchBytes;
   }
 
   #lingerTimer: NodeJS.Timeout | undefined;
@@ -235,7 +243,7 @@ export class KafkaPublisher implements LogPublisher {
         this.#wake = undefined;
         continue;
       }
-      if (!this.#closed && this.#queue.urgent === 0 && this.#queue.events < this.#opts.maxBatchEvents) {
+      if (!this.#closed && this.#queue.urgent === 0 && !this.#batchFull()) {
         // Give batched events a moment to gather; a durable publish or a full batch cuts it short.
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
