@@ -13,7 +13,8 @@ import { sshShellScenario } from '../../../dev/recorder-fixtures/ssh-scenario.js
 import type { Event } from '../../shared/events/codec.js';
 import { encodeEvent, fromBinaryEvent } from '../../shared/events/codec.js';
 import { encodeAsBatches } from '../../shared/events/event-batch.js';
-import { FAST_DECODE, fastDecodeEvent } from './fast-decode.js';
+import { FAST_DECODE } from './fast-decode-schema.js';
+import { fastDecodeEvent } from './fast-decode.js';
 
 /** The fast decoder gives fromBinary's message, or gives up; never another message, never a throw. */
 function expectSameOrGiveUp(bytes: Uint8Array): Event | undefined {
