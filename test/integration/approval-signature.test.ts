@@ -277,6 +277,7 @@ describe('signed approval decisions', () => {
       nodeId: 'gw-that-died',
       nowMicros,
       ttlMs: 1_000,
+      holdLeaseMs: 0, // no lease at all (as from an older node): the expiry and its grace end it
       maxTextLength: 1_000,
     });
     await publish(approvalId, event); // what the node published just before it died

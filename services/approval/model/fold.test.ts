@@ -50,7 +50,9 @@ function ev(body: Event['body'], at: bigint, identity: Identity = alice): Event 
   });
 }
 
-function requested(opts: { needed?: number; ttl?: bigint; groups?: string[] } = {}): Event {
+function requested(
+  opts: { needed?: number; ttl?: bigint; groups?: string[]; heldUntil?: bigint } = {},
+): Event {
   return ev(
     {
       case: 'approvalRequested',
@@ -67,6 +69,7 @@ function requested(opts: { needed?: number; ttl?: bigint; groups?: string[] } = 
         sessionId: 's1',
         nodeId: 'gw-1',
         requester: toProtoIdentity(alice),
+        heldUntilMicros: opts.heldUntil ?? 0n,
       }),
     },
     T0,
@@ -297,6 +300,23 @@ describe('approval fold', () => {
     // approved before the lapse: still published approved after it
     r = foldAll([requested({ ttl: 60n }), held(T0), reviewed(bob, 'approve', T0 + SEC)]);
     expect(dueDecision(r, T0 + 10n * SEC, SEC)?.outcome).toBe('approved');
+  });
+
+  it('takes the first hold lease from the request itself: a node that dies before any renewal is noticed', () => {
+    let r = foldAll([requested({ ttl: 900n, heldUntil: T0 + 2n * SEC })]);
+    expect(r.heldUntilMicros).toBe(T0 + 2n * SEC);
+    expect(dueDecision(r, T0 + SEC, SEC)).toBeUndefined();
+    expect(dueDecision(r, T0 + 2n * SEC, SEC)).toMatchObject({
+      outcome: 'abandoned',
+      reason: expect.stringMatching(/gw-1 stopped renewing its hold/) as unknown,
+    });
+    // renewals extend it as before; a request without one (older node) waits for its first renewal
+    r = foldAll([
+      requested({ ttl: 900n, heldUntil: T0 + 2n * SEC }),
+      notice('holding', T0, 's1', T0 + 7n * SEC),
+    ]);
+    expect(r.heldUntilMicros).toBe(T0 + 7n * SEC);
+    expect(foldAll([requested({ ttl: 900n })]).heldUntilMicros).toBeUndefined();
   });
 
   it("a gateway's abandoned notice ends the approval; late reviews answer 409", () => {

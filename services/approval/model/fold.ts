@@ -119,7 +119,8 @@ function asOutcome(v: string): FinalOutcome | undefined {
  * Folds one event of the approvals topic into the state of its approval. Pure: the same events in the same (log)
  * order give the same state on every instance, which is what makes several approval-service instances agree.
  *
- * - `approval.requested` creates the approval (pending). A second request with the same id is ignored.
+ * - `approval.requested` creates the approval (pending), with the node's first hold lease (`held_until_micros`) when
+ *   it carries one. A second request with the same id is ignored.
  * - `approval.reviewed` counts only when `checkReview` accepts it at the event's own time (so a review stamped at or
  *   after the expiry never counts). A valid rejection, or the Nth distinct approval, settles the outcome; later
  *   reviews are ignored.
@@ -165,7 +166,8 @@ export function foldApproval(
         historyDropped: 0,
         events: 1,
         waited: false,
-        heldUntilMicros: undefined,
+        // The first lease travels in the request itself (0 from nodes that only send `holding` notices).
+        heldUntilMicros: b.value.heldUntilMicros > 0n ? b.value.heldUntilMicros : undefined,
       };
       return { kind: 'requested', record: created, entry: e };
     }

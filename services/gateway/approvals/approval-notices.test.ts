@@ -20,7 +20,15 @@ const { requested } = buildApprovalRequest(
     reuseSeconds: 0,
     requestId: 4,
   },
-  { approvalId: 'a1', approveUrl: 'u', nodeId: 'gw-1', nowMicros: 10n, ttlMs: 60_000, maxTextLength: 5 },
+  {
+    approvalId: 'a1',
+    approveUrl: 'u',
+    nodeId: 'gw-1',
+    nowMicros: 10n,
+    ttlMs: 60_000,
+    holdLeaseMs: 20_000,
+    maxTextLength: 5,
+  },
 );
 
 describe('gateway approval notices', () => {

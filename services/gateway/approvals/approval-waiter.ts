@@ -151,6 +151,7 @@ export class ApprovalWaiter {
       nodeId: opts.nodeId ?? this.#o.nodeId,
       nowMicros,
       ttlMs,
+      holdLeaseMs: this.#o.holdLeaseMs,
       maxTextLength: this.#o.maxRequestTextLength,
     });
     if (this.#stopped || this.#held.size >= this.#o.maxPending) {

@@ -31,6 +31,7 @@ const at = {
   nodeId: 'gw-1',
   nowMicros: 1_000_000n,
   ttlMs: 30_000,
+  holdLeaseMs: 20_000,
   maxTextLength: 100,
 };
 
@@ -61,6 +62,7 @@ describe('approval.requested event', () => {
       sessionId: 'sess-1',
       nodeId: 'gw-1',
       approveUrl: 'https://ap/approvals/a1',
+      heldUntilMicros: 21_000_000n, // the first hold lease travels with the request
     });
     expect(requested.requester?.agent).toBe(true);
   });

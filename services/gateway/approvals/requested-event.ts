@@ -54,6 +54,8 @@ export function buildApprovalRequest(
     nodeId: string;
     nowMicros: bigint;
     ttlMs: number;
+    /** The first hold lease (`held_until_micros` = now + this; 0: none, as older nodes sent). */
+    holdLeaseMs: number;
     maxTextLength: number;
   },
 ): { requested: ApprovalRequested; event: Event } {
@@ -85,6 +87,7 @@ export function buildApprovalRequest(
     protocol: opts.protocol,
     ttlSeconds: Math.max(1, Math.ceil(at.ttlMs / 1000)),
     requestDigest: requestDigest(opts.requestText),
+    heldUntilMicros: at.holdLeaseMs > 0 ? at.nowMicros + BigInt(at.holdLeaseMs) * 1000n : 0n,
   });
   const event = create(EventSchema, {
     eventId: randomUUID(),
