@@ -7,9 +7,13 @@
  *
  *   npm run stack:up && npm run bench:pgbench -- [--seconds 15] [--clients 4] [--single-seconds 10]
  *        [--warmup 3] [--json FILE] [--profile] [--top 25] [--build] [--catch-up-timeout 60]
- *        [--paths direct,pgbouncer,pgbouncer-tls,gateway]   (`--single-seconds 0`: no 1-client rows)
+ *        [--paths direct,pgbouncer,pgbouncer-tls,node-floor,gateway]   (`--single-seconds 0`: no 1-client rows)
  *        [--rate TPS]   (a fixed total rate, pgbench -R: CPU per transaction compares across runs and loads)
  *        [--baseline CHECKOUT] [--rounds N]
+ *
+ * The path `node-floor` is the runtime's floor: a bare Node TLS relay in its own process
+ * (`support/pgbench-floor-relay.ts`: the gateway's certificate, plain TCP to PostgreSQL, no parsing, policy or audit;
+ * pgbench logs in to PostgreSQL through it). Its TPS and CPU are printed against PgBouncer-TLS's and the gateway's.
  *
  * `--baseline CHECKOUT` also runs the gateway of another built checkout (its bin/gatehouse.js and dist/, same
  * config, topic, recorder and policy bundle, its own port) as the path `baseline`, for an A/B in one run; the
@@ -32,7 +36,13 @@ import { readCpuProfile, topFrames } from './support/cpu-profile.js';
 import { startPgbenchEnvironment } from './support/pgbench-environment.js';
 import type { PgbenchEnvironment } from './support/pgbench-environment.js';
 import { runPgbench, warmUp } from './support/pgbench-runner.js';
-import { brokerNames, compareWithBaseline, evaluateTargets, PATHS } from './support/pgbench-targets.js';
+import {
+  brokerNames,
+  compareWithBaseline,
+  compareWithFloor,
+  evaluateTargets,
+  PATHS,
+} from './support/pgbench-targets.js';
 import type { PathId, PathRun } from './support/pgbench-targets.js';
 import { cpuBetween, sampleCpu } from './support/proc-cpu.js';
 import {
@@ -244,6 +254,14 @@ for (const clients of opts.clientCounts) {
 }
 const targets = [...evaluateTargets(runs, opts.clients)];
 printTargets(targets);
+for (const clients of opts.clientCounts) {
+  const lines = compareWithFloor(runs, clients);
+  if (lines.length === 0) continue;
+  console.log(
+    `\nThe runtime's floor at ${clients} client(s) (a bare Node TLS relay to PostgreSQL in its own process):`,
+  );
+  for (const line of lines) console.log(`  ${line}`);
+}
 for (const clients of opts.clientCounts) {
   const lines = compareWithBaseline(runs, clients);
   if (lines.length === 0) continue;

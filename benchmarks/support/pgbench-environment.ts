@@ -22,13 +22,14 @@ import type { PgbenchTarget } from './pgbench-runner.js';
 import type { PathId } from './pgbench-targets.js';
 import { startPgBouncer } from './pgbouncer.js';
 import type { PgBouncer } from './pgbouncer.js';
+import { startNodeFloor } from './pgbench-floor.js';
 import { processProbe } from './proc-cpu.js';
 import type { CpuProbe } from './proc-cpu.js';
 import { clickhouseProcess, kafkaBrokerProcesses, postgresProcess } from './stack-processes.js';
 
 /**
  * Everything `bench:pgbench` measures, started once: the dev IdP (in this process; only logins use it), PgBouncer,
- * the gateway and the recorder as processes, a Kafka admin client (high watermarks, clean-up), and a CPU probe per
+ * the Node TLS relay of the `node-floor` path, the gateway and the recorder as processes, a Kafka admin client (high watermarks, clean-up), and a CPU probe per
  * process on the paths. `stop()` stops what was started, deletes the run's topics and database.
  */
 export type PgbenchEnvironment = {
@@ -56,6 +57,8 @@ export type EnvironmentOptions = {
 
 /** Ports of the baseline gateway: inside the bench's block (see BENCH_PORTS), after its own. */
 const BASELINE_PORTS = { postgres: BENCH_PORTS.idp + 30, health: BENCH_PORTS.idp + 31 } as const;
+/** Port of the Node TLS relay (the `node-floor` path), beside PgBouncer's. */
+const FLOOR_PORT = BENCH_PORTS.pgbouncer + 1;
 
 const nodeArgsFrom = (variable: string): string[] => (process.env[variable] ?? '').split(' ').filter(Boolean);
 
@@ -94,6 +97,14 @@ export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<Pg
       readyTimeoutMs: o.readyTimeoutMs,
     });
     cleanups.push(() => pgbouncer.stop());
+    const floor = await startNodeFloor({
+      dir: o.dir,
+      port: FLOOR_PORT,
+      upstream: { host: stackValue('PG_TARGET_HOST'), port: Number(stackValue('PG_TARGET_PORT')) },
+      tls,
+      readyTimeoutMs: o.readyTimeoutMs,
+    });
+    cleanups.push(() => floor.stop());
     const admin = testKafka('gatehouse-bench').admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());
@@ -177,6 +188,14 @@ export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<Pg
         password,
         sslmode: 'require',
       },
+      // pgbench logs in to PostgreSQL itself through the relay, over TLS as to PgBouncer-TLS and the gateway.
+      'node-floor': {
+        port: floor.port,
+        database: stackValue('PG_TARGET_PGBENCH_DATABASE'),
+        user,
+        password,
+        sslmode: 'require',
+      },
       baseline: viaGateway(BASELINE_PORTS.postgres),
       gateway: viaGateway(BENCH_PORTS.gatewayPostgres),
     };
@@ -187,6 +206,7 @@ export async function startPgbenchEnvironment(o: EnvironmentOptions): Promise<Pg
       ...kafkaBrokerProcesses().map((b) => b.probe),
       processProbe('recorder', recorder.pid),
       processProbe('pgbouncer', pgbouncer.pid),
+      processProbe('node-floor', floor.pid),
       postgresProcess().probe,
       ...(clickhouse ? [clickhouse.probe] : []),
     ];

@@ -8,6 +8,7 @@ export const PATHS = [
   { id: 'direct', label: 'direct (no TLS)' },
   { id: 'pgbouncer', label: 'PgBouncer (no TLS)' },
   { id: 'pgbouncer-tls', label: 'PgBouncer (client TLS)' },
+  { id: 'node-floor', label: 'Node floor (bare TLS relay)' },
   { id: 'baseline', label: 'Gatehouse baseline (--baseline checkout)' },
   { id: 'gateway', label: 'Gatehouse (TLS, policy, masking, audit)' },
 ] as const;
@@ -165,4 +166,34 @@ export function compareWithBaseline(runs: readonly PathRun[], clients: number): 
     const y = after[i]![1];
     return `${name}: ${x.toFixed(digits)} → ${y.toFixed(digits)} (${(y / x).toFixed(2)}x)`;
   });
+}
+
+/**
+ * The runtime's floor (`node-floor`: a bare Node TLS relay, no parsing, policy or audit) against PgBouncer-TLS and
+ * the gateway: how much of the gap is Node's TLS and socket machinery on this machine, how much the gateway's own
+ * work. Lines of text; none without a floor row.
+ */
+export function compareWithFloor(runs: readonly PathRun[], clients: number): string[] {
+  const floor = findRun(runs, 'node-floor', clients);
+  if (!floor) return [];
+  const perTx = (r: PathRun, process: string) =>
+    (r.cpuMicros[process] ?? NaN) / Math.max(1, r.result.transactions);
+  const floorCpu = perTx(floor, 'node-floor');
+  const out = [`floor: ${floor.result.tps.toFixed(0)} TPS, ${floorCpu.toFixed(1)} µs CPU per transaction`];
+  const tls = findRun(runs, 'pgbouncer-tls', clients);
+  if (tls) {
+    const bouncer = perTx(tls, 'pgbouncer');
+    out.push(
+      `floor / PgBouncer-TLS: ${(floor.result.tps / tls.result.tps).toFixed(2)}x TPS; CPU ${floorCpu.toFixed(1)} vs ${bouncer.toFixed(1)} µs/tx`,
+    );
+  }
+  for (const path of GATEWAY_PATHS) {
+    const gw = findRun(runs, path, clients);
+    if (!gw) continue;
+    const cpu = perTx(gw, gatewayProcessOf(path));
+    out.push(
+      `${path} / floor: ${(gw.result.tps / floor.result.tps).toFixed(2)}x TPS; CPU ${cpu.toFixed(1)} vs ${floorCpu.toFixed(1)} µs/tx (${(cpu - floorCpu).toFixed(1)} µs/tx above the floor)`,
+    );
+  }
+  return out;
 }

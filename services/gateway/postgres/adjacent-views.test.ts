@@ -41,3 +41,38 @@ describe('joinAdjacent', () => {
     chunk[1] = 0x62;
   });
 });
+
+describe('joinAdjacent with the whole chunk', () => {
+  const chunk = Buffer.from('abcdefghij');
+
+  it('gives the chunk itself back for a run that spans all of it', () => {
+    const parts = [chunk.subarray(0, 4), chunk.subarray(4, 10)];
+    expect(joinAdjacent(parts, chunk)[0]).toBe(chunk);
+    expect(joinAdjacent(parts)[0]).not.toBe(chunk); // without the hint: a new view of the same bytes
+  });
+
+  it('makes a view for a run that spans only part of it', () => {
+    const [head, masked, tail] = joinAdjacent(
+      [
+        chunk.subarray(0, 2),
+        chunk.subarray(2, 4),
+        Buffer.from('XY'),
+        chunk.subarray(6, 8),
+        chunk.subarray(8, 10),
+      ],
+      chunk,
+    );
+    expect(head).not.toBe(chunk);
+    expect(head!.toString()).toBe('abcd');
+    expect(masked!.toString()).toBe('XY');
+    expect(tail!.toString()).toBe('ghij');
+    expect(tail!.buffer).toBe(chunk.buffer);
+  });
+
+  it('never gives back a chunk the parts were not cut from', () => {
+    const other = Buffer.from('abcdefghij');
+    const [one] = joinAdjacent([chunk.subarray(0, 5), chunk.subarray(5, 10)], other);
+    expect(one).not.toBe(other);
+    expect(one!.buffer).toBe(chunk.buffer);
+  });
+});

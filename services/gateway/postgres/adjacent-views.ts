@@ -7,9 +7,20 @@ import type { Writable } from 'node:stream';
  * A masked or rewritten frame is a buffer of its own, which ends the run.
  */
 
-/** `parts` with every run of memory-adjacent views joined into one view. No bytes are copied. */
-export function joinAdjacent(parts: readonly Buffer[]): Buffer[] {
+/**
+ * `parts` with every run of memory-adjacent views joined into one view. No bytes are copied. `whole`: the chunk the
+ * parts were cut from, given back itself for a run that spans exactly all of it (the common case of a chunk that
+ * passes unchanged), instead of a new view of the same bytes.
+ */
+export function joinAdjacent(parts: readonly Buffer[], whole?: Buffer): Buffer[] {
   if (parts.length < 2) return parts as Buffer[];
+  const view = (run: Buffer, end: number): Buffer =>
+    whole !== undefined &&
+    run.buffer === whole.buffer &&
+    run.byteOffset === whole.byteOffset &&
+    end === whole.byteOffset + whole.length
+      ? whole
+      : Buffer.from(run.buffer, run.byteOffset, end - run.byteOffset);
   const out: Buffer[] = [];
   let run = parts[0]!;
   let end = run.byteOffset + run.length;
@@ -21,21 +32,22 @@ export function joinAdjacent(parts: readonly Buffer[]): Buffer[] {
       joined = true;
       continue;
     }
-    out.push(joined ? Buffer.from(run.buffer, run.byteOffset, end - run.byteOffset) : run);
+    out.push(joined ? view(run, end) : run);
     run = b;
     end = b.byteOffset + b.length;
     joined = false;
   }
-  out.push(joined ? Buffer.from(run.buffer, run.byteOffset, end - run.byteOffset) : run);
+  out.push(joined ? view(run, end) : run);
   return out;
 }
 
 /**
- * Writes `parts` to `socket` with adjacent views joined: one write when they join into one view, else the writes
- * corked into one `writev`. Returns whether the socket's buffer is over its high-water mark (pause the source).
+ * Writes `parts` to `socket` with adjacent views joined (`whole`: see joinAdjacent): one write when they join into
+ * one view, else the writes corked into one `writev`. Returns whether the socket's buffer is over its high-water
+ * mark (pause the source).
  */
-export function writeViews(socket: Writable, parts: readonly Buffer[]): boolean {
-  const joined = joinAdjacent(parts);
+export function writeViews(socket: Writable, parts: readonly Buffer[], whole?: Buffer): boolean {
+  const joined = joinAdjacent(parts, whole);
   if (joined.length === 1) socket.write(joined[0]!);
   else if (joined.length > 1) {
     socket.cork();

@@ -49,6 +49,8 @@ export class PgSession {
   #busy = false;
   /** Bytes forwarded upstream while client messages are being handled (see #drain); null otherwise. */
   #upstreamOut: Buffer[] | null = null;
+  /** The client's last chunk: what is forwarded of it, unchanged and whole, is written as that very buffer. */
+  #clientChunk: Buffer | undefined;
   readonly #closed = new AbortController();
   readonly #started = Date.now();
 
@@ -85,6 +87,7 @@ export class PgSession {
   start(): void {
     const { client, upstream } = this.#o;
     client.on('data', (chunk: Buffer) => {
+      this.#clientChunk = chunk;
       this.#o.parser.push(chunk);
       this.#pump();
     });
@@ -168,7 +171,7 @@ export class PgSession {
     const parts = this.#upstreamOut;
     this.#upstreamOut = null;
     if (parts === null || parts.length === 0 || this.#state === SessionState.Closed) return;
-    if (writeViews(this.#o.upstream, parts)) this.#o.client.pause();
+    if (writeViews(this.#o.upstream, parts, this.#clientChunk)) this.#o.client.pause();
   }
 
   #handle(msg: FrontendMessage): Promise<void> | void {
@@ -346,7 +349,7 @@ export class PgSession {
       return;
     }
     // Frames that pass unchanged are adjacent views of the upstream chunk: written as one view, not copied.
-    if (writeViews(this.#o.client, out)) this.#o.upstream.pause();
+    if (writeViews(this.#o.client, out, chunk)) this.#o.upstream.pause();
   }
 
   #fatal(sqlstate: string, message: string, reason: string): void {

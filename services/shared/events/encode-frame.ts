@@ -87,7 +87,8 @@ const DIRECT = {
   response: hasExactly(ResponseSchema, [1, 2, 3, 4, 5, 6]),
 };
 
-const safe = (v: bigint): boolean => v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const safe = (v: bigint): boolean => v >= 0n && v <= MAX_SAFE;
 
 /** A decision body's field number and fields when it is written directly here, else undefined. */
 function bodyOf(body: Event['body']): { field: number; fields: Field[] } | undefined {

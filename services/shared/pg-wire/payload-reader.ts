@@ -65,6 +65,10 @@ export class PayloadReader {
 
   /** NUL-terminated UTF-8 string. */
   cstring(): string {
+    if (this.pos < this.end && this.buf[this.pos] === 0) {
+      this.pos++;
+      return ''; // the unnamed portal or statement of nearly every Bind, Describe and Execute: no search, no decode
+    }
     const nul = this.buf.indexOf(0, this.pos);
     if (nul === -1 || nul >= this.end) this.fail('unterminated string');
     const s = this.buf.toString('utf8', this.pos, nul);
