@@ -141,6 +141,9 @@ function estimatedBytes(rows: readonly EventRow[]): number {
   return n + (n >> 3);
 }
 
+/** Event rows in `RowBinary` (`EVENT_COLUMNS`), and how many. */
+export type EncodedEvents = { body: Buffer; rows: number };
+
 /** The write side of the recording store. All SQL goes through the quoting module. */
 export class EventWriter {
   readonly #ch: ClickHouse;
@@ -153,12 +156,40 @@ export class EventWriter {
 
   /** Inserts rows in chunks of at most `maxRows`, each one `RowBinary` INSERT. */
   async insertEvents(rows: readonly EventRow[], maxRows: number): Promise<void> {
-    for (const chunk of chunks(rows, Math.max(1, maxRows))) {
-      const out = new RowBinaryWriter(estimatedBytes(chunk));
-      for (const r of chunk) writeEventRow(out, r);
-      await this.#ch.insertRowBinary(ident('events'), EVENT_COLUMNS, out.finish());
-    }
+    await this.insertEncoded(this.encodeEvents(rows, maxRows), maxRows);
   }
+
+  /** Encodes rows as `RowBinary`, in chunks of at most `maxRows` rows (see `insertEncoded`). */
+  encodeEvents(rows: readonly EventRow[], maxRows: number): EncodedEvents[] {
+    const out: EncodedEvents[] = [];
+    for (const chunk of chunks(rows, Math.max(1, maxRows))) {
+      const w = new RowBinaryWriter(estimatedBytes(chunk));
+      for (const r of chunk) writeEventRow(w, r);
+      out.push({ body: w.finish(), rows: chunk.length });
+    }
+    return out;
+  }
+
+  /** Inserts encoded rows: consecutive chunks together, at most `maxRows` rows per INSERT. */
+  async insertEncoded(batches: readonly EncodedEvents[], maxRows: number): Promise<void> {
+    let bodies: Buffer[] = [];
+    let rows = 0;
+    for (const b of batches) {
+      if (rows > 0 && rows + b.rows > maxRows) {
+        await this.#ch.insertRowBinary(ident('events'), EVENT_COLUMNS, bodies);
+        bodies = [];
+        rows = 0;
+      }
+      bodies.push(b.body);
+      rows += b.rows;
+    }
+    if (rows > 0) await this.#ch.insertRowBinary(ident('events'), EVENT_COLUMNS, bodies);
+  }
+
+  readonly encoded = {
+    encode: (rows: readonly EventRow[], maxRows: number) => this.encodeEvents(rows, maxRows),
+    insert: (batches: readonly EncodedEvents[], maxRows: number) => this.insertEncoded(batches, maxRows),
+  };
 
   async insertDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
