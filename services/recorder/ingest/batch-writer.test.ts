@@ -47,7 +47,11 @@ class EncodingWriter extends FakeWriter {
       const out = [];
       for (let i = 0; i < rows.length; i += maxRows) {
         const chunk = rows.slice(i, i + maxRows);
-        out.push({ body: Buffer.from(JSON.stringify(chunk.map((r) => r.event_id))), rows: chunk.length, chunk });
+        out.push({
+          body: Buffer.from(JSON.stringify(chunk.map((r) => r.event_id))),
+          rows: chunk.length,
+          chunk,
+        });
       }
       return out;
     },

@@ -130,8 +130,7 @@ export class BatchWriter {
         return look.byRequest(event.sessionId, body.value.requestId) !== undefined;
       case 'approvalRequested':
         return (
-          body.value.requestText !== '' ||
-          look.byRequest(event.sessionId, body.value.requestId) !== undefined
+          body.value.requestText !== '' || look.byRequest(event.sessionId, body.value.requestId) !== undefined
         );
       case 'approvalDecided':
         return (
