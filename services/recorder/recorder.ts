@@ -19,7 +19,7 @@ import type { RecorderConfig } from './config.js';
 import { Batcher } from './ingest/batcher.js';
 import { BatchWriter } from './ingest/batch-writer.js';
 import type { PreparedBatch } from './ingest/batch-writer.js';
-import { decodeRecords } from './ingest/decode-records.js';
+import { decodeEach } from './ingest/decode-records.js';
 import { StatementCache } from './ingest/statement-cache.js';
 import { waitWithHeartbeat } from './ingest/wait-with-heartbeat.js';
 import { createRecorderMetrics } from './metrics.js';
@@ -220,17 +220,14 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
   const handler: BatchHandler = async (records, ctx) => {
     const first = records[0];
     if (first) metrics.consumed.inc({ topic: first.topic }, records.length);
-    const items = decodeRecords(records);
-    for (const item of items) {
-      if (item.type !== 'dead') continue;
-      const d = item.letter;
+    const prepared = batchWriter.prepare(decodeEach(records));
+    for (const d of prepared.dead) {
       metrics.deadLetters.inc({ topic: d.topic });
       log.error(
         { topic: d.topic, partition: d.partition, offset: d.offset, errorCode: d.errorCode, error: d.error },
         'undecodable record; writing it to dead_letters',
       );
     }
-    const prepared = batchWriter.prepare(items);
     const written = batcher.add([prepared], prepared.size);
     metrics.pendingRows.set(batcher.pending);
     await waitWithHeartbeat(written, () => ctx.heartbeat(), HEARTBEAT_MS);

@@ -42,7 +42,8 @@ class EncodingWriter extends FakeWriter {
   encodedAt: number[] = [];
   inserts: number[][] = [];
   readonly encoded = {
-    encode: (rows: readonly EventRow[], maxRows: number) => {
+    encode: (taken: Iterable<EventRow>, maxRows: number) => {
+      const rows = [...taken];
       this.encodedAt.push(rows.length);
       const out = [];
       for (let i = 0; i < rows.length; i += maxRows) {

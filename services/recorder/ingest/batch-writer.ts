@@ -57,31 +57,37 @@ export class BatchWriter {
   }
 
   /**
-   * Turns a partition batch into rows as it arrives (synchronously), so that a write holds bytes rather than
-   * decoded events. Request texts are remembered first; a decision or approval event whose request text is not
-   * known yet (its request recorded before a restart, or on the other topic in a batch not prepared yet) is left
-   * for the write, which labels it as before: from every batch of the write, the cache, or ClickHouse.
+   * Turns a partition batch into rows as it arrives (synchronously, in order, taking the items as it goes), so that
+   * a write holds bytes rather than decoded events. Request texts are remembered as their requests pass; a decision
+   * or approval event whose request text is not known yet (its request recorded before a restart, or on the other
+   * topic in a batch not prepared yet) is left for the write, which labels it as before: from every batch of the
+   * write, the cache, or ClickHouse.
    */
-  prepare(items: readonly IngestItem[]): PreparedBatch {
-    for (const item of items) if (item.type === 'event') this.#remember(item.event);
-    const rows: EventRow[] = [];
+  prepare(items: Iterable<IngestItem>): PreparedBatch {
+    const fold: FoldedRow[] = [];
     const late: IngestItem[] = [];
     const dead: DeadLetter[] = [];
-    for (const item of items) {
-      if (item.type === 'dead') dead.push(item.letter);
-      else if (this.#known(item.event)) rows.push(toEventRow(item.event, item.at, this.#lookup));
-      else late.push(item);
-    }
-    const fold = rows.map(foldInput);
-    const encoder = this.#writer.encoded;
-    return {
-      encoded: encoder === undefined ? [] : encoder.encode(rows, this.#maxRows),
-      rows: encoder === undefined ? rows : [],
-      fold,
-      late,
-      dead,
-      size: rows.length + late.length + dead.length,
+    // One pass, row by row: each event's row is encoded (or kept) before the next event is looked at.
+    const rows = function* (self: BatchWriter): Generator<EventRow> {
+      for (const item of items) {
+        if (item.type === 'dead') {
+          dead.push(item.letter);
+          continue;
+        }
+        self.#remember(item.event);
+        if (!self.#known(item.event)) {
+          late.push(item);
+          continue;
+        }
+        const row = toEventRow(item.event, item.at, self.#lookup);
+        fold.push(foldInput(row));
+        yield row;
+      }
     };
+    const encoder = this.#writer.encoded;
+    const encoded = encoder === undefined ? [] : encoder.encode(rows(this), this.#maxRows);
+    const kept = encoder === undefined ? [...rows(this)] : [];
+    return { encoded, rows: kept, fold, late, dead, size: fold.length + late.length + dead.length };
   }
 
   async write(batches: readonly PreparedBatch[]): Promise<void> {

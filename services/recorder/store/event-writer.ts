@@ -122,25 +122,6 @@ function refreshStatement(sessionIds: readonly string[]): Sql {
   ${recomputeSessionsSql(sessionIds)}`;
 }
 
-/**
- * Room for a chunk's rows at once (its strings' UTF-16 lengths plus the fixed columns), so the body is not copied
- * over and over while it grows.
- */
-function estimatedBytes(rows: readonly EventRow[]): number {
-  let n = 0;
-  for (const r of rows) {
-    n +=
-      160 +
-      r.event_id.length +
-      r.session_id.length +
-      r.statement.length +
-      r.text.length +
-      r.payload.length +
-      r.event_json.length;
-  }
-  return n + (n >> 3);
-}
-
 /** Event rows in `RowBinary` (`EVENT_COLUMNS`), and how many. */
 export type EncodedEvents = { body: Buffer; rows: number };
 
@@ -159,14 +140,23 @@ export class EventWriter {
     await this.insertEncoded(this.encodeEvents(rows, maxRows), maxRows);
   }
 
-  /** Encodes rows as `RowBinary`, in chunks of at most `maxRows` rows (see `insertEncoded`). */
-  encodeEvents(rows: readonly EventRow[], maxRows: number): EncodedEvents[] {
+  /**
+   * Encodes rows as `RowBinary`, in chunks of at most `maxRows` rows (see `insertEncoded`), taking one row at a time
+   * (each can be collected once written).
+   */
+  encodeEvents(rows: Iterable<EventRow>, maxRows: number): EncodedEvents[] {
     const out: EncodedEvents[] = [];
-    for (const chunk of chunks(rows, Math.max(1, maxRows))) {
-      const w = new RowBinaryWriter(estimatedBytes(chunk));
-      for (const r of chunk) writeEventRow(w, r);
-      out.push({ body: w.finish(), rows: chunk.length });
+    let w = new RowBinaryWriter();
+    let n = 0;
+    for (const r of rows) {
+      writeEventRow(w, r);
+      if (++n >= maxRows) {
+        out.push({ body: w.finish(), rows: n });
+        w = new RowBinaryWriter();
+        n = 0;
+      }
     }
+    if (n > 0) out.push({ body: w.finish(), rows: n });
     return out;
   }
 
@@ -187,7 +177,7 @@ export class EventWriter {
   }
 
   readonly encoded = {
-    encode: (rows: readonly EventRow[], maxRows: number) => this.encodeEvents(rows, maxRows),
+    encode: (rows: Iterable<EventRow>, maxRows: number) => this.encodeEvents(rows, maxRows),
     insert: (batches: readonly EncodedEvents[], maxRows: number) => this.insertEncoded(batches, maxRows),
   };
 

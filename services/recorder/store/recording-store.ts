@@ -29,7 +29,7 @@ export interface EventStoreWriter {
    * for their write as bytes, not as objects the garbage collector has to move and scan.
    */
   readonly encoded?: {
-    encode(rows: readonly EventRow[], maxRows: number): EncodedEvents[];
+    encode(rows: Iterable<EventRow>, maxRows: number): EncodedEvents[];
     insert(batches: readonly EncodedEvents[], maxRows: number): Promise<void>;
   };
   lookupStatements(keys: readonly { sessionId: string; requestId: number }[]): Promise<Map<string, string>>;

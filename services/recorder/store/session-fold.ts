@@ -161,6 +161,14 @@ export function foldSession(
   rows: readonly FoldedRow[],
 ): SessionSummary | undefined {
   let s: SessionSummary | undefined;
+  // Counted as numbers and added to the row's 64-bit counts once: BigInt arithmetic per event allocates.
+  let requests = 0;
+  let allowed = 0;
+  let denied = 0;
+  let approvals = 0;
+  let rowsReturned = 0;
+  let bytes = 0;
+  let events = 0;
   for (const r of rows) {
     const base = s ?? previous;
     if (base !== undefined && r.seq <= base.last_seq) continue;
@@ -194,29 +202,37 @@ export function foldSession(
         if (s.close_reason === '') s.close_reason = r.text;
         break;
       case 'request':
-        s.requests++;
+        requests++;
         break;
       case 'decision':
-        if (r.decision === 'allow') s.allowed++;
-        else if (r.decision === 'deny') s.denied++;
+        if (r.decision === 'allow') allowed++;
+        else if (r.decision === 'deny') denied++;
         break;
       case 'approval_requested':
-        s.approvals++;
+        approvals++;
         break;
       case 'response':
-        s.rows_returned += BigInt(r.rows);
-        s.bytes += BigInt(r.payload_bytes);
+        rowsReturned += r.rows;
+        bytes += r.payload_bytes;
         break;
       case 'continuation':
-        if (r.frame === 'data') s.bytes += BigInt(r.payload_bytes);
+        if (r.frame === 'data') bytes += r.payload_bytes;
         break;
       default:
         break;
     }
-    s.events++;
-    s.version = s.events;
+    events++;
     s.last_seq = r.seq;
   }
+  if (s === undefined) return undefined;
+  s.requests += BigInt(requests);
+  s.allowed += BigInt(allowed);
+  s.denied += BigInt(denied);
+  s.approvals += BigInt(approvals);
+  s.rows_returned += BigInt(rowsReturned);
+  s.bytes += BigInt(bytes);
+  s.events += BigInt(events);
+  s.version = s.events;
   return s;
 }
 
