@@ -18,8 +18,8 @@ import { applyMigrations, defaultMigrationsDir, loadMigrations } from './clickho
 import type { RecorderConfig } from './config.js';
 import { Batcher } from './ingest/batcher.js';
 import { BatchWriter } from './ingest/batch-writer.js';
-import { decodeRecords } from './ingest/decode-records.js';
-import type { IngestItem } from './ingest/decode-records.js';
+import type { PreparedBatch } from './ingest/batch-writer.js';
+import { decodeEach } from './ingest/decode-records.js';
 import { StatementCache } from './ingest/statement-cache.js';
 import { waitWithHeartbeat } from './ingest/wait-with-heartbeat.js';
 import { createRecorderMetrics } from './metrics.js';
@@ -154,10 +154,10 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
   // Readiness: ClickHouse answers pings and no write is stuck retrying.
   let clickhouseOk = true;
   let writeFailing = false;
-  const batcher = new Batcher<IngestItem>(
+  const batcher = new Batcher<PreparedBatch>(
     config.batch,
-    async (items) => {
-      await batchWriter.write(items);
+    async (batches) => {
+      await batchWriter.write(batches);
       writeFailing = false;
       metrics.pendingRows.set(batcher.pending);
     },
@@ -220,17 +220,15 @@ async function start(config: RecorderConfig, logger: Logger, deps: RecorderDeps)
   const handler: BatchHandler = async (records, ctx) => {
     const first = records[0];
     if (first) metrics.consumed.inc({ topic: first.topic }, records.length);
-    const items = decodeRecords(records);
-    for (const item of items) {
-      if (item.type !== 'dead') continue;
-      const d = item.letter;
+    const prepared = batchWriter.prepare(decodeEach(records));
+    for (const d of prepared.dead) {
       metrics.deadLetters.inc({ topic: d.topic });
       log.error(
         { topic: d.topic, partition: d.partition, offset: d.offset, errorCode: d.errorCode, error: d.error },
         'undecodable record; writing it to dead_letters',
       );
     }
-    const written = batcher.add(items);
+    const written = batcher.add([prepared], prepared.size);
     metrics.pendingRows.set(batcher.pending);
     await waitWithHeartbeat(written, () => ctx.heartbeat(), HEARTBEAT_MS);
   };

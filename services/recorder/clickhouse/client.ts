@@ -19,9 +19,13 @@ export interface ClickHouse {
   insertValues(table: Identifier, columns: readonly string[], rows: readonly Sql[]): Promise<void>;
   /**
    * `INSERT INTO table (columns) FORMAT RowBinary` with `body` as the data (rows written by `RowBinaryWriter` in
-   * `columns` order). The statement travels as a URL parameter, the rows as the request body.
+   * `columns` order; several buffers are sent one after the other, not copied into one). The statement travels as a URL parameter, the rows as the request body.
    */
-  insertRowBinary(table: Identifier, columns: readonly string[], body: Buffer): Promise<void>;
+  insertRowBinary(
+    table: Identifier,
+    columns: readonly string[],
+    body: Buffer | readonly Buffer[],
+  ): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -98,15 +102,20 @@ class HttpClickHouse implements ClickHouse {
     await this.command(joinSql([sql`INSERT INTO ${table} (${cols}) VALUES `, joinSql(rows, sql`,`)], sql``));
   }
 
-  async insertRowBinary(table: Identifier, columns: readonly string[], body: Buffer): Promise<void> {
-    if (body.length === 0) return;
+  async insertRowBinary(
+    table: Identifier,
+    columns: readonly string[],
+    body: Buffer | readonly Buffer[],
+  ): Promise<void> {
+    const parts = Buffer.isBuffer(body) ? [body] : body;
+    if (parts.every((p) => p.length === 0)) return;
     const cols = joinSql(
       columns.map((c) => sql`${ident(c)}`),
       sql`,`,
     );
     const statement = sql`INSERT INTO ${table} (${cols}) FORMAT RowBinary`;
     try {
-      const result = await this.#client.exec({ query: statement.text, values: Readable.from([body]) });
+      const result = await this.#client.exec({ query: statement.text, values: Readable.from(parts) });
       result.stream.resume(); // an INSERT answers with an empty body; reading it frees the socket
       await new Promise<void>((resolve, reject) => {
         result.stream.once('end', resolve);

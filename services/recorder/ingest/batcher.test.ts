@@ -16,6 +16,19 @@ describe('Batcher', () => {
     await b.close({ abort: false });
   });
 
+  it('counts an item as the rows it stands for', async () => {
+    const writes: string[][] = [];
+    const b = new Batcher<string>({ ...opts, maxDelayMs: 60_000 }, (items) => {
+      writes.push(items);
+      return Promise.resolve();
+    });
+    const first = b.add(['three rows'], 3);
+    expect(b.pending).toBe(3);
+    await Promise.all([first, b.add(['two rows'], 2)]);
+    expect(writes).toEqual([['three rows', 'two rows']]);
+    await b.close({ abort: false });
+  });
+
   it('writes a partial batch after maxDelayMs', async () => {
     const writes: number[][] = [];
     const b = new Batcher<number>(opts, (items) => {

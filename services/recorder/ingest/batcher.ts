@@ -42,17 +42,18 @@ export class Batcher<T> {
     this.#hooks = hooks;
   }
 
-  /** Items waiting for a write (not counting the write in progress). */
+  /** Rows waiting for a write (not counting the write in progress). */
   get pending(): number {
     return this.#pendingItems;
   }
 
-  add(items: readonly T[]): Promise<void> {
+  /** Adds items that count as `size` rows (default: one each) towards `maxRows`. */
+  add(items: readonly T[], size = items.length): Promise<void> {
     if (this.#closed) return Promise.reject(new RecorderStoppedError());
-    if (items.length === 0) return Promise.resolve();
+    if (items.length === 0 || size === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.#pending.push({ items, resolve, reject });
-      this.#pendingItems += items.length;
+      this.#pendingItems += size;
       if (this.#draining || this.#pendingItems >= this.#opts.maxRows) this.#kick();
       else this.#timer ??= setTimeout(() => this.#kick(), this.#opts.maxDelayMs);
     });

@@ -14,7 +14,19 @@ export type IngestItem =
  * refused batch becomes one dead letter (never skipped, never thrown, never half recorded). Pure.
  */
 export function decodeRecords(records: readonly ConsumedRecord[]): IngestItem[] {
-  return records.flatMap((r): IngestItem[] => {
+  return records.flatMap(decodeOne);
+}
+
+/**
+ * `decodeRecords` one record at a time, as the caller asks for the items: a partition batch's events need not all
+ * be alive at once (each record's become garbage once its rows are encoded, before the next is decoded).
+ */
+export function* decodeEach(records: readonly ConsumedRecord[]): Generator<IngestItem> {
+  for (const r of records) yield* decodeOne(r);
+}
+
+function decodeOne(r: ConsumedRecord): IngestItem[] {
+  {
     const at = { topic: r.topic, partition: r.partition, offset: r.offset };
     try {
       return decodeRecord(r.value, decodeEventBytes).map((event) => ({ type: 'event', event, at }));
@@ -33,5 +45,5 @@ export function decodeRecords(records: readonly ConsumedRecord[]): IngestItem[] 
       };
       return [dead];
     }
-  });
+  }
 }

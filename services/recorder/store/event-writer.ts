@@ -122,24 +122,8 @@ function refreshStatement(sessionIds: readonly string[]): Sql {
   ${recomputeSessionsSql(sessionIds)}`;
 }
 
-/**
- * Room for a chunk's rows at once (its strings' UTF-16 lengths plus the fixed columns), so the body is not copied
- * over and over while it grows.
- */
-function estimatedBytes(rows: readonly EventRow[]): number {
-  let n = 0;
-  for (const r of rows) {
-    n +=
-      160 +
-      r.event_id.length +
-      r.session_id.length +
-      r.statement.length +
-      r.text.length +
-      r.payload.length +
-      r.event_json.length;
-  }
-  return n + (n >> 3);
-}
+/** Event rows in `RowBinary` (`EVENT_COLUMNS`), and how many. */
+export type EncodedEvents = { body: Buffer; rows: number };
 
 /** The write side of the recording store. All SQL goes through the quoting module. */
 export class EventWriter {
@@ -153,12 +137,49 @@ export class EventWriter {
 
   /** Inserts rows in chunks of at most `maxRows`, each one `RowBinary` INSERT. */
   async insertEvents(rows: readonly EventRow[], maxRows: number): Promise<void> {
-    for (const chunk of chunks(rows, Math.max(1, maxRows))) {
-      const out = new RowBinaryWriter(estimatedBytes(chunk));
-      for (const r of chunk) writeEventRow(out, r);
-      await this.#ch.insertRowBinary(ident('events'), EVENT_COLUMNS, out.finish());
-    }
+    await this.insertEncoded(this.encodeEvents(rows, maxRows), maxRows);
   }
+
+  /**
+   * Encodes rows as `RowBinary`, in chunks of at most `maxRows` rows (see `insertEncoded`), taking one row at a time
+   * (each can be collected once written).
+   */
+  encodeEvents(rows: Iterable<EventRow>, maxRows: number): EncodedEvents[] {
+    const out: EncodedEvents[] = [];
+    let w = new RowBinaryWriter();
+    let n = 0;
+    for (const r of rows) {
+      writeEventRow(w, r);
+      if (++n >= maxRows) {
+        out.push({ body: w.finish(), rows: n });
+        w = new RowBinaryWriter();
+        n = 0;
+      }
+    }
+    if (n > 0) out.push({ body: w.finish(), rows: n });
+    return out;
+  }
+
+  /** Inserts encoded rows: consecutive chunks together, at most `maxRows` rows per INSERT. */
+  async insertEncoded(batches: readonly EncodedEvents[], maxRows: number): Promise<void> {
+    let bodies: Buffer[] = [];
+    let rows = 0;
+    for (const b of batches) {
+      if (rows > 0 && rows + b.rows > maxRows) {
+        await this.#ch.insertRowBinary(ident('events'), EVENT_COLUMNS, bodies);
+        bodies = [];
+        rows = 0;
+      }
+      bodies.push(b.body);
+      rows += b.rows;
+    }
+    if (rows > 0) await this.#ch.insertRowBinary(ident('events'), EVENT_COLUMNS, bodies);
+  }
+
+  readonly encoded = {
+    encode: (rows: Iterable<EventRow>, maxRows: number) => this.encodeEvents(rows, maxRows),
+    insert: (batches: readonly EncodedEvents[], maxRows: number) => this.insertEncoded(batches, maxRows),
+  };
 
   async insertDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;

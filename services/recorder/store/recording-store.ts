@@ -3,6 +3,7 @@ import type { ClickHouse } from '../clickhouse/client.js';
 import type { DeadLetter } from './event-writer.js';
 import { EventWriter } from './event-writer.js';
 import type { EventRow } from './event-row.js';
+import type { EncodedEvents } from './event-writer.js';
 import type { FoldedRow } from './session-fold.js';
 import { dropExpiredPartitions } from './retention.js';
 import type { DroppedPartition } from './retention.js';
@@ -22,6 +23,15 @@ export interface EventStoreWriter {
   foldSessions?(rows: readonly FoldedRow[]): Promise<void>;
   /** Forgets what `foldSessions` keeps between writes (called after a consumer-group rebalance). */
   forgetSessions?(): void;
+  /**
+   * When present, a partition batch's rows are encoded as soon as it arrives (`encode`, in chunks of at most
+   * `maxRows` rows) and the write sends those bytes (`insert`, INSERTs of at most `maxRows` rows): the rows wait
+   * for their write as bytes, not as objects the garbage collector has to move and scan.
+   */
+  readonly encoded?: {
+    encode(rows: Iterable<EventRow>, maxRows: number): EncodedEvents[];
+    insert(batches: readonly EncodedEvents[], maxRows: number): Promise<void>;
+  };
   lookupStatements(keys: readonly { sessionId: string; requestId: number }[]): Promise<Map<string, string>>;
 }
 
