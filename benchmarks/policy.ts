@@ -2,18 +2,23 @@
  * Policy evaluation on the real bundle (policies/ built by policies/build.sh, as the gateway loads it): the
  * gateway's in-process engine in a tight loop vs OPA's own server (`opa run --server`, the same Rego and data) over
  * HTTP with keep-alive, on the same inputs (SQL analysed by the real parser, SSH, MCP, HTTP requests). Prints
- * p50/p99 per input and overall, CPU per evaluation, and the ratio; checks both give the same decisions.
+ * p50/p99 per input and overall, CPU per evaluation, and the ratio; checks both give the same decisions. Beside the
+ * real bundle, an "opa-wasm floor" row: a trivial policy (a constant decision of the same shape that reads one input
+ * field) built and evaluated the same way on the same inputs — the fixed cost of one evaluation (encoding the input,
+ * parsing it inside wasm, writing and reading the result), whatever the rules.
  *
  *   npm run stack:up && npm run bench:policy -- [--iterations 20000] [--opa-iterations 4000] [--opa-port 21020]
  *     [--json FILE]
  */
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ENTRYPOINT, loadPolicyBundle } from '../services/gateway/policy/index.js';
 import type { PolicyInput } from '../services/gateway/policy/index.js';
 import { buildPolicyBundle } from '../test/support/gateway.js';
+import { PROJECT_ROOT, stackValue } from '../test/support/stack.js';
 import { BENCH_PORTS } from './support/gatehouse-services.js';
 import { startOpaServer } from './support/opa-server.js';
 import type { OpaServer } from './support/opa-server.js';
@@ -97,10 +102,45 @@ function cpuTimeLoop(
   return distribution(samples);
 }
 
+/**
+ * The floor policy: the entrypoint's decision as a constant of the shipped policy's shape (the pgbench SELECT's
+ * decision) that reads one input field, so the input is parsed and the result written as for the real bundle.
+ */
+const FLOOR_REGO = `package gatehouse.main
+
+decision := {
+	"allow": input.request.kind != "",
+	"reasons": ["read-only statements are allowed"],
+	"approval": {"required": false, "groups": [], "approvals_needed": 0, "ttl_seconds": 0, "reuse_seconds": 0},
+	"mask": {
+		"columns": ["customers.card_number", "customers.email", "customers.phone", "customers.ssn"],
+		"fields": [],
+		"detectors": ["card", "email", "national_id", "phone", "secret"],
+	},
+	"audit": "batched",
+	"grants_used": [],
+}
+`;
+
+/** Builds the floor policy with policies/build.sh (as the real bundle) into `dir`; returns the bundle folder. */
+function buildFloorBundle(dir: string): string {
+  const src = join(dir, 'floor-src', 'gatehouse');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'main.rego'), FLOOR_REGO);
+  writeFileSync(join(src, 'data.json'), '{}');
+  const out = join(dir, 'floor-bundle');
+  execFileSync('bash', [join(PROJECT_ROOT, 'policies', 'build.sh'), out, src], {
+    env: { ...process.env, OPA_BIN: stackValue('OPA_BIN') },
+    stdio: 'pipe',
+  });
+  return out;
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-policy-'));
 const loadBefore = loadavg();
 const bundleDir = buildPolicyBundle();
 const engine = await loadPolicyBundle(bundleDir);
+const floorEngine = await loadPolicyBundle(buildFloorBundle(dir));
 const inputs = await benchInputs();
 const opa: OpaServer = await startOpaServer({
   revision: engine.revision,
@@ -112,6 +152,8 @@ const opa: OpaServer = await startOpaServer({
 
 let wasm: Loop;
 let wasmCpu: Distribution;
+let floor: Loop;
+let floorCpu: Distribution;
 let http: Loop;
 let opaEval: Distribution;
 let opaHandler: Distribution;
@@ -132,9 +174,17 @@ try {
     const o = summary(theirs?.allow, theirs?.approval?.required);
     decisions.push({ name, gatehouse: g, opa: o, same: g === o });
   }
+  for (const { name, input } of inputs) {
+    const r = floorEngine.evaluate(input);
+    if (r.failedClosed)
+      throw new Error(`the floor policy failed on ${name}: ${r.decision.reasons.join('; ')}`);
+  }
   await timedLoop(inputs, warmup, (i) => engine.evaluate(i));
+  await timedLoop(inputs, warmup, (i) => floorEngine.evaluate(i));
   wasm = await timedLoop(inputs, iterations, (i) => engine.evaluate(i));
+  floor = await timedLoop(inputs, iterations, (i) => floorEngine.evaluate(i));
   wasmCpu = cpuTimeLoop(inputs, iterations, (i) => engine.evaluate(i));
+  floorCpu = cpuTimeLoop(inputs, iterations, (i) => floorEngine.evaluate(i));
   await timedLoop(inputs, Math.min(warmup, 500), (i) => opa.evaluate(i));
   http = await timedLoop(inputs, opaIterations, (i) => opa.evaluate(i), opa.pid);
   // OPA's own timers, from a shorter pass (asking for them costs a little).
@@ -187,6 +237,15 @@ printTable(cols, [
     `${fmt(http.overall.p50 / wasm.overall.p50, 1)}x`,
     '',
   ],
+  [
+    'opa-wasm floor (trivial policy, all)',
+    fmt(floor.overall.p50, 1),
+    fmt(floor.overall.p99, 1),
+    '',
+    '',
+    '',
+    'constant decision, same engine and inputs',
+  ],
 ]);
 console.log(
   `\nµs; CPU per evaluation: Gatehouse ${fmt(wasm.cpuPerEvalMicros, 1)} µs; OPA server ${fmt(http.opaCpuPerEvalMicros, 1)} µs ` +
@@ -196,6 +255,11 @@ console.log(
 console.log(
   `Gatehouse process CPU time per evaluation (getrusage around each call, all threads; waiting for a core left out): ` +
     `p50 ${fmt(wasmCpu.p50, 0)} µs, p99 ${fmt(wasmCpu.p99, 0)} µs`,
+);
+console.log(
+  `opa-wasm floor (the fixed cost of one evaluation, whatever the rules): p50 ${fmt(floor.overall.p50, 1)} µs, ` +
+    `p99 ${fmt(floor.overall.p99, 1)} µs, CPU ${fmt(floor.cpuPerEvalMicros, 1)} µs per evaluation, CPU time p50 ` +
+    `${fmt(floorCpu.p50, 0)} µs; the rules of the real bundle add p50 ${fmt(wasm.overall.p50 - floor.overall.p50, 1)} µs`,
 );
 const same = decisions.every((d) => d.same);
 if (!same) console.log('WARNING: the two engines disagree on some inputs (see the decision column)');
@@ -223,6 +287,8 @@ if (values.json) {
     })),
     gatehouse: wasm,
     gatehouseCpuTime: wasmCpu,
+    floor,
+    floorCpuTime: floorCpu,
     opaHttp: http,
     opaTimers: { queryEvalMicros: opaEval, serverHandlerMicros: opaHandler },
     sameDecisions: same,
