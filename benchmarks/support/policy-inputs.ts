@@ -1,3 +1,4 @@
+import { deepFreeze } from '../../services/gateway/pipeline/frozen-json.js';
 import {
   fingerprint,
   policyTime,
@@ -18,22 +19,30 @@ import { analyzeSqlSync, loadSqlParser } from '../../services/gateway/sql/index.
  */
 export type NamedInput = { name: string; input: PolicyInput };
 
-const agent: PolicyIdentity = {
+// Identities frozen as the token verifier makes them (claimsToIdentity); connection and session frozen whole, as
+// policyInput makes them once per session (services/gateway/policy/policy-input.ts).
+const agent: PolicyIdentity = deepFreeze({
   sub: 'bench-agent',
   email: null,
   groups: ['agents'],
   agent: true,
   issuer: 'http://127.0.0.1:21000',
   client_id: 'gatehouse-dev',
-};
-const person: PolicyIdentity = {
+});
+const person: PolicyIdentity = deepFreeze({
   sub: 'dora',
   email: 'dora@example.test',
   groups: ['dba', 'oncall'],
   agent: false,
   issuer: 'http://127.0.0.1:21000',
   client_id: 'gatehouse-dev',
-};
+});
+const session = deepFreeze({
+  id: '0b7d6a4e-9f0c-4c61-8f2a-3d1e5b7c9a10',
+  node: 'bench-gw-1',
+  client_addr: '127.0.0.1',
+  started_at: 1_796_000_000,
+});
 
 function input(
   identity: PolicyIdentity,
@@ -42,13 +51,8 @@ function input(
 ): PolicyInput {
   return {
     identity,
-    connection,
-    session: {
-      id: '0b7d6a4e-9f0c-4c61-8f2a-3d1e5b7c9a10',
-      node: 'bench-gw-1',
-      client_addr: '127.0.0.1',
-      started_at: 1_796_000_000,
-    },
+    connection: deepFreeze(connection),
+    session,
     request,
     time: policyTime(new Date()),
     grants: [],

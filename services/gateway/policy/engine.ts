@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { frozenJson } from '../pipeline/frozen-json.js';
+import { frozenJson, isDeeplyFrozen } from '../pipeline/frozen-json.js';
 import { DecisionCache } from './decision-cache.js';
 import { parseDecision } from './decision-schema.js';
 import { PolicyLoadError, PolicyLoadErrorCode } from './errors.js';
@@ -281,8 +281,14 @@ function splitInput(input: PolicyInput): SplitInput | undefined {
     return undefined;
   if (!isObject(time) || !Array.isArray(grants)) return undefined;
   const requestJson = frozenJson(request);
+  // Parts frozen whole (policy-input.ts makes them so for a session's requests) are keyed by their cached JSON; the
+  // concatenation of three JSON objects reads back one way only, so it is as exact a key as the JSON of the triple.
+  const sessionKey =
+    isDeeplyFrozen(identity) && isDeeplyFrozen(connection) && isDeeplyFrozen(session)
+      ? frozenJson(identity) + frozenJson(connection) + frozenJson(session)
+      : JSON.stringify([identity, connection, session]);
   return {
-    sessionKey: JSON.stringify([identity, connection, session]),
+    sessionKey,
     identity,
     connection,
     session,
