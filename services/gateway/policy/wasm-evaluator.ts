@@ -40,7 +40,7 @@ const WASM_PAGE_BYTES = 64 * 1024;
  * The session parts of an input are parsed once per instance and kept below the heap, like the data document: the
  * module's JSON parser is a third of a trivial policy's evaluation, and those parts are two fifths of a typical input.
  * A request then parses only its own part, the parsed session parts are set into it by reference
- * (`opa_value_add_path`), and it is evaluated with the low-level API (`opa_eval_ctx_*`, `eval`, `opa_json_dump`);
+ * (`opa_value_add_path`), and it is evaluated with the low-level API (`opa_eval_ctx_*` on one context made at start, `eval`, `opa_json_dump`);
  * the evaluation never writes to its input, and every allocation it makes is above the heap base, which is reset
  * before each evaluation. Inputs that are not split evaluate with the ABI 1.2 `opa_eval` export. Methods throw what
  * the module throws (a trap, an OPA abort, a `RangeError` when memory cannot grow); the engine then discards the
@@ -53,7 +53,9 @@ export class WasmEvaluator {
   readonly #dataAddr: number;
   /** The parsed paths `["identity"]`, `["connection"]`, `["session"]`. */
   readonly #paths: readonly [number, number, number];
-  /** Start of the remembered session parts (after the data document and the paths). */
+  /** The evaluation context (below the heap base, like the paths). */
+  readonly #ctx: number;
+  /** Start of the remembered session parts (after the data document, the paths and the context). */
   readonly #partsBase: number;
   /** The heap base of every evaluation: after the remembered session parts. */
   #heapBase: number;
@@ -70,7 +72,12 @@ export class WasmEvaluator {
     this.#dataAddr = dataAddr;
     this.#exports.opa_heap_ptr_set(dataHeapPtr);
     this.#paths = [this.#parse('["identity"]'), this.#parse('["connection"]'), this.#parse('["session"]')];
-    this.#partsBase = this.#exports.opa_heap_ptr_get();
+    // One evaluation context for every split evaluation: data and entrypoint set once, the input and result each time.
+    const e = this.#exports;
+    this.#ctx = e.opa_eval_ctx_new();
+    e.opa_eval_ctx_set_data(this.#ctx, dataAddr);
+    e.opa_eval_ctx_set_entrypoint(this.#ctx, entrypoint);
+    this.#partsBase = e.opa_heap_ptr_get();
     this.#heapBase = this.#partsBase;
   }
 
@@ -122,10 +129,8 @@ export class WasmEvaluator {
     ) {
       throw new TypeError('the input is not a JSON object');
     }
-    const ctx = e.opa_eval_ctx_new();
+    const ctx = this.#ctx;
     e.opa_eval_ctx_set_input(ctx, doc);
-    e.opa_eval_ctx_set_data(ctx, this.#dataAddr);
-    e.opa_eval_ctx_set_entrypoint(ctx, this.#entrypoint);
     e.eval(ctx);
     return { ok: true, resultJson: this.#readString(e.opa_json_dump(e.opa_eval_ctx_get_result(ctx))) };
   }
