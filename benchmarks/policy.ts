@@ -8,21 +8,27 @@
  * parsing it inside wasm, writing and reading the result), whatever the rules.
  *
  *   npm run stack:up && npm run bench:policy -- [--iterations 20000] [--opa-iterations 4000] [--opa-port 21020]
- *     [--json FILE]
+ *     [--baseline CHECKOUT [--differential 30000]] [--json FILE]
+ *
+ * `--baseline CHECKOUT` (a built checkout, e.g. of main) also loads that checkout's engine on the same bundle: it
+ * checks both engines give the same results on `--differential` generated inputs (every protocol, sessions that
+ * repeat, frozen and plain parts, malformed and oversized inputs) and times them against each other in one process
+ * (alternating blocks of the seven inputs; process CPU per evaluation).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ENTRYPOINT, loadPolicyBundle } from '../services/gateway/policy/index.js';
-import type { PolicyInput } from '../services/gateway/policy/index.js';
+import type { PolicyEngine, PolicyInput } from '../services/gateway/policy/index.js';
 import { buildPolicyBundle } from '../test/support/gateway.js';
 import { PROJECT_ROOT, stackValue } from '../test/support/stack.js';
 import { BENCH_PORTS } from './support/gatehouse-services.js';
 import { startOpaServer } from './support/opa-server.js';
 import type { OpaServer } from './support/opa-server.js';
-import { benchInputs } from './support/policy-inputs.js';
+import { benchInputs, generatedInputs } from './support/policy-inputs.js';
 import type { NamedInput } from './support/policy-inputs.js';
 import { processCpuMicros } from './support/proc-cpu.js';
 import { check, fmt, printTable, printTargets, writeJson } from './support/report.js';
@@ -36,6 +42,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2000' },
     'opa-port': { type: 'string', default: String(BENCH_PORTS.opa) },
     json: { type: 'string' },
+    baseline: { type: 'string' },
+    differential: { type: 'string', default: '30000' },
   },
 });
 const iterations = Number(values.iterations);
@@ -272,6 +280,79 @@ printTargets(targets);
 console.log(
   `\nload average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
 );
+type Engine = Pick<PolicyEngine, 'evaluate'>;
+type Baseline = {
+  differences: number;
+  inputs: number;
+  outcomes: Record<string, number>;
+  cpu: [number, number];
+};
+
+/** A result as the differential compares it: fail-closed or not, the decision, the failure code. */
+function resultText(r: ReturnType<PolicyEngine['evaluate']>): string {
+  return JSON.stringify([r.failedClosed, r.decision, r.failedClosed ? r.failure.code : null]);
+}
+
+/** Median process CPU per evaluation (µs) of each engine, in alternating blocks of the bench inputs. */
+function alternatingCpu(engines: readonly Engine[], blocks: number, perBlock: number): number[] {
+  const samples: number[][] = engines.map(() => []);
+  for (let b = 0; b < blocks; b++) {
+    engines.forEach((engine, k) => {
+      const before = process.cpuUsage();
+      for (let i = 0; i < perBlock; i++) engine.evaluate(inputs[i % inputs.length]!.input);
+      const used = process.cpuUsage(before);
+      samples[k]!.push((used.user + used.system) / perBlock);
+    });
+  }
+  return samples.map((s) => distribution(s).p50);
+}
+
+/** The baseline checkout's engine against this one: same results on generated inputs, and CPU per evaluation. */
+async function compareWithBaseline(checkout: string, count: number): Promise<Baseline> {
+  const url = pathToFileURL(join(checkout, 'services', 'gateway', 'policy', 'index.ts')).href;
+  const theirs = (await import(url)) as { loadPolicyBundle: typeof loadPolicyBundle };
+  const tightLimit = { maxInputBytes: 2048 };
+  const [base, baseTight, tight] = await Promise.all([
+    theirs.loadPolicyBundle(bundleDir),
+    theirs.loadPolicyBundle(bundleDir, tightLimit),
+    loadPolicyBundle(bundleDir, tightLimit),
+  ]);
+  let differences = 0;
+  const outcomes: Record<string, number> = {};
+  for (const input of await generatedInputs(count, 1)) {
+    const large = (JSON.stringify(input) ?? '').length > 1800;
+    const a = (large ? baseTight : base).evaluate(input);
+    const b = (large ? tight : engine).evaluate(input);
+    const outcome = a.failedClosed
+      ? a.failure.code
+      : a.decision.allow
+        ? 'allow'
+        : a.decision.approval.required
+          ? 'approval'
+          : 'deny';
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    if (resultText(a) !== resultText(b)) differences++;
+  }
+  alternatingCpu([base, engine], 2, 2000);
+  const [baseCpu = NaN, ourCpu = NaN] = alternatingCpu([base, engine], 10, 5000);
+  return { differences, inputs: count, outcomes, cpu: [baseCpu, ourCpu] };
+}
+
+const baseline =
+  values.baseline === undefined
+    ? undefined
+    : await compareWithBaseline(values.baseline, Number(values.differential));
+if (baseline) {
+  console.log(
+    `\nbaseline ${values.baseline}: ${baseline.differences} different results on ${baseline.inputs} generated inputs ` +
+      `(${Object.entries(baseline.outcomes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(
+          ', ',
+        )}); CPU per evaluation (alternating blocks, median): baseline ${fmt(baseline.cpu[0], 1)} µs, ` +
+      `this checkout ${fmt(baseline.cpu[1], 1)} µs`,
+  );
+}
 if (values.json) {
   writeJson(values.json, {
     bench: 'policy',
@@ -293,6 +374,7 @@ if (values.json) {
     opaTimers: { queryEvalMicros: opaEval, serverHandlerMicros: opaHandler },
     sameDecisions: same,
     targets,
+    ...(baseline ? { baseline } : {}),
   });
 }
 process.exit(0);
