@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { frozenJson } from '../pipeline/frozen-json.js';
 import {
   DECISION_CACHE_MAX_ENTRIES,
   DECISION_CACHE_MAX_KEY_LENGTH,
@@ -28,6 +29,20 @@ describe('DecisionCache', () => {
     expect(Object.isFrozen(d.approval.groups)).toBe(true);
     expect(Object.isFrozen(d.mask.columns)).toBe(true);
     expect(() => (d.reasons as string[]).push('x')).toThrow(TypeError);
+  });
+
+  it('freezes as the decision event expects: a remembered decision is serialised once, not per request', () => {
+    const cache = new DecisionCache();
+    const d = cache.remember('r1', decision('a'));
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      const first = frozenJson(d);
+      expect(frozenJson(cache.get('r1')!)).toBe(first);
+      expect(JSON.parse(first)).toEqual(decision('a'));
+      expect(stringify).toHaveBeenCalledTimes(1);
+    } finally {
+      stringify.mockRestore();
+    }
   });
 
   it('does not remember results longer than the key limit (their decision is still frozen)', () => {

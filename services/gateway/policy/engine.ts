@@ -1,20 +1,17 @@
 import { z } from 'zod';
+import { frozenJson, isDeeplyFrozen } from '../pipeline/frozen-json.js';
 import { DecisionCache } from './decision-cache.js';
 import { parseDecision } from './decision-schema.js';
 import { PolicyLoadError, PolicyLoadErrorCode } from './errors.js';
 import { failClosedResult } from './fail-closed.js';
 import { memoDeclaration } from './memo-declaration.js';
 import type { MemoDeclaration } from './memo-declaration.js';
-import {
-  evaluateJson,
-  loadPolicySync,
-  REQUIRED_EXPORTS,
-  requiredBuiltins,
-  SDK_BUILTINS,
-} from './opa-wasm.js';
+import { loadPolicySync, REQUIRED_EXPORTS, requiredBuiltins, SDK_BUILTINS } from './opa-wasm.js';
 import type { LoadedPolicy } from './opa-wasm.js';
 import { bundleRevision } from './revision.js';
 import { wasmApi } from './wasm-api.js';
+import { WasmEvaluator } from './wasm-evaluator.js';
+import type { RawEvaluation, SplitInput } from './wasm-evaluator.js';
 import type { WasmMemoryDescriptor, WasmModule } from './wasm-api.js';
 import { PolicyFailureCode } from './types.js';
 import type { Decision, PolicyFailure, PolicyInput, PolicyResult } from './types.js';
@@ -153,13 +150,23 @@ export async function createPolicyEngine(
     );
   }
   const revision = bundle.revision ?? bundleRevision(bundle.wasm, bundle.data);
-  return new WasmPolicyEngine({ module, data, policy, entrypointId, revision, opts, memo });
+  let evaluator: WasmEvaluator;
+  try {
+    evaluator = new WasmEvaluator(policy, entrypointId);
+  } catch (err) {
+    throw new PolicyLoadError(
+      PolicyLoadErrorCode.wasmInvalid,
+      `policy.wasm cannot evaluate: ${describe(err)}`,
+      { cause: err },
+    );
+  }
+  return new WasmPolicyEngine({ module, data, evaluator, entrypointId, revision, opts, memo });
 }
 
 type EngineState = {
   module: WasmModule;
   data: ArrayBuffer;
-  policy: LoadedPolicy;
+  evaluator: WasmEvaluator;
   entrypointId: number;
   revision: string;
   opts: EngineOptions;
@@ -174,7 +181,7 @@ class WasmPolicyEngine implements PolicyEngine {
   readonly #data: ArrayBuffer;
   readonly #entrypointId: number;
   readonly #opts: EngineOptions;
-  #policy: LoadedPolicy;
+  #evaluator: WasmEvaluator;
   /** Set after a failed evaluation: the next one starts from a fresh instance (clean memory and globals). */
   #needsReset = false;
   /** Valid decisions by the result JSON they were read from (the same text always validates the same way). */
@@ -188,35 +195,42 @@ class WasmPolicyEngine implements PolicyEngine {
     this.#data = state.data;
     this.#entrypointId = state.entrypointId;
     this.#opts = state.opts;
-    this.#policy = state.policy;
+    this.#evaluator = state.evaluator;
     Object.freeze(this);
   }
 
   evaluate(input: PolicyInput): PolicyResult {
     const started = process.hrtime.bigint();
 
+    // The session parts apart (parsed once per session in wasm), or the whole document as JSON.
+    let split: SplitInput | undefined;
     let json: string | undefined;
     try {
-      json = JSON.stringify(input);
+      split = splitInput(input);
+      if (split === undefined) json = JSON.stringify(input);
     } catch {
       return this.#fail(started, PolicyFailureCode.inputInvalid, 'input cannot be encoded as JSON');
     }
-    if (typeof json !== 'string')
+    if (split === undefined && typeof json !== 'string')
       return this.#fail(started, PolicyFailureCode.inputInvalid, 'input is not a JSON value');
     const max = this.#opts.maxInputBytes;
     // UTF-8 never has fewer bytes than UTF-16 code units, so this is a cheap early reject.
-    if (json.length > max)
+    const chars = split === undefined ? json!.length : split.sessionKey.length + split.restJson.length;
+    if (chars > max)
       return this.#fail(started, PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
 
     let resultSet: unknown;
     let resultJson: string;
     try {
       if (this.#needsReset) {
-        this.#policy = instantiate(this.#module, this.#opts, this.#data);
+        this.#evaluator = instantiate(this.#module, this.#opts, this.#data, this.#entrypointId);
         this.#needsReset = false;
       }
-      // The input is encoded once, straight into wasm memory, and its UTF-8 length checked there.
-      const raw = evaluateJson(this.#policy, this.#entrypointId, json, max);
+      // The input is encoded straight into wasm memory, and its UTF-8 length checked there.
+      const raw: RawEvaluation =
+        split === undefined
+          ? this.#evaluator.evaluateJson(json!, max)
+          : this.#evaluator.evaluateSplit(split, max);
       if (!raw.ok) return this.#fail(started, PolicyFailureCode.inputTooLarge, `input exceeds ${max} bytes`);
       resultJson = raw.resultJson;
       const known = this.#decisions.get(resultJson);
@@ -253,6 +267,41 @@ class WasmPolicyEngine implements PolicyEngine {
   }
 }
 
+/**
+ * `input` split for the evaluator (wasm-evaluator.ts): the session parts, keyed by their JSON, and the rest of the
+ * document as JSON. A request frozen whole (`deepFreeze`, as the HTTP listener freezes its requests) is written from
+ * its cached JSON, which the decision memo's key and the `request` event share: written once per request, not once per
+ * use. Undefined when the input has other fields or a part is not an object (then it is encoded whole, as it is).
+ */
+function splitInput(input: PolicyInput): SplitInput | undefined {
+  // Exactly the six fields (anything else is encoded whole, as it is).
+  if (!isObject(input) || Object.keys(input).length !== INPUT_FIELDS) return undefined;
+  const { identity, connection, session, request, time, grants } = input;
+  if (!isObject(identity) || !isObject(connection) || !isObject(session) || !isObject(request))
+    return undefined;
+  if (!isObject(time) || !Array.isArray(grants)) return undefined;
+  const requestJson = frozenJson(request);
+  // Parts frozen whole (policy-input.ts makes them so for a session's requests) are keyed by their cached JSON; the
+  // concatenation of three JSON objects reads back one way only, so it is as exact a key as the JSON of the triple.
+  const sessionKey =
+    isDeeplyFrozen(identity) && isDeeplyFrozen(connection) && isDeeplyFrozen(session)
+      ? frozenJson(identity) + frozenJson(connection) + frozenJson(session)
+      : JSON.stringify([identity, connection, session]);
+  return {
+    sessionKey,
+    identity,
+    connection,
+    session,
+    restJson: `{"request":${requestJson},"time":${JSON.stringify(time)},"grants":${JSON.stringify(grants)}}`,
+  };
+}
+
+const INPUT_FIELDS = 6;
+
+function isObject(value: unknown): value is object {
+  return value !== null && typeof value === 'object';
+}
+
 function elapsedMicros(started: bigint): number {
   return Number(process.hrtime.bigint() - started) / 1000;
 }
@@ -261,10 +310,15 @@ function memoryDescriptor(opts: EngineOptions): WasmMemoryDescriptor {
   return { initial: opts.initialMemoryPages, maximum: opts.maxMemoryPages };
 }
 
-function instantiate(module: WasmModule, opts: EngineOptions, data: ArrayBuffer): LoadedPolicy {
+function instantiate(
+  module: WasmModule,
+  opts: EngineOptions,
+  data: ArrayBuffer,
+  entrypoint: number,
+): WasmEvaluator {
   const policy = loadPolicySync(module, memoryDescriptor(opts));
   policy.setData(data);
-  return policy;
+  return new WasmEvaluator(policy, entrypoint);
 }
 
 async function compileModule(wasm: Uint8Array): Promise<WasmModule> {

@@ -56,11 +56,34 @@ export const REQUIRED_EXPORTS: readonly string[] = [
   'opa_malloc',
   'opa_heap_ptr_get',
   'opa_heap_ptr_set',
+  // The low-level evaluation API (every ABI 1.x module has it): the engine uses it for inputs whose session parts
+  // are already parsed (wasm-evaluator.ts).
+  'opa_value_add_path',
+  'opa_eval_ctx_new',
+  'opa_eval_ctx_set_input',
+  'opa_eval_ctx_set_data',
+  'opa_eval_ctx_set_entrypoint',
+  'opa_eval_ctx_get_result',
+  'eval',
 ];
 
-type PolicyExports = {
+/** The exports of an OPA policy module (ABI 1.2+) the engine calls; addresses are offsets into its memory. */
+export type PolicyExports = {
   builtins(): number;
   opa_json_dump(addr: number): number;
+  opa_malloc(size: number): number;
+  opa_heap_ptr_get(): number;
+  opa_heap_ptr_set(addr: number): void;
+  /** The parsed value's address; 0 when the text is not JSON. */
+  opa_json_parse(addr: number, length: number): number;
+  /** Sets `value` at `path` (an array value) in the object `base`, by reference; 0 on success. */
+  opa_value_add_path(base: number, path: number, value: number): number;
+  opa_eval_ctx_new(): number;
+  opa_eval_ctx_set_input(ctx: number, input: number): void;
+  opa_eval_ctx_set_data(ctx: number, data: number): void;
+  opa_eval_ctx_set_entrypoint(ctx: number, entrypoint: number): void;
+  opa_eval_ctx_get_result(ctx: number): number;
+  eval(ctx: number): number;
   opa_eval(
     reserved: number,
     entrypoint: number,
@@ -74,7 +97,7 @@ type PolicyExports = {
 
 const decoder = new TextDecoder();
 
-function exportsOf(policy: LoadedPolicy): PolicyExports {
+export function exportsOf(policy: LoadedPolicy): PolicyExports {
   const instance = 'instance' in policy.wasmInstance ? policy.wasmInstance.instance : policy.wasmInstance;
   return instance.exports as unknown as PolicyExports;
 }
@@ -91,48 +114,4 @@ export function requiredBuiltins(policy: LoadedPolicy): string[] {
   while (end < bytes.length && bytes[end] !== 0) end++;
   const parsed: unknown = JSON.parse(decoder.decode(bytes.subarray(addr, end)));
   return parsed !== null && typeof parsed === 'object' ? Object.keys(parsed) : [];
-}
-
-/** What `evaluateJson` reports: the result set's JSON text, or an input that does not fit the byte limit. */
-export type RawEvaluation = { ok: true; resultJson: string } | { ok: false; inputBytes: number };
-
-const utf8 = new TextEncoder();
-const WASM_PAGE_BYTES = 64 * 1024;
-
-/**
- * One evaluation through the OPA wasm ABI 1.2 `opa_eval` export, as the SDK's `LoadedPolicy.evaluate` does it for
- * ABI 1.2+ modules (input written after the data document, heap reset to just after the input, JSON result), but
- * with the input encoded straight into wasm memory (no intermediate copy) and the result read with native scans.
- * An input of more than `maxInputBytes` UTF-8 bytes is not evaluated (`ok: false`). Throws what the module throws
- * (a trap, an OPA abort, a `RangeError` when memory cannot grow).
- */
-export function evaluateJson(
-  policy: LoadedPolicy,
-  entrypoint: number,
-  inputJson: string,
-  maxInputBytes: number,
-): RawEvaluation {
-  const dataAddr = policy.dataAddr;
-  const inputAddr = policy.dataHeapPtr;
-  if (typeof dataAddr !== 'number' || typeof inputAddr !== 'number') {
-    throw new TypeError('the policy has no data loaded');
-  }
-  const mem = policy.mem;
-  let memory = new Uint8Array(mem.buffer);
-  let { read, written } = utf8.encodeInto(inputJson, memory.subarray(inputAddr));
-  if (read < inputJson.length) {
-    // It did not fit: grow by exactly what the input needs (as the SDK does), unless it is over the limit anyway.
-    const needed = Buffer.byteLength(inputJson, 'utf8');
-    if (needed > maxInputBytes) return { ok: false, inputBytes: needed };
-    mem.grow(Math.ceil((inputAddr + needed - memory.byteLength) / WASM_PAGE_BYTES));
-    memory = new Uint8Array(mem.buffer);
-    ({ read, written } = utf8.encodeInto(inputJson, memory.subarray(inputAddr)));
-  }
-  if (written > maxInputBytes) return { ok: false, inputBytes: written };
-  const exports = exportsOf(policy);
-  const resultAddr = exports.opa_eval(0, entrypoint, dataAddr, inputAddr, written, inputAddr + written, 0);
-  // The memory may have grown during evaluation: take a fresh view.
-  memory = new Uint8Array(mem.buffer);
-  const end = memory.indexOf(0, resultAddr);
-  return { ok: true, resultJson: decoder.decode(memory.subarray(resultAddr, end < 0 ? memory.length : end)) };
 }
