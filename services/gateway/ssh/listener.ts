@@ -11,7 +11,7 @@ import { printable, RefusalReason, tokenRefusalReason } from '../login-audit/ind
 import { auditRefusedMessage, SessionAudit } from '../session-audit.js';
 import { SshAuthenticator } from './auth.js';
 import type { LoginOutcome } from './auth.js';
-import { ChannelAudit } from './channel-audit.js';
+import { ChannelAudit, sshRecordBytes } from './channel-audit.js';
 import { coalesceWrites } from './coalesce-writes.js';
 import { SshErrorCode } from './errors.js';
 import { SshSession } from './ssh-session.js';
@@ -265,7 +265,12 @@ export class SshListener {
       connection: { name: connection.name, tags: connection.tags },
       identity,
     });
-    const audit = new SessionAudit(events, d.publisher, d.sessionsTopic, d.maxEventBytes);
+    const audit = new SessionAudit(
+      events,
+      d.publisher,
+      d.sessionsTopic,
+      sshRecordBytes(d.maxEventBytes, d.maxBatchBytes),
+    );
     try {
       audit.assertAccepting();
     } catch {
