@@ -10,6 +10,11 @@
  * while the path ran and, for the gateway paths, until Kafka acknowledged the audit of its output: for the gateway paths the in-process gateway's cost (far less dependent on how loaded the
  * machine is than MB/s, though not independent of it); for direct OpenSSH only this process reading the pipe.
  *
+ * `brokers ms/MB` is the Kafka brokers' CPU (utime+stime of every broker process from /proc/PID/stat, the same window)
+ * per MB: what recording the output costs the stack (TLS, the log, replication to the followers), on the same
+ * cores. The brokers are shared: whatever else uses them in that window is counted too (the direct row shows that
+ * background).
+ *
  * `--profile DIR` records a CPU profile of this process (the in-process gateway) during each gateway path's last
  * run only (start-up excluded), writes `DIR/<path>.cpuprofile` and prints its top self-time frames. Profiling
  * slows the gateway down: figures of a profiled run are not comparable with unprofiled ones.
@@ -24,6 +29,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { topFrames } from './support/cpu-profile.js';
+import { cpuBetween, sampleCpu } from './support/proc-cpu.js';
+import { kafkaBrokerProcesses } from './support/stack-processes.js';
 import {
   directSshArgs,
   runSsh,
@@ -55,8 +62,19 @@ const megabytes = Number(values.mb);
 const runs = Math.max(1, Number(values.runs));
 const file = `~/logs/gatehouse-bench-${megabytes}mb.txt`;
 
-/** `cpuSeconds`: this process's CPU (user + system) while the command ran: the in-process gateway's cost. */
-type Sample = { bytes: number; seconds: number; cpuSeconds: number; status: number | null };
+/**
+ * `cpuSeconds`: this process's CPU (user + system) while the command ran: the in-process gateway's cost;
+ * `brokerSeconds`: the Kafka brokers' CPU in the same window (NaN when a broker could not be read).
+ */
+type Sample = {
+  bytes: number;
+  seconds: number;
+  cpuSeconds: number;
+  brokerSeconds: number;
+  status: number | null;
+};
+
+const brokers = kafkaBrokerProcesses().map((b) => b.probe);
 
 /**
  * Runs a command and counts its stdout bytes without keeping them (the gateway under test shares this loop).
@@ -77,15 +95,25 @@ async function measure(
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
+  const brokers0 = sampleCpu(brokers);
   const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const seconds = (performance.now() - t0) / 1000;
   if (status !== 0) throw new Error(`${command} exited ${status}: ${stderr.trim()}`);
   await settle();
   const cpu = process.cpuUsage(cpu0);
-  return { bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, status };
+  let brokerMicros = 0;
+  for (const us of cpuBetween(brokers0, sampleCpu(brokers)).values()) brokerMicros += us ?? NaN;
+  return {
+    bytes,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    brokerSeconds: brokerMicros / 1e6,
+    status,
+  };
 }
 
 const cpuPerMb = (s: Sample): number => (s.cpuSeconds * 1e3) / (s.bytes / 1e6);
+const brokerCpuPerMb = (s: Sample): number => (s.brokerSeconds * 1e3) / (s.bytes / 1e6);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -179,14 +207,14 @@ try {
   const stats = fx.publisher.stats();
   console.log(`\ncat of a ${megabytes} MB text file over SSH, best of ${runs} run(s)`);
   console.log(
-    `${'path'.padEnd(42)} ${'MB'.padStart(8)} ${'seconds'.padStart(9)} ${'MB/s'.padStart(9)}  vs direct  ${'CPU ms/MB'.padStart(9)}  ${'median CPU'.padStart(10)}`,
+    `${'path'.padEnd(42)} ${'MB'.padStart(8)} ${'seconds'.padStart(9)} ${'MB/s'.padStart(9)}  vs direct  ${'CPU ms/MB'.padStart(9)}  ${'median CPU'.padStart(10)}  ${'brokers ms/MB'.padStart(13)}`,
   );
   const base = wanted('direct') ? rows[0]!.sample : undefined;
   for (const { name, sample, all } of rows) {
     const rate = sample.bytes / 1e6 / sample.seconds;
     const ratio = base ? `${(rate / (base.bytes / 1e6 / base.seconds)).toFixed(2)}x` : '-';
     console.log(
-      `${name.padEnd(42)} ${(sample.bytes / 1e6).toFixed(1).padStart(8)} ${sample.seconds.toFixed(2).padStart(9)} ${rate.toFixed(1).padStart(9)}  ${ratio.padStart(9)}  ${cpuPerMb(sample).toFixed(1).padStart(9)}  ${median(all.map(cpuPerMb)).toFixed(1).padStart(10)}`,
+      `${name.padEnd(42)} ${(sample.bytes / 1e6).toFixed(1).padStart(8)} ${sample.seconds.toFixed(2).padStart(9)} ${rate.toFixed(1).padStart(9)}  ${ratio.padStart(9)}  ${cpuPerMb(sample).toFixed(1).padStart(9)}  ${median(all.map(cpuPerMb)).toFixed(1).padStart(10)}  ${median(all.map(brokerCpuPerMb)).toFixed(1).padStart(13)}`,
     );
   }
   console.log(

@@ -146,6 +146,7 @@ export function buildSshListener(p: ListenerParts): SshListener | undefined {
     publisher: p.publisher,
     sessionsTopic: p.config.kafka.topics.sessions,
     maxEventBytes: p.config.kafka.publisher.maxEventBytes,
+    maxBatchBytes: p.config.kafka.publisher.maxBatchBytes,
     auditBacklog: p.auditBacklog,
     decider: ({ audit, identity, connection, clientAddr, log: sessionLog }) =>
       createSshDecider({

@@ -131,17 +131,25 @@ describe('ContentScanner', () => {
       '\n',
     ];
     fc.assert(
-      fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 40 }), fc.nat(1500), (parts, at) => {
-        const filler = 'q'.repeat(1200);
-        const inner = parts.join('');
-        const buf = Buffer.from(filler.slice(0, at) + inner + filler.slice(at));
-        const range = buf.subarray(2, buf.length - 2);
-        let expected = 0;
-        ALL.forEach((d, k) => {
-          if (d.needles.some((n) => range.includes(n))) expected |= 1 << k;
-        });
-        expect(scanner.candidates(buf, 2, buf.length - 2) & needleBits).toBe(expected);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom(...pieces), { maxLength: 40 }),
+        fc.nat(1500),
+        fc.nat(3),
+        fc.nat(3),
+        (parts, at, skew, cut) => {
+          const filler = 'q'.repeat(1200);
+          const inner = parts.join('');
+          // `skew`: the buffer starts at an odd or even byte offset; `cut`: the range at an odd or even index.
+          const whole = Buffer.from('#'.repeat(skew) + filler.slice(0, at) + inner + filler.slice(at));
+          const buf = whole.subarray(skew);
+          const range = buf.subarray(cut, buf.length - cut);
+          let expected = 0;
+          ALL.forEach((d, k) => {
+            if (d.needles.some((n) => range.includes(n))) expected |= 1 << k;
+          });
+          expect(scanner.candidates(buf, cut, buf.length - cut) & needleBits).toBe(expected);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -4,22 +4,13 @@ import { SpanList } from './span-list.js';
 /** Ranges at least this long are searched for needles natively rather than in the byte loop. */
 const NATIVE_SEARCH_BYTES = 1024;
 
-/** Most needle alternations a scanner keeps (one per set of detectors still to be found). */
-const MAX_NEEDLE_SEARCHES = 64;
-
-/** A regular expression source matching `bytes` read as latin1 (one character per byte), every byte escaped. */
-function latin1Pattern(bytes: Buffer): string {
-  let out = '';
-  for (const b of bytes) out += `\\x${b.toString(16).padStart(2, '0')}`;
-  return out;
-}
-
 /**
  * Runs a fixed set of detectors over byte ranges. One pass over the range first finds which detectors can match at
  * all (a needle occurs, or a long enough digit run); only those run, so a clean value costs that single pass and no
  * allocation. Short ranges take that pass as a JavaScript loop over the bytes; long ones (terminal output) as
- * native searches over one latin1 copy of the range: one memchr per one-byte needle, one regular expression for
- * all longer needles, one for digit runs. The same pass notes the lines that hold a long enough digit run: a detector
+ * native searches: one memchr per one-byte needle, one regular expression for digit runs (over a latin1 copy of
+ * the range), and for all longer needles one loop over every other pair of bytes against a table of the pairs
+ * that start them. The same pass notes the lines that hold a long enough digit run: a detector
  * known only by its digit runs (phone, card, national ids without a needle) runs on those lines alone — its
  * matches never contain a newline, and a newline is a boundary to it exactly as the end of the range is — so
  * large output with a few numbers in it is not scanned again by every digit detector.
@@ -41,15 +32,15 @@ export class ContentScanner {
   readonly #lines = new SpanList();
   /** Needles of one byte, searched natively one by one (memchr: cheap, and the search stops at the first hit). */
   readonly #singleByte: { byte: number; bit: number }[] = [];
-  /** Needles of two or more bytes with their detector's bit, for one native pass over a long range. */
-  readonly #multiByte: { pattern: string; bit: number }[] = [];
   /** Detectors with a needle of two or more bytes. */
   readonly #multiBits: number;
   /**
-   * Alternations over the multi-byte needles of the detectors still to be found, by their bits (latin1): once a
-   * needle is seen, the search goes on for the others only. At most MAX_NEEDLE_SEARCHES (+ the full one) are kept.
+   * 1 at `pairWord(first, second)` for the byte pairs a multi-byte needle starts with: its bytes 0-1 and, when it has
+   * three or more, 1-2 (see #nativeNeedles).
    */
-  readonly #searches = new Map<number, RegExp>();
+  readonly #pairs = new Uint8Array(65536);
+  /** 2 when every multi-byte needle has three bytes or more (every other pair is read), else 1. */
+  readonly #pairStep: number;
 
   constructor(detectors: readonly Detector[]) {
     if (detectors.length > 30) throw new RangeError('at most 30 detectors');
@@ -61,6 +52,7 @@ export class ContentScanner {
     let always = 0;
     let needleBits = 0;
     let multiBits = 0;
+    let shortestMulti = Infinity;
     detectors.forEach((d, k) => {
       const bit = 1 << k;
       if (d.needles.length > 0) {
@@ -72,7 +64,9 @@ export class ContentScanner {
             this.#singleByte.push({ byte: needle[0]!, bit });
           } else {
             multiBits |= bit;
-            this.#multiByte.push({ pattern: latin1Pattern(needle), bit });
+            shortestMulti = Math.min(shortestMulti, needle.length);
+            this.#pairs[pairWord(needle[0]!, needle[1]!)] = 1;
+            if (needle.length >= 3) this.#pairs[pairWord(needle[1]!, needle[2]!)] = 1;
           }
         }
       } else if (d.minDigitRun !== undefined) {
@@ -84,6 +78,7 @@ export class ContentScanner {
     this.#always = always;
     this.#needleBits = needleBits;
     this.#multiBits = multiBits;
+    this.#pairStep = shortestMulti >= 3 ? 2 : 1;
     this.#minDigitRun = Math.min(...this.#digitRuns.map((r) => r.min));
     this.#digitRun =
       this.#digitRuns.length === 0 ? null : new RegExp(`[0-9](?:[ -]?[0-9]){${this.#minDigitRun - 1}}`, 'g');
@@ -104,10 +99,9 @@ export class ContentScanner {
     const native = to - from >= NATIVE_SEARCH_BYTES;
     this.#lines.reset();
     if (native) {
-      // One latin1 copy of the range serves both native passes (multi-byte needles, digit runs).
-      const text = this.#multiBits !== 0 || this.#digitRun !== null ? buf.toString('latin1', from, to) : '';
-      if (needleBits !== 0) present |= this.#nativeNeedles(buf, from, to, text);
-      if (this.#digitRun !== null) this.#noteDigitLines(text, from, this.#digitRun);
+      if (needleBits !== 0) present |= this.#nativeNeedles(buf, from, to);
+      if (this.#digitRun !== null)
+        this.#noteDigitLines(buf.toString('latin1', from, to), from, this.#digitRun);
       return present | this.#digitBits();
     }
     for (let p = from; p < to; p++) {
@@ -160,45 +154,45 @@ export class ContentScanner {
   }
 
   /**
-   * Bitmask of the needle detectors one of whose needles occurs in buf[from, to) (`text`: the range as latin1).
-   * One-byte needles are searched one by one; longer ones in a single pass of one regular expression, which stops
-   * at every position where some needle starts: there every needle is compared byte by byte (as the byte loop
-   * does), and the search resumes one byte further, so overlapping needles are all seen.
+   * Bitmask of the needle detectors one of whose needles occurs in buf[from, to). One-byte needles are searched
+   * one by one (memchr). Longer ones in one loop over byte pairs: a needle of three bytes or more starting at s
+   * holds the pairs at s and s + 1, one of which starts at an odd distance from `from`, so only those pairs are
+   * read (every pair when some needle has two bytes); where the table knows the pair, every needle starting at
+   * either position is compared byte by byte (as the byte loop does). Overlapping needles are all seen. Cheaper
+   * than one regular expression over all needles (~15 ms per MB of base64 output; this loop ~1).
    */
-  #nativeNeedles(buf: Buffer, from: number, to: number, text: string): number {
+  #nativeNeedles(buf: Buffer, from: number, to: number): number {
     let found = 0;
     const range = buf.subarray(from, to);
     for (const { byte, bit } of this.#singleByte) {
       if ((found & bit) === 0 && range.indexOf(byte) !== -1) found |= bit;
     }
     const multi = this.#multiBits;
-    let index = 0;
-    while ((found & multi) !== multi) {
-      const re = this.#search(multi & ~found);
-      re.lastIndex = index;
-      const m = re.exec(text);
-      if (m === null) break;
-      const p = from + m.index;
-      found |= matching(buf, p, to, this.#byFirstByte[buf[p]!]!, found);
-      index = m.index + 1;
+    if (multi === 0) return found;
+    const pairs = this.#pairs;
+    const table = this.#byFirstByte;
+    if (this.#pairStep === 1) {
+      for (let s = from; s + 1 < to; s++) {
+        if (pairs[pairWord(buf[s]!, buf[s + 1]!)] === 0) continue;
+        found |= matching(buf, s, to, table[buf[s]!]!, found);
+        if ((found & multi) === multi) break;
+      }
+      return found;
+    }
+    // Every other pair, read as aligned 16-bit words (in the machine's byte order, as pairWord builds them).
+    const base = buf.byteOffset;
+    const first = from + ((base + from) & 1);
+    const words = new Uint16Array(buf.buffer, base + first, Math.max(0, to - first) >> 1);
+    for (let w = 0; w < words.length; w++) {
+      if (pairs[words[w]!] === 0) continue;
+      const q = first + 2 * w;
+      for (let s = q - 1; s <= q; s++) {
+        const list = s >= from ? table[buf[s]!] : undefined;
+        if (list !== undefined) found |= matching(buf, s, to, list, found);
+      }
+      if ((found & multi) === multi) break;
     }
     return found;
-  }
-
-  /**
-   * The alternation over the multi-byte needles of the detectors in `missing` (non-zero). Once MAX_NEEDLE_SEARCHES
-   * are kept, the one over every multi-byte needle serves (it finds a superset of positions; `matching` decides).
-   */
-  #search(missing: number): RegExp {
-    let re = this.#searches.get(missing);
-    if (re !== undefined) return re;
-    if (this.#searches.size >= MAX_NEEDLE_SEARCHES) {
-      if (missing !== this.#multiBits) return this.#search(this.#multiBits);
-    }
-    const patterns = this.#multiByte.filter((n) => (n.bit & missing) !== 0).map((n) => n.pattern);
-    re = new RegExp(patterns.join('|'), 'g');
-    this.#searches.set(missing, re);
-    return re;
   }
 
   /** Resets `spans` and fills it with the matches in buf[from, to). */
@@ -232,6 +226,13 @@ export class ContentScanner {
     }
     if (start >= 0) d.find(buf, start, end, spans, k);
   }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The 16-bit word that the bytes `first`, `second` read as, in this order, from a Uint16Array. */
+function pairWord(first: number, second: number): number {
+  return LITTLE_ENDIAN ? first | (second << 8) : (first << 8) | second;
 }
 
 /** The longest digit run in text[from, to), counted as the byte loop counts it. */

@@ -26,6 +26,8 @@ export type SshListenerDeps = {
   sessionsTopic: string;
   /** Largest encoded audit event; larger ones become continuation frames (kafka.publisher.maxEventBytes). */
   maxEventBytes: number;
+  /** Most bytes in one produce request (kafka.publisher.maxBatchBytes): a session's records are at most half. */
+  maxBatchBytes: number;
   /** Bytes of audit events waiting for Kafka (channel output pauses above `config.auditBacklogBytes`). */
   auditBacklog: () => number;
   /** Builds the request decider of one session (policy input needs its identity and connection). */

@@ -11,7 +11,8 @@ import { printable, RefusalReason, tokenRefusalReason } from '../login-audit/ind
 import { auditRefusedMessage, SessionAudit } from '../session-audit.js';
 import { SshAuthenticator } from './auth.js';
 import type { LoginOutcome } from './auth.js';
-import { ChannelAudit } from './channel-audit.js';
+import { ChannelAudit, sshRecordBytes } from './channel-audit.js';
+import { coalesceWrites } from './coalesce-writes.js';
 import { SshErrorCode } from './errors.js';
 import { SshSession } from './ssh-session.js';
 import { StreamMasker } from './stream-masker.js';
@@ -62,7 +63,10 @@ export class SshListener {
       maxConnections: deps.config.maxSessions * 2,
       proxyProtocol: deps.config.proxyProtocol,
       log: deps.log,
-      onSocket: (socket) => this.#server.injectSocket(socket),
+      onSocket: (socket) => {
+        coalesceWrites(socket);
+        this.#server.injectSocket(socket);
+      },
       onTimeout: (pending) => {
         deps.metrics.loginFailed(SshErrorCode.authTimeout);
         this.#refuse(pending, {
@@ -261,7 +265,12 @@ export class SshListener {
       connection: { name: connection.name, tags: connection.tags },
       identity,
     });
-    const audit = new SessionAudit(events, d.publisher, d.sessionsTopic, d.maxEventBytes);
+    const audit = new SessionAudit(
+      events,
+      d.publisher,
+      d.sessionsTopic,
+      sshRecordBytes(d.maxEventBytes, d.maxBatchBytes),
+    );
     try {
       audit.assertAccepting();
     } catch {
