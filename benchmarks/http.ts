@@ -66,6 +66,12 @@ const PORT = {
 } as const;
 /** Seconds per round with no traffic at all, for the brokers' background (besides the non-gateway paths' windows). */
 const IDLE_SECONDS = 3;
+/**
+ * Warm-up before each window: longer before a path's first (connections, sessions opened, and V8's optimising
+ * compiler: `perf record` of a gateway showed ~35 % of its CPU in TurboFan over its first 5 s of traffic, under 3 %
+ * after), so a short window measures the steady state rather than the start.
+ */
+const WARMUP_SECONDS = { first: 6, next: 2 } as const;
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-http-'));
 const children: ChildService[] = [];
 
@@ -154,6 +160,7 @@ async function measure(
   headers: Record<string, string>,
   processes: { name: string; pids: number[] }[],
   windowSeconds: number,
+  warmupSeconds: number,
   healthPort?: number,
 ): Promise<Window> {
   const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
@@ -175,7 +182,7 @@ async function measure(
     }
   };
   const loops = Array.from({ length: concurrency }, loop);
-  await sleep(2_000); // warm-up: connections, JIT, sessions opened
+  await sleep(warmupSeconds * 1000);
   const counters0 = await publisherCounters(healthPort);
   const cpu0 = processes.map((p) => cpuOf(p.pids));
   recording = true;
@@ -320,7 +327,7 @@ try {
 
   type Path = {
     label: string;
-    measure: (windowSeconds: number) => Promise<Window>;
+    measure: (windowSeconds: number, warmupSeconds: number) => Promise<Window>;
     gateway?: { idle: number };
   };
   /** A gateway build (`bin`: its bin/gatehouse.js) as its own process; one process, however many cores. */
@@ -347,7 +354,7 @@ try {
     return {
       label,
       gateway: { idle: (cpuOf([gateway.pid]) - idle0) / 3 },
-      measure: (w) =>
+      measure: (w, warmup) =>
         measure(
           label,
           `http://127.0.0.1:${port}`,
@@ -355,6 +362,7 @@ try {
           { authorization: `Bearer ${token}` },
           [{ name: 'gateway', pids: [gateway.pid] }, up, brokers, client],
           w,
+          warmup,
           health,
         ),
     };
@@ -372,12 +380,13 @@ try {
     await ready(floor, `http://127.0.0.1:${PORT.floor}/`);
     const via = (label: string, port: number, server: { name: string; pids: number[] }): Path => ({
       label,
-      measure: (w) =>
-        measure(label, `http://127.0.0.1:${port}`, '/items', {}, [server, up, brokers, client], w),
+      measure: (w, warmup) =>
+        measure(label, `http://127.0.0.1:${port}`, '/items', {}, [server, up, brokers, client], w, warmup),
     });
     paths.push({
       label: 'direct',
-      measure: (w) => measure('direct', upstreamOrigin, '/items', {}, [up, brokers, client], w),
+      measure: (w, warmup) =>
+        measure('direct', upstreamOrigin, '/items', {}, [up, brokers, client], w, warmup),
     });
     paths.push(via(NGINX, PORT.nginx, { name: 'nginx workers', pids: childPids(nginx.pid) }));
     paths.push(via(FLOOR, PORT.floor, { name: 'node floor', pids: [floor.pid] }));
@@ -406,7 +415,8 @@ try {
   const idle: Window[] = [];
   for (let round = 0; round < rounds; round++) {
     idle.push(await idleWindow(brokerPids, IDLE_SECONDS));
-    for (const [i, p] of paths.entries()) windows[i]!.push(await p.measure(seconds / rounds));
+    const warmup = round === 0 ? WARMUP_SECONDS.first : WARMUP_SECONDS.next;
+    for (const [i, p] of paths.entries()) windows[i]!.push(await p.measure(seconds / rounds, warmup));
   }
   const rows = paths.map((p, i) => rowOf(p.label, windows[i]!));
   process.stdout.write(report(paths, rows, idle, topic));

@@ -13,6 +13,11 @@ export function frozenJson(value: object): string {
   return json;
 }
 
+/** Whether `value` was frozen whole by `deepFreeze` (it, and everything it holds, can never change). */
+export function isDeepFrozen(value: object): boolean {
+  return deeplyFrozen.has(value);
+}
+
 /** Freezes `value` and everything it holds, so it can be shared (and its JSON cached). */
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !deeplyFrozen.has(value)) {
