@@ -258,8 +258,11 @@ function report(
   const perGateway = rows.filter((r) => gateways.has(r.path));
   const brokerLines = perGateway.map((r) => {
     const raw = cpuIn(r, BROKERS)?.micros ?? NaN;
-    const net = Math.max(0, raw - background * r.elapsed) / Math.max(1, r.done);
-    return `  ${r.path}: brokers ${(raw / Math.max(1, r.done)).toFixed(0)} µs/request raw, ${net.toFixed(0)} net of background`;
+    const netMicros = Math.max(0, raw - background * r.elapsed);
+    const net = netMicros / Math.max(1, r.done);
+    const rounds = r.perSecond.rounds === undefined ? undefined : r.perSecond.rounds * r.elapsed;
+    const perRound = rounds ? `, ${(netMicros / rounds / 1000).toFixed(1)} ms per produce round` : '';
+    return `  ${r.path}: brokers ${(raw / Math.max(1, r.done)).toFixed(0)} µs/request raw, ${net.toFixed(0)} net of background${perRound}`;
   });
   const publishLines = perGateway.map((r) => {
     const { rounds, records } = r.perSecond;
