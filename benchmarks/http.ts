@@ -20,6 +20,7 @@
  * an A/B in one run (its profile in DIR/baseline); `--baseline-linger-ms N` gives the baseline another publisher linger
  * (with `--baseline .`, an A/B of the linger alone: the brokers' CPU per request follows the produce rounds). `--rounds N` splits each path's seconds into N windows taken in
  * turn (direct, nginx, baseline, gateway, direct, …) so a neighbour's load falls on every path alike.
+ * `--node-flags "…"` passes V8/Node flags to the gateways (`--max-semi-space-size=64`, `--trace-deopt`).
  * `--gateway-only` skips direct, nginx and the floor. Each gateway is one process. Ports 25000-25099.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +50,7 @@ const { values } = parseArgs({
     'gateway-only': { type: 'boolean', default: false },
     baseline: { type: 'string' },
     rounds: { type: 'string', default: '1' },
+    'node-flags': { type: 'string' },
   },
 });
 const seconds = Math.max(1, Number(values.seconds));
@@ -349,7 +351,15 @@ try {
       health,
       port === PORT.baseline ? (values['baseline-linger-ms'] ?? values['linger-ms']) : values['linger-ms'],
     );
-    const gateway = start(name, process.execPath, [...profile, bin, 'gateway', '--config', configFile]);
+    const flags = values['node-flags']?.split(' ').filter(Boolean) ?? [];
+    const gateway = start(name, process.execPath, [
+      ...flags,
+      ...profile,
+      bin,
+      'gateway',
+      '--config',
+      configFile,
+    ]);
     await ready(gateway, `http://127.0.0.1:${health}/readyz`, 120_000);
     // Background CPU with no traffic (timers, Kafka client), to tell it from the per-request cost.
     const idle0 = cpuOf([gateway.pid]);
