@@ -1,12 +1,16 @@
 /**
- * HTTP pass-through requests per second in one run, same upstream, three paths:
+ * HTTP pass-through requests per second in one run, same upstream, four paths:
  * - direct: the client to a minimal upstream (node:http, a 1 KiB JSON answer, keep-alive);
  * - nginx (Debian, `deploy/stack/install.sh`) as a plain reverse proxy: one worker, keep-alive to the upstream,
  *   buffered access log — run as its own instance with a temporary prefix, never the system service;
+ * - node floor: a bare Node reverse proxy (node:http + the undici dispatch the gateway uses; no token, policy or
+ *   audit), its own process: what Node's HTTP machinery alone costs on this machine;
  * - a Gatehouse node (`gatehouse gateway --config FILE`, its own process): token check, policy per request,
  *   credential injection, every request, decision and response recorded to the stack's Kafka (SASL/TLS).
  * For each: req/s at a fixed concurrency (undici, N parallel loops over N keep-alive connections), latency p50/p99,
- * and the CPU time per request of every server process (utime+stime from /proc/PID/stat).
+ * and the CPU time per request of every server process (utime+stime from /proc/PID/stat). The Kafka brokers' CPU is
+ * also read with no gateway traffic (the other paths' windows, and a few idle seconds each round), so their cost per
+ * gateway request is printed net of that background; the gateway's publisher counters give its produce rounds/s.
  *
  *   npm run stack:up && npm run bench:http -- [--seconds 10] [--concurrency 16] [--profile DIR] [--linger-ms N]
  *     [--baseline CHECKOUT] [--baseline-linger-ms N] [--rounds N] [--gateway-only]
@@ -16,7 +20,8 @@
  * an A/B in one run (its profile in DIR/baseline); `--baseline-linger-ms N` gives the baseline another publisher linger
  * (with `--baseline .`, an A/B of the linger alone: the brokers' CPU per request follows the produce rounds). `--rounds N` splits each path's seconds into N windows taken in
  * turn (direct, nginx, baseline, gateway, direct, …) so a neighbour's load falls on every path alike.
- * `--gateway-only` skips direct and nginx. Each gateway is one process. Ports 25000-25099.
+ * `--node-flags "…"` passes V8/Node flags to the gateways (`--max-semi-space-size=64`, `--trace-deopt`).
+ * `--gateway-only` skips direct, nginx and the floor. Each gateway is one process. Ports 25000-25099.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,9 +35,11 @@ import { ensureDist } from './support/build-dist.js';
 import type { ChildService } from './support/child-service.js';
 import { httpOk, startChildService, waitReady } from './support/child-service.js';
 import { GATEHOUSE_BIN } from './support/gatehouse-services.js';
+import { BROKERS, FLOOR, NGINX, report, rowOf } from './support/http-bench-report.js';
+import type { Counters, Window } from './support/http-bench-report.js';
+import { nginxConf, nodeFloorScript, upstreamScript } from './support/http-bench-servers.js';
 import { childPids, processCpuMicros } from './support/proc-cpu.js';
 import { kafkaBrokerProcesses } from './support/stack-processes.js';
-import { percentile } from './support/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +51,7 @@ const { values } = parseArgs({
     'gateway-only': { type: 'boolean', default: false },
     baseline: { type: 'string' },
     rounds: { type: 'string', default: '1' },
+    'node-flags': { type: 'string' },
   },
 });
 const seconds = Math.max(1, Number(values.seconds));
@@ -57,47 +65,18 @@ const PORT = {
   idp: 25005,
   baseline: 25006,
   baselineHealth: 25007,
+  floor: 25008,
 } as const;
+/** Seconds per round with no traffic at all, for the brokers' background (besides the non-gateway paths' windows). */
+const IDLE_SECONDS = 3;
+/**
+ * Warm-up before each window: longer before a path's first (connections, sessions opened, and V8's optimising
+ * compiler: `perf record` of a gateway showed ~35 % of its CPU in TurboFan over its first 5 s of traffic, under 3 %
+ * after), so a short window measures the steady state rather than the start.
+ */
+const WARMUP_SECONDS = { first: 6, next: 2 } as const;
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-http-'));
 const children: ChildService[] = [];
-
-/** The upstream: node:http, one small JSON document, keep-alive; no framework, no logging. */
-const UPSTREAM = `
-const body = JSON.stringify({ items: Array.from({ length: 12 }, (_, i) => ({ id: i, name: 'item ' + i, tags: ['a', 'b'], price: i * 1.5 })) });
-const server = require('node:http').createServer((req, res) => {
-  req.resume();
-  req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body));
-});
-server.keepAliveTimeout = 60000;
-server.listen(${PORT.upstream}, '127.0.0.1');
-process.on('SIGTERM', () => process.exit(0));
-`;
-
-function nginxConf(prefix: string): string {
-  const asRoot = process.getuid?.() === 0 ? 'user root;' : '';
-  return `${asRoot}
-worker_processes 1;
-daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log ${prefix}/access.log combined buffer=64k flush=1s;
-  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi; uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;
-  upstream api { server 127.0.0.1:${PORT.upstream}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${PORT.nginx};
-    keepalive_requests 100000;
-    location / {
-      proxy_pass http://api;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-`;
-}
 
 function start(name: string, command: string, args: readonly string[]): ChildService {
   const child = startChildService(name, command, args, join(dir, `${name}.log`));
@@ -111,39 +90,21 @@ const ready = (service: ChildService, url: string, timeoutMs = 60_000) =>
 /** utime + stime of processes, µs (0 for one that is gone). */
 const cpuOf = (pids: readonly number[]) => pids.reduce((a, pid) => a + (processCpuMicros(pid) ?? 0), 0);
 
-type Row = {
-  path: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  cpu: { name: string; usPerReq: number }[];
-};
-
-/** One measuring window's raw figures (rounds of the same path are summed into one row). */
-type Window = {
-  elapsed: number;
-  latencies: number[];
-  errors: number;
-  cpu: { name: string; micros: number }[];
-};
-
-function rowOf(path: string, windows: readonly Window[]): Row {
-  const latencies = windows.flatMap((w) => w.latencies).sort((a, b) => a - b);
-  const done = latencies.length;
-  const elapsed = windows.reduce((a, w) => a + w.elapsed, 0);
-  const q = (p: number) => (done > 0 ? percentile(latencies, p) : NaN);
-  return {
-    path,
-    rps: done / elapsed,
-    p50: q(50),
-    p99: q(99),
-    errors: windows.reduce((a, w) => a + w.errors, 0),
-    cpu: (windows[0]?.cpu ?? []).map((c, i) => ({
-      name: c.name,
-      usPerReq: windows.reduce((a, w) => a + w.cpu[i]!.micros, 0) / Math.max(1, done),
-    })),
-  };
+/** A gateway's publisher counters (produce rounds, records acknowledged) from its /metrics; {} for a build without them. */
+async function publisherCounters(healthPort: number | undefined): Promise<Counters> {
+  if (healthPort === undefined) return {};
+  try {
+    const res = await fetch(`http://127.0.0.1:${healthPort}/metrics`, { signal: AbortSignal.timeout(2_000) });
+    const text = await res.text();
+    const out: Counters = {};
+    for (const name of ['rounds', 'records']) {
+      const m = new RegExp(`^gatehouse_gateway_publish_${name}_total (\\S+)$`, 'm').exec(text);
+      if (m) out[name] = Number(m[1]);
+    }
+    return out;
+  } catch {
+    return {}; // an older build (the baseline) or a slow scrape: the counters are left out of the report
+  }
 }
 
 async function measure(
@@ -152,7 +113,9 @@ async function measure(
   target: string,
   headers: Record<string, string>,
   processes: { name: string; pids: number[] }[],
-  windowSeconds = seconds,
+  windowSeconds: number,
+  warmupSeconds: number,
+  healthPort?: number,
 ): Promise<Window> {
   const pool = new Pool(origin, { connections: concurrency, pipelining: 1 });
   const latencies: number[] = [];
@@ -173,7 +136,8 @@ async function measure(
     }
   };
   const loops = Array.from({ length: concurrency }, loop);
-  await sleep(2_000); // warm-up: connections, JIT, sessions opened
+  await sleep(warmupSeconds * 1000);
+  const counters0 = await publisherCounters(healthPort);
   const cpu0 = processes.map((p) => cpuOf(p.pids));
   recording = true;
   const t0 = performance.now();
@@ -181,28 +145,41 @@ async function measure(
   recording = false;
   const elapsed = (performance.now() - t0) / 1000;
   const cpu1 = processes.map((p) => cpuOf(p.pids));
+  const counters1 = await publisherCounters(healthPort);
   stop = true;
   await Promise.all(loops);
   await pool.close();
+  const counters: Counters = {};
+  for (const k of Object.keys(counters1)) counters[k] = counters1[k]! - (counters0[k] ?? 0);
   return {
     elapsed,
     latencies,
     errors,
     cpu: processes.map((p, i) => ({ name: p.name, micros: cpu1[i]! - cpu0[i]! })),
+    counters,
+  };
+}
+
+/** The brokers' CPU with no request on any path (other users of the shared stack, replication, timers). */
+async function idleWindow(brokers: readonly number[], windowSeconds: number): Promise<Window> {
+  const cpu0 = cpuOf(brokers);
+  const t0 = performance.now();
+  await sleep(windowSeconds * 1000);
+  const elapsed = (performance.now() - t0) / 1000;
+  return {
+    elapsed,
+    latencies: [],
+    errors: 0,
+    cpu: [{ name: BROKERS, micros: cpuOf(brokers) - cpu0 }],
+    counters: {},
   };
 }
 
 const idp = await startIdp({ port: PORT.idp, audience: 'gatehouse' });
 try {
-  const upstream = start('upstream', process.execPath, ['-e', UPSTREAM]);
+  const upstream = start('upstream', process.execPath, ['-e', upstreamScript(PORT.upstream)]);
   await ready(upstream, `http://127.0.0.1:${PORT.upstream}/`);
-
-  const prefix = join(dir, 'nginx');
-  for (const d of ['', 'body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
-    mkdirSync(join(prefix, d), { recursive: true });
-  writeFileSync(join(prefix, 'nginx.conf'), nginxConf(prefix));
-  const nginx = start('nginx', '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')]);
-  await ready(nginx, `http://127.0.0.1:${PORT.nginx}/`);
+  const upstreamOrigin = `http://127.0.0.1:${PORT.upstream}`;
 
   const topic = fixtureSessionsTopic('bench-http');
   const bundleDir = buildPolicyBundle();
@@ -218,9 +195,7 @@ try {
         ...(lingerMs ? { publisher: { lingerMs: Number(lingerMs) } } : {}),
       },
       policy: { bundleDir },
-      connections: [
-        { name: 'bench', protocol: 'http', upstream: { url: `http://127.0.0.1:${PORT.upstream}` } },
-      ],
+      connections: [{ name: 'bench', protocol: 'http', upstream: { url: upstreamOrigin } }],
     };
     writeFileSync(file, JSON.stringify(config, null, 2));
     return file;
@@ -231,12 +206,18 @@ try {
   // A person: policy allows reads with no masks on this connection, so the body passes through as it came.
   const token = await idp.issueToken({ user: 'bench-person', groups: ['engineering'] });
   const up = { name: 'upstream', pids: [upstream.pid] };
-  // The audit's cost on the brokers (shared with anyone else using the stack's Kafka) and the client's own, all on
-  // the same cores as the servers measured.
+  // The client's own cost and the brokers' (shared with anyone else using the stack's Kafka) are read on every
+  // path: all on the same cores as the servers measured; the brokers' CPU on the paths without a gateway is their
+  // background.
   const client = { name: 'bench client', pids: [process.pid] };
-  const brokers = kafkaBrokerProcesses().flatMap((b) => (b.pid === undefined ? [] : [b.pid]));
+  const brokerPids = kafkaBrokerProcesses().flatMap((b) => (b.pid === undefined ? [] : [b.pid]));
+  const brokers = { name: BROKERS, pids: brokerPids };
 
-  type Path = { label: string; measure: (windowSeconds: number) => Promise<Window>; idle?: number };
+  type Path = {
+    label: string;
+    measure: (windowSeconds: number, warmupSeconds: number) => Promise<Window>;
+    gateway?: { idle: number };
+  };
   /** A gateway build (`bin`: its bin/gatehouse.js) as its own process; one process, however many cores. */
   const gatewayPath = async (
     label: string,
@@ -253,44 +234,58 @@ try {
       health,
       port === PORT.baseline ? (values['baseline-linger-ms'] ?? values['linger-ms']) : values['linger-ms'],
     );
-    const gateway = start(name, process.execPath, [...profile, bin, 'gateway', '--config', configFile]);
+    const flags = values['node-flags']?.split(' ').filter(Boolean) ?? [];
+    const gateway = start(name, process.execPath, [
+      ...flags,
+      ...profile,
+      bin,
+      'gateway',
+      '--config',
+      configFile,
+    ]);
     await ready(gateway, `http://127.0.0.1:${health}/readyz`, 120_000);
     // Background CPU with no traffic (timers, Kafka client), to tell it from the per-request cost.
     const idle0 = cpuOf([gateway.pid]);
     await sleep(3_000);
     return {
       label,
-      idle: (cpuOf([gateway.pid]) - idle0) / 3,
-      measure: (w) =>
+      gateway: { idle: (cpuOf([gateway.pid]) - idle0) / 3 },
+      measure: (w, warmup) =>
         measure(
           label,
           `http://127.0.0.1:${port}`,
           '/bench/items',
           { authorization: `Bearer ${token}` },
-          [{ name: 'gateway', pids: [gateway.pid] }, up, { name: 'Kafka brokers', pids: brokers }, client],
+          [{ name: 'gateway', pids: [gateway.pid] }, up, brokers, client],
           w,
+          warmup,
+          health,
         ),
     };
   };
 
   const paths: Path[] = [];
   if (!values['gateway-only']) {
+    const prefix = join(dir, 'nginx');
+    for (const d of ['', 'body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+      mkdirSync(join(prefix, d), { recursive: true });
+    writeFileSync(join(prefix, 'nginx.conf'), nginxConf(prefix, PORT.nginx, PORT.upstream));
+    const nginx = start('nginx', '/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')]);
+    await ready(nginx, `http://127.0.0.1:${PORT.nginx}/`);
+    const floor = start('node-floor', process.execPath, ['-e', nodeFloorScript(PORT.floor, upstreamOrigin)]);
+    await ready(floor, `http://127.0.0.1:${PORT.floor}/`);
+    const via = (label: string, port: number, server: { name: string; pids: number[] }): Path => ({
+      label,
+      measure: (w, warmup) =>
+        measure(label, `http://127.0.0.1:${port}`, '/items', {}, [server, up, brokers, client], w, warmup),
+    });
     paths.push({
       label: 'direct',
-      measure: (w) => measure('direct', `http://127.0.0.1:${PORT.upstream}`, '/items', {}, [up, client], w),
+      measure: (w, warmup) =>
+        measure('direct', upstreamOrigin, '/items', {}, [up, brokers, client], w, warmup),
     });
-    paths.push({
-      label: 'nginx (1 worker)',
-      measure: (w) =>
-        measure(
-          'nginx (1 worker)',
-          `http://127.0.0.1:${PORT.nginx}`,
-          '/items',
-          {},
-          [{ name: 'nginx workers', pids: childPids(nginx.pid) }, up, client],
-          w,
-        ),
-    });
+    paths.push(via(NGINX, PORT.nginx, { name: 'nginx workers', pids: childPids(nginx.pid) }));
+    paths.push(via(FLOOR, PORT.floor, { name: 'node floor', pids: [floor.pid] }));
   }
   if (values.baseline)
     paths.push(
@@ -310,34 +305,21 @@ try {
     values.profile,
   );
   paths.push(self);
-  // Rounds interleave the paths, so a neighbour's load on the shared cores falls on each of them alike.
+  // Rounds interleave the paths, so a neighbour's load on the shared cores falls on each of them alike; each round
+  // starts with a few seconds of no traffic (the brokers' background).
   const windows = paths.map(() => [] as Window[]);
-  for (let round = 0; round < rounds; round++)
-    for (const [i, p] of paths.entries()) windows[i]!.push(await p.measure(seconds / rounds));
+  const idle: Window[] = [];
+  for (let round = 0; round < rounds; round++) {
+    idle.push(await idleWindow(brokerPids, IDLE_SECONDS));
+    const warmup = round === 0 ? WARMUP_SECONDS.first : WARMUP_SECONDS.next;
+    // Every other round in reverse order: the path measured first after the idle window read ~9 % more CPU per
+    // request in an A/A run (same build on both sides), so no path may always come first.
+    const order = [...paths.keys()];
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) windows[i]!.push(await paths[i]!.measure(seconds / rounds, warmup));
+  }
   const rows = paths.map((p, i) => rowOf(p.label, windows[i]!));
-  const row = (label: string) => rows.find((r) => r.path === label);
-  const viaGateway = row(self.label)!;
-  const viaNginx = row('nginx (1 worker)');
-  const direct = row('direct');
-  const idle = paths
-    .filter((p) => p.idle !== undefined)
-    .map((p) => `${p.label} ${(p.idle! / 1000).toFixed(1)} ms/s`);
-  const table = rows
-    .map(
-      (r) =>
-        `| ${r.path} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ` +
-        `${r.cpu.map((c) => `${c.name} ${c.usPerReq.toFixed(0)}`).join(', ')} |`,
-    )
-    .join('\n');
-  const ratio = viaGateway.rps / (viaNginx?.rps ?? NaN);
-  process.stdout.write(
-    `\nHTTP GET pass-through (1 KiB JSON), ${seconds} s per path in ${rounds} interleaved round(s), ` +
-      `concurrency ${concurrency}, one run; each gateway is one process\n\n` +
-      `| path | req/s | p50 ms | p99 ms | errors | CPU µs/request |\n|---|---:|---:|---:|---:|---|\n${table}\n\n` +
-      `gateway/nginx ${ratio.toFixed(2)}× (target ≥ 0.50×: ${ratio >= 0.5 ? 'met' : 'NOT met'}), ` +
-      `gateway/direct ${(viaGateway.rps / (direct?.rps ?? NaN)).toFixed(2)}×, nginx/direct ${((viaNginx?.rps ?? NaN) / (direct?.rps ?? NaN)).toFixed(2)}×\n` +
-      `gateway CPU with no traffic: ${idle.join(', ')}; sessions topic ${topic}; logs in ${dir}\n`,
-  );
+  process.stdout.write(report({ seconds, rounds, concurrency, dir, topic }, paths, rows, idle));
 } finally {
   for (const c of children.reverse()) await c.stop();
   await idp.stop();

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EventPublisher } from '../shared/log/publisher.js';
+import type { EventPublisher, PublisherStats } from '../shared/log/publisher.js';
 import type { MemoOutcome } from './pipeline/index.js';
 import type { PolicyResult } from './policy/index.js';
 
@@ -92,6 +92,31 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
       refusedReported = Math.max(refusedReported, refused);
     },
   });
+  // What the audit costs the brokers follows the produce rounds, not the events (bench:http reads these two).
+  const publisherCounter = (name: string, help: string, read: (s: PublisherStats) => number) => {
+    let reported = 0;
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const stats = publisher()?.stats();
+        const now = stats === undefined ? 0 : read(stats);
+        if (now > reported) this.inc(now - reported);
+        reported = Math.max(reported, now);
+      },
+    });
+  };
+  publisherCounter(
+    'gatehouse_gateway_publish_rounds_total',
+    'Produce rounds the publisher completed (each one produce request per partition it touched, acks=all)',
+    (s) => s.sentBatches,
+  );
+  publisherCounter(
+    'gatehouse_gateway_publish_records_total',
+    'Kafka records acknowledged (a session batch record carries several events)',
+    (s) => s.sentEvents,
+  );
   const memoOutcomes = new Counter({
     name: 'gatehouse_gateway_decision_memo_total',
     help: 'Policy evaluations through the decision memo: hit (reused), miss (evaluated, remembered), bypass (not memoisable)',

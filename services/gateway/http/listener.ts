@@ -41,12 +41,22 @@ type Authenticated = { connection: HttpConnection; identity: Identity; digest: s
 
 const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
+/** Where the path segment that starts at `from` ends: at the next `/` or `?`, or the end of `url`. */
+function segmentEnd(url: string, from: number): number {
+  for (let i = from; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x2f || c === 0x3f) return i;
+  }
+  return url.length;
+}
+
 /** The first path segment of a request target, decoded (the connection's name); undefined when it does not decode. */
 function connectionName(url: string): string | undefined {
-  const path = url.startsWith('/') ? url.slice(1) : url;
-  const cut = path.search(/[/?]/);
+  const from = url.startsWith('/') ? 1 : 0;
+  const segment = url.slice(from, segmentEnd(url, from));
+  if (!segment.includes('%')) return segment; // nothing to decode (the common case: no regex, no decoder)
   try {
-    return decodeURIComponent(cut < 0 ? path : path.slice(0, cut));
+    return decodeURIComponent(segment);
   } catch {
     return undefined;
   }
@@ -64,8 +74,11 @@ export class HttpListener {
   readonly #inflight = new Set<ExchangeAbort>();
   readonly #tokens: VerifiedTokens;
   readonly #requests: HttpRequestCache;
-  /** The last token each client connection sent, with its sha256: keep-alive clients repeat it on every request. */
-  readonly #lastToken = new WeakMap<Socket, { token: string; digest: string }>();
+  /**
+   * The last `Authorization` header each client connection sent, with its token and the token's sha256: keep-alive
+   * clients repeat it on every request.
+   */
+  readonly #lastToken = new WeakMap<Socket, { header: string; token: string; digest: string }>();
   #stopping = false;
 
   constructor(d: HttpListenerDeps) {
@@ -148,8 +161,7 @@ export class HttpListener {
       sendAnswer(res, 404, { error: 'unknown_connection', message: 'gatehouse: unknown connection' });
       return undefined;
     }
-    const token = bearerToken(single(req.headers.authorization));
-    const digest = token === undefined ? '' : this.#digestOf(req.socket, token);
+    const { token, digest } = this.#tokenOf(req.socket, single(req.headers.authorization));
     const login = { protocol: 'http', refusals: d.refusals, metrics: d.metrics } as const;
     const identity = await bearerLogin(login, {
       token,
@@ -174,20 +186,25 @@ export class HttpListener {
     return identity && token !== undefined ? { connection, identity, digest } : undefined;
   }
 
-  /** The token's sha256, computed once per token and client connection (not for each of its requests). */
-  #digestOf(socket: Socket, token: string): string {
+  /**
+   * The bearer token of an `Authorization` header and its sha256, parsed and hashed once per header value and client
+   * connection (not for each of its requests).
+   */
+  #tokenOf(socket: Socket, header: string | undefined): { token: string | undefined; digest: string } {
     const last = this.#lastToken.get(socket);
-    if (last?.token === token) return last.digest;
-    const digest = tokenDigest(token);
-    this.#lastToken.set(socket, { token, digest });
-    return digest;
+    if (last !== undefined && last.header === header) return last;
+    const token = bearerToken(header);
+    if (token === undefined || header === undefined) return { token: undefined, digest: '' };
+    const parsed = { header, token, digest: tokenDigest(token) };
+    this.#lastToken.set(socket, parsed);
+    return parsed;
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse, auth: Authenticated): Promise<void> {
     const d = this.#d;
     const { connection, identity, digest } = auth;
     const raw = req.url ?? '/';
-    const rest = raw.slice(1 + (/^\/[^/?]*/.exec(raw)?.[0].length ?? 1) - 1);
+    const rest = raw.slice(raw.startsWith('/') ? segmentEnd(raw, 1) : 1);
     const target = rest === '' || rest.startsWith('?') ? `/${rest}` : rest;
     let body: RequestBody;
     try {

@@ -33,15 +33,12 @@ export function recordHead(
   headers: Readonly<Record<string, string | string[]>>,
   recorded: readonly string[],
 ): void {
-  const lines = [`HTTP ${status}`];
+  let text = `HTTP ${status}`;
   for (const name of recorded) {
     const v = headers[name];
-    if (v !== undefined) lines.push(`${name}: ${Array.isArray(v) ? v.join(', ') : v}`);
+    if (v !== undefined) text += `\n${name}: ${Array.isArray(v) ? v.join(', ') : v}`;
   }
-  audit.batched({
-    case: 'response',
-    value: response(requestId, 'http.head', String(status), lines.join('\n')),
-  });
+  audit.batched({ case: 'response', value: response(requestId, 'http.head', String(status), text) });
 }
 
 export function recordBody(audit: SessionAudit, requestId: number, data: Buffer, total: number): void {

@@ -1,5 +1,6 @@
 import type { ConnectionConfig } from '../config.js';
 import type { ListenerParts } from '../gateway-listeners.js';
+import { deepFreeze } from '../pipeline/frozen-json.js';
 import { HttpAuditSessions } from './audit-sessions.js';
 import { HttpListener } from './listener.js';
 import type { HttpConnection } from './listener.js';
@@ -12,7 +13,12 @@ export function httpConnectionsFromConfig(
   const out = new Map<string, HttpConnection>();
   for (const c of connections) {
     if (c.protocol !== 'http') continue;
-    out.set(c.name, { name: c.name, tags: c.tags, upstream: new HttpUpstream(c.upstream) });
+    // Tags frozen whole: policy input of every request (the decision memo reuses keys made of frozen parts).
+    out.set(c.name, {
+      name: c.name,
+      tags: deepFreeze({ ...c.tags }),
+      upstream: new HttpUpstream(c.upstream),
+    });
   }
   return out;
 }

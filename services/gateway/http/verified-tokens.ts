@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Identity } from '../../shared/identity/index.js';
+import { deepFreeze } from '../pipeline/frozen-json.js';
 
 export type VerifiedTokensOptions = {
   /** Most time a verification is reused (0: verify every request). */
@@ -53,7 +54,9 @@ export class VerifiedTokens {
     const hit = this.#entries.get(key);
     if (hit && hit.untilMs > now) return hit.identity;
     if (hit) this.#entries.delete(key);
-    const identity = await verify(token);
+    // Shared by every request of the token until it expires here, so frozen whole: nobody may change it, and the
+    // decision memo can reuse a key made of its fields (pipeline/decision-memo.ts).
+    const identity = deepFreeze(await verify(token));
     const untilMs = Math.min(now + this.#o.maxAgeMs, expiryMs(token) ?? now);
     if (untilMs > now) {
       if (this.#entries.size >= this.#o.maxEntries) {

@@ -1,9 +1,9 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { DecisionSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import { DecisionSchema, RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { failClosedResult } from '../policy/fail-closed.js';
 import type { PolicyResult } from '../policy/types.js';
-import { decisionEvent } from './decision-events.js';
+import { decisionEvent, requestEvent } from './decision-events.js';
 
 const allow: PolicyResult = {
   failedClosed: false,
@@ -63,5 +63,23 @@ describe('decisionEvent', () => {
         Buffer.from(toBinary(DecisionSchema, expected)),
       );
     }
+  });
+});
+
+describe('requestEvent', () => {
+  it('builds the message create(RequestSchema) builds, field for field and byte for byte', () => {
+    const request = { kind: 'http', fingerprint: 'fp', http: { method: 'GET', path: '/é' } } as never;
+    const body = requestEvent(3, 'http.GET', 'GET /é', request);
+    if (body.case !== 'request') throw new Error('not a request');
+    const expected = create(RequestSchema, {
+      requestId: 3,
+      kind: 'http.GET',
+      text: 'GET /é',
+      parsedJson: JSON.stringify(request),
+    });
+    expect(body.value).toEqual(expected);
+    expect(Buffer.from(toBinary(RequestSchema, body.value))).toEqual(
+      Buffer.from(toBinary(RequestSchema, expected)),
+    );
   });
 });

@@ -1,6 +1,4 @@
-import { create } from '@bufbuild/protobuf';
-import { RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import type { Decision } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import type { Decision, Request } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import type { EventBody } from '../../shared/events/session-events.js';
 import type { PolicyRequest, PolicyResult } from '../policy/types.js';
 import { frozenJson } from './frozen-json.js';
@@ -13,10 +11,16 @@ export function requestEvent(
   text: string,
   request: PolicyRequest,
 ): EventBody {
-  return {
-    case: 'request',
-    value: create(RequestSchema, { requestId, kind, text, parsedJson: frozenJson(request) }),
+  // Every field written out (what `create(RequestSchema, …)` builds, without its per-call reflection: one per request
+  // of every protocol). Typed as `Request`, so a field added to the schema fails to compile here.
+  const value: Request = {
+    $typeName: 'gatehouse.v1.Request',
+    requestId,
+    kind,
+    text,
+    parsedJson: frozenJson(request),
   };
+  return { case: 'request', value };
 }
 
 /**

@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decision, testSession } from '../../../dev/pipeline-fixtures/pipeline-session.js';
 import { failClosedResult } from '../policy/fail-closed.js';
 import type { MemoDeclaration } from '../policy/memo-declaration.js';
 import type { PolicyEngine, PolicyGrant, PolicyInput, PolicyResult, SqlRequest } from '../policy/index.js';
 import { DecisionMemo, decisionMemoSchema, memoisedPolicy } from './decision-memo.js';
 import type { MemoOutcome, MemoisedResult } from './decision-memo.js';
+import { deepFreeze } from './frozen-json.js';
 import { createRequestPipeline } from './request-pipeline.js';
 
 const DECLARED: MemoDeclaration = {
@@ -207,6 +208,79 @@ describe('DecisionMemo', () => {
 
     const off = memoOf({ maxEntries: 0 });
     expect(off.memo.engine(engine)).toBe(engine);
+  });
+});
+
+describe('DecisionMemo keys of repeated requests (frozen identity and request, as the HTTP proxy gives them)', () => {
+  const frozen = () => {
+    const base = input();
+    return {
+      identity: deepFreeze({ ...base.identity, groups: [...base.identity.groups] }),
+      connection: { ...base.connection, tags: deepFreeze({ env: 'demo' }) },
+      request: deepFreeze(sql('SELECT 1')),
+    };
+  };
+
+  it('reuses the key: a hit builds no JSON', () => {
+    const { engine, seen } = fakeEngine();
+    const { memo } = memoOf();
+    const parts = frozen();
+    memo.engine(engine).evaluate(input(parts));
+    const stringify = vi.spyOn(JSON, 'stringify');
+    try {
+      const hit: MemoisedResult = memo.engine(engine).evaluate(input(parts));
+      expect(hit.memoHit).toBe(true);
+      expect(stringify).not.toHaveBeenCalled();
+    } finally {
+      stringify.mockRestore();
+    }
+    expect(seen).toHaveLength(1);
+  });
+
+  it.each<[string, (p: ReturnType<typeof frozen>) => Partial<PolicyInput>]>([
+    [
+      'groups (another frozen identity)',
+      (p) => ({ ...p, identity: deepFreeze({ ...p.identity, groups: ['x'] }) }),
+    ],
+    ['connection name', (p) => ({ ...p, connection: { ...p.connection, name: 'other' } })],
+    ['tags', (p) => ({ ...p, connection: { ...p.connection, tags: deepFreeze({ env: 'prod' }) } })],
+    ['request', (p) => ({ ...p, request: deepFreeze(sql('SELECT 2')) })],
+    ['time bucket', (p) => ({ ...p, time: { unix: 1_800_003_600, weekday: 'Friday', hour: 9 } })],
+  ])('never reuses a key across a change of %s', (_name, change) => {
+    const { engine, seen } = fakeEngine('rev1', { ...DECLARED, timeBucketSeconds: 3600 });
+    const { memo } = memoOf();
+    const parts = frozen();
+    const wrapped = memo.engine(engine);
+    wrapped.evaluate(input(parts));
+    wrapped.evaluate(input(parts));
+    const b: MemoisedResult = wrapped.evaluate(input(change(parts)));
+    expect(seen).toHaveLength(2);
+    expect(b.memoHit).toBeUndefined();
+  });
+
+  it('never reuses a key made of an object that can change (an identity not frozen, changed in place)', () => {
+    const { engine, seen } = fakeEngine();
+    const { memo } = memoOf();
+    const parts = frozen();
+    const identity = { ...input().identity, groups: ['dba'] };
+    const wrapped = memo.engine(engine);
+    expect(wrapped.evaluate(input({ ...parts, identity })).decision.allow).toBe(true);
+    identity.groups[0] = 'engineering';
+    const after: MemoisedResult = wrapped.evaluate(input({ ...parts, identity }));
+    expect(after.memoHit).toBeUndefined();
+    expect(after.decision.allow).toBe(false);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('never serves a key of the engine before a swap', () => {
+    const { memo } = memoOf();
+    const parts = frozen();
+    const one = fakeEngine('rev1');
+    const two = fakeEngine('rev1');
+    memo.engine(one.engine).evaluate(input(parts));
+    const b: MemoisedResult = memo.engine(two.engine).evaluate(input(parts));
+    expect(b.memoHit).toBeUndefined();
+    expect(two.seen).toHaveLength(1);
   });
 });
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { PolicyEngine } from '../policy/engine.js';
 import type { MemoDeclaration, MemoInputPath } from '../policy/memo-declaration.js';
 import type { PolicyInput, PolicyResult } from '../policy/types.js';
-import { deepFreeze, frozenJson } from './frozen-json.js';
+import { deepFreeze, frozenJson, isDeeplyFrozen } from './frozen-json.js';
 
 /** `decisionMemo` in the gateway configuration. */
 export const decisionMemoSchema = z
@@ -37,6 +37,7 @@ export class DecisionMemo {
   readonly #engines = new WeakMap<PolicyEngine, PolicyEngine>();
   #current: PolicyEngine | undefined;
   #generation = 0;
+  readonly #keys = new MemoKeyCache();
 
   constructor(opts: DecisionMemoOptions, onOutcome: (outcome: MemoOutcome) => void = () => undefined) {
     this.#opts = opts;
@@ -76,7 +77,12 @@ export class DecisionMemo {
 
   #evaluate(engine: PolicyEngine, memo: MemoDeclaration, input: PolicyInput): MemoisedResult {
     const started = performance.now();
-    const key = memoKey(`${this.#generation}\u0000${engine.revision}`, memo, input, this.#opts.maxKeyLength);
+    const key = this.#keys.keyOf(
+      `${this.#generation}\u0000${engine.revision}`,
+      memo,
+      input,
+      this.#opts.maxKeyLength,
+    );
     if (key === null) {
       this.#onOutcome('bypass');
       return engine.evaluate(input);
@@ -131,8 +137,79 @@ export function memoKey(
   return key.length > maxLength ? null : key;
 }
 
+/** What a request's memo key was made of: every part the same primitive or the same deep-frozen object means the same key. */
+type KeyParts = {
+  readonly memo: MemoDeclaration;
+  readonly maxLength: number;
+  readonly values: readonly unknown[];
+  /** The key by (deep-frozen) `input.request`, with the prefix it was made under. */
+  readonly byRequest: WeakMap<object, { prefix: string; key: string | null }>;
+};
+
+/**
+ * `memoKey` without rebuilding the key for a request that repeats: a keep-alive client sends the same request (one
+ * frozen object, `HttpRequestCache`) under the same identity (one frozen object per verified token) again and again,
+ * and building and hashing the ~400-character key was 5-6 % of the HTTP proxy's CPU. A key is reused only when the
+ * request object, the prefix, the time bucket, the connection and every declared input part are the same — each a
+ * primitive compared by value or an object frozen whole (`deepFreeze`: it cannot have changed), compared by
+ * identity. Anything else (a request with a body, an identity or tags not frozen) is keyed by `memoKey` every time.
+ */
+class MemoKeyCache {
+  /** By `input.identity` (a handle only: what the key holds is checked part by part). */
+  readonly #byIdentity = new WeakMap<object, KeyParts>();
+
+  keyOf(prefix: string, memo: MemoDeclaration, input: PolicyInput, maxLength: number): string | null {
+    const request = input.request;
+    if (input.grants.length > 0 || !isDeeplyFrozen(request)) return memoKey(prefix, memo, input, maxLength);
+    let parts = this.#byIdentity.get(input.identity);
+    if (parts === undefined || !sameParts(parts, memo, input, maxLength)) {
+      const values = partsOf(memo, input);
+      if (values === undefined) return memoKey(prefix, memo, input, maxLength);
+      parts = { memo, maxLength, values, byRequest: new WeakMap() };
+      this.#byIdentity.set(input.identity, parts);
+    }
+    const known = parts.byRequest.get(request);
+    if (known !== undefined && known.prefix === prefix) return known.key;
+    const key = memoKey(prefix, memo, input, maxLength);
+    parts.byRequest.set(request, { prefix, key });
+    return key;
+  }
+}
+
+const bucketOf = (memo: MemoDeclaration, input: PolicyInput): number =>
+  memo.timeBucketSeconds === 0 ? 0 : Math.floor(input.time.unix / memo.timeBucketSeconds);
+
+/** The key's parts other than the request and prefix, or undefined when one is an object that could change. */
+function partsOf(memo: MemoDeclaration, input: PolicyInput): unknown[] | undefined {
+  const values: unknown[] = [bucketOf(memo, input), input.connection.name, input.connection.protocol];
+  for (const path of memo.inputs) {
+    const v = pick(input, path);
+    if (v !== null && typeof v === 'object' && !isDeeplyFrozen(v)) return undefined;
+    values.push(v);
+  }
+  return values;
+}
+
+function sameParts(parts: KeyParts, memo: MemoDeclaration, input: PolicyInput, maxLength: number): boolean {
+  const v = parts.values;
+  if (parts.memo !== memo || parts.maxLength !== maxLength) return false;
+  if (v[0] !== bucketOf(memo, input) || v[1] !== input.connection.name || v[2] !== input.connection.protocol)
+    return false;
+  const inputs = memo.inputs;
+  for (let i = 0; i < inputs.length; i++) if (v[i + 3] !== pick(input, inputs[i]!)) return false;
+  return true;
+}
+
+/** Declared paths split once (`identity.groups` → root and field): a handful per bundle. */
+const splitPaths = new Map<string, [keyof PolicyInput, string | undefined]>();
+
 function pick(input: PolicyInput, path: MemoInputPath): unknown {
-  const [root, field] = path.split('.') as [keyof PolicyInput, string | undefined];
+  let split = splitPaths.get(path);
+  if (split === undefined) {
+    split = path.split('.') as [keyof PolicyInput, string | undefined];
+    if (splitPaths.size < 1_000) splitPaths.set(path, split);
+  }
+  const [root, field] = split;
   const value: unknown = input[root];
   if (field === undefined) return value;
   return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[field] : undefined;

@@ -13,7 +13,10 @@ export function frozenJson(value: object): string {
   return json;
 }
 
-/** Whether `value` was frozen whole by `deepFreeze` (so `frozenJson` serialises it once). */
+/**
+ * Whether `value` was frozen whole by `deepFreeze`: it, and everything it holds, can never change (so `frozenJson`
+ * serialises it once, and a key built from it may be reused while the same object comes back).
+ */
 export function isDeeplyFrozen(value: object): boolean {
   return deeplyFrozen.has(value);
 }
