@@ -1,145 +1,28 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import {
-  ApprovalDecidedSchema,
-  ApprovalRequestedSchema,
-  ApprovalReviewedSchema,
-  EventSchema,
-  RequestSchema,
-} from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import type { Event } from '../../../proto/gen/gatehouse/v1/events_pb.js';
-import type { Identity } from '../../shared/identity/identity.js';
+import { RequestSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { dueDecision, draftDecision } from './decision.js';
 import { foldApproval } from './fold.js';
-import { checkReview } from './review-rules.js';
 import { decidedEvent } from '../log/approval-events.js';
 import { loadSigningKey, loadTrustedKeys, publicKeyText } from '../../shared/signing/signing-keys.js';
-import { toProtoIdentity } from '../../shared/events/proto-identity.js';
 import type { ApprovalRecord } from './types.js';
 import { stateOf } from './types.js';
-
-const who = (sub: string, groups: string[] = [], agent = false): Identity => ({
-  sub,
-  email: `${sub}@example.test`,
-  groups,
-  agent,
-  issuer: 'https://idp.test',
-  client_id: 'c',
-});
-
-const alice = who('alice', ['dev']);
-const bob = who('bob', ['dba']);
-const carol = who('carol', ['dba', 'oncall']);
-const dave = who('dave', ['dev']);
-const bot = who('bot', ['dba'], true);
-
-const T0 = 1_700_000_000_000_000n; // micros
-const SEC = 1_000_000n;
-
-function ev(body: Event['body'], at: bigint, identity: Identity = alice): Event {
-  return create(EventSchema, {
-    eventId: randomUUID(),
-    sessionId: 'approval:a1',
-    seq: 1n,
-    nodeId: 'n1',
-    tsMicros: at,
-    identity: toProtoIdentity(identity),
-    protocol: 'postgres',
-    body,
-  });
-}
-
-function requested(
-  opts: { needed?: number; ttl?: bigint; groups?: string[]; heldUntil?: bigint } = {},
-): Event {
-  return ev(
-    {
-      case: 'approvalRequested',
-      value: create(ApprovalRequestedSchema, {
-        approvalId: 'a1',
-        requestText: 'DROP TABLE users',
-        requestHash: 'f'.repeat(64),
-        reasons: ['DDL requires approval by dba'],
-        groups: opts.groups ?? ['dba'],
-        approvalsNeeded: opts.needed ?? 1,
-        expiresMicros: T0 + (opts.ttl ?? 60n) * SEC,
-        ttlSeconds: Number(opts.ttl ?? 60n),
-        reuseSeconds: 300,
-        sessionId: 's1',
-        nodeId: 'gw-1',
-        requester: toProtoIdentity(alice),
-        heldUntilMicros: opts.heldUntil ?? 0n,
-      }),
-    },
-    T0,
-  );
-}
-
-function reviewed(reviewer: Identity, verdict: string, at: bigint, reason = ''): Event {
-  return ev(
-    {
-      case: 'approvalReviewed',
-      value: create(ApprovalReviewedSchema, {
-        approvalId: 'a1',
-        verdict,
-        reviewer: toProtoIdentity(reviewer),
-        reason,
-      }),
-    },
-    at,
-  );
-}
-
-function decided(outcome: string, at: bigint, reviewer?: Identity): Event {
-  return ev(
-    {
-      case: 'approvalDecided',
-      value: create(ApprovalDecidedSchema, {
-        approvalId: 'a1',
-        outcome,
-        ...(reviewer ? { reviewer: toProtoIdentity(reviewer) } : {}),
-      }),
-    },
-    at,
-  );
-}
-
-/** A gateway's unsigned notice about the request it held in session s1 on gw-1. */
-function notice(
-  outcome: 'abandoned' | 'waited' | 'holding',
-  at: bigint,
-  sessionId = 's1',
-  until = 0n,
-): Event {
-  return ev(
-    {
-      case: 'approvalDecided',
-      value: create(ApprovalDecidedSchema, {
-        approvalId: 'a1',
-        outcome,
-        reason: 'the client went away',
-        sessionId,
-        nodeId: 'gw-1',
-        expiresMicros: until,
-      }),
-    },
-    at,
-  );
-}
-
-/** Folds events in order; returns the final record and every history entry's `ignored`. */
-function foldAll(events: Event[]): ApprovalRecord {
-  let record: ApprovalRecord | undefined;
-  for (const e of events) {
-    const r = foldApproval(record, e);
-    if (r.kind !== 'unrelated') record = r.record;
-  }
-  if (!record) throw new Error('no record');
-  return record;
-}
-
-const lastIgnored = (r: ApprovalRecord) => r.history.at(-1)?.ignored;
+import {
+  bob,
+  carol,
+  dave,
+  bot,
+  T0,
+  SEC,
+  ev,
+  requested,
+  reviewed,
+  decided,
+  foldAll,
+  lastIgnored,
+  who,
+} from './fold-fixtures.js';
 
 describe('approval fold', () => {
   it('creates a pending approval from the request', () => {
@@ -241,100 +124,6 @@ describe('approval fold', () => {
     expect(r.settled?.outcome).toBe('rejected');
     expect(draftDecision(r, 'rejected')).toMatchObject({ outcome: 'rejected', reason: 'drops prod data' });
     expect(draftDecision(r, 'rejected').reviewer?.sub).toBe('bob');
-  });
-
-  it('expires: nothing counts at or after the expiry, and expiry is due when no one acted', () => {
-    let r = foldAll([requested({ ttl: 10n }), notice('waited', T0 + 10n * SEC)]);
-    expect(r.waited).toBe(true);
-    expect(stateOf(r)).toBe('pending');
-    expect(dueDecision(r, T0 + 9n * SEC, SEC)).toBeUndefined();
-    expect(dueDecision(r, T0 + 10n * SEC, SEC)).toMatchObject({
-      outcome: 'expired',
-      reason: 'no decision within 10 s',
-    });
-    r = foldAll([requested({ ttl: 10n }), reviewed(bob, 'approve', T0 + 10n * SEC)]);
-    expect(lastIgnored(r)).toBe('the approval request has expired');
-    expect(r.approvals).toHaveLength(0);
-    // an approval that settled before the expiry is still published as approved after it
-    r = foldAll([requested({ ttl: 10n }), reviewed(bob, 'approve', T0 + 9n * SEC)]);
-    expect(dueDecision(r, T0 + 20n * SEC, SEC)?.outcome).toBe('approved');
-    r = foldAll([
-      requested({ ttl: 10n }),
-      decided('expired', T0 + 10n * SEC),
-      reviewed(bob, 'approve', T0 + 11n * SEC),
-    ]);
-    expect(stateOf(r)).toBe('expired');
-    expect(dueDecision(r, T0 + 20n * SEC, SEC)).toBeUndefined();
-  });
-
-  it('ends abandoned at expiry + grace when no gateway said it still waited (its node died)', () => {
-    const r = foldAll([requested({ ttl: 10n })]);
-    expect(dueDecision(r, T0 + 10n * SEC, SEC)).toBeUndefined(); // within the grace for the waited notice
-    expect(dueDecision(r, T0 + 11n * SEC, SEC)).toMatchObject({
-      outcome: 'abandoned',
-      reason: expect.stringMatching(/gw-1 stopped/) as unknown,
-    });
-  });
-
-  it('ends abandoned once the holding node stops renewing its hold lease; reviews after the lapse answer 409', () => {
-    const held = (at: bigint) => notice('holding', at, 's1', at + 3n * SEC);
-    let r = foldAll([requested({ ttl: 60n }), held(T0), held(T0 + 2n * SEC), held(T0 + SEC)]);
-    expect(r.heldUntilMicros).toBe(T0 + 5n * SEC); // never shortened by an older renewal
-    expect(r.history).toHaveLength(1); // renewals leave no history entry
-    expect(dueDecision(r, T0 + 4n * SEC, SEC)).toBeUndefined();
-    expect(dueDecision(r, T0 + 5n * SEC, SEC)).toMatchObject({
-      outcome: 'abandoned',
-      reason: expect.stringMatching(/gw-1 stopped renewing its hold/) as unknown,
-    });
-    expect(checkReview(r, bob, 'approve', '', T0 + 4n * SEC)).toBeUndefined();
-    expect(checkReview(r, bob, 'approve', '', T0 + 5n * SEC)).toMatchObject({
-      code: 'hold_lapsed',
-      status: 409,
-    });
-    r = foldAll([requested({ ttl: 60n }), held(T0), reviewed(bob, 'approve', T0 + 6n * SEC)]);
-    expect(r.approvals).toHaveLength(0);
-    expect(lastIgnored(r)).toMatch(/no longer holds the request/);
-    // a renewal naming another session changes nothing; one after the decision neither
-    r = foldAll([requested({ ttl: 60n }), notice('holding', T0, 'x', T0 + 9n * SEC)]);
-    expect(r.heldUntilMicros).toBeUndefined();
-    // approved before the lapse: still published approved after it
-    r = foldAll([requested({ ttl: 60n }), held(T0), reviewed(bob, 'approve', T0 + SEC)]);
-    expect(dueDecision(r, T0 + 10n * SEC, SEC)?.outcome).toBe('approved');
-  });
-
-  it('takes the first hold lease from the request itself: a node that dies before any renewal is noticed', () => {
-    let r = foldAll([requested({ ttl: 900n, heldUntil: T0 + 2n * SEC })]);
-    expect(r.heldUntilMicros).toBe(T0 + 2n * SEC);
-    expect(dueDecision(r, T0 + SEC, SEC)).toBeUndefined();
-    expect(dueDecision(r, T0 + 2n * SEC, SEC)).toMatchObject({
-      outcome: 'abandoned',
-      reason: expect.stringMatching(/gw-1 stopped renewing its hold/) as unknown,
-    });
-    // renewals extend it as before; a request without one (older node) waits for its first renewal
-    r = foldAll([
-      requested({ ttl: 900n, heldUntil: T0 + 2n * SEC }),
-      notice('holding', T0, 's1', T0 + 7n * SEC),
-    ]);
-    expect(r.heldUntilMicros).toBe(T0 + 7n * SEC);
-    expect(foldAll([requested({ ttl: 900n })]).heldUntilMicros).toBeUndefined();
-  });
-
-  it("a gateway's abandoned notice ends the approval; late reviews answer 409", () => {
-    let r = foldAll([requested(), notice('abandoned', T0 + SEC)]);
-    expect(stateOf(r)).toBe('abandoned');
-    expect(r.decision?.reason).toBe('the client went away');
-    expect(checkReview(r, bob, 'approve', '', T0 + 2n * SEC)).toMatchObject({
-      status: 409,
-      message: 'the request was already abandoned',
-    });
-    r = foldAll([
-      requested(),
-      notice('abandoned', T0 + SEC, 'other-session'),
-      notice('waited', T0 + SEC, 'x'),
-    ]);
-    expect(stateOf(r)).toBe('pending');
-    expect(r.waited).toBe(false);
-    expect(lastIgnored(r)).toMatch(/does not name the request's session/);
   });
 
   it('with trusted keys, only decisions signed by one of them count', () => {
