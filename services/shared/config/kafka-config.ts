@@ -61,6 +61,8 @@ export const kafkaConfigSchema = z
         maxBufferedEvents: z.number().int().min(1).default(d.maxBufferedEvents),
         maxBufferedBytes: z.number().int().min(1024).default(d.maxBufferedBytes),
         lingerMs: z.number().int().min(0).default(d.lingerMs),
+        /** `lz4` (default): produce requests compressed (see PublisherOptions.compression); `none`: never. */
+        compression: z.enum(['lz4', 'none']).default(d.compression),
         maxBatchEvents: z.number().int().min(1).default(d.maxBatchEvents),
         maxBatchBytes: z.number().int().min(1024).default(d.maxBatchBytes),
         /**

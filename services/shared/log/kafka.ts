@@ -2,6 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { KafkaConfig, LogEntry } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import type { KafkaSecurity } from './kafka-security.js';
+import { registerLz4Codec } from './lz4-codec.js';
 
 export type KafkaClientOptions = {
   brokers: readonly string[];
@@ -20,8 +21,12 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
-/** A kafkajs client whose own logs go to pino (at warn and above, as `kafka` child lines). */
+/**
+ * A kafkajs client whose own logs go to pino (at warn and above, as `kafka` child lines), able to write and read
+ * LZ4-compressed record batches (see lz4-codec.ts).
+ */
 export function createKafka(opts: KafkaClientOptions): Kafka {
+  registerLz4Codec();
   const log = opts.logger.child({ component: 'kafkajs' });
   const config: KafkaConfig = {
     clientId: opts.clientId,

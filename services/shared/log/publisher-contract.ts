@@ -44,11 +44,21 @@ export type PublisherOptions = {
   /**
    * How long a batch may wait for more events (batched publish only; durable publish does not linger, and a buffer
    * holding a produce request's worth — `maxBatchEvents` or `maxBatchBytes` — goes at once): the loss window
-   * of read traffic's audit if the node dies, against produce rounds. Broker CPU follows rounds, not bytes: under
+   * of read traffic's audit if the node dies, against produce rounds. Broker CPU follows rounds and bytes: under
    * `bench:pgbench` (4 clients, one run, same code) 25 ms instead of 5 ms halved the rounds and cut the brokers' CPU
    * per transaction from 108 to 31 µs, the recorder's from 93 to 73 µs and the gateway's from 292 to 261 µs.
    */
   lingerMs: number;
+  /**
+   * How produce requests are compressed: `lz4` (default) — a partition's records of one produce request of at
+   * least `COMPRESS_MIN_BYTES` as one LZ4 frame (Kafka's own format, lz4-codec.ts); smaller ones (a lone durable
+   * decision) go uncompressed, where LZ4 saves nothing and costs the broker a decompression. `none`: never. The
+   * brokers store, replicate and serve the compressed batch, so their CPU per byte of audit falls with it: an HTTP
+   * exchange's four frames (1.6 KB) cost the three brokers 50 µs uncompressed and 26 µs as LZ4 (`bench:http`, same
+   * build and run order). Every consumer must be able to read LZ4 (Gatehouse's services can since the codec came):
+   * set `none` while older consumers still read the topics.
+   */
+  compression: 'lz4' | 'none';
   /** Most events in one produce request. */
   maxBatchEvents: number;
   /** Most bytes in one produce request; kept under the topics' `max.message.bytes` (see kafka config). */
@@ -72,10 +82,14 @@ export type PublisherOptions = {
   partitionBy: 'node' | 'session';
 };
 
+/** A partition's records of one produce request below this many bytes go uncompressed (see `compression`). */
+export const COMPRESS_MIN_BYTES = 1024;
+
 export const DEFAULT_PUBLISHER_OPTIONS: Readonly<PublisherOptions> = Object.freeze({
   maxBufferedEvents: 100_000,
   maxBufferedBytes: 64 * 1024 * 1024,
   lingerMs: 25,
+  compression: 'lz4',
   maxBatchEvents: 5_000,
   maxBatchBytes: 900 * 1024,
   maxEventBytes: 512 * 1024,

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CompressionTypes } from 'kafkajs';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { recordBytes, recordEvents } from './log-record.js';
@@ -16,7 +17,7 @@ import { isolateRefused, reportRefusals } from './refusals.js';
 import { SendQueue } from './send-queue.js';
 import type { Pending, Waiter } from './send-queue.js';
 
-import { DEFAULT_PUBLISHER_OPTIONS } from './publisher-contract.js';
+import { COMPRESS_MIN_BYTES, DEFAULT_PUBLISHER_OPTIONS } from './publisher-contract.js';
 import type { PublisherOptions, PublisherStats } from './publisher-contract.js';
 
 export type { LogRecord, RecordOwner, RecordSource } from './log-record.js';
@@ -302,8 +303,16 @@ export class KafkaPublisher implements LogPublisher {
       group.items.push(p);
     }
     const produce = async (topic: string, partition: number, items: readonly Pending[]): Promise<void> => {
-      const messages: Message[] = items.map((p) => ({ key: p.record.key, value: p.record.value, partition }));
-      await producer.send({ topic, messages, acks: -1 });
+      let bytes = 0;
+      const messages: Message[] = items.map((p) => {
+        bytes += p.record.value.length;
+        return { key: p.record.key, value: p.record.value, partition };
+      });
+      const compression =
+        this.#opts.compression === 'lz4' && bytes >= COMPRESS_MIN_BYTES
+          ? CompressionTypes.LZ4
+          : CompressionTypes.None;
+      await producer.send({ topic, messages, acks: -1, compression });
       for (const p of items) p.done = true;
     };
     const started = performance.now();
