@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -222,9 +222,12 @@ describe('bounded audit events (real psql, pg, Kafka, ClickHouse)', () => {
 
     const marker = `bounds_refused_${randomUUID().slice(0, 8)}`;
     const file = join(fx.dir, `${marker}.sql`);
+    // Random text: the publisher compresses produce requests (LZ4), and a repeated letter would shrink far below the
+    // topic's limit; these 200 000 characters stay ~150 KB compressed, so the event is still over it.
+    const incompressible = randomBytes(150_000).toString('base64');
     writeFileSync(
       file,
-      `/* ${marker} */ select length('${'z'.repeat(200_000)}') as n;\nselect count(*) from generate_series(1, 20000000);\n`,
+      `/* ${marker} */ select length('${incompressible}') as n;\nselect count(*) from generate_series(1, 20000000);\n`,
     );
     const refused = await psql(fx.pgPort, 'demo-pg', agentToken, [], { extraArgs: ['-f', file] });
     const answeredAtRefusal = answered;

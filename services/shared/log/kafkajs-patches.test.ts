@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { CompressionTypes } from 'kafkajs';
 import { describe, expect, it, vi } from 'vitest';
+import { registerLz4Codec } from './lz4-codec.js';
 
 /**
  * patches/kafkajs+2.2.4.patch, applied by `npm ci`'s postinstall (patch-package). These tests fail when the patch is
@@ -136,6 +138,7 @@ describe('kafkajs produce request encoding', () => {
           }),
         );
         const batch = await RecordBatch({
+          compression: a.compression,
           records,
           firstTimestamp,
           maxTimestamp: timestamps.at(-1),
@@ -203,17 +206,26 @@ describe('kafkajs produce request encoding', () => {
     ],
   ];
 
-  it.each(cases)('gives the bytes of kafkajs own nested encoders (%s)', async (_name, args) => {
-    const now = vi.spyOn(Date, 'now').mockReturnValue(1_700_000_000_000);
-    try {
-      for (const version of [produceV3, produceV7]) {
-        const flat = await version(args).encode();
-        expect(flat.buffer.equals(await encodeNested(args))).toBe(true);
+  registerLz4Codec();
+  const compressed = cases.flatMap(([name, args]): [string, ProduceArgs][] => [
+    [`${name}, LZ4`, { ...args, compression: CompressionTypes.LZ4 }],
+    [`${name}, gzip`, { ...args, compression: CompressionTypes.GZIP }],
+  ]);
+
+  it.each([...cases, ...compressed])(
+    'gives the bytes of kafkajs own nested encoders (%s)',
+    async (_name, args) => {
+      const now = vi.spyOn(Date, 'now').mockReturnValue(1_700_000_000_000);
+      try {
+        for (const version of [produceV3, produceV7]) {
+          const flat = await version(args).encode();
+          expect(flat.buffer.equals(await encodeNested(args))).toBe(true);
+        }
+      } finally {
+        now.mockRestore();
       }
-    } finally {
-      now.mockRestore();
-    }
-  });
+    },
+  );
 
   // Unpatched, each nesting level copied the request into a zero-filled buffer of the next power of two (a 1 MB
   // produce request was allocated and copied about seven times).
@@ -222,6 +234,8 @@ describe('kafkajs produce request encoding', () => {
     const args = cases[0]![1];
     const payload = await produceV3(args).encode();
     expect(payload.buf.length).toBe(payload.offset);
+    const lz4 = await produceV3({ ...args, compression: CompressionTypes.LZ4 }).encode();
+    expect(lz4.buf.length).toBe(lz4.offset); // compressed too
     const expected = new Encoder()
       .writeInt16(0)
       .writeInt16(7)
