@@ -26,8 +26,14 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  * LZ4-compressed record batches (see lz4-codec.ts).
  */
 export function createKafka(opts: KafkaClientOptions): Kafka {
-  registerLz4Codec();
   const log = opts.logger.child({ component: 'kafkajs' });
+  registerLz4Codec((err) =>
+    log.error(
+      { err: { message: err.message } },
+      'an LZ4 record batch was refused: its partition is not consumed past it (a principal with Write on the topic ' +
+        'wrote it; kafka-delete-records moves the partition past it once it is examined)',
+    ),
+  );
   const config: KafkaConfig = {
     clientId: opts.clientId,
     brokers: [...opts.brokers],

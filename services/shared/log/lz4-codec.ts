@@ -79,16 +79,32 @@ export function lz4Decompress(frame: Buffer): Buffer {
   return decompressFrameSync(frame);
 }
 
+let onRefused: ((err: Lz4FrameError) => void) | undefined;
+
 export type Lz4Codec = {
   compress(encoder: { buffer: Buffer }): Promise<Buffer>;
   decompress(buffer: Buffer): Promise<Buffer>;
 };
 
-/** Installs the codec in kafkajs (its codec table is per process; idempotent). */
-export function registerLz4Codec(): void {
+/**
+ * Installs the codec in kafkajs (its codec table is per process; idempotent). `refused` hears of every batch the
+ * codec refuses to decompress. kafkajs refuses the whole fetch response that holds it and fetches again from the same
+ * offsets, so the consumer stops there — on the partitions it fetches from that broker — delivering nothing after
+ * it and skipping nothing, until an operator has examined the batch and moved the partition past it
+ * (`kafka-delete-records`); the caller logs why (test/integration/publisher-compression-forged.test.ts).
+ */
+export function registerLz4Codec(refused?: (err: Lz4FrameError) => void): void {
+  if (refused) onRefused = refused;
   kafkajs.CompressionCodecs[CompressionTypes.LZ4] = (): Lz4Codec => ({
     // Synchronous: a 900 KiB produce request compresses in well under a millisecond, less than a thread hop costs.
     compress: (encoder: { buffer: Buffer }) => Promise.resolve(lz4Compress(encoder.buffer)),
-    decompress: (buffer: Buffer) => Promise.resolve(lz4Decompress(buffer)),
+    decompress: (buffer: Buffer) => {
+      try {
+        return Promise.resolve(lz4Decompress(buffer));
+      } catch (err) {
+        if (err instanceof Lz4FrameError) onRefused?.(err);
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
   });
 }
