@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import kafkajs, { CompressionTypes } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import {
   lz4Compress,
   lz4Decompress,
   lz4FrameBound,
+  lz4Pays,
   Lz4FrameError,
   MAX_DECOMPRESSED_BYTES,
   registerLz4Codec,
@@ -15,6 +17,14 @@ const json = Buffer.from(
 );
 
 describe('LZ4 codec', () => {
+  it('pays for audit-like records, not for dense bulk output', () => {
+    expect(lz4Pays([json])).toBe(true);
+    expect(lz4Pays([json.subarray(0, 900), json.subarray(900, 2000), json])).toBe(true);
+    const dense = Buffer.from(randomBytes(48 * 1024).toString('base64'));
+    expect(lz4Pays([dense])).toBe(false);
+    expect(lz4Pays([dense.subarray(0, 100), dense.subarray(100)])).toBe(false);
+  });
+
   it('round-trips through kafkajs codec table once registered', async () => {
     registerLz4Codec();
     const codec = kafkajs.CompressionCodecs[CompressionTypes.LZ4]() as Lz4Codec;

@@ -73,6 +73,29 @@ export function lz4Compress(data: Buffer): Buffer {
   return compressFrameSync(data);
 }
 
+/** Bytes of a produce request's records sampled by `lz4Pays`. */
+const SAMPLE_BYTES = 16 * 1024;
+
+/**
+ * Whether LZ4 pays for these record values: their first 16 KiB must shrink to 7/8 or less. Audit frames of SQL,
+ * HTTP and tool calls shrink 4-10×; bulk output that is already dense (compressed files, base64 of random bytes)
+ * does not shrink at all, and LZ4 would still cost ~5 ms of CPU per 900 KiB request (lz4_flex on incompressible
+ * input, 178 MB/s here) — a third of the SSH path's throughput (`npm run bench:ssh -- --mb 50`). The sample costs
+ * ~0.1 ms at most.
+ */
+export function lz4Pays(values: readonly Buffer[]): boolean {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for (const v of values) {
+    if (size >= SAMPLE_BYTES) break;
+    const part = v.length > SAMPLE_BYTES - size ? v.subarray(0, SAMPLE_BYTES - size) : v;
+    parts.push(part);
+    size += part.length;
+  }
+  const sample = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+  return compressFrameSync(sample).length <= (sample.length * 7) / 8;
+}
+
 /** Decompresses one LZ4 frame, refused (`Lz4FrameError`) when it could expand past `MAX_DECOMPRESSED_BYTES`. */
 export function lz4Decompress(frame: Buffer): Buffer {
   lz4FrameBound(frame);

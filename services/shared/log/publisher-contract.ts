@@ -52,7 +52,8 @@ export type PublisherOptions = {
   /**
    * How produce requests are compressed: `lz4` (default) — a partition's records of one produce request of at
    * least `COMPRESS_MIN_BYTES` as one LZ4 frame (Kafka's own format, lz4-codec.ts); smaller ones (a lone durable
-   * decision) go uncompressed, where LZ4 saves nothing and costs the broker a decompression. `none`: never. The
+   * decision) go uncompressed, where LZ4 saves nothing and costs the broker a decompression, and so do requests whose
+   * first 16 KiB do not shrink by an eighth (dense bulk output: `lz4Pays`). `none`: never. The
    * brokers store, replicate and serve the compressed batch, so their CPU per byte of audit falls with it: an HTTP
    * exchange's four frames (1.6 KB) cost the three brokers 50 µs uncompressed and 26 µs as LZ4 (`bench:http`, same
    * build and run order). Every consumer must be able to read LZ4 (Gatehouse's services can since the codec came):

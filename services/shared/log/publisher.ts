@@ -13,6 +13,7 @@ import {
 import type { LogPublisher } from './event-log.js';
 import type { LogRecord, RecordSource } from './log-record.js';
 import { PartitionLookup } from './partition-lookup.js';
+import { lz4Pays } from './lz4-codec.js';
 import { isolateRefused, reportRefusals } from './refusals.js';
 import { SendQueue } from './send-queue.js';
 import type { Pending, Waiter } from './send-queue.js';
@@ -309,7 +310,9 @@ export class KafkaPublisher implements LogPublisher {
         return { key: p.record.key, value: p.record.value, partition };
       });
       const compression =
-        this.#opts.compression === 'lz4' && bytes >= COMPRESS_MIN_BYTES
+        this.#opts.compression === 'lz4' &&
+        bytes >= COMPRESS_MIN_BYTES &&
+        lz4Pays(items.map((p) => p.record.value))
           ? CompressionTypes.LZ4
           : CompressionTypes.None;
       await producer.send({ topic, messages, acks: -1, compression });
