@@ -13,6 +13,11 @@ import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
  * `MAX_DECOMPRESSED_BYTES`, or that is not exactly one well-formed frame, is refused before any output is
  * allocated. Gatehouse's publisher never writes a produce request above `publisher.maxBatchBytes` (900 KiB by
  * default, at most the topic's `max.message.bytes`), so the bound is far above any batch it writes.
+ *
+ * Not bounded here: the sum over one fetch. A fetch of `maxBytesPerPartition` compressed bytes may hold many batches
+ * each just under the bound (LZ4 expands up to ~255×), and kafkajs decodes a fetch whole; only a principal with
+ * Write on the topics (gateways) can write such batches. A per-fetch budget of decompressed bytes needs a consumer
+ * that decodes lazily; kafkajs does not.
  */
 export const MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
 
