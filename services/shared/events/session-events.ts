@@ -10,7 +10,6 @@ import { eventId } from './event-id.js';
 import { toProtoIdentity } from './proto-identity.js';
 import type { IdentityFields } from './proto-identity.js';
 import type { SharedFields } from './event-batch.js';
-import { zeroMessage } from './zero-message.js';
 
 export type EventBody = Exclude<Event['body'], { case: undefined }>;
 
@@ -24,9 +23,6 @@ export type SessionEventsOptions = {
   identity?: SessionIdentity;
   now?: () => bigint;
 };
-
-/** Frames are spread from it (the hottest allocation of a session). */
-const ZERO_EVENT = zeroMessage(EventSchema);
 
 const microsNow = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
 
@@ -82,12 +78,17 @@ export class SessionEvents {
   /** The next event as a batch frame: like `next`, without the shared fields (the batch envelope has them). */
   nextFrame(body: EventBody, policyRevision = ''): Event {
     this.#seq += 1n;
+    // The zero event's fields written out (a literal of one shape: cheaper than a spread of a zero message).
     return {
-      ...ZERO_EVENT,
+      $typeName: 'gatehouse.v1.Event',
       eventId: eventId(),
+      sessionId: '',
       seq: this.#seq,
+      nodeId: '',
       tsMicros: this.#now(),
+      protocol: '',
       policyRevision,
+      continued: 0,
       body,
     };
   }
