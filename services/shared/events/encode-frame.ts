@@ -104,12 +104,13 @@ const utf8Length = (s: string): number => (s === '' ? 0 : Buffer.byteLength(s, '
 
 /**
  * Writes `s` (`len` UTF-8 bytes) at `pos`. An ASCII string (its UTF-8 length is its length) is its Latin-1 bytes: a
- * short one (names, tags, ids) is written char by char, cheaper than a call of `Buffer.write`; a longer one is
- * copied as Latin-1 (measured cheaper from ~36 chars than the loop, and than encoding it as UTF-8). Returns the end.
+ * short one (names, tags) is written char by char, cheaper than a call of `Buffer.write`; a longer one (event ids,
+ * which are slices of a longer string, slower to read char by char; JSON) is copied as Latin-1: measured cheaper
+ * from ~32 chars than the loop, and than encoding it as UTF-8. Returns the end.
  */
 function writeUtf8(out: Buffer, pos: number, s: string, len: number): number {
   if (len !== s.length) return pos + out.write(s, pos, len, 'utf8');
-  if (len > 40) return pos + out.write(s, pos, len, 'latin1');
+  if (len > 32) return pos + out.write(s, pos, len, 'latin1');
   for (let i = 0; i < len; i++) out[pos + i] = s.charCodeAt(i);
   return pos + len;
 }
