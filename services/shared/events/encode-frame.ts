@@ -31,7 +31,7 @@ function writeField(out: Buffer, pos: number, f: Field): number {
   if (f.kind === 'varint') return writeVarint(out, pos, f.value);
   if (f.kind === 'string') {
     pos = writeVarint(out, pos, f.len);
-    return pos + out.write(f.value, pos, f.len, 'utf8');
+    return writeUtf8(out, pos, f.value, f.len);
   }
   pos = writeVarint(out, pos, f.value.length);
   out.set(f.value, pos);
