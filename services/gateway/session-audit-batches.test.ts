@@ -5,7 +5,8 @@ import {
   ResponseSchema,
   SessionClosedSchema,
 } from '../../proto/gen/gatehouse/v1/events_pb.js';
-import { decodeEvent, decodeRecord } from '../shared/events/codec.js';
+import { decodeEvent, decodeRecord, encodeEvent } from '../shared/events/codec.js';
+import { encodeBatch, encodeShared } from '../shared/events/event-batch.js';
 import type { Event } from '../shared/events/codec.js';
 import { SessionEvents } from '../shared/events/session-events.js';
 import { PublishBufferFullError, PublishRefusedError } from '../shared/log/errors.js';
@@ -171,5 +172,51 @@ describe('SessionAudit batches after a refused event', () => {
       [3n, 3n],
     ]);
     expect(publisher.expanded().map((e) => e.seq)).toEqual([1n, 3n]);
+  });
+});
+
+describe('SessionAudit batch bytes', () => {
+  it('are those of encodeBatch over the frames encodeEvent writes (continuations, odd UTF-8, large bodies)', async () => {
+    const { publisher, audit, events } = setup();
+    const made = new Map<bigint, Event>();
+    const nextFrame = events.nextFrame.bind(events);
+    events.nextFrame = (body, revision) => {
+      const e = nextFrame(body, revision);
+      made.set(e.seq, e);
+      return e;
+    };
+    const odd = ['é中😀', 'lone \ud800 surrogate', 'b'.repeat(128), '\u007f\u0080', ''];
+    for (let i = 0; i < 60; i++) {
+      const text = odd[i % odd.length]!;
+      audit.batched(request(i), text);
+      audit.batched({
+        case: 'response',
+        value: create(ResponseSchema, {
+          requestId: i,
+          frame: text,
+          text,
+          data: Buffer.alloc((i * 997) % 3000, i),
+        }),
+      });
+      if (i % 20 === 7) await audit.durable(rows(i, 100_000)); // continuations across records
+      if (i % 9 === 0) publisher.produce();
+    }
+    publisher.produce();
+    expect(publisher.records.length).toBeGreaterThan(6);
+    const shared = encodeShared(events.shared());
+    let unsplit = 0;
+    for (const r of publisher.records) {
+      const envelope = decodeEvent(r.value);
+      if (envelope.body.case !== 'batch') throw new Error('not a batch');
+      const frames = envelope.body.value.events.map((f) => {
+        // A frame of an event that was not split is compared with the event the session made.
+        const own = made.get(f.seq);
+        const whole = own !== undefined && f.body.case !== 'continuation' && f.continued === 0;
+        if (whole) unsplit++;
+        return { eventId: f.eventId, seq: f.seq, tsMicros: f.tsMicros, bytes: encodeEvent(whole ? own : f) };
+      });
+      expect(Buffer.from(r.value).equals(encodeBatch(shared, frames))).toBe(true);
+    }
+    expect(unsplit).toBe(120);
   });
 });

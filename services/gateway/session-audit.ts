@@ -1,9 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { AuditFailureSchema } from '../../proto/gen/gatehouse/v1/events_pb.js';
 import { encodeEvent } from '../shared/events/codec.js';
-import { encodeFrame } from '../shared/events/encode-frame.js';
-import { BATCH_OVERHEAD, encodeBatch, encodeShared, frameOverhead } from '../shared/events/event-batch.js';
-import type { EncodedFrame } from '../shared/events/event-batch.js';
+import { encodeFrame, encodeFrameTo } from '../shared/events/encode-frame.js';
+import { BATCH_OVERHEAD, BatchBuffer, encodeShared, frameOverhead } from '../shared/events/event-batch.js';
 import type { Event } from '../shared/events/codec.js';
 import { EventTooLargeError } from '../shared/events/errors.js';
 import type { EventBody, SessionEvents } from '../shared/events/session-events.js';
@@ -44,9 +43,8 @@ export class SessionAudit implements RecordOwner, RecordSource {
   readonly #maxEventBytes: number;
   #failure: PublishRefusedError | undefined;
   #onFailure: ((err: PublishRefusedError) => void) | undefined;
-  /** Frames gathered for the next batch record, their bytes inside it, and the shared fields they go with. */
-  #pending: EncodedFrame[] = [];
-  #pendingBytes = 0;
+  /** Frames gathered for the next batch record (written once, see BatchBuffer), and the shared fields they go with. */
+  readonly #batch = new BatchBuffer();
   #pendingShared: Uint8Array | undefined;
   #shared: { version: number; bytes: Uint8Array } | undefined;
 
@@ -86,14 +84,14 @@ export class SessionAudit implements RecordOwner, RecordSource {
     }
     const full = this.#gather(body, policyRevision);
     for (const record of full) this.#publisher.publishBatched(record);
-    if (this.#pending.length > 0) this.#publisher.defer(this);
+    if (this.#batch.count > 0) this.#publisher.defer(this);
   }
 
   async durable(body: EventBody, policyRevision = ''): Promise<void> {
     let records: LogRecord[];
     if (this.#publisher.defer) {
       records = this.#gather(body, policyRevision);
-      const last = this.takeRecord();
+      const last = this.#takeRecord();
       if (last) records.push(last);
     } else {
       records = this.#records(body, policyRevision);
@@ -104,13 +102,18 @@ export class SessionAudit implements RecordOwner, RecordSource {
 
   /** RecordSource: the gathered frames as one batch record (the publisher calls this before each produce request). */
   takeRecord(): LogRecord | undefined {
-    const frames = this.#pending;
-    const first = frames[0];
-    const last = frames.at(-1);
-    if (first === undefined || last === undefined || this.#pendingShared === undefined) return undefined;
-    const value = encodeBatch(this.#pendingShared, frames);
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#batch.discard();
+    return this.#takeRecord();
+  }
+
+  /** The gathered frames as one batch record; a frame still open (being gathered) starts the next. */
+  #takeRecord(): LogRecord | undefined {
+    const batch = this.#batch;
+    const seq = batch.firstSeq;
+    const lastSeq = batch.lastSeq;
+    if (seq === undefined || this.#pendingShared === undefined) return undefined;
+    const value = batch.take(this.#pendingShared);
+    if (value === undefined) return undefined;
     this.#pendingShared = undefined;
     return {
       topic: this.#topic,
@@ -118,8 +121,8 @@ export class SessionAudit implements RecordOwner, RecordSource {
       partitionKey: this.events.nodeId,
       value,
       owner: this,
-      seq: first.seq,
-      lastSeq: last.seq,
+      seq,
+      lastSeq,
     };
   }
 
@@ -179,53 +182,66 @@ export class SessionAudit implements RecordOwner, RecordSource {
 
   /**
    * Adds the event's frames (one, or a head and its continuations) to the gathered batch; returns the batch records
-   * that filled up on the way (to publish now, before what is still gathered).
+   * that filled up on the way (to publish now, before what is still gathered). The frame of a small event is
+   * written straight into the batch, open, and added once the publisher accepted its bytes.
    */
   #gather(body: EventBody, policyRevision: string): LogRecord[] {
     if (this.#failure && !AFTER_FAILURE.has(body.case)) throw this.#failure;
     const shared = this.#currentShared();
     const budget = this.#maxEventBytes - shared.length - BATCH_OVERHEAD;
-    const frames = this.#frames(body, policyRevision, budget);
+    const event = this.events.nextFrame(body, policyRevision);
+    const batch = this.#batch;
+    batch.maxFrame = budget - frameOverhead(budget);
+    if (!encodeFrameTo(event, batch)) return this.#gatherSplit(event, shared, budget);
+    // All or nothing, and counted against the publisher's bounds like records in its buffer.
+    this.#publisher.assertAccepting(batch.bytes + batch.openBytes, batch.count + 1);
+    const full: LogRecord[] = [];
+    this.#commit(event, shared, budget, full);
+    return full;
+  }
+
+  /** An event over the frame limit as a head and its continuations, each a frame of at most `maxFrame` bytes. */
+  #gatherSplit(event: Event, shared: Uint8Array, budget: number): LogRecord[] {
+    const batch = this.#batch;
+    let split: ReturnType<typeof splitEvent>;
+    try {
+      split = splitEvent(event, batch.maxFrame, this.events.continuationOverhead);
+    } catch (cause) {
+      if (!(cause instanceof EventTooLargeError)) throw cause;
+      const err = new PublishRefusedError('EVENT_TOO_LARGE', cause.message, { cause });
+      this.refused(err, [this.#record(event, encodeFrame(event))]);
+      throw err;
+    }
+    const frames = [{ event: split.head, bytes: encodeEvent(split.head) }];
+    for (const part of split.parts) {
+      const e = this.events.nextContinuationFrame({ case: 'continuation', value: part });
+      frames.push({ event: e, bytes: encodeEvent(e) });
+    }
     let bytes = 0;
     for (const f of frames) bytes += frameOverhead(f.bytes.length) + f.bytes.length;
-    // All or nothing, and counted against the publisher's bounds like records in its buffer.
-    this.#publisher.assertAccepting(this.#pendingBytes + bytes, this.#pending.length + frames.length);
+    this.#publisher.assertAccepting(batch.bytes + bytes, batch.count + frames.length);
     const full: LogRecord[] = [];
-    if (this.#pendingShared !== undefined && this.#pendingShared !== shared) full.push(this.takeRecord()!);
     for (const f of frames) {
-      const size = frameOverhead(f.bytes.length) + f.bytes.length;
-      const last = this.#pending.at(-1);
-      // A batch is full, or its seqs would not be consecutive (an event refused after its seq was spent).
-      if (last && (this.#pendingBytes + size > budget || f.seq !== last.seq + 1n))
-        full.push(this.takeRecord()!);
-      this.#pending.push(f);
-      this.#pendingBytes += size;
-      this.#pendingShared = shared;
+      batch.openWith(f.bytes);
+      this.#commit(f.event, shared, budget, full);
     }
     return full;
   }
 
-  /** The event as frames of at most `budget` bytes each: itself, or a head and its continuations. */
-  #frames(body: EventBody, policyRevision: string, budget: number): EncodedFrame[] {
-    const event = this.events.nextFrame(body, policyRevision);
-    const limit = budget - frameOverhead(budget);
-    const encoded = encodeFrame(event);
-    if (encoded.length <= limit) return [frameOf(event, encoded)];
-    let split: ReturnType<typeof splitEvent>;
-    try {
-      split = splitEvent(event, limit, this.events.continuationOverhead);
-    } catch (cause) {
-      if (!(cause instanceof EventTooLargeError)) throw cause;
-      const err = new PublishRefusedError('EVENT_TOO_LARGE', cause.message, { cause });
-      this.refused(err, [this.#record(event, encoded)]);
-      throw err;
-    }
-    const frames = [frameOf(split.head, encodeEvent(split.head))];
-    for (const part of split.parts) {
-      const e = this.events.nextContinuationFrame({ case: 'continuation', value: part });
-      frames.push(frameOf(e, encodeEvent(e)));
-    }
-    return frames;
+  /** Adds the open frame (that of `frame`) to the batch, after taking the batch as a record if it cannot go in. */
+  #commit(frame: Event, shared: Uint8Array, budget: number, full: LogRecord[]): void {
+    const batch = this.#batch;
+    // Other shared fields, a full batch, or seqs that would not be consecutive (an event refused after its seq
+    // was spent) end the batch.
+    if (
+      batch.count > 0 &&
+      (this.#pendingShared !== shared ||
+        batch.bytes + batch.openBytes > budget ||
+        frame.seq !== batch.lastSeq + 1n)
+    )
+      full.push(this.#takeRecord()!);
+    batch.commit(frame);
+    this.#pendingShared = shared;
   }
 
   #record(event: Event, encoded: Uint8Array): LogRecord {
@@ -238,8 +254,4 @@ export class SessionAudit implements RecordOwner, RecordSource {
       seq: event.seq,
     };
   }
-}
-
-function frameOf(event: Event, bytes: Uint8Array): EncodedFrame {
-  return { eventId: event.eventId, seq: event.seq, tsMicros: event.tsMicros, bytes };
 }

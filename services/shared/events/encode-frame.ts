@@ -31,7 +31,7 @@ function writeField(out: Buffer, pos: number, f: Field): number {
   if (f.kind === 'varint') return writeVarint(out, pos, f.value);
   if (f.kind === 'string') {
     pos = writeVarint(out, pos, f.len);
-    return pos + out.write(f.value, pos, f.len, 'utf8');
+    return writeUtf8(out, pos, f.value, f.len);
   }
   pos = writeVarint(out, pos, f.value.length);
   out.set(f.value, pos);
@@ -99,27 +99,20 @@ const DIRECT = {
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const safe = (v: bigint): boolean => v >= 0n && v <= MAX_SAFE;
 
-/** A decision body's field number and fields when it is written directly here, else undefined. */
-function bodyOf(body: Event['body']): { field: number; fields: Field[] } | undefined {
-  if (body.case !== 'decision') return undefined;
-  return DIRECT.decision && safe(body.value.inputUnix)
-    ? { field: DECISION_FIELD, fields: decisionFields(body.value) }
-    : undefined;
-}
-
 /** UTF-8 length of `s`. */
 const utf8Length = (s: string): number => (s === '' ? 0 : Buffer.byteLength(s, 'utf8'));
 
 /**
- * Writes `s` (`len` UTF-8 bytes) at `pos`. A short ASCII string (its UTF-8 length is its length) is written char by
- * char: cheaper than a call of `Buffer.write` for the ids, names and tags of every frame. Returns the end.
+ * Writes `s` (`len` UTF-8 bytes) at `pos`. An ASCII string (its UTF-8 length is its length) is its Latin-1 bytes: a
+ * short one (names, tags) is written char by char, cheaper than a call of `Buffer.write`; a longer one (event ids,
+ * which are slices of a longer string, slower to read char by char; JSON) is copied as Latin-1: measured cheaper
+ * from ~32 chars than the loop, and than encoding it as UTF-8. Returns the end.
  */
 function writeUtf8(out: Buffer, pos: number, s: string, len: number): number {
-  if (len === s.length && len <= 128) {
-    for (let i = 0; i < len; i++) out[pos + i] = s.charCodeAt(i);
-    return pos + len;
-  }
-  return pos + out.write(s, pos, len, 'utf8');
+  if (len !== s.length) return pos + out.write(s, pos, len, 'utf8');
+  if (len > 32) return pos + out.write(s, pos, len, 'latin1');
+  for (let i = 0; i < len; i++) out[pos + i] = s.charCodeAt(i);
+  return pos + len;
 }
 
 /** Bytes of a length-delimited field of `len` bytes with a one-byte tag (fields 1-15); 0 when empty. */
@@ -149,15 +142,20 @@ function putBytes(out: Buffer, pos: number, field: number, bytes: Uint8Array): n
 }
 
 /**
- * A frame's envelope fields (id, seq, time, revision, continued) then its body (`field`, `innerLength` bytes, written
- * by `writeInner`), in one exactly sized buffer: the straight-line path of the request and response frames.
+ * Where frames are written: `open(length)` makes room for a frame of `length` bytes and returns where in `out` its
+ * bytes go, or -1 to decline it (nothing is written then).
  */
-function writeFrame(
-  frame: Event,
-  field: number,
-  innerLength: number,
-  writeInner: (out: Buffer, pos: number) => number,
-): Buffer {
+export interface FrameTarget {
+  readonly out: Buffer;
+  open(length: number): number;
+}
+
+/**
+ * Opens a frame at `target` and writes its envelope fields (id, seq, time, revision, continued) and the tag and
+ * length of its body (`field`, `innerLength` bytes, which the caller writes next): the straight-line path of the
+ * request, decision and response frames. Returns where the body goes, or -1 when the target declined the frame.
+ */
+function openFrame(target: FrameTarget, frame: Event, field: number, innerLength: number): number {
   const idLength = utf8Length(frame.eventId);
   const revisionLength = utf8Length(frame.policyRevision);
   const seq = Number(frame.seq);
@@ -171,20 +169,29 @@ function writeFrame(
     varintLength(tag(field, LEN)) +
     varintLength(innerLength) +
     innerLength;
-  const out = Buffer.allocUnsafe(length);
-  let pos = putString(out, 0, 1, frame.eventId, idLength);
+  let pos = target.open(length);
+  if (pos < 0) return pos;
+  const out = target.out;
+  const end = pos + length;
+  pos = putString(out, pos, 1, frame.eventId, idLength);
   pos = putVarint(out, pos, 3, seq);
   pos = putVarint(out, pos, 5, ts);
   pos = putString(out, pos, 9, frame.policyRevision, revisionLength);
   pos = putVarint(out, pos, 10, frame.continued);
   pos = writeVarint(out, pos, tag(field, LEN));
   pos = writeVarint(out, pos, innerLength);
-  pos = writeInner(out, pos);
-  if (pos !== length) throw new Error(`encodeFrame: wrote ${pos} of ${length} bytes`);
-  return out;
+  if (pos + innerLength !== end)
+    throw new Error(`encodeFrame: frame head of ${pos} bytes does not fit ${length}`);
+  return pos;
 }
 
-function responseFrame(frame: Event, r: Response): Buffer {
+/** Checks that a frame's body ended where its length said. */
+function closeFrame(pos: number, end: number): true {
+  if (pos !== end) throw new Error(`encodeFrame: wrote ${pos} of ${end} bytes`);
+  return true;
+}
+
+function responseFrame(target: FrameTarget, frame: Event, r: Response): boolean {
   const nameLength = utf8Length(r.frame);
   const textLength = utf8Length(r.text);
   const codeLength = utf8Length(r.code);
@@ -195,37 +202,53 @@ function responseFrame(frame: Event, r: Response): Buffer {
     varintField(r.rows) +
     lenField(textLength) +
     lenField(codeLength);
-  return writeFrame(frame, RESPONSE_FIELD, inner, (out, pos) => {
-    pos = putVarint(out, pos, 1, r.requestId);
-    pos = putString(out, pos, 2, r.frame, nameLength);
-    pos = putBytes(out, pos, 3, r.data);
-    pos = putVarint(out, pos, 4, r.rows);
-    pos = putString(out, pos, 5, r.text, textLength);
-    return putString(out, pos, 6, r.code, codeLength);
-  });
+  let pos = openFrame(target, frame, RESPONSE_FIELD, inner);
+  if (pos < 0) return false;
+  const out = target.out;
+  const end = pos + inner;
+  pos = putVarint(out, pos, 1, r.requestId);
+  pos = putString(out, pos, 2, r.frame, nameLength);
+  pos = putBytes(out, pos, 3, r.data);
+  pos = putVarint(out, pos, 4, r.rows);
+  pos = putString(out, pos, 5, r.text, textLength);
+  return closeFrame(putString(out, pos, 6, r.code, codeLength), end);
 }
 
-function requestFrame(frame: Event, r: Request): Buffer {
+function requestFrame(target: FrameTarget, frame: Event, r: Request): boolean {
   const kindLength = utf8Length(r.kind);
   const textLength = utf8Length(r.text);
   const parsedLength = utf8Length(r.parsedJson);
   const inner =
     varintField(r.requestId) + lenField(kindLength) + lenField(textLength) + lenField(parsedLength);
-  return writeFrame(frame, REQUEST_FIELD, inner, (out, pos) => {
-    pos = putVarint(out, pos, 1, r.requestId);
-    pos = putString(out, pos, 2, r.kind, kindLength);
-    pos = putString(out, pos, 3, r.text, textLength);
-    return putString(out, pos, 4, r.parsedJson, parsedLength);
-  });
+  let pos = openFrame(target, frame, REQUEST_FIELD, inner);
+  if (pos < 0) return false;
+  const out = target.out;
+  const end = pos + inner;
+  pos = putVarint(out, pos, 1, r.requestId);
+  pos = putString(out, pos, 2, r.kind, kindLength);
+  pos = putString(out, pos, 3, r.text, textLength);
+  return closeFrame(putString(out, pos, 4, r.parsedJson, parsedLength), end);
+}
+
+function decisionFrame(target: FrameTarget, frame: Event, d: Decision): boolean {
+  const inner = decisionFields(d);
+  let innerLength = 0;
+  for (const f of inner) innerLength += fieldLength(f);
+  let pos = openFrame(target, frame, DECISION_FIELD, innerLength);
+  if (pos < 0) return false;
+  const out = target.out;
+  const end = pos + innerLength;
+  for (const f of inner) pos = writeField(out, pos, f);
+  return closeFrame(pos, end);
 }
 
 /**
- * Encodes a batch frame (an event without the session's shared fields; see `EventBatch`) to the same protobuf
- * bytes as `encodeEvent`, written directly for the frames of every request — `request`, `decision`, `response` —
- * into one exactly sized buffer; every other event, and any with unknown fields, numbers beyond 2^53 or a schema
- * field this file does not write, goes through `encodeEvent`. Pure.
+ * Writes a batch frame (an event without the session's shared fields; see `EventBatch`) to `target`, as the same
+ * protobuf bytes as `encodeEvent`: written directly for the frames of every request — `request`, `decision`,
+ * `response`; every other event, and any with unknown fields, numbers beyond 2^53 or a schema field this file does
+ * not write, is encoded by `encodeEvent` and copied. Returns whether the target took the frame. Pure.
  */
-export function encodeFrame(frame: Event): Uint8Array {
+export function encodeFrameTo(frame: Event, target: FrameTarget): boolean {
   const direct =
     frame.$unknown === undefined &&
     frame.sessionId === '' &&
@@ -236,16 +259,30 @@ export function encodeFrame(frame: Event): Uint8Array {
     safe(frame.seq) &&
     safe(frame.tsMicros) &&
     frame.body.value?.$unknown === undefined;
-  if (direct && frame.body.case === 'response' && DIRECT.response)
-    return responseFrame(frame, frame.body.value);
-  if (direct && frame.body.case === 'request' && DIRECT.request) return requestFrame(frame, frame.body.value);
-  const body = direct ? bodyOf(frame.body) : undefined;
-  if (body === undefined) return encodeEvent(frame);
-  const inner = body.fields;
-  let innerLength = 0;
-  for (const f of inner) innerLength += fieldLength(f);
-  return writeFrame(frame, body.field, innerLength, (out, pos) => {
-    for (const f of inner) pos = writeField(out, pos, f);
-    return pos;
-  });
+  const body = frame.body;
+  if (direct && body.case === 'response' && DIRECT.response) return responseFrame(target, frame, body.value);
+  if (direct && body.case === 'request' && DIRECT.request) return requestFrame(target, frame, body.value);
+  if (direct && body.case === 'decision' && DIRECT.decision && safe(body.value.inputUnix))
+    return decisionFrame(target, frame, body.value);
+  const bytes = encodeEvent(frame);
+  const pos = target.open(bytes.length);
+  if (pos < 0) return false;
+  target.out.set(bytes, pos);
+  return true;
+}
+
+/** A target that takes every frame into a buffer of its exact size. */
+class ExactBuffer implements FrameTarget {
+  out = Buffer.alloc(0);
+  open(length: number): number {
+    this.out = Buffer.allocUnsafe(length);
+    return 0;
+  }
+}
+
+/** A batch frame in a buffer of its own (`encodeFrameTo` an exactly sized buffer). Pure. */
+export function encodeFrame(frame: Event): Uint8Array {
+  const target = new ExactBuffer();
+  encodeFrameTo(frame, target);
+  return target.out;
 }

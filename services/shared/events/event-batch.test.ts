@@ -1,13 +1,21 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { EventBatchSchema, EventSchema, ResponseSchema } from '../../../proto/gen/gatehouse/v1/events_pb.js';
+import {
+  ContinuationSchema,
+  EventBatchSchema,
+  EventSchema,
+  ResponseSchema,
+} from '../../../proto/gen/gatehouse/v1/events_pb.js';
 import { postgresScenario } from '../../../dev/recorder-fixtures/session-scenario.js';
 import { decodeEvent, decodeRecord, encodeEvent } from './codec.js';
 import { EventDecodeError } from './errors.js';
-import { encodeAsBatches, encodeBatch, encodeShared, expandBatch } from './event-batch.js';
+import { encodeFrameTo } from './encode-frame.js';
+import { BatchBuffer, encodeAsBatches, encodeBatch, encodeShared, expandBatch } from './event-batch.js';
+import type { EncodedFrame } from './event-batch.js';
 import { SessionEvents } from './session-events.js';
 import { splitEvent } from './split-event.js';
+import { varintLength } from './varint.js';
 
 /** A batch envelope written by hand (what a forger could send), from frames given as whole `Event`s. */
 type EventInit = Omit<MessageInitShape<typeof EventSchema>, '$typeName'>;
@@ -148,5 +156,79 @@ describe('event batches', () => {
       bad[bad.length - 4] = 0xff;
       expect(() => decodeRecord(bad)).toThrow(EventDecodeError);
     });
+  });
+});
+
+describe('BatchBuffer', () => {
+  it('writes the bytes encodeBatch writes, across chunks, declined, discarded and carried frames', () => {
+    const s = new SessionEvents({
+      sessionId: 's-b',
+      nodeId: 'n',
+      protocol: 'http',
+      connection: { name: 'c', tags: {} },
+    });
+    s.setIdentity({ sub: 'u', email: 'u@x', groups: ['g'], agent: false, issuer: 'i', client_id: 'c' });
+    const shared = encodeShared(s.shared());
+    const texts = ['', 'é中😀', 'lone \ud800 surrogate', 'a'.repeat(300), '\u007f\u0080'];
+    const sizes = [0, 1, 127, 128, 5_000, 70_000, 200_000, 900];
+    const buffer = new BatchBuffer();
+    let carried: EncodedFrame | undefined;
+    for (let round = 0; round < 4; round++) {
+      const frames: EncodedFrame[] = carried ? [carried] : [];
+      for (let i = 0; i < 40; i++) {
+        const text = texts[(i + round) % texts.length]!;
+        const e =
+          i % 6 === 5
+            ? s.nextContinuationFrame({
+                case: 'continuation',
+                value: create(ContinuationSchema, {
+                  headSeq: 1n,
+                  field: 3,
+                  fieldName: text,
+                  data: Buffer.from(text),
+                }),
+              })
+            : s.nextFrame(
+                {
+                  case: 'response',
+                  value: create(ResponseSchema, {
+                    requestId: i,
+                    frame: text,
+                    text,
+                    data: Buffer.alloc(sizes[(i + round) % sizes.length]!, i),
+                  }),
+                },
+                text,
+              );
+        const bytes = encodeEvent(e);
+        buffer.maxFrame = i % 10 === 3 ? bytes.length - 1 : Number.MAX_SAFE_INTEGER;
+        if (i % 10 === 3) {
+          expect(encodeFrameTo(e, buffer)).toBe(false); // over maxFrame: declined, nothing open
+          expect(() => buffer.commit(e)).toThrow(/no open frame/);
+          continue;
+        }
+        if (i % 7 === 2) {
+          expect(encodeFrameTo(s.nextFrame(response(9)), buffer)).toBe(true);
+          buffer.discard();
+        }
+        expect(encodeFrameTo(e, buffer)).toBe(true);
+        expect(buffer.openBytes).toBe(1 + varintLength(bytes.length) + bytes.length);
+        buffer.commit(e);
+        frames.push({ eventId: e.eventId, seq: e.seq, tsMicros: e.tsMicros, bytes });
+      }
+      const next = round % 2 === 0 ? s.nextFrame(response(round)) : undefined;
+      if (next) expect(encodeFrameTo(next, buffer)).toBe(true);
+      expect(buffer.bytes).toBe(
+        frames.reduce((n, f) => n + 1 + varintLength(f.bytes.length) + f.bytes.length, 0),
+      );
+      expect(buffer.take(shared)!.equals(encodeBatch(shared, frames))).toBe(true);
+      expect([buffer.count, buffer.bytes]).toEqual([0, 0]);
+      carried = undefined;
+      if (next) {
+        buffer.commit(next); // the frame open at take time is the next batch's first
+        carried = { eventId: next.eventId, seq: next.seq, tsMicros: next.tsMicros, bytes: encodeEvent(next) };
+      }
+    }
+    expect(buffer.take(shared)).toBeUndefined();
   });
 });

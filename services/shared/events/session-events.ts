@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
   ConnectionSchema,
@@ -10,7 +11,6 @@ import { eventId } from './event-id.js';
 import { toProtoIdentity } from './proto-identity.js';
 import type { IdentityFields } from './proto-identity.js';
 import type { SharedFields } from './event-batch.js';
-import { zeroMessage } from './zero-message.js';
 
 export type EventBody = Exclude<Event['body'], { case: undefined }>;
 
@@ -25,10 +25,12 @@ export type SessionEventsOptions = {
   now?: () => bigint;
 };
 
-/** Frames are spread from it (the hottest allocation of a session). */
-const ZERO_EVENT = zeroMessage(EventSchema);
-
-const microsNow = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+/**
+ * The clock, in µs since the epoch. `performance` is imported and its origin read once: the global `performance`
+ * and its `timeOrigin` are getters, run on every read (three calls per frame for a constant).
+ */
+const origin = performance.timeOrigin;
+const microsNow = (): bigint => BigInt(Math.round((origin + performance.now()) * 1000));
 
 /**
  * Builds the ordered event stream of one session: every event gets a fresh id, the session id, and the next
@@ -82,12 +84,17 @@ export class SessionEvents {
   /** The next event as a batch frame: like `next`, without the shared fields (the batch envelope has them). */
   nextFrame(body: EventBody, policyRevision = ''): Event {
     this.#seq += 1n;
+    // The zero event's fields written out (a literal of one shape: cheaper than a spread of a zero message).
     return {
-      ...ZERO_EVENT,
+      $typeName: 'gatehouse.v1.Event',
       eventId: eventId(),
+      sessionId: '',
       seq: this.#seq,
+      nodeId: '',
       tsMicros: this.#now(),
+      protocol: '',
       policyRevision,
+      continued: 0,
       body,
     };
   }
