@@ -20,4 +20,13 @@ describe('kafka config bounds', () => {
     const paths = r.error?.issues.map((i) => i.path.join('.')).sort();
     expect(paths).toEqual(['publisher.maxBatchBytes', 'publisher.maxEventBytes']);
   });
+
+  it('compresses with LZ4 by default, can be turned off, and names an unknown codec by its path', () => {
+    expect(kafkaConfigSchema.parse({ brokers: ['k:9092'] }).publisher.compression).toBe('lz4');
+    const off = kafkaConfigSchema.parse({ brokers: ['k:9092'], publisher: { compression: 'none' } });
+    expect(off.publisher.compression).toBe('none');
+    const r = kafkaConfigSchema.safeParse({ brokers: ['k:9092'], publisher: { compression: 'zstd' } });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => i.path.join('.'))).toEqual(['publisher.compression']);
+  });
 });

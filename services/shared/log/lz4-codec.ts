@@ -4,8 +4,9 @@ import { compressFrameSync, decompressFrameSync } from 'lz4-napi';
 /**
  * Kafka's LZ4 codec for kafkajs (which ships none): record batches compressed as one LZ4 frame (the format Kafka's
  * own clients write since message format v1, KIP-57), by `lz4-napi` (lz4_flex, native, prebuilt in its npm
- * package). Registered once per process by `createKafka`, so every client of every service — the gateway's
- * publisher, the recorder and approval consumers, the CLI's readers — can write and read such batches.
+ * package). Installed by every `createKafka` (kafkajs keeps one codec table per process), so every client of every
+ * service — the gateway's publisher, the recorder and approval consumers, the CLI's readers — can write and read
+ * such batches.
  *
  * Decompression is bounded: a batch comes from a principal with Write on the topic, and LZ4 expands up to ~255×,
  * so a 1 MiB record batch could otherwise become a quarter of a gigabyte in a consumer. The frame's block headers
