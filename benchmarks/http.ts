@@ -13,14 +13,15 @@
  * gateway request is printed net of that background; the gateway's publisher counters give its produce rounds/s.
  *
  *   npm run stack:up && npm run bench:http -- [--seconds 10] [--concurrency 16] [--profile DIR] [--linger-ms N]
- *     [--baseline CHECKOUT] [--baseline-linger-ms N] [--rounds N] [--gateway-only]
+ *     [--baseline CHECKOUT] [--baseline-linger-ms N] [--baseline-node-flags "…"] [--rounds N] [--gateway-only]
  *
  * `--profile DIR` runs the gateway with `node --cpu-prof` and leaves the profile in DIR. `--baseline CHECKOUT`
  * also runs the gateway of another built checkout (its bin/gatehouse.js, same config, its own port) beside this one, for
  * an A/B in one run (its profile in DIR/baseline); `--baseline-linger-ms N` gives the baseline another publisher linger
  * (with `--baseline .`, an A/B of the linger alone: the brokers' CPU per request follows the produce rounds). `--rounds N` splits each path's seconds into N windows taken in
  * turn (direct, nginx, baseline, gateway, direct, …) so a neighbour's load falls on every path alike.
- * `--node-flags "…"` passes V8/Node flags to the gateways (`--max-semi-space-size=64`, `--trace-deopt`).
+ * `--node-flags "…"` passes V8/Node flags to the gateways (`--max-semi-space-size=64`, `--trace-deopt`);
+ * `--baseline-node-flags "…"` gives the baseline other ones (with `--baseline .`, an A/B of the flags alone).
  * `--gateway-only` skips direct, nginx and the floor. Each gateway is one process. Ports 25000-25099.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +53,7 @@ const { values } = parseArgs({
     baseline: { type: 'string' },
     rounds: { type: 'string', default: '1' },
     'node-flags': { type: 'string' },
+    'baseline-node-flags': { type: 'string' },
   },
 });
 const seconds = Math.max(1, Number(values.seconds));
@@ -234,7 +236,9 @@ try {
       health,
       port === PORT.baseline ? (values['baseline-linger-ms'] ?? values['linger-ms']) : values['linger-ms'],
     );
-    const flags = values['node-flags']?.split(' ').filter(Boolean) ?? [];
+    const nodeFlags =
+      port === PORT.baseline ? (values['baseline-node-flags'] ?? values['node-flags']) : values['node-flags'];
+    const flags = nodeFlags?.split(' ').filter(Boolean) ?? [];
     const gateway = start(name, process.execPath, [
       ...flags,
       ...profile,

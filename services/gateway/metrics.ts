@@ -37,12 +37,13 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
     labelNames: ['outcome'],
     registers: [registry],
   });
-  const decisions = new Counter({
-    name: 'gatehouse_gateway_requests_total',
-    help: 'Requests by decision (allow, deny, approval, policy_error)',
-    labelNames: ['protocol', 'decision'],
-    registers: [registry],
-  });
+  const decisions = talliedCounter(
+    registry,
+    'gatehouse_gateway_requests_total',
+    'Requests by decision (allow, deny, approval, policy_error)',
+    'protocol',
+    'decision',
+  );
   const evalSeconds = new Histogram({
     name: 'gatehouse_gateway_policy_eval_seconds',
     help: 'In-process policy evaluation time',
@@ -117,13 +118,13 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
     'Kafka records acknowledged (a session batch record carries several events)',
     (s) => s.sentEvents,
   );
-  const memoOutcomes = new Counter({
-    name: 'gatehouse_gateway_decision_memo_total',
-    help: 'Policy evaluations through the decision memo: hit (reused), miss (evaluated, remembered), bypass (not memoisable)',
-    labelNames: ['outcome'],
-    registers: [registry],
-  });
-  const recordMemo = (outcome: MemoOutcome): void => memoOutcomes.inc({ outcome });
+  const memoOutcomes = talliedCounter(
+    registry,
+    'gatehouse_gateway_decision_memo_total',
+    'Policy evaluations through the decision memo: hit (reused), miss (evaluated, remembered), bypass (not memoisable)',
+    'outcome',
+  );
+  const recordMemo = (outcome: MemoOutcome): void => memoOutcomes('', outcome);
   /** Counts one policy result by outcome and observes its evaluation time. */
   const recordDecision = (protocol: string, r: PolicyResult): void => {
     evalSeconds.observe(r.evalMicros / 1e6);
@@ -134,7 +135,7 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
         : r.decision.approval.required
           ? 'approval'
           : 'deny';
-    decisions.inc({ protocol, decision });
+    decisions(protocol, decision);
   };
   return {
     registry,
@@ -149,3 +150,37 @@ export function createGatewayMetrics(publisher: () => EventPublisher | undefined
 }
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
+
+/**
+ * A counter of one or two labels counted per request: tallied in plain numbers and added to the Prometheus counter
+ * when it is scraped. prom-client's `inc` hashes its labels object on every call, which was ~1.5 % of the HTTP
+ * proxy's CPU for the two counters every request touches. With one label name, `first` is ''.
+ */
+function talliedCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  ...labelNames: [string] | [string, string]
+): (first: string, second: string) => void {
+  const tallies = new Map<string, Map<string, number>>();
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      for (const [first, counts] of tallies)
+        for (const [second, n] of counts) {
+          if (n === 0) continue;
+          const [a, b] = labelNames;
+          this.inc(b === undefined ? { [a]: second } : { [a]: first, [b]: second }, n);
+          counts.set(second, 0);
+        }
+    },
+  });
+  return (first, second) => {
+    let counts = tallies.get(first);
+    if (counts === undefined) tallies.set(first, (counts = new Map<string, number>()));
+    counts.set(second, (counts.get(second) ?? 0) + 1);
+  };
+}

@@ -33,7 +33,7 @@ export type MemoisedResult = PolicyResult & { readonly memoHit?: boolean };
 export class DecisionMemo {
   readonly #opts: DecisionMemoOptions;
   readonly #onOutcome: (outcome: MemoOutcome) => void;
-  readonly #entries = new Map<string, PolicyResult>();
+  readonly #entries = new Map<string, RememberedResult>();
   readonly #engines = new WeakMap<PolicyEngine, PolicyEngine>();
   #current: PolicyEngine | undefined;
   #generation = 0;
@@ -92,7 +92,7 @@ export class DecisionMemo {
       this.#entries.delete(key);
       this.#entries.set(key, cached);
       this.#onOutcome('hit');
-      return { ...cached, evalMicros: (performance.now() - started) * 1000, memoHit: true };
+      return hitOf(cached, (performance.now() - started) * 1000);
     }
     const result = engine.evaluate(input);
     if (result.failedClosed || engine !== this.#current) {
@@ -108,6 +108,20 @@ export class DecisionMemo {
     }
     return result;
   }
+}
+
+/** What the memo keeps: never a failed evaluation. */
+type RememberedResult = Extract<PolicyResult, { failedClosed: false }>;
+
+/**
+ * A remembered decision as a hit returns it: a literal of one shape (spreading the remembered result was a
+ * megamorphic copy on every hit).
+ */
+function hitOf(r: RememberedResult, evalMicros: number): MemoisedResult {
+  const { decision, revision, shadow } = r;
+  return shadow === undefined
+    ? { failedClosed: false, decision, revision, evalMicros, memoHit: true }
+    : { failedClosed: false, decision, revision, evalMicros, shadow, memoHit: true };
 }
 
 /**

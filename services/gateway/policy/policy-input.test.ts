@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionAudit } from '../session-audit.js';
-import { frozenJson } from '../pipeline/frozen-json.js';
+import { deepFreeze, frozenJson } from '../pipeline/frozen-json.js';
 import { policyInput } from './policy-input.js';
 import type { PolicySessionContext } from './policy-input.js';
 import type { PolicyRequest } from './types.js';
@@ -73,5 +73,24 @@ describe('policyInput', () => {
     const open = { ...base.identity, groups: ['ops'] };
     expect(policyInput({ ...base, identity: open }, request, []).identity).toBe(open);
     expect(Object.isFrozen(open)).toBe(false);
+  });
+
+  it('shares deeply frozen connection tags across sessions (the decision memo keys by them), copies any others', () => {
+    const frozen = deepFreeze({ env: 'demo' });
+    const connection = { name: 'demo-ssh', tags: frozen };
+    const one = policyInput(context(audit('s-4'), { connection }), request, []);
+    const two = policyInput(context(audit('s-5'), { connection }), request, []);
+    expect(one.connection).not.toBe(two.connection);
+    expect(one.connection.tags).toBe(frozen);
+    expect(two.connection.tags).toBe(frozen);
+    const plain = { env: 'demo' };
+    const copied = policyInput(
+      context(audit('s-6'), { connection: { name: 'demo-ssh', tags: plain } }),
+      request,
+      [],
+    );
+    expect(copied.connection.tags).not.toBe(plain);
+    expect(copied.connection.tags).toEqual(plain);
+    expect(Object.isFrozen(plain)).toBe(false);
   });
 });

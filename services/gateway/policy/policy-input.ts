@@ -1,4 +1,4 @@
-import { deepFreeze } from '../pipeline/frozen-json.js';
+import { deepFreeze, isDeeplyFrozen } from '../pipeline/frozen-json.js';
 import type { SessionAudit } from '../session-audit.js';
 import { policyTime } from './policy-time.js';
 import type {
@@ -74,7 +74,11 @@ function sessionParts(s: PolicySessionContext): SessionParts {
   if (Object.isFrozen(identity) && Object.isFrozen(identity.groups)) deepFreeze(identity);
   const made: SessionParts = {
     identity,
-    connection: deepFreeze({ name: s.connection.name, protocol: s.protocol, tags: { ...s.connection.tags } }),
+    connection: deepFreeze({
+      name: s.connection.name,
+      protocol: s.protocol,
+      tags: sharedTags(s.connection.tags),
+    }),
     session: deepFreeze({
       id: s.audit.sessionId,
       node: s.audit.events.nodeId,
@@ -85,4 +89,14 @@ function sessionParts(s: PolicySessionContext): SessionParts {
   };
   parts.set(s.audit, made);
   return made;
+}
+
+/**
+ * The connection's tags as `input.connection.tags`: the configuration's own object when it is deeply frozen (as the
+ * listeners make it), so every session of a connection shares one — the decision memo keys a request by the identity
+ * of such parts (decision-memo.ts, MemoKeyCache), and a copy per session made the sessions of one identity evict each
+ * other's keys — else a frozen copy.
+ */
+function sharedTags(tags: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  return isDeeplyFrozen(tags) ? tags : { ...tags };
 }
