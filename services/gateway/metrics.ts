@@ -163,6 +163,7 @@ function talliedCounter(
   ...labelNames: [string] | [string, string]
 ): (first: string, second: string) => void {
   const tallies = new Map<string, Map<string, number>>();
+  const [a, b] = labelNames;
   new Counter({
     name,
     help,
@@ -172,7 +173,6 @@ function talliedCounter(
       for (const [first, counts] of tallies)
         for (const [second, n] of counts) {
           if (n === 0) continue;
-          const [a, b] = labelNames;
           this.inc(b === undefined ? { [a]: second } : { [a]: first, [b]: second }, n);
           counts.set(second, 0);
         }
